@@ -1,0 +1,167 @@
+"""Phenotypes: a population of target networks held as stacked tensors, run in one batched call.
+
+``TargetSpec`` says what shape a phenotype has (so a decoder knows how many numbers to emit);
+``Phenotypes`` holds ``{name: Tensor[P, ...]}`` and runs all P networks at once.
+"""
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import torch
+
+ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "identity": lambda x: x,
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "sigmoid": torch.sigmoid,
+    "elu": torch.nn.functional.elu,
+    "gelu": torch.nn.functional.gelu,
+    "softplus": torch.nn.functional.softplus,
+    "sin": torch.sin,
+}
+
+
+def activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(f"unknown activation {name!r}; allowed: {sorted(ACTIVATIONS)}") from None
+
+
+class TargetSpec(ABC):
+    """Shape of one phenotype: named parameter tensors and how to build the batched phenotype."""
+
+    @abstractmethod
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """Per-individual parameter shapes, in a fixed order (the flat-vector layout)."""
+
+    @abstractmethod
+    def build(self, tensors: dict[str, torch.Tensor]) -> "Phenotypes":
+        """Wrap stacked tensors ``{name: [P, *shape]}`` into a runnable population."""
+
+    @property
+    def num_params(self) -> int:
+        return sum(math.prod(s) for s in self.shapes().values())
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": type(self).__name__, **asdict(self)}  # type: ignore[call-overload]
+
+
+class Phenotypes(ABC):
+    """A population of P networks (or vectors) as stacked tensors."""
+
+    spec: TargetSpec
+    tensors: dict[str, torch.Tensor]
+
+    def __len__(self) -> int:
+        return next(iter(self.tensors.values())).shape[0]
+
+    @property
+    def device(self) -> torch.device:
+        return next(iter(self.tensors.values())).device
+
+    def select(self, index: torch.Tensor | slice | list[int]) -> "Phenotypes":
+        """A sub-population (e.g. the best individual, or one chunk)."""
+        return self.spec.build({k: v[index] for k, v in self.tensors.items()})
+
+    def describe(self) -> dict[str, Any]:
+        """JSON description used when exporting phenotypes."""
+        return {"spec": self.spec.describe(), "population": len(self),
+                "tensors": {k: list(v.shape) for k, v in self.tensors.items()}}
+
+
+# ----------------------------------------------------------------------------- vectors
+@dataclass
+class VectorSpec(TargetSpec):
+    """The phenotype is a plain real vector (black-box optimisation problems such as sphere)."""
+
+    dim: int
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        return {"x": (self.dim,)}
+
+    def build(self, tensors: dict[str, torch.Tensor]) -> "VectorPhenotypes":
+        return VectorPhenotypes(self, tensors)
+
+
+class VectorPhenotypes(Phenotypes):
+    def __init__(self, spec: VectorSpec, tensors: dict[str, torch.Tensor]):
+        self.spec, self.tensors = spec, tensors
+
+    @property
+    def x(self) -> torch.Tensor:
+        return self.tensors["x"]
+
+
+# ----------------------------------------------------------------------------- MLPs
+@dataclass
+class MLPSpec(TargetSpec):
+    """A multilayer perceptron ``sizes[0] -> ... -> sizes[-1]`` of any depth."""
+
+    sizes: list[int]
+    activation: str = "tanh"
+    output_activation: str = "identity"
+    bias: bool = True
+    layer_names: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if len(self.sizes) < 2 or any(int(s) < 1 for s in self.sizes):
+            raise ValueError(f"MLP sizes must list >= 2 positive layer widths, got {self.sizes}")
+        activation(self.activation), activation(self.output_activation)  # validate names early
+        self.sizes = [int(s) for s in self.sizes]
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        out: dict[str, tuple[int, ...]] = {}
+        for i, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
+            out[f"w{i}"] = (n_in, n_out)
+            if self.bias:
+                out[f"b{i}"] = (n_out,)
+        return out
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.sizes) - 1
+
+    def build(self, tensors: dict[str, torch.Tensor]) -> "MLPPhenotypes":
+        return MLPPhenotypes(self, tensors)
+
+
+class MLPPhenotypes(Phenotypes):
+    """P MLPs with weights ``w{i}: [P, in, out]`` and biases ``b{i}: [P, out]``."""
+
+    def __init__(self, spec: MLPSpec, tensors: dict[str, torch.Tensor]):
+        self.spec, self.tensors = spec, tensors
+        self._act = activation(spec.activation)
+        self._out_act = activation(spec.output_activation)
+
+    def weights(self, i: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        return self.tensors[f"w{i}"], self.tensors.get(f"b{i}")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Run every network. ``x`` is ``[B, in]`` (one batch shared by all, folded into one GEMM)
+        or ``[P, B, in]`` (each individual its own inputs). Returns ``[P, B, out]``."""
+        n = self.spec.num_layers
+        w0, b0 = self.weights(0)
+        P, n_in, n_out = w0.shape
+        if x.dim() == 2:
+            # Shared input: one [B, in] x [in, P*out] GEMM for the whole population's first layer.
+            h = (x @ w0.permute(1, 0, 2).reshape(n_in, P * n_out)).reshape(x.shape[0], P, n_out)
+            h = h.transpose(0, 1)
+            if b0 is not None:
+                h = h + b0.unsqueeze(1)
+        elif x.dim() == 3:
+            if x.shape[0] != P:
+                raise ValueError(f"per-individual input has {x.shape[0]} rows, population is {P}")
+            h = torch.bmm(x, w0) if b0 is None else torch.baddbmm(b0.unsqueeze(1), x, w0)
+        else:
+            raise ValueError(f"input must be [B, {n_in}] or [P, B, {n_in}], got {tuple(x.shape)}")
+        for i in range(1, n):
+            h = self._act(h)
+            w, b = self.weights(i)
+            h = torch.bmm(h, w) if b is None else torch.baddbmm(b.unsqueeze(1), h, w)
+        return self._out_act(h)
+
+    __call__ = forward

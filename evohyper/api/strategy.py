@@ -1,0 +1,113 @@
+"""Strategy: ask/tell over genotypes. The base class keeps the bookkeeping, subclasses the algorithm.
+
+Internally higher fitness is better: the engine flips minimising tasks before ``tell``.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import torch
+
+
+def sanitize_fitness(fitness: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Replace NaN/inf by a value just below the worst finite fitness, so they rank last.
+
+    Returns the cleaned fitness and the number of non-finite entries. Pure function.
+    """
+    f = torch.as_tensor(fitness, dtype=torch.float64).reshape(-1)
+    bad = ~torch.isfinite(f)
+    n_bad = int(bad.sum())
+    if n_bad == 0:
+        return f, 0
+    finite = f[~bad]
+    worst = float(finite.min()) - 1.0 - abs(float(finite.min())) * 1e-6 if finite.numel() else 0.0
+    return torch.where(bad, torch.full_like(f, worst), f), n_bad
+
+
+class Strategy(ABC):
+    """Ask/tell search strategy with best-so-far tracking and a code-free ``state_dict``.
+
+    Subclasses implement ``_ask`` and ``_tell`` only. Their constructor takes ``genome_size`` and
+    ``seed`` (injected by the engine) followed by keyword-only config options; the options' type
+    annotations and defaults are what the config validator checks.
+
+    Checkpointing: the default ``state_dict`` records the (sanitised) fitness told each generation;
+    ``load_state_dict`` rebuilds the exact state by replaying ask/tell on a freshly seeded strategy.
+    This works for any wrapped library whose randomness comes from our seeded generators, needs no
+    pickling of library objects, and is verified against the stored population fingerprint.
+    Strategies with explicit state (NEAT, gradient) override both methods.
+    """
+
+    def __init__(self, genome_size: int | None, seed: int):
+        self.genome_size = genome_size
+        self.seed = int(seed)
+        self.generation = 0
+        self.best_genotype: Any = None
+        self.best_fitness = float("-inf")
+        self._population: Any = None
+        self._history: list[torch.Tensor] = []
+
+    # ---------------------------------------------------------------- algorithm (subclasses)
+    @abstractmethod
+    def _ask(self) -> Any:
+        """Return the next population of genotypes (``Tensor[P, D]`` for vector strategies)."""
+
+    @abstractmethod
+    def _tell(self, fitness: torch.Tensor) -> None:
+        """Update from finite fitness ``[P]`` (float64, higher is better) of the last ask."""
+
+    # ---------------------------------------------------------------- bookkeeping (base)
+    @property
+    def popsize(self) -> int:
+        raise NotImplementedError
+
+    def ask(self) -> Any:
+        if self._population is not None:
+            raise RuntimeError("ask() called twice without tell(); every population must be told")
+        self._population = self._ask()
+        return self._population
+
+    def tell(self, fitness: torch.Tensor) -> None:
+        if self._population is None:
+            raise RuntimeError("tell() called before ask()")
+        f, _ = sanitize_fitness(fitness)
+        if f.shape[0] != len(self._population):
+            raise ValueError(f"tell() got {f.shape[0]} fitness values for {len(self._population)} genotypes")
+        raw = torch.as_tensor(fitness, dtype=torch.float64).reshape(-1)
+        finite = torch.isfinite(raw)
+        if finite.any():
+            i = int(torch.where(finite, raw, torch.tensor(float("-inf"), dtype=raw.dtype)).argmax())
+            if float(raw[i]) > self.best_fitness:
+                self.best_fitness = float(raw[i])
+                self.best_genotype = self._copy_genotype(self._population, i)
+        self._tell(f)
+        self._history.append(f.clone())
+        self._population = None
+        self.generation += 1
+
+    @staticmethod
+    def _copy_genotype(population: Any, i: int) -> Any:
+        item = population[i]
+        return item.detach().clone() if isinstance(item, torch.Tensor) else item
+
+    # ---------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        return {"kind": "replay", "generation": self.generation, "history": list(self._history),
+                "best_fitness": self.best_fitness, "best_genotype": self.best_genotype}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if self.generation != 0:
+            raise RuntimeError("load_state_dict() needs a freshly constructed strategy")
+        if state.get("kind") != "replay":
+            raise ValueError(f"{type(self).__name__} cannot load a {state.get('kind')!r} state")
+        for f in state["history"]:
+            self._population = self._ask()
+            self._tell(f)
+            self._history.append(f.clone())
+            self._population = None
+            self.generation += 1
+        if self.generation != state["generation"]:
+            raise ValueError("strategy state is inconsistent: history length != generation")
+        self.best_fitness = float(state["best_fitness"])
+        self.best_genotype = state["best_genotype"]

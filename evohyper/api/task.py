@@ -1,0 +1,68 @@
+"""The Task seam: what a user implements to plug a fitness problem into evohyper.
+
+A task never imports Ray. It scores a whole population in one batched call.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import torch
+
+if TYPE_CHECKING:
+    from evohyper.api.phenotypes import Phenotypes, TargetSpec
+
+
+class NotDifferentiableError(NotImplementedError):
+    """Raised when a gradient strategy asks a task that has no differentiable loss."""
+
+
+@dataclass
+class EvalResult:
+    """Scores of one population, in the task's own direction (see ``Task.maximize``).
+
+    fitness: ``[P]`` or ``[P, k]`` (k repeated scores, averaged by the engine).
+    metrics: named per-individual tensors ``[P]`` (logged as best/mean per generation).
+    sample_forwards: forward passes of one sample through one network spent on this call
+      (the budget unit shared with gradient methods). ``None`` means one per individual.
+    """
+
+    fitness: torch.Tensor
+    metrics: dict[str, torch.Tensor] = field(default_factory=dict)
+    sample_forwards: int | None = None
+
+
+class Task(ABC):
+    """A fitness problem. Subclass it, register it under the ``evohyper.tasks`` entry-point group.
+
+    Constructor keyword arguments are the task's config options (``task:`` block of the YAML);
+    their annotations and defaults are what the config validator checks against.
+    """
+
+    #: set True if higher fitness is better; False if the task minimises (declared once, here).
+    maximize: ClassVar[bool] = True
+
+    def setup(self, device: torch.device | str = "cpu") -> None:
+        """Load data / build environments once per worker. Idempotent."""
+        self.device = torch.device(device)
+
+    @abstractmethod
+    def target(self, network: dict[str, Any]) -> "TargetSpec":
+        """The phenotype this task needs, given the YAML ``network:`` block (e.g. hidden sizes)."""
+
+    @abstractmethod
+    def evaluate(self, phenotypes: "Phenotypes", seed: int) -> EvalResult:
+        """Score all ``phenotypes`` at once. Must be chunk-invariant: an individual's fitness
+        may depend on ``seed`` but not on which other individuals share the call."""
+
+    def loss(self, phenotypes: "Phenotypes", batch: Any) -> torch.Tensor:
+        """Differentiable loss ``[P]`` for gradient strategies. Optional."""
+        raise NotDifferentiableError(
+            f"task {type(self).__name__!r} defines no differentiable loss(); "
+            "it can be searched by evolution strategies but not trained by gradient"
+        )
+
+    def test_metrics(self, phenotypes: "Phenotypes") -> dict[str, torch.Tensor]:
+        """Final held-out metrics ``{name: [P]}`` reported once at the end of a run. Optional."""
+        return {}

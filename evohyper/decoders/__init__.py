@@ -1,0 +1,7 @@
+"""Genotype-to-phenotype maps (decoders). Each built-in registers itself by name."""
+from evohyper.decoders.direct import DirectDecoder
+from evohyper.registry import decoders as _registry
+
+_registry.register("direct")(DirectDecoder)
+
+__all__ = ["DirectDecoder"]

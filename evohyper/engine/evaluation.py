@@ -1,0 +1,137 @@
+"""Evaluator: builds a task and a decoder once, then decodes + scores chunks of genotypes.
+
+This is the unit every backend runs (in-process, or inside a Ray actor). It receives genotypes
+only; phenotype tensors never leave it. It also enforces the task contract: result shapes,
+and the strict / lenient policy for tasks that raise.
+"""
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+
+from evohyper import registry
+from evohyper.api.decoder import Decoder
+from evohyper.api.task import EvalResult, Task
+
+
+class TaskError(RuntimeError):
+    """A task misbehaved (raised in strict mode, or broke its output contract)."""
+
+
+class TaskShapeError(TaskError):
+    pass
+
+
+@dataclass
+class ComponentsSpec:
+    """Plain-data recipe for a task + decoder (what is shipped to evaluator actors)."""
+
+    task: dict[str, Any]
+    decoder: dict[str, Any]
+    network: dict[str, Any] = field(default_factory=dict)
+    on_error: Literal["strict", "lenient"] = "strict"
+
+
+def _kwargs(block: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in block.items() if k != "name"}
+
+
+def build_task(spec: ComponentsSpec) -> Task:
+    return registry.tasks.get(spec.task["name"])(**_kwargs(spec.task))
+
+
+def build_decoder(spec: ComponentsSpec, task: Task) -> Decoder:
+    target = task.target(dict(spec.network))
+    return registry.decoders.get(spec.decoder["name"])(target, **_kwargs(spec.decoder))
+
+
+@dataclass
+class ChunkResult:
+    """Scores for a chunk, in the task's own direction; fitness already reduced to ``[n]``."""
+
+    fitness: torch.Tensor  # float64 [n]
+    metrics: dict[str, torch.Tensor]
+    sample_forwards: int
+    errors: int = 0
+
+    @staticmethod
+    def concat(parts: list["ChunkResult"]) -> "ChunkResult":
+        keys = parts[0].metrics.keys()
+        return ChunkResult(
+            fitness=torch.cat([p.fitness for p in parts]),
+            metrics={k: torch.cat([p.metrics[k] for p in parts]) for k in keys},
+            sample_forwards=sum(p.sample_forwards for p in parts),
+            errors=sum(p.errors for p in parts))
+
+
+class Evaluator:
+    """Task + decoder built once on one device; ``evaluate`` scores a chunk in one batched call."""
+
+    def __init__(self, spec: ComponentsSpec, device: str | torch.device = "cpu"):
+        self.spec = spec
+        self.device = torch.device(device)
+        self.task = build_task(spec)
+        self.task.setup(self.device)
+        self.decoder = build_decoder(spec, self.task)
+        self.task_name = spec.task["name"]
+
+    def evaluate(self, genotypes: Any, seed: int) -> ChunkResult:
+        n = len(genotypes)
+        try:
+            with torch.no_grad():
+                result = self._run(genotypes, seed)
+        except TaskShapeError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the policy decides what a task failure means
+            if self.spec.on_error == "strict":
+                raise TaskError(
+                    f"task {self.task_name!r} raised {type(exc).__name__}: {exc} "
+                    f"(set evaluation.on_error: lenient to score failing individuals as worst)\n"
+                    + "".join(traceback.format_exception(exc)[-3:])) from exc
+            return self._evaluate_one_by_one(genotypes, seed)
+        return self._check(result, n)
+
+    def _run(self, genotypes: Any, seed: int) -> EvalResult:
+        phenotypes = self.decoder.decode(genotypes, device=self.device)
+        return self.task.evaluate(phenotypes, int(seed))
+
+    def _evaluate_one_by_one(self, genotypes: Any, seed: int) -> ChunkResult:
+        """Lenient fallback after a failed batch: find the individuals that fail, score them worst.
+        An error path, not the hot path (tasks are chunk-invariant, so scores are unchanged)."""
+        parts = []
+        for i in range(len(genotypes)):
+            try:
+                with torch.no_grad():
+                    parts.append(self._check(self._run(genotypes[i:i + 1], seed), 1))
+            except TaskShapeError:
+                raise
+            except Exception:  # noqa: BLE001
+                parts.append(None)
+        template = next((p for p in parts if p is not None), None)
+        keys = template.metrics.keys() if template else ()
+        nan = torch.full((1,), float("nan"), dtype=torch.float64)
+        filled = [p if p is not None else ChunkResult(nan, {k: nan.float() for k in keys}, 0, errors=1)
+                  for p in parts]
+        return ChunkResult.concat(filled)
+
+    def _check(self, result: EvalResult, n: int) -> ChunkResult:
+        if not isinstance(result, EvalResult):
+            raise TaskShapeError(f"task {self.task_name!r}.evaluate must return EvalResult, got {type(result).__name__}")
+        f = torch.as_tensor(result.fitness).detach()
+        if f.dim() not in (1, 2) or f.shape[0] != n:
+            raise TaskShapeError(
+                f"task {self.task_name!r} returned fitness of shape {tuple(f.shape)}; "
+                f"expected [{n}] or [{n}, k] for a population of {n}")
+        fit = (f.mean(dim=1) if f.dim() == 2 else f).to(torch.float64).cpu()
+        metrics = {}
+        for name, value in result.metrics.items():
+            v = torch.as_tensor(value).detach()
+            if v.shape != (n,):
+                raise TaskShapeError(
+                    f"task {self.task_name!r} returned metric {name!r} of shape {tuple(v.shape)}; expected [{n}]")
+            metrics[name] = v.to(torch.float32).cpu()
+        forwards = n if result.sample_forwards is None else int(result.sample_forwards)
+        return ChunkResult(fit, metrics, forwards)

@@ -1,0 +1,1 @@
+"""Search strategies wrapping cma, evotorch and deap. Each registers itself by name."""

@@ -1,0 +1,1 @@
+"""Built-in fitness tasks (installed as `evohyper_tasks`)."""
