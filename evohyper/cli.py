@@ -1,0 +1,124 @@
+"""The `evohyper` command line: run, resume, list, show."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+EXIT_CONFIG = 2
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from evohyper.config import apply_overrides, load_raw, validate
+    from evohyper.engine.runner import run
+
+    overrides = list(args.set or [])
+    if args.backend:
+        overrides.append(f"backend.name={args.backend}")
+    if args.address:
+        overrides.append(f"backend.address={args.address}")
+    config = validate(apply_overrides(load_raw(args.config), overrides))
+    result, run_dir = run(config)
+    _print_result(result, run_dir)
+    return 0
+
+
+def _cmd_resume(args: argparse.Namespace) -> int:
+    from evohyper.engine.runner import resume
+
+    result, run_dir = resume(args.run_dir)
+    _print_result(result, run_dir)
+    return 0
+
+
+def _print_result(result, run_dir: Path) -> None:
+    print(f"stopped: {result.stop_reason}; best fitness {result.best_fitness} after "
+          f"{result.generations} generations")
+    print(f"run directory: {run_dir}")
+    print(f"report: {run_dir / 'report.md'}")
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from evohyper import registry
+
+    for title, reg in (("tasks", registry.tasks), ("strategies", registry.strategies),
+                       ("decoders", registry.decoders)):
+        print(f"{title}:")
+        for entry in reg.entries():
+            print(f"  {entry.name:<14} {entry.description}")
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from evohyper.report.run_report import plot_fitness, summarize
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        print(f"error: {run_dir} is not a run directory (no config.yaml)", file=sys.stderr)
+        return 1
+    summary = summarize(run_dir)
+    png = plot_fitness(run_dir)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        width = max(len(k) for k in summary)
+        for k, v in summary.items():
+            print(f"{k:<{width}}  {v}")
+    if png:
+        print(f"fitness curve: {png}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="evohyper", description=__doc__)
+    p.add_argument("-v", "--verbose", action="store_true", help="log more, and show tracebacks on errors")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run a search from a YAML config")
+    r.add_argument("config", help="path to a search config (see search_spaces/)")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. strategy.popsize=64")
+    r.add_argument("--backend", choices=["local", "ray"], help="override backend.name")
+    r.add_argument("--address", help="Ray address of an existing cluster ('auto' or host:port)")
+    r.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser("resume", help="continue a run from its newest valid checkpoint")
+    s.add_argument("run_dir")
+    s.set_defaults(func=_cmd_resume)
+
+    ls = sub.add_parser("list", help="list tasks, strategies and decoders")
+    ls.set_defaults(func=_cmd_list)
+
+    sh = sub.add_parser("show", help="summarise a run directory and plot its fitness curve")
+    sh.add_argument("run_dir")
+    sh.add_argument("--json", action="store_true", help="print the summary as JSON")
+    sh.set_defaults(func=_cmd_show)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from evohyper.config import ConfigError
+    from evohyper.engine.checkpoint import CheckpointError
+    from evohyper.engine.evaluation import TaskError
+
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except (TaskError, CheckpointError, FileNotFoundError) as exc:
+        if args.verbose:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; resume with `evohyper resume RUN_DIR`", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

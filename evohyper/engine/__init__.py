@@ -1,0 +1,1 @@
+"""The engine: search loop, budget, backends, checkpoints, observers."""

@@ -1,0 +1,100 @@
+"""Connecting to Ray: start a private local instance bound to 127.0.0.1, or join a cluster.
+
+Ray is imported inside these functions only, so importing this module (or ``ray_backend``) does
+not import Ray; ``import evohyper`` never does.
+
+Local instance (``address=None``): ``ray.init(address="local", include_dashboard=False,
+_node_ip_address="127.0.0.1", ...)``. Ray resolves a loopback ``_node_ip_address`` to the machine's
+routable IP on Linux (so that multi-node clusters work), which would make the GCS, raylet and
+workers listen on every interface. For a private single-machine instance we want the opposite
+(DESIGN.md, "safe defaults"), so while starting it we make Ray's node-IP lookup return the
+loopback address (the switch Ray itself uses on macOS/Windows, ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER``).
+Ray 2.5x+ token authentication stays at Ray's default (enabled for a new local instance; a token is
+generated under ``~/.ray/auth_token`` if none exists); set ``RAY_AUTH_MODE`` to override it.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any, Iterator
+
+logger = logging.getLogger("evohyper.ray")
+
+LOCALHOST = "127.0.0.1"
+
+
+@contextlib.contextmanager
+def _loopback_node_ip() -> Iterator[None]:
+    """Make Ray's node-IP lookup answer 127.0.0.1 while a local instance starts."""
+    try:
+        from ray._private import ray_constants
+    except ImportError:  # pragma: no cover - layout of a future Ray
+        yield
+        return
+    if not hasattr(ray_constants, "ENABLE_RAY_CLUSTER"):  # pragma: no cover
+        yield
+        return
+    previous = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = previous
+
+
+def local_init_kwargs(num_cpus: float | None = None, num_gpus: float | None = None,
+                      **extra: Any) -> dict[str, Any]:
+    """The ``ray.init`` arguments used to start a private local instance."""
+    kwargs: dict[str, Any] = {
+        "address": "local",          # always a new instance; never silently join another one
+        "include_dashboard": False,  # nothing listens for HTTP
+        "_node_ip_address": LOCALHOST,
+        "configure_logging": False,  # leave the application's logging configuration alone
+        "log_to_driver": True,       # worker stdout/stderr (task prints, tracebacks) reach the user
+    }
+    if num_cpus is not None:
+        kwargs["num_cpus"] = num_cpus
+    if num_gpus is not None:
+        kwargs["num_gpus"] = num_gpus
+    kwargs.update(extra)
+    return kwargs
+
+
+def connect(address: str | None = None, *, num_cpus: float | None = None, num_gpus: float | None = None,
+            **init_kwargs: Any) -> bool:
+    """Make sure this process is connected to Ray. Returns True when *this call* initialised Ray
+    (the caller then owns the connection and should call :func:`disconnect`), False when Ray was
+    already initialised in this process (it is reused and must be left running).
+
+    address: None starts a private local instance on 127.0.0.1 (dashboard off);
+      ``"auto"`` joins the cluster this machine belongs to (``RAY_ADDRESS`` or a running ``ray start``);
+      ``"host:port"`` joins that cluster's GCS; ``"ray://host:10001"`` connects through Ray Client.
+    num_cpus / num_gpus: resources of a local instance (ignored when joining a cluster).
+    """
+    import ray
+
+    if ray.is_initialized():
+        return False
+    if address is None:
+        kwargs = local_init_kwargs(num_cpus, num_gpus, **init_kwargs)
+        with _loopback_node_ip():
+            ray.init(**kwargs)
+        logger.info("started a local Ray instance on %s (dashboard off)", LOCALHOST)
+    else:
+        if num_cpus is not None or num_gpus is not None:
+            logger.warning("num_cpus/num_gpus are ignored when joining an existing cluster (%s)", address)
+        init_kwargs.setdefault("configure_logging", False)
+        ray.init(address=address, **init_kwargs)
+        logger.info("connected to Ray cluster at %s", address)
+    return True
+
+
+def disconnect() -> None:
+    """Shut down (local instance) or disconnect from (cluster) Ray."""
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+__all__ = ["LOCALHOST", "connect", "disconnect", "local_init_kwargs"]

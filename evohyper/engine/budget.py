@@ -1,0 +1,49 @@
+"""Budget: when a search stops, counted in the units shared by evolution and gradient methods."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Counters:
+    """What a search has spent so far (restored on resume)."""
+
+    generation: int = 0
+    evaluations: int = 0        # individuals scored
+    sample_forwards: int = 0    # forward passes of one sample through one network
+    seconds: float = 0.0        # wall-clock spent in the loop, summed over resumes
+    nonfinite: int = 0          # NaN/inf fitness values seen (scored as worst)
+    task_errors: int = 0        # individuals whose evaluation raised (lenient mode)
+
+
+@dataclass
+class Budget:
+    """Stop at the first limit reached. ``target_fitness`` is in the task's own direction."""
+
+    generations: int | None = None
+    evaluations: int | None = None
+    sample_forwards: int | None = None
+    seconds: float | None = None
+    target_fitness: float | None = None
+
+    def __post_init__(self) -> None:
+        limits = (self.generations, self.evaluations, self.sample_forwards, self.seconds, self.target_fitness)
+        if all(v is None for v in limits):
+            raise ValueError("budget needs at least one of generations, evaluations, sample_forwards, "
+                             "seconds, target_fitness")
+
+    def stop_reason(self, c: Counters, best: float | None, maximize: bool) -> str | None:
+        if self.target_fitness is not None and best is not None:
+            if (best >= self.target_fitness) if maximize else (best <= self.target_fitness):
+                return f"target fitness {self.target_fitness} reached"
+        for name in ("generations", "evaluations", "sample_forwards", "seconds"):
+            limit = getattr(self, name)
+            if limit is not None and getattr(c, name) >= limit:
+                return f"{name} budget ({limit}) spent"
+        return None
+
+    def fraction(self, c: Counters) -> float | None:
+        """Largest spent fraction over the counted limits (for progress bars and ETAs)."""
+        parts = [getattr(c, n) / getattr(self, n) for n in ("generations", "evaluations", "sample_forwards", "seconds")
+                 if getattr(self, n)]
+        return min(1.0, max(parts)) if parts else None

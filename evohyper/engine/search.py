@@ -1,0 +1,152 @@
+"""The search loop: ask -> evaluate (decode + score on a backend) -> tell, with budget and observers."""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol, Sequence
+
+import numpy as np
+import torch
+
+from evohyper.api.strategy import Strategy
+from evohyper.engine.backends import Backend
+from evohyper.engine.budget import Budget, Counters
+from evohyper.engine.evaluation import ChunkResult
+
+log = logging.getLogger("evohyper.search")
+STATE_VERSION = 1
+
+
+def generation_seed(seed: int, generation: int) -> int:
+    """Evaluation seed of one generation: fixed by the run seed, independent of the backend."""
+    return int(np.random.SeedSequence([int(seed), int(generation)]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+@dataclass
+class GenerationRecord:
+    """One row of metrics.csv. Fitness statistics are in the task's own direction."""
+
+    generation: int
+    evaluations: int
+    sample_forwards: int
+    seconds: float
+    best: float
+    mean: float
+    median: float
+    worst: float
+    best_so_far: float
+    nonfinite: int
+    task_errors: int
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def row(self) -> dict[str, Any]:
+        out = {k: v for k, v in asdict(self).items() if k != "metrics"}
+        out.update(self.metrics)
+        return out
+
+
+@dataclass
+class SearchResult:
+    best_fitness: float | None
+    best_genotype: Any
+    generations: int
+    stop_reason: str
+    counters: Counters
+
+
+class Observer(Protocol):
+    def on_start(self, search: "Search") -> None: ...
+    def on_generation(self, search: "Search", record: GenerationRecord) -> None: ...
+    def on_end(self, search: "Search", result: SearchResult) -> None: ...
+
+
+def _stats(values: torch.Tensor, maximize: bool) -> tuple[float, float, float, float, int]:
+    """best, mean, median, worst over finite values and the index of the best (task direction)."""
+    finite = torch.isfinite(values)
+    if not finite.any():
+        nan = float("nan")
+        return nan, nan, nan, nan, -1
+    v = values[finite]
+    idx = torch.nonzero(finite).flatten()
+    i = int(v.argmax() if maximize else v.argmin())
+    best, worst = float(v[i]), float(v.min() if maximize else v.max())
+    return best, float(v.mean()), float(v.median()), worst, int(idx[i])
+
+
+class Search:
+    """Runs one search. Higher-is-better inside; ``maximize`` says which way the task counts."""
+
+    def __init__(self, strategy: Strategy, backend: Backend, budget: Budget, *, maximize: bool, seed: int,
+                 observers: Sequence[Observer] = (), name: str = "search"):
+        self.strategy, self.backend, self.budget = strategy, backend, budget
+        self.maximize, self.seed, self.name = bool(maximize), int(seed), name
+        self.observers = list(observers)
+        self.counters = Counters()
+        self.best_fitness: float | None = None  # task direction
+        self.history: list[GenerationRecord] = []
+        self.stop_reason: str | None = None
+
+    # ------------------------------------------------------------------ loop
+    def step(self) -> GenerationRecord:
+        start = time.perf_counter()
+        genotypes = self.strategy.ask()
+        result: ChunkResult = self.backend.evaluate(genotypes, generation_seed(self.seed, self.counters.generation))
+        fitness = result.fitness
+        if fitness.shape[0] != len(genotypes):
+            raise RuntimeError(f"backend returned {fitness.shape[0]} fitness values for {len(genotypes)} genotypes")
+        self.strategy.tell(fitness if self.maximize else -fitness)
+        c = self.counters
+        c.generation += 1
+        c.evaluations += len(genotypes)
+        c.sample_forwards += result.sample_forwards
+        c.nonfinite += int((~torch.isfinite(fitness)).sum())
+        c.task_errors += result.errors
+        c.seconds += time.perf_counter() - start
+        best, mean, median, worst, i = _stats(fitness, self.maximize)
+        if i >= 0 and (self.best_fitness is None or (best > self.best_fitness if self.maximize
+                                                      else best < self.best_fitness)):
+            self.best_fitness = best
+        metrics = {}
+        for name, values in result.metrics.items():
+            metrics[f"{name}_of_best"] = float(values[i]) if i >= 0 else float("nan")
+            metrics[f"{name}_mean"] = float(values[torch.isfinite(values)].mean()) if torch.isfinite(values).any() \
+                else float("nan")
+        record = GenerationRecord(c.generation, c.evaluations, c.sample_forwards, round(c.seconds, 6), best, mean,
+                                  median, worst, self.best_fitness if self.best_fitness is not None else float("nan"),
+                                  int((~torch.isfinite(fitness)).sum()), result.errors, metrics)
+        self.history.append(record)
+        for obs in self.observers:
+            obs.on_generation(self, record)
+        return record
+
+    def run(self) -> SearchResult:
+        for obs in self.observers:
+            obs.on_start(self)
+        try:
+            while (reason := self.budget.stop_reason(self.counters, self.best_fitness, self.maximize)) is None:
+                self.step()
+            self.stop_reason = reason
+            result = SearchResult(self.best_fitness, self.strategy.best_genotype, self.counters.generation,
+                                  reason, self.counters)
+            for obs in self.observers:
+                obs.on_end(self, result)
+            return result
+        finally:
+            self.backend.close()
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        return {"version": STATE_VERSION, "name": self.name, "seed": self.seed, "maximize": self.maximize,
+                "counters": asdict(self.counters), "best_fitness": self.best_fitness,
+                "history": [asdict(r) for r in self.history], "strategy": self.strategy.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"search state version {state.get('version')} is not {STATE_VERSION}")
+        if int(state["seed"]) != self.seed:
+            raise ValueError(f"checkpoint seed {state['seed']} differs from the configured seed {self.seed}")
+        self.strategy.load_state_dict(state["strategy"])
+        self.counters = Counters(**state["counters"])
+        self.best_fitness = state["best_fitness"]
+        self.history = [GenerationRecord(**r) for r in state["history"]]

@@ -1,0 +1,85 @@
+"""A run's summary, fitness-curve PNG and short markdown report, made from its run directory alone."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, float]]:
+    path = Path(run_dir) / "metrics.csv"
+    if not path.is_file():
+        return []
+    with path.open() as fh:
+        return [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(fh)]
+
+
+def summarize(run_dir: str | Path) -> dict[str, Any]:
+    run_dir = Path(run_dir)
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    rows = read_metrics(run_dir)
+    best_path = run_dir / "best" / "phenotype.json"
+    best = json.loads(best_path.read_text()) if best_path.is_file() else {}
+    last = rows[-1] if rows else {}
+    return {
+        "run_dir": str(run_dir), "name": config["name"], "seed": config["seed"],
+        "task": config["task"]["name"], "strategy": config["strategy"]["name"],
+        "decoder": config["decoder"]["name"], "backend": config["backend"]["name"],
+        "generations": int(last.get("generation", 0)), "evaluations": int(last.get("evaluations", 0)),
+        "sample_forwards": int(last.get("sample_forwards", 0)), "seconds": last.get("seconds", 0.0),
+        "best_fitness": last.get("best_so_far"), "nonfinite": int(sum(r.get("nonfinite", 0) for r in rows)),
+        "task_errors": int(sum(r.get("task_errors", 0) for r in rows)),
+        "test_metrics": best.get("test_metrics", {}),
+    }
+
+
+def plot_fitness(run_dir: str | Path) -> Path | None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    run_dir = Path(run_dir)
+    rows = read_metrics(run_dir)
+    if not rows:
+        return None
+    gens = [r["generation"] for r in rows]
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+    ax.plot(gens, [r["best_so_far"] for r in rows], label="best so far", lw=2)
+    ax.plot(gens, [r["best"] for r in rows], label="generation best", lw=1, alpha=0.8)
+    ax.plot(gens, [r["mean"] for r in rows], label="generation mean", lw=1, alpha=0.8)
+    ax.set_xlabel("generation")
+    ax.set_ylabel("fitness")
+    ax.set_title(run_dir.name)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    out = run_dir / "fitness.png"
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def write_run_report(run_dir: str | Path) -> Path:
+    run_dir = Path(run_dir)
+    s = summarize(run_dir)
+    png = plot_fitness(run_dir)
+    lines = [f"# Run `{s['name']}`", "",
+             f"Task `{s['task']}`, strategy `{s['strategy']}`, decoder `{s['decoder']}`, backend `{s['backend']}`, "
+             f"seed {s['seed']}.", "",
+             "| generations | evaluations | sample forwards | seconds | best fitness | non-finite | task errors |",
+             "|---|---|---|---|---|---|---|",
+             f"| {s['generations']} | {s['evaluations']} | {s['sample_forwards']} | {s['seconds']:.1f} | "
+             f"{s['best_fitness']:.6g} | {s['nonfinite']} | {s['task_errors']} |" if s["best_fitness"] is not None
+             else "| 0 | 0 | 0 | 0 | - | 0 | 0 |", ""]
+    if s["test_metrics"]:
+        lines += ["Held-out metrics of the best individual: "
+                  + ", ".join(f"{k} = {v:.4g}" for k, v in s["test_metrics"].items()), ""]
+    if png:
+        lines += [f"![fitness]({png.name})", ""]
+    lines += [f"Reproduce: `evohyper run {run_dir / 'config.yaml'}`", ""]
+    out = run_dir / "report.md"
+    out.write_text("\n".join(lines))
+    return out

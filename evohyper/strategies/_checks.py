@@ -1,0 +1,63 @@
+"""Option checks shared by the built-in strategies: every error names the option, the value and what is allowed."""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+
+def fail(name: str, value: Any, allowed: str) -> None:
+    raise ValueError(f"invalid strategy option {name}={value!r}; allowed: {allowed}")
+
+
+def genome_size(value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        fail("genome_size", value, f"an integer >= {minimum}")
+    return int(value)
+
+
+def integer(name: str, value: Any, minimum: int, maximum: int | None = None, *, optional: bool = False) -> int | None:
+    if value is None and optional:
+        return None
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+    ok = ok and (maximum is None or value <= maximum)
+    if not ok:
+        bound = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        fail(name, value, f"an integer {bound}" + (" or null" if optional else ""))
+    return int(value)
+
+
+def real(name: str, value: Any, low: float = -math.inf, high: float = math.inf, *,
+         low_open: bool = False, high_open: bool = False, optional: bool = False) -> float | None:
+    """A finite float in the interval given (open or closed at each end)."""
+    if value is None and optional:
+        return None
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        v = float(value)
+        ok = (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
+    if not ok:
+        lo = f"{'(' if low_open else '['}{low:g}"
+        hi = f"{high:g}{')' if high_open else ']'}"
+        fail(name, value, f"a finite number in {lo}, {hi}" + (" or null" if optional else ""))
+    return float(value)
+
+
+def positive(name: str, value: Any, *, optional: bool = False) -> float | None:
+    return real(name, value, 0.0, low_open=True, optional=optional)
+
+
+def probability(name: str, value: Any) -> float:
+    return real(name, value, 0.0, 1.0)  # type: ignore[return-value]
+
+
+def one_of(name: str, value: Any, allowed: Iterable[Any]) -> Any:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        fail(name, value, "one of " + ", ".join(repr(a) for a in allowed))
+    return value
+
+
+def boolean(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        fail(name, value, "true or false")
+    return value

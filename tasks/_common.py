@@ -1,0 +1,74 @@
+"""Helpers shared by the built-in tasks: option validation and the ``network:`` block -> ``MLPSpec``.
+
+Private module; a user's own task does not need it (but may copy the pattern).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from evohyper.api.phenotypes import MLPSpec
+
+#: keys a built-in MLP task accepts in the YAML ``network:`` block.
+NETWORK_KEYS = ("hidden", "activation", "output_activation", "bias")
+
+
+def check_int(task: str, option: str, value: Any, minimum: int, maximum: int | None = None) -> int:
+    """``value`` as an int in ``[minimum, maximum]``, else a ValueError naming option, value and range."""
+    allowed = f">= {minimum}" if maximum is None else f"an integer in [{minimum}, {maximum}]"
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"task {task!r}: option {option!r} must be an integer {allowed}, got {value!r}")
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ValueError(f"task {task!r}: option {option!r} must be {allowed}, got {value!r}")
+    return int(value)
+
+
+def check_float(task: str, option: str, value: Any) -> float:
+    """``value`` as a finite float, else a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) == float("inf"):
+        raise ValueError(f"task {task!r}: option {option!r} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def check_choice(task: str, option: str, value: Any, allowed: Sequence[Any]) -> Any:
+    if value not in allowed:
+        raise ValueError(f"task {task!r}: option {option!r} must be one of {list(allowed)}, got {value!r}")
+    return value
+
+
+def reject_network(task: str, network: dict[str, Any] | None) -> None:
+    """For tasks whose phenotype is not a network: any ``network:`` key is an error."""
+    if network:
+        raise ValueError(f"task {task!r} takes no network: block (its phenotype is a plain vector); "
+                         f"got unknown key(s) {sorted(network)}; allowed: []")
+
+
+def mlp_target(task: str, network: dict[str, Any] | None, n_in: int, n_out: int, *,
+               hidden: Sequence[int], activation: str = "tanh", output_activation: str = "identity",
+               bias: bool = True) -> MLPSpec:
+    """Build ``MLPSpec([n_in, *hidden, n_out])`` from the ``network:`` block over task defaults.
+
+    Unknown keys, a malformed ``hidden`` list, a non-bool ``bias`` or an unknown activation raise
+    ValueError naming the key, the bad value and what is allowed.
+    """
+    network = dict(network or {})
+    unknown = sorted(set(network) - set(NETWORK_KEYS))
+    if unknown:
+        raise ValueError(f"task {task!r}: unknown network key(s) {unknown}; allowed: {list(NETWORK_KEYS)}")
+    hid = network.get("hidden", list(hidden))
+    if (not isinstance(hid, (list, tuple))
+            or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hid)):
+        raise ValueError(f"task {task!r}: network key 'hidden' must be a list of positive integers "
+                         f"(e.g. [16] or [] for no hidden layer), got {hid!r}")
+    use_bias = network.get("bias", bias)
+    if not isinstance(use_bias, bool):
+        raise ValueError(f"task {task!r}: network key 'bias' must be true or false, got {use_bias!r}")
+    act = network.get("activation", activation)
+    out_act = network.get("output_activation", output_activation)
+    for key, name in (("activation", act), ("output_activation", out_act)):
+        if not isinstance(name, str):
+            raise ValueError(f"task {task!r}: network key {key!r} must be an activation name, got {name!r}")
+    try:
+        return MLPSpec([n_in, *hid, n_out], activation=act, output_activation=out_act, bias=use_bias)
+    except ValueError as exc:
+        raise ValueError(f"task {task!r}: bad network block: {exc}") from None

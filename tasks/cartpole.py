@@ -1,0 +1,76 @@
+"""Cart-pole balancing: P policies x E episodes simulated at once in a batched torch environment.
+
+Dynamics: gymnasium ``CartPole-v1`` reproduced exactly (see ``cartpole_env.BatchedCartPole``).
+Policy: an MLP ``obs(4) -> hidden -> 1``; the action is *push right* when the output is > 0, else
+*push left* (one output and a sign, rather than two outputs and an argmax: fewer parameters, the
+same policies). Fitness: the return of each episode, ``[P, E]`` (the engine averages over the E
+episodes, so the search maximises the mean return; 500 is perfect with the default ``max_steps``).
+"""
+# No `from __future__ import annotations`: constructor annotations stay real types for the validator.
+from typing import Any, ClassVar
+
+import torch
+
+from evohyper.api.phenotypes import MLPPhenotypes, MLPSpec
+from evohyper.api.task import EvalResult, Task
+from evohyper_tasks._common import check_int, mlp_target
+from evohyper_tasks.cartpole_env import BatchedCartPole
+
+INIT_LOW, INIT_HIGH = -0.05, 0.05  # gymnasium's reset bounds
+
+
+class CartPoleTask(Task):
+    """Balance a pole on a cart (gymnasium CartPole-v1 dynamics, batched); fitness = mean episode return.
+
+    Options:
+      episodes: episodes per individual (default 5). Their initial states are drawn uniformly from
+        [-0.05, 0.05]^4 with a generator seeded by the ``evaluate`` seed, and are the same for every
+        individual (common random numbers), so a score never depends on who else is in the batch.
+      max_steps: episode length limit (default 500, as CartPole-v1).
+
+    Metrics: ``return_min`` (the worst of the E episodes). ``sample_forwards`` counts the policy
+    forward passes actually needed (one per live environment step). Stepping stops once every
+    episode of every individual is done.
+    """
+
+    maximize: ClassVar[bool] = True
+    default_hidden: ClassVar[tuple[int, ...]] = (8,)
+
+    def __init__(self, episodes: int = 5, max_steps: int = 500) -> None:
+        self.episodes = check_int("cartpole", "episodes", episodes, 1)
+        self.max_steps = check_int("cartpole", "max_steps", max_steps, 1)
+        self.device = torch.device("cpu")
+
+    def target(self, network: dict[str, Any]) -> MLPSpec:
+        return mlp_target("cartpole", network, 4, 1, hidden=self.default_hidden,
+                          activation="tanh", output_activation="identity")
+
+    def initial_states(self, seed: int) -> torch.Tensor:
+        """The ``[episodes, 4]`` float64 start states for ``seed`` (generated on the CPU, so identical
+        on every device and independent of the global RNG)."""
+        gen = torch.Generator().manual_seed(int(seed))
+        u = torch.rand(self.episodes, 4, dtype=torch.float64, generator=gen)
+        return INIT_LOW + (INIT_HIGH - INIT_LOW) * u
+
+    @staticmethod
+    def act(phenotypes: MLPPhenotypes, obs: torch.Tensor) -> torch.Tensor:
+        """Actions ``[P, E]`` (True = push right) for observations ``[P, E, 4]``: one batched forward."""
+        out = phenotypes.forward(obs.to(phenotypes.tensors["w0"].dtype))
+        return out[..., 0] > 0
+
+    def rollout(self, phenotypes: MLPPhenotypes, seed: int) -> BatchedCartPole:
+        """Run all episodes of all individuals to the end; returns the finished environment."""
+        P, device = len(phenotypes), phenotypes.device
+        env = BatchedCartPole(self.max_steps)
+        obs = env.reset(self.initial_states(seed).to(device).expand(P, self.episodes, 4))
+        for _ in range(self.max_steps):  # a loop over time steps; every individual steps at once
+            if bool(env.done.all()):
+                break
+            obs, _, _ = env.step(self.act(phenotypes, obs))
+        return env
+
+    def evaluate(self, phenotypes: MLPPhenotypes, seed: int) -> EvalResult:
+        env = self.rollout(phenotypes, seed)
+        returns = env.lengths.to(torch.float32)  # reward 1 per live step, terminating step included
+        return EvalResult(fitness=returns, metrics={"return_min": returns.min(dim=1).values},
+                          sample_forwards=int(env.lengths.sum()))

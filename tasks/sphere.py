@@ -1,0 +1,43 @@
+"""Sphere: the shifted sphere function, a black-box vector problem for strategy tests and benchmarks.
+
+The phenotype is a plain vector ``x`` of ``dim`` reals (``VectorSpec``); fitness is
+``sum((x - shift)^2)``, minimised (optimum 0 at ``x = shift``).
+"""
+# No `from __future__ import annotations`: constructor annotations stay real types for the validator.
+from typing import Any, ClassVar
+
+import torch
+
+from evohyper.api.phenotypes import VectorPhenotypes, VectorSpec
+from evohyper.api.task import EvalResult, Task
+from evohyper_tasks._common import check_float, check_int, reject_network
+
+
+class SphereTask(Task):
+    """Shifted sphere sum((x - shift)^2) on a dim-vector (minimised; black-box benchmark)."""
+
+    maximize: ClassVar[bool] = False
+
+    def __init__(self, dim: int = 10, shift: float = 0.5) -> None:
+        self.dim = check_int("sphere", "dim", dim, 1)
+        self.shift = check_float("sphere", "shift", shift)
+        self.device = torch.device("cpu")
+
+    def target(self, network: dict[str, Any]) -> VectorSpec:
+        reject_network("sphere", network)
+        return VectorSpec(self.dim)
+
+    def _value(self, phenotypes: VectorPhenotypes) -> torch.Tensor:
+        x = phenotypes.x
+        if x.dim() != 2 or x.shape[1] != self.dim:
+            raise ValueError(f"sphere(dim={self.dim}) expects phenotypes x of shape [P, {self.dim}], "
+                             f"got {tuple(x.shape)}")
+        return ((x.to(torch.float64) - self.shift) ** 2).sum(dim=1)
+
+    def evaluate(self, phenotypes: VectorPhenotypes, seed: int) -> EvalResult:
+        value = self._value(phenotypes)
+        return EvalResult(fitness=value, metrics={"distance": value.sqrt()}, sample_forwards=len(phenotypes))
+
+    def loss(self, phenotypes: VectorPhenotypes, batch: Any = None) -> torch.Tensor:
+        """The sphere value itself ``[P]`` (differentiable; ``batch`` is ignored)."""
+        return self._value(phenotypes)
