@@ -1,5 +1,6 @@
 """CMA-ES through the reference implementation, ``cma`` (Hansen), driven by ask/tell."""
-import cma
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -36,6 +37,8 @@ class CMAES(Strategy):
                 "tolfun": 0, "tolfunhist": 0, "tolx": 0, "tolstagnation": np.inf, "maxiter": np.inf}
         if popsize is not None:
             opts["popsize"] = int(popsize)
+        import cma  # imported lazily: it takes a second, and `evohyper list` should not wait for it
+
         with _rng.numpy_random(self._global_rs):
             self._es = cma.CMAEvolutionStrategy(self.genome_size * [float(x0)], float(sigma0), opts)
         self._asked: list[np.ndarray] | None = None
@@ -45,7 +48,7 @@ class CMAES(Strategy):
         return int(self._es.popsize)
 
     @property
-    def es(self) -> cma.CMAEvolutionStrategy:
+    def es(self) -> Any:
         """The wrapped ``cma.CMAEvolutionStrategy`` (read its ``sigma``, ``mean``, ``result``)."""
         return self._es
 

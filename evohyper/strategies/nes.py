@@ -1,0 +1,64 @@
+"""Natural evolution strategies from EvoTorch: separable (SNES) and full-covariance (XNES)."""
+from typing import Literal
+
+from evohyper.strategies import _checks
+from evohyper.strategies._evotorch import EvoTorchStrategy, stdev_args, stdev_limits
+
+RANKINGS = ("nes", "centered", "linear", "normalized", "raw")
+
+
+def _nes_args(popsize, center_learning_rate, stdev_learning_rate, ranking_method) -> dict:
+    """Options SNES and XNES share. ``stdev_learning_rate`` None keeps EvoTorch's size-dependent default;
+    a number is used as is (``scale_learning_rate=False``)."""
+    _checks.integer("popsize", popsize, 2, optional=True)
+    _checks.positive("center_learning_rate", center_learning_rate)
+    _checks.positive("stdev_learning_rate", stdev_learning_rate, optional=True)
+    _checks.one_of("ranking_method", ranking_method, RANKINGS)
+    return {"popsize": popsize, "center_learning_rate": float(center_learning_rate),
+            "stdev_learning_rate": stdev_learning_rate, "scale_learning_rate": False,
+            "ranking_method": ranking_method}
+
+
+class SNES(EvoTorchStrategy):
+    """SNES (EvoTorch): separable natural evolution strategy; linear cost in genome size, good default.
+
+    ``popsize`` None uses EvoTorch's default 4 + floor(3 ln D).
+    """
+
+    algorithm_name = "SNES"
+
+    def __init__(self, genome_size: int, seed: int, *,
+                 popsize: int | None = None,
+                 stdev_init: float = 0.5,
+                 radius_init: float | None = None,
+                 center_init: float = 0.0,
+                 center_learning_rate: float = 1.0,
+                 stdev_learning_rate: float | None = None,
+                 ranking_method: Literal["nes", "centered", "linear", "normalized", "raw"] = "nes",
+                 stdev_min: float | None = None,
+                 stdev_max: float | None = None,
+                 stdev_max_change: float | None = None):
+        _checks.genome_size(genome_size)
+        super().__init__(genome_size, seed, center_init,
+                         **_nes_args(popsize, center_learning_rate, stdev_learning_rate, ranking_method),
+                         **stdev_args(genome_size, stdev_init, radius_init),
+                         **stdev_limits(stdev_min, stdev_max, stdev_max_change))
+
+
+class XNES(EvoTorchStrategy):
+    """XNES (EvoTorch): exponential NES with a full covariance matrix; for small genomes (O(D^3) per update)."""
+
+    algorithm_name = "XNES"
+
+    def __init__(self, genome_size: int, seed: int, *,
+                 popsize: int | None = None,
+                 stdev_init: float = 0.5,
+                 radius_init: float | None = None,
+                 center_init: float = 0.0,
+                 center_learning_rate: float = 1.0,
+                 stdev_learning_rate: float | None = None,
+                 ranking_method: Literal["nes", "centered", "linear", "normalized", "raw"] = "nes"):
+        _checks.genome_size(genome_size)
+        super().__init__(genome_size, seed, center_init,
+                         **_nes_args(popsize, center_learning_rate, stdev_learning_rate, ranking_method),
+                         **stdev_args(genome_size, stdev_init, radius_init))

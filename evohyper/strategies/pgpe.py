@@ -1,0 +1,54 @@
+"""PGPE from EvoTorch: symmetric-sampling policy-gradient ES with a ClipUp/Adam optimizer on the center."""
+from typing import Literal
+
+from evohyper.strategies import _checks
+from evohyper.strategies._evotorch import EvoTorchStrategy, stdev_args, stdev_limits
+from evohyper.strategies.nes import RANKINGS
+
+
+class PGPE(EvoTorchStrategy):
+    """PGPE (EvoTorch): antithetic Gaussian ES with ClipUp by default; the usual neuroevolution workhorse.
+
+    ``max_speed`` (ClipUp's step cap) None means EvoTorch's default, twice ``center_learning_rate``;
+    ``momentum`` applies to ClipUp and SGD. With ``symmetric`` sampling ``popsize`` must be even.
+    """
+
+    algorithm_name = "PGPE"
+
+    def __init__(self, genome_size: int, seed: int, *,
+                 popsize: int = 32,
+                 center_learning_rate: float = 0.1,
+                 stdev_learning_rate: float = 0.1,
+                 stdev_init: float = 0.3,
+                 radius_init: float | None = None,
+                 center_init: float = 0.0,
+                 optimizer: Literal["clipup", "adam", "sgd", "none"] = "clipup",
+                 max_speed: float | None = None,
+                 momentum: float = 0.9,
+                 ranking_method: Literal["centered", "nes", "linear", "normalized", "raw"] = "centered",
+                 symmetric: bool = True,
+                 stdev_min: float | None = None,
+                 stdev_max: float | None = None,
+                 stdev_max_change: float | None = 0.2):
+        _checks.genome_size(genome_size)
+        _checks.boolean("symmetric", symmetric)
+        _checks.integer("popsize", popsize, 2)
+        if symmetric and popsize % 2:
+            _checks.fail("popsize", popsize, "an even integer >= 2 when symmetric is true")
+        _checks.positive("center_learning_rate", center_learning_rate)
+        _checks.positive("stdev_learning_rate", stdev_learning_rate)
+        _checks.one_of("optimizer", optimizer, ("clipup", "adam", "sgd", "none"))
+        _checks.positive("max_speed", max_speed, optional=True)
+        _checks.real("momentum", momentum, 0.0, 1.0, high_open=True)
+        _checks.one_of("ranking_method", ranking_method, RANKINGS)
+        if max_speed is not None and optimizer != "clipup":
+            _checks.fail("max_speed", max_speed, "null unless optimizer is 'clipup'")
+        config = {"clipup": {"momentum": momentum, **({} if max_speed is None else {"max_speed": max_speed})},
+                  "sgd": {"momentum": momentum}, "adam": None, "none": None}[optimizer]
+        super().__init__(genome_size, seed, center_init,
+                         popsize=int(popsize), center_learning_rate=float(center_learning_rate),
+                         stdev_learning_rate=float(stdev_learning_rate),
+                         optimizer=None if optimizer == "none" else optimizer, optimizer_config=config,
+                         ranking_method=ranking_method, symmetric=symmetric,
+                         **stdev_args(genome_size, stdev_init, radius_init),
+                         **stdev_limits(stdev_min, stdev_max, stdev_max_change))

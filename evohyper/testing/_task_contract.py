@@ -1,0 +1,280 @@
+"""``TaskContract``: the conformance tests every evohyper task must pass, shipped for user tasks.
+
+Subclass it in a pytest module and say how to build your task::
+
+    from evohyper.testing import TaskContract
+    from mypkg.tasks import MyTask
+
+    class TestMyTask(TaskContract):
+        network = {"hidden": [8]}      # optional: the YAML ``network:`` block to test with
+        population = 8                 # optional: population size used by the tests
+
+        def make_task(self):
+            return MyTask(some_option=3)
+
+pytest collects ``TestMyTask`` (it matches ``Test*``) but never ``TaskContract`` itself, so
+importing it into a test module adds no tests of its own. Phenotypes are random direct-encoded
+genotypes (``DirectDecoder``), evaluated under ``torch.no_grad()`` as the engine does.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import sys
+import types
+import unittest
+from typing import Any, ClassVar
+
+import torch
+
+from evohyper.api.phenotypes import Phenotypes, TargetSpec
+from evohyper.api.task import EvalResult, Task
+from evohyper.decoders.direct import DirectDecoder
+
+
+
+def _is_ray(module_name: object) -> bool:
+    return isinstance(module_name, str) and (module_name == "ray" or module_name.startswith("ray."))
+
+
+def _ray_imports(source: str) -> list[int]:
+    """Line numbers of ``import ray…`` / ``from ray… import`` / ``import_module("ray…")`` in ``source``
+    (anywhere: module level or inside a function; text in strings and comments is not code)."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import) and any(_is_ray(a.name) for a in node.names):
+            lines.append(node.lineno)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and _is_ray(node.module):
+            lines.append(node.lineno)
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            func = node.func
+            fname = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if fname in ("import_module", "__import__") and _is_ray(node.args[0].value):
+                lines.append(node.lineno)
+    return sorted(lines)
+
+
+class TaskContract:
+    """Base class of a task's conformance tests. Subclass as ``class TestMyTask(TaskContract)``
+    and implement :meth:`make_task`; every ``test_*`` method below then runs against your task."""
+
+    #: the YAML ``network:`` block passed to ``task.target``
+    network: ClassVar[dict[str, Any]] = {}
+    #: population size of the test populations (even, so that it splits in two halves)
+    population: ClassVar[int] = 8
+    #: standard deviation of the random genotypes
+    genotype_scale: ClassVar[float] = 0.5
+    #: device the task is set up on
+    device: ClassVar[str] = "cpu"
+    #: seed passed to ``evaluate``
+    seed: ClassVar[int] = 1234
+    #: tolerance of chunk-invariance comparisons (batched GEMMs of another size may round differently)
+    rtol: ClassVar[float] = 1e-5
+    atol: ClassVar[float] = 1e-6
+
+    # ------------------------------------------------------------------ hooks a user may override
+    def make_task(self) -> Task:
+        """Return a new instance of the task under test (required)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement make_task() returning a Task instance")
+
+    def loss_batch(self, task: Task) -> Any:
+        """The ``batch`` given to ``task.loss`` by the gradient test: by default the first batch of
+        ``task.train_batches(batch_size=32, seed=0)`` if the task has that method, else ``None``."""
+        batches = getattr(task, "train_batches", None)
+        if batches is None:
+            return None
+        return next(iter(batches(batch_size=32, seed=0)))
+
+    # ------------------------------------------------------------------ helpers
+    def ready_task(self) -> Task:
+        task = self.make_task()
+        assert isinstance(task, Task), f"make_task() must return an evohyper Task, got {type(task).__name__}"
+        task.setup(self.device)
+        return task
+
+    def make_phenotypes(self, task: Task, population: int | None = None, seed: int = 0) -> Phenotypes:
+        """Random direct-encoded phenotypes for ``task`` (deterministic in ``seed``)."""
+        decoder = DirectDecoder(task.target(dict(self.network)))
+        gen = torch.Generator().manual_seed(seed)
+        genotypes = torch.randn(population or self.population, decoder.genome_size, generator=gen)
+        return decoder.decode(genotypes * self.genotype_scale, device=self.device)
+
+    def evaluate(self, task: Task, phenotypes: Phenotypes, seed: int | None = None) -> EvalResult:
+        with torch.no_grad():
+            return task.evaluate(phenotypes, self.seed if seed is None else seed)
+
+    @staticmethod
+    def reduced(result: EvalResult) -> torch.Tensor:
+        f = torch.as_tensor(result.fitness).detach().to(torch.float64).cpu()
+        return f.mean(dim=1) if f.dim() == 2 else f
+
+    def assert_close(self, actual: torch.Tensor, expected: torch.Tensor, what: str) -> None:
+        actual, expected = actual.to(torch.float64).cpu(), expected.to(torch.float64).cpu()
+        if actual.shape != expected.shape or not torch.allclose(actual, expected, rtol=self.rtol, atol=self.atol,
+                                                                equal_nan=True):
+            raise AssertionError(f"{what}: results differ\n  expected {expected}\n  got      {actual}")
+
+    # ------------------------------------------------------------------ declaration
+    def test_maximize_is_a_bool_class_attribute(self) -> None:
+        task = self.make_task()
+        declared = getattr(type(task), "maximize", None)
+        assert isinstance(declared, bool), (
+            f"{type(task).__name__}.maximize must be a bool class attribute, got {declared!r}")
+        assert task.maximize is declared, "maximize must be declared once, on the class, not changed per instance"
+
+    def test_target_is_a_target_spec(self) -> None:
+        task = self.make_task()
+        spec = task.target(dict(self.network))
+        assert isinstance(spec, TargetSpec), f"target() must return a TargetSpec, got {type(spec).__name__}"
+        assert spec.num_params > 0, f"target() describes a phenotype with {spec.num_params} parameters"
+        shapes = spec.shapes()
+        assert shapes and all(all(int(d) > 0 for d in s) for s in shapes.values()), f"bad shapes {shapes}"
+        ph = self.make_phenotypes(task, population=2)
+        assert isinstance(ph, Phenotypes) and len(ph) == 2
+
+    def test_module_does_not_import_ray(self) -> None:
+        task = self.make_task()
+        modules = {c.__module__ for c in type(task).__mro__} - {"builtins", "abc", "evohyper.api.task"}
+        for name in sorted(modules):
+            module = sys.modules.get(name)
+            if module is None:
+                continue
+            for key, value in vars(module).items():
+                if isinstance(value, types.ModuleType):
+                    imported = value.__name__
+                else:
+                    imported = getattr(value, "__module__", None)
+                    imported = imported if isinstance(imported, str) else ""
+                assert not _is_ray(imported), (
+                    f"module {name} holds {key!r} from {imported!r}: a task must never import Ray")
+            try:
+                source = inspect.getsource(module)
+            except (OSError, TypeError):
+                continue
+            found = _ray_imports(source)
+            assert not found, f"module {name} imports Ray (line {found[0]}); a task must never import Ray"
+
+    # ------------------------------------------------------------------ evaluate
+    def test_evaluate_returns_eval_result_of_the_right_shapes(self) -> None:
+        task = self.ready_task()
+        P = self.population
+        result = self.evaluate(task, self.make_phenotypes(task))
+        assert isinstance(result, EvalResult), f"evaluate must return EvalResult, got {type(result).__name__}"
+        f = result.fitness
+        assert torch.is_tensor(f), f"fitness must be a tensor, got {type(f).__name__}"
+        assert f.is_floating_point(), f"fitness must be floating point, got {f.dtype}"
+        assert f.dim() in (1, 2) and f.shape[0] == P, (
+            f"fitness must be [P] or [P, k] with P={P}, got {tuple(f.shape)}")
+        assert f.numel() > 0 and bool(torch.isfinite(f).all()), f"non-finite fitness for random phenotypes: {f}"
+        for name, value in result.metrics.items():
+            assert isinstance(name, str) and name, f"metric names must be non-empty strings, got {name!r}"
+            assert torch.is_tensor(value) and value.shape == (P,), (
+                f"metric {name!r} must be a tensor [P]=[{P}], got {getattr(value, 'shape', type(value))}")
+        sf = result.sample_forwards
+        assert sf is None or (isinstance(sf, int) and not isinstance(sf, bool) and sf >= 0), (
+            f"sample_forwards must be None or an int >= 0, got {sf!r}")
+
+    def test_evaluate_does_not_change_the_phenotypes(self) -> None:
+        task = self.ready_task()
+        ph = self.make_phenotypes(task)
+        before = {k: v.clone() for k, v in ph.tensors.items()}
+        self.evaluate(task, ph)
+        for k, v in ph.tensors.items():
+            assert torch.equal(v, before[k]), f"evaluate modified phenotype tensor {k!r} in place"
+
+    def test_same_seed_gives_identical_results(self) -> None:
+        task = self.ready_task()
+        ph = self.make_phenotypes(task)
+        torch.manual_seed(1)  # a task must not draw from the global RNG: move it between the calls
+        first = self.evaluate(task, ph)
+        torch.manual_seed(2)
+        torch.rand(17)
+        second = self.evaluate(task, ph)
+        assert torch.equal(first.fitness, second.fitness), (
+            f"same seed, different fitness (use a local torch.Generator seeded from `seed`):\n"
+            f"  {first.fitness}\n  {second.fitness}")
+        assert first.metrics.keys() == second.metrics.keys()
+        for name in first.metrics:
+            assert torch.equal(first.metrics[name], second.metrics[name]), f"same seed, different metric {name!r}"
+
+    def test_chunk_invariance(self) -> None:
+        task = self.ready_task()
+        P = self.population
+        ph = self.make_phenotypes(task)
+        whole = self.evaluate(task, ph)
+        half = P // 2
+        parts = [self.evaluate(task, ph.select(slice(0, half))), self.evaluate(task, ph.select(slice(half, P)))]
+        self.assert_close(torch.cat([self.reduced(p) for p in parts]), self.reduced(whole),
+                          "fitness of two halves vs. the whole population (fitness must not depend on "
+                          "which individuals share a call)")
+        for name in whole.metrics:
+            self.assert_close(torch.cat([p.metrics[name].detach() for p in parts]), whole.metrics[name].detach(),
+                              f"metric {name!r} of two halves vs. the whole population")
+        order = torch.arange(P - 1, -1, -1)
+        reversed_ = self.evaluate(task, ph.select(order))
+        self.assert_close(self.reduced(reversed_), self.reduced(whole)[order],
+                          "fitness of the population in reversed order")
+        single = self.evaluate(task, ph.select([P - 1]))
+        self.assert_close(self.reduced(single), self.reduced(whole)[P - 1:], "fitness of one individual alone")
+
+    def test_setup_is_idempotent(self) -> None:
+        task = self.ready_task()
+        ph = self.make_phenotypes(task)
+        first = self.evaluate(task, ph)
+        task.setup(self.device)
+        task.setup(self.device)
+        again = self.evaluate(task, ph)
+        assert torch.equal(first.fitness, again.fitness), "calling setup() again changed the fitness"
+        fresh = self.ready_task()
+        assert torch.equal(self.evaluate(fresh, ph).fitness, first.fitness), (
+            "a second instance of the task scores the same phenotypes differently")
+
+    # ------------------------------------------------------------------ gradients
+    def _loss_or_skip(self, task: Task) -> None:
+        if type(task).loss is Task.loss:
+            reason = f"{type(task).__name__} defines no differentiable loss()"
+            try:
+                import pytest
+            except ImportError:  # run by unittest: its own skip exception
+                raise unittest.SkipTest(reason) from None
+            pytest.skip(reason)
+
+    def _leaf_phenotypes(self, task: Task) -> Phenotypes:
+        ph = self.make_phenotypes(task)
+        leaves = {k: v.detach().clone().requires_grad_(True) for k, v in ph.tensors.items()}
+        return ph.spec.build(leaves)
+
+    def test_loss_gradients_reach_the_phenotypes(self) -> None:
+        task = self.ready_task()
+        self._loss_or_skip(task)
+        ph = self._leaf_phenotypes(task)
+        loss = task.loss(ph, self.loss_batch(task))
+        P = self.population
+        assert torch.is_tensor(loss) and loss.shape == (P,), (
+            f"loss must be a tensor [P]=[{P}], got {getattr(loss, 'shape', type(loss))}")
+        assert bool(torch.isfinite(loss).all()), f"non-finite loss: {loss}"
+        assert loss.requires_grad, "loss() is not differentiable w.r.t. the phenotype tensors"
+        loss.sum().backward()
+        total = 0.0
+        for name, t in ph.tensors.items():
+            assert t.grad is not None, f"no gradient reaches phenotype tensor {name!r}"
+            assert bool(torch.isfinite(t.grad).all()), f"non-finite gradient for phenotype tensor {name!r}"
+            total += float(t.grad.abs().sum())
+        assert total > 0, "all gradients of the loss w.r.t. the phenotypes are zero"
+
+    def test_loss_is_per_individual(self) -> None:
+        task = self.ready_task()
+        self._loss_or_skip(task)
+        ph = self._leaf_phenotypes(task)
+        batch = self.loss_batch(task)
+        loss = task.loss(ph, batch)
+        loss[0].backward()
+        for name, t in ph.tensors.items():
+            if t.grad is not None:
+                assert not bool(t.grad[1:].abs().sum() > 0), (
+                    f"loss of individual 0 depends on other individuals (tensor {name!r})")
+        with torch.no_grad():
+            half = self.population // 2
+            parts = torch.cat([task.loss(ph.select(slice(0, half)), batch),
+                               task.loss(ph.select(slice(half, None)), batch)])
+        self.assert_close(parts, loss.detach(), "loss of two halves vs. the whole population")

@@ -1,0 +1,108 @@
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from evohyper.engine.checkpoint import list_checkpoints, load_latest
+
+CLI = [sys.executable, "-m", "evohyper.cli"]
+
+
+def _write(tmp_path, name, **over):
+    cfg = {"name": name, "seed": 7, "task": {"name": "sphere", "dim": 30},
+           "strategy": {"name": "cmaes", "popsize": 24}, "budget": {"generations": 300},
+           "output": {"runs_dir": str(tmp_path / "runs"), "tensorboard": False, "progress": False,
+                      "keep_checkpoints": 3}}
+    cfg.update(over)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def _run_dir(tmp_path, name):
+    (d,) = [p for p in (tmp_path / "runs").iterdir() if p.name.startswith(name + "-")]
+    return d
+
+
+def _rows(run_dir):
+    with (run_dir / "metrics.csv").open() as fh:
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(fh)]
+
+
+def test_list_shows_builtin_components_with_descriptions():
+    out = subprocess.run([*CLI, "list"], capture_output=True, text=True, check=True).stdout
+    for name in ("cartpole", "digits", "xor", "sphere", "cmaes", "snes", "xnes", "pgpe", "cem", "ga", "random",
+                 "direct"):
+        assert f"  {name} " in out, name
+    line = next(l for l in out.splitlines() if l.strip().startswith("cmaes"))
+    assert len(line.split()) > 2   # has a one-line description
+
+
+def test_run_writes_run_directory_and_show_summarises(tmp_path):
+    cfg = _write(tmp_path, "small", budget={"generations": 5}, output={"runs_dir": str(tmp_path / "runs"),
+                                                                      "progress": True, "checkpoint_every": 2})
+    proc = subprocess.run([*CLI, "run", str(cfg), "--set", "strategy.popsize=10"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    run_dir = _run_dir(tmp_path, "small")
+    assert "gen 5" in proc.stderr                             # progress output
+    for f in ("config.yaml", "metrics.csv", "report.md", "fitness.png", "best/weights.pt",
+              "best/phenotype.json", "tensorboard"):
+        assert (run_dir / f).exists(), f
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["strategy"]["popsize"] == 10
+    assert [p.name for p in list_checkpoints(run_dir / "checkpoints")] == ["checkpoint-000005.pt",
+                                                                         "checkpoint-000004.pt",
+                                                                         "checkpoint-000002.pt"]
+    assert len(_rows(run_dir)) == 5
+    weights = torch.load(run_dir / "best" / "weights.pt", weights_only=True)
+    best = json.loads((run_dir / "best" / "phenotype.json").read_text())
+    assert best["fitness"] == pytest.approx(float(((weights["x"] - 0.5) ** 2).sum()), rel=1e-4)
+    shown = subprocess.run([*CLI, "show", str(run_dir), "--json"], capture_output=True, text=True, check=True)
+    summary = json.loads(shown.stdout.split("\nfitness curve")[0])
+    assert summary["generations"] == 5 and summary["evaluations"] == 50
+    assert summary["best_fitness"] == pytest.approx(best["fitness"])
+
+
+@pytest.mark.parametrize("kill_after", [3, 40])
+def test_sigkill_and_resume_is_bit_identical(tmp_path, kill_after):
+    reference = _write(tmp_path, "ref")
+    subprocess.run([*CLI, "run", str(reference)], check=True, capture_output=True)
+    ref_dir = _run_dir(tmp_path, "ref")
+
+    killed = _write(tmp_path, "killed")
+    proc = subprocess.Popen([*CLI, "run", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        dirs = list((tmp_path / "runs").glob("killed-*/checkpoints"))
+        if dirs and list_checkpoints(dirs[0]) and \
+                int(list_checkpoints(dirs[0])[0].stem.split("-")[1]) >= kill_after:
+            break
+        time.sleep(0.002)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    run_dir = _run_dir(tmp_path, "killed")
+    state, _ = load_latest(run_dir / "checkpoints")
+    assert state["counters"]["generation"] < 300, "run finished before it could be killed"
+
+    res = subprocess.run([*CLI, "resume", str(run_dir)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    a, _ = load_latest(ref_dir / "checkpoints")
+    b, _ = load_latest(run_dir / "checkpoints")
+    assert a["counters"]["generation"] == b["counters"]["generation"] == 300
+    for fa, fb in zip(a["strategy"]["history"], b["strategy"]["history"], strict=True):
+        assert torch.equal(fa, fb)                                   # every generation's fitness
+    assert torch.equal(a["strategy"]["best_genotype"], b["strategy"]["best_genotype"])
+    assert a["best_fitness"] == b["best_fitness"]
+    assert _rows(ref_dir) == _rows(run_dir)                           # metrics.csv: one row per generation
+
+
+def test_resume_of_a_non_run_directory_is_a_clear_error(tmp_path):
+    proc = subprocess.run([*CLI, "resume", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 1 and "not a run directory" in proc.stderr and "Traceback" not in proc.stderr
