@@ -17,7 +17,6 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from evohyper.api.phenotypes import MLPPhenotypes, MLPSpec
 from evohyper.api.task import EvalResult, Task

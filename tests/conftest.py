@@ -14,7 +14,7 @@ def ray_local():
 
     from evohyper.engine.backends import ray_runtime
 
-    started = ray_runtime.connect(None, num_cpus=2, num_gpus=0)
+    started = ray_runtime.connect(None, num_cpus=2)  # GPUs: whatever Ray detects
     yield ray
     if started:
         ray_runtime.disconnect()

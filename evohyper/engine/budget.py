@@ -16,6 +16,11 @@ class Counters:
     task_errors: int = 0        # individuals whose evaluation raised (lenient mode)
 
 
+# budget limit -> the counter it bounds
+_LIMITS = {"generations": "generation", "evaluations": "evaluations", "sample_forwards": "sample_forwards",
+           "seconds": "seconds"}
+
+
 @dataclass
 class Budget:
     """Stop at the first limit reached. ``target_fitness`` is in the task's own direction."""
@@ -36,14 +41,13 @@ class Budget:
         if self.target_fitness is not None and best is not None:
             if (best >= self.target_fitness) if maximize else (best <= self.target_fitness):
                 return f"target fitness {self.target_fitness} reached"
-        for name in ("generations", "evaluations", "sample_forwards", "seconds"):
+        for name, counter in _LIMITS.items():
             limit = getattr(self, name)
-            if limit is not None and getattr(c, name) >= limit:
+            if limit is not None and getattr(c, counter) >= limit:
                 return f"{name} budget ({limit}) spent"
         return None
 
     def fraction(self, c: Counters) -> float | None:
         """Largest spent fraction over the counted limits (for progress bars and ETAs)."""
-        parts = [getattr(c, n) / getattr(self, n) for n in ("generations", "evaluations", "sample_forwards", "seconds")
-                 if getattr(self, n)]
+        parts = [getattr(c, counter) / getattr(self, n) for n, counter in _LIMITS.items() if getattr(self, n)]
         return min(1.0, max(parts)) if parts else None

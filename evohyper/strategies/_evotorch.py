@@ -38,7 +38,7 @@ def _quiet_evotorch() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def stdev_args(genome_size: int, stdev_init: float, radius_init: float | None) -> dict[str, Any]:
+def stdev_args(stdev_init: float, radius_init: float | None) -> dict[str, Any]:
     """EvoTorch takes exactly one of stdev_init / radius_init; ours: radius_init, when set, wins."""
     _checks.positive("stdev_init", stdev_init)
     if _checks.positive("radius_init", radius_init, optional=True) is not None:

@@ -28,5 +28,5 @@ class CEM(EvoTorchStrategy):
                          f"a fraction that keeps at least one of popsize={popsize} (>= {1 / popsize:g})")
         super().__init__(genome_size, seed, center_init,
                          popsize=int(popsize), parenthood_ratio=float(parenthood_ratio),
-                         **stdev_args(genome_size, stdev_init, radius_init),
+                         **stdev_args(stdev_init, radius_init),
                          **stdev_limits(stdev_min, stdev_max, stdev_max_change))

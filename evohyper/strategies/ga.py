@@ -64,6 +64,8 @@ class GA(Strategy):
         _checks.integer("popsize", popsize, 2)
         _checks.integer("tournament_size", tournament_size, 1, popsize)
         _checks.one_of("crossover", crossover, CROSSOVERS)
+        if crossover == "two_point" and self.genome_size < 2:
+            _checks.fail("crossover", crossover, "not 'two_point' for a genome of size 1")
         _checks.probability("cx_prob", cx_prob)
         _checks.probability("mut_prob", mut_prob)
         _checks.positive("mut_sigma", mut_sigma)

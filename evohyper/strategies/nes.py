@@ -41,7 +41,7 @@ class SNES(EvoTorchStrategy):
         _checks.genome_size(genome_size)
         super().__init__(genome_size, seed, center_init,
                          **_nes_args(popsize, center_learning_rate, stdev_learning_rate, ranking_method),
-                         **stdev_args(genome_size, stdev_init, radius_init),
+                         **stdev_args(stdev_init, radius_init),
                          **stdev_limits(stdev_min, stdev_max, stdev_max_change))
 
 
@@ -61,4 +61,4 @@ class XNES(EvoTorchStrategy):
         _checks.genome_size(genome_size)
         super().__init__(genome_size, seed, center_init,
                          **_nes_args(popsize, center_learning_rate, stdev_learning_rate, ranking_method),
-                         **stdev_args(genome_size, stdev_init, radius_init))
+                         **stdev_args(stdev_init, radius_init))

@@ -50,5 +50,5 @@ class PGPE(EvoTorchStrategy):
                          stdev_learning_rate=float(stdev_learning_rate),
                          optimizer=None if optimizer == "none" else optimizer, optimizer_config=config,
                          ranking_method=ranking_method, symmetric=symmetric,
-                         **stdev_args(genome_size, stdev_init, radius_init),
+                         **stdev_args(stdev_init, radius_init),
                          **stdev_limits(stdev_min, stdev_max, stdev_max_change))

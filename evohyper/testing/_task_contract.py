@@ -12,6 +12,9 @@ Subclass it in a pytest module and say how to build your task::
         def make_task(self):
             return MyTask(some_option=3)
 
+        def loss_batch(self, task):    # optional: a batch for task.loss (default: the first batch
+            return torch.randn(16, 3)  # of task.train_batches(batch_size=32, seed=0), else None)
+
 pytest collects ``TestMyTask`` (it matches ``Test*``) but never ``TaskContract`` itself, so
 importing it into a test module adds no tests of its own. Phenotypes are random direct-encoded
 genotypes (``DirectDecoder``), evaluated under ``torch.no_grad()`` as the engine does.
@@ -30,7 +33,6 @@ import torch
 from evohyper.api.phenotypes import Phenotypes, TargetSpec
 from evohyper.api.task import EvalResult, Task
 from evohyper.decoders.direct import DirectDecoder
-
 
 
 def _is_ray(module_name: object) -> bool:
@@ -52,6 +54,25 @@ def _ray_imports(source: str) -> list[int]:
             if fname in ("import_module", "__import__") and _is_ray(node.args[0].value):
                 lines.append(node.lineno)
     return sorted(lines)
+
+
+def _task_modules(cls: type) -> list[str]:
+    """The modules that make up a task: those defining its class and base classes (evohyper's own
+    API excepted), plus the modules of the same top-level package they import from (helpers such as
+    an environment module)."""
+    names = {c.__module__ for c in cls.__mro__} - {"builtins", "abc", "evohyper.api.task"}
+    found = set()
+    for name in names:
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        found.add(name)
+        top = name.split(".")[0]
+        for value in vars(module).values():
+            other = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
+            if isinstance(other, str) and other.split(".")[0] == top and other in sys.modules:
+                found.add(other)
+    return sorted(found)
 
 
 class TaskContract:
@@ -104,9 +125,9 @@ class TaskContract:
             return task.evaluate(phenotypes, self.seed if seed is None else seed)
 
     @staticmethod
-    def reduced(result: EvalResult) -> torch.Tensor:
-        f = torch.as_tensor(result.fitness).detach().to(torch.float64).cpu()
-        return f.mean(dim=1) if f.dim() == 2 else f
+    def fitness_of(result: EvalResult) -> torch.Tensor:
+        """The fitness ``[P]`` or ``[P, k]`` as float64 on the CPU."""
+        return torch.as_tensor(result.fitness).detach().to(torch.float64).cpu()
 
     def assert_close(self, actual: torch.Tensor, expected: torch.Tensor, what: str) -> None:
         actual, expected = actual.to(torch.float64).cpu(), expected.to(torch.float64).cpu()
@@ -134,11 +155,8 @@ class TaskContract:
 
     def test_module_does_not_import_ray(self) -> None:
         task = self.make_task()
-        modules = {c.__module__ for c in type(task).__mro__} - {"builtins", "abc", "evohyper.api.task"}
-        for name in sorted(modules):
-            module = sys.modules.get(name)
-            if module is None:
-                continue
+        for name in _task_modules(type(task)):
+            module = sys.modules[name]
             for key, value in vars(module).items():
                 if isinstance(value, types.ModuleType):
                     imported = value.__name__
@@ -204,7 +222,7 @@ class TaskContract:
         whole = self.evaluate(task, ph)
         half = P // 2
         parts = [self.evaluate(task, ph.select(slice(0, half))), self.evaluate(task, ph.select(slice(half, P)))]
-        self.assert_close(torch.cat([self.reduced(p) for p in parts]), self.reduced(whole),
+        self.assert_close(torch.cat([self.fitness_of(p) for p in parts]), self.fitness_of(whole),
                           "fitness of two halves vs. the whole population (fitness must not depend on "
                           "which individuals share a call)")
         for name in whole.metrics:
@@ -212,10 +230,10 @@ class TaskContract:
                               f"metric {name!r} of two halves vs. the whole population")
         order = torch.arange(P - 1, -1, -1)
         reversed_ = self.evaluate(task, ph.select(order))
-        self.assert_close(self.reduced(reversed_), self.reduced(whole)[order],
+        self.assert_close(self.fitness_of(reversed_), self.fitness_of(whole)[order],
                           "fitness of the population in reversed order")
         single = self.evaluate(task, ph.select([P - 1]))
-        self.assert_close(self.reduced(single), self.reduced(whole)[P - 1:], "fitness of one individual alone")
+        self.assert_close(self.fitness_of(single), self.fitness_of(whole)[P - 1:], "fitness of one individual alone")
 
     def test_setup_is_idempotent(self) -> None:
         task = self.ready_task()
@@ -244,11 +262,23 @@ class TaskContract:
         leaves = {k: v.detach().clone().requires_grad_(True) for k, v in ph.tensors.items()}
         return ph.spec.build(leaves)
 
+    def _loss(self, task: Task, phenotypes: Phenotypes, batch: Any) -> torch.Tensor:
+        try:
+            return task.loss(phenotypes, batch)
+        except Exception as exc:
+            if batch is None and getattr(task, "train_batches", None) is None:
+                raise AssertionError(
+                    f"{type(task).__name__}.loss(phenotypes, None) raised {type(exc).__name__}: {exc}. "
+                    f"The contract has no batch to give it: define train_batches(batch_size, seed) on the "
+                    f"task, or override loss_batch(self, task) in {type(self).__name__} to return one"
+                ) from exc
+            raise
+
     def test_loss_gradients_reach_the_phenotypes(self) -> None:
         task = self.ready_task()
         self._loss_or_skip(task)
         ph = self._leaf_phenotypes(task)
-        loss = task.loss(ph, self.loss_batch(task))
+        loss = self._loss(task, ph, self.loss_batch(task))
         P = self.population
         assert torch.is_tensor(loss) and loss.shape == (P,), (
             f"loss must be a tensor [P]=[{P}], got {getattr(loss, 'shape', type(loss))}")
@@ -267,7 +297,7 @@ class TaskContract:
         self._loss_or_skip(task)
         ph = self._leaf_phenotypes(task)
         batch = self.loss_batch(task)
-        loss = task.loss(ph, batch)
+        loss = self._loss(task, ph, batch)
         loss[0].backward()
         for name, t in ph.tensors.items():
             if t.grad is not None:

@@ -1,0 +1,204 @@
+"""Benchmark 2: Ray backend (2 actors) vs the local backend, per generation of a full Search.
+
+Two workloads, both the benchmark-only task ``bench_matmul`` (see ``benchmarks/bench_tasks.py``):
+
+* compute: sized at start-up so that evaluating the whole population locally takes ~50 ms;
+  with 2 actors each evaluates half of it. Target: Ray per-generation time <= 1.10x local.
+* trivial: ``rounds: 0`` on small vectors (near-zero compute), to expose the fixed per-generation
+  cost of Ray (scatter genotypes, 2 remote calls, gather results): ray minus local, in ms.
+
+Each search is built by ``build_search(config, None)`` (strategy snes, same seed, same budget); for
+the Ray runs its backend is replaced by one shared ``RayBackend`` pool, started once per workload, so
+Ray start-up is measured separately and excluded from the per-generation figures. Local and Ray
+runs alternate, several repeats each. Per-generation time = the engine's own step time (ask +
+evaluate + tell) from ``search.history``; the first generation of each run is dropped as warm-up.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchmarks import bench_tasks  # noqa: F401 - registers bench_matmul in this process
+from benchmarks.timing import Timing, fmt_ms, fmt_ratio, median_time, met, progress, table
+from evohyper.config.schema import validate
+from evohyper.engine.runner import build_search, components
+
+ROOT = str(Path(__file__).resolve().parent.parent)
+TARGET_MS = 50.0
+OVERHEAD_TARGET = 0.10
+NUM_ACTORS = 2
+GENERATIONS = 25
+REPEATS = 3
+SEED = 7
+COMPUTE = {"dim": 256, "popsize": 200}
+TRIVIAL = {"dim": 16, "popsize": 100}
+
+
+class _SharedBackend:
+    """Lends one RayBackend to several searches (``Search.run`` closes its backend at the end)."""
+
+    def __init__(self, backend: Any):
+        self.backend = backend
+
+    def evaluate(self, genotypes: Any, seed: int) -> Any:
+        return self.backend.evaluate(genotypes, seed)
+
+    def close(self) -> None:
+        pass
+
+
+def _config(dim: int, popsize: int, rounds: int) -> Any:
+    return validate({
+        "name": "bench-ray", "seed": SEED,
+        "task": {"name": "bench_matmul", "dim": dim, "rounds": rounds},
+        "strategy": {"name": "snes", "popsize": popsize, "stdev_init": 0.5},
+        "budget": {"generations": GENERATIONS},
+        "backend": {"name": "local"},
+    })
+
+
+def calibrate_rounds(dim: int, popsize: int, target_s: float = TARGET_MS / 1e3) -> tuple[int, Timing]:
+    """Rounds of ``tanh(h @ M)`` that make one local population evaluation take ``target_s``."""
+    task = bench_tasks.MatmulTask(dim=dim, rounds=8)
+    task.setup("cpu")
+    spec = task.target({})
+    pheno = spec.build({"x": torch.randn(popsize, dim)})
+    with torch.no_grad():
+        # The fastest repeat is the least disturbed by other processes on a shared machine.
+        probe = median_time(lambda: task.evaluate(pheno, 0), repeats=9, warmup=2)
+        rounds = max(1, round(8 * target_s / probe.min))
+        task.rounds = rounds
+        check = median_time(lambda: task.evaluate(pheno, 0), repeats=7, warmup=1)
+    return rounds, check
+
+
+def _run_search(config: Any, backend: Any | None) -> dict[str, Any]:
+    search = build_search(config, None)
+    if backend is not None:
+        search.backend.close()
+        search.backend = _SharedBackend(backend)
+    start = time.perf_counter()
+    search.run()
+    wall = time.perf_counter() - start
+    secs = [r.seconds for r in search.history]
+    per_gen = [b - a for a, b in zip(secs, secs[1:])]  # drops generation 1 (warm-up)
+    threads = search.history[-1].metrics.get("torch_threads_mean", float("nan"))
+    return {"per_gen": per_gen, "wall": wall, "gens": len(search.history), "threads": threads,
+            "best": search.best_fitness}
+
+
+def _compare(label: str, config: Any) -> dict[str, Any]:
+    from evohyper.engine.backends.ray_backend import RayBackend
+
+    start = time.perf_counter()
+    ray_backend = RayBackend(components(config), num_actors=NUM_ACTORS, num_cpus_per_actor=1,
+                             preload_modules=["benchmarks.bench_tasks"], sys_path=[ROOT])
+    actors_s = time.perf_counter() - start
+    progress(f"  {label}: {NUM_ACTORS} actors ready in {actors_s:.2f}s")
+    runs: dict[str, list[dict[str, Any]]] = {"local": [], "ray": []}
+    try:
+        for rep in range(REPEATS):
+            for name in ("local", "ray"):
+                out = _run_search(config, ray_backend if name == "ray" else None)
+                runs[name].append(out)
+                progress(f"  {label} rep {rep + 1}/{REPEATS} {name}: median "
+                         f"{fmt_ms(Timing.of(out['per_gen']).median)}/generation, threads {out['threads']:g}")
+    finally:
+        ray_backend.close()
+    result: dict[str, Any] = {"actors_s": actors_s}
+    for name, outs in runs.items():
+        result[name] = Timing.of([t for o in outs for t in o["per_gen"]])
+        result[name + "_wall"] = Timing.of([o["wall"] / o["gens"] for o in outs])
+        result[name + "_threads"] = outs[-1]["threads"]
+        result[name + "_best"] = [o["best"] for o in outs]
+    return result
+
+
+def run() -> dict[str, Any]:
+    from evohyper.engine.backends import ray_runtime
+
+    progress(f"ray: calibrating a ~{TARGET_MS:g} ms task (dim {COMPUTE['dim']}, population {COMPUTE['popsize']})")
+    rounds, check = calibrate_rounds(COMPUTE["dim"], COMPUTE["popsize"])
+    progress(f"  rounds={rounds}: local evaluate {fmt_ms(check.median)}")
+    start = time.perf_counter()
+    owns = ray_runtime.connect(None)
+    init_s = time.perf_counter() - start
+    progress(f"  ray.init (local instance, 127.0.0.1): {init_s:.2f}s")
+    try:
+        compute = _compare("compute", _config(COMPUTE["dim"], COMPUTE["popsize"], rounds))
+        trivial = _compare("trivial", _config(TRIVIAL["dim"], TRIVIAL["popsize"], 0))
+        import ray
+
+        cluster_cpus = ray.cluster_resources().get("CPU", float("nan"))
+    finally:
+        if owns:
+            ray_runtime.disconnect()
+    return {"rounds": rounds, "eval_check": check, "init_s": init_s, "compute": compute, "trivial": trivial,
+            "cluster_cpus": cluster_cpus, "driver_threads": torch.get_num_threads()}
+
+
+def render(r: dict[str, Any]) -> str:
+    c, t = r["compute"], r["trivial"]
+    ratio = c["ray"].median / c["local"].median
+    overhead = ratio - 1.0
+    fixed_ms = (t["ray"].median - t["local"].median) * 1e3
+    rows = [
+        [f"compute task, local (1 process, {c['local_threads']:g} torch threads)", fmt_ms(c["local"].median),
+         c["local"].spread_ms(), "1x", "—", "—"],
+        [f"compute task, ray ({NUM_ACTORS} actors x {c['ray_threads']:g} torch thread)", fmt_ms(c["ray"].median),
+         c["ray"].spread_ms(), f"{fmt_ratio(ratio)} ({overhead * 100:+.1f}%)",
+         f"<= +{OVERHEAD_TARGET * 100:g}%", met(overhead <= OVERHEAD_TARGET)],
+        [f"trivial task, local ({t['local_threads']:g} threads)", fmt_ms(t["local"].median), t["local"].spread_ms(),
+         "1x", "—", "—"],
+        [f"trivial task, ray ({NUM_ACTORS} actors)", fmt_ms(t["ray"].median), t["ray"].spread_ms(),
+         f"fixed Ray cost {fixed_ms:+.2f} ms/generation", "(report)", "—"],
+    ]
+    walls = table(["variant", "search.run() wall / generations (median of runs)", "min–max over runs"], [
+        [f"{label}, {name}", fmt_ms(res[name + "_wall"].median),
+         f"{fmt_ms(res[name + '_wall'].min)}–{fmt_ms(res[name + '_wall'].max)}"]
+        for label, res in (("compute", c), ("trivial", t)) for name in ("local", "ray")])
+    startup = table(["Ray start-up (excluded above)", "seconds"], [
+        ["`ray.init` of a private local instance (127.0.0.1, dashboard off)", f"{r['init_s']:.2f}"],
+        [f"{NUM_ACTORS} evaluator actors ready (compute task)", f"{c['actors_s']:.2f}"],
+        [f"{NUM_ACTORS} evaluator actors ready (trivial task, Ray already up)", f"{t['actors_s']:.2f}"],
+    ])
+    same = all(a == b for a, b in zip(c["local_best"], c["ray_best"]))
+    reading = (
+        f"**Reading.** With a task that costs {fmt_ms(r['eval_check'].median)} per population locally, a "
+        f"generation takes {fmt_ms(c['local'].median)} on the local backend and {fmt_ms(c['ray'].median)} on "
+        f"Ray with {NUM_ACTORS} actors: {overhead * 100:+.1f}%, so the ≤ 10% overhead target is "
+        f"{'met' if overhead <= OVERHEAD_TARGET else '**not met**'}. Thread settings matter for reading this: the "
+        f"local backend runs one GEMM with {c['local_threads']:g} torch intra-op threads, while each Ray actor "
+        f"runs with {c['ray_threads']:g} (Ray sets `OMP_NUM_THREADS` from the actor's `num_cpus=1`) on half of "
+        "the population, so on this 2-core machine both use both cores and the difference is Ray's own cost "
+        "plus the parallel-efficiency difference between 2 threads in one GEMM and 2 processes. "
+        f"On the near-zero-cost task Ray adds a fixed **{fixed_ms:.2f} ms per generation** "
+        f"({fmt_ms(t['local'].median)} local vs {fmt_ms(t['ray'].median)} Ray): `ray.put` of each chunk, "
+        f"{NUM_ACTORS} actor calls, `ray.wait`/`ray.get` of the results, with the driver, raylet and "
+        "actors all sharing 2 cores. That cost is what a task must amortise: it is under 10% of a generation "
+        f"once evaluation takes ≳ {max(fixed_ms, 0) * 10:.0f} ms. Start-up (≈ {r['init_s']:.1f} s for Ray "
+        f"plus {c['actors_s']:.1f} s for the actors) is paid once per search and excluded. "
+        f"Best fitness of local and Ray runs {'is identical' if same else 'differs slightly (chunked GEMMs round differently)'}."
+    )
+    return "\n\n".join([
+        "## 2. Ray backend vs local backend",
+        f"Full `Search` (strategy snes, seed {SEED}, {GENERATIONS} generations per run, {REPEATS} runs per "
+        f"backend, local and Ray alternating). Compute task: `bench_matmul` dim {COMPUTE['dim']}, population "
+        f"{COMPUTE['popsize']}, rounds = {r['rounds']} (calibrated to ~{TARGET_MS:g} ms locally; measured "
+        f"{fmt_ms(r['eval_check'].median)}). Trivial task: dim {TRIVIAL['dim']}, population {TRIVIAL['popsize']}, "
+        f"rounds 0. Ray: local instance with {r['cluster_cpus']:g} CPUs, {NUM_ACTORS} actors x 1 CPU, "
+        f"task module shipped via `preload_modules`. Driver torch threads: {r['driver_threads']}. "
+        "Per-generation time = engine step (ask + evaluate + tell), first generation of each run dropped.",
+        table(["variant", "median / generation", "spread", "ratio", "target", "met?"], rows),
+        walls, startup, reading])
+
+
+def section() -> str:
+    return render(run())
+
+
+if __name__ == "__main__":
+    print(section())

@@ -1,0 +1,153 @@
+"""Timing helpers shared by every benchmark: medians with spread, machine description, progress.
+
+All wall times use ``time.perf_counter``. A benchmark reports the median of its repeats together with
+the interquartile range (IQR) and min/max, so a reader can see how noisy the machine was.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import torch
+
+
+@dataclass
+class Timing:
+    """Summary of repeated wall-time samples (seconds)."""
+
+    samples: list[float] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, samples: Sequence[float]) -> "Timing":
+        if not samples:
+            raise ValueError("Timing needs at least one sample")
+        return cls(sorted(float(s) for s in samples))
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def q1(self) -> float:
+        return _quantile(self.samples, 0.25)
+
+    @property
+    def q3(self) -> float:
+        return _quantile(self.samples, 0.75)
+
+    @property
+    def iqr(self) -> float:
+        return self.q3 - self.q1
+
+    @property
+    def min(self) -> float:
+        return self.samples[0]
+
+    @property
+    def max(self) -> float:
+        return self.samples[-1]
+
+    @property
+    def n(self) -> int:
+        return len(self.samples)
+
+    def scaled(self, factor: float) -> "Timing":
+        """The same samples multiplied by ``factor`` (e.g. seconds -> ms, or per-item costs)."""
+        return Timing.of([s * factor for s in self.samples])
+
+    def spread_ms(self) -> str:
+        """``IQR a-b ms (min c, max d, n=k)`` for a table cell."""
+        return (f"IQR {self.q1 * 1e3:.3g}–{self.q3 * 1e3:.3g} ms "
+                f"(min {self.min * 1e3:.3g}, max {self.max * 1e3:.3g}, n={self.n})")
+
+
+def _quantile(sorted_samples: Sequence[float], q: float) -> float:
+    """Linear-interpolated quantile of already sorted samples (numpy's default method)."""
+    if len(sorted_samples) == 1:
+        return sorted_samples[0]
+    pos = q * (len(sorted_samples) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_samples) - 1)
+    return sorted_samples[lo] + (sorted_samples[hi] - sorted_samples[lo]) * (pos - lo)
+
+
+def median_time(fn: Callable[[], Any], repeats: int = 7, warmup: int = 1) -> Timing:
+    """Call ``fn`` ``warmup`` times untimed, then ``repeats`` times timed; return the samples' summary."""
+    if repeats < 1 or warmup < 0:
+        raise ValueError("repeats must be >= 1 and warmup >= 0")
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return Timing.of(samples)
+
+
+def fmt_ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.3g} ms" if seconds < 10 else f"{seconds:.3g} s"
+
+
+def fmt_ratio(x: float) -> str:
+    return f"{x:.3g}x"
+
+
+def met(ok: bool) -> str:
+    return "**yes**" if ok else "**no**"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+_T0 = time.perf_counter()
+
+
+def progress(message: str) -> None:
+    """One progress line on stderr, with the seconds since the benchmarks started."""
+    print(f"[bench {time.perf_counter() - _T0:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_info() -> dict[str, Any]:
+    """What a reader needs to compare these figures with another machine's."""
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = (float("nan"),) * 3
+    info: dict[str, Any] = {
+        "CPU": cpu_model(),
+        "logical cores (os.cpu_count)": os.cpu_count(),
+        "cores usable by this process": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "n/a",
+        "Python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch intra-op threads (driver)": torch.get_num_threads(),
+        "torch inter-op threads (driver)": torch.get_num_interop_threads(),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "unset"),
+        "load average at start (1/5/15 min)": "/".join(f"{x:.2f}" for x in load),
+    }
+    for mod in ("ray", "evotorch"):
+        try:
+            info[mod] = __import__(mod).__version__
+        except Exception:  # noqa: BLE001 - reported as missing, not fatal
+            info[mod] = "not installed"
+    return info
