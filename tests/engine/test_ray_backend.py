@@ -130,12 +130,12 @@ def test_hung_chunk_is_killed_and_retried_on_a_fresh_actor(ray_local, tmp_path):
 @pytest.mark.ray
 def test_chunk_that_always_hangs_raises_after_max_retries(ray_local):
     genotypes = population(6, marker_row=4)  # chunk 1 always hangs
-    with backend(spec("raytest_hang_always"), num_actors=2, timeout_s=1.5, max_retries=1) as b:
+    with backend(spec("raytest_hang_always"), num_actors=2, timeout_s=1.0, max_retries=1) as b:
         with pytest.raises(EvaluationTimeout) as info:
             b.evaluate(genotypes, 3)
         msg = str(info.value)
         assert "chunk 1" in msg and "individuals 3..5" in msg
-        assert "timeout_s=1.5" in msg and "max_retries=1" in msg
+        assert "timeout_s=1s" in msg and "max_retries=1" in msg
         assert isinstance(info.value, BackendError)
         assert b.replacements == 2  # first try + one retry, each hung actor killed and replaced
         clean = population(6)

@@ -308,7 +308,8 @@ class RayBackend:
             self._replace(job.slot, f"{label} {what} (failure {attempt} of at most {self.max_retries + 1})")
             if attempt > self.max_retries:
                 self._cancel(running)
-                tries = f"{attempt} attempt{'s' if attempt > 1 else ''} on fresh actors (max_retries={self.max_retries})"
+                tries = (f"{attempt} attempt{'s' if attempt > 1 else ''} (max_retries={self.max_retries}; "
+                         f"each failed actor was replaced)")
                 if hung:
                     raise EvaluationTimeout(f"{label} {what}; gave up after {tries}")
                 raise BackendError(f"{label}: {what}; gave up after {tries}")
