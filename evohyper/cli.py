@@ -99,8 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    # Configure only our own logger: libraries (evotorch, Ray) keep their own logging setup.
+    logger = logging.getLogger("evohyper")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO if args.verbose else logging.WARNING)
     from evohyper.config import ConfigError
     from evohyper.engine.checkpoint import CheckpointError
     from evohyper.engine.evaluation import TaskError

@@ -11,6 +11,7 @@ import yaml
 from evohyper import registry
 from evohyper.config.options import ConfigError, check_block
 from evohyper.engine.budget import Budget
+from evohyper.engine.evaluation import import_plugins
 from evohyper.registry import UnknownComponentError
 
 
@@ -25,7 +26,9 @@ class BackendConfig:
     num_gpus_per_actor: float = 0.0
     address: str | None = None
     timeout_s: float = 300.0
+    startup_timeout_s: float = 300.0
     max_retries: int = 3
+    num_cpus: float | None = None   # size of a local Ray started by evohyper (default: all cores)
 
     def __post_init__(self) -> None:
         if self.num_actors < 1:
@@ -57,7 +60,7 @@ class OutputConfig:
 
 
 SECTIONS = {"budget": Budget, "backend": BackendConfig, "evaluation": EvaluationConfig, "output": OutputConfig}
-TOP_KEYS = ("name", "seed", "description", "task", "network", "decoder", "strategy", *SECTIONS)
+TOP_KEYS = ("name", "seed", "description", "plugins", "task", "network", "decoder", "strategy", *SECTIONS)
 
 
 @dataclass
@@ -73,6 +76,7 @@ class Config:
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     description: str = ""
+    plugins: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config (every default filled in), as written to a run directory."""
@@ -116,6 +120,14 @@ def validate(raw: Any) -> Config:
     seed = raw.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ConfigError("seed", f"got {seed!r}, expected a non-negative int")
+    plugins = raw.get("plugins", []) or []
+    if not isinstance(plugins, list) or not all(isinstance(m, str) for m in plugins):
+        raise ConfigError("plugins", f"got {plugins!r}, expected a list of module names")
+    for module in plugins:
+        try:
+            import_plugins([module])
+        except ImportError as exc:
+            raise ConfigError("plugins", f"cannot import {module!r}: {exc}") from None
     network = raw.get("network", {}) or {}
     if not isinstance(network, dict):
         raise ConfigError("network", f"expected a mapping, got {network!r}")
@@ -136,6 +148,7 @@ def validate(raw: Any) -> Config:
     _construct("strategy", strat_cls, decoder.genome_size, seed, **_kwargs(raw["strategy"]))
     return Config(name=raw["name"], seed=seed, task=dict(raw["task"]), strategy=dict(raw["strategy"]),
                   decoder=dict(decoder_block), network=dict(network), description=raw.get("description", ""),
+                  plugins=list(plugins),
                   **sections)
 
 

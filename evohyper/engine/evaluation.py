@@ -6,6 +6,7 @@ and the strict / lenient policy for tasks that raise.
 """
 from __future__ import annotations
 
+import importlib
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -33,6 +34,12 @@ class ComponentsSpec:
     decoder: dict[str, Any]
     network: dict[str, Any] = field(default_factory=dict)
     on_error: Literal["strict", "lenient"] = "strict"
+    plugins: list[str] = field(default_factory=list)  # modules imported first (they may register components)
+
+
+def import_plugins(modules: list[str]) -> None:
+    for module in modules:
+        importlib.import_module(module)
 
 
 def _kwargs(block: dict[str, Any]) -> dict[str, Any]:
@@ -73,6 +80,7 @@ class Evaluator:
     def __init__(self, spec: ComponentsSpec, device: str | torch.device = "cpu"):
         self.spec = spec
         self.device = torch.device(device)
+        import_plugins(spec.plugins)
         self.task = build_task(spec)
         self.task.setup(self.device)
         self.decoder = build_decoder(spec, self.task)

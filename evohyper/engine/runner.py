@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ CONFIG_FILE = "config.yaml"
 
 def components(config: Config) -> ComponentsSpec:
     return ComponentsSpec(task=config.task, decoder=config.decoder, network=config.network,
-                          on_error=config.evaluation.on_error)
+                          on_error=config.evaluation.on_error, plugins=list(config.plugins))
 
 
 def make_backend(config: Config, spec: ComponentsSpec) -> Any:
@@ -31,8 +32,14 @@ def make_backend(config: Config, spec: ComponentsSpec) -> Any:
         return LocalBackend(spec, device=b.device)
     from evohyper.engine.backends.ray_backend import RayBackend  # Ray is imported only when asked for
     return RayBackend(spec, num_actors=b.num_actors, num_cpus_per_actor=b.num_cpus_per_actor,
-                      num_gpus_per_actor=b.num_gpus_per_actor, address=b.address, timeout_s=b.timeout_s,
-                      max_retries=b.max_retries)
+                      num_gpus_per_actor=b.num_gpus_per_actor, address=b.address, num_cpus=b.num_cpus,
+                      timeout_s=b.timeout_s, startup_timeout_s=b.startup_timeout_s, max_retries=b.max_retries,
+                      sys_path=_plugin_paths())
+
+
+def _plugin_paths() -> list[str]:
+    """Where a driver finds user modules (cwd, PYTHONPATH): actors on this machine look there too."""
+    return [os.getcwd(), *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
 
 
 def build_search(config: Config, run_dir: Path | None, observers: bool = True) -> Search:

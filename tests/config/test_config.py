@@ -69,3 +69,14 @@ def test_cli_config_error_exit_code_2_without_traceback(tmp_path):
     assert "Traceback" not in proc.stderr
     assert "strategy" in proc.stderr and "popsize" in proc.stderr and "-4" in proc.stderr
     assert not (tmp_path / "runs").exists()   # nothing started
+
+
+def test_plugins_are_imported_before_names_are_resolved(tmp_path, monkeypatch):
+    import sys
+    from pathlib import Path
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "engine"))
+    raw = {**BASE, "plugins": ["plugin_tasks"], "task": {"name": "plugin-quadratic", "dim": 2}}
+    assert validate(raw).plugins == ["plugin_tasks"]
+    with pytest.raises(ConfigError) as err:
+        validate({**BASE, "plugins": ["no_such_module_xyz"]})
+    assert err.value.path == "plugins" and "no_such_module_xyz" in str(err.value)

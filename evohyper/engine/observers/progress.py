@@ -19,7 +19,7 @@ class ProgressBar:
         known = search.budget.fraction(search.counters) is not None
         self._bar = tqdm(total=_STEPS if known else None, file=self.stream, disable=self.disable,
                          desc=search.name, unit="" if known else "gen", dynamic_ncols=True,
-                         bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}] {postfix}"
+                         bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
                          if known else None)
         self._sync(search)
 
