@@ -90,7 +90,56 @@ def _run_search(config: Any, backend: Any | None) -> dict[str, Any]:
             "best": search.best_fitness}
 
 
-def _compare(label: str, config: Any) -> dict[str, Any]:
+def _echo_actor_class() -> Any:
+    """A no-op actor, defined inside a function so Ray ships it by value (no import in the worker)."""
+    import numpy as np
+    import ray
+
+    class Echo:
+        def none(self, x: Any) -> None:
+            return None
+
+        def torch_sum(self, x: torch.Tensor) -> torch.Tensor:
+            return x.sum(dim=1)
+
+        def numpy_sum(self, x: Any) -> Any:
+            return np.asarray(x).sum(axis=1)
+
+    return ray.remote(num_cpus=0)(Echo)
+
+
+def _breakdown(ray_backend: Any, config: Any, popsize: int, dim: int) -> list[tuple[str, Timing]]:
+    """Where the fixed per-generation Ray cost goes, for a population of tiny vectors."""
+    import ray
+
+    from evohyper.engine.evaluation import Evaluator
+
+    genotypes = torch.randn(popsize, dim)
+    half = popsize // 2
+    chunks = [genotypes[:half].clone(), genotypes[half:].clone()]
+    arrays = [c.numpy() for c in chunks]
+    echo = [_echo_actor_class().remote() for _ in range(NUM_ACTORS)]
+    ray.get([a.none.remote(None) for a in echo])
+    local = Evaluator(components(config))
+    cases = [
+        ("LocalBackend evaluator: decode + evaluate in process", lambda: local.evaluate(genotypes, 1)),
+        ("RayBackend.evaluate: the whole population on 2 actors", lambda: ray_backend.evaluate(genotypes, 1)),
+        ("2 x `ray.put` of a torch chunk (what RayBackend does first)",
+         lambda: [ray.put(c.clone()) for c in chunks]),
+        ("2 no-op actor calls (`ray.get` of 2 `.remote(None)`)",
+         lambda: ray.get([a.none.remote(None) for a in echo])),
+        ("2 actor calls, torch chunk in, torch tensor out (inline args, no `ray.put`)",
+         lambda: ray.get([a.torch_sum.remote(c) for a, c in zip(echo, chunks)])),
+        ("2 actor calls, numpy chunk in, numpy array out (inline args)",
+         lambda: ray.get([a.numpy_sum.remote(c) for a, c in zip(echo, arrays)])),
+    ]
+    out = [(name, median_time(fn, repeats=40, warmup=5)) for name, fn in cases]
+    for a in echo:
+        ray.kill(a)
+    return out
+
+
+def _compare(label: str, config: Any, breakdown: tuple[int, int] | None = None) -> dict[str, Any]:
     from evohyper.engine.backends.ray_backend import RayBackend
 
     start = time.perf_counter()
@@ -106,9 +155,12 @@ def _compare(label: str, config: Any) -> dict[str, Any]:
                 runs[name].append(out)
                 progress(f"  {label} rep {rep + 1}/{REPEATS} {name}: median "
                          f"{fmt_ms(Timing.of(out['per_gen']).median)}/generation, threads {out['threads']:g}")
+        result: dict[str, Any] = {"actors_s": actors_s}
+        if breakdown is not None:
+            result["breakdown"] = _breakdown(ray_backend, config, *breakdown)
+            progress(f"  {label}: fixed-cost breakdown done")
     finally:
         ray_backend.close()
-    result: dict[str, Any] = {"actors_s": actors_s}
     for name, outs in runs.items():
         result[name] = Timing.of([t for o in outs for t in o["per_gen"]])
         result[name + "_wall"] = Timing.of([o["wall"] / o["gens"] for o in outs])
@@ -129,7 +181,8 @@ def run() -> dict[str, Any]:
     progress(f"  ray.init (local instance, 127.0.0.1): {init_s:.2f}s")
     try:
         compute = _compare("compute", _config(COMPUTE["dim"], COMPUTE["popsize"], rounds))
-        trivial = _compare("trivial", _config(TRIVIAL["dim"], TRIVIAL["popsize"], 0))
+        trivial = _compare("trivial", _config(TRIVIAL["dim"], TRIVIAL["popsize"], 0),
+                           breakdown=(TRIVIAL["popsize"], TRIVIAL["dim"]))
         import ray
 
         cluster_cpus = ray.cluster_resources().get("CPU", float("nan"))
@@ -166,6 +219,9 @@ def render(r: dict[str, Any]) -> str:
         [f"{NUM_ACTORS} evaluator actors ready (trivial task, Ray already up)", f"{t['actors_s']:.2f}"],
     ])
     same = all(a == b for a, b in zip(c["local_best"], c["ray_best"]))
+    parts = t.get("breakdown", [])
+    fixed = table(["fixed-cost component (trivial population, timed alone, 40 repeats)", "median", "spread"],
+                  [[name, fmt_ms(tm.median), tm.spread_ms()] for name, tm in parts])
     reading = (
         f"**Reading.** With a task that costs {fmt_ms(r['eval_check'].median)} per population locally, a "
         f"generation takes {fmt_ms(c['local'].median)} on the local backend and {fmt_ms(c['ray'].median)} on "
@@ -183,6 +239,14 @@ def render(r: dict[str, Any]) -> str:
         f"plus {c['actors_s']:.1f} s for the actors) is paid once per search and excluded. "
         f"Best fitness of local and Ray runs {'is identical' if same else 'differs slightly (chunked GEMMs round differently)'}."
     )
+    if parts:
+        vals = [tm.median for _, tm in parts]
+        reading += (
+            f" **Where the fixed cost goes** (table below): a whole `RayBackend.evaluate` of the trivial population "
+            f"takes {fmt_ms(vals[1])} against {fmt_ms(vals[0])} in process. Ray's irreducible round trip (2 no-op "
+            f"actor calls) is {fmt_ms(vals[3])}; the backend additionally `ray.put`s each chunk "
+            f"({fmt_ms(vals[2])} for both) and ships torch tensors both ways (2 calls with a torch chunk in and a "
+            f"tensor out: {fmt_ms(vals[4])}, with numpy arrays: {fmt_ms(vals[5])}).")
     return "\n\n".join([
         "## 2. Ray backend vs local backend",
         f"Full `Search` (strategy snes, seed {SEED}, {GENERATIONS} generations per run, {REPEATS} runs per "
@@ -193,7 +257,7 @@ def render(r: dict[str, Any]) -> str:
         f"task module shipped via `preload_modules`. Driver torch threads: {r['driver_threads']}. "
         "Per-generation time = engine step (ask + evaluate + tell), first generation of each run dropped.",
         table(["variant", "median / generation", "spread", "ratio", "target", "met?"], rows),
-        walls, startup, reading])
+        walls, startup, *([fixed] if parts else []), reading])
 
 
 def section() -> str:

@@ -24,6 +24,12 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
+_INPLACE: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "tanh": torch.Tensor.tanh_, "relu": torch.Tensor.relu_, "sigmoid": torch.Tensor.sigmoid_,
+    "sin": torch.Tensor.sin_,
+}
+
+
 def activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
     try:
         return ACTIVATIONS[name]
@@ -134,24 +140,29 @@ class MLPPhenotypes(Phenotypes):
 
     def __init__(self, spec: MLPSpec, tensors: dict[str, torch.Tensor]):
         self.spec, self.tensors = spec, tensors
-        self._act = activation(spec.activation)
-        self._out_act = activation(spec.output_activation)
 
     def weights(self, i: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         return self.tensors[f"w{i}"], self.tensors.get(f"b{i}")
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Run every network. ``x`` is ``[B, in]`` (one batch shared by all, folded into one GEMM)
-        or ``[P, B, in]`` (each individual its own inputs). Returns ``[P, B, out]``."""
+    def forward(self, x: torch.Tensor, fold: bool = False) -> torch.Tensor:
+        """Run every network. ``x`` is ``[B, in]`` (one batch shared by all) or ``[P, B, in]`` (each
+        individual its own inputs). Returns ``[P, B, out]``.
+
+        A shared batch is broadcast (stride 0, no copy) into one batched GEMM for the whole
+        population. ``fold=True`` instead folds the first layer into a single ``[B, in] x [in, P*out]``
+        GEMM; on CPU that is slower because the weights must be re-laid out on every call (see
+        reports/performance.md), so it is opt-in. Activations run in place when no gradient is needed.
+        """
         n = self.spec.num_layers
         w0, b0 = self.weights(0)
         P, n_in, n_out = w0.shape
         if x.dim() == 2:
-            # Shared input: one [B, in] x [in, P*out] GEMM for the whole population's first layer.
-            h = (x @ w0.permute(1, 0, 2).reshape(n_in, P * n_out)).reshape(x.shape[0], P, n_out)
-            h = h.transpose(0, 1)
-            if b0 is not None:
-                h = h + b0.unsqueeze(1)
+            if fold:
+                h = (x @ w0.permute(1, 0, 2).reshape(n_in, P * n_out)).view(x.shape[0], P, n_out).transpose(0, 1)
+                h = h + b0.unsqueeze(1) if b0 is not None else h.contiguous()
+            else:
+                xs = x.expand(P, *x.shape)
+                h = torch.bmm(xs, w0) if b0 is None else torch.baddbmm(b0.unsqueeze(1), xs, w0)
         elif x.dim() == 3:
             if x.shape[0] != P:
                 raise ValueError(f"per-individual input has {x.shape[0]} rows, population is {P}")
@@ -159,9 +170,18 @@ class MLPPhenotypes(Phenotypes):
         else:
             raise ValueError(f"input must be [B, {n_in}] or [P, B, {n_in}], got {tuple(x.shape)}")
         for i in range(1, n):
-            h = self._act(h)
+            h = self._activate(h, self.spec.activation)
             w, b = self.weights(i)
             h = torch.bmm(h, w) if b is None else torch.baddbmm(b.unsqueeze(1), h, w)
-        return self._out_act(h)
+        return self._activate(h, self.spec.output_activation)
+
+    @staticmethod
+    def _activate(h: torch.Tensor, name: str) -> torch.Tensor:
+        """In place when autograd does not need the input (saves a pass over the largest tensor)."""
+        if name == "identity":
+            return h
+        if not h.requires_grad and name in _INPLACE:
+            return _INPLACE[name](h)
+        return ACTIVATIONS[name](h)
 
     __call__ = forward

@@ -28,13 +28,15 @@ def test_batched_forward_matches_per_individual_loop(sizes, act, out_act, bias):
     g = torch.randn(7, dec.genome_size, generator=torch.Generator().manual_seed(0))
     phen = dec.decode(g)
     x = torch.randn(11, sizes[0])
-    shared = phen.forward(x)                           # folded first-layer GEMM
+    shared = phen.forward(x)                           # broadcast batched GEMM
+    folded = phen.forward(x, fold=True)                # one [B, in] x [in, P*out] GEMM
     own = phen.forward(x.expand(7, 11, sizes[0]))      # per-individual bmm path
     assert shared.shape == (7, 11, sizes[-1])
     for i in range(7):
         ref = _reference(spec, phen.tensors, x, i)
         torch.testing.assert_close(shared[i], ref, atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(own[i], ref, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(folded[i], ref, atol=1e-5, rtol=1e-5)
 
 
 def test_per_individual_inputs_are_not_mixed_up():
@@ -67,3 +69,11 @@ def test_decoder_rejects_wrong_genome_length():
 def test_unknown_activation_is_rejected_with_choices():
     with pytest.raises(ValueError, match="allowed"):
         MLPSpec([2, 2], activation="swishy")
+
+
+def test_forward_keeps_gradients_to_the_weights():
+    dec = DirectDecoder(MLPSpec([3, 4, 2], activation="tanh", output_activation="sigmoid"))
+    g = torch.randn(5, dec.genome_size, requires_grad=True)
+    out = dec.decode(g).forward(torch.randn(6, 3))
+    out.sum().backward()
+    assert g.grad is not None and torch.isfinite(g.grad).all() and (g.grad.abs().sum(1) > 0).all()
