@@ -5,7 +5,7 @@ Internally higher fitness is better: the engine flips minimising tasks before ``
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -38,6 +38,9 @@ class Strategy(ABC):
     pickling of library objects, and is verified against the stored population fingerprint.
     Strategies with explicit state (NEAT, gradient) override both methods.
     """
+
+    #: what ``ask`` returns: "vector" = ``Tensor[P, D]``; other kinds (e.g. "neat") declare themselves.
+    genotype_kind: ClassVar[str] = "vector"
 
     def __init__(self, genome_size: int | None, seed: int):
         self.genome_size = genome_size

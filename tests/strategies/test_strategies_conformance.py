@@ -17,7 +17,8 @@ from evohyper.api.strategy import Strategy
 from evohyper.decoders import DirectDecoder
 from evohyper.registry import strategies
 
-NAMES = strategies.names()
+# Strategies over flat real vectors; others (NEAT genomes, gradient training) have their own suites.
+NAMES = [n for n in strategies.names() if strategies.get(n).genotype_kind == "vector"]
 D = 10
 
 
