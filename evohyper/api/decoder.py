@@ -29,5 +29,12 @@ class Decoder(ABC):
         """Map a population of genotypes to phenotypes in one batched call."""
 
     def describe(self) -> dict[str, Any]:
+        """JSON description; ``trainable_params`` = numbers a search adjusts (the genome, by default)."""
         return {"decoder": type(self).__name__, "genome_size": self.genome_size,
-                "target": self.target.describe(), "target_params": self.target.num_params}
+                "target": self.target.describe(), "target_params": self.target.num_params,
+                "trainable_params": self.genome_size}
+
+    def initial_genotype(self, generator: torch.Generator) -> torch.Tensor | None:
+        """A standard starting genotype ``[D]`` for gradient training, or None for zeros (which is
+        the seeded initialisation for decoders whose genotypes are offsets)."""
+        return None

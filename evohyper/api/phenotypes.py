@@ -52,6 +52,15 @@ class TargetSpec(ABC):
     def num_params(self) -> int:
         return sum(math.prod(s) for s in self.shapes().values())
 
+    def in_axis(self, name: str) -> int:
+        """Axis of a weight tensor that indexes its inputs (hypernetworks slice kernels along it)."""
+        return 0
+
+    def fan_in(self, name: str) -> int | None:
+        """Inputs feeding one output of tensor ``name`` (for standard initialisation); None for biases."""
+        shape = self.shapes()[name]
+        return shape[0] if len(shape) >= 2 else None
+
     def describe(self) -> dict[str, Any]:
         return {"kind": type(self).__name__, **asdict(self)}  # type: ignore[call-overload]
 
@@ -68,6 +77,10 @@ class Phenotypes(ABC):
     @property
     def device(self) -> torch.device:
         return next(iter(self.tensors.values())).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(iter(self.tensors.values())).dtype
 
     def select(self, index: torch.Tensor | slice | list[int]) -> "Phenotypes":
         """A sub-population (e.g. the best individual, or one chunk)."""

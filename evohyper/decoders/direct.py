@@ -30,6 +30,12 @@ class DirectDecoder(Decoder):
                    for (name, shape), part in zip(self._shapes.items(), parts)}
         return self.target.build(tensors)
 
+    def initial_genotype(self, generator: torch.Generator) -> torch.Tensor:
+        """torch's default layer initialisation of the target (zeros would never break symmetry)."""
+        from evohyper.decoders._params import standard_init
+
+        return torch.cat([standard_init(self.target, n, generator).reshape(-1) for n in self._shapes])
+
     def encode(self, phenotypes: Phenotypes) -> torch.Tensor:
         """Inverse of ``decode`` (used to seed searches from existing networks)."""
         return torch.cat([phenotypes.tensors[n].reshape(len(phenotypes), -1) for n in self._shapes], dim=1)
