@@ -55,7 +55,7 @@ class CartPoleTask(Task):
     @staticmethod
     def act(phenotypes: MLPPhenotypes, obs: torch.Tensor) -> torch.Tensor:
         """Actions ``[P, E]`` (True = push right) for observations ``[P, E, 4]``: one batched forward."""
-        out = phenotypes.forward(obs.to(phenotypes.tensors["w0"].dtype))
+        out = phenotypes.forward(obs.to(phenotypes.dtype))
         return out[..., 0] > 0
 
     def rollout(self, phenotypes: MLPPhenotypes, seed: int) -> BatchedCartPole:

@@ -18,7 +18,8 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import torch
 
-from evohyper.api.phenotypes import MLPPhenotypes, MLPSpec
+from evohyper.api.conv import ConvSpec
+from evohyper.api.phenotypes import MLPPhenotypes, MLPSpec, TargetSpec
 from evohyper.api.task import EvalResult, Task
 from evohyper_tasks._common import check_choice, check_int, mlp_target
 
@@ -26,6 +27,29 @@ N_FEATURES, N_CLASSES = 64, 10
 SPLIT_SEED = 0
 TEST_FRACTION = VAL_FRACTION = 0.2
 FITNESS_CHOICES = ("neg_cross_entropy", "accuracy")
+CONV_KEYS = ("type", "channels", "kernel", "activation", "pool")
+
+
+def conv_target(network: dict[str, Any]) -> ConvSpec:
+    """``network: {type: conv, channels: [16, 16], kernel: 3, activation: relu, pool: true}`` over
+    the 8x8 image (1 channel): convs + 2x2 max-pools, then a linear head to the 10 logits."""
+    unknown = sorted(set(network) - set(CONV_KEYS))
+    if unknown:
+        raise ValueError(f"task 'digits': unknown conv network key(s) {unknown}; allowed: {list(CONV_KEYS)}")
+    channels = network.get("channels", [16, 16])
+    if not isinstance(channels, list) or not channels or any(
+            isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in channels):
+        raise ValueError(f"task 'digits': network key 'channels' must be a non-empty list of positive "
+                         f"integers, got {channels!r}")
+    kernel = check_int("digits", "kernel", network.get("kernel", 3), 1, 7)
+    pool = network.get("pool", True)
+    if not isinstance(pool, bool):
+        raise ValueError(f"task 'digits': network key 'pool' must be true or false, got {pool!r}")
+    try:
+        return ConvSpec([1, 8, 8], channels, N_CLASSES, kernel=kernel,
+                        activation=network.get("activation", "relu"), pool=pool)
+    except ValueError as exc:
+        raise ValueError(f"task 'digits': bad conv network block: {exc}") from None
 
 
 @functools.lru_cache(maxsize=1)
@@ -77,7 +101,8 @@ class DigitsTask(Task):
         an integer = that many validation samples drawn without replacement from the ``evaluate``
         seed (one draw shared by all individuals: common random numbers, chunk-invariant).
 
-    The network's last layer gives the 10 logits (``output_activation`` should stay ``identity``).
+    The network's last layer gives the 10 logits (``output_activation`` should stay ``identity``);
+    ``network: {type: conv, ...}`` selects a small conv net instead of the MLP (see ``conv_target``).
     """
 
     maximize: ClassVar[bool] = True
@@ -117,12 +142,20 @@ class DigitsTask(Task):
             yield x[idx], y[idx]
 
     # ------------------------------------------------------------------ scoring
-    def target(self, network: dict[str, Any]) -> MLPSpec:
+    def target(self, network: dict[str, Any]) -> TargetSpec:
+        """``network.type``: ``mlp`` (default; keys hidden, activation, ...) or ``conv`` (see ``conv_target``)."""
+        network = dict(network or {})
+        kind = network.get("type", "mlp")
+        if kind == "conv":
+            return conv_target(network)
+        if kind != "mlp":
+            raise ValueError(f"task 'digits': network key 'type' must be one of ['mlp', 'conv'], got {kind!r}")
+        network.pop("type", None)
         return mlp_target("digits", network, N_FEATURES, N_CLASSES, hidden=self.default_hidden,
                           activation="tanh", output_activation="identity")
 
     def _scores(self, phenotypes: MLPPhenotypes, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        logits = phenotypes.forward(x.to(phenotypes.tensors["w0"].dtype))  # [P, B, 10]: one GEMM for layer 0
+        logits = phenotypes.forward(x.to(phenotypes.dtype))  # [P, B, 10]: one batched forward
         ce = _cross_entropy(logits, y).mean(dim=1)
         acc = (logits.argmax(dim=-1) == y).float().mean(dim=1)
         return ce, acc
@@ -141,7 +174,7 @@ class DigitsTask(Task):
     def loss(self, phenotypes: MLPPhenotypes, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         """Mean cross-entropy ``[P]`` of every network on ``batch = (x [B, 64], y [B])`` (differentiable)."""
         x, y = batch
-        x = torch.as_tensor(x, device=phenotypes.device, dtype=phenotypes.tensors["w0"].dtype)
+        x = torch.as_tensor(x, device=phenotypes.device, dtype=phenotypes.dtype)
         y = torch.as_tensor(y, device=phenotypes.device, dtype=torch.long)
         return _cross_entropy(phenotypes.forward(x), y).mean(dim=1)
 

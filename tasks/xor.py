@@ -41,7 +41,7 @@ class XorTask(Task):
                           activation="tanh", output_activation="sigmoid")
 
     def _outputs(self, phenotypes: MLPPhenotypes) -> torch.Tensor:
-        x = self._x.to(device=phenotypes.device, dtype=phenotypes.tensors["w0"].dtype)
+        x = self._x.to(device=phenotypes.device, dtype=phenotypes.dtype)
         return phenotypes.forward(x)[..., 0]  # [P, 4]; the shared input is one GEMM
 
     def _sse(self, out: torch.Tensor) -> torch.Tensor:

@@ -41,6 +41,8 @@ class Strategy(ABC):
 
     #: what ``ask`` returns: "vector" = ``Tensor[P, D]``; other kinds (e.g. "neat") declare themselves.
     genotype_kind: ClassVar[str] = "vector"
+    #: True for strategies that train through the task's differentiable ``loss`` (checked at config time).
+    needs_loss: ClassVar[bool] = False
 
     def __init__(self, genome_size: int | None, seed: int):
         self.genome_size = genome_size
@@ -71,23 +73,32 @@ class Strategy(ABC):
         self._population = self._ask()
         return self._population
 
-    def tell(self, fitness: torch.Tensor) -> None:
+    def tell(self, fitness: torch.Tensor, updated: Any = None) -> None:
+        """Report fitness of the last ``ask``. ``updated``: the population as changed by evaluation
+        (e.g. after gradient steps); the fitness belongs to it, and ``_adopt`` receives it."""
         if self._population is None:
             raise RuntimeError("tell() called before ask()")
+        population = self._population if updated is None else updated
         f, _ = sanitize_fitness(fitness)
-        if f.shape[0] != len(self._population):
-            raise ValueError(f"tell() got {f.shape[0]} fitness values for {len(self._population)} genotypes")
+        if f.shape[0] != len(population):
+            raise ValueError(f"tell() got {f.shape[0]} fitness values for {len(population)} genotypes")
         raw = torch.as_tensor(fitness, dtype=torch.float64).reshape(-1)
         finite = torch.isfinite(raw)
         if finite.any():
             i = int(torch.where(finite, raw, torch.tensor(float("-inf"), dtype=raw.dtype)).argmax())
             if float(raw[i]) > self.best_fitness:
                 self.best_fitness = float(raw[i])
-                self.best_genotype = self._copy_genotype(self._population, i)
+                self.best_genotype = self._copy_genotype(population, i)
+        if updated is not None:
+            self._adopt(updated)
         self._tell(f)
         self._history.append(f.clone())
         self._population = None
         self.generation += 1
+
+    def _adopt(self, updated: Any) -> None:
+        """Take over a population changed by evaluation. Only strategies that ask for it accept one."""
+        raise ValueError(f"{type(self).__name__} does not accept genotypes changed by evaluation")
 
     @staticmethod
     def _copy_genotype(population: Any, i: int) -> Any:

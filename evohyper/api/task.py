@@ -63,6 +63,16 @@ class Task(ABC):
             "it can be searched by evolution strategies but not trained by gradient"
         )
 
+    def train_batches(self, batch_size: int, seed: int) -> Any:
+        """One epoch of training minibatches (fed to ``loss``), shuffled from ``seed``. Optional;
+        needed with ``loss`` by gradient strategies."""
+        raise NotDifferentiableError(f"task {type(self).__name__!r} defines no train_batches()")
+
+    @classmethod
+    def differentiable(cls) -> bool:
+        """True if the task can be trained by gradient (it overrides ``loss`` and ``train_batches``)."""
+        return cls.loss is not Task.loss and cls.train_batches is not Task.train_batches
+
     def test_metrics(self, phenotypes: "Phenotypes") -> dict[str, torch.Tensor]:
         """Final held-out metrics ``{name: [P]}`` reported once at the end of a run. Optional."""
         return {}

@@ -146,6 +146,11 @@ def validate(raw: Any) -> Config:
     target = _construct("network", task.target, dict(network))
     decoder = _construct("decoder", dec_cls, target, **_kwargs(decoder_block))
     _construct("strategy", strat_cls, decoder.genome_size, seed, **_kwargs(raw["strategy"]))
+    if getattr(strat_cls, "needs_loss", False) and not task_cls.differentiable():
+        raise ConfigError("strategy.name",
+                          f"strategy {raw['strategy']['name']!r} trains by gradient, but task "
+                          f"{raw['task']['name']!r} defines no differentiable loss() and train_batches() "
+                          "(NotDifferentiableError); use an evolution strategy for this task")
     return Config(name=raw["name"], seed=seed, task=dict(raw["task"]), strategy=dict(raw["strategy"]),
                   decoder=dict(decoder_block), network=dict(network), description=raw.get("description", ""),
                   plugins=list(plugins),

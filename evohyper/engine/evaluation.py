@@ -15,7 +15,8 @@ import torch
 
 from evohyper import registry
 from evohyper.api.decoder import Decoder
-from evohyper.api.task import EvalResult, Task
+from evohyper.api.task import EvalResult, NotDifferentiableError, Task
+from evohyper.api.training import TrainingJob
 
 
 class TaskError(RuntimeError):
@@ -63,15 +64,19 @@ class ChunkResult:
     metrics: dict[str, torch.Tensor]
     sample_forwards: int
     errors: int = 0
+    updated: Any = None  # the population as changed by evaluation (a trained TrainingJob), else None
 
     @staticmethod
     def concat(parts: list["ChunkResult"]) -> "ChunkResult":
         keys = parts[0].metrics.keys()
+        updated = None
+        if parts[0].updated is not None:
+            updated = TrainingJob.concat([p.updated for p in parts])
         return ChunkResult(
             fitness=torch.cat([p.fitness for p in parts]),
             metrics={k: torch.cat([p.metrics[k] for p in parts]) for k in keys},
             sample_forwards=sum(p.sample_forwards for p in parts),
-            errors=sum(p.errors for p in parts))
+            errors=sum(p.errors for p in parts), updated=updated)
 
 
 class Evaluator:
@@ -84,9 +89,13 @@ class Evaluator:
         self.task = build_task(spec)
         self.task.setup(self.device)
         self.decoder = build_decoder(spec, self.task)
+        if isinstance(self.decoder, torch.nn.Module):
+            self.decoder.to(self.device)
         self.task_name = spec.task["name"]
 
     def evaluate(self, genotypes: Any, seed: int) -> ChunkResult:
+        if isinstance(genotypes, TrainingJob):
+            return self._train(genotypes, seed)
         n = len(genotypes)
         try:
             with torch.no_grad():
@@ -101,6 +110,21 @@ class Evaluator:
                     + "".join(traceback.format_exception(exc)[-3:])) from exc
             return self._evaluate_one_by_one(genotypes, seed)
         return self._check(result, n)
+
+    def _train(self, job: TrainingJob, seed: int) -> ChunkResult:
+        """Gradient steps where the data and decoder live (see ``engine/training.py``)."""
+        from evohyper.engine.training import train
+
+        try:
+            result, updated = train(self.task, self.decoder, job, int(seed), self.device)
+        except (TaskShapeError, NotDifferentiableError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a failed training step has no "individual" to blame
+            raise TaskError(f"training on task {self.task_name!r} raised {type(exc).__name__}: {exc}\n"
+                            + "".join(traceback.format_exception(exc)[-3:])) from exc
+        chunk = self._check(result, len(job))
+        chunk.updated = updated
+        return chunk
 
     def _run(self, genotypes: Any, seed: int) -> EvalResult:
         phenotypes = self.decoder.decode(genotypes, device=self.device)

@@ -95,7 +95,11 @@ class Search:
         fitness = result.fitness
         if fitness.shape[0] != len(genotypes):
             raise RuntimeError(f"backend returned {fitness.shape[0]} fitness values for {len(genotypes)} genotypes")
-        self.strategy.tell(fitness if self.maximize else -fitness)
+        told = fitness if self.maximize else -fitness
+        if result.updated is None:
+            self.strategy.tell(told)
+        else:  # evaluation changed the genotypes (gradient steps): the strategy takes them over
+            self.strategy.tell(told, updated=result.updated)
         c = self.counters
         c.generation += 1
         c.evaluations += len(genotypes)

@@ -6,12 +6,13 @@ from evohyper.registry import strategies as _registry
 from evohyper.strategies.cem import CEM
 from evohyper.strategies.cmaes import CMAES
 from evohyper.strategies.ga import GA
+from evohyper.strategies.gradient import GradientStrategy
 from evohyper.strategies.nes import SNES, XNES
 from evohyper.strategies.pgpe import PGPE
 from evohyper.strategies.random_search import RandomSearch
 
 for _name, _cls in {"cmaes": CMAES, "snes": SNES, "xnes": XNES, "pgpe": PGPE, "cem": CEM,
-                    "ga": GA, "random": RandomSearch}.items():
+                    "ga": GA, "random": RandomSearch, "gradient": GradientStrategy}.items():
     _registry.register(_name)(_cls)
 
-__all__ = ["CEM", "CMAES", "GA", "PGPE", "RandomSearch", "SNES", "XNES"]
+__all__ = ["CEM", "CMAES", "GA", "GradientStrategy", "PGPE", "RandomSearch", "SNES", "XNES"]

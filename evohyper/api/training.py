@@ -1,0 +1,78 @@
+"""TrainingJob: the "genotype population" a gradient strategy asks for.
+
+Why a job rather than a vector: gradient training must run where the task's data and the decoder
+live (the evaluator, i.e. a Ray actor on its GPU), and its state (parameters, optimizer moments) must
+travel there and back each generation. A job is plain data (tensors + JSON), so it crosses process
+boundaries and checkpoints like any genotype; it slices by rows like a ``[P, D]`` tensor, so backends
+split it without knowing what it is.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import torch
+
+
+def _rows(obj: Any, index: slice, size: int) -> Any:
+    """Slice every tensor whose first axis is the population (optimizer moments); keep the rest."""
+    if isinstance(obj, torch.Tensor):
+        return obj[index] if obj.dim() >= 1 and obj.shape[0] == size else obj
+    if isinstance(obj, dict):
+        return {k: _rows(v, index, size) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_rows(v, index, size) for v in obj)
+    return obj
+
+
+def _cat(parts: list[Any], size: int) -> Any:
+    first = parts[0]
+    if isinstance(first, torch.Tensor):
+        return torch.cat(parts) if first.dim() >= 1 and first.shape[0] == size else first
+    if isinstance(first, dict):
+        return {k: _cat([p[k] for p in parts], size) for k in first}
+    if isinstance(first, (list, tuple)):
+        return type(first)(_cat([p[i] for p in parts], size) for i in range(len(first)))
+    return first
+
+
+@dataclass
+class TrainingJob:
+    """Train ``size`` genotypes for ``steps`` optimizer steps, then score them with ``task.evaluate``.
+
+    genotypes: ``[size, D]``, or None to start from ``decoder.initial_genotype`` (seeded by ``data_seed``).
+    optimizer / options: a ``torch.optim`` class name (``Adam``, ``AdamW``, ``SGD``) and its keywords.
+    optimizer_state: ``optimizer.state_dict()`` from the previous generation (None at the start).
+    step: optimizer steps done so far; minibatches are a function of (``data_seed``, step) only.
+    """
+
+    genotypes: torch.Tensor | None
+    size: int
+    optimizer: str
+    options: dict[str, Any]
+    optimizer_state: dict[str, Any] | None
+    steps: int
+    batch_size: int
+    data_seed: int
+    step: int = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index: slice) -> "TrainingJob":
+        if not isinstance(index, slice):
+            raise TypeError("a TrainingJob is indexed by row slices only")
+        start, stop, _ = index.indices(self.size)
+        rows = slice(start, stop)
+        return replace(self, size=max(0, stop - start),
+                       genotypes=None if self.genotypes is None else self.genotypes[rows],
+                       optimizer_state=_rows(self.optimizer_state, rows, self.size))
+
+    @staticmethod
+    def concat(parts: list["TrainingJob"]) -> "TrainingJob":
+        size = sum(p.size for p in parts)
+        first = parts[0]
+        if len(parts) == 1:
+            return first
+        return replace(first, size=size, genotypes=torch.cat([p.genotypes for p in parts]),
+                       optimizer_state=_cat([p.optimizer_state for p in parts], first.size))

@@ -1,0 +1,98 @@
+"""Runs a TrainingJob inside an evaluator: k torch-optimizer steps through ``task.loss``, then scoring.
+
+Why here: this is the code a Ray actor runs, next to the task's data and the decoder, on the
+actor's device. Minibatches depend only on (data seed, global step), so training is identical on
+any backend and after a resume. The population's genotypes form one ``[P, D]`` leaf tensor and the
+loss is summed over individuals, so each row receives exactly its own gradient; the optimizers used
+are elementwise (Adam, AdamW, SGD), so P rows train independently in one batched computation.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+
+from evohyper.api.decoder import Decoder
+from evohyper.api.task import EvalResult, NotDifferentiableError, Task
+from evohyper.api.training import TrainingJob
+
+OPTIMIZERS = {"Adam": torch.optim.Adam, "AdamW": torch.optim.AdamW, "SGD": torch.optim.SGD}
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    return int(np.random.SeedSequence([int(seed), 7, int(epoch)]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+def minibatches(task: Task, batch_size: int, seed: int, start: int, count: int) -> Iterator[Any]:
+    """``count`` minibatches from global step ``start``: step s is batch ``s % n`` of epoch ``s // n``."""
+    epoch0 = list(task.train_batches(batch_size, epoch_seed(seed, 0)))
+    n = len(epoch0)
+    if n == 0:
+        raise ValueError(f"task {type(task).__name__}.train_batches yielded no batches")
+    epoch, i = divmod(start, n)
+    produced = 0
+    while produced < count:
+        batches = epoch0 if epoch == 0 else list(task.train_batches(batch_size, epoch_seed(seed, epoch)))
+        for batch in batches[i:]:
+            yield batch
+            produced += 1
+            if produced == count:
+                return
+        epoch, i = epoch + 1, 0
+
+
+def batch_len(batch: Any) -> int:
+    first = batch[0] if isinstance(batch, (tuple, list)) else batch
+    return int(first.shape[0]) if hasattr(first, "shape") else len(first)
+
+
+def _to(obj: Any, device: torch.device) -> Any:
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device)
+    if isinstance(obj, dict):
+        return {k: _to(v, device) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to(v, device) for v in obj)
+    return obj
+
+
+def check_differentiable(task: Task) -> None:
+    if not type(task).differentiable():
+        raise NotDifferentiableError(
+            f"task {type(task).__name__!r} defines no differentiable loss() / train_batches(); "
+            "it can be searched by evolution strategies but not trained by gradient")
+
+
+def train(task: Task, decoder: Decoder, job: TrainingJob, seed: int,
+          device: torch.device) -> tuple[EvalResult, TrainingJob]:
+    """Train ``job`` for ``job.steps`` steps, score the result, return it with the updated job."""
+    check_differentiable(task)
+    if job.optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {job.optimizer!r}; allowed: {sorted(OPTIMIZERS)}")
+    P, D = len(job), decoder.genome_size
+    if job.genotypes is None:
+        init = decoder.initial_genotype(torch.Generator().manual_seed(int(job.data_seed)))
+        start = torch.zeros(P, D) if init is None else init.reshape(1, D).expand(P, D)
+    else:
+        start = job.genotypes
+    param = start.to(device=device, dtype=torch.float32).clone().requires_grad_(True)
+    opt = OPTIMIZERS[job.optimizer]([param], **job.options)
+    if job.optimizer_state is not None:
+        opt.load_state_dict(_to(job.optimizer_state, device))
+    forwards = 0
+    with torch.enable_grad():
+        for batch in minibatches(task, job.batch_size, job.data_seed, job.step, job.steps):
+            loss = task.loss(decoder.decode(param, device=device), batch)
+            opt.zero_grad(set_to_none=True)
+            loss.sum().backward()
+            opt.step()
+            forwards += P * batch_len(batch)
+    with torch.no_grad():
+        result = task.evaluate(decoder.decode(param.detach(), device=device), int(seed))
+    spent = P if result.sample_forwards is None else int(result.sample_forwards)
+    result = replace(result, sample_forwards=spent + forwards)
+    updated = replace(job, genotypes=param.detach().cpu(), optimizer_state=_to(opt.state_dict(), torch.device("cpu")),
+                      step=job.step + job.steps)
+    return result, updated

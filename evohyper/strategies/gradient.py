@@ -1,0 +1,96 @@
+"""Gradient training as a strategy: one generation = k torch-optimizer steps through the task's loss.
+
+The strategy itself does no arithmetic: ``ask`` hands the evaluator a ``TrainingJob`` (current
+genotype, optimizer name/options/state, steps, minibatch position); the evaluator (in-process or on
+a Ray actor, on its GPU) trains and scores it and returns the trained job, which ``tell`` adopts.
+So the same engine loop, observers, budget and checkpoints serve gradient and evolution alike.
+Its state is explicit data (genotype + optimizer moments as tensors), not a replay.
+"""
+# No `from __future__ import annotations`: constructor annotations stay real types for the validator.
+from typing import Any, ClassVar, Literal
+
+import torch
+
+from evohyper.api.strategy import Strategy
+from evohyper.api.training import TrainingJob
+from evohyper.strategies import _checks
+
+_TORCH_NAMES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
+
+
+class GradientStrategy(Strategy):
+    """Gradient descent (torch.optim Adam/AdamW/SGD) on the decoder's genotype through the task's loss.
+
+    A population of one. Fitness = the task's ``evaluate`` score after each generation's
+    ``steps_per_generation`` minibatch steps; sample-forward passes count training and scoring.
+    Needs a task with ``loss`` and ``train_batches`` (config validation says so otherwise).
+    """
+
+    genotype_kind: ClassVar[str] = "train"
+    needs_loss: ClassVar[bool] = True
+
+    def __init__(self, genome_size: int, seed: int, *,
+                 optimizer: Literal["adam", "adamw", "sgd"] = "adam",
+                 lr: float = 0.01,
+                 momentum: float = 0.0,
+                 weight_decay: float = 0.0,
+                 steps_per_generation: int = 10,
+                 batch_size: int = 64):
+        super().__init__(_checks.genome_size(genome_size), seed)
+        _checks.one_of("optimizer", optimizer, tuple(_TORCH_NAMES))
+        _checks.positive("lr", lr)
+        _checks.real("momentum", momentum, 0.0, 1.0, high_open=True)
+        _checks.real("weight_decay", weight_decay, 0.0)
+        if optimizer != "sgd" and momentum:
+            _checks.fail("momentum", momentum, "0 unless optimizer is 'sgd' (Adam keeps its own moments)")
+        self.steps = _checks.integer("steps_per_generation", steps_per_generation, 1)
+        self.batch_size = _checks.integer("batch_size", batch_size, 1)
+        self.optimizer = _TORCH_NAMES[optimizer]
+        self.options: dict[str, Any] = {"lr": float(lr), "weight_decay": float(weight_decay)}
+        if optimizer == "sgd":
+            self.options["momentum"] = float(momentum)
+        self.genotype: torch.Tensor | None = None   # [1, D]; None until the first generation trained
+        self.optimizer_state: dict[str, Any] | None = None
+        self.steps_done = 0
+
+    @property
+    def popsize(self) -> int:
+        return 1
+
+    def _ask(self) -> TrainingJob:
+        return TrainingJob(genotypes=self.genotype, size=1, optimizer=self.optimizer, options=dict(self.options),
+                           optimizer_state=self.optimizer_state, steps=self.steps, batch_size=self.batch_size,
+                           data_seed=self.seed, step=self.steps_done)
+
+    def _adopt(self, updated: TrainingJob) -> None:
+        if not isinstance(updated, TrainingJob) or updated.genotypes is None:
+            raise ValueError("gradient strategy expects the trained TrainingJob back from evaluation")
+        self.genotype = updated.genotypes.detach().clone()
+        self.optimizer_state = updated.optimizer_state
+        self.steps_done = updated.step
+
+    def _tell(self, fitness: torch.Tensor) -> None:
+        if self.genotype is None:
+            raise RuntimeError("gradient strategy was told fitness without the trained job; the backend must "
+                               "run TrainingJobs (evohyper's Evaluator does)")
+
+    @staticmethod
+    def _copy_genotype(population: Any, i: int) -> Any:
+        return population.genotypes[i].detach().clone()
+
+    # ---------------------------------------------------------------- explicit checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        return {"kind": "gradient", "generation": self.generation, "history": list(self._history),
+                "best_fitness": self.best_fitness, "best_genotype": self.best_genotype,
+                "genotype": self.genotype, "optimizer_state": self.optimizer_state, "steps_done": self.steps_done}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("kind") != "gradient":
+            raise ValueError(f"{type(self).__name__} cannot load a {state.get('kind')!r} state")
+        self.generation = int(state["generation"])
+        self._history = list(state["history"])
+        self.best_fitness = float(state["best_fitness"])
+        self.best_genotype = state["best_genotype"]
+        self.genotype = state["genotype"]
+        self.optimizer_state = state["optimizer_state"]
+        self.steps_done = int(state["steps_done"])
