@@ -1,4 +1,4 @@
-"""The `evohyper` command line: run, resume, list, show."""
+"""The `evohyper` command line: run, resume, compare, list, show."""
 from __future__ import annotations
 
 import argparse
@@ -30,6 +30,17 @@ def _cmd_resume(args: argparse.Namespace) -> int:
 
     result, run_dir = resume(args.run_dir)
     _print_result(result, run_dir)
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from evohyper.report.compare import compare
+
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
+    cmd = "evohyper compare " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["compare"] else None
+    out = compare(args.spec, out_dir=args.out, parallel=args.parallel, seeds=seeds, command=cmd,
+                  num_cpus=args.num_cpus)
+    print(f"report: {out}")
     return 0
 
 
@@ -86,6 +97,15 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("resume", help="continue a run from its newest valid checkpoint")
     s.add_argument("run_dir")
     s.set_defaults(func=_cmd_resume)
+
+    c = sub.add_parser("compare", help="run several configs over several seeds and write reports/compare_<name>.md")
+    c.add_argument("spec", help="compare spec YAML listing configs (see search_spaces/compare_*.yaml)")
+    c.add_argument("--out", default="reports", help="output directory (default reports/)")
+    c.add_argument("--seeds", help="comma-separated seeds, overriding the spec's list")
+    c.add_argument("--parallel", choices=["auto", "ray", "none"], default="auto",
+                   help="one Ray task per (config, seed) (auto: when Ray is installed), or sequential")
+    c.add_argument("--num-cpus", type=int, help="size of the local Ray started for the runs (default: all cores)")
+    c.set_defaults(func=_cmd_compare)
 
     ls = sub.add_parser("list", help="list tasks, strategies and decoders")
     ls.set_defaults(func=_cmd_list)
