@@ -71,17 +71,27 @@ def load_spec(path: str | Path) -> CompareSpec:
         raise ConfigError("seeds", f"got {seeds!r}, expected a non-empty list of non-negative ints")
     spec = CompareSpec(name=raw["name"], runs=[], seeds=seeds, title=raw.get("title", ""),
                        overrides=list(raw.get("set", []) or []), criterion=dict(raw.get("criterion", {}) or {}),
-                       path=str(path))
+                       path=_relative(Path(path)))
     for i, r in enumerate(runs):
         if not isinstance(r, dict) or "label" not in r or "config" not in r:
             raise ConfigError(f"runs[{i}]", "expected a mapping with 'label' and 'config'")
-        spec.runs.append(CompareRun(str(r["label"]), str(r["config"]), list(r.get("set", []) or [])))
+        config = Path(str(r["config"]))
+        if not config.is_file() and (Path(path).parent / config.name).is_file():
+            config = Path(path).parent / config.name   # a config next to the spec
+        spec.runs.append(CompareRun(str(r["label"]), _relative(config), list(r.get("set", []) or [])))
     for i, r in enumerate(spec.runs):  # validate now: a typo fails before minutes of running
         try:
             _config(spec, r, spec.seeds[0], Path(tempfile.gettempdir()))
         except ConfigError as exc:
             raise ConfigError(f"runs[{i}] ({r.label})", str(exc)) from None
     return spec
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _config(spec: CompareSpec, run: CompareRun, seed: int, runs_dir: Path) -> Any:

@@ -23,7 +23,20 @@ def cartpole_snes(out_dir: Path) -> Path:
                              overrides=["backend.name=local", "output.tensorboard=false"])
 
 
-REPORTS: dict[str, Callable[[Path], Path]] = {"cartpole_snes": cartpole_snes}
+def _compare(name: str) -> Callable[[Path], Path]:
+    def make(out_dir: Path) -> Path:
+        from evohyper.report.compare import compare
+
+        cmd = "make reports" if not sys.argv[1:] else "python -m evohyper.report.make_reports " + " ".join(sys.argv[1:])
+        return compare(ROOT / "search_spaces" / f"compare_{name}.yaml", out_dir=out_dir, parallel="auto",
+                       command=f"{cmd} (= evohyper compare search_spaces/compare_{name}.yaml)")
+    make.__doc__ = f"`evohyper compare search_spaces/compare_{name}.yaml` (5 seeds, parallel on a local Ray)."
+    return make
+
+
+REPORTS: dict[str, Callable[[Path], Path]] = {"cartpole_snes": cartpole_snes,
+                                              "compare_digits": _compare("digits"),
+                                              "compare_cartpole": _compare("cartpole")}
 
 
 def main(argv: list[str] | None = None) -> int:
