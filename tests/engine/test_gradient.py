@@ -106,3 +106,16 @@ def test_gradient_training_on_a_ray_actor_equals_local(ray_local):
     remote.run()
     assert [r.best for r in remote.history] == [r.best for r in local.history]
     assert torch.equal(remote.strategy.genotype, local.strategy.genotype)
+
+
+@pytest.mark.gpu
+def test_gradient_training_on_cuda_returns_cpu_state():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    spec = ComponentsSpec(task={"name": "digits"}, decoder={**DECODER, "genotype": "all"},
+                          network={"type": "conv", "channels": [8, 8]})
+    ev = Evaluator(spec, "cuda")
+    out = ev.evaluate(TrainingJob(None, 1, "Adam", {"lr": 0.01}, None, 3, 32, 0), seed=0)
+    assert out.updated.genotypes.device.type == "cpu" and torch.isfinite(out.fitness).all()
+    cpu = Evaluator(spec, "cpu").evaluate(TrainingJob(None, 1, "Adam", {"lr": 0.01}, None, 3, 32, 0), seed=0)
+    torch.testing.assert_close(out.fitness, cpu.fitness, atol=1e-3, rtol=1e-3)
