@@ -187,7 +187,9 @@ def _params(decoder: dict[str, Any]) -> tuple[str, str, str]:
     layers = decoder.get("generated_layers")
     gen = "-"
     if isinstance(layers, dict) and layers:
-        gen = ", ".join(f"{k}: {v['target']} → {v['hypernetwork']} ({v['target'] / v['hypernetwork']:.1f}x fewer)"
+        def ratio(t: int, h: int) -> str:
+            return f"{t / h:.1f}x fewer" if t >= h else f"{h / t:.1f}x more"
+        gen = ", ".join(f"{k}: {v['target']} → {v['hypernetwork']} ({ratio(v['target'], v['hypernetwork'])})"
                         for k, v in layers.items())
     return str(decoder.get("genome_size", "-")), str(decoder.get("trainable_params", "-")), gen
 
