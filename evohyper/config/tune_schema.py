@@ -27,7 +27,7 @@ _SCHED_KEYS = {"fifo": ("name",),
                        "resample_probability", "synch")}
 _TUNE_KEYS = ("params", "num_samples", "metric", "mode", "scheduler", "max_concurrent_trials", "storage_path",
               "max_failures", "checkpoint_every", "keep_checkpoints", "driver_cpus", "num_cpus", "address",
-              "seed")
+              "seed", "reuse_actors")
 
 
 @dataclass
@@ -74,6 +74,7 @@ class TuneSpec:
     num_cpus: float | None = None    # size of the local Ray started by `evohyper tune`
     address: str | None = None       # join a cluster instead
     seed: int | None = None          # seeds Tune's random sampling of the space
+    reuse_actors: bool = True        # Tune reuses a finished trial's driver process (saves a start-up)
 
 
 def _number(path: str, value: Any, *, integer: bool = False, low: float | None = None,
@@ -242,6 +243,10 @@ def validate_tune(raw: dict[str, Any]) -> TuneSpec:
     spec.driver_cpus = _number("tune.driver_cpus", block.get("driver_cpus", 1.0), low=0, low_open=True)
     spec.num_cpus = _number("tune.num_cpus", block.get("num_cpus"), low=0, low_open=True, optional=True)
     spec.seed = _number("tune.seed", block.get("seed"), integer=True, low=0, optional=True)
+    reuse = block.get("reuse_actors", True)
+    if not isinstance(reuse, bool):
+        raise ConfigError("tune.reuse_actors", f"got {reuse!r}, expected true or false")
+    spec.reuse_actors = reuse
     address = block.get("address")
     if address is not None and not isinstance(address, str):
         raise ConfigError("tune.address", f"got {address!r}, expected 'auto', host:port or null")

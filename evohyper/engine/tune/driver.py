@@ -62,6 +62,8 @@ def _tuner_parts(raw: dict[str, Any]) -> tuple[TuneSpec, Config, Any, dict[str, 
 
 def _connect(spec: TuneSpec, num_cpus: float | None) -> bool:
     os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")   # trials see the user's cwd (relative paths)
+    # We checkpoint small files every generation on purpose (PBT, exact resume): no "too often" warning.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     return ray_runtime.connect(spec.address, num_cpus=num_cpus if num_cpus is not None else spec.num_cpus)
 
 
@@ -88,7 +90,7 @@ def run_tune(raw: dict[str, Any], *, num_cpus: float | None = None, report_dir: 
             trainable, param_space=params,
             tune_config=tune.TuneConfig(
                 num_samples=spec.num_samples, scheduler=sched, max_concurrent_trials=spec.max_concurrent_trials,
-                metric=spec.metric if fifo else None, mode=mode if fifo else None,
+                reuse_actors=spec.reuse_actors, metric=spec.metric if fifo else None, mode=mode if fifo else None,
                 search_alg=BasicVariantGenerator(random_state=spec.seed) if spec.seed is not None else None),
             run_config=tune.RunConfig(
                 name=exp_name, storage_path=str(storage), verbose=verbose,

@@ -148,18 +148,18 @@ def make_trainable(base: dict[str, Any], checkpoint_every: int, paths: list[str]
         if checkpoint is not None:
             with checkpoint.as_directory() as d:
                 segments = restore(search, config, load_trial_checkpoint(d))
-        extra = _actor_info(search.backend)
-        search.observers.append(TuneReporter(config, segments, checkpoint_every, extra))
+        info = {"restored_from_generation": search.counters.generation if checkpoint is not None else -1,
+                **_actor_info(search.backend)}
+        search.observers.append(TuneReporter(config, segments, checkpoint_every, lambda: info))
         search.run()
 
     return evohyper_trial
 
 
-def _actor_info(backend: Any) -> Callable[[], dict[str, Any]] | None:
+def _actor_info(backend: Any) -> dict[str, Any]:
     """Where the trial's evaluator actors run (pids, placement group), for the resource checks."""
     if not hasattr(backend, "actor_info"):
-        return None
+        return {"actor_pids": "", "placement_group": "", "actor_bundles": ""}
     pids = ",".join(str(a["pid"]) for a in backend.actor_info())
     pg, bundles = backend.placement()
-    info = {"actor_pids": pids, "placement_group": pg or "", "actor_bundles": ",".join(map(str, bundles))}
-    return lambda: info
+    return {"actor_pids": pids, "placement_group": pg or "", "actor_bundles": ",".join(map(str, bundles))}
