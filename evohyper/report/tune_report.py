@@ -124,6 +124,7 @@ def write_tune_report(raw: dict[str, Any], exp_dir: Path, results: Any, metric: 
         best_yaml.write_text(yaml.safe_dump(best_cfg, sort_keys=False))
     plots = _plots(rows, params, metric, out_dir, slug, log_params)
     max_gen = (base.get("budget") or {}).get("generations")
+    target = (base.get("budget") or {}).get("target_fitness")
     lines = [f"# Meta-search `{raw['name']}`", "",
              f"{raw.get('description', '')}".strip(), "",
              f"- task `{base['task']['name']}`, strategy `{base['strategy']['name']}`, decoder "
@@ -141,7 +142,10 @@ def write_tune_report(raw: dict[str, Any], exp_dir: Path, results: Any, metric: 
               f" | best {metric} | generations | time (s) | status |",
               "|---|---|" + "---|" * len(params) + "---|---|---|---|"]
     for i, r in enumerate(rows, 1):
-        status = r["error"] or ("stopped early" if max_gen and r["generations"] < max_gen else "finished")
+        reached = target is not None and r["best"] is not None and metric == "best_so_far" and (
+            r["best"] >= target if mode == "max" else r["best"] <= target)
+        status = r["error"] or ("target reached" if reached else
+                                "stopped early" if max_gen and r["generations"] < max_gen else "finished")
         lines.append(f"| {i} | {r['trial']} | " + " | ".join(_fmt(r["params"].get(p, "")) for p in params) +
                      f" | {_fmt(r['best']) if r['best'] is not None else '-'} | {r['generations']} | "
                      f"{r['seconds']:.1f} | {status} |")
