@@ -139,7 +139,7 @@ def write_tune_report(raw: dict[str, Any], exp_dir: Path, results: Any, metric: 
                   + f". Ready-to-run config: [`{best_yaml.name}`]({best_yaml.name}) "
                   f"(`evohyper run reports/{best_yaml.name}`).", ""]
     lines += ["| rank | trial | " + " | ".join(f"`{p}`" for p in params) +
-              f" | best {metric} | generations | time (s) | status |",
+              f" | {'best fitness' if metric == 'best_so_far' else 'best ' + metric} | generations | time (s) | status |",
               "|---|---|" + "---|" * len(params) + "---|---|---|---|"]
     for i, r in enumerate(rows, 1):
         reached = target is not None and r["best"] is not None and metric == "best_so_far" and (

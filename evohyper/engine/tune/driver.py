@@ -60,6 +60,12 @@ def _tuner_parts(raw: dict[str, Any]) -> tuple[TuneSpec, Config, Any, dict[str, 
     return spec, config, trainable, space.param_space(spec), space.mode_of(spec, config)
 
 
+def _keep(spec: TuneSpec) -> int | None:
+    """PBT hands a donor's checkpoint to another trial a little later: keep them all (they are small),
+    or the donor may have pruned it by then."""
+    return None if spec.scheduler.name == "pbt" else spec.keep_checkpoints
+
+
 def _connect(spec: TuneSpec, num_cpus: float | None) -> bool:
     os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")   # trials see the user's cwd (relative paths)
     # We checkpoint small files every generation on purpose (PBT, exact resume): no "too often" warning.
@@ -95,7 +101,7 @@ def run_tune(raw: dict[str, Any], *, num_cpus: float | None = None, report_dir: 
             run_config=tune.RunConfig(
                 name=exp_name, storage_path=str(storage), verbose=verbose,
                 failure_config=tune.FailureConfig(max_failures=spec.max_failures),
-                checkpoint_config=tune.CheckpointConfig(num_to_keep=spec.keep_checkpoints)))
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=_keep(spec))))
         results = tuner.fit()
     finally:
         if owns:
