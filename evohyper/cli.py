@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("tune", help="meta-search: run the tune: block of a config on Ray Tune")
     t.add_argument("config", nargs="?", help="search config with a tune: block (see search_spaces/)")
     t.add_argument("--resume", metavar="EXPERIMENT_DIR", help="restore an interrupted meta-search")
-    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. tune.num_samples=4")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a config key, e.g. tune.num_samples=4")
     t.add_argument("--num-cpus", type=float, help="CPUs of the local Ray started for the meta-search")
     t.add_argument("--name", help="experiment name (default: <config name>-<time>)")
     t.add_argument("--report-dir", default="reports", help="where tune_<name>.md goes (default: reports)")

@@ -35,13 +35,16 @@ def trial_rows(results: Any, metric: str, mode: str) -> list[dict[str, Any]]:
         for v in values:
             if math.isfinite(v) and (best is None or _better(v, best, mode)):
                 best = v
-        rows.append({"trial": m.get("trial_id", Path(str(r.path)).name), "params": dict(r.config or {}),
+        name = Path(str(r.path)).name   # evohyper_trial_<experiment>_<index>_...: the trial's own directory
+        trial = "_".join(name.split("_")[2:4]) if name.startswith("evohyper_trial_") else name
+        rows.append({"trial": trial, "params": dict(r.config or {}),
                      "best": best, "generations": int(m.get("generation", 0) or 0),
                      "seconds": float(m.get("time_total_s", 0.0) or 0.0),
                      "error": None if r.error is None else f"{type(r.error).__name__}", "curve": curve,
                      "path": str(r.path)})
-    key = (lambda row: -row["best"]) if mode == "max" else (lambda row: row["best"])
-    return sorted(rows, key=lambda row: (row["best"] is None, key(row) if row["best"] is not None else 0))
+    sign = -1.0 if mode == "max" else 1.0   # best first; ties: the one that got there in fewer generations
+    return sorted(rows, key=lambda row: (row["best"] is None, sign * row["best"] if row["best"] is not None else 0,
+                                         row["generations"]))
 
 
 def _fmt(v: Any) -> str:
@@ -139,7 +142,8 @@ def write_tune_report(raw: dict[str, Any], exp_dir: Path, results: Any, metric: 
                   + f". Ready-to-run config: [`{best_yaml.name}`]({best_yaml.name}) "
                   f"(`evohyper run reports/{best_yaml.name}`).", ""]
     lines += ["| rank | trial | " + " | ".join(f"`{p}`" for p in params) +
-              f" | {'best fitness' if metric == 'best_so_far' else 'best ' + metric} | generations | time (s) | status |",
+              f" | {'best fitness' if metric == 'best_so_far' else 'best ' + metric} | generations | time (s) "
+              "| status |",
               "|---|---|" + "---|" * len(params) + "---|---|---|---|"]
     for i, r in enumerate(rows, 1):
         reached = target is not None and r["best"] is not None and metric == "best_so_far" and (

@@ -60,7 +60,8 @@ def test_killed_tune_driver_is_resumed_and_every_trial_finishes_exactly(tmp_path
     try:
         deadline = time.time() + 240
         while time.time() < deadline and proc.poll() is None:
-            progress = [max((r.get("generation", 0) for r in _rows(d)), default=0) for d in exp.glob("evohyper_trial_*")]
+            progress = [max((r.get("generation", 0) for r in _rows(d)), default=0)
+                        for d in exp.glob("evohyper_trial_*")]
             if any(g >= 2 for g in progress):
                 break
             time.sleep(0.5)

@@ -228,7 +228,8 @@ class RayBackend:
             return None, []
         if isinstance(placement_group, str):
             if placement_group != "current":
-                raise ValueError(f"placement_group must be 'current', None or a PlacementGroup, got {placement_group!r}")
+                raise ValueError(f"placement_group must be 'current', None or a PlacementGroup, "
+                                 f"got {placement_group!r}")
             from ray.util import get_current_placement_group
 
             placement_group = get_current_placement_group()
