@@ -44,6 +44,31 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_tune(args: argparse.Namespace) -> int:
+    """Meta-search on Ray Tune (evohyper.engine.tune); --resume restores an interrupted experiment."""
+    from evohyper.engine.tune import resume_tune, run_tune
+
+    if bool(args.config) == bool(args.resume):
+        print("error: give either a CONFIG or --resume EXPERIMENT_DIR", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.resume:
+        outcome = resume_tune(args.resume, num_cpus=args.num_cpus, report_dir=args.report_dir)
+    else:
+        from evohyper.config import apply_overrides, load_raw
+
+        raw = apply_overrides(load_raw(args.config), list(args.set or []))
+        outcome = run_tune(raw, num_cpus=args.num_cpus, report_dir=args.report_dir, name=args.name)
+    print(f"experiment directory: {outcome.experiment_dir}")
+    if outcome.report:
+        print(f"report: {outcome.report}")
+    errors = [r for r in outcome.results if r.error is not None]
+    if errors:
+        print(f"{len(errors)} trial(s) failed; continue with `evohyper tune --resume {outcome.experiment_dir}`",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def _print_result(result, run_dir: Path) -> None:
     print(f"stopped: {result.stop_reason}; best fitness {result.best_fitness} after "
           f"{result.generations} generations")
@@ -106,6 +131,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one Ray task per (config, seed) (auto: when Ray is installed), or sequential")
     c.add_argument("--num-cpus", type=int, help="size of the local Ray started for the runs (default: all cores)")
     c.set_defaults(func=_cmd_compare)
+
+    t = sub.add_parser("tune", help="meta-search: run the tune: block of a config on Ray Tune")
+    t.add_argument("config", nargs="?", help="search config with a tune: block (see search_spaces/)")
+    t.add_argument("--resume", metavar="EXPERIMENT_DIR", help="restore an interrupted meta-search")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a config key, e.g. tune.num_samples=4")
+    t.add_argument("--num-cpus", type=float, help="CPUs of the local Ray started for the meta-search")
+    t.add_argument("--name", help="experiment name (default: <config name>-<time>)")
+    t.add_argument("--report-dir", default="reports", help="where tune_<name>.md goes (default: reports)")
+    t.set_defaults(func=_cmd_tune)
 
     ls = sub.add_parser("list", help="list tasks, strategies and decoders")
     ls.set_defaults(func=_cmd_list)

@@ -60,7 +60,7 @@ class OutputConfig:
 
 
 SECTIONS = {"budget": Budget, "backend": BackendConfig, "evaluation": EvaluationConfig, "output": OutputConfig}
-TOP_KEYS = ("name", "seed", "description", "plugins", "task", "network", "decoder", "strategy", *SECTIONS)
+TOP_KEYS = ("name", "seed", "description", "plugins", "task", "network", "decoder", "strategy", *SECTIONS, "tune")
 
 
 @dataclass
@@ -77,10 +77,14 @@ class Config:
     output: OutputConfig = field(default_factory=OutputConfig)
     description: str = ""
     plugins: list[str] = field(default_factory=list)
+    tune: dict[str, Any] | None = None   # the validated `tune:` block (meta-search), as written
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config (every default filled in), as written to a run directory."""
-        return asdict(self)
+        out = asdict(self)
+        if out["tune"] is None:
+            del out["tune"]
+        return out
 
 
 def _component(path: str, block: Any, reg: registry.Registry, skip: tuple[str, ...]) -> type:
@@ -151,9 +155,12 @@ def validate(raw: Any) -> Config:
                           f"strategy {raw['strategy']['name']!r} trains by gradient, but task "
                           f"{raw['task']['name']!r} defines no differentiable loss() and train_batches() "
                           "(NotDifferentiableError); use an evolution strategy for this task")
+    if raw.get("tune") is not None:
+        from evohyper.config.tune_schema import validate_tune
+        validate_tune(raw)
     return Config(name=raw["name"], seed=seed, task=dict(raw["task"]), strategy=dict(raw["strategy"]),
                   decoder=dict(decoder_block), network=dict(network), description=raw.get("description", ""),
-                  plugins=list(plugins),
+                  plugins=list(plugins), tune=copy.deepcopy(raw.get("tune")),
                   **sections)
 
 

@@ -34,9 +34,27 @@ def _compare(name: str) -> Callable[[Path], Path]:
     return make
 
 
+
+
+def _tune_example(stem: str) -> Callable[[Path], Path]:
+    """A shipped meta-search, ``search_spaces/tune_<stem>.yaml``, run on Ray Tune -> reports/tune_<name>.md."""
+
+    def make(out_dir: Path) -> Path:
+        from evohyper.config import load_raw
+        from evohyper.engine.tune import run_tune
+
+        outcome = run_tune(load_raw(ROOT / "search_spaces" / f"tune_{stem}.yaml"), report_dir=out_dir, verbose=0)
+        return outcome.report
+
+    make.__doc__ = f"Meta-search search_spaces/tune_{stem}.yaml (Ray Tune)."
+    return make
+
+
 REPORTS: dict[str, Callable[[Path], Path]] = {"cartpole_snes": cartpole_snes,
                                               "compare_digits": _compare("digits"),
                                               "compare_cartpole": _compare("cartpole")}
+for _stem in ("cartpole_cmaes_asha", "digits_snes_pbt", "cartpole_network_choice"):
+    REPORTS[f"tune_{_stem}"] = _tune_example(_stem)
 
 
 def main(argv: list[str] | None = None) -> int:

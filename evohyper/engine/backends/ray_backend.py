@@ -167,6 +167,11 @@ class RayBackend:
     scheduling_strategy: Ray scheduling strategy for the actors; ``"SPREAD"`` places them over as
       many nodes as possible, ``"DEFAULT"`` packs them.
     runtime_env: optional Ray runtime environment for the actors.
+    placement_group: ``"current"`` (default): when this code itself runs inside a placement group
+      (a Ray Tune trial), the actors go into its last ``num_actors`` bundles (bundle 0 being the
+      trial driver), so they are part of the trial's resource request and can neither over-subscribe
+      the cluster nor wait forever for resources held by other trials; ``None``: never; or a
+      ``PlacementGroup`` to use. A placement group overrides ``scheduling_strategy``.
     """
 
     def __init__(self, spec: ComponentsSpec, *, num_actors: int = 2, num_cpus_per_actor: float = 1,
@@ -175,7 +180,8 @@ class RayBackend:
                  num_cpus: float | None = None, num_gpus: float | None = None, timeout_s: float = 300,
                  startup_timeout_s: float = 300, max_retries: int = 3,
                  preload_modules: Sequence[str] = (), sys_path: Sequence[str] = (),
-                 scheduling_strategy: Any = "SPREAD", runtime_env: dict[str, Any] | None = None):
+                 scheduling_strategy: Any = "SPREAD", runtime_env: dict[str, Any] | None = None,
+                 placement_group: Any = "current"):
         if int(num_actors) < 1:
             raise ValueError(f"num_actors must be >= 1, got {num_actors}")
         if not timeout_s > 0 or not startup_timeout_s > 0:
@@ -204,19 +210,51 @@ class RayBackend:
             self._options["runtime_env"] = runtime_env
         self._slots: list[_Slot] = []
         self._closed = False
+        self._pg: Any = None
+        self._bundles: list[int] = []
         self._owns_ray = ray_runtime.connect(address, num_cpus=num_cpus, num_gpus=num_gpus)
         try:
-            self._slots = [self._new_slot() for _ in range(self.num_actors)]
+            self._pg, self._bundles = self._placement(placement_group)
+            self._slots = [self._new_slot(i) for i in range(self.num_actors)]
             self._wait_pool_ready()
         except BaseException:
             self.close()
             raise
 
     # ------------------------------------------------------------------ pool management
-    def _new_slot(self) -> _Slot:
-        handle = _remote_actor_class().options(**self._options).remote(
+    def _placement(self, placement_group: Any) -> tuple[Any, list[int]]:
+        """The placement group the actors go into (or None) and each actor's bundle index."""
+        if placement_group is None:
+            return None, []
+        if isinstance(placement_group, str):
+            if placement_group != "current":
+                raise ValueError(f"placement_group must be 'current', None or a PlacementGroup, "
+                                 f"got {placement_group!r}")
+            from ray.util import get_current_placement_group
+
+            placement_group = get_current_placement_group()
+            if placement_group is None:
+                return None, []
+        count = placement_group.bundle_count
+        if count < self.num_actors:
+            raise BackendError(f"the placement group has {count} bundles, too few for {self.num_actors} evaluator "
+                               f"actors (one bundle each, after the driver's): ask the trial for more bundles")
+        return placement_group, list(range(count - self.num_actors, count))
+
+    def _new_slot(self, index: int) -> _Slot:
+        options = dict(self._options)
+        if self._pg is not None:
+            from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+            options["scheduling_strategy"] = PlacementGroupSchedulingStrategy(
+                placement_group=self._pg, placement_group_bundle_index=self._bundles[index])
+        handle = _remote_actor_class().options(**options).remote(
             self.spec, self.device, self._sys_path, self._preload)
         return _Slot(handle, handle.ready.remote())
+
+    def placement(self) -> tuple[str | None, list[int]]:
+        """The id (hex) of the placement group the actors run in (None: none) and their bundle indices."""
+        return (self._pg.id.hex() if self._pg is not None else None), list(self._bundles)
 
     def _wait_pool_ready(self) -> None:
         import ray
@@ -251,7 +289,7 @@ class RayBackend:
             ray.kill(old.handle, no_restart=True)
         except Exception:  # noqa: BLE001 - already gone
             pass
-        self._slots[index] = self._new_slot()
+        self._slots[index] = self._new_slot(index)
         self.replacements += 1
         where = f" on node {old.info['node_id']}" if old.info else ""
         logger.warning("replaced evaluator actor %d%s: %s", index, where, reason)
