@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
@@ -62,6 +63,10 @@ class Task(ABC):
             f"task {type(self).__name__!r} defines no differentiable loss(); "
             "it can be searched by evolution strategies but not trained by gradient"
         )
+
+    def pictures(self, phenotypes: "Phenotypes", out_dir: Path) -> list[Path]:
+        """Optional: write images of the best individual's behaviour into ``out_dir`` (end of a run)."""
+        return []
 
     def test_metrics(self, phenotypes: "Phenotypes") -> dict[str, torch.Tensor]:
         """Final held-out metrics ``{name: [P]}`` reported once at the end of a run. Optional."""

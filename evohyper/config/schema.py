@@ -145,7 +145,8 @@ def validate(raw: Any) -> Config:
     task = _construct("task", task_cls, **_kwargs(raw["task"]))
     target = _construct("network", task.target, dict(network))
     decoder = _construct("decoder", dec_cls, target, **_kwargs(decoder_block))
-    _construct("strategy", strat_cls, decoder.genome_size, seed, **_kwargs(raw["strategy"]))
+    strategy = _construct("strategy", strat_cls, decoder.genome_size, seed, **_kwargs(raw["strategy"]))
+    _construct("strategy", strategy.bind_decoder, decoder)
     return Config(name=raw["name"], seed=seed, task=dict(raw["task"]), strategy=dict(raw["strategy"]),
                   decoder=dict(decoder_block), network=dict(network), description=raw.get("description", ""),
                   plugins=list(plugins),
