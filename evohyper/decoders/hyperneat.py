@@ -9,8 +9,9 @@ no connection, otherwise ``sign(w) (|w| - t) / (1 - t) * max_weight``. With LEO 
 exists iff ``leo_p > 0`` and its weight is ``w * max_weight`` (Verbancsics & Stanley 2011).
 
 Genotypes are neat-python genomes; this decoder compiles them (``cppn.compile_cppns``) and queries
-them batched, chunking the coordinate pairs so that the CPPN's working buffer stays under
-``max_chunk_mb`` (the 55x55 substrate has 9.15 M pairs per genome).
+them batched: coordinate pairs in chunks of ``QUERY_CHUNK`` and, when the CPPN's working buffer
+``[genomes, slots, QUERY_CHUNK]`` would exceed ``max_chunk_mb``, genomes in groups (the 55x55
+substrate has 9.15 M pairs per genome; ``decode_chunks`` bounds the weights themselves).
 """
 from __future__ import annotations
 
@@ -116,36 +117,49 @@ class HyperNEATDecoder(Decoder):
     def compile(self, genotypes: Sequence[Any], device: torch.device | str = "cpu") -> CompiledCPPNs:
         return compile_cppns(list(genotypes), self.num_inputs, self.num_outputs, dtype=self.dtype, device=device)
 
-    def _chunk_len(self, cppns: CompiledCPPNs) -> int:
-        per_query = cppns.num_genomes * (cppns.num_slots + self.num_outputs + 4) * torch.finfo(self.dtype).bits // 8
-        return max(1, int(self.max_chunk_bytes // max(per_query, 1)))
+    QUERY_CHUNK = 16384  # coordinate pairs per CPPN call: 11x11 -> 11x11 (14,641) is one call
+
+    def _groups(self, genotypes: list[Any], device: torch.device) -> Iterator[tuple[int, CompiledCPPNs]]:
+        """Compiled groups of genomes whose working buffer ``[G, slots, QUERY_CHUNK]`` fits ``max_chunk_mb``.
+        The query chunk does not depend on the population size, so neither does the arithmetic."""
+        cppns = self.compile(genotypes, device)
+        per_genome = cppns.num_slots * self.QUERY_CHUNK * torch.finfo(self.dtype).bits // 8
+        size = max(1, int(self.max_chunk_bytes // per_genome))
+        if size >= len(genotypes):
+            yield 0, cppns
+            return
+        for start in range(0, len(genotypes), size):
+            yield start, self.compile(genotypes[start:start + size], device)
 
     def query_outputs(self, cppns: CompiledCPPNs, inputs: torch.Tensor, outputs: Sequence[int]) -> torch.Tensor:
-        """Selected CPPN outputs ``[G, len(outputs), Q]`` at ``inputs [Q, n_in]``, chunked over Q."""
+        """Selected CPPN outputs ``[G, len(outputs), Q]`` at ``inputs [Q, n_in]``, in chunks of queries."""
         Q = inputs.shape[0]
         out = torch.empty(cppns.num_genomes, len(outputs), Q, dtype=self.dtype, device=cppns.device)
-        step = self._chunk_len(cppns)
         idx = torch.tensor(list(outputs), device=cppns.device)
-        for start in range(0, Q, step):  # chunks of coordinate pairs (one chunk below 256 MB at 11x11)
-            end = min(Q, start + step)
+        for start in range(0, Q, self.QUERY_CHUNK):  # chunks of coordinate pairs, each a batched call
+            end = min(Q, start + self.QUERY_CHUNK)
             out[:, :, start:end] = cppns.query(inputs[start:end]).index_select(1, idx)
         return out
 
     def decode(self, genotypes: Sequence[Any], device: torch.device | str = "cpu") -> MLPPhenotypes:
         device = torch.device(device)
-        cppns = self.compile(genotypes, device)
-        G, tensors = cppns.num_genomes, {}
-        sizes = self.substrate.sizes
+        genotypes = list(genotypes)
+        G, sizes = len(genotypes), self.substrate.sizes
+        tensors = {}
         for p in range(self.num_pairs):
-            ns, nt = sizes[p], sizes[p + 1]
-            outs = [self.output_index("weight", p)] + ([self.output_index("leo", p)] if self.leo else [])
-            raw = self.query_outputs(cppns, self.pair_inputs(p, device), outs)
-            leo = raw[:, 1] if self.leo else None
-            w = express(raw[:, 0], self.weight_threshold, self.max_weight, leo)
-            tensors[f"w{p}"] = w.reshape(G, ns, nt).to(torch.float32)
+            tensors[f"w{p}"] = torch.empty(G, sizes[p], sizes[p + 1], dtype=torch.float32, device=device)
             if self.target.bias:
-                tensors[f"b{p}"] = self._biases(cppns, p, device) if self.bias_output else \
-                    torch.zeros(G, nt, dtype=torch.float32, device=device)
+                tensors[f"b{p}"] = torch.zeros(G, sizes[p + 1], dtype=torch.float32, device=device)
+        for start, cppns in self._groups(genotypes, device):  # one group unless the buffer would be huge
+            n = cppns.num_genomes
+            for p in range(self.num_pairs):
+                outs = [self.output_index("weight", p)] + ([self.output_index("leo", p)] if self.leo else [])
+                raw = self.query_outputs(cppns, self.pair_inputs(p, device), outs)
+                leo = raw[:, 1] if self.leo else None
+                w = express(raw[:, 0], self.weight_threshold, self.max_weight, leo)
+                tensors[f"w{p}"][start:start + n] = w.reshape(n, sizes[p], sizes[p + 1])
+                if self.bias_output:
+                    tensors[f"b{p}"][start:start + n] = self._biases(cppns, p, device)
         return self.target.build(tensors)
 
     def _biases(self, cppns: CompiledCPPNs, pair: int, device: torch.device) -> torch.Tensor:
