@@ -103,7 +103,7 @@ def bench_population(label: str, mutations: int) -> dict[str, Any]:
 
 def _decode_55_child() -> None:
     """Subprocess body: decode the 55x55 substrate for P genomes in chunks; print JSON."""
-    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", torch.get_num_threads())))
+    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "1")))
     _, decoder, _, genomes = setup(55, POPULATIONS["typical"])
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
@@ -124,8 +124,11 @@ def bench_55() -> dict[str, Any]:
 
 
 def run() -> dict[str, Any]:
+    # One intra-op thread by default: the neat-python baseline is single-threaded, and on a shared
+    # 2-core machine a second OpenMP thread competing with other processes slows torch down badly.
+    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "1")))
     return {"populations": [bench_population(k, m) for k, m in POPULATIONS.items()], "d55": bench_55(),
-            "threads": torch.get_num_threads()}
+            "threads": torch.get_num_threads(), "load": "/".join(f"{x:.1f}" for x in os.getloadavg())}
 
 
 def render(r: dict[str, Any]) -> str:
@@ -143,7 +146,8 @@ def render(r: dict[str, Any]) -> str:
     lines = [
         "## HyperNEAT: batched CPPN substrate decoding vs the neat-python loop", "",
         f"Population {P}, visual discrimination substrate 11x11 -> 11x11 (14,641 CPPN queries per genome), "
-        f"CPU, torch intra-op threads {r['threads']}. evohyper: `HyperNEATDecoder.decode` (all genomes "
+        f"CPU, torch intra-op threads {r['threads']} (env BENCH_THREADS; the baseline is single-threaded), "
+        f"load average at start {r['load']}. evohyper: `HyperNEATDecoder.decode` (all genomes "
         "compiled to tensors, every coordinate pair in a few batched ops). Baseline: neat-python "
         "`FeedForwardNetwork.activate` once per coordinate pair (the PUREPLES way) and, for the generation, the "
         "substrate run as a neat-python network on each of the 75 trials. The baseline is timed on the first "

@@ -30,14 +30,15 @@ _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 def express(w: torch.Tensor, threshold: float, max_weight: float, leo: torch.Tensor | None = None) -> torch.Tensor:
-    """HyperNEAT weight expression of raw CPPN outputs (in place on ``w``; returns it)."""
+    """HyperNEAT weight expression of raw CPPN outputs (in place on ``w`` where possible).
+
+    ``softshrink(w, t) = sign(w) * max(|w| - t, 0)``: the threshold-and-shift in one pass."""
     w = w.clamp_(-1.0, 1.0)
     if leo is not None:
         return w.mul_(max_weight).mul_(leo > 0)
     if threshold <= 0.0:
         return w.mul_(max_weight)
-    mag = w.abs().sub_(threshold).clamp_(min=0.0).mul_(max_weight / (1.0 - threshold))
-    return mag.mul_(torch.sign(w))
+    return torch.nn.functional.softshrink(w, threshold).mul_(max_weight / (1.0 - threshold))
 
 
 class HyperNEATDecoder(Decoder):
@@ -123,11 +124,11 @@ class HyperNEATDecoder(Decoder):
         """Compiled groups of genomes whose working buffer ``[G, slots, QUERY_CHUNK]`` fits ``max_chunk_mb``.
         The query chunk does not depend on the population size, so neither does the arithmetic."""
         cppns = self.compile(genotypes, device)
-        per_genome = cppns.num_slots * self.QUERY_CHUNK * torch.finfo(self.dtype).bits // 8
-        size = max(1, int(self.max_chunk_bytes // per_genome))
-        if size >= len(genotypes):
+        buffer = cppns.num_slots * self.QUERY_CHUNK * torch.finfo(self.dtype).bits // 8  # whole population
+        if buffer <= self.max_chunk_bytes or len(genotypes) == 1:
             yield 0, cppns
             return
+        size = max(1, int(len(genotypes) * self.max_chunk_bytes // buffer))
         for start in range(0, len(genotypes), size):
             yield start, self.compile(genotypes[start:start + size], device)
 
