@@ -121,17 +121,3 @@ def read_ini(path: str) -> str:
     except configparser.Error as exc:
         raise ValueError(f"invalid strategy option neat_config={path!r}: not a valid INI file ({exc})") from None
     return text
-
-
-def set_io(text: str, num_inputs: int, num_outputs: int) -> str:
-    """The INI text with ``num_inputs``/``num_outputs`` set (the decoder decides them)."""
-    parser = configparser.ConfigParser()
-    parser.read_string(text)
-    if not parser.has_section("DefaultGenome"):
-        raise ValueError("neat_config: the INI file has no [DefaultGenome] section")
-    parser.set("DefaultGenome", "num_inputs", str(num_inputs))
-    parser.set("DefaultGenome", "num_outputs", str(num_outputs))
-    from io import StringIO
-    out = StringIO()
-    parser.write(out)
-    return out.getvalue()

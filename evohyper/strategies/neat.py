@@ -18,6 +18,7 @@ data (``_neat_state``) and resume bit-identically.
 from __future__ import annotations
 
 import copy
+import itertools
 import random
 from typing import Any, ClassVar, Literal
 
@@ -242,9 +243,9 @@ class NEAT(Strategy):
             with _rng.python_random(random.Random(0)):  # Population() may reseed; our RNG is set below
                 self._pop = neat.Population(self.config, initial_state=(population, species,
                                                                         int(state["neat_generation"])))
-            self._pop.reproduction.genome_indexer = _neat_state.itertools.count(int(state["genome_indexer_next"]))
+            self._pop.reproduction.genome_indexer = itertools.count(int(state["genome_indexer_next"]))
             gc.node_indexer = (None if state["node_indexer_next"] is None
-                               else _neat_state.itertools.count(int(state["node_indexer_next"])))
+                               else itertools.count(int(state["node_indexer_next"])))
             _neat_state.innovation_from_data(self._pop.reproduction.innovation_tracker, state["innovation"])
             gc.innovation_tracker = self._pop.reproduction.innovation_tracker
         self._random = _neat_state.rng_from_data(state["rng"])

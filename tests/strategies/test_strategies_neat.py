@@ -1,6 +1,5 @@
 """NEAT strategy: neat-python's own algorithm, deterministic, explicit checkpoints that resume exactly."""
 import random
-from pathlib import Path
 
 import neat
 import pytest

@@ -4,7 +4,6 @@ import json
 import pytest
 import torch
 
-from evohyper.api.phenotypes import MLPSpec
 from evohyper.cli import main
 from evohyper.config import apply_overrides, load_raw, validate
 from evohyper.engine.checkpoint import load_state, save_state
