@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 # A CPU build of torch; override e.g. `make TORCH_SPEC=torch run` for a CUDA build.
 TORCH_SPEC ?= torch==2.13.0
-RUN_CONFIG ?= search_spaces/cartpole_snes.yaml
+RUN_CONFIG ?= search_spaces/hyperneat_visual.yaml
 PYTEST_ARGS ?=
 
 .PHONY: setup run test test-all bench reports clean

@@ -88,7 +88,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from evohyper.report.run_report import plot_fitness, summarize
+    from evohyper.report.run_report import pictures, plot_fitness, summarize
 
     run_dir = Path(args.run_dir)
     if not (run_dir / "config.yaml").is_file():
@@ -104,6 +104,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
             print(f"{k:<{width}}  {v}")
     if png:
         print(f"fitness curve: {png}")
+    for pic in pictures(run_dir):  # e.g. a HyperNEAT run's CPPN drawing and weight patterns
+        print(f"picture: {pic}")
     return 0
 
 
@@ -145,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="list tasks, strategies and decoders")
     ls.set_defaults(func=_cmd_list)
 
-    sh = sub.add_parser("show", help="summarise a run directory and plot its fitness curve")
+    sh = sub.add_parser("show", help="summarise a run directory, plot its fitness curve, list its pictures")
     sh.add_argument("run_dir")
     sh.add_argument("--json", action="store_true", help="print the summary as JSON")
     sh.set_defaults(func=_cmd_show)

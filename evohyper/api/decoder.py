@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -27,6 +28,11 @@ class Decoder(ABC):
     @abstractmethod
     def decode(self, genotypes: Any, device: torch.device | str = "cpu") -> Phenotypes:
         """Map a population of genotypes to phenotypes in one batched call."""
+
+    def pictures(self, genotype: Any, out_dir: Path) -> list[Path]:
+        """Optional: write images of one genotype's decoding (e.g. a CPPN drawing, weight patterns)
+        into ``out_dir``; the engine calls it for the best individual at the end of a run."""
+        return []
 
     def describe(self) -> dict[str, Any]:
         """JSON description; ``trainable_params`` = numbers a search adjusts (the genome, by default)."""

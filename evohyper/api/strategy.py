@@ -100,6 +100,17 @@ class Strategy(ABC):
         """Take over a population changed by evaluation. Only strategies that ask for it accept one."""
         raise ValueError(f"{type(self).__name__} does not accept genotypes changed by evaluation")
 
+    def bind_decoder(self, decoder: Any) -> None:
+        """Called by the engine once the decoder exists, before the first ask or a checkpoint load.
+
+        Vector strategies get everything from ``genome_size``; a strategy whose genotypes have other
+        structure reads it here (NEAT takes the CPPN's inputs/outputs from the HyperNEAT decoder).
+        Raise ValueError for a decoder it cannot serve. Default: nothing to learn."""
+
+    def export_genotype(self, genotype: Any) -> dict[str, Any] | None:
+        """JSON data describing one non-tensor genotype (written as ``best/genotype.json``), or None."""
+        return None
+
     @staticmethod
     def _copy_genotype(population: Any, i: int) -> Any:
         item = population[i]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
@@ -72,6 +73,10 @@ class Task(ABC):
     def differentiable(cls) -> bool:
         """True if the task can be trained by gradient (it overrides ``loss`` and ``train_batches``)."""
         return cls.loss is not Task.loss and cls.train_batches is not Task.train_batches
+
+    def pictures(self, phenotypes: "Phenotypes", out_dir: Path) -> list[Path]:
+        """Optional: write images of the best individual's behaviour into ``out_dir`` (end of a run)."""
+        return []
 
     def test_metrics(self, phenotypes: "Phenotypes") -> dict[str, torch.Tensor]:
         """Final held-out metrics ``{name: [P]}`` reported once at the end of a run. Optional."""

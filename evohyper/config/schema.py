@@ -149,7 +149,8 @@ def validate(raw: Any) -> Config:
     task = _construct("task", task_cls, **_kwargs(raw["task"]))
     target = _construct("network", task.target, dict(network))
     decoder = _construct("decoder", dec_cls, target, **_kwargs(decoder_block))
-    _construct("strategy", strat_cls, decoder.genome_size, seed, **_kwargs(raw["strategy"]))
+    strategy = _construct("strategy", strat_cls, decoder.genome_size, seed, **_kwargs(raw["strategy"]))
+    _construct("strategy", strategy.bind_decoder, decoder)
     if getattr(strat_cls, "needs_loss", False) and not task_cls.differentiable():
         raise ConfigError("strategy.name",
                           f"strategy {raw['strategy']['name']!r} trains by gradient, but task "

@@ -1,12 +1,15 @@
 """Genotype-to-phenotype maps (decoders). Each built-in registers itself by name."""
 from evohyper.decoders.conditioned import InputConditionedDecoder
 from evohyper.decoders.direct import DirectDecoder
+from evohyper.decoders.hyperneat import HyperNEATDecoder
 from evohyper.decoders.parametrised import ParametrisedDecoder
 from evohyper.decoders.static_hyper import StaticHyperDecoder
 from evohyper.registry import decoders as _registry
 
 _registry.register("direct")(DirectDecoder)
+_registry.register("hyperneat")(HyperNEATDecoder)
 _registry.register("hyper_static")(StaticHyperDecoder)
 _registry.register("hyper_conditioned")(InputConditionedDecoder)
 
-__all__ = ["DirectDecoder", "InputConditionedDecoder", "ParametrisedDecoder", "StaticHyperDecoder"]
+__all__ = ["DirectDecoder", "HyperNEATDecoder", "InputConditionedDecoder", "ParametrisedDecoder",
+           "StaticHyperDecoder"]

@@ -49,6 +49,7 @@ def build_search(config: Config, run_dir: Path | None, observers: bool = True) -
     decoder = build_decoder(spec, task)
     strategy = registry.strategies.get(config.strategy["name"])(
         decoder.genome_size, config.seed, **{k: v for k, v in config.strategy.items() if k != "name"})
+    strategy.bind_decoder(decoder)
     obs: list[Any] = []
     if run_dir is not None and observers:
         out = config.output

@@ -23,6 +23,15 @@ def cartpole_snes(out_dir: Path) -> Path:
                              overrides=["backend.name=local", "output.tensorboard=false"])
 
 
+def hyperneat_visual(out_dir: Path) -> Path:
+    """HyperNEAT on visual discrimination over 5 seeds, champions re-scored at 33x33 and 55x55."""
+    from evohyper.report.hyperneat_report import hyperneat_visual_report
+    return hyperneat_visual_report(ROOT / "search_spaces" / "hyperneat_visual.yaml", seeds=[0, 1, 2, 3, 4],
+                                   out_dir=out_dir, overrides=["backend.name=local", "output.progress=false",
+                                                               "budget.generations=60"])
+
+
+
 def _compare(name: str) -> Callable[[Path], Path]:
     def make(out_dir: Path) -> Path:
         from evohyper.report.compare import compare
@@ -51,6 +60,7 @@ def _tune_example(stem: str) -> Callable[[Path], Path]:
 
 
 REPORTS: dict[str, Callable[[Path], Path]] = {"cartpole_snes": cartpole_snes,
+                                              "hyperneat_visual": hyperneat_visual,
                                               "compare_digits": _compare("digits"),
                                               "compare_cartpole": _compare("cartpole")}
 for _stem in ("cartpole_cmaes_asha", "digits_snes_pbt", "cartpole_network_choice"):

@@ -36,6 +36,16 @@ def summarize(run_dir: str | Path) -> dict[str, Any]:
     }
 
 
+def pictures(run_dir: str | Path) -> list[Path]:
+    """Images of the best individual contributed by the decoder/task hooks (listed in best/phenotype.json)."""
+    run_dir = Path(run_dir)
+    best_path = run_dir / "best" / "phenotype.json"
+    if not best_path.is_file():
+        return []
+    listed = json.loads(best_path.read_text()).get("pictures", [])
+    return [run_dir / p for p in listed if (run_dir / p).is_file()]
+
+
 def plot_fitness(run_dir: str | Path) -> Path | None:
     import matplotlib
     matplotlib.use("Agg")
@@ -79,6 +89,8 @@ def write_run_report(run_dir: str | Path) -> Path:
                   + ", ".join(f"{k} = {v:.4g}" for k, v in s["test_metrics"].items()), ""]
     if png:
         lines += [f"![fitness]({png.name})", ""]
+    for pic in pictures(run_dir):
+        lines += [f"![{pic.stem}]({pic.relative_to(run_dir)})", ""]
     lines += [f"Reproduce: `evohyper run {run_dir / 'config.yaml'}`", ""]
     out = run_dir / "report.md"
     out.write_text("\n".join(lines))

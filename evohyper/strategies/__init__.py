@@ -1,4 +1,4 @@
-"""Search strategies wrapping cma, evotorch and deap. Each registers itself by name.
+"""Search strategies wrapping cma, evotorch, deap and neat-python. Each registers itself by name.
 
 EvoTorch (which imports Ray) is only imported when an EvoTorch strategy is constructed.
 """
@@ -8,11 +8,12 @@ from evohyper.strategies.cmaes import CMAES
 from evohyper.strategies.ga import GA
 from evohyper.strategies.gradient import GradientStrategy
 from evohyper.strategies.nes import SNES, XNES
+from evohyper.strategies.neat import NEAT
 from evohyper.strategies.pgpe import PGPE
 from evohyper.strategies.random_search import RandomSearch
 
 for _name, _cls in {"cmaes": CMAES, "snes": SNES, "xnes": XNES, "pgpe": PGPE, "cem": CEM,
-                    "ga": GA, "random": RandomSearch, "gradient": GradientStrategy}.items():
+                    "ga": GA, "random": RandomSearch, "gradient": GradientStrategy, "neat": NEAT}.items():
     _registry.register(_name)(_cls)
 
-__all__ = ["CEM", "CMAES", "GA", "GradientStrategy", "PGPE", "RandomSearch", "SNES", "XNES"]
+__all__ = ["CEM", "CMAES", "GA", "GradientStrategy", "NEAT", "PGPE", "RandomSearch", "SNES", "XNES"]

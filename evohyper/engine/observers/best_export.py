@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any, Callable
 
@@ -9,19 +10,41 @@ import torch
 
 from evohyper.engine.evaluation import Evaluator
 
+log = logging.getLogger("evohyper.best")
+
 
 def genotype_batch(genotype: Any) -> Any:
     """A population of one, whatever the genotype type."""
     return genotype.unsqueeze(0) if isinstance(genotype, torch.Tensor) else [genotype]
 
 
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
 class BestExporter:
-    """On end: ``best/weights.pt`` (tensors only), ``best/genotype.pt`` and ``best/phenotype.json``."""
+    """On end: ``best/weights.pt`` (tensors only), ``best/genotype.pt`` (vectors) or ``best/genotype.json``
+    (other genotypes, via ``Strategy.export_genotype``), pictures from the decoder/task hooks, and
+    ``best/phenotype.json``."""
 
     def __init__(self, directory: str | Path, make_evaluator: Callable[[], Evaluator]):
         self.directory = Path(directory)
         self.make_evaluator = make_evaluator
         self.summary: dict[str, Any] = {}
+
+    def _pictures(self, evaluator: Evaluator, genotype: Any, phen: Any) -> list[Path]:
+        """Images contributed by the decoder and the task (optional hooks; a failure only warns)."""
+        out = []
+        for owner, call in (("decoder", lambda: evaluator.decoder.pictures(genotype, self.directory)),
+                            ("task", lambda: evaluator.task.pictures(phen, self.directory))):
+            try:
+                out += [Path(p) for p in call()]
+            except Exception as exc:  # noqa: BLE001 - pictures are a report, never worth losing a run for
+                log.warning("the %s's pictures failed: %s: %s", owner, type(exc).__name__, exc)
+        return out
 
     def on_start(self, search: Any) -> None:
         pass
@@ -41,6 +64,12 @@ class BestExporter:
         torch.save({k: v[0].detach().cpu() for k, v in phen.tensors.items()}, self.directory / "weights.pt")
         if isinstance(genotype, torch.Tensor):
             torch.save(genotype.detach().cpu(), self.directory / "genotype.pt")
+        else:
+            exported = search.strategy.export_genotype(genotype)
+            if exported is not None:
+                (self.directory / "genotype.json").write_text(json.dumps(exported))
+        pictures = self._pictures(evaluator, genotype, phen)
         self.summary = {"fitness": result.best_fitness, "generations": result.generations,
-                        "test_metrics": test, "phenotype": phen.describe(), "decoder": evaluator.decoder.describe()}
+                        "test_metrics": test, "phenotype": phen.describe(), "decoder": evaluator.decoder.describe(),
+                        "pictures": [_relative(p, self.directory.parent) for p in pictures]}
         (self.directory / "phenotype.json").write_text(json.dumps(self.summary, indent=2, default=str))

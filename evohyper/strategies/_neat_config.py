@@ -1,0 +1,123 @@
+"""neat-python configuration from evohyper options, or from a neat-python INI file as-is.
+
+Why an INI round trip: ``neat.Config`` only parses files. Writing the YAML options into neat-python's
+own INI format and letting ``neat.Config`` parse it means every option is checked by neat-python's
+own parser (unknown or missing items fail there) and the INI file a user already has works unchanged.
+"""
+from __future__ import annotations
+
+import configparser
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import neat
+
+_TEMPLATE = """\
+[NEAT]
+pop_size = {popsize}
+fitness_criterion = max
+fitness_threshold = 1e308
+no_fitness_termination = True
+reset_on_extinction = {reset_on_extinction}
+
+[DefaultGenome]
+num_inputs = {num_inputs}
+num_outputs = {num_outputs}
+num_hidden = 0
+feed_forward = True
+initial_connection = {initial_connection}
+compatibility_disjoint_coefficient = {compatibility_disjoint_coefficient}
+compatibility_weight_coefficient = {compatibility_weight_coefficient}
+conn_add_prob = {conn_add_prob}
+conn_delete_prob = {conn_delete_prob}
+node_add_prob = {node_add_prob}
+node_delete_prob = {node_delete_prob}
+single_structural_mutation = False
+structural_mutation_surer = default
+activation_default = {activation_default}
+activation_options = {activation_options}
+activation_mutate_rate = {activation_mutate_rate}
+aggregation_default = {aggregation_default}
+aggregation_options = {aggregation_options}
+aggregation_mutate_rate = {aggregation_mutate_rate}
+bias_init_mean = 0.0
+bias_init_stdev = {bias_init_stdev}
+bias_init_type = gaussian
+bias_max_value = {weight_max}
+bias_min_value = {weight_min}
+bias_mutate_power = {weight_mutate_power}
+bias_mutate_rate = {bias_mutate_rate}
+bias_replace_rate = {weight_replace_rate}
+response_init_mean = 1.0
+response_init_stdev = 0.0
+response_init_type = gaussian
+response_max_value = 5.0
+response_min_value = -5.0
+response_mutate_power = 0.0
+response_mutate_rate = 0.0
+response_replace_rate = 0.0
+weight_init_mean = 0.0
+weight_init_stdev = {weight_init_stdev}
+weight_init_type = gaussian
+weight_max_value = {weight_max}
+weight_min_value = {weight_min}
+weight_mutate_power = {weight_mutate_power}
+weight_mutate_rate = {weight_mutate_rate}
+weight_replace_rate = {weight_replace_rate}
+enabled_default = True
+enabled_mutate_rate = {enabled_mutate_rate}
+enabled_rate_to_true_add = 0.0
+enabled_rate_to_false_add = 0.0
+
+[DefaultSpeciesSet]
+compatibility_threshold = {compatibility_threshold}
+
+[DefaultStagnation]
+species_fitness_func = max
+max_stagnation = {max_stagnation}
+species_elitism = {species_elitism}
+
+[DefaultReproduction]
+elitism = {elitism}
+survival_threshold = {survival_threshold}
+min_species_size = {min_species_size}
+"""
+
+
+def _load(path: str | Path) -> neat.Config:
+    return neat.Config(neat.DefaultGenome, neat.DefaultReproduction, neat.DefaultSpeciesSet,
+                       neat.DefaultStagnation, str(path))
+
+
+def config_from_options(options: dict[str, Any]) -> tuple[neat.Config, str]:
+    """A ``neat.Config`` and its INI text from the strategy's options (lists joined by spaces)."""
+    values = {k: (" ".join(v) if isinstance(v, (list, tuple)) else v) for k, v in options.items()}
+    text = _TEMPLATE.format(**values)
+    return config_from_text(text), text
+
+
+def config_from_text(text: str) -> neat.Config:
+    fd, tmp = tempfile.mkstemp(prefix="neat-", suffix=".ini")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        return _load(tmp)
+    finally:
+        os.unlink(tmp)
+
+
+def read_ini(path: str) -> str:
+    """The INI text of a user's neat-python config file (checked to exist and to parse)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"invalid strategy option neat_config={path!r}; allowed: a path to an existing "
+                         "neat-python INI config file")
+    text = p.read_text()
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(text)
+    except configparser.Error as exc:
+        raise ValueError(f"invalid strategy option neat_config={path!r}: not a valid INI file ({exc})") from None
+    return text

@@ -1,0 +1,102 @@
+"""Visual discrimination (Stanley, D'Ambrosio & Gauci 2009): find the centre of the large box.
+
+An ``R x R`` binary visual field (``R = 11 k``) shows a small ``k x k`` box and a large ``3k x 3k``
+box. The substrate is the classic sandwich: the visual field fully connected to an ``R x R`` target
+field; the most active target node is the network's guess of the large box's centre.
+
+The evaluation set is the paper's 75 fixed trials, defined on the 11 x 11 field: the small box at 25
+uniformly spread cells (columns and rows 1, 3, 5, 7, 9), the large box 5 cells to the right, down,
+and diagonally (wrapping round the field, then moved the least distance that puts it fully in view).
+At a finer resolution every cell becomes a ``k x k`` block, so the same trials are scored on 33x33
+or 55x55 without further evolution; distances stay in units of the 11 x 11 cells.
+
+Fitness ``10000 / (100 + sum of squared distances)`` over the 75 trials, after the paper's
+``10000 / (alpha + sum d^2)`` (alpha = 100 is our choice): 100 is perfect. Metrics: ``mean_distance``
+(cells) and ``hit_rate`` (fraction of trials whose guess is exactly the centre). The task is
+deterministic (``seed`` is unused), hence chunk-invariant.
+"""
+# No `from __future__ import annotations`: constructor annotations stay real types for the validator.
+from typing import Any, ClassVar
+
+import torch
+
+from evohyper.api.phenotypes import MLPPhenotypes
+from evohyper.api.task import EvalResult, Task
+from evohyper.decoders.substrate import SubstrateSpec, sandwich
+from evohyper_tasks._common import check_choice, check_int
+
+BASE = 11
+ALPHA = 100.0
+NETWORK_KEYS = ("activation", "output_activation")
+
+
+def trials() -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The 75 trials on the 11x11 field: (small box cell, large box centre cell) as (col, row)."""
+    small, large = [], []
+    for row in (1, 3, 5, 7, 9):
+        for col in (1, 3, 5, 7, 9):
+            for dc, dr in ((5, 0), (0, 5), (5, 5)):
+                c, r = (col + dc) % BASE, (row + dr) % BASE
+                c, r = min(max(c, 1), BASE - 2), min(max(r, 1), BASE - 2)  # fully in view
+                small.append((col, row))
+                large.append((c, r))
+    return small, large
+
+
+def visual_fields(resolution: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs ``[75, R*R]`` (1 on the boxes) and the large boxes' centres ``[75, 2]`` in [-1, 1]."""
+    k = resolution // BASE
+    small, large = trials()
+    fields = torch.zeros(len(small), resolution, resolution)
+    for i, ((sc, sr), (lc, lr)) in enumerate(zip(small, large)):
+        fields[i, sr * k:(sr + 1) * k, sc * k:(sc + 1) * k] = 1.0
+        fields[i, (lr - 1) * k:(lr + 2) * k, (lc - 1) * k:(lc + 2) * k] = 1.0
+    centres = torch.tensor([[-1.0 + (2 * c + 1) / BASE, -1.0 + (2 * r + 1) / BASE] for c, r in large])
+    return fields.reshape(len(small), -1), centres
+
+
+class VisualDiscriminationTask(Task):
+    """HyperNEAT's visual discrimination: mark the large box's centre (fitness 100 = perfect)."""
+
+    maximize: ClassVar[bool] = True
+
+    def __init__(self, resolution: int = 11) -> None:
+        check_int("visual-discrimination", "resolution", resolution, BASE)
+        if resolution % BASE:
+            raise ValueError(f"task 'visual-discrimination': option 'resolution' must be a multiple of {BASE} "
+                             f"(11, 22, 33, 44, 55, ...), got {resolution!r}")
+        self.resolution = int(resolution)
+        self.device = torch.device("cpu")
+        self._x, self._centres = visual_fields(self.resolution)
+        self._nodes = torch.tensor(sandwich([self.resolution] * 2).layers[1])  # [R*R, 2] output coords
+
+    def setup(self, device: torch.device | str = "cpu") -> None:
+        self.device = torch.device(device)
+        self._x, self._centres, self._nodes = (t.to(self.device) for t in (self._x, self._centres, self._nodes))
+
+    def target(self, network: dict[str, Any]) -> SubstrateSpec:
+        network = dict(network or {})
+        unknown = sorted(set(network) - set(NETWORK_KEYS))
+        if unknown:
+            raise ValueError(f"task 'visual-discrimination': unknown network key(s) {unknown}; "
+                             f"allowed: {list(NETWORK_KEYS)}")
+        from evohyper.api.phenotypes import ACTIVATIONS
+        for key in NETWORK_KEYS:
+            if key in network:
+                check_choice("visual-discrimination", f"network.{key}", network[key], sorted(ACTIVATIONS))
+        return SubstrateSpec(sandwich([self.resolution] * 2), activation=network.get("activation", "tanh"),
+                             output_activation=network.get("output_activation", "identity"), bias=False)
+
+    def distances(self, phenotypes: MLPPhenotypes) -> torch.Tensor:
+        """Distance ``[P, 75]`` (in 11x11 cells) from the most active output node to the large box's centre."""
+        x = self._x.to(device=phenotypes.device, dtype=phenotypes.tensors["w0"].dtype)
+        out = phenotypes.forward(x)                         # [P, 75, R*R], one batched GEMM
+        guess = self._nodes.to(out.device)[out.argmax(dim=-1)]  # [P, 75, 2]; ties -> first node
+        return torch.linalg.vector_norm(guess - self._centres.to(out.device), dim=-1) * (BASE / 2.0)
+
+    def evaluate(self, phenotypes: MLPPhenotypes, seed: int) -> EvalResult:
+        d = self.distances(phenotypes).double()
+        fitness = 10000.0 / (ALPHA + (d ** 2).sum(dim=1))
+        hits = (d < 1e-3).double().mean(dim=1)
+        return EvalResult(fitness, {"mean_distance": d.mean(dim=1), "hit_rate": hits},
+                          sample_forwards=len(phenotypes) * self._x.shape[0])
