@@ -46,11 +46,13 @@ def response_one(kinds: Sequence[int], values: Sequence[float], omega: np.ndarra
     solved by Cramer's rule; ``det M`` is the product of the components' determinants (computed
     per component, where it is well conditioned) rather than ``ad - bc`` of the product, which cancels.
     """
-    m = chain_matrix_one(kinds, values, omega)
+    m = np.broadcast_to(np.eye(2, dtype=complex), (omega.shape[0], 2, 2)).copy()
     det_m = np.ones(omega.shape[0], dtype=complex)
     for kind, value in zip(kinds, values):
         if kind >= 0:
-            det_m = det_m * np.linalg.det(component_matrix(int(kind), float(value), omega))
+            t = component_matrix(int(kind), float(value), omega)
+            m = np.matmul(t, m)
+            det_m *= t[:, 0, 0] * t[:, 1, 1] - t[:, 0, 1] * t[:, 1, 0]
     a, b, c, d = m[:, 0, 0], m[:, 0, 1], m[:, 1, 0], m[:, 1, 1]
     g = 0.0 if load is None else 1.0 / load
     det_lhs = b * g - d

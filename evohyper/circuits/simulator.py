@@ -83,6 +83,24 @@ def chain_matrix(kinds: torch.Tensor, values: torch.Tensor, omega: torch.Tensor,
     return torch.stack([torch.stack([a, b], -1), torch.stack([c, d], -1)], -2)
 
 
+def _coefficients(kinds: torch.Tensor, values: torch.Tensor, real: torch.dtype) -> tuple[torch.Tensor, ...]:
+    """Per slot, ``s`` (series impedance) and ``p`` (parallel admittance) as ``alpha + j (beta w + gamma / w)``.
+
+    Series R: alpha = R; series L: beta = L; series C: gamma = -1/C. Parallel R: alpha = 1/R;
+    parallel C: beta = C; parallel L: gamma = -1/L. Everything else 0. Returns six ``[N, L]`` tensors.
+    """
+    v = values.to(real)
+    el, par = element_of(kinds), is_parallel(kinds)
+    ser = (kinds >= 0) & ~par
+    zero = torch.zeros((), dtype=real, device=v.device)
+    safe = torch.where(kinds >= 0, v, torch.ones((), dtype=real, device=v.device))
+    inv = 1.0 / safe
+    pick = lambda cond, x: torch.where(cond, x, zero)  # noqa: E731
+    s = (pick(ser & (el == 0), v), pick(ser & (el == 2), v), pick(ser & (el == 1), -inv))
+    p = (pick(par & (el == 0), inv), pick(par & (el == 1), v), pick(par & (el == 2), -inv))
+    return (*s, *p)
+
+
 def response(kinds: torch.Tensor, values: torch.Tensor, omega: torch.Tensor, load: float | None = None,
              dtype: torch.dtype = torch.complex128) -> torch.Tensor:
     """Response ``[N, 2, K]`` complex: channel 0 = ``V_out``, channel 1 = ``I_in``, for a 1 V source.
@@ -91,11 +109,35 @@ def response(kinds: torch.Tensor, values: torch.Tensor, omega: torch.Tensor, loa
     ``(V_out, I_out) = M (1, I_in)`` give ``I_in = (a g - c) / (d - b g)`` and, because every
     component (hence the chain) has determinant 1, ``V_out = 1 / (d - b g)``. Using the determinant
     avoids ``a + b I_in``, which cancels catastrophically in long attenuating chains.
+
+    Only the row ``(a g - c, b g - d) = (g, -1) M`` is needed, so it is propagated from the output end,
+    ``r <- r T_l`` for ``l = L..1``: two fused multiply-adds over ``[N, K]`` per position instead of
+    the full matrix product (``chain_abcd``).
+    ``s`` and ``p`` of a slot at every frequency (``alpha + j (beta w + gamma / w)``, see
+    ``_coefficients``) come from one small real GEMM per position whose output is read as complex.
     """
-    a, b, c, d = chain_abcd(kinds, values, omega, dtype)
+    if kinds.shape != values.shape or kinds.dim() != 2:
+        raise ValueError(f"kinds and values must both be [circuits, length], got {tuple(kinds.shape)} "
+                         f"and {tuple(values.shape)}")
+    real = torch.float64 if dtype == torch.complex128 else torch.float32
+    w = omega.to(device=values.device, dtype=real)
+    n_pos, n, k = kinds.shape[1], kinds.shape[0], w.shape[0]
+    # basis [3, K, 2] (real, imag): alpha -> 1, beta -> j w, gamma -> j / w
+    basis = torch.zeros((3, k, 2), dtype=real, device=w.device)
+    basis[0, :, 0], basis[1, :, 1], basis[2, :, 1] = 1.0, w, 1.0 / w
+    coef = torch.stack(_coefficients(kinds.T, values.T, real), dim=-1)                  # [L, N, 6]
+    coef = coef.view(n_pos, n, 2, 3).transpose(1, 2).reshape(n_pos, 2 * n, 3)           # [L, (s|p) x N, 3]
+    basis = basis.reshape(3, 2 * k)
     g = 0.0 if load is None else 1.0 / float(load)
-    denom = d - b * g
-    return torch.stack([1.0 / denom, (a * g - c) / denom], dim=1)
+    r1 = torch.full((n, k), g, dtype=dtype, device=values.device)
+    r2 = torch.full((n, k), -1.0, dtype=dtype, device=values.device)
+    for pos in range(n_pos - 1, -1, -1):                   # chain positions only (<= 10), output first
+        # s and p of this slot for every circuit and frequency: one small real GEMM read as complex
+        s_p = torch.view_as_complex((coef[pos] @ basis).view(2, n, k, 2)).to(dtype)
+        # r T = (r1 - p r2, r2 - s r1); one of s, p is 0, so updating r1 first is exact
+        r1 = torch.addcmul(r1, s_p[1], r2, value=-1)
+        r2 = torch.addcmul(r2, s_p[0], r1, value=-1)
+    return torch.stack([-1.0 / r2, r1 / -r2], dim=1)
 
 
 def log_frequencies(k: int, f_min: float, f_max: float) -> torch.Tensor:
