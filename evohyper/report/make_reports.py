@@ -23,7 +23,13 @@ def cartpole_snes(out_dir: Path) -> Path:
                              overrides=["backend.name=local", "output.tensorboard=false"])
 
 
-REPORTS: dict[str, Callable[[Path], Path]] = {"cartpole_snes": cartpole_snes}
+def circuit_design(out_dir: Path) -> Path:
+    """GA baseline (through the engine) vs the hypernetwork circuit designer and its ablations."""
+    from evohyper.report.circuit_design import circuit_design_report
+    return circuit_design_report(out_dir, ROOT / "search_spaces" / "circuit_design_ga.yaml")
+
+
+REPORTS: dict[str, Callable[[Path], Path]] = {"cartpole_snes": cartpole_snes, "circuit_design": circuit_design}
 
 
 def main(argv: list[str] | None = None) -> int:
