@@ -21,7 +21,7 @@ from evohyper.config import apply_overrides, load_raw, validate
 from evohyper.engine.evaluation import Evaluator
 from evohyper.engine.runner import build_search, components
 
-GA_PER_LENGTH, NN_PER_LENGTH = 30, 100
+GA_PER_LENGTH, NN_PER_LENGTH = 20, 100
 TRAIN = TrainConfig(train_per_length=3000, steps=600, batch=128, lr=3e-3, seed=0)
 LENGTHS = list(SPACE.lengths)
 PUBLISHED = {  # Rotman & Wolf (2020), Table 1: accuracy by length 4..10
@@ -209,7 +209,7 @@ def circuit_design_report(out_dir: Path, config: Path) -> Path:
         "| method | budget | wall-clock |",
         "|---|---|---|",
         f"| GA (`circuit_ga`, engine, local backend) | {int(np.mean(ga['evaluations']))} circuit evaluations per target "
-        f"(popsize 100; stops early on an exact response) | {np.mean(ga['seconds']):.2f} s per target, "
+        f"(popsize 50; stops early on an exact response) | {np.mean(ga['seconds']):.2f} s per target, "
         f"{ga_total:.0f} s for {n_ga} targets |",
     ]
     for m in METHODS[1:]:
