@@ -1,4 +1,5 @@
 """Genotype-to-phenotype maps (decoders). Each built-in registers itself by name."""
+from evohyper.decoders.circuit import CircuitDecoder
 from evohyper.decoders.conditioned import InputConditionedDecoder
 from evohyper.decoders.direct import DirectDecoder
 from evohyper.decoders.hyperneat import HyperNEATDecoder
@@ -10,6 +11,7 @@ _registry.register("direct")(DirectDecoder)
 _registry.register("hyperneat")(HyperNEATDecoder)
 _registry.register("hyper_static")(StaticHyperDecoder)
 _registry.register("hyper_conditioned")(InputConditionedDecoder)
+_registry.register("circuit")(CircuitDecoder)
 
-__all__ = ["DirectDecoder", "HyperNEATDecoder", "InputConditionedDecoder", "ParametrisedDecoder",
+__all__ = ["CircuitDecoder", "DirectDecoder", "HyperNEATDecoder", "InputConditionedDecoder", "ParametrisedDecoder",
            "StaticHyperDecoder"]

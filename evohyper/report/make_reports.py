@@ -23,6 +23,13 @@ def cartpole_snes(out_dir: Path) -> Path:
                              overrides=["backend.name=local", "output.tensorboard=false"])
 
 
+def circuit_design(out_dir: Path) -> Path:
+    """GA baseline (through the engine) vs the hypernetwork circuit designer and its ablations."""
+    from evohyper.report.circuit_design import circuit_design_report
+    return circuit_design_report(out_dir, ROOT / "search_spaces" / "circuit_design_ga.yaml")
+
+
+
 def hyperneat_visual(out_dir: Path) -> Path:
     """HyperNEAT on visual discrimination over 5 seeds, champions re-scored at 33x33 and 55x55."""
     from evohyper.report.hyperneat_report import hyperneat_visual_report
@@ -61,6 +68,7 @@ def _tune_example(stem: str) -> Callable[[Path], Path]:
 
 REPORTS: dict[str, Callable[[Path], Path]] = {"cartpole_snes": cartpole_snes,
                                               "hyperneat_visual": hyperneat_visual,
+                                              "circuit_design": circuit_design,
                                               "compare_digits": _compare("digits"),
                                               "compare_cartpole": _compare("cartpole")}
 for _stem in ("cartpole_cmaes_asha", "digits_snes_pbt", "cartpole_network_choice"):

@@ -1,9 +1,11 @@
-"""Search strategies wrapping cma, evotorch, deap and neat-python. Each registers itself by name.
+"""Search strategies wrapping cma, evotorch, deap (also ``circuit_ga`` over integer circuit genes) and
+neat-python. Each registers itself by name.
 
 EvoTorch (which imports Ray) is only imported when an EvoTorch strategy is constructed.
 """
 from evohyper.registry import strategies as _registry
 from evohyper.strategies.cem import CEM
+from evohyper.strategies.circuit_ga import CircuitGA
 from evohyper.strategies.cmaes import CMAES
 from evohyper.strategies.ga import GA
 from evohyper.strategies.gradient import GradientStrategy
@@ -13,7 +15,8 @@ from evohyper.strategies.pgpe import PGPE
 from evohyper.strategies.random_search import RandomSearch
 
 for _name, _cls in {"cmaes": CMAES, "snes": SNES, "xnes": XNES, "pgpe": PGPE, "cem": CEM,
-                    "ga": GA, "random": RandomSearch, "gradient": GradientStrategy, "neat": NEAT}.items():
+                    "ga": GA, "random": RandomSearch, "gradient": GradientStrategy, "neat": NEAT,
+                    "circuit_ga": CircuitGA}.items():
     _registry.register(_name)(_cls)
 
-__all__ = ["CEM", "CMAES", "GA", "GradientStrategy", "NEAT", "PGPE", "RandomSearch", "SNES", "XNES"]
+__all__ = ["CEM", "CMAES", "CircuitGA", "GA", "GradientStrategy", "NEAT", "PGPE", "RandomSearch", "SNES", "XNES"]

@@ -1,0 +1,85 @@
+"""Circuit design: recover a two-port R/C/L chain from its frequency response (Rotman & Wolf, ICASSP 2020).
+
+The target is one circuit of the fixed-seed dataset (``evohyper.circuits.dataset``): ``split``, chain
+length ``target_length`` (4-10) and ``target_index`` within that block. A candidate is scored by the
+distance of its simulated response to the target's over the 64 log-spaced frequencies (100 Hz-10 MHz,
+1 kOhm load): ``error = mean |log(r_candidate / r_target)|`` over both channels (V_out, I_in) and all
+frequencies (log magnitude ratio and phase error together), minimised.
+
+Metrics per candidate: ``error``; ``exact`` (same canonical form: kinds, placements and values);
+``kinds_match`` (same canonical kinds, values ignored); ``equivalent`` (the response is reproduced:
+max |log ratio| < ``equivalence_tol``).
+"""
+# No `from __future__ import annotations`: constructor annotations stay real types for the validator.
+from typing import Any, ClassVar, Literal
+
+import torch
+
+from evohyper.api.task import EvalResult, Task
+from evohyper.circuits.canonical import same_circuit, same_kinds
+from evohyper.circuits.dataset import SPLITS, circuit_block
+from evohyper.circuits.phenotypes import CircuitPhenotypes, CircuitSpec
+from evohyper.circuits.simulator import log_ratio
+from evohyper.circuits.space import DEFAULT_SPACE
+from evohyper_tasks._common import check_choice, check_float, check_int
+
+MAX_TARGETS = 100_000
+
+
+def response_errors(candidate: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and max ``|log(candidate / target)|`` per circuit, ``[P]`` each (responses ``[P, 2, K]``)."""
+    d = log_ratio(candidate, target).abs()
+    return d.mean(dim=(1, 2)), d.amax(dim=(1, 2))
+
+
+class CircuitDesignTask(Task):
+    """Find the R/C/L chain whose frequency response matches a target circuit's (minimised response error)."""
+
+    maximize: ClassVar[bool] = False
+
+    def __init__(self, target_length: int = 6, target_index: int = 0,
+                 split: Literal["train", "val", "test"] = "test", equivalence_tol: float = 0.01) -> None:
+        space = DEFAULT_SPACE
+        self.target_length = check_int("circuit_design", "target_length", target_length,
+                                       space.min_length, space.max_length)
+        self.target_index = check_int("circuit_design", "target_index", target_index, 0, MAX_TARGETS - 1)
+        self.split = check_choice("circuit_design", "split", split, SPLITS)
+        tol = check_float("circuit_design", "equivalence_tol", equivalence_tol)
+        if tol <= 0:
+            raise ValueError(f"task 'circuit_design': option 'equivalence_tol' must be > 0, got {tol!r}")
+        self.equivalence_tol, self.space = tol, space
+        self.device = torch.device("cpu")
+        self._target: dict[str, torch.Tensor] = {}
+
+    def setup(self, device: torch.device | str = "cpu") -> None:
+        self.device = torch.device(device)
+        block = circuit_block(self.split, self.target_length, self.target_index + 1, self.space)
+        i = self.target_index
+        self._target = {"kinds": block.kinds[i:i + 1].to(self.device), "values": block.values[i:i + 1].to(self.device),
+                        "response": block.response[i:i + 1].to(self.device)}
+
+    def target_circuit(self) -> dict[str, torch.Tensor]:
+        """The target's canonical ``kinds``, ``values`` ``[1, L]`` and ``response`` ``[1, 2, K]``."""
+        if not self._target:
+            self.setup(self.device)
+        return self._target
+
+    def target(self, network: dict[str, Any]) -> CircuitSpec:
+        if network:
+            raise ValueError(f"task 'circuit_design' takes no network: block (its phenotype is a circuit); "
+                             f"got unknown key(s) {sorted(network)}; allowed: []")
+        return CircuitSpec(self.space.max_length)
+
+    def evaluate(self, phenotypes: CircuitPhenotypes, seed: int) -> EvalResult:
+        t = self.target_circuit()
+        kinds, values = phenotypes.kinds.to(self.device), phenotypes.values.to(self.device)
+        if kinds.shape[1] != self.space.max_length:
+            raise ValueError(f"circuit_design expects chains of {self.space.max_length} slots, got {kinds.shape[1]}")
+        mean_err, max_err = response_errors(self.space.response(kinds, values), t["response"])
+        n = kinds.shape[0]
+        tk, tv = t["kinds"].expand(n, -1), t["values"].expand(n, -1)
+        metrics = {"error": mean_err.float(),
+                   "exact": same_circuit(kinds, values, tk, tv).float(),
+                   "kinds_match": same_kinds(kinds, tk).float(),
+                   "equivalent": (max_err < self.equivalence_tol).float()}
+        return EvalResult(fitness=mean_err, metrics=metrics)
