@@ -1,9 +1,9 @@
 """Benchmark-only tasks, registered by decorator under names starting with ``bench_``.
 
-Ray evaluator actors run in other processes: they import this module through
-``RayBackend(preload_modules=["benchmarks.bench_tasks"], sys_path=[<repository root>])``, so the
-registration below also happens there. (A YAML ``backend: {name: ray}`` block cannot pass
-``preload_modules`` today, so the Ray benchmark builds its ``RayBackend`` directly.)
+Ray evaluator actors run in other processes: a config naming this module under
+``plugins: [benchmarks.bench_tasks]`` makes the driver and every actor import it (the backend adds
+the driver's working directory, the repository root under ``make bench``, to the actors' ``sys.path``),
+so the registration below also happens there.
 """
 # No `from __future__ import annotations`: constructor annotations stay real types for the validator.
 import math

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from benchmarks.timing import machine_info, progress, table
+from benchmarks.timing import loadavg, machine_info, progress, table, wait_for_quiet
 
 COMMAND = "make bench"
 
@@ -34,8 +34,9 @@ def header(info: dict[str, object], started: datetime.datetime) -> str:
         "(`time.perf_counter`) with their interquartile range (IQR) and min/max; ratios are between medians. "
         "Every figure below comes from this one run; rerun `make bench` to refresh it.",
         table(["machine", "value"], rows),
-        "Note: the machine may be shared with other processes; the load average at start and end is recorded "
-        "because background load inflates both medians and spreads (the IQR shows how much).",
+        "Note: the machine may be shared with other processes. Before each section the harness waits (up to "
+        "60 s) until other processes use at most 25% of the CPUs, and records the load it saw; load arriving "
+        "during a section inflates its medians and spreads (the IQR and min/max show how much).",
     ])
 
 
@@ -48,6 +49,8 @@ def build(sections: list[Section]) -> str:
     parts = []
     for i, section in enumerate(sections, 1):
         progress(f"== section {i}/{len(sections)}: {section.name}")
+        busy, waited = wait_for_quiet()
+        load0 = loadavg()
         s0 = time.perf_counter()
         try:
             body = section.render()
@@ -55,10 +58,11 @@ def build(sections: list[Section]) -> str:
             progress(f"section {section.name} FAILED: {type(exc).__name__}: {exc}")
             body = (f"## {section.name}\n\n**This benchmark failed** ({type(exc).__name__}: {exc}).\n\n"
                     "```\n" + "".join(traceback.format_exception(exc)[-6:]) + "```")
-        parts.append(body + f"\n\n_Section run time: {time.perf_counter() - s0:.1f} s._")
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+        parts.append(body + f"\n\n_Section run time: {time.perf_counter() - s0:.1f} s. Before it started, other "
+                     f"processes used {busy * 100:.0f}% of the CPUs (waited {waited:.0f} s for ≤ 25%); load average "
+                     f"(1/5/15 min) at its start {load0}, at its end {loadavg()}._")
     footer = (f"_Total benchmark run time: {time.perf_counter() - t0:.1f} s; load average at end "
-              f"(1/5/15 min): {'/'.join(f'{x:.2f}' for x in load)}._")
+              f"(1/5/15 min): {loadavg()}._")
     return "\n\n".join([header(info, started), *parts, footer]) + "\n"
 
 

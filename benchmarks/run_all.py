@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks import bench_batched, bench_evotorch, bench_ray
+from benchmarks import bench_batched, bench_circuits, bench_evotorch, bench_hyperneat, bench_ray
 from benchmarks.report import Section, build, write
 from benchmarks.timing import progress
 
@@ -18,6 +18,8 @@ REPORT = Path(__file__).resolve().parent.parent / "reports" / "performance.md"
 SECTIONS: list[Section] = [
     Section("batched", bench_batched.section),
     Section("evotorch", bench_evotorch.section),
+    Section("hyperneat", bench_hyperneat.section),
+    Section("circuits", bench_circuits.section),
     Section("ray", bench_ray.section),  # last: Ray's processes linger briefly after shutdown
 ]
 

@@ -117,6 +117,47 @@ def progress(message: str) -> None:
     print(f"[bench {time.perf_counter() - _T0:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
+def _cpu_jiffies() -> tuple[int, int] | None:
+    """(busy, total) jiffies summed over all CPUs, from /proc/stat (None where unavailable)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def cpu_busy(interval: float = 1.0) -> float:
+    """Fraction of the machine's CPU time spent busy over ``interval`` seconds (NaN if unknown).
+    Called while this process sleeps, it measures what *other* processes are using."""
+    a = _cpu_jiffies()
+    time.sleep(interval)
+    b = _cpu_jiffies()
+    if a is None or b is None or b[1] == a[1]:
+        return float("nan")
+    return (b[0] - a[0]) / (b[1] - a[1])
+
+
+def wait_for_quiet(threshold: float = 0.25, max_wait_s: float = 60.0) -> tuple[float, float]:
+    """Wait (at most ``max_wait_s``) until other processes use less than ``threshold`` of the CPUs, so
+    that a benchmark does not measure someone else's load. Returns (last busy fraction, seconds waited)."""
+    start = time.perf_counter()
+    busy = cpu_busy()
+    while not busy < threshold and time.perf_counter() - start < max_wait_s:
+        progress(f"  machine busy ({busy * 100:.0f}% CPU used by other processes); waiting for it to quieten")
+        time.sleep(4.0)
+        busy = cpu_busy()
+    return busy, time.perf_counter() - start
+
+
+def loadavg() -> str:
+    try:
+        return "/".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
 def cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as f:
@@ -128,14 +169,23 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def cpu_simd() -> str:
+    """The vector instruction sets that matter for float32 GEMM throughput."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return "unknown"
+    found = [name for name in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile") if name in flags]
+    return ", ".join(found) or "none of avx2/fma/avx512f"
+
+
 def machine_info() -> dict[str, Any]:
     """What a reader needs to compare these figures with another machine's."""
-    try:
-        load = os.getloadavg()
-    except OSError:
-        load = (float("nan"),) * 3
     info: dict[str, Any] = {
         "CPU": cpu_model(),
+        "SIMD": cpu_simd(),
+        "torch CPU capability": torch.backends.cpu.get_cpu_capability(),
         "logical cores (os.cpu_count)": os.cpu_count(),
         "cores usable by this process": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "n/a",
         "Python": platform.python_version(),
@@ -143,7 +193,7 @@ def machine_info() -> dict[str, Any]:
         "torch intra-op threads (driver)": torch.get_num_threads(),
         "torch inter-op threads (driver)": torch.get_num_interop_threads(),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "unset"),
-        "load average at start (1/5/15 min)": "/".join(f"{x:.2f}" for x in load),
+        "load average at start (1/5/15 min)": loadavg(),
     }
     for mod in ("ray", "evotorch"):
         try:
