@@ -133,8 +133,10 @@ class HyperGANDecoder(torch.nn.Module, Decoder):
         """``n`` prior draws ``s ~ N(0, I)``, a function of ``seed`` only."""
         return torch.randn(_positive("n", n), self.noise, generator=torch.Generator().manual_seed(int(seed)))
 
+    @torch.no_grad()
     def sample(self, n: int, seed: int = 0) -> Phenotypes:
-        """``n`` networks as one batched phenotype, deterministic in ``seed``."""
+        """``n`` networks as one batched phenotype, deterministic in ``seed`` (inference: no autograd;
+        training differentiates ``generate(mix(s))`` instead)."""
         return self.decode(self.sample_noise(n, seed))
 
     # ------------------------------------------------------------------ weights files (no pickle)

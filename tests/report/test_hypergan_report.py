@@ -1,7 +1,5 @@
-"""The hypergan_digits report end to end with tiny settings (slow: trains and runs the engine)."""
+"""The hypergan_digits report end to end with tiny settings (about a second)."""
 from __future__ import annotations
-
-import pytest
 
 from evohyper.report import hypergan_runs
 from evohyper.report.hypergan_report import hypergan_digits_report
@@ -12,7 +10,6 @@ def test_registered():
     assert "hypergan_digits" in REPORTS
 
 
-@pytest.mark.slow
 def test_report_end_to_end_tiny(tmp_path, monkeypatch):
     monkeypatch.setitem(hypergan_runs.SETTINGS, "hypergan_steps", 20)
     monkeypatch.setitem(hypergan_runs.SETTINGS, "independent_epochs", 1)
