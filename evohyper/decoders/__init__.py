@@ -2,6 +2,7 @@
 from evohyper.decoders.circuit import CircuitDecoder
 from evohyper.decoders.conditioned import InputConditionedDecoder
 from evohyper.decoders.direct import DirectDecoder
+from evohyper.decoders.hypergan import HyperGANDecoder
 from evohyper.decoders.hyperneat import HyperNEATDecoder
 from evohyper.decoders.parametrised import ParametrisedDecoder
 from evohyper.decoders.static_hyper import StaticHyperDecoder
@@ -12,6 +13,7 @@ _registry.register("hyperneat")(HyperNEATDecoder)
 _registry.register("hyper_static")(StaticHyperDecoder)
 _registry.register("hyper_conditioned")(InputConditionedDecoder)
 _registry.register("circuit")(CircuitDecoder)
+_registry.register("hypergan")(HyperGANDecoder)
 
-__all__ = ["CircuitDecoder", "DirectDecoder", "HyperNEATDecoder", "InputConditionedDecoder", "ParametrisedDecoder",
+__all__ = ["CircuitDecoder", "DirectDecoder", "HyperGANDecoder", "HyperNEATDecoder", "InputConditionedDecoder", "ParametrisedDecoder",
            "StaticHyperDecoder"]

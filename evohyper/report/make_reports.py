@@ -39,6 +39,12 @@ def hyperneat_visual(out_dir: Path) -> Path:
 
 
 
+def hypergan_digits(out_dir: Path) -> Path:
+    """HyperGAN ensembles on digits vs deep ensembles and an evolved population, 3 seeds."""
+    from evohyper.report.hypergan_report import hypergan_digits_report
+    return hypergan_digits_report(out_dir, seeds=[0, 1, 2])
+
+
 def _compare(name: str) -> Callable[[Path], Path]:
     def make(out_dir: Path) -> Path:
         from evohyper.report.compare import compare
@@ -69,6 +75,7 @@ def _tune_example(stem: str) -> Callable[[Path], Path]:
 REPORTS: dict[str, Callable[[Path], Path]] = {"cartpole_snes": cartpole_snes,
                                               "hyperneat_visual": hyperneat_visual,
                                               "circuit_design": circuit_design,
+                                              "hypergan_digits": hypergan_digits,
                                               "compare_digits": _compare("digits"),
                                               "compare_cartpole": _compare("cartpole")}
 for _stem in ("cartpole_cmaes_asha", "digits_snes_pbt", "cartpole_network_choice"):

@@ -1,0 +1,172 @@
+"""HyperGAN generator (Ratzlaff & Li, ICML 2019): noise s -> mixer Q -> per-layer codes -> per-layer
+generators -> every weight of the target network, for a whole population in one batched call.
+
+The genotype is the noise input ``s`` (``[P, noise]``): CMA-ES over s (or any vector strategy) searches
+the generator's latent space by config, with the generator's weights fixed (seeded, or loaded from a
+trained file through the ``weights`` option). Training the generator itself (task loss + the latent
+discriminator's regulariser) lives in ``evohyper/ensembles/hypergan_training.py``.
+"""
+# No `from __future__ import annotations`: constructor annotations stay real types for the validator.
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from evohyper.api.decoder import Decoder
+from evohyper.api.phenotypes import Phenotypes, TargetSpec
+
+
+def _positive(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"invalid decoder option {name}={value!r}; allowed: an integer >= 1")
+    return value
+
+
+def target_layers(target: TargetSpec) -> list[list[str]]:
+    """The target's tensors grouped into layers: each weight (rank >= 2) with its bias
+    (``w{i}``/``b{i}`` for MLPs, ``conv{i}``/``conv{i}_b`` and ``fc``/``fc_b`` for conv nets);
+    any other tensor is a layer of its own. One generator per layer."""
+    shapes = target.shapes()
+    layers, used = [], set()
+    for name, shape in shapes.items():
+        if len(shape) < 2:
+            continue
+        group = [name]
+        for bias in (("b" + name[1:]) if name.startswith("w") else None, name + "_b"):
+            if bias and bias in shapes and len(shapes[bias]) == 1:
+                group.append(bias)
+        used.update(group)
+        layers.append(group)
+    layers += [[n] for n in shapes if n not in used]
+    return layers
+
+
+class MLP(torch.nn.Module):
+    """A small ReLU MLP with a seeded (PyTorch-default-like) uniform initialisation."""
+
+    def __init__(self, sizes: list[int], gen: torch.Generator, out_scale: float = 1.0):
+        super().__init__()
+        self.weights = torch.nn.ParameterList()
+        self.biases = torch.nn.ParameterList()
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            bound = (out_scale if i == len(sizes) - 2 else 1.0) / math.sqrt(a)
+            self.weights.append(torch.nn.Parameter((torch.rand(a, b, generator=gen) * 2 - 1) * bound))
+            self.biases.append(torch.nn.Parameter((torch.rand(b, generator=gen) * 2 - 1) * bound))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = len(self.weights)
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            x = torch.addmm(b, x, w)
+            if i < n - 1:
+                x = torch.relu(x)
+        return x
+
+
+class HyperGANDecoder(torch.nn.Module, Decoder):
+    """HyperGAN generator of complete target networks; genotype = noise ``s`` ``[P, noise]``.
+
+    noise: size of s; code: size of each layer's latent code (the mixer emits ``layers x code``);
+    hidden: width of the mixer's and the generators' hidden layer; disc_hidden: the discriminator's;
+    init_seed: seeds the initial weights; weights: a file written by ``save_weights`` (a trained
+    generator) loaded with ``torch.load(weights_only=True)``, or None to keep the seeded init.
+    Each generator's output is scaled per tensor by ``1/sqrt(fan_in)`` so an untrained generator
+    already emits weights of the standard initialisation's magnitude.
+    """
+
+    def __init__(self, target: TargetSpec, *, noise: int = 32, code: int = 32, hidden: int = 64,
+                 disc_hidden: int = 64, init_seed: int = 0, weights: str | None = None):
+        torch.nn.Module.__init__(self)
+        Decoder.__init__(self, target)
+        self.noise, self.code = _positive("noise", noise), _positive("code", code)
+        self.hidden, self.disc_hidden = _positive("hidden", hidden), _positive("disc_hidden", disc_hidden)
+        if isinstance(init_seed, bool) or not isinstance(init_seed, int) or init_seed < 0:
+            raise ValueError(f"invalid decoder option init_seed={init_seed!r}; allowed: an integer >= 0")
+        gen = torch.Generator().manual_seed(init_seed)
+        self.layers = target_layers(target)
+        shapes = target.shapes()
+        self.mixer = MLP([noise, hidden, len(self.layers) * code], gen)
+        self.generators = torch.nn.ModuleList()
+        scales = []
+        for group in self.layers:
+            size = sum(math.prod(shapes[n]) for n in group)
+            self.generators.append(MLP([code, hidden, size], gen))
+            fan = target.fan_in(group[0]) or shapes[group[0]][0]
+            scales.append(torch.cat([torch.full((math.prod(shapes[n]),), 1.0 / math.sqrt(fan)) for n in group]))
+        for i, s in enumerate(scales):
+            self.register_buffer(f"scale{i}", s)
+        self.discriminator = MLP([len(self.layers) * code, disc_hidden, 1], gen)
+        if weights is not None:
+            self.load_weights(weights)
+
+    # ------------------------------------------------------------------ the Decoder interface
+    @property
+    def genome_size(self) -> int:
+        return self.noise
+
+    def mix(self, s: torch.Tensor) -> torch.Tensor:
+        """Mixed latent codes ``Q(s)``: ``[P, layers * code]`` (what the discriminator sees)."""
+        return self.mixer(s)
+
+    def generate(self, codes: torch.Tensor) -> Phenotypes:
+        """Phenotypes from mixed codes ``[P, layers * code]``: one batched GEMM chain per layer."""
+        P, shapes = codes.shape[0], self.target.shapes()
+        tensors = {}
+        for i, (group, g) in enumerate(zip(self.layers, self.generators)):
+            flat = g(codes[:, i * self.code:(i + 1) * self.code]) * getattr(self, f"scale{i}")
+            start = 0
+            for name in group:
+                n = math.prod(shapes[name])
+                tensors[name] = flat[:, start:start + n].reshape(P, *shapes[name])
+                start += n
+        return self.target.build({n: tensors[n] for n in shapes})
+
+    def decode(self, genotypes: Any, device: torch.device | str = "cpu") -> Phenotypes:
+        ref = self.scale0
+        s = torch.as_tensor(genotypes, dtype=torch.float32).to(ref.device)
+        if s.dim() != 2 or s.shape[1] != self.noise:
+            raise ValueError(f"HyperGANDecoder expects noise genotypes [P, {self.noise}], got {tuple(s.shape)}")
+        return self.generate(self.mix(s))
+
+    def sample_noise(self, n: int, seed: int) -> torch.Tensor:
+        """``n`` prior draws ``s ~ N(0, I)``, a function of ``seed`` only."""
+        return torch.randn(_positive("n", n), self.noise, generator=torch.Generator().manual_seed(int(seed)))
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int = 0) -> Phenotypes:
+        """``n`` networks as one batched phenotype, deterministic in ``seed`` (inference: no autograd;
+        training differentiates ``generate(mix(s))`` instead)."""
+        return self.decode(self.sample_noise(n, seed))
+
+    # ------------------------------------------------------------------ weights files (no pickle)
+    def generator_parameters(self) -> list[torch.nn.Parameter]:
+        return [*self.mixer.parameters(), *self.generators.parameters()]
+
+    def save_weights(self, path: str | Path) -> Path:
+        """Atomically write the state dict (tensors only; loaded with ``weights_only=True``)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        torch.save({k: v.detach().cpu() for k, v in self.state_dict().items()}, tmp)
+        os.replace(tmp, path)
+        return path
+
+    def load_weights(self, path: str | Path) -> None:
+        path = Path(path)
+        if not path.is_file():
+            raise ValueError(f"invalid decoder option weights={str(path)!r}; allowed: an existing file "
+                             f"written by HyperGANDecoder.save_weights, or null")
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            self.load_state_dict(state)
+        except RuntimeError as exc:
+            raise ValueError(f"invalid decoder option weights={str(path)!r}: the file does not match this "
+                             f"generator (noise/code/hidden/target differ): {exc}") from None
+
+    def describe(self) -> dict[str, Any]:
+        out = super().describe()
+        out.update({"trainable_params": sum(p.numel() for p in self.generator_parameters()),
+                    "discriminator_params": sum(p.numel() for p in self.discriminator.parameters()),
+                    "generated_params": self.target.num_params, "layers": self.layers})
+        return out
