@@ -3,14 +3,14 @@
 ``node_shapes(g, channels, in_channels, n_out)`` lists the tensors each node needs:
 
 * ``stem``: ``[C, C_img, 3, 3]``; ``conv3x3``/``conv5x5``: ``[C, C, k, k]``; ``dwconv3x3``: ``[C, 1, 3, 3]``;
-* ``head``: ``w`` ``[n_out, C]`` and ``b`` ``[n_out]``; pools and identity have no weights.
+* ``head``: ``w`` ``[n_out, 4C]`` and ``b`` ``[n_out]``; pools and identity have no weights.
 
 ``CellGroup(g, params)`` holds G individuals that share the architecture ``g`` (params ``[G, ...]`` per
 tensor) and runs all of them in one pass: the activations of the G nets are stacked on the channel axis
 (``[B, G*C, H, W]``) and every conv is one grouped convolution (``groups=G``, depthwise ``groups=G*C``).
 Semantics: each op node sums its inputs, convs see ``relu(sum)`` (ReLU-conv, no bias, no batch norm), pools
-(3x3, stride 1, padding 1) and identity see the sum; the head computes ``relu(sum)``, global average
-pool, then ``w @ . + b``. With every weight zero the stem outputs zeros, so every node does, and the
+(3x3, stride 1, padding 1) and identity see the sum; the head computes ``relu(sum)``, average-pools it
+to 2x2 (channel-major features), then ``w @ . + b``. With every weight zero the stem outputs zeros, so every node does, and the
 logits equal the head bias for every input.
 
 ``evaluate_graphs`` groups a mixed population by exact canonical encoding (one pass per architecture).
@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from evohyper.nas.space import encoding
 
+POOL = 2   # the head average-pools to POOL x POOL (keeps coarse position, which digits needs)
 KERNEL = {"stem": 3, "conv3x3": 3, "conv5x5": 5, "dwconv3x3": 3}
 
 
@@ -41,7 +42,7 @@ def node_shapes(g: nx.DiGraph, channels: int, in_channels: int = 1, n_out: int =
         elif op == "dwconv3x3":
             out[str(v)] = (channels, 1, 3, 3)
         elif op == "head":
-            out[str(v)] = (n_out, channels)
+            out[str(v)] = (n_out, channels * POOL * POOL)
             out[f"{v}.b"] = (n_out,)
     return out
 
@@ -83,8 +84,9 @@ class CellGroup:
             elif op == "identity":
                 outs[v] = s
             elif op == "head":
-                feat = F.relu(s).mean(dim=(2, 3)).reshape(-1, G, C)          # [B, G, C]
-                w, b = self.params[str(v)], self.params[f"{v}.b"]           # [G, n_out, C], [G, n_out]
+                feat = F.adaptive_avg_pool2d(F.relu(s), POOL)                # [B, G*C, 2, 2]
+                feat = feat.reshape(-1, G, C * POOL * POOL)                  # [B, G, 4C]
+                w, b = self.params[str(v)], self.params[f"{v}.b"]           # [G, n_out, 4C], [G, n_out]
                 return torch.einsum("bgc,goc->gbo", feat, w) + b[:, None, :]
             else:
                 raise ValueError(f"unknown op {op!r} at node {v}")

@@ -9,7 +9,7 @@
    handles node position i of every cell at once: ``m = A[:, i, :] @ MLP(h)``.
 3. **Shape-aware head**: a linear decoder emits a ``[C, C, 5, 5]`` kernel block per node, sliced to the
    node's shape (conv3x3/stem/dwconv take the centre 3x3, depthwise/stem the first input channel),
-   and a separate linear decoder emits the classifier ``[n_out, C]`` and bias, as GHN-2 does.
+   and a separate linear decoder emits the classifier ``[n_out, 4C]`` and bias, as GHN-2 does.
 4. **GHN-2 normalisation** of predicted weights: fan-in scaling ``w * sqrt(beta / fan_in)`` with
    beta = 2 for convs followed by ReLU-consumers and beta = 1 for the classifier, so predicted nets start
    at He-like scale whatever the architecture (GHN-2's operation-dependent normalisation).
@@ -24,7 +24,7 @@ import networkx as nx
 import torch
 from torch import nn
 
-from evohyper.nas.executor import node_shapes
+from evohyper.nas.executor import POOL, node_shapes
 from evohyper.nas.space import OPS
 
 ALL_OPS = ("stem",) + OPS + ("head",)
@@ -42,6 +42,7 @@ class GHN(nn.Module):
             if isinstance(val, bool) or not isinstance(val, int) or val < lo:
                 raise ValueError(f"GHN: option {name!r} must be an integer >= {lo}, got {val!r}")
         self.C, self.N, self.H, self.n_out, self.c_in = channels, nodes, hidden, n_out, in_channels
+        self.F = channels * POOL * POOL                                     # classifier features
         gen_state = torch.random.get_rng_state()
         torch.manual_seed(seed)
         self.embed = nn.Linear(len(ALL_OPS) + 3, hidden)
@@ -50,7 +51,7 @@ class GHN(nn.Module):
         self.gru = nn.GRUCell(hidden, hidden)
         self.ln = nn.LayerNorm(hidden)
         self.dec_conv = nn.Linear(hidden, channels * channels * 25)
-        self.dec_cls = nn.Linear(hidden, n_out * channels + n_out)
+        self.dec_cls = nn.Linear(hidden, n_out * self.F + n_out)
         torch.random.set_rng_state(gen_state)
 
     # ------------------------------------------------------------------ graph tensors
@@ -72,7 +73,7 @@ class GHN(nn.Module):
     def _shape_feat(self, op: str) -> list[float]:
         c = self.C / 64
         return {"stem": [c, self.c_in / 64, 3 / 5], "conv3x3": [c, c, 3 / 5], "conv5x5": [c, c, 1.0],
-                "dwconv3x3": [c, 1 / 64, 3 / 5], "head": [self.n_out / 64, c, 0.0]}.get(op, [0.0, 0.0, 0.0])
+                "dwconv3x3": [c, 1 / 64, 3 / 5], "head": [self.n_out / 64, self.F / 64, 0.0]}.get(op, [0.0, 0.0, 0.0])
 
     def embeddings(self, graphs: list[nx.DiGraph]) -> torch.Tensor:
         feats, adj, _ = self.encode(graphs)
@@ -108,8 +109,8 @@ class GHN(nn.Module):
             op = g.nodes[v]["op"]
             if op == "head":
                 raw = self.dec_cls(h[..., v, :])
-                w = raw[..., : self.n_out * C].reshape(*lead, self.n_out, C) * math.sqrt(1.0 / C)
-                out[name], out[f"{v}.b"] = w, raw[..., self.n_out * C:] * 0.1
+                w = raw[..., : self.n_out * self.F].reshape(*lead, self.n_out, self.F) * math.sqrt(1.0 / self.F)
+                out[name], out[f"{v}.b"] = w, raw[..., self.n_out * self.F:] * 0.1
                 continue
             block = self.dec_conv(h[..., v, :]).reshape(*lead, C, C, 5, 5)
             k = shape[-1]

@@ -8,11 +8,13 @@ node lies on a path stem -> head. Node attribute ``op`` holds the op name.
 
 Canonical form: nodes relabelled 0..n-1 in a deterministic topological order (longest distance from the
 stem, then the node's Weisfeiler-Lehman subtree hash, then the sorted hashes of its inputs). Isomorphic
-cells that only differ by node ids get the same form; ``canonical_hash`` is networkx's WL graph hash
+cells that only differ by node ids get the same form (nodes the key cannot tell apart are ordered to
+give the smallest encoding); ``canonical_hash`` is networkx's WL graph hash
 with op labels (equal for isomorphic graphs), used to recognise equal architectures in a search.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import warnings
@@ -159,6 +161,21 @@ def canonicalise(g: nx.DiGraph) -> nx.DiGraph:
                tuple(sorted(up[u][-1] for u in g.predecessors(v)))) for v in g}
     order = sorted(g, key=lambda v: key[v])
     assert order[0] == stem
+    # Nodes with equal keys are WL-indistinguishable; pick the tie order giving the smallest encoding
+    # (exhaustive over tied blocks, which are tiny in practice; capped for safety).
+    blocks = [list(grp) for _, grp in itertools.groupby(order, key=lambda v: key[v])]
+    best = None
+    for n_tried, choice in enumerate(itertools.product(*(itertools.permutations(b) for b in blocks))):
+        if n_tried >= 5040:
+            break
+        cand = _relabel(g, [v for blk in choice for v in blk])
+        enc = encoding(cand)
+        if best is None or enc < best[0]:
+            best = (enc, cand)
+    return best[1]
+
+
+def _relabel(g: nx.DiGraph, order: list[Any]) -> nx.DiGraph:
     pos = {v: i for i, v in enumerate(order)}
     out = nx.DiGraph()
     for i, v in enumerate(order):

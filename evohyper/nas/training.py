@@ -74,7 +74,7 @@ def train_ghn(ghn: GHN, space: CellSpace, steps: int = 300, graphs_per_step: int
         loss.backward()
         torch.nn.utils.clip_grad_norm_(ghn.parameters(), 5.0)
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     return losses
 
 
