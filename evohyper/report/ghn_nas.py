@@ -31,12 +31,12 @@ class GhnNasSettings:
     nodes: int = 6
     channels: int = 8
     hidden: int = 32
-    ghn_steps: int = 400
+    ghn_steps: int = 800
     graphs_per_step: int = 8
     ghn_lr: float = 3e-3
     n_corr: int = 60
     scratch_steps: int = 150
-    seeds_per_cell: int = 2
+    seeds_per_cell: int = 3
     search_evals: int = 300
     top_k: int = 5
     search_seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
