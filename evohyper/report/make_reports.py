@@ -45,6 +45,17 @@ def hypergan_digits(out_dir: Path) -> Path:
     return hypergan_digits_report(out_dir, seeds=[0, 1, 2])
 
 
+def ghn_nas(out_dir: Path) -> Path:
+    """Graph-hypernetwork NAS on digits: GHN-vs-trained rank correlation, search vs random, best cells."""
+    from evohyper.report.ghn_nas import GhnNasSettings, run
+    from evohyper.report.ghn_nas_write import write
+
+    cmd = "make reports" if not sys.argv[1:] else "python -m evohyper.report.make_reports " + " ".join(sys.argv[1:])
+    start = time.perf_counter()
+    res = run(GhnNasSettings())
+    return write(res, out_dir, cmd, time.perf_counter() - start)
+
+
 def _compare(name: str) -> Callable[[Path], Path]:
     def make(out_dir: Path) -> Path:
         from evohyper.report.compare import compare
@@ -76,6 +87,7 @@ REPORTS: dict[str, Callable[[Path], Path]] = {"cartpole_snes": cartpole_snes,
                                               "hyperneat_visual": hyperneat_visual,
                                               "circuit_design": circuit_design,
                                               "hypergan_digits": hypergan_digits,
+                                              "ghn_nas": ghn_nas,
                                               "compare_digits": _compare("digits"),
                                               "compare_cartpole": _compare("cartpole")}
 for _stem in ("cartpole_cmaes_asha", "digits_snes_pbt", "cartpole_network_choice"):
