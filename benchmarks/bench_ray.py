@@ -22,7 +22,8 @@ from typing import Any
 import torch
 
 from benchmarks import bench_tasks  # noqa: F401 - registers bench_matmul in this process
-from benchmarks.timing import Timing, fmt_ms, fmt_ratio, median_time, met, progress, table
+from benchmarks.report import add_summary
+from benchmarks.timing import Timing, fmt_ms, fmt_ratio, median_time, met, progress, table, wait_for_quiet
 from evohyper.config.schema import validate
 from evohyper.engine.runner import build_search, components
 
@@ -148,6 +149,7 @@ def _compare(label: str, dim: int, popsize: int, rounds: int, breakdown: bool = 
     runs: dict[str, list[dict[str, Any]]] = {"local": [], "ray": []}
     for rep in range(REPEATS):
         for name, config in configs.items():
+            wait_for_quiet(max_wait_s=10)  # let the previous run's actors exit (and others' load pass)
             out = _run_search(config)
             runs[name].append(out)
             progress(f"  {label} rep {rep + 1}/{REPEATS} {name}: built in {out['build_s']:.2f}s, median "
@@ -237,7 +239,7 @@ def render(r: dict[str, Any]) -> str:
         f"overhead target is {'met' if overhead <= OVERHEAD_TARGET else '**not met**'}. Thread settings: the "
         f"local backend evaluates the whole population in one process with {c['local_threads']:g} torch "
         f"intra-op threads ({fmt_ms(full)} per evaluation); {threads_note}, and each evaluates half the "
-        f"population. Measured in process on a quiet machine, half the population on 1 thread takes "
+        f"population. Measured in process (before Ray starts), half the population on 1 thread takes "
         f"{fmt_ms(half)}, {'less' if half < full else 'more'} than the whole population on 2 threads "
         f"({fmt_ms(full)}): {scaling_note}. "
         f"On the near-zero-cost task Ray adds a fixed **{fixed_ms:.2f} ms per generation** "
@@ -265,8 +267,12 @@ def render(r: dict[str, Any]) -> str:
             f"the same with numpy arrays: {fmt_ms(vals[5])}). The remainder is the backend's own bookkeeping "
             "(deadline-driven `ray.wait` loop, one result at a time, and `ChunkResult` with its metric "
             "tensors pickled back).")
+    add_summary("Ray backend (2 actors) vs local, ~50 ms/generation task", f"<= +{OVERHEAD_TARGET * 100:g}%",
+                f"{overhead * 100:+.1f}% ({fmt_ms(c['ray'].median)} vs {fmt_ms(c['local'].median)})",
+                overhead <= OVERHEAD_TARGET)
+    add_summary("Ray fixed per-generation cost (trivial task)", "(report)", f"{fixed_ms:.1f} ms", None)
     return "\n\n".join([
-        "## 2. Ray backend vs local backend",
+        "## Ray backend vs local backend",
         f"Full `Search` (strategy snes, seed {SEED}, {GENERATIONS} generations per run, {REPEATS} runs per "
         f"backend, local and Ray alternating). Compute task: `bench_matmul` dim {COMPUTE['dim']}, population "
         f"{COMPUTE['popsize']}, rounds = {r['rounds']} (calibrated to ~{TARGET_MS:g} ms locally; measured "

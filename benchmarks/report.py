@@ -2,7 +2,8 @@
 
 A section is any callable returning markdown (it runs its benchmark when called). Later benchmarks
 append themselves to ``benchmarks.run_all.SECTIONS``; a section that fails is reported as failed in
-the document instead of aborting the others.
+the document instead of aborting the others. Every section starts with torch's default intra-op
+thread count (sections that pin threads need not restore them) and on a quiet machine if possible.
 """
 from __future__ import annotations
 
@@ -14,9 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import torch
+
 from benchmarks.timing import loadavg, machine_info, progress, table, wait_for_quiet
 
 COMMAND = "make bench"
+
+#: Headline rows (benchmark, target, measured, met?) that sections add while rendering; shown first.
+SUMMARY: list[tuple[str, str, str, str]] = []
+
+
+def add_summary(benchmark: str, target: str, measured: str, ok: bool | None) -> None:
+    """Called by a section's renderer to put its headline figure in the summary table."""
+    SUMMARY.append((benchmark, target, measured, "—" if ok is None else ("**yes**" if ok else "**no**")))
 
 
 @dataclass
@@ -47,8 +58,11 @@ def build(sections: list[Section]) -> str:
     progress(f"machine: {info['CPU']}, {info['logical cores (os.cpu_count)']} cores, torch {info['torch']}, "
              f"{info['torch intra-op threads (driver)']} threads, load {info['load average at start (1/5/15 min)']}")
     parts = []
+    SUMMARY.clear()
+    threads = torch.get_num_threads()
     for i, section in enumerate(sections, 1):
         progress(f"== section {i}/{len(sections)}: {section.name}")
+        torch.set_num_threads(threads)  # a section that changed the thread count must not affect the next
         busy, waited = wait_for_quiet()
         load0 = loadavg()
         s0 = time.perf_counter()
@@ -63,7 +77,8 @@ def build(sections: list[Section]) -> str:
                      f"(1/5/15 min) at its start {load0}, at its end {loadavg()}._")
     footer = (f"_Total benchmark run time: {time.perf_counter() - t0:.1f} s; load average at end "
               f"(1/5/15 min): {loadavg()}._")
-    return "\n\n".join([header(info, started), *parts, footer]) + "\n"
+    summary = ["## Summary", table(["benchmark", "target", "measured (median)", "met?"], SUMMARY)] if SUMMARY else []
+    return "\n\n".join([header(info, started), *summary, *parts, footer]) + "\n"
 
 
 def write(text: str, path: str | Path) -> Path:
