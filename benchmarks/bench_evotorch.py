@@ -122,8 +122,9 @@ def render(r: dict[str, Any]) -> str:
              eh.spread_ms(), fmt_ratio(ratio), f">= {TARGET:g}x", met(ratio >= TARGET)],
         ]
         same = d["center_diff"] <= 1e-4
+        verdict = "the very same search" if same else "the runs diverged: the work is not strictly identical"
         notes.append(f"D = {d['dim']}: max |centre difference| {d['center_diff']:.2e} "
-                     f"({'the very same search' if same else 'the runs diverged: the work is not strictly identical'}), "
+                     f"({verdict}), "
                      f"best fitness evotorch {d['bests']['evotorch']:.4g} vs evohyper {d['bests']['evohyper']:.4g}")
     all_met = all(ratio >= TARGET for _, ratio, _ in ratios)
     summary = "; ".join(f"**{fmt_ratio(ratio)}** at D = {dim} (evohyper {'adds' if ms >= 0 else 'saves'} "

@@ -11,8 +11,10 @@ Each search is built from a config by ``build_search(config, None)`` (strategy s
 budget), the Ray one with ``backend: {name: ray, num_actors: 2}`` and ``plugins: [benchmarks.bench_tasks]``
 so that the actors can import the benchmark task. Ray itself is started once beforehand (the backend
 then reuses it); Ray start-up and each search's actor start-up (inside ``build_search``) are
-measured separately and excluded from the per-generation figures. Local and Ray runs alternate. Per-generation time = the engine's own step time (ask +
-evaluate + tell) from ``search.history``; the first generation of each run is dropped as warm-up.
+measured separately and excluded from the per-generation figures. Local and Ray runs alternate,
+plus a diagnostic Ray run with the driver's torch on 1 thread. Per-generation time = the engine's
+own step time (ask + evaluate + tell) from ``search.history``; the first generation of each run is
+dropped as warm-up.
 """
 from __future__ import annotations
 
@@ -146,15 +148,25 @@ def _breakdown(ray_backend: Any, config: Any, popsize: int, dim: int) -> list[tu
 
 def _compare(label: str, dim: int, popsize: int, rounds: int, breakdown: bool = False) -> dict[str, Any]:
     configs = {name: _config(dim, popsize, rounds, name) for name in ("local", "ray")}
-    runs: dict[str, list[dict[str, Any]]] = {"local": [], "ray": []}
+    configs["ray_t1"] = configs["ray"]  # the same Ray search with the driver's torch on 1 thread
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in configs}
+    busy_starts = 0
     for rep in range(REPEATS):
         for name, config in configs.items():
-            wait_for_quiet(max_wait_s=10)  # let the previous run's actors exit (and others' load pass)
-            out = _run_search(config)
+            _, waited = wait_for_quiet(max_wait_s=10)  # let the previous run's actors exit, others' load pass
+            busy_starts += waited > 1.5  # the first check alone takes 1 s
+            threads = torch.get_num_threads()
+            if name == "ray_t1":
+                torch.set_num_threads(1)
+            try:
+                out = _run_search(config)
+            finally:
+                torch.set_num_threads(threads)
             runs[name].append(out)
             progress(f"  {label} rep {rep + 1}/{REPEATS} {name}: built in {out['build_s']:.2f}s, median "
                      f"{fmt_ms(Timing.of(out['per_gen']).median)}/generation, threads {out['threads']:g}")
-    result: dict[str, Any] = {"actors_s": Timing.of([o["build_s"] for o in runs["ray"]])}
+    result: dict[str, Any] = {"actors_s": Timing.of([o["build_s"] for o in runs["ray"]]),
+                              "busy_starts": busy_starts}
     for name, outs in runs.items():
         result[name] = Timing.of([t for o in outs for t in o["per_gen"]])
         result[name + "_wall"] = Timing.of([o["wall"] / o["gens"] for o in outs])
@@ -191,7 +203,8 @@ def run() -> dict[str, Any]:
     finally:
         if owns:
             ray_runtime.disconnect()
-    return {"rounds": rounds, "eval_check": check, "eval_half": half, "init_s": init_s, "compute": compute, "trivial": trivial,
+    return {"rounds": rounds, "eval_check": check, "eval_half": half, "init_s": init_s,
+            "compute": compute, "trivial": trivial,
             "cluster_cpus": cluster_cpus, "driver_threads": torch.get_num_threads()}
 
 
@@ -206,15 +219,22 @@ def render(r: dict[str, Any]) -> str:
         [f"compute task, ray ({NUM_ACTORS} actors x {c['ray_threads']:g} torch thread)", fmt_ms(c["ray"].median),
          c["ray"].spread_ms(), f"{fmt_ratio(ratio)} ({overhead * 100:+.1f}%)",
          f"<= +{OVERHEAD_TARGET * 100:g}%", met(overhead <= OVERHEAD_TARGET)],
+        [f"compute task, ray, driver torch on 1 thread (diagnostic)", fmt_ms(c["ray_t1"].median),
+         c["ray_t1"].spread_ms(), f"{fmt_ratio(c['ray_t1'].median / c['local'].median)} "
+         f"({(c['ray_t1'].median / c['local'].median - 1) * 100:+.1f}%)", "—", "—"],
         [f"trivial task, local ({t['local_threads']:g} threads)", fmt_ms(t["local"].median), t["local"].spread_ms(),
          "1x", "—", "—"],
         [f"trivial task, ray ({NUM_ACTORS} actors)", fmt_ms(t["ray"].median), t["ray"].spread_ms(),
          f"fixed Ray cost {fixed_ms:+.2f} ms/generation", "(report)", "—"],
+        [f"trivial task, ray, driver torch on 1 thread (diagnostic)", fmt_ms(t["ray_t1"].median),
+         t["ray_t1"].spread_ms(),
+         f"fixed Ray cost {(t['ray_t1'].median - t['local'].median) * 1e3:+.2f} ms/generation",
+         "—", "—"],
     ]
     walls = table(["variant", "search.run() wall / generations (median of runs)", "min–max over runs"], [
         [f"{label}, {name}", fmt_ms(res[name + "_wall"].median),
          f"{fmt_ms(res[name + '_wall'].min)}–{fmt_ms(res[name + '_wall'].max)}"]
-        for label, res in (("compute", c), ("trivial", t)) for name in ("local", "ray")])
+        for label, res in (("compute", c), ("trivial", t)) for name in ("local", "ray", "ray_t1")])
     startup = table(["Ray start-up (excluded above)", "seconds (median)", "min–max"], [
         ["`ray.init` of a private local instance (127.0.0.1, dashboard off)", f"{r['init_s']:.2f}", "1 run"],
         *[[f"`build_search` with `backend: ray`: {NUM_ACTORS} evaluator actors ready ({label} task)",
@@ -249,7 +269,8 @@ def render(r: dict[str, Any]) -> str:
         "being the actors computing while the driver and Ray's own processes (raylet, GCS, object store) "
         "compete with them for the same 2 cores. In absolute terms Ray adds "
         f"{fmt_ms(c['ray'].median - c['local'].median)} per generation here, so on this machine the 10% target "
-        f"is reached only by tasks whose evaluation takes ≳ {max(c['ray'].median - c['local'].median, 0) * 1e4:.0f} ms "
+        f"is reached only by tasks whose evaluation takes ≳ "
+        f"{max(c['ray'].median - c['local'].median, 0) * 1e4:.0f} ms "
         "per generation (or by more cores than actors). "
         f"Start-up (≈ {r['init_s']:.1f} s for Ray, then "
         f"{c['actors_s'].median:.1f} s for each search's actors) is paid once per search and excluded. "
@@ -266,11 +287,22 @@ def render(r: dict[str, Any]) -> str:
             f"torch tensors both ways (2 calls, torch chunk in and tensor out, inline: {fmt_ms(vals[4])}; "
             f"the same with numpy arrays: {fmt_ms(vals[5])}). The remainder is the backend's own bookkeeping "
             "(deadline-driven `ray.wait` loop, one result at a time, and `ChunkResult` with its metric "
-            "tensors pickled back).")
+            "tensors pickled back), which this table does not isolate. Finally, a Search generation on Ray "
+            f"({fmt_ms(t['ray'].median)}) costs more than one `RayBackend.evaluate` plus the local step "
+            f"({fmt_ms(vals[1] + t['local'].median)}): between Ray calls the driver runs its own torch ops (ask, "
+            "tell, statistics) on 2 OpenMP threads, which most likely keep spinning for a while afterwards and take CPU from "
+            "the actors. With the driver's torch on 1 thread (diagnostic rows) a Ray generation takes "
+            f"{fmt_ms(t['ray_t1'].median)} on the trivial task and {fmt_ms(c['ray_t1'].median)} on the compute "
+            f"task ({(c['ray_t1'].median / c['local'].median - 1) * 100:+.1f}% vs local).")
     add_summary("Ray backend (2 actors) vs local, ~50 ms/generation task", f"<= +{OVERHEAD_TARGET * 100:g}%",
                 f"{overhead * 100:+.1f}% ({fmt_ms(c['ray'].median)} vs {fmt_ms(c['local'].median)})",
                 overhead <= OVERHEAD_TARGET)
     add_summary("Ray fixed per-generation cost (trivial task)", "(report)", f"{fixed_ms:.1f} ms", None)
+    busy_runs = c["busy_starts"] + t["busy_starts"]
+    if busy_runs:
+        reading += (f" Caveat: other processes were using more than 25% of the CPUs just before {busy_runs} of "
+                    f"the {6 * REPEATS} timed runs (the harness then waited up to 10 s), so outside load came and "
+                    "went during this section and is part of its spreads.")
     return "\n\n".join([
         "## Ray backend vs local backend",
         f"Full `Search` (strategy snes, seed {SEED}, {GENERATIONS} generations per run, {REPEATS} runs per "
