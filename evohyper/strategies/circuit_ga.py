@@ -19,22 +19,10 @@ from deap import algorithms, base, tools
 
 from evohyper.api.strategy import Strategy
 from evohyper.strategies import _checks, _rng
+from evohyper.strategies._deap_individuals import Individual as _Individual
+from evohyper.strategies._deap_individuals import clone as _clone
 
 
-class _Fitness(base.Fitness):
-    weights = (1.0,)
-
-
-class _Individual(list):
-    def __init__(self, genes=(), fitness: float | None = None):
-        super().__init__(genes)
-        self.fitness = _Fitness() if fitness is None else _Fitness((fitness,))
-
-
-def _clone(ind: _Individual) -> _Individual:
-    twin = _Individual(ind)
-    twin.fitness.wvalues = ind.fitness.wvalues
-    return twin
 
 
 class CircuitGA(Strategy):

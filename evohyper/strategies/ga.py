@@ -17,27 +17,12 @@ from deap import algorithms, base, tools
 
 from evohyper.api.strategy import Strategy
 from evohyper.strategies import _checks, _rng
+from evohyper.strategies._deap_individuals import Individual as _Individual
+from evohyper.strategies._deap_individuals import clone as _clone
 
 CROSSOVERS = ("blend", "sbx", "two_point", "uniform")
 
 
-class _Fitness(base.Fitness):
-    weights = (1.0,)  # one objective, maximised (evohyper's internal direction)
-
-
-class _Individual(list):
-    """DEAP individuals are mutable sequences carrying a ``fitness``; plain lists of floats are fastest."""
-
-    def __init__(self, genes=(), fitness: float | None = None):
-        super().__init__(genes)
-        self.fitness = _Fitness() if fitness is None else _Fitness((fitness,))
-
-
-def _clone(ind: _Individual) -> _Individual:
-    """Cheaper than DEAP's default ``copy.deepcopy`` for a list of floats."""
-    twin = _Individual(ind)
-    twin.fitness.wvalues = ind.fitness.wvalues
-    return twin
 
 
 class GA(Strategy):
