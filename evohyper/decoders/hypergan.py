@@ -8,14 +8,16 @@ discriminator's regulariser) lives in ``evohyper/ensembles/hypergan_training.py`
 """
 # No `from __future__ import annotations`: constructor annotations stay real types for the validator.
 import math
-import os
-from pathlib import Path
 from typing import Any
 
 import torch
 
+import torch.nn.functional as F
+
 from evohyper.api.decoder import Decoder
 from evohyper.api.phenotypes import Phenotypes, TargetSpec
+from evohyper.api.self_trained import SelfTrainedDecoder
+from evohyper.api.task import EvalResult, Task
 
 
 def _positive(name: str, value: Any) -> int:
@@ -55,16 +57,19 @@ class MLP(torch.nn.Module):
             self.weights.append(torch.nn.Parameter((torch.rand(a, b, generator=gen) * 2 - 1) * bound))
             self.biases.append(torch.nn.Parameter((torch.rand(b, generator=gen) * 2 - 1) * bound))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, frozen: bool = False) -> torch.Tensor:
+        """``frozen``: use detached weights (the input still gets gradients), for the other player's loss."""
         n = len(self.weights)
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            if frozen:
+                w, b = w.detach(), b.detach()
             x = torch.addmm(b, x, w)
             if i < n - 1:
                 x = torch.relu(x)
         return x
 
 
-class HyperGANDecoder(torch.nn.Module, Decoder):
+class HyperGANDecoder(SelfTrainedDecoder, Decoder):
     """HyperGAN generator of complete target networks; genotype = noise ``s`` ``[P, noise]``.
 
     noise: size of s; code: size of each layer's latent code (the mixer emits ``layers x code``);
@@ -76,9 +81,14 @@ class HyperGANDecoder(torch.nn.Module, Decoder):
     """
 
     def __init__(self, target: TargetSpec, *, noise: int = 32, code: int = 32, hidden: int = 64,
-                 disc_hidden: int = 64, init_seed: int = 0, weights: str | None = None):
+                 disc_hidden: int = 64, init_seed: int = 0, weights: str | None = None,
+                 beta: float = 1.0, samples: int = 32, score_samples: int = 32):
         torch.nn.Module.__init__(self)
         Decoder.__init__(self, target)
+        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta >= 0 or not math.isfinite(beta):
+            raise ValueError(f"invalid decoder option beta={beta!r}; allowed: a finite number >= 0")
+        self.beta = float(beta)
+        self.samples, self.score_samples = _positive("samples", samples), _positive("score_samples", score_samples)
         self.noise, self.code = _positive("noise", noise), _positive("code", code)
         self.hidden, self.disc_hidden = _positive("hidden", hidden), _positive("disc_hidden", disc_hidden)
         if isinstance(init_seed, bool) or not isinstance(init_seed, int) or init_seed < 0:
@@ -139,30 +149,42 @@ class HyperGANDecoder(torch.nn.Module, Decoder):
         training differentiates ``generate(mix(s))`` instead)."""
         return self.decode(self.sample_noise(n, seed))
 
-    # ------------------------------------------------------------------ weights files (no pickle)
     def generator_parameters(self) -> list[torch.nn.Parameter]:
         return [*self.mixer.parameters(), *self.generators.parameters()]
 
-    def save_weights(self, path: str | Path) -> Path:
-        """Atomically write the state dict (tensors only; loaded with ``weights_only=True``)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        torch.save({k: v.detach().cpu() for k, v in self.state_dict().items()}, tmp)
-        os.replace(tmp, path)
-        return path
+    # ------------------------------------------------------------------ gradient training
+    @property
+    def networks_per_step(self) -> int:
+        return self.samples
 
-    def load_weights(self, path: str | Path) -> None:
-        path = Path(path)
-        if not path.is_file():
-            raise ValueError(f"invalid decoder option weights={str(path)!r}; allowed: an existing file "
-                             f"written by HyperGANDecoder.save_weights, or null")
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        try:
-            self.load_state_dict(state)
-        except RuntimeError as exc:
-            raise ValueError(f"invalid decoder option weights={str(path)!r}: the file does not match this "
-                             f"generator (noise/code/hidden/target differ): {exc}") from None
+    def training_loss(self, task: Task, batch: Any,
+                      generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        ref = self.scale0
+        s = torch.randn(self.samples, self.noise, generator=generator).to(ref.device)
+        q = self.mix(s)
+        task_loss = task.loss(self.generate(q), batch).mean()
+        if self.beta == 0:
+            return task_loss, {"task_loss": task_loss.detach()}
+        real = torch.ones(self.samples, 1, device=ref.device)
+        adv = F.binary_cross_entropy_with_logits(self.discriminator(q, frozen=True), real)
+        prior = torch.randn(self.samples, q.shape[1], generator=generator).to(ref.device)
+        disc = (F.binary_cross_entropy_with_logits(self.discriminator(prior), real)
+                + F.binary_cross_entropy_with_logits(self.discriminator(q.detach()), torch.zeros_like(real)))
+        loss = task_loss + self.beta * adv + disc
+        return loss, {"task_loss": task_loss.detach(), "adv_loss": adv.detach(), "disc_loss": disc.detach()}
+
+    def training_score(self, task: Task, seed: int) -> EvalResult:
+        """Mean fitness and metrics of ``score_samples`` generated networks (noise drawn from ``seed``)."""
+        result = task.evaluate(self.sample(self.score_samples, seed), seed)
+        fit = torch.as_tensor(result.fitness).double()
+        fit = fit.mean(dim=1) if fit.dim() == 2 else fit
+        return EvalResult(fitness=fit.mean().reshape(1),
+                          metrics={k: torch.as_tensor(v).float().mean().reshape(1) for k, v in result.metrics.items()},
+                          sample_forwards=result.sample_forwards)
+
+    def test_metrics(self, task: Task, seed: int = 0) -> dict[str, torch.Tensor]:
+        """Held-out metrics of ``score_samples`` generated networks (per network; the exporter averages)."""
+        return task.test_metrics(self.sample(self.score_samples, seed)) if hasattr(task, "test_metrics") else {}
 
     def describe(self) -> dict[str, Any]:
         out = super().describe()

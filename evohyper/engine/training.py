@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from evohyper.api.decoder import Decoder
+from evohyper.api.self_trained import is_self_trained
 from evohyper.api.task import EvalResult, NotDifferentiableError, Task
 from evohyper.api.training import TrainingJob
 
@@ -58,6 +59,12 @@ def _to(obj: Any, device: torch.device) -> Any:
     return obj
 
 
+def step_generator(seed: int, step: int) -> torch.Generator:
+    """The generator of global step ``step`` (noise, sampled graphs): a function of (seed, step) only."""
+    state = np.random.SeedSequence([int(seed), 11, int(step)]).generate_state(1, dtype=np.uint64)[0] >> 1
+    return torch.Generator().manual_seed(int(state))
+
+
 def check_differentiable(task: Task) -> None:
     if not type(task).differentiable():
         raise NotDifferentiableError(
@@ -71,7 +78,10 @@ def train(task: Task, decoder: Decoder, job: TrainingJob, seed: int,
     check_differentiable(task)
     if job.optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {job.optimizer!r}; allowed: {sorted(OPTIMIZERS)}")
-    P, D = len(job), decoder.genome_size
+    P = len(job)
+    D = decoder.trained_size if is_self_trained(decoder) else decoder.genome_size
+    if is_self_trained(decoder) and P != 1:
+        raise ValueError(f"{type(decoder).__name__} trains its own parameters: one row per job, got {P}")
     if job.genotypes is None:
         init = decoder.initial_genotype(torch.Generator().manual_seed(int(job.data_seed)))
         start = torch.zeros(P, D) if init is None else init.reshape(1, D).expand(P, D)
@@ -82,17 +92,34 @@ def train(task: Task, decoder: Decoder, job: TrainingJob, seed: int,
     if job.optimizer_state is not None:
         opt.load_state_dict(_to(job.optimizer_state, device))
     forwards = 0
+    self_trained = is_self_trained(decoder)
+    logs: dict[str, float] = {}
     with torch.enable_grad():
-        for batch in minibatches(task, job.batch_size, job.data_seed, job.step, job.steps):
-            loss = task.loss(decoder.decode(param, device=device), batch)
+        batches = minibatches(task, job.batch_size, job.data_seed, job.step, job.steps)
+        for k, batch in enumerate(batches):
+            if self_trained:  # the decoder's own parameters, one flat row (see api/self_trained.py)
+                loss, step_logs = decoder.functional_loss(param[0], task, batch, step_generator(job.data_seed, job.step + k))
+                for name, value in step_logs.items():
+                    logs[name] = logs.get(name, 0.0) + float(value) / job.steps
+            else:
+                loss = task.loss(decoder.decode(param, device=device), batch)
             opt.zero_grad(set_to_none=True)
             loss.sum().backward()
             opt.step()
-            forwards += P * batch_len(batch)
-    with torch.no_grad():
-        result = task.evaluate(decoder.decode(param.detach(), device=device), int(seed))
+            forwards += P * batch_len(batch) * getattr(decoder, "networks_per_step", 1)
+    result = _score(task, decoder, param.detach(), int(seed), device)
     spent = P if result.sample_forwards is None else int(result.sample_forwards)
-    result = replace(result, sample_forwards=spent + forwards)
+    metrics = dict(result.metrics)
+    metrics.update({f"train_{name}": torch.full((P,), value) for name, value in logs.items()})
+    result = replace(result, sample_forwards=spent + forwards, metrics=metrics)
     updated = replace(job, genotypes=param.detach().cpu(), optimizer_state=_to(opt.state_dict(), torch.device("cpu")),
                       step=job.step + job.steps)
     return result, updated
+
+
+def _score(task: Task, decoder: Decoder, param: torch.Tensor, seed: int, device: torch.device) -> EvalResult:
+    with torch.no_grad():
+        if is_self_trained(decoder):
+            decoder.load_parameter_vector(param[0])
+            return decoder.training_score(task, seed)
+        return task.evaluate(decoder.decode(param, device=device), seed)

@@ -71,9 +71,8 @@ def run_seed(seed: int, work: Path) -> dict[str, Any]:
     gens = {}
     for label, beta in (("HyperGAN", SETTINGS["beta"]), ("HyperGAN, beta = 0", 0.0)):
         t = time.perf_counter()
-        dec = HyperGANDecoder(target, init_seed=seed, **GEN_OPTS)
-        train_hypergan(dec, task, HyperGANTraining(steps=SETTINGS["hypergan_steps"], beta=beta, seed=seed,
-                                                   samples=SETTINGS["hypergan_samples"], lr=SETTINGS["lr"]))
+        dec = HyperGANDecoder(target, init_seed=seed, beta=beta, samples=SETTINGS["hypergan_samples"], **GEN_OPTS)
+        train_hypergan(dec, task, HyperGANTraining(steps=SETTINGS["hypergan_steps"], seed=seed, lr=SETTINGS["lr"]))
         out["seconds"][label] = time.perf_counter() - t
         gens[label] = dec
         out["sources"][label] = score(GeneratorSource(dec), data, None)

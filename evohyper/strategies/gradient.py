@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
+from evohyper.api.self_trained import is_self_trained
 from evohyper.api.strategy import Strategy
 from evohyper.api.training import TrainingJob
 from evohyper.strategies import _checks
@@ -36,7 +37,8 @@ class GradientStrategy(Strategy):
                  weight_decay: float = 0.0,
                  steps_per_generation: int = 10,
                  batch_size: int = 64):
-        super().__init__(_checks.genome_size(genome_size), seed)
+        # None: a decoder without vector genotypes (a graph hypernetwork); bind_decoder resolves it
+        super().__init__(None if genome_size is None else _checks.genome_size(genome_size), seed)
         _checks.one_of("optimizer", optimizer, tuple(_TORCH_NAMES))
         _checks.positive("lr", lr)
         _checks.real("momentum", momentum, 0.0, 1.0, high_open=True)
@@ -56,6 +58,15 @@ class GradientStrategy(Strategy):
     @property
     def popsize(self) -> int:
         return 1
+
+    def bind_decoder(self, decoder: Any) -> None:
+        """A self-trained decoder (HyperGAN, GHN) is trained on its own parameters: that flat vector,
+        not the decoder's evolutionary genotype, is what this strategy optimises."""
+        if is_self_trained(decoder):
+            self.genome_size = decoder.trained_size
+        elif self.genome_size is None:
+            raise ValueError(f"strategy 'gradient' needs vector genotypes or a self-trained decoder; "
+                             f"{type(decoder).__name__} has neither")
 
     def _ask(self) -> TrainingJob:
         return TrainingJob(genotypes=self.genotype, size=1, optimizer=self.optimizer, options=dict(self.options),

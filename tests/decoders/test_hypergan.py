@@ -61,7 +61,9 @@ def test_bad_genotypes_and_options():
     with pytest.raises(ValueError, match="steps"):
         HyperGANTraining(steps=0)
     with pytest.raises(ValueError, match="beta"):
-        HyperGANTraining(beta=-1.0)
+        HyperGANDecoder(MLP, beta=-1.0)
+    with pytest.raises(ValueError, match="samples"):
+        HyperGANDecoder(MLP, samples=0)
 
 
 def test_sampling_is_deterministic_under_a_seed():
@@ -77,8 +79,8 @@ def test_training_is_deterministic_and_weights_round_trip(tmp_path):
     task = DigitsTask()
     runs = []
     for _ in range(2):
-        dec = HyperGANDecoder(MLP, noise=8, code=8, hidden=16)
-        train_hypergan(dec, task, HyperGANTraining(steps=15, samples=4, beta=1.0, seed=5))
+        dec = HyperGANDecoder(MLP, noise=8, code=8, hidden=16, samples=4, beta=1.0)
+        train_hypergan(dec, task, HyperGANTraining(steps=15, seed=5))
         runs.append(dec)
     for (k, v), w in zip(runs[0].state_dict().items(), runs[1].state_dict().values()):
         assert torch.equal(v, w), k
@@ -90,8 +92,8 @@ def test_training_is_deterministic_and_weights_round_trip(tmp_path):
 
 
 def _trained(beta: float) -> HyperGANDecoder:
-    dec = HyperGANDecoder(MLP, noise=8, code=8, hidden=32, init_seed=0)
-    train_hypergan(dec, DigitsTask(), HyperGANTraining(steps=300, samples=16, beta=beta, seed=0))
+    dec = HyperGANDecoder(MLP, noise=8, code=8, hidden=32, init_seed=0, samples=16, beta=beta)
+    train_hypergan(dec, DigitsTask(), HyperGANTraining(steps=300, seed=0))
     return dec
 
 

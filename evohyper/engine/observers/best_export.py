@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import torch
 
+from evohyper.api.self_trained import is_self_trained
 from evohyper.engine.evaluation import Evaluator
 
 log = logging.getLogger("evohyper.best")
@@ -57,6 +58,9 @@ class BestExporter:
         if genotype is None:
             return
         evaluator = self.make_evaluator()
+        if is_self_trained(evaluator.decoder):
+            self._export_decoder(search, result, evaluator, genotype)
+            return
         with torch.no_grad():
             phen = evaluator.decoder.decode(genotype_batch(genotype), device=evaluator.device)
             test = {k: float(v[0]) for k, v in evaluator.task.test_metrics(phen).items()}
@@ -72,4 +76,23 @@ class BestExporter:
         self.summary = {"fitness": result.best_fitness, "generations": result.generations,
                         "test_metrics": test, "phenotype": phen.describe(), "decoder": evaluator.decoder.describe(),
                         "pictures": [_relative(p, self.directory.parent) for p in pictures]}
+        (self.directory / "phenotype.json").write_text(json.dumps(self.summary, indent=2, default=str))
+
+    def _export_decoder(self, search: Any, result: Any, evaluator: Evaluator, vector: torch.Tensor) -> None:
+        """A gradient-trained self-trained decoder (HyperGAN, GHN): the best parameters go to
+        ``best/decoder_weights.pt`` (the decoder's ``weights`` option loads it for a later search);
+        held-out metrics are the mean over the networks ``training_score`` generates."""
+        decoder = evaluator.decoder
+        decoder.load_parameter_vector(vector.reshape(-1))
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = decoder.save_weights(self.directory / "decoder_weights.pt")
+        torch.save(vector.detach().cpu(), self.directory / "genotype.pt")
+        test: dict[str, float] = {}
+        scorer = getattr(decoder, "test_metrics", None)
+        if scorer is not None:
+            with torch.no_grad():
+                test = {k: float(torch.as_tensor(v).float().mean()) for k, v in scorer(evaluator.task).items()}
+        self.summary = {"fitness": result.best_fitness, "generations": result.generations, "test_metrics": test,
+                        "decoder_weights": _relative(path, self.directory.parent), "decoder": decoder.describe(),
+                        "pictures": []}
         (self.directory / "phenotype.json").write_text(json.dumps(self.summary, indent=2, default=str))
