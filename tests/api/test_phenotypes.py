@@ -77,3 +77,28 @@ def test_forward_keeps_gradients_to_the_weights():
     out = dec.decode(g).forward(torch.randn(6, 3))
     out.sum().backward()
     assert g.grad is not None and torch.isfinite(g.grad).all() and (g.grad.abs().sum(1) > 0).all()
+
+
+@pytest.mark.parametrize("per_individual", [False, True])
+def test_tiled_forward_equals_whole_population_forward(monkeypatch, per_individual):
+    """Large no-grad populations run in tiles; the result must be the whole-population forward's,
+    in population order (a tile written to the wrong rows, or a bias/weight slice off by one, fails)."""
+    import evohyper.api.phenotypes as ph
+
+    spec = ph.MLPSpec([5, 7, 3], activation="tanh", output_activation="sigmoid")
+    gen = torch.Generator().manual_seed(0)
+    tensors = {k: torch.randn(23, *v, generator=gen) for k, v in spec.shapes().items()}
+    phen = spec.build(tensors)
+    x = torch.randn(23, 4, 5, generator=gen) if per_individual else torch.randn(4, 5, generator=gen)
+    whole = phen.forward(x)
+    monkeypatch.setattr(ph, "TILE_ELEMENTS", 4 * 7 * 5)                # tiles of 5 individuals
+    calls = []
+    original = ph.MLPPhenotypes._forward_range
+    monkeypatch.setattr(ph.MLPPhenotypes, "_forward_range",
+                        lambda self, *a: calls.append(a[1:3]) or original(self, *a))
+    tiled = phen.forward(x)
+    assert calls == [(0, 5), (5, 10), (10, 15), (15, 20), (20, 23)]
+    torch.testing.assert_close(tiled, whole, rtol=0, atol=1e-6)
+    ref = torch.stack([torch.sigmoid(torch.tanh((x[i] if per_individual else x) @ tensors["w0"][i] + tensors["b0"][i])
+                                     @ tensors["w1"][i] + tensors["b1"][i]) for i in range(23)])
+    torch.testing.assert_close(tiled, ref, rtol=1e-5, atol=1e-5)
