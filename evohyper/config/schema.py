@@ -29,6 +29,7 @@ class BackendConfig:
     startup_timeout_s: float = 300.0
     max_retries: int = 3
     num_cpus: float | None = None   # size of a local Ray started by evohyper (default: all cores)
+    driver_threads: int | None = 1  # torch threads of the driver while Ray evaluates (None: unchanged)
 
     def __post_init__(self) -> None:
         if self.num_actors < 1:
@@ -37,6 +38,8 @@ class BackendConfig:
             raise ValueError("num_cpus_per_actor must be > 0 and num_gpus_per_actor >= 0")
         if self.timeout_s <= 0 or self.max_retries < 0:
             raise ValueError("timeout_s must be > 0 and max_retries >= 0")
+        if self.driver_threads is not None and self.driver_threads < 1:
+            raise ValueError(f"driver_threads must be >= 1 or null, got {self.driver_threads}")
 
 
 @dataclass

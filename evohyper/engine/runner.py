@@ -34,7 +34,7 @@ def make_backend(config: Config, spec: ComponentsSpec) -> Any:
     return RayBackend(spec, num_actors=b.num_actors, num_cpus_per_actor=b.num_cpus_per_actor,
                       num_gpus_per_actor=b.num_gpus_per_actor, address=b.address, num_cpus=b.num_cpus,
                       timeout_s=b.timeout_s, startup_timeout_s=b.startup_timeout_s, max_retries=b.max_retries,
-                      sys_path=_plugin_paths())
+                      sys_path=_plugin_paths(), driver_threads=b.driver_threads)
 
 
 def _plugin_paths() -> list[str]:

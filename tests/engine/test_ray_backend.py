@@ -71,11 +71,18 @@ def test_importing_the_backend_does_not_import_ray():
 
 # ----------------------------------------------------------------------------- with the shared Ray
 @pytest.mark.ray
-def test_results_identical_for_any_actor_count_and_equal_to_local(ray_local):
+def test_results_identical_for_any_actor_count_and_equal_to_local(ray_local, monkeypatch):
+    import evohyper.engine.backends.ray_backend as rb
+
     genotypes = population(11)
     expected = local_result(genotypes)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
     for n_actors in (1, 2, 3):
+        # chunks inline with the call (small) and through ray.put (INLINE_BYTES = 0) give the same
+        monkeypatch.setattr(rb, "INLINE_BYTES", 0 if n_actors == 2 else 256 * 1024)
         with backend(spec(), num_actors=n_actors) as b:
+            assert torch.get_num_threads() == 1                          # driver_threads default
             got = b.evaluate(genotypes, 3)
             assert len(b.actor_nodes()) == n_actors
             small = b.evaluate(genotypes[:2], 3)  # fewer individuals than actors
@@ -84,7 +91,28 @@ def test_results_identical_for_any_actor_count_and_equal_to_local(ray_local):
         assert torch.equal(got.metrics["norm"], expected.metrics["norm"])
         assert got.sample_forwards == expected.sample_forwards == 11
         assert torch.equal(small.fitness, expected.fitness[:2])
+        assert torch.get_num_threads() == 2                              # restored by close()
+    torch.set_num_threads(before)
     assert ray_local.is_initialized(), "close() must not shut down a Ray it did not start"
+
+
+def test_wire_format_round_trips_chunk_results_bit_for_bit():
+    import numpy as np
+
+    from evohyper.engine.backends.ray_backend import from_wire, to_wire
+    from evohyper.engine.evaluation import ChunkResult
+
+    chunk = ChunkResult(fitness=torch.tensor([0.1, float("nan"), -3.0], dtype=torch.float64),
+                        metrics={"m": torch.tensor([1.5, 2.5, 3.5])}, sample_forwards=7, errors=1)
+    wire = to_wire(chunk)
+    assert isinstance(wire["fitness"], np.ndarray) and isinstance(wire["metrics"]["m"], np.ndarray)
+    back = from_wire(wire)
+    assert torch.equal(back.fitness[[0, 2]], chunk.fitness[[0, 2]]) and back.fitness.dtype == torch.float64
+    assert torch.isnan(back.fitness[1]) and torch.equal(back.metrics["m"], chunk.metrics["m"])
+    assert (back.sample_forwards, back.errors) == (7, 1)
+    g = torch.randn(4, 3, dtype=torch.float64)
+    assert torch.equal(from_wire(to_wire(g)), g)
+    assert to_wire([1, 2]) == [1, 2]                                      # non-tensor genotypes pass as-is
 
 
 @pytest.mark.ray
