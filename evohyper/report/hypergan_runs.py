@@ -7,6 +7,7 @@ for the best *set* of k networks (``digits_hypergan_cmaes_sets.yaml``), and a la
 Every source is scored by the same Ensemble API and metrics."""
 from __future__ import annotations
 
+import csv
 import tempfile
 import time
 from pathlib import Path
@@ -52,10 +53,13 @@ def train_generator(seed: int, beta: float, target: Any, work: Path) -> tuple[Hy
         "backend.name=local", "output.progress=false", "output.tensorboard=false"])
     result, run_dir = run(config)
     weights = run_dir / "best" / "decoder_weights.pt"
+    with open(run_dir / "metrics.csv") as f:  # the generation the best export kept (first best, as the engine)
+        rows = list(csv.DictReader(f))
+    best_generation = int(max(rows, key=lambda r: float(r["best"]))["generation"])
     options = {k: v for k, v in config.decoder.items() if k not in ("name", "weights")}
     dec = HyperGANDecoder(target, **options, weights=str(weights))
     return dec, {"weights": weights, "best_val_fitness": result.best_fitness, "generations": result.generations,
-                 "options": options, "steps": SETTINGS["train_generations"]
+                 "best_generation": best_generation, "options": options, "steps": SETTINGS["train_generations"]
                  * SETTINGS["train_steps_per_generation"]}
 
 
@@ -63,15 +67,16 @@ def _nll(probs: torch.Tensor, y: torch.Tensor) -> float:
     return float(-probs.gather(1, y.view(-1, 1)).clamp_min(1e-12).log().mean())
 
 
-def set_metrics(members: Any, data: dict[str, Any], val: tuple[torch.Tensor, torch.Tensor]) -> dict[str, Any]:
-    """A set of networks as one ensemble: test accuracy and NLL, validation NLL, and diversity
-    (per-layer norm std, relative spread, disagreement on the test set)."""
+def set_metrics(members: Any, data: dict[str, Any], val: tuple[torch.Tensor, torch.Tensor],
+                s: torch.Tensor) -> dict[str, Any]:
+    """A set of networks (from noise ``s [k, noise]``) as one ensemble: test accuracy and NLL, validation
+    NLL, and diversity (per-layer norm std, relative spread, disagreement on the test set)."""
     x, y = data["test"]
     ens = Ensemble(members)
     member = ens.member_probs(x)
     probs = member.mean(0)
     div = M.weight_diversity(members)
-    return {"test_accuracy": M.accuracy(probs, y), "test_nll": _nll(probs, y),
+    return {"noise_norm": float(s.norm(dim=1).mean()), "test_accuracy": M.accuracy(probs, y), "test_nll": _nll(probs, y),
             "val_nll": _nll(ens.predict_proba(val[0]), val[1]),
             "member_test_accuracy": float((member.argmax(-1) == y).float().mean()),
             "w0_norm_std": div["w0"]["norm_std"], "w1_norm_std": div["w1"]["norm_std"],
@@ -84,18 +89,18 @@ def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
 
 
 @torch.no_grad()
-def _baselines(dec: HyperGANDecoder, k: int, seed: int, prior: Any, val_prior: Any, data: dict[str, Any],
+def _baselines(dec: HyperGANDecoder, k: int, seed: int, prior: Any, prior_s: torch.Tensor, val_prior: Any, data: dict[str, Any],
                val: tuple[torch.Tensor, torch.Tensor]) -> dict[str, dict[str, float]]:
     """Random prior sets (k draws of s ~ N(0, I), averaged over ``random_sets`` draws) and the k prior
     draws (of 100) with the best validation fitness, as one ensemble."""
-    rand = _mean([set_metrics(dec.sample(k, seed=seed * 1000 + 100 + r), data, val)
-                  for r in range(SETTINGS["random_sets"])])
+    draws = [dec.sample_noise(k, seed=seed * 1000 + 100 + r) for r in range(SETTINGS["random_sets"])]
+    rand = _mean([set_metrics(dec.decode_members(s), data, val, s) for s in draws])
     top = torch.as_tensor(val_prior).topk(k).indices
     return {f"random prior sets, k = {k}": rand,
-            f"top-{k} of 100 prior draws (by validation)": set_metrics(prior.select(top), data, val)}
+            f"top-{k} of 100 prior draws (by validation)": set_metrics(prior.select(top), data, val, prior_s[top])}
 
 
-def search_sets(seed: int, k: int, weights: str, dec: HyperGANDecoder, prior: Any, val_prior: Any,
+def search_sets(seed: int, k: int, weights: str, dec: HyperGANDecoder, prior: Any, prior_s: torch.Tensor, val_prior: Any,
                 data: dict[str, Any], val: tuple[torch.Tensor, torch.Tensor]) -> dict[str, dict[str, float]]:
     """CMA-ES for the best set of k networks (digits_hypergan_cmaes_sets.yaml: genotype = k noise
     vectors, fitness = the set's ensemble validation -cross-entropy), with the baselines of size k."""
@@ -104,10 +109,10 @@ def search_sets(seed: int, k: int, weights: str, dec: HyperGANDecoder, prior: An
         f"decoder.set_size={k}", f"strategy.popsize={SETTINGS['sets_popsize']}",
         f"budget.generations={SETTINGS['sets_generations']}", "backend.name=local"]))
     with torch.no_grad():
-        members = dec.decode_members(torch.as_tensor(result.best_genotype).reshape(k, -1))
-        best = set_metrics(members, data, val)
+        s = torch.as_tensor(result.best_genotype).reshape(k, -1)
+        best = set_metrics(dec.decode_members(s), data, val, s)
     best["val_fitness"] = result.best_fitness
-    return {f"CMA-ES best set, k = {k}": best, **_baselines(dec, k, seed, prior, val_prior, data, val)}
+    return {f"CMA-ES best set, k = {k}": best, **_baselines(dec, k, seed, prior, prior_s, val_prior, data, val)}
 
 
 def score(source: Any, data: dict[str, tuple[torch.Tensor, torch.Tensor]], pool_size: int | None) -> dict[str, Any]:
@@ -175,7 +180,8 @@ def run_seed(seed: int, work: Path) -> dict[str, Any]:
     x_val, y_val = task._split("val", torch.device("cpu"))
     with torch.no_grad():
         best = dec.decode(torch.as_tensor(result.best_genotype).reshape(1, -1))
-        prior = dec.sample(100, seed=seed + 1000)
+        prior_s = dec.sample_noise(100, seed=seed + 1000)
+        prior = dec.decode_members(prior_s)
         val_prior = task.evaluate(prior, 0).fitness
         out["cmaes"] = {"best_val_fitness": result.best_fitness,
                         "best_test_accuracy": float(task.test_metrics(best)["test_accuracy"][0]),
@@ -183,11 +189,12 @@ def run_seed(seed: int, work: Path) -> dict[str, Any]:
                         "prior_val_fitness_max": float(torch.as_tensor(val_prior).max()),
                         "prior_test_accuracy_mean": float(task.test_metrics(prior)["test_accuracy"].mean())}
         cma_pool = PoolSource.from_search(search, dec)
-        out["sets"] = {"single best network (CMA-ES, k = 1)": set_metrics(best, data, (x_val, y_val))}
+        best_s = torch.as_tensor(result.best_genotype).reshape(1, -1)
+        out["sets"] = {"single best network (CMA-ES, k = 1)": set_metrics(best, data, (x_val, y_val), best_s)}
     out["sources"]["CMA-ES population over s"] = score(cma_pool, data, len(cma_pool))
     for k in SETTINGS["set_sizes"]:
         t = time.perf_counter()
-        out["sets"].update(search_sets(seed, k, str(weights), dec, prior, val_prior, data, (x_val, y_val)))
+        out["sets"].update(search_sets(seed, k, str(weights), dec, prior, prior_s, val_prior, data, (x_val, y_val)))
         out["seconds"][f"CMA-ES sets, k = {k}"] = time.perf_counter() - t
 
     s0, s1 = dec.sample_noise(2, seed=seed + 2000)
