@@ -145,7 +145,8 @@ class HyperGANDecoder(SelfTrainedDecoder, Decoder):
         s = torch.as_tensor(genotypes, dtype=torch.float32).to(self.scale0.device)
         if s.dim() != 2 or s.shape[1] != self.genome_size:
             what = "noise" if self.set_size == 1 else f"set_size={self.set_size} noise vectors of {self.noise}"
-            raise ValueError(f"HyperGANDecoder expects genotypes [P, {self.genome_size}] ({what}), got {tuple(s.shape)}")
+            raise ValueError(f"HyperGANDecoder expects genotypes [P, {self.genome_size}] ({what}), "
+                             f"got {tuple(s.shape)}")
         if self.set_size == 1:
             return self.decode_members(s)
         P, k = s.shape[0], self.set_size

@@ -89,8 +89,8 @@ def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
 
 
 @torch.no_grad()
-def _baselines(dec: HyperGANDecoder, k: int, seed: int, prior: Any, prior_s: torch.Tensor, val_prior: Any, data: dict[str, Any],
-               val: tuple[torch.Tensor, torch.Tensor]) -> dict[str, dict[str, float]]:
+def _baselines(dec: HyperGANDecoder, k: int, seed: int, prior: Any, prior_s: torch.Tensor, val_prior: Any,
+               data: dict[str, Any], val: tuple[torch.Tensor, torch.Tensor]) -> dict[str, dict[str, float]]:
     """Random prior sets (k draws of s ~ N(0, I), averaged over ``random_sets`` draws) and the k prior
     draws (of 100) with the best validation fitness, as one ensemble."""
     draws = [dec.sample_noise(k, seed=seed * 1000 + 100 + r) for r in range(SETTINGS["random_sets"])]
@@ -100,8 +100,9 @@ def _baselines(dec: HyperGANDecoder, k: int, seed: int, prior: Any, prior_s: tor
             f"top-{k} of 100 prior draws (by validation)": set_metrics(prior.select(top), data, val, prior_s[top])}
 
 
-def search_sets(seed: int, k: int, weights: str, dec: HyperGANDecoder, prior: Any, prior_s: torch.Tensor, val_prior: Any,
-                data: dict[str, Any], val: tuple[torch.Tensor, torch.Tensor]) -> dict[str, dict[str, float]]:
+def search_sets(seed: int, k: int, weights: str, dec: HyperGANDecoder, prior: Any, prior_s: torch.Tensor,
+                val_prior: Any, data: dict[str, Any],
+                val: tuple[torch.Tensor, torch.Tensor]) -> dict[str, dict[str, float]]:
     """CMA-ES for the best set of k networks (digits_hypergan_cmaes_sets.yaml: genotype = k noise
     vectors, fitness = the set's ensemble validation -cross-entropy), with the baselines of size k."""
     search, result = _engine(load_config(CONFIGS["sets"], [
