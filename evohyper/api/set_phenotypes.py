@@ -52,6 +52,10 @@ class SetPhenotypes(Phenotypes):
     def k(self) -> int:
         return self.spec.k
 
+    @property
+    def networks_per_individual(self) -> int:
+        return self.spec.k
+
     def flat_members(self) -> Phenotypes:
         """All P*k members as one ``member`` phenotype (set i's members are rows i*k .. i*k+k-1)."""
         return self.spec.member.build({n: t.reshape(-1, *t.shape[2:]) for n, t in self.tensors.items()})

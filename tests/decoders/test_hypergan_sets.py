@@ -117,6 +117,7 @@ def test_cmaes_over_sets_through_the_engine(tmp_path):
     with torch.no_grad():
         probs = Ensemble(dec.decode(torch.as_tensor(result.best_genotype).reshape(1, -1)).members(0)).predict_proba(x)
     assert result.best_fitness == pytest.approx(-float(torch.nn.functional.nll_loss(probs.log(), y)), abs=1e-5)
+    assert result.counters.sample_forwards == 2 * 6 * 3 * 359          # every member's forwards count
     weights = torch.load(run_dir / "best" / "weights.pt", weights_only=True)
     assert tuple(weights["w0"].shape) == (3, 64, 16)
     summary = json.loads((run_dir / "best" / "phenotype.json").read_text())
