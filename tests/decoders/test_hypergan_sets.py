@@ -135,3 +135,16 @@ def test_cmaes_over_sets_on_ray_actors_equals_local(ray_local):
     remote.run()
     assert [r.best for r in remote.history] == [r.best for r in local.history]
     assert torch.equal(torch.as_tensor(remote.strategy.best_genotype), torch.as_tensor(local.strategy.best_genotype))
+
+
+def test_sets_of_conv_networks_are_scored_by_the_task():
+    task = DigitsTask()
+    spec = task.target({"type": "conv", "channels": [4, 4]})
+    dec = HyperGANDecoder(spec, noise=8, code=6, hidden=16, set_size=3)
+    with torch.no_grad():
+        sets = dec.decode(torch.randn(4, 24))
+        result = task.evaluate(sets, 0)
+        probs = Ensemble(sets.members(1)).predict_proba(task._split("val", torch.device("cpu"))[0])
+    assert tuple(sets.tensors["conv0"].shape)[:2] == (4, 3) and result.fitness.shape == (4,)
+    y = task._split("val", torch.device("cpu"))[1]
+    assert float(result.fitness[1]) == pytest.approx(-float(torch.nn.functional.nll_loss(probs.log(), y)), abs=1e-5)
