@@ -82,6 +82,9 @@ class Phenotypes(ABC):
     def dtype(self) -> torch.dtype:
         return next(iter(self.tensors.values())).dtype
 
+    #: networks run per individual (a set of k networks scored as one ensemble: k); budgets count them
+    networks_per_individual: int = 1
+
     def select(self, index: torch.Tensor | slice | list[int]) -> "Phenotypes":
         """A sub-population (e.g. the best individual, or one chunk)."""
         return self.spec.build({k: v[index] for k, v in self.tensors.items()})

@@ -3,8 +3,10 @@ generators -> every weight of the target network, for a whole population in one 
 
 The genotype is the noise input ``s`` (``[P, noise]``): CMA-ES over s (or any vector strategy) searches
 the generator's latent space by config, with the generator's weights fixed (seeded, or loaded from a
-trained file through the ``weights`` option). Training the generator itself (task loss + the latent
-discriminator's regulariser) lives in ``evohyper/ensembles/hypergan_training.py``.
+trained file through the ``weights`` option). With ``set_size: k`` a genotype is k noise vectors
+(``[P, k * noise]``) decoding to a set of k networks scored as one ensemble (``api/set_phenotypes.py``):
+evolution then searches for diverse, high-fitness sets. Training the generator itself (task loss + the
+latent discriminator's regulariser) is the ``gradient`` strategy's job (``training_loss`` below).
 """
 # No `from __future__ import annotations`: constructor annotations stay real types for the validator.
 import math
@@ -17,6 +19,7 @@ import torch.nn.functional as F
 from evohyper.api.decoder import Decoder
 from evohyper.api.phenotypes import Phenotypes, TargetSpec
 from evohyper.api.self_trained import SelfTrainedDecoder
+from evohyper.api.set_phenotypes import SetSpec
 from evohyper.api.task import EvalResult, Task
 
 
@@ -76,13 +79,16 @@ class HyperGANDecoder(SelfTrainedDecoder, Decoder):
     hidden: width of the mixer's and the generators' hidden layer; disc_hidden: the discriminator's;
     init_seed: seeds the initial weights; weights: a file written by ``save_weights`` (a trained
     generator) loaded with ``torch.load(weights_only=True)``, or None to keep the seeded init.
+    set_size: k noise vectors per genotype, decoded to one set of k networks whose forward is the
+    ensemble's log mean probability (1 = a genotype is one network). Training options: beta (latent
+    regulariser weight), samples (networks per step), score_samples (networks scored per generation).
     Each generator's output is scaled per tensor by ``1/sqrt(fan_in)`` so an untrained generator
     already emits weights of the standard initialisation's magnitude.
     """
 
     def __init__(self, target: TargetSpec, *, noise: int = 32, code: int = 32, hidden: int = 64,
                  disc_hidden: int = 64, init_seed: int = 0, weights: str | None = None,
-                 beta: float = 1.0, samples: int = 32, score_samples: int = 32):
+                 beta: float = 1.0, samples: int = 32, score_samples: int = 32, set_size: int = 1):
         torch.nn.Module.__init__(self)
         Decoder.__init__(self, target)
         if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta >= 0 or not math.isfinite(beta):
@@ -90,6 +96,7 @@ class HyperGANDecoder(SelfTrainedDecoder, Decoder):
         self.beta = float(beta)
         self.samples, self.score_samples = _positive("samples", samples), _positive("score_samples", score_samples)
         self.noise, self.code = _positive("noise", noise), _positive("code", code)
+        self.set_size = _positive("set_size", set_size)
         self.hidden, self.disc_hidden = _positive("hidden", hidden), _positive("disc_hidden", disc_hidden)
         if isinstance(init_seed, bool) or not isinstance(init_seed, int) or init_seed < 0:
             raise ValueError(f"invalid decoder option init_seed={init_seed!r}; allowed: an integer >= 0")
@@ -113,7 +120,7 @@ class HyperGANDecoder(SelfTrainedDecoder, Decoder):
     # ------------------------------------------------------------------ the Decoder interface
     @property
     def genome_size(self) -> int:
-        return self.noise
+        return self.noise * self.set_size
 
     def mix(self, s: torch.Tensor) -> torch.Tensor:
         """Mixed latent codes ``Q(s)``: ``[P, layers * code]`` (what the discriminator sees)."""
@@ -133,10 +140,24 @@ class HyperGANDecoder(SelfTrainedDecoder, Decoder):
         return self.target.build({n: tensors[n] for n in shapes})
 
     def decode(self, genotypes: Any, device: torch.device | str = "cpu") -> Phenotypes:
-        ref = self.scale0
-        s = torch.as_tensor(genotypes, dtype=torch.float32).to(ref.device)
+        """``[P, set_size * noise]`` -> P networks, or P sets of ``set_size`` networks (``SetPhenotypes``,
+        tensors ``[P, k, ...]``) from one generator call over all P*k noise vectors."""
+        s = torch.as_tensor(genotypes, dtype=torch.float32).to(self.scale0.device)
+        if s.dim() != 2 or s.shape[1] != self.genome_size:
+            what = "noise" if self.set_size == 1 else f"set_size={self.set_size} noise vectors of {self.noise}"
+            raise ValueError(f"HyperGANDecoder expects genotypes [P, {self.genome_size}] ({what}), "
+                             f"got {tuple(s.shape)}")
+        if self.set_size == 1:
+            return self.decode_members(s)
+        P, k = s.shape[0], self.set_size
+        flat = self.decode_members(s.reshape(P * k, self.noise))
+        return SetSpec(self.target, k).build({n: t.reshape(P, k, *t.shape[1:]) for n, t in flat.tensors.items()})
+
+    def decode_members(self, s: torch.Tensor) -> Phenotypes:
+        """Single networks from noise ``[N, noise]`` (whatever ``set_size`` is)."""
+        s = torch.as_tensor(s, dtype=torch.float32).to(self.scale0.device)
         if s.dim() != 2 or s.shape[1] != self.noise:
-            raise ValueError(f"HyperGANDecoder expects noise genotypes [P, {self.noise}], got {tuple(s.shape)}")
+            raise ValueError(f"HyperGANDecoder expects noise [N, {self.noise}], got {tuple(s.shape)}")
         return self.generate(self.mix(s))
 
     def sample_noise(self, n: int, seed: int) -> torch.Tensor:
@@ -146,8 +167,8 @@ class HyperGANDecoder(SelfTrainedDecoder, Decoder):
     @torch.no_grad()
     def sample(self, n: int, seed: int = 0) -> Phenotypes:
         """``n`` networks as one batched phenotype, deterministic in ``seed`` (inference: no autograd;
-        training differentiates ``generate(mix(s))`` instead)."""
-        return self.decode(self.sample_noise(n, seed))
+        training differentiates ``generate(mix(s))`` instead). Single networks for any ``set_size``."""
+        return self.decode_members(self.sample_noise(n, seed))
 
     def generator_parameters(self) -> list[torch.nn.Parameter]:
         return [*self.mixer.parameters(), *self.generators.parameters()]
@@ -190,5 +211,5 @@ class HyperGANDecoder(SelfTrainedDecoder, Decoder):
         out = super().describe()
         out.update({"trainable_params": sum(p.numel() for p in self.generator_parameters()),
                     "discriminator_params": sum(p.numel() for p in self.discriminator.parameters()),
-                    "generated_params": self.target.num_params, "layers": self.layers})
+                    "generated_params": self.target.num_params, "layers": self.layers, "set_size": self.set_size})
         return out

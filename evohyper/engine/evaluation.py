@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import torch
@@ -128,7 +128,13 @@ class Evaluator:
 
     def _run(self, genotypes: Any, seed: int) -> EvalResult:
         phenotypes = self.decoder.decode(genotypes, device=self.device)
-        return self.task.evaluate(phenotypes, int(seed))
+        result = self.task.evaluate(phenotypes, int(seed))
+        # an individual that is a set of k networks (SetPhenotypes) runs k forwards per sample
+        per = getattr(phenotypes, "networks_per_individual", 1)
+        if per != 1 and isinstance(result, EvalResult):
+            spent = len(phenotypes) if result.sample_forwards is None else int(result.sample_forwards)
+            result = replace(result, sample_forwards=spent * per)
+        return result
 
     def _evaluate_one_by_one(self, genotypes: Any, seed: int) -> ChunkResult:
         """Lenient fallback after a failed batch: find the individuals that fail, score them worst.
