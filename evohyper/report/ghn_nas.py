@@ -48,7 +48,9 @@ class GhnNasSettings:
     top_k: int = 5
     search_seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     corr_seed: int = 1000
+    overrides: list[str] = field(default_factory=list)         # `--set` overrides for all three configs
     train_overrides: list[str] = field(default_factory=list)   # e.g. ["budget.generations=2"] for a smoke run
+    search_overrides: dict[str, list[str]] = field(default_factory=dict)  # per method: evolution / ghn_random
     threads: int = 1   # torch threads: the tiny convs here run faster on one thread than on two shared ones
 
 
@@ -97,7 +99,7 @@ def run(s: GhnNasSettings) -> dict:
 
 
 def _train_ghn(s: GhnNasSettings, tmp: Path) -> dict:
-    config = load_config(ROOT / s.train_config, [f"output.runs_dir={tmp}", *s.train_overrides])
+    config = load_config(ROOT / s.train_config, [f"output.runs_dir={tmp}", *s.overrides, *s.train_overrides])
     result, run_dir = run_search(config)
     weights = ROOT / s.weights_out
     weights.parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +107,7 @@ def _train_ghn(s: GhnNasSettings, tmp: Path) -> dict:
     import csv
 
     rows = list(csv.DictReader((run_dir / "metrics.csv").open()))
-    return {"config": s.train_config, "overrides": s.train_overrides, "seed": config.seed,
+    return {"config": s.train_config, "overrides": [*s.overrides, *s.train_overrides], "seed": config.seed,
             "decoder": config.decoder, "strategy": config.strategy, "generations": result.generations,
             "steps": result.generations * config.strategy.get("steps_per_generation", 10),
             "seconds": result.counters.seconds, "sample_forwards": result.counters.sample_forwards,
@@ -118,7 +120,7 @@ def _run(s: GhnNasSettings) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         ghn = _train_ghn(s, Path(tmp))
-    weights = ["decoder.weights=" + str(ROOT / s.weights_out)]
+    weights = [*s.overrides, "decoder.weights=" + str(ROOT / s.weights_out)]
     evo_config = load_config(ROOT / s.evolution_config, weights)
     evaluator = Evaluator(components(evo_config))
     decoder, task = evaluator.decoder, evaluator.task
@@ -145,7 +147,8 @@ def _run(s: GhnNasSettings) -> dict:
     for seed in s.search_seeds:
         row: dict[str, Any] = {"seed": seed}
         for name, path in (("evolution", s.evolution_config), ("ghn_random", s.random_config)):
-            config = load_config(ROOT / path, [*weights, f"seed={seed}", f"budget.evaluations={s.search_evals}"])
+            config = load_config(ROOT / path, [*weights, f"seed={seed}", f"budget.evaluations={s.search_evals}",
+                                               *s.search_overrides.get(name, [])])
             search = build_search(config, None)
             search.backend = recorder = _Recorder(search.backend)
             result = search.run()
