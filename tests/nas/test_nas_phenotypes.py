@@ -106,3 +106,26 @@ def test_training_loss_goes_through_the_task_and_depends_on_the_generator_only()
     two = dec.functional_loss(vec, task, batch, torch.Generator().manual_seed(5))[0]
     other = dec.functional_loss(vec, task, batch, torch.Generator().manual_seed(6))[0]
     assert calls == [3, 3, 3] and torch.equal(one, two) and not torch.equal(one, other)
+
+
+def test_finetune_trains_every_member_on_its_own_loss_and_zero_steps_changes_nothing():
+    from evohyper.nas.finetune import finetune
+
+    dec = _decoder()
+    rng = random.Random(2)
+    a, b = dec.space.sample(rng), dec.space.sample(rng)
+    task = DigitsTask()
+    task.setup("cpu")
+    batch = next(iter(task.train_batches(128, 0)))
+    with torch.no_grad():
+        phen = dec.decode([a, b, a])                                  # a's two members share weights
+        x = batch[0]
+        torch.testing.assert_close(finetune(phen, task, 0).forward(x), phen.forward(x))
+        before = task.loss(phen, batch)
+    tuned = finetune(phen, task, 10, lr=1e-2)
+    with torch.no_grad():
+        after = task.loss(tuned, batch)
+    assert bool((after < before).all()), (before, after)
+    torch.testing.assert_close(after[0], after[2])                   # same start, same data: same result
+    with pytest.raises(ValueError, match="steps must be an integer >= 0"):
+        finetune(phen, task, -1)
