@@ -44,6 +44,7 @@ class TrainingJob:
     optimizer / options: a ``torch.optim`` class name (``Adam``, ``AdamW``, ``SGD``) and its keywords.
     optimizer_state: ``optimizer.state_dict()`` from the previous generation (None at the start).
     step: optimizer steps done so far; minibatches are a function of (``data_seed``, step) only.
+    clip_grad_norm: if set, each row's gradient is rescaled to at most this L2 norm before a step.
     """
 
     genotypes: torch.Tensor | None
@@ -55,6 +56,7 @@ class TrainingJob:
     batch_size: int
     data_seed: int
     step: int = 0
+    clip_grad_norm: float | None = None
 
     def __len__(self) -> int:
         return self.size

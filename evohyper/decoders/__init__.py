@@ -2,6 +2,7 @@
 from evohyper.decoders.circuit import CircuitDecoder
 from evohyper.decoders.conditioned import InputConditionedDecoder
 from evohyper.decoders.direct import DirectDecoder
+from evohyper.decoders.ghn import GHNDecoder
 from evohyper.decoders.hypergan import HyperGANDecoder
 from evohyper.decoders.hyperneat import HyperNEATDecoder
 from evohyper.decoders.parametrised import ParametrisedDecoder
@@ -14,6 +15,7 @@ _registry.register("hyper_static")(StaticHyperDecoder)
 _registry.register("hyper_conditioned")(InputConditionedDecoder)
 _registry.register("circuit")(CircuitDecoder)
 _registry.register("hypergan")(HyperGANDecoder)
+_registry.register("ghn")(GHNDecoder)
 
-__all__ = ["CircuitDecoder", "DirectDecoder", "HyperGANDecoder", "HyperNEATDecoder", "InputConditionedDecoder", "ParametrisedDecoder",
+__all__ = ["CircuitDecoder", "DirectDecoder", "GHNDecoder", "HyperGANDecoder", "HyperNEATDecoder", "InputConditionedDecoder", "ParametrisedDecoder",
            "StaticHyperDecoder"]

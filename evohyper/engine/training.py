@@ -105,6 +105,8 @@ def train(task: Task, decoder: Decoder, job: TrainingJob, seed: int,
                 loss = task.loss(decoder.decode(param, device=device), batch)
             opt.zero_grad(set_to_none=True)
             loss.sum().backward()
+            if job.clip_grad_norm is not None:
+                _clip_rows(param.grad, job.clip_grad_norm)
             opt.step()
             forwards += P * batch_len(batch) * getattr(decoder, "networks_per_step", 1)
     result = _score(task, decoder, param.detach(), int(seed), device)
@@ -115,6 +117,12 @@ def train(task: Task, decoder: Decoder, job: TrainingJob, seed: int,
     updated = replace(job, genotypes=param.detach().cpu(), optimizer_state=_to(opt.state_dict(), torch.device("cpu")),
                       step=job.step + job.steps)
     return result, updated
+
+
+def _clip_rows(grad: torch.Tensor, max_norm: float) -> None:
+    """Per-row gradient-norm clipping (what ``clip_grad_norm_`` does for one model; rows are independent)."""
+    norms = grad.norm(dim=1, keepdim=True)
+    grad.mul_(torch.clamp(max_norm / (norms + 1e-6), max=1.0))
 
 
 def _score(task: Task, decoder: Decoder, param: torch.Tensor, seed: int, device: torch.device) -> EvalResult:

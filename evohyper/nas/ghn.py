@@ -68,7 +68,8 @@ class GHN(nn.Module):
             adj[pi, vi, ui] = 1.0
         shape_tab = torch.tensor([self._shape_feat(op) for op in ALL_OPS])
         feats = torch.cat([nn.functional.one_hot(op_id, len(ALL_OPS)).float(), shape_tab[op_id]], -1)
-        return feats, adj, op_id
+        dev = self.embed.weight.device
+        return feats.to(dev), adj.to(dev), op_id.to(dev)
 
     def _shape_feat(self, op: str) -> list[float]:
         c = self.C / 64

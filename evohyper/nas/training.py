@@ -1,23 +1,19 @@
-"""Training for NAS: the GHN over architectures sampled from a space, and cells from scratch (the check).
+"""Training cells from scratch: the ground truth a GHN's ranking is checked against.
 
 Data: the digits task's fixed split (``evohyper_tasks.digits.load_split``) as ``[n, 1, 8, 8]`` images.
-Minibatches are a function of (seed, step) only. GHN training: each step samples ``graphs_per_step``
-cells, predicts their weights, runs each on the step's minibatch and backpropagates the mean
-cross-entropy into the GHN's parameters (Adam). From-scratch training: He-initialised weights
-(``init_params``) trained with Adam; several seeds of one architecture train as one batched group.
+Minibatches are a function of (seed, step) only. He-initialised weights (``init_params``) trained with
+Adam; several seeds of one architecture train as one batched group. (The GHN itself is trained by the
+engine: the ``gradient`` strategy on the ``ghn`` decoder, ``search_spaces/ghn_train_digits.yaml``.)
 """
 from __future__ import annotations
 
 import math
-import random
 
 import networkx as nx
 import torch
 import torch.nn.functional as F
 
-from evohyper.nas.executor import CellGroup, evaluate_graphs, group_indices, node_shapes
-from evohyper.nas.ghn import GHN
-from evohyper.nas.space import CellSpace
+from evohyper.nas.executor import CellGroup, node_shapes
 
 
 def digits_tensors() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
@@ -36,46 +32,6 @@ def cell_loss(g: nx.DiGraph, params: dict[str, torch.Tensor], x: torch.Tensor, y
     """Mean cross-entropy over the G individuals in ``params`` (stacked ``[G, ...]``)."""
     logits = CellGroup(g, params).forward(x)                                  # [G, B, n_out]
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.repeat(logits.shape[0]))
-
-
-def ghn_loss(ghn: GHN, graphs: list[nx.DiGraph], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean task loss of the GHN's predicted weights over ``graphs`` (one pass per architecture)."""
-    groups = group_indices(graphs)
-    h = ghn.embeddings(graphs)                                               # one GNN pass for all cells
-    total = x.new_zeros(())
-    for idx in groups.values():
-        params = ghn.weights(graphs[idx[0]], h[idx])
-        total = total + cell_loss(graphs[idx[0]], params, x, y) * len(idx)
-    return total / len(graphs)
-
-
-def ghn_accuracy(ghn: GHN, graphs: list[nx.DiGraph], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Accuracy ``[P]`` of each cell with GHN-predicted weights."""
-    with torch.no_grad():
-        h = ghn.embeddings(graphs)
-        return evaluate_graphs(graphs, lambda idx: ghn.weights(graphs[idx[0]], h[idx]), x, y)
-
-
-def train_ghn(ghn: GHN, space: CellSpace, steps: int = 300, graphs_per_step: int = 8, batch: int = 64,
-              lr: float = 3e-3, seed: int = 0) -> list[float]:
-    """Train ``ghn`` in place on cells sampled from ``space``; returns the loss of every step."""
-    if steps < 0 or graphs_per_step < 1 or batch < 1:
-        raise ValueError(f"train_ghn: steps >= 0, graphs_per_step >= 1 and batch >= 1 required, got "
-                         f"{steps}, {graphs_per_step}, {batch}")
-    x, y = digits_tensors()["train"]
-    rng = random.Random(seed)
-    opt = torch.optim.Adam(ghn.parameters(), lr=lr)
-    losses = []
-    for step in range(steps):
-        graphs = [space.sample(rng) for _ in range(graphs_per_step)]
-        idx = _batch(len(y), batch, seed, step)
-        loss = ghn_loss(ghn, graphs, x[idx], y[idx])
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(ghn.parameters(), 5.0)
-        opt.step()
-        losses.append(float(loss.detach()))
-    return losses
 
 
 def init_params(g: nx.DiGraph, channels: int, n: int = 1, seed: int = 0) -> dict[str, torch.Tensor]:

@@ -25,6 +25,8 @@ class GradientStrategy(Strategy):
     A population of one. Fitness = the task's ``evaluate`` score after each generation's
     ``steps_per_generation`` minibatch steps; sample-forward passes count training and scoring.
     Needs a task with ``loss`` and ``train_batches`` (config validation says so otherwise).
+    ``clip_grad_norm``: rescale each step's gradient to at most this L2 norm (None = off), e.g. 5.0
+    for a graph hypernetwork, whose gradients spike on unlucky sampled cells.
     """
 
     genotype_kind: ClassVar[str] = "train"
@@ -36,7 +38,8 @@ class GradientStrategy(Strategy):
                  momentum: float = 0.0,
                  weight_decay: float = 0.0,
                  steps_per_generation: int = 10,
-                 batch_size: int = 64):
+                 batch_size: int = 64,
+                 clip_grad_norm: float | None = None):
         # None: a decoder without vector genotypes (a graph hypernetwork); bind_decoder resolves it
         super().__init__(None if genome_size is None else _checks.genome_size(genome_size), seed)
         _checks.one_of("optimizer", optimizer, tuple(_TORCH_NAMES))
@@ -47,6 +50,7 @@ class GradientStrategy(Strategy):
             _checks.fail("momentum", momentum, "0 unless optimizer is 'sgd' (Adam keeps its own moments)")
         self.steps = _checks.integer("steps_per_generation", steps_per_generation, 1)
         self.batch_size = _checks.integer("batch_size", batch_size, 1)
+        self.clip_grad_norm = _checks.positive("clip_grad_norm", clip_grad_norm, optional=True)
         self.optimizer = _TORCH_NAMES[optimizer]
         self.options: dict[str, Any] = {"lr": float(lr), "weight_decay": float(weight_decay)}
         if optimizer == "sgd":
@@ -71,7 +75,7 @@ class GradientStrategy(Strategy):
     def _ask(self) -> TrainingJob:
         return TrainingJob(genotypes=self.genotype, size=1, optimizer=self.optimizer, options=dict(self.options),
                            optimizer_state=self.optimizer_state, steps=self.steps, batch_size=self.batch_size,
-                           data_seed=self.seed, step=self.steps_done)
+                           data_seed=self.seed, step=self.steps_done, clip_grad_norm=self.clip_grad_norm)
 
     def _adopt(self, updated: TrainingJob) -> None:
         if not isinstance(updated, TrainingJob) or updated.genotypes is None:

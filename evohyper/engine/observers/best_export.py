@@ -58,9 +58,9 @@ class BestExporter:
         if genotype is None:
             return
         evaluator = self.make_evaluator()
-        # a self-trained decoder's own parameters are the genotype only under the gradient strategy;
-        # evolution over its genotypes (CMA-ES over HyperGAN noise) exports phenotypes like any decoder
-        if is_self_trained(evaluator.decoder) and getattr(search.strategy, "genotype_kind", None) == "train":
+        if is_self_trained(evaluator.decoder) and search.strategy.genotype_kind == "train":
+            # the strategy trained the decoder itself; otherwise (CMA-ES over HyperGAN noise, a graph
+            # search with a GHN) the genotype is decoded and exported like any other
             self._export_decoder(search, result, evaluator, genotype)
             return
         with torch.no_grad():
