@@ -2,6 +2,17 @@
 from __future__ import annotations
 
 import pytest
+import torch
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One torch intra-op thread for the test (tiny kernels run faster on 1 than 2 on a shared
+    2-core machine); restores the previous setting. Use with ``pytestmark = pytest.mark.usefixtures``."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

@@ -126,5 +126,15 @@ class _LossCall(torch.nn.Module):
         return self.decoder.training_loss(task, batch, generator)
 
 
+def as_one_individual(result: EvalResult) -> EvalResult:
+    """A population's result as one individual's: mean fitness (``[1]``; ``[P, k]`` averaged over k
+    first) and mean metrics; sample-forward passes kept. What ``training_score`` usually returns."""
+    fit = torch.as_tensor(result.fitness).double()
+    fit = fit.mean(dim=1) if fit.dim() == 2 else fit
+    return EvalResult(fitness=fit.mean().reshape(1),
+                      metrics={k: torch.as_tensor(v).float().mean().reshape(1) for k, v in result.metrics.items()},
+                      sample_forwards=result.sample_forwards)
+
+
 def is_self_trained(decoder: Any) -> bool:
     return bool(getattr(decoder, "trains_own_parameters", False))

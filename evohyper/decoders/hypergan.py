@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from evohyper.api.decoder import Decoder
 from evohyper.api.phenotypes import Phenotypes, TargetSpec
-from evohyper.api.self_trained import SelfTrainedDecoder
+from evohyper.api.self_trained import SelfTrainedDecoder, as_one_individual
 from evohyper.api.set_phenotypes import SetSpec
 from evohyper.api.task import EvalResult, Task
 
@@ -196,12 +196,7 @@ class HyperGANDecoder(SelfTrainedDecoder, Decoder):
 
     def training_score(self, task: Task, seed: int) -> EvalResult:
         """Mean fitness and metrics of ``score_samples`` generated networks (noise drawn from ``seed``)."""
-        result = task.evaluate(self.sample(self.score_samples, seed), seed)
-        fit = torch.as_tensor(result.fitness).double()
-        fit = fit.mean(dim=1) if fit.dim() == 2 else fit
-        return EvalResult(fitness=fit.mean().reshape(1),
-                          metrics={k: torch.as_tensor(v).float().mean().reshape(1) for k, v in result.metrics.items()},
-                          sample_forwards=result.sample_forwards)
+        return as_one_individual(task.evaluate(self.sample(self.score_samples, seed), seed))
 
     def test_metrics(self, task: Task, seed: int = 0) -> dict[str, torch.Tensor]:
         """Held-out metrics of ``score_samples`` generated networks (per network; the exporter averages)."""

@@ -9,12 +9,7 @@ from evohyper.circuits.space import DEFAULT_SPACE as S
 from evohyper.circuits.training import TrainConfig, labels, refine, response_error, score, train_designer
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny kernels: 1 thread beats 2 here
 
 
 @pytest.fixture(scope="module")

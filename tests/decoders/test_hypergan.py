@@ -15,13 +15,7 @@ from evohyper_tasks.digits import DigitsTask
 MLP = MLPSpec([64, 16, 10])
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny GEMMs: one torch thread is faster than two on the shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny kernels: 1 thread beats 2 here
 CONV = ConvSpec([1, 8, 8], [4, 4], 10, kernel=3)
 
 

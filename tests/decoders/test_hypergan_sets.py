@@ -22,12 +22,7 @@ SMALL = ["budget.generations=2", "strategy.popsize=6", "decoder.noise=8", "decod
          "network.hidden=[16]", "decoder.set_size=3"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny kernels: 1 thread beats 2 here
 
 
 def _val():

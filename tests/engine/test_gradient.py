@@ -13,12 +13,7 @@ from evohyper.engine.runner import build_search
 DECODER = {"name": "hyper_static", "layers": ["conv1"], "embedding": 4, "hidden": 4}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny kernels: 1 thread beats 2 here
 
 
 def _raw(strategy, genotype="all", generations=3, **extra):

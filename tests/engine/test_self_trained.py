@@ -15,12 +15,7 @@ DECODER = {"name": "hypergan", "noise": 8, "code": 8, "hidden": 16, "samples": 4
 GRAD = {"name": "gradient", "lr": 0.003, "steps_per_generation": 5, "batch_size": 32}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny kernels: 1 thread beats 2 here
 
 
 def _raw(generations=3, decoder=None, strategy=None, **extra):

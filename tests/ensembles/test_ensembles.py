@@ -19,12 +19,7 @@ SPEC = MLPSpec([64, 32, 10])
 CONFIG = "search_spaces/digits_hypergan_cmaes.yaml"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny kernels: 1 thread beats 2 here
 
 
 @pytest.fixture(scope="module")
