@@ -186,7 +186,17 @@ class NEAT(Strategy):
         for genome, f in zip(self._population, fitness.tolist()):
             genome.fitness = float(f)
         with _rng.python_random(self._random):
-            self._pop.run(lambda genomes, config: None, 1)  # fitness is already assigned
+            try:
+                self._pop.run(lambda genomes, config: None, 1)  # fitness is already assigned
+            except RuntimeError as exc:
+                if "num_species * min_species_size" not in str(exc):
+                    raise
+                from evohyper.config.options import ConfigError  # a ValueError the CLI reports as a config error
+                raise ConfigError(
+                    "strategy.compatibility_threshold", f"{len(self._pop.species.species)} species need more than popsize="
+                    f"{self.popsize} genomes at min_species_size={self.config.reproduction_config.min_species_size}; "
+                    "raise compatibility_threshold (fewer species) or popsize, or lower min_species_size "
+                    f"(neat-python: {exc})") from None
         self._pop.reproduction.ancestors.clear()  # neat-python's lineage log only grows; not state
 
     @staticmethod

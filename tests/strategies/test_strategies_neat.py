@@ -53,6 +53,14 @@ def test_initial_hidden_nodes_with_a_default_activation():
         assert all((-1, h) in g.connections and (h, 0) in g.connections for h in hidden)   # full_direct
 
 
+def test_too_many_species_for_the_population_is_a_clear_error():
+    """neat-python's RuntimeError (species * min_species_size > popsize) names the options to change."""
+    s = NEAT(None, 0, **{**SMALL, "num_hidden": 2, "compatibility_threshold": 0.01})
+    pop = s.ask()
+    with pytest.raises(ValueError, match="compatibility_threshold"):
+        s.tell(fitness_of(pop))
+
+
 def test_same_seed_same_run_whatever_the_global_random_state():
     random.seed(1)
     a = run(NEAT(None, 5, **SMALL), 6)
