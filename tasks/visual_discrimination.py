@@ -12,7 +12,8 @@ or 55x55 without further evolution; distances stay in units of the 11 x 11 cells
 
 Fitness ``10000 / (100 + sum of squared distances)`` over the 75 trials, after the paper's
 ``10000 / (alpha + sum d^2)`` (alpha = 100 is our choice): 100 is perfect. Metrics: ``mean_distance``
-(cells) and ``hit_rate`` (fraction of trials whose guess is exactly the centre). The task is
+(cells) and ``hit_rate`` (fraction of trials whose guess is exactly the centre). A trial whose highest
+output is shared by several nodes scores the farthest of them (no credit for undecided outputs). The task is
 deterministic (``seed`` is unused), hence chunk-invariant.
 """
 # No `from __future__ import annotations`: constructor annotations stay real types for the validator.
@@ -27,6 +28,7 @@ from evohyper_tasks._common import check_choice, check_int
 
 BASE = 11
 ALPHA = 100.0
+TIE_ULPS = 2.0  # outputs within this many float epsilons (relative) of the highest count as tied
 NETWORK_KEYS = ("activation", "output_activation")
 
 
@@ -88,11 +90,21 @@ class VisualDiscriminationTask(Task):
                              output_activation=network.get("output_activation", "identity"), bias=False)
 
     def distances(self, phenotypes: MLPPhenotypes) -> torch.Tensor:
-        """Distance ``[P, 75]`` (in 11x11 cells) from the most active output node to the large box's centre."""
+        """Distance ``[P, 75]`` (in 11x11 cells) from the most active output node to the large box's centre.
+
+        When several output nodes share the highest activation (equal up to ``TIE_ULPS`` float epsilons,
+        relative) the network has not picked one: the trial scores the distance of the *farthest* tied
+        node. (Taking the first tied node, as ``argmax`` does, credited flat, saturated outputs with the
+        top-left corner of their plateau: an evolved champion whose outputs tied in all 75 trials scored
+        13.2 instead of 1.4, and a plateau whose top-left node is the centre scored as a hit.)"""
         x = self._x.to(device=phenotypes.device, dtype=phenotypes.tensors["w0"].dtype)
         out = phenotypes.forward(x)                         # [P, 75, R*R], one batched GEMM
-        guess = self._nodes.to(out.device)[out.argmax(dim=-1)]  # [P, 75, 2]; ties -> first node
-        return torch.linalg.vector_norm(guess - self._centres.to(out.device), dim=-1) * (BASE / 2.0)
+        nodes, centres = self._nodes.to(out.device), self._centres.to(out.device)
+        d = torch.cdist(centres, nodes.to(centres.dtype)) * (BASE / 2.0)   # [75, R*R]: node -> centre
+        top = out.amax(dim=-1, keepdim=True)
+        tol = TIE_ULPS * torch.finfo(out.dtype).eps * top.abs()
+        tied = out >= top - tol                                            # [P, 75, R*R]
+        return torch.where(tied, d.to(out.dtype), torch.zeros((), dtype=out.dtype, device=out.device)).amax(-1)
 
     def evaluate(self, phenotypes: MLPPhenotypes, seed: int) -> EvalResult:
         d = self.distances(phenotypes).double()

@@ -70,6 +70,15 @@ def _pictures(genome: Any, run_config: dict[str, Any], out_dir: Path, slug: str)
     return paths
 
 
+def _settings(config_path: Path) -> dict[str, Any]:
+    """The decoder and strategy options of the config, as written there (for the report's text)."""
+    import yaml
+
+    raw = yaml.safe_load(Path(config_path).read_text())
+    return {**{k: v for k, v in raw["decoder"].items() if k != "name"},
+            **{k: v for k, v in raw["strategy"].items() if k != "name"}}
+
+
 def hyperneat_visual_report(config_path: Path, seeds: list[int], out_dir: Path, slug: str = "hyperneat_visual",
                             overrides: list[str] = ()) -> Path:
     started = time.perf_counter()
@@ -100,7 +109,10 @@ def hyperneat_visual_report(config_path: Path, seeds: list[int], out_dir: Path, 
         "Stanley et al. (2009) (d in cells of the 11x11 field); 100 means every trial marks the large "
         "box's centre. The champion of each seed (best 11x11 fitness) is then decoded by the *same* CPPN "
         "on 33x33 (1,185,921 connections) and 55x55 (9,150,625 connections) substrates and scored on the "
-        "same trials with boxes scaled 3x and 5x.", "",
+        "same trials with boxes scaled 3x and 5x. A trial whose highest output is shared by several nodes "
+        "scores the farthest of them.", "",
+        "CPPN inputs, decoder and NEAT settings (from the config): "
+        + ", ".join(f"`{k}: {v}`" for k, v in _settings(config_path).items()) + ".", "",
         "## Champion scores at 11x11, 33x33 and 55x55", "",
         "| seed | generations | CPPN nodes / enabled links | fitness 11x11 | fitness 33x33 | fitness 55x55 "
         "| hit rate 11 / 33 / 55 | mean distance 11 / 33 / 55 (cells) | 55x55 decode + eval (s) |",

@@ -35,7 +35,7 @@ def hyperneat_visual(out_dir: Path) -> Path:
     from evohyper.report.hyperneat_report import hyperneat_visual_report
     return hyperneat_visual_report(ROOT / "search_spaces" / "hyperneat_visual.yaml", seeds=[0, 1, 2, 3, 4],
                                    out_dir=out_dir, overrides=["backend.name=local", "output.progress=false",
-                                                               "budget.generations=60"])
+                                                               "budget.generations=150"])
 
 
 

@@ -25,7 +25,7 @@ reset_on_extinction = {reset_on_extinction}
 [DefaultGenome]
 num_inputs = {num_inputs}
 num_outputs = {num_outputs}
-num_hidden = 0
+num_hidden = {num_hidden}
 feed_forward = True
 initial_connection = {initial_connection}
 compatibility_disjoint_coefficient = {compatibility_disjoint_coefficient}

@@ -45,6 +45,7 @@ class NEAT(Strategy):
                  num_outputs: int | None = None,
                  initial_connection: Literal["unconnected", "fs_neat_nohidden", "fs_neat_hidden",
                                              "full_nodirect", "full_direct"] = "full_direct",
+                 num_hidden: int = 0,
                  activation_default: str = "random",
                  activation_options: list[str] = list(CPPN_ACTIVATIONS),  # noqa: B006 - never mutated
                  activation_mutate_rate: float = 0.2,
@@ -77,6 +78,7 @@ class NEAT(Strategy):
         _checks.integer("num_inputs", num_inputs, 1, optional=True)
         _checks.integer("num_outputs", num_outputs, 1, optional=True)
         _checks.one_of("initial_connection", initial_connection, CONNECTIONS)
+        _checks.integer("num_hidden", num_hidden, 0)
         for name, values, allowed in (("activation_options", activation_options, ACTIVATION_NAMES),
                                       ("aggregation_options", aggregation_options, AGGREGATION_NAMES)):
             if not values or any(v not in allowed for v in values):
@@ -101,6 +103,7 @@ class NEAT(Strategy):
         self._ini_text = _neat_config.read_ini(neat_config) if neat_config is not None else None
         self._options = dict(
             popsize=int(popsize), reset_on_extinction=bool(reset_on_extinction), initial_connection=initial_connection,
+            num_hidden=int(num_hidden),
             activation_default=activation_default, activation_options=list(activation_options),
             activation_mutate_rate=activation_mutate_rate, aggregation_default=aggregation_default,
             aggregation_options=list(aggregation_options), aggregation_mutate_rate=aggregation_mutate_rate,
@@ -183,7 +186,17 @@ class NEAT(Strategy):
         for genome, f in zip(self._population, fitness.tolist()):
             genome.fitness = float(f)
         with _rng.python_random(self._random):
-            self._pop.run(lambda genomes, config: None, 1)  # fitness is already assigned
+            try:
+                self._pop.run(lambda genomes, config: None, 1)  # fitness is already assigned
+            except RuntimeError as exc:
+                if "num_species * min_species_size" not in str(exc):
+                    raise
+                from evohyper.config.options import ConfigError  # a ValueError the CLI reports as a config error
+                raise ConfigError(
+                    "strategy.compatibility_threshold", f"{len(self._pop.species.species)} species need more than popsize="
+                    f"{self.popsize} genomes at min_species_size={self.config.reproduction_config.min_species_size}; "
+                    "raise compatibility_threshold (fewer species) or popsize, or lower min_species_size "
+                    f"(neat-python: {exc})") from None
         self._pop.reproduction.ancestors.clear()  # neat-python's lineage log only grows; not state
 
     @staticmethod

@@ -43,6 +43,24 @@ def test_uses_neat_python_objects_and_speciates():
     assert s.best_fitness == pytest.approx(float(fitness_of(pop).max()))
 
 
+def test_initial_hidden_nodes_with_a_default_activation():
+    """num_hidden/activation_default reach neat-python: every first genome has the hidden nodes, gauss."""
+    s = NEAT(None, 0, **{**SMALL, "num_hidden": 2, "activation_default": "gauss"})
+    assert "num_hidden = 2" in s.ini_text
+    for g in s.ask():
+        hidden = [k for k in g.nodes if k >= 2]
+        assert len(hidden) == 2 and all(g.nodes[k].activation == "gauss" for k in g.nodes)
+        assert all((-1, h) in g.connections and (h, 0) in g.connections for h in hidden)   # full_direct
+
+
+def test_too_many_species_for_the_population_is_a_clear_error():
+    """neat-python's RuntimeError (species * min_species_size > popsize) names the options to change."""
+    s = NEAT(None, 0, **{**SMALL, "num_hidden": 2, "compatibility_threshold": 0.01})
+    pop = s.ask()
+    with pytest.raises(ValueError, match="compatibility_threshold"):
+        s.tell(fitness_of(pop))
+
+
 def test_same_seed_same_run_whatever_the_global_random_state():
     random.seed(1)
     a = run(NEAT(None, 5, **SMALL), 6)
@@ -99,6 +117,7 @@ def test_neat_python_ini_file_is_accepted_as_is(tmp_path):
     (dict(aggregation_default="max"), "aggregation_default='max'"),
     (dict(survival_threshold=1.5), "survival_threshold=1.5"),
     (dict(weight_max=-1.0), "weight_max=-1.0"),
+    (dict(num_hidden=-1), "num_hidden=-1"),
 ])
 def test_option_errors_name_the_option(opts, match):
     with pytest.raises(ValueError, match=match):

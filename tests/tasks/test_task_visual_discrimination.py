@@ -53,11 +53,31 @@ def test_a_perfect_network_scores_100_at_any_resolution(resolution):
 
 def test_a_blind_network_scores_badly_and_fitness_follows_distance():
     task, phen = neighbourhood_sum(11)
-    zero = task.target({}).build({"w0": torch.zeros(1, 121, 121)})  # always guesses node 0 (corner)
+    zero = task.target({}).build({"w0": torch.zeros(1, 121, 121)})  # all outputs tied: the farthest node
     f = task.evaluate(zero, 0)
     d = task.distances(zero)[0]
     assert float(f.fitness[0]) == pytest.approx(10000 / (100 + float((d ** 2).sum())))
     assert float(f.fitness[0]) < 20 and float(f.metrics["hit_rate"][0]) == 0.0
+
+
+def test_tied_outputs_earn_no_credit():
+    """A trial whose highest output is shared by several nodes scores the farthest of them, not the first."""
+    task = VisualDiscriminationTask(11)
+    task.setup()
+    spec = task.target({})
+    coords = torch.tensor(spec.substrate.layers[0])
+    step = 2.0 / BASE
+    # target t sums the inputs at offsets -3..+1 cells from it: the large box (9 lit cells) fills that window
+    # for every t in [centre, centre + 2]^2, a plateau whose first (top-left) node is the centre.
+    off = (coords[:, None, :] - coords[None, :, :]) / step          # [src, tgt, 2] in cells
+    window = ((off >= -3 - 1e-6) & (off <= 1 + 1e-6)).all(-1).float()
+    phen = spec.build({"w0": window[None]})
+    res = task.evaluate(phen, 0)                                    # argmax (first tied node) scored 100
+    assert float(res.metrics["hit_rate"][0]) == 0.0 and float(res.fitness[0]) < 20
+    # all outputs equal (no weights): every node is tied, the trial scores the farthest node
+    zero = spec.build({"w0": torch.zeros(1, 121, 121)})
+    far = torch.cdist(task._centres, task._nodes).amax(-1) * (BASE / 2.0)
+    assert torch.allclose(task.distances(zero)[0], far)
 
 
 def test_resolution_and_network_option_errors():
