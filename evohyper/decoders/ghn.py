@@ -42,13 +42,19 @@ class GHNDecoder(SelfTrainedDecoder, Decoder):
     all of ``evohyper.nas.space.OPS``) with ``channels`` channels; ``hidden``: the GNN's width;
     ``init_seed``: initial parameters and the ``score_graphs`` fixed cells ``training_score`` uses;
     ``weights``: a file from ``save_weights`` (a gradient run's ``best/decoder_weights.pt``) or None;
-    ``graphs_per_step``: cells sampled per training step. The target must be a conv net
+    ``graphs_per_step``: cells sampled per training step (GHN-2's meta-batch of architectures);
+    ``virtual_edges``: 0 (off) or s in 2..``nodes - 1``: GHN-2's virtual edges, extra messages from every
+    node at directed shortest-path distance 2..s, weighted 1/distance, through their own MLP;
+    ``passes``: message-passing rounds (forward + backward sweeps), 1..8. Changing ``hidden``,
+    ``virtual_edges`` or ``passes`` changes the parameters, so a ``weights`` file must come from a GHN
+    trained with the same values (loading names the mismatch). The target must be a conv net
     (``network: {type: conv}``): its input shape and number of outputs are used, its layers are not.
     """
 
     def __init__(self, target: TargetSpec, *, nodes: int = 6, max_inputs: int = 2, channels: int = 8,
                  ops: list[str] | None = None, hidden: int = 32, init_seed: int = 0,
-                 weights: str | None = None, graphs_per_step: int = 8, score_graphs: int = 16):
+                 weights: str | None = None, graphs_per_step: int = 8, score_graphs: int = 16,
+                 virtual_edges: int = 0, passes: int = 1):
         torch.nn.Module.__init__(self)
         Decoder.__init__(self, target)
         if not isinstance(target, ConvSpec):
@@ -61,6 +67,11 @@ class GHNDecoder(SelfTrainedDecoder, Decoder):
         self.init_seed = _integer("init_seed", init_seed, 0)
         self.graphs_per_step = _integer("graphs_per_step", graphs_per_step, 1)
         self.score_graphs = _integer("score_graphs", score_graphs, 1)
+        if (isinstance(virtual_edges, bool) or not isinstance(virtual_edges, int)
+                or not (virtual_edges == 0 or 2 <= virtual_edges <= nodes - 1)):
+            raise ValueError(f"invalid decoder option virtual_edges={virtual_edges!r}; allowed: 0 (off) or an "
+                             f"integer in 2..{nodes - 1} (the longest shortest-path distance joined, nodes - 1)")
+        _integer("passes", passes, 1, 8)
         ops = list(OPS) if ops is None else ops
         bad = [o for o in ops if o not in OPS] if isinstance(ops, (list, tuple)) else ops
         if bad or not ops:
@@ -68,7 +79,7 @@ class GHNDecoder(SelfTrainedDecoder, Decoder):
         self.space = CellSpace(nodes=nodes, max_inputs=max_inputs, channels=channels, ops=tuple(ops))
         self.in_shape = list(target.in_shape)
         self.ghn = GHN(channels=channels, nodes=nodes, hidden=hidden, n_out=target.n_out,
-                       in_channels=self.in_shape[0], seed=init_seed)
+                       in_channels=self.in_shape[0], seed=init_seed, virtual_edges=virtual_edges, passes=passes)
         rng = random.Random(1_000_003 * init_seed + 17)
         self.score_cells = [self.space.sample(rng) for _ in range(self.score_graphs)]
         if weights is not None:
@@ -147,6 +158,7 @@ class GHNDecoder(SelfTrainedDecoder, Decoder):
         out = super().describe()
         s = self.space
         out.update({"trainable_params": self.trained_size, "space": {"nodes": s.nodes, "max_inputs": s.max_inputs,
-                    "channels": s.channels, "ops": list(s.ops)}, "score_graphs": self.score_graphs})
+                    "channels": s.channels, "ops": list(s.ops)}, "score_graphs": self.score_graphs,
+                    "virtual_edges": self.ghn.virtual_edges, "passes": self.ghn.passes})
         return out
 

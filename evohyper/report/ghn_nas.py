@@ -46,6 +46,7 @@ class GhnNasSettings:
     n_corr: int = 60
     scratch_steps: int = 150
     seeds_per_cell: int = 3
+    ref_repeats: int = 2     # correlation set: independent from-scratch runs (training seeds 0..r-1) averaged
     search_evals: int = 300
     top_k: int = 5
     search_seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
@@ -55,6 +56,7 @@ class GhnNasSettings:
     overrides: list[str] = field(default_factory=list)         # `--set` overrides for all three configs
     train_overrides: list[str] = field(default_factory=list)   # e.g. ["budget.generations=2"] for a smoke run
     search_overrides: dict[str, list[str]] = field(default_factory=dict)  # per method: evolution / ghn_random
+    selection: str | None = "experiments/ghn_selection.json"   # variants compared on other cells (disclosed)
     threads: int = 1   # torch threads: the tiny convs here run faster on one thread than on two shared ones
 
 
@@ -157,18 +159,32 @@ def _run(s: GhnNasSettings) -> dict:
         pred = task.evaluate(decoder.decode(cells), 0).metrics
     pred_seconds = time.perf_counter() - t0
     pred_acc, pred_ce = pred["val_accuracy"].tolist(), pred["val_loss"].tolist()
-    trained, scratch_seconds = _scratch(cells, channels, s)
-    val = [r["val_acc"] for r in trained]
-    corr: dict[str, Any] = {"pred": pred_acc, "pred_loss": pred_ce, "val": val, "test": [r["test_acc"] for r in trained],
+    runs, scratch_seconds = [], 0.0
+    for rep in range(s.ref_repeats):                  # independent reference runs (training seed = rep)
+        trained, secs = _scratch(cells, channels, s, seed=rep)
+        runs.append(trained)
+        scratch_seconds += secs
+    val = [sum(r[i]["val_acc"] for r in runs) / len(runs) for i in range(len(cells))]
+    corr: dict[str, Any] = {"pred": pred_acc, "pred_loss": pred_ce, "val": val,
+                            "test": [sum(r[i]["test_acc"] for r in runs) / len(runs) for i in range(len(cells))],
+                            "val_runs": [[r[i]["val_acc"] for i in range(len(cells))] for r in runs],
                             "pred_seconds": pred_seconds, "scratch_seconds": scratch_seconds,
                             "cells": [graph_to_json(g) for g in cells]}
+    # the reference's own noise: tau between its independent runs, and the GHN against each single run
+    corr["tau_runs"] = [float(kendalltau(pred_acc, v)[0]) for v in corr["val_runs"]]
+    if len(runs) > 1:
+        corr["tau_ref_vs_ref"] = float(kendalltau(corr["val_runs"][0], corr["val_runs"][1])[0])
     for name, x in (("", pred_acc), ("_loss", [-v for v in pred_ce])):
         tau, tau_p = kendalltau(x, val)
         rho, rho_p = spearmanr(x, val)
         corr.update({f"tau{name}": float(tau), f"tau{name}_p": float(tau_p), f"rho{name}": float(rho),
                      f"rho{name}_p": float(rho_p)})
     corr["finetune"] = _finetune_rows(decoder, task, cells, val, s)
+    import json
+
+    sel_path = ROOT / s.selection if s.selection else None
     out = {"settings": asdict(s), "ghn": ghn, "corr": corr, "search": [],
+           "selection": json.loads(sel_path.read_text()) if sel_path and sel_path.is_file() else None,
            "search_fitness": evo_config.task.get("fitness", "neg_cross_entropy")}
     for seed in s.search_seeds:
         row: dict[str, Any] = {"seed": seed}

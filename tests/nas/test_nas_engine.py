@@ -104,6 +104,16 @@ def test_graph_search_resumes_exactly_from_a_checkpoint_file(tmp_path, strategy)
     assert resumed.strategy.best_fitness == whole.strategy.best_fitness
 
 
+def test_ghn_weights_file_must_match_virtual_edges(tmp_path):
+    grad = {"name": "gradient", "lr": 0.003, "steps_per_generation": 2, "batch_size": 16}
+    _, train_dir = run(validate(_raw(strategy=grad, decoder={**GHN, "virtual_edges": 2}, generations=1,
+                                     output={**OUT, "runs_dir": str(tmp_path)})))
+    weights = str(train_dir / "best" / "decoder_weights.pt")
+    validate(_raw(decoder={**GHN, "virtual_edges": 2, "weights": weights}))       # loads
+    with pytest.raises((ConfigError, ValueError), match="does not match this decoder's options"):
+        validate(_raw(decoder={**GHN, "weights": weights}))
+
+
 def test_trained_ghn_file_feeds_a_graph_search_that_exports_the_best_cell(tmp_path):
     grad = {"name": "gradient", "lr": 0.003, "steps_per_generation": 5, "batch_size": 32}
     _, train_dir = run(validate(_raw(strategy=grad, generations=1, output={**OUT, "runs_dir": str(tmp_path)})))
@@ -122,6 +132,8 @@ def test_trained_ghn_file_feeds_a_graph_search_that_exports_the_best_cell(tmp_pa
     ({"decoder": {"name": "direct"}, "network": {}}, r"strategy.*'regularized_evolution'.*decoder 'ghn'"),
     ({"network": {"type": "mlp"}}, r"decoder.*network: \{type: conv\}"),
     ({"strategy": {**EVO, "sample": 7}}, r"sample=7.*\[1, 6\]"),
+    ({"decoder": {**GHN, "virtual_edges": 1}}, r"virtual_edges=1.*0 \(off\).*2..4"),
+    ({"decoder": {**GHN, "passes": 9}}, r"passes=9.*1..8"),
 ])
 def test_config_errors_name_the_problem(over, match):
     with pytest.raises(ConfigError, match=match):
