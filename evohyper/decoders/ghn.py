@@ -22,7 +22,7 @@ import torch
 from evohyper.api.conv import ConvSpec
 from evohyper.api.decoder import Decoder
 from evohyper.api.phenotypes import TargetSpec
-from evohyper.api.self_trained import SelfTrainedDecoder
+from evohyper.api.self_trained import SelfTrainedDecoder, as_one_individual
 from evohyper.api.task import EvalResult, Task
 from evohyper.nas.executor import group_indices
 from evohyper.nas.ghn import GHN
@@ -143,12 +143,7 @@ class GHNDecoder(SelfTrainedDecoder, Decoder):
 
     def training_score(self, task: Task, seed: int) -> EvalResult:
         """Mean fitness and metrics over the ``score_graphs`` fixed cells with predicted weights."""
-        result = task.evaluate(self.phenotypes(self.score_cells), seed)
-        fit = torch.as_tensor(result.fitness).double()
-        fit = fit.mean(dim=1) if fit.dim() == 2 else fit
-        return EvalResult(fitness=fit.mean().reshape(1),
-                          metrics={k: torch.as_tensor(v).float().mean().reshape(1) for k, v in result.metrics.items()},
-                          sample_forwards=result.sample_forwards)
+        return as_one_individual(task.evaluate(self.phenotypes(self.score_cells), seed))
 
     def test_metrics(self, task: Task, seed: int = 0) -> dict[str, torch.Tensor]:
         """Held-out metrics of the fixed score cells (per cell; the exporter averages)."""
