@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import torch
+
 from evohyper.api.task import Task
 from evohyper.api.training import TrainingJob
 from evohyper.decoders.hypergan import HyperGANDecoder
+from evohyper.engine.training import train  # the engine's training step, shared with the gradient strategy
 
 
 @dataclass
@@ -39,10 +42,6 @@ def train_hypergan(decoder: HyperGANDecoder, task: Task, opts: HyperGANTraining,
 
     Runs in blocks of ``log_every`` steps and appends the block's mean training losses and the
     generator's validation score to ``opts.history``."""
-    from evohyper.engine.training import train  # the engine's training step, shared with the gradient strategy
-
-    import torch
-
     task.setup("cpu")
     job = TrainingJob(genotypes=None, size=1, optimizer="Adam", options={"lr": float(opts.lr)}, optimizer_state=None,
                       steps=0, batch_size=opts.batch_size, data_seed=opts.seed)

@@ -37,7 +37,6 @@ def expected_calibration_error(probs: torch.Tensor, y: torch.Tensor, bins: int =
     conf, pred = probs.max(dim=-1)
     correct = (pred == y).float()
     idx = torch.clamp((conf * bins).long(), max=bins - 1)
-    count = torch.zeros(bins).index_add_(0, idx, torch.ones_like(conf))
     conf_sum = torch.zeros(bins).index_add_(0, idx, conf)
     acc_sum = torch.zeros(bins).index_add_(0, idx, correct)
     return float((acc_sum - conf_sum).abs().sum() / len(y))

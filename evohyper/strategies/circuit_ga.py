@@ -15,12 +15,13 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-from deap import algorithms, base, tools
+from deap import base, tools
 
 from evohyper.api.strategy import Strategy
-from evohyper.strategies import _checks, _rng
+from evohyper.strategies import _checks
 from evohyper.strategies._deap_individuals import Individual as _Individual
 from evohyper.strategies._deap_individuals import clone as _clone
+from evohyper.strategies._deap_individuals import next_generation
 
 
 
@@ -89,12 +90,8 @@ class CircuitGA(Strategy):
             low, high = np.array(self._low), np.array(self._up) + 1
             genes = self._np.integers(low, high, size=(self._popsize, self.genome_size))
         else:
-            population = list(map(_Individual, self._genes.tolist(), self._fitness.tolist()))
-            with _rng.python_random(self._random):
-                elites = tools.selBest(population, self._elite)
-                parents = self._toolbox.select(population, self._popsize - self._elite)
-                children = algorithms.varAnd(parents, self._toolbox, self._cx_prob, self._mut_prob)
-            genes = np.asarray(elites + children, dtype=np.int64)
+            genes = np.asarray(next_generation(self._genes, self._fitness, self._toolbox, self._elite, self._cx_prob,
+                                               self._mut_prob, self._random), dtype=np.int64)
         self._genes = genes.astype(np.int64)
         self._fitness = None
         return torch.from_numpy(self._genes.copy())

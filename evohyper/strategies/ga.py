@@ -13,12 +13,12 @@ from typing import Literal
 
 import numpy as np
 import torch
-from deap import algorithms, base, tools
+from deap import base, tools
 
 from evohyper.api.strategy import Strategy
-from evohyper.strategies import _checks, _rng
-from evohyper.strategies._deap_individuals import Individual as _Individual
+from evohyper.strategies import _checks
 from evohyper.strategies._deap_individuals import clone as _clone
+from evohyper.strategies._deap_individuals import next_generation
 
 CROSSOVERS = ("blend", "sbx", "two_point", "uniform")
 
@@ -87,14 +87,8 @@ class GA(Strategy):
         if self._genes is None:
             genes = self._x0 + self._init_sigma * self._np.standard_normal((self._popsize, self.genome_size))
         else:
-            # One DEAP individual per row is the conversion DEAP's operators need; the loops over the
-            # population after that are DEAP's own (selTournament, selBest, varAnd).
-            population = list(map(_Individual, self._genes.tolist(), self._fitness.tolist()))
-            with _rng.python_random(self._random):
-                elites = tools.selBest(population, self._elite)
-                parents = self._toolbox.select(population, self._popsize - self._elite)
-                children = algorithms.varAnd(parents, self._toolbox, self._cx_prob, self._mut_prob)
-            genes = np.asarray(elites + children, dtype=np.float64)
+            genes = np.asarray(next_generation(self._genes, self._fitness, self._toolbox, self._elite, self._cx_prob,
+                                               self._mut_prob, self._random), dtype=np.float64)
         # Stored as float32, so what is evaluated is exactly what survives as an elite.
         self._genes = genes.astype(np.float32)
         self._fitness = None

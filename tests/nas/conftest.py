@@ -1,11 +1,8 @@
 """NAS tests run tiny convolutions: one torch thread avoids oversubscription slowdowns on shared CPUs."""
 import pytest
-import torch
 
 
 @pytest.fixture(autouse=True)
-def one_torch_thread():
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread_everywhere(one_torch_thread):
+    """Every test in this directory gets the shared ``one_torch_thread`` fixture (tests/conftest.py)."""
     yield
-    torch.set_num_threads(saved)

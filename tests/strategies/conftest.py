@@ -1,11 +1,8 @@
 """Strategy tests run tiny tensors: one intra-op thread is faster and immune to CPU contention."""
 import pytest
-import torch
 
 
 @pytest.fixture(autouse=True)
-def _one_torch_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread_everywhere(one_torch_thread):
+    """Every test in this directory gets the shared ``one_torch_thread`` fixture (tests/conftest.py)."""
     yield
-    torch.set_num_threads(n)
