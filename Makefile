@@ -31,7 +31,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.run_all
 
 reports: $(STAMP)
-	$(PY) -m evohyper.report.make_reports
+	$(PY) -m experiments.make_reports
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 from benchmarks.timing import Timing, fmt_ms, fmt_ratio, median_time, met, progress, table
-from evohyper.circuits import reference
-from evohyper.circuits.space import DEFAULT_SPACE
-from evohyper.circuits.canonical import canonicalize
+from evohyper.families.circuits import reference
+from evohyper.families.circuits.space import DEFAULT_SPACE
+from evohyper.families.circuits.canonical import canonicalize
 
 N, SEED, TARGET = 4000, 0, 100.0
 

@@ -34,7 +34,7 @@ import neat
 import torch
 
 from benchmarks.timing import Timing, fmt_ms, fmt_ratio, median_time, met, progress, table
-from evohyper.decoders.hyperneat import HyperNEATDecoder
+from evohyper.families.hyperneat.decoder import HyperNEATDecoder
 from evohyper.testing.neat_genomes import cppn_config, random_genomes, reference_substrate_weights
 from evohyper_tasks.visual_discrimination import VisualDiscriminationTask
 

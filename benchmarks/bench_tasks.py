@@ -13,7 +13,7 @@ import torch
 
 from evohyper.api.phenotypes import VectorPhenotypes, VectorSpec
 from evohyper.api.task import EvalResult, Task
-from evohyper.registry import tasks
+from evohyper.api.registry import tasks
 
 
 @tasks.register("bench_matmul")

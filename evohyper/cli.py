@@ -34,7 +34,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from evohyper.report.compare import compare
+    from evohyper.viz.compare import compare
 
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
     cmd = "evohyper compare " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["compare"] else None
@@ -45,8 +45,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_tune(args: argparse.Namespace) -> int:
-    """Meta-search on Ray Tune (evohyper.engine.tune); --resume restores an interrupted experiment."""
-    from evohyper.engine.tune import resume_tune, run_tune
+    """Meta-search on Ray Tune (evohyper.tune); --resume restores an interrupted experiment."""
+    from evohyper.tune import resume_tune, run_tune
 
     if bool(args.config) == bool(args.resume):
         print("error: give either a CONFIG or --resume EXPERIMENT_DIR", file=sys.stderr)
@@ -77,7 +77,7 @@ def _print_result(result, run_dir: Path) -> None:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from evohyper import registry
+    from evohyper.api import registry
 
     for title, reg in (("tasks", registry.tasks), ("strategies", registry.strategies),
                        ("decoders", registry.decoders)):
@@ -88,7 +88,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from evohyper.report.run_report import pictures, plot_fitness, summarize
+    from evohyper.viz.run_report import pictures, plot_fitness, summarize
 
     run_dir = Path(args.run_dir)
     if not (run_dir / "config.yaml").is_file():

@@ -10,7 +10,7 @@ from scipy.stats import kendalltau, spearmanr
 from evohyper.config import load_config
 from evohyper.engine.evaluation import Evaluator
 from evohyper.engine.runner import components, run as run_search
-from evohyper.nas.space import graph_from_json
+from evohyper.families.nas.space import graph_from_json
 
 name, overrides = sys.argv[1], sys.argv[2:]
 out = Path("experiments/out"); out.mkdir(parents=True, exist_ok=True)

@@ -5,8 +5,8 @@ import json, random, sys, time
 from pathlib import Path
 import torch
 torch.set_num_threads(1)
-from evohyper.nas.space import CellSpace, graph_to_json
-from evohyper.nas.training import train_from_scratch
+from evohyper.families.nas.space import CellSpace, graph_to_json
+from evohyper.families.nas.training import train_from_scratch
 
 steps, seeds, seed = (int(a) for a in sys.argv[1:4])
 n = int(sys.argv[4]) if len(sys.argv) > 4 else 60

@@ -1,6 +1,6 @@
 """Circuit design: recover a two-port R/C/L chain from its frequency response (Rotman & Wolf, ICASSP 2020).
 
-The target is one circuit of the fixed-seed dataset (``evohyper.circuits.dataset``): ``split``, chain
+The target is one circuit of the fixed-seed dataset (``evohyper.families.circuits.dataset``): ``split``, chain
 length ``target_length`` (4-10) and ``target_index`` within that block. A candidate is scored by the
 distance of its simulated response to the target's over the 64 log-spaced frequencies (100 Hz-10 MHz,
 1 kOhm load): ``error = mean |log(r_candidate / r_target)|`` over both channels (V_out, I_in) and all
@@ -16,11 +16,11 @@ from typing import Any, ClassVar, Literal
 import torch
 
 from evohyper.api.task import EvalResult, Task
-from evohyper.circuits.canonical import same_circuit, same_kinds
-from evohyper.circuits.dataset import SPLITS, circuit_block
-from evohyper.circuits.phenotypes import CircuitPhenotypes, CircuitSpec
-from evohyper.circuits.simulator import log_ratio
-from evohyper.circuits.space import DEFAULT_SPACE
+from evohyper.families.circuits.canonical import same_circuit, same_kinds
+from evohyper.families.circuits.dataset import SPLITS, circuit_block
+from evohyper.families.circuits.phenotypes import CircuitPhenotypes, CircuitSpec
+from evohyper.families.circuits.simulator import log_ratio
+from evohyper.families.circuits.space import DEFAULT_SPACE
 from evohyper_tasks._common import check_choice, check_float, check_int
 
 MAX_TARGETS = 100_000

@@ -5,7 +5,7 @@ task, a set must look like one network to the task. ``SetPhenotypes.forward`` ru
 one batched forward and returns the log of each set's averaged softmax probabilities ``[P, B, C]``.
 A classification task reads that as logits (``log_softmax`` leaves it unchanged, since the averaged
 probabilities sum to one), so its cross-entropy and accuracy are those of the *ensemble* (what
-``evohyper.ensembles.Ensemble`` predicts), and diversity that helps the ensemble is rewarded.
+``evohyper.families.hypergan.Ensemble`` predicts), and diversity that helps the ensemble is rewarded.
 """
 from __future__ import annotations
 

@@ -8,11 +8,10 @@ from typing import Any, Literal
 
 import yaml
 
-from evohyper import registry
+from evohyper.api import registry
 from evohyper.config.options import ConfigError, check_block
-from evohyper.engine.budget import Budget
-from evohyper.engine.evaluation import import_plugins
-from evohyper.registry import UnknownComponentError
+from evohyper.config.budget import Budget
+from evohyper.api.registry import UnknownComponentError, import_plugins
 
 
 @dataclass

@@ -3,7 +3,7 @@
 Validated like the rest of the config, before Ray starts: every parameter path is checked by
 substituting its candidate values (bounds, choices, grid values) into the base config and validating
 that, so a typo in a dotted path or an out-of-range bound is reported as ``tune.params.<path>``.
-No Ray here: the Ray Tune objects are built from this data in ``evohyper.engine.tune``.
+No Ray here: the Ray Tune objects are built from this data in ``evohyper.tune``.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ DISTRIBUTIONS = ("uniform", "loguniform", "randint", "choice", "grid")
 SCHEDULERS = ("fifo", "asha", "pbt")
 MODES = ("max", "min")
 # Strategy options PBT may change in the middle of a run (read by the update only, so a running
-# strategy can be re-tuned in place; see ``evohyper.engine.tune.retune``).
+# strategy can be re-tuned in place; see ``evohyper.tune.retune``).
 PBT_MUTABLE = {"snes": ("center_learning_rate", "stdev_learning_rate"),
                "xnes": ("center_learning_rate", "stdev_learning_rate")}
 _SCHED_KEYS = {"fifo": ("name",),

@@ -1,21 +1,14 @@
-"""Genotype-to-phenotype maps (decoders). Each built-in registers itself by name."""
-from evohyper.decoders.circuit import CircuitDecoder
+"""Generic genotype-to-phenotype maps: direct encoding and Ha et al.'s static and input-conditioned
+hypernetworks. Each registers itself by name; method-specific decoders (HyperNEAT, GHN, HyperGAN,
+circuits) live with their family in ``evohyper.families``."""
+from evohyper.api.registry import decoders as _registry
 from evohyper.decoders.conditioned import InputConditionedDecoder
 from evohyper.decoders.direct import DirectDecoder
-from evohyper.decoders.ghn import GHNDecoder
-from evohyper.decoders.hypergan import HyperGANDecoder
-from evohyper.decoders.hyperneat import HyperNEATDecoder
 from evohyper.decoders.parametrised import ParametrisedDecoder
 from evohyper.decoders.static_hyper import StaticHyperDecoder
-from evohyper.registry import decoders as _registry
 
 _registry.register("direct")(DirectDecoder)
-_registry.register("hyperneat")(HyperNEATDecoder)
 _registry.register("hyper_static")(StaticHyperDecoder)
 _registry.register("hyper_conditioned")(InputConditionedDecoder)
-_registry.register("circuit")(CircuitDecoder)
-_registry.register("hypergan")(HyperGANDecoder)
-_registry.register("ghn")(GHNDecoder)
 
-__all__ = ["CircuitDecoder", "DirectDecoder", "GHNDecoder", "HyperGANDecoder", "HyperNEATDecoder", "InputConditionedDecoder", "ParametrisedDecoder",
-           "StaticHyperDecoder"]
+__all__ = ["DirectDecoder", "InputConditionedDecoder", "ParametrisedDecoder", "StaticHyperDecoder"]

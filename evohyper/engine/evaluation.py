@@ -6,14 +6,14 @@ and the strict / lenient policy for tasks that raise.
 """
 from __future__ import annotations
 
-import importlib
 import traceback
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import torch
 
-from evohyper import registry
+from evohyper.api import registry
+from evohyper.api.registry import import_plugins
 from evohyper.api.decoder import Decoder
 from evohyper.api.task import EvalResult, NotDifferentiableError, Task
 from evohyper.api.training import TrainingJob
@@ -36,11 +36,6 @@ class ComponentsSpec:
     network: dict[str, Any] = field(default_factory=dict)
     on_error: Literal["strict", "lenient"] = "strict"
     plugins: list[str] = field(default_factory=list)  # modules imported first (they may register components)
-
-
-def import_plugins(modules: list[str]) -> None:
-    for module in modules:
-        importlib.import_module(module)
 
 
 def _kwargs(block: dict[str, Any]) -> dict[str, Any]:

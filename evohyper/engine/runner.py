@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from evohyper import registry
+from evohyper.api import registry
 from evohyper.config.schema import Config, validate
 from evohyper.engine.checkpoint import load_latest
 from evohyper.engine.evaluation import ComponentsSpec, Evaluator, build_decoder, build_task
@@ -109,5 +109,5 @@ def _strip_resolved(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _finish(search: Search, result: SearchResult, run_dir: Path) -> None:
-    from evohyper.report.run_report import write_run_report  # matplotlib only at the end
+    from evohyper.viz.run_report import write_run_report  # matplotlib only at the end
     write_run_report(run_dir)

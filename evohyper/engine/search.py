@@ -11,7 +11,7 @@ import torch
 
 from evohyper.api.strategy import Strategy
 from evohyper.engine.backends import Backend
-from evohyper.engine.budget import Budget, Counters
+from evohyper.config.budget import Budget, Counters
 from evohyper.engine.evaluation import ChunkResult
 
 log = logging.getLogger("evohyper.search")

@@ -23,7 +23,7 @@ from typing import Any, Iterator
 import torch
 
 from evohyper.api.strategy import Strategy
-from evohyper.strategies import _checks
+from evohyper.api import checks as _checks
 
 
 @contextmanager

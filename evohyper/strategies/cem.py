@@ -1,5 +1,5 @@
 """Cross-entropy method from EvoTorch: refit a separable Gaussian to the elite fraction each generation."""
-from evohyper.strategies import _checks
+from evohyper.api import checks as _checks
 from evohyper.strategies._evotorch import EvoTorchStrategy, stdev_args, stdev_limits
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from evohyper.api.strategy import Strategy
-from evohyper.strategies import _checks
+from evohyper.api import checks as _checks
 
 
 class CMAES(Strategy):

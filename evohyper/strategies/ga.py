@@ -16,9 +16,9 @@ import torch
 from deap import base, tools
 
 from evohyper.api.strategy import Strategy
-from evohyper.strategies import _checks
-from evohyper.strategies._deap_individuals import clone as _clone
-from evohyper.strategies._deap_individuals import next_generation
+from evohyper.api import checks as _checks
+from evohyper.api.deap_ga import clone as _clone
+from evohyper.api.deap_ga import next_generation
 
 CROSSOVERS = ("blend", "sbx", "two_point", "uniform")
 

@@ -14,7 +14,7 @@ import torch
 from evohyper.api.self_trained import is_self_trained
 from evohyper.api.strategy import Strategy
 from evohyper.api.training import TrainingJob
-from evohyper.strategies import _checks
+from evohyper.api import checks as _checks
 
 _TORCH_NAMES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
 

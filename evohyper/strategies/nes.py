@@ -1,7 +1,7 @@
 """Natural evolution strategies from EvoTorch: separable (SNES) and full-covariance (XNES)."""
 from typing import Literal
 
-from evohyper.strategies import _checks
+from evohyper.api import checks as _checks
 from evohyper.strategies._evotorch import EvoTorchStrategy, stdev_args, stdev_limits
 
 RANKINGS = ("nes", "centered", "linear", "normalized", "raw")

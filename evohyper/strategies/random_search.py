@@ -2,7 +2,7 @@
 import torch
 
 from evohyper.api.strategy import Strategy
-from evohyper.strategies import _checks
+from evohyper.api import checks as _checks
 
 
 class RandomSearch(Strategy):

@@ -12,9 +12,9 @@ from typing import Any, Sequence
 
 import neat
 
-from evohyper.decoders._neat_functions import ACTIVATION_NAMES, AGGREGATION_NAMES
-from evohyper.strategies import _rng
-from evohyper.strategies.neat import NEAT
+from evohyper.families.hyperneat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
+from evohyper.api import rng as _rng
+from evohyper.families.hyperneat.strategy import NEAT
 
 
 def cppn_config(num_inputs: int, num_outputs: int, *, activations: Sequence[str] = ACTIVATION_NAMES,

@@ -59,7 +59,7 @@ def test_every_shipped_search_space_validates():
         if "tune" in raw:   # meta-search files are checked by the tune tests
             continue
         if "runs" in raw:   # compare specs: every listed config is validated by load_spec
-            from evohyper.report.compare import load_spec
+            from evohyper.viz.compare import load_spec
             load_spec(f)
             continue
         load_config(f)

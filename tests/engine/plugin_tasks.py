@@ -2,7 +2,7 @@
 import torch
 
 from evohyper import EvalResult, Task, VectorSpec
-from evohyper.registry import tasks
+from evohyper.api.registry import tasks
 
 
 @tasks.register("plugin-quadratic")

@@ -19,7 +19,7 @@ import torch
 
 from evohyper.api.phenotypes import VectorSpec
 from evohyper.api.task import EvalResult, Task
-from evohyper.registry import tasks
+from evohyper.api.registry import tasks
 
 MARKER = 12345.0
 

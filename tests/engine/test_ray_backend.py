@@ -20,7 +20,7 @@ from evohyper.engine.backends.local import LocalBackend  # noqa: E402
 from evohyper.engine.backends.ray_backend import (BackendError, EvaluationTimeout, RayBackend,  # noqa: E402
                                                    split_bounds)
 from evohyper.engine.evaluation import ComponentsSpec, TaskError  # noqa: E402
-from evohyper.registry import UnknownComponentError  # noqa: E402
+from evohyper.api.registry import UnknownComponentError  # noqa: E402
 
 DIM = 4
 

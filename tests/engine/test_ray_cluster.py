@@ -111,7 +111,7 @@ def test_search_on_a_two_node_cluster_spreads_actors_and_matches_local():
         from ray.cluster_utils import Cluster
         from evohyper.engine.backends.local import LocalBackend
         from evohyper.engine.backends.ray_backend import RayBackend
-        from evohyper.engine.budget import Budget
+        from evohyper.config.budget import Budget
         from evohyper.engine.evaluation import ComponentsSpec
         from evohyper.engine.search import Search
         from evohyper.strategies.cmaes import CMAES

@@ -5,7 +5,7 @@ import torch
 
 import engine_tasks  # noqa: F401  (registers the test tasks)
 from evohyper.config import validate
-from evohyper.engine.budget import Budget
+from evohyper.config.budget import Budget
 from evohyper.engine.evaluation import TaskError, TaskShapeError
 from evohyper.engine.runner import build_search
 

@@ -6,7 +6,7 @@ import torch
 
 from evohyper.api.phenotypes import MLPSpec
 from evohyper.config import validate
-from evohyper.decoders.hypergan import HyperGANDecoder
+from evohyper.families.hypergan.decoder import HyperGANDecoder
 from evohyper.engine.checkpoint import load_state, save_state
 from evohyper.engine.runner import build_search, run
 from evohyper_tasks.digits import DigitsTask

@@ -15,7 +15,7 @@ import torch
 from evohyper.api.phenotypes import MLPSpec
 from evohyper.api.strategy import Strategy
 from evohyper.decoders import DirectDecoder
-from evohyper.registry import strategies
+from evohyper.api.registry import strategies
 
 # Strategies over flat real vectors; others (NEAT genomes, gradient training) have their own suites.
 NAMES = [n for n in strategies.names() if strategies.get(n).genotype_kind == "vector"]

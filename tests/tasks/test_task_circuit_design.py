@@ -2,12 +2,12 @@
 import pytest
 import torch
 
-from evohyper.circuits.phenotypes import CircuitPhenotypes, CircuitSpec
-from evohyper.circuits.simulator import EMPTY
-from evohyper.circuits.space import DEFAULT_SPACE as S
+from evohyper.families.circuits.phenotypes import CircuitPhenotypes, CircuitSpec
+from evohyper.families.circuits.simulator import EMPTY
+from evohyper.families.circuits.space import DEFAULT_SPACE as S
 from evohyper.config import validate
 from evohyper.config.options import ConfigError
-from evohyper.decoders import CircuitDecoder
+from evohyper.families.circuits.decoder import CircuitDecoder
 from evohyper.testing import TaskContract
 from evohyper_tasks.circuit_design import CircuitDesignTask
 

@@ -7,7 +7,7 @@ import typing
 import pytest
 import torch
 
-from evohyper import registry
+from evohyper.api import registry
 from evohyper.engine.evaluation import ComponentsSpec, Evaluator
 from evohyper_tasks.cartpole import CartPoleTask
 from evohyper_tasks.digits import DigitsTask

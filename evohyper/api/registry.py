@@ -1,0 +1,82 @@
+"""Registries of tasks, strategies and decoders, by name, extended through Python entry points.
+
+A user's package exposes ``[project.entry-points."evohyper.tasks"] mytask = "pkg.mod:MyTask"``
+(likewise ``evohyper.strategies`` and ``evohyper.decoders``) and evohyper finds it by name.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any, Callable
+
+
+class UnknownComponentError(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    target: Any  # the class (or factory)
+
+    @property
+    def description(self) -> str:
+        doc = inspect.getdoc(self.target) or ""
+        return doc.strip().splitlines()[0] if doc else ""
+
+
+class Registry:
+    """Name -> component class. Built-ins register by decorator; others come from entry points."""
+
+    def __init__(self, kind: str, group: str, builtin_modules: tuple[str, ...] = ()):
+        self.kind, self.group = kind, group
+        self._builtin_modules = builtin_modules
+        self._entries: dict[str, Any] = {}
+        self._loaded = False
+
+    def register(self, name: str) -> Callable[[Any], Any]:
+        def deco(obj: Any) -> Any:
+            self._entries[name] = obj
+            return obj
+        return deco
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        for mod in self._builtin_modules:
+            importlib.import_module(mod)
+        for ep in entry_points(group=self.group):
+            if ep.name not in self._entries:
+                self._entries[ep.name] = ep  # resolved lazily: a broken plug-in only fails when used
+
+    def get(self, name: str) -> Any:
+        self._load()
+        if name not in self._entries:
+            raise UnknownComponentError(
+                f"unknown {self.kind} {name!r}; available: {', '.join(self.names())} "
+                f"(third-party {self.kind}s register under the entry-point group {self.group!r})")
+        obj = self._entries[name]
+        if hasattr(obj, "load") and hasattr(obj, "group"):  # an EntryPoint not yet imported
+            obj = self._entries[name] = obj.load()
+        return obj
+
+    def names(self) -> list[str]:
+        self._load()
+        return sorted(self._entries)
+
+    def entries(self) -> list[Entry]:
+        return [Entry(n, self.get(n)) for n in self.names()]
+
+
+def import_plugins(modules: list[str]) -> None:
+    """Import user modules named in a config's ``plugins:`` (they may register components by decorator)."""
+    for module in modules:
+        importlib.import_module(module)
+
+
+tasks = Registry("task", "evohyper.tasks")
+strategies = Registry("strategy", "evohyper.strategies", ("evohyper.strategies", "evohyper.families"))
+decoders = Registry("decoder", "evohyper.decoders", ("evohyper.decoders", "evohyper.families"))

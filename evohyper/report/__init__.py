@@ -1,1 +1,0 @@
-"""Reports made from run directories."""

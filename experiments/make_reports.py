@@ -1,0 +1,117 @@
+"""`make reports`: regenerate every science report in reports/ from configs in search_spaces/.
+
+Each report is a function registered in ``REPORTS``; it runs real searches (seeds listed in the
+report) and writes markdown + PNG. ``python -m experiments.make_reports [name ...]``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+from experiments.multi_seed import multi_seed_report
+
+ROOT = Path.cwd()
+
+
+def cartpole_snes(out_dir: Path) -> Path:
+    """The default job (SNES on cart-pole) over 5 seeds: learning curves and final returns."""
+    return multi_seed_report(ROOT / "search_spaces" / "cartpole_snes.yaml", seeds=[0, 1, 2, 3, 4],
+                             out_dir=out_dir, slug="cartpole_snes",
+                             overrides=["backend.name=local", "output.tensorboard=false"])
+
+
+def circuit_design(out_dir: Path) -> Path:
+    """GA baseline (through the engine) vs the hypernetwork circuit designer and its ablations."""
+    from experiments.circuit_design import circuit_design_report
+    return circuit_design_report(out_dir, ROOT / "search_spaces" / "circuit_design_ga.yaml")
+
+
+
+def hyperneat_visual(out_dir: Path) -> Path:
+    """HyperNEAT on visual discrimination over 5 seeds, champions re-scored at 33x33 and 55x55."""
+    from experiments.hyperneat_report import hyperneat_visual_report
+    return hyperneat_visual_report(ROOT / "search_spaces" / "hyperneat_visual.yaml", seeds=[0, 1, 2, 3, 4],
+                                   out_dir=out_dir, overrides=["backend.name=local", "output.progress=false",
+                                                               "budget.generations=150"])
+
+
+
+def hypergan_digits(out_dir: Path) -> Path:
+    """HyperGAN ensembles on digits vs deep ensembles and an evolved population, 3 seeds."""
+    from experiments.hypergan_report import hypergan_digits_report
+    return hypergan_digits_report(out_dir, seeds=[0, 1, 2])
+
+
+def ghn_nas(out_dir: Path) -> Path:
+    """Graph-hypernetwork NAS on digits: GHN-vs-trained rank correlation, search vs random, best cells."""
+    from experiments.ghn_nas import GhnNasSettings, run
+    from experiments.ghn_nas_write import write
+
+    cmd = "make reports" if not sys.argv[1:] else "python -m experiments.make_reports " + " ".join(sys.argv[1:])
+    start = time.perf_counter()
+    res = run(GhnNasSettings())
+    return write(res, out_dir, cmd, time.perf_counter() - start)
+
+
+def _compare(name: str) -> Callable[[Path], Path]:
+    def make(out_dir: Path) -> Path:
+        from evohyper.viz.compare import compare
+
+        cmd = "make reports" if not sys.argv[1:] else "python -m experiments.make_reports " + " ".join(sys.argv[1:])
+        return compare(ROOT / "search_spaces" / f"compare_{name}.yaml", out_dir=out_dir, parallel="auto",
+                       command=f"{cmd} (= evohyper compare search_spaces/compare_{name}.yaml)")
+    make.__doc__ = f"`evohyper compare search_spaces/compare_{name}.yaml` (5 seeds, parallel on a local Ray)."
+    return make
+
+
+
+
+def _tune_example(stem: str) -> Callable[[Path], Path]:
+    """A shipped meta-search, ``search_spaces/tune_<stem>.yaml``, run on Ray Tune -> reports/tune_<name>.md."""
+
+    def make(out_dir: Path) -> Path:
+        from evohyper.config import load_raw
+        from evohyper.tune import run_tune
+
+        outcome = run_tune(load_raw(ROOT / "search_spaces" / f"tune_{stem}.yaml"), report_dir=out_dir, verbose=0)
+        return outcome.report
+
+    make.__doc__ = f"Meta-search search_spaces/tune_{stem}.yaml (Ray Tune)."
+    return make
+
+
+REPORTS: dict[str, Callable[[Path], Path]] = {"cartpole_snes": cartpole_snes,
+                                              "hyperneat_visual": hyperneat_visual,
+                                              "circuit_design": circuit_design,
+                                              "hypergan_digits": hypergan_digits,
+                                              "ghn_nas": ghn_nas,
+                                              "compare_digits": _compare("digits"),
+                                              "compare_cartpole": _compare("cartpole")}
+for _stem in ("cartpole_cmaes_asha", "digits_snes_pbt", "cartpole_network_choice"):
+    REPORTS[f"tune_{_stem}"] = _tune_example(_stem)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("names", nargs="*", help=f"reports to make (default all): {', '.join(REPORTS)}")
+    p.add_argument("--out", default="reports", help="output directory")
+    args = p.parse_args(argv)
+    unknown = [n for n in args.names if n not in REPORTS]
+    if unknown:
+        print(f"unknown report(s) {unknown}; available: {', '.join(REPORTS)}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in args.names or list(REPORTS):
+        start = time.perf_counter()
+        print(f"[reports] {name} ...", flush=True)
+        path = REPORTS[name](out)
+        print(f"[reports] {name}: wrote {path} in {time.perf_counter() - start:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

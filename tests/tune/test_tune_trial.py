@@ -1,0 +1,89 @@
+"""Trial checkpoints without Ray: a restart replays exactly; a PBT exploit continues the donor's search
+with new learning rates, and a later restore of that trial rebuilds the very same state."""
+import torch
+
+from evohyper.config import validate
+from evohyper.engine.checkpoint import load_state, save_state
+from evohyper.engine.runner import build_search
+from evohyper.tune.trial import _mutable, restore, retune
+
+BASE = {"name": "p", "seed": 5, "task": {"name": "sphere", "dim": 6},
+        "strategy": {"name": "snes", "popsize": 10, "center_learning_rate": 0.5, "stdev_learning_rate": 0.2},
+        "budget": {"generations": 8}}
+
+
+def _cfg(**strategy):
+    return validate({**BASE, "strategy": {**BASE["strategy"], **strategy}})
+
+
+def _fresh(config):
+    search = build_search(config, None)
+    retune(search.strategy, "snes", _mutable("snes", config.strategy))
+    return search
+
+
+def _dist(search):
+    return search.strategy._algo._distribution.parameters
+
+
+def _steps(search, n):
+    for _ in range(n):
+        search.step()
+
+
+def _saved(search, config, segments, tmp_path, name):
+    path = save_state({"version": 1, "search": search.state_dict(), "config": config.to_dict(),
+                       "segments": segments}, tmp_path / name)
+    return load_state(path)
+
+
+def test_restart_with_the_same_config_is_exact(tmp_path):
+    cfg = _cfg()
+    a = _fresh(cfg)
+    _steps(a, 6)
+    b = _fresh(cfg)
+    _steps(b, 3)
+    segs = [[0, _mutable("snes", cfg.strategy)]]
+    c = _fresh(cfg)
+    assert restore(c, cfg, _saved(b, cfg, segs, tmp_path, "b.pt")) == segs
+    _steps(c, 3)
+    assert [r.best for r in c.history] == [r.best for r in a.history]
+    assert torch.equal(c.strategy.ask(), a.strategy.ask())
+
+
+def test_pbt_exploit_changes_the_rates_in_place_and_restores_exactly(tmp_path):
+    donor_cfg, new_cfg = _cfg(), _cfg(center_learning_rate=1.5, stdev_learning_rate=0.05)
+    donor = _fresh(donor_cfg)
+    _steps(donor, 3)
+    saved = _saved(donor, donor_cfg, [[0, _mutable("snes", donor_cfg.strategy)]], tmp_path, "d.pt")
+    # exploit: the new trial continues the donor's distribution with its own rates
+    t = _fresh(new_cfg)
+    segs = restore(t, new_cfg, saved)
+    assert segs[-1] == [3, {"center_learning_rate": 1.5, "stdev_learning_rate": 0.05}]
+    assert t.counters.generation == 3
+    assert t.strategy._algo._center_learning_rate == 1.5
+    for key in ("mu", "sigma"):                              # the donor's distribution at generation 3
+        assert torch.equal(_dist(t)[key], _dist(donor)[key])
+    _steps(t, 3)
+    _steps(donor, 3)                     # the retuned trial differs from the donor's own continuation
+    assert [r.best for r in t.history[3:]] != [r.best for r in donor.history[3:]]
+    # a failure restart of the exploited trial (config new_cfg, segments donor->new) is exact
+    again = _fresh(new_cfg)
+    assert restore(again, new_cfg, _saved(t, new_cfg, segs, tmp_path, "t.pt")) == segs
+    for key in ("mu", "sigma"):
+        assert torch.equal(_dist(again)[key], _dist(t)[key])
+    assert [r.best for r in again.history] == [r.best for r in t.history]
+
+
+def test_a_checkpoint_of_another_search_is_refused(tmp_path):
+    cfg = _cfg()
+    s = _fresh(cfg)
+    _steps(s, 1)
+    saved = _saved(s, cfg, [[0, _mutable("snes", cfg.strategy)]], tmp_path, "s.pt")
+    other = validate({**BASE, "strategy": {**BASE["strategy"], "popsize": 12}})
+    try:
+        restore(_fresh(other), other, saved)
+    except ValueError as exc:
+        assert "another config" in str(exc)
+    else:
+        raise AssertionError("restore accepted a checkpoint of another search")
