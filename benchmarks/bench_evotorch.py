@@ -24,7 +24,7 @@ import torch
 
 from benchmarks.report import add_summary
 from benchmarks.timing import Timing, fmt_ms, fmt_ratio, met, progress, table
-from evohyper.config.schema import validate
+from evohyper.config import validate
 from evohyper.engine.runner import build_search
 
 DIMS = (100, 1000)

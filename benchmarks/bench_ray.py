@@ -27,8 +27,8 @@ import torch
 from benchmarks import bench_tasks  # noqa: F401 - registers bench_matmul in this process
 from benchmarks.report import add_summary
 from benchmarks.timing import Timing, fmt_ms, fmt_ratio, median_time, met, progress, table, wait_for_quiet
-from evohyper.config.schema import validate
-from evohyper.engine.runner import build_search, components
+from evohyper.config import validate
+from evohyper.engine.runner import build_search
 
 TARGET_MS = 50.0
 OVERHEAD_TARGET = 0.10
@@ -128,7 +128,7 @@ def _breakdown(ray_backend: Any, config: Any, popsize: int, dim: int) -> list[tu
     arrays = [c.numpy() for c in chunks]
     echo = [_echo_actor_class().remote() for _ in range(NUM_ACTORS)]
     ray.get([a.none.remote(None) for a in echo])
-    local = Evaluator(components(config))
+    local = Evaluator(config.spec(), components=config.components())
     cases = [
         ("LocalBackend evaluator: decode + evaluate in process", lambda: local.evaluate(genotypes, 1)),
         ("RayBackend.evaluate: the whole population on 2 actors", lambda: ray_backend.evaluate(genotypes, 1)),
@@ -178,7 +178,7 @@ def _compare(label: str, dim: int, popsize: int, rounds: int, breakdown: bool = 
 
 
 def run() -> dict[str, Any]:
-    from evohyper.engine.backends import ray_runtime
+    from evohyper.engine.backends.ray import runtime as ray_runtime
 
     progress(f"ray: calibrating a ~{TARGET_MS:g} ms task (dim {COMPUTE['dim']}, population {COMPUTE['popsize']})")
     rounds, check = calibrate_rounds(COMPUTE["dim"], COMPUTE["popsize"])

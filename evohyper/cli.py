@@ -52,15 +52,16 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         print("error: give either a CONFIG or --resume EXPERIMENT_DIR", file=sys.stderr)
         return EXIT_CONFIG
     if args.resume:
-        outcome = resume_tune(args.resume, num_cpus=args.num_cpus, report_dir=args.report_dir)
+        outcome = resume_tune(args.resume, num_cpus=args.num_cpus)
     else:
         from evohyper.config import apply_overrides, load_raw
 
         raw = apply_overrides(load_raw(args.config), list(args.set or []))
-        outcome = run_tune(raw, num_cpus=args.num_cpus, report_dir=args.report_dir, name=args.name)
+        outcome = run_tune(raw, num_cpus=args.num_cpus, name=args.name)
+    from evohyper.viz.tune_report import write_tune_report  # matplotlib only at the end
+
     print(f"experiment directory: {outcome.experiment_dir}")
-    if outcome.report:
-        print(f"report: {outcome.report}")
+    print(f"report: {write_tune_report(outcome, Path(args.report_dir))}")
     errors = [r for r in outcome.results if r.error is not None]
     if errors:
         print(f"{len(errors)} trial(s) failed; continue with `evohyper tune --resume {outcome.experiment_dir}`",
@@ -70,6 +71,9 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 
 
 def _print_result(result, run_dir: Path) -> None:
+    from evohyper.viz.run_report import write_run_report  # matplotlib only at the end
+
+    write_run_report(run_dir)
     print(f"stopped: {result.stop_reason}; best fitness {result.best_fitness} after "
           f"{result.generations} generations")
     print(f"run directory: {run_dir}")

@@ -19,7 +19,7 @@ from evohyper.families.circuits.space import DEFAULT_SPACE as SPACE
 from evohyper.families.circuits.training import TrainConfig, design, refine, score, train_designer
 from evohyper.config import apply_overrides, load_raw, validate
 from evohyper.engine.evaluation import Evaluator
-from evohyper.engine.runner import build_search, components
+from evohyper.engine.runner import build_search
 
 GA_PER_LENGTH, NN_PER_LENGTH = 20, 100
 TRAIN = TrainConfig(train_per_length=3000, steps=600, batch=128, lr=3e-3, seed=0)
@@ -48,7 +48,7 @@ def run_ga(config: Path) -> dict:
             search = build_search(cfg, None)
             result = search.run()
             seconds = time.perf_counter() - start
-            evaluator = Evaluator(components(cfg))
+            evaluator = Evaluator(cfg.spec(), components=cfg.components())
             best = result.best_genotype.unsqueeze(0)
             metrics = evaluator.evaluate(best, 0).metrics
             for m in ("exact", "kinds_match", "equivalent", "error"):

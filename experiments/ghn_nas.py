@@ -28,11 +28,12 @@ import torch
 
 from evohyper.config import load_config
 from evohyper.engine.evaluation import Evaluator
-from evohyper.engine.runner import build_search, components, run as run_search
+from evohyper.engine.runner import build_search, run as run_search
 from evohyper.families.nas.finetune import finetune
 from evohyper.families.nas.phenotypes import CellArchitecture, CellPhenotypes
 from evohyper.families.nas.space import encoding, graph_from_json, graph_to_json
 from evohyper.families.nas.training import init_params, train_from_scratch
+from evohyper_tasks.digits import image_split
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,7 +91,8 @@ def _top(cells: list[dict], fitness: list[float], k: int) -> list[tuple[dict, fl
 
 def _scratch(cells: list, channels: int, s: GhnNasSettings, seed: int = 0) -> tuple[list[dict], float]:
     start = time.perf_counter()
-    res = [train_from_scratch(graph_from_json(c) if isinstance(c, dict) else c, channels, steps=s.scratch_steps,
+    data = image_split()
+    res = [train_from_scratch(graph_from_json(c) if isinstance(c, dict) else c, channels, data=data, steps=s.scratch_steps,
                               seeds=s.seeds_per_cell, seed=seed) for c in cells]
     return res, time.perf_counter() - start
 
@@ -149,7 +151,7 @@ def _run(s: GhnNasSettings) -> dict:
         ghn = _train_ghn(s, Path(tmp))
     weights = [*s.overrides, "decoder.weights=" + str(ROOT / s.weights_out)]
     evo_config = load_config(ROOT / s.evolution_config, weights)
-    evaluator = Evaluator(components(evo_config))
+    evaluator = Evaluator(evo_config.spec(), components=evo_config.components())
     decoder, task = evaluator.decoder, evaluator.task
     channels = decoder.space.channels
     rng = random.Random(s.corr_seed)

@@ -9,7 +9,7 @@ torch.set_num_threads(1)
 from scipy.stats import kendalltau, spearmanr
 from evohyper.config import load_config
 from evohyper.engine.evaluation import Evaluator
-from evohyper.engine.runner import components, run as run_search
+from evohyper.engine.runner import run as run_search
 from evohyper.families.nas.space import graph_from_json
 
 name, overrides = sys.argv[1], sys.argv[2:]
@@ -24,7 +24,7 @@ dec_over = [o for o in overrides if o.startswith("decoder.") and o.split("=")[0]
             in ("hidden", "virtual_edges", "passes")]
 evo = load_config("search_spaces/nas_regularized_evolution_digits.yaml",
                   [*dec_over, f"decoder.weights={out / f'ghn_{name}.pt'}"])
-ev = Evaluator(components(evo))
+ev = Evaluator(evo.spec(), components=evo.components())
 refs = sorted(out.glob("ref_*.json"))
 cells = [graph_from_json(c) for c in json.loads(refs[0].read_text())["cells"]]
 with torch.no_grad():

@@ -76,8 +76,10 @@ def _tune_example(stem: str) -> Callable[[Path], Path]:
         from evohyper.config import load_raw
         from evohyper.tune import run_tune
 
-        outcome = run_tune(load_raw(ROOT / "search_spaces" / f"tune_{stem}.yaml"), report_dir=out_dir, verbose=0)
-        return outcome.report
+        from evohyper.viz.tune_report import write_tune_report
+
+        outcome = run_tune(load_raw(ROOT / "search_spaces" / f"tune_{stem}.yaml"), verbose=0)
+        return write_tune_report(outcome, out_dir)
 
     make.__doc__ = f"Meta-search search_spaces/tune_{stem}.yaml (Ray Tune)."
     return make

@@ -52,6 +52,12 @@ def conv_target(network: dict[str, Any]) -> ConvSpec:
         raise ValueError(f"task 'digits': bad conv network block: {exc}") from None
 
 
+def image_split() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """``load_split`` as tensors of ``[n, 1, 8, 8]`` images (for convolutional cells)."""
+    return {k: (torch.from_numpy(x.copy()).view(-1, 1, 8, 8), torch.from_numpy(y.copy()))
+            for k, (x, y) in load_split().items()}
+
+
 @functools.lru_cache(maxsize=1)
 def load_split() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The fixed split ``{"train"|"val"|"test": (x float32 [n, 64] in [0, 1], y int64 [n])}``.

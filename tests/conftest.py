@@ -23,7 +23,7 @@ def ray_local():
     pytest.importorskip("ray")
     import ray
 
-    from evohyper.engine.backends import ray_runtime
+    from evohyper.engine.backends.ray import runtime as ray_runtime
 
     started = ray_runtime.connect(None, num_cpus=2)  # GPUs: whatever Ray detects
     yield ray

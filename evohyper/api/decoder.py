@@ -2,12 +2,34 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
 from evohyper.api.phenotypes import Phenotypes, TargetSpec
+
+
+@dataclass(frozen=True)
+class DecoderInfo:
+    """What a decoder declares to strategies: the only facts a strategy may read from it.
+
+    genotype: the kind of genotype it decodes (``"vector"``: ``Tensor[P, D]``; ``"neat"``: neat-python
+      genomes; ``"graph"``: cell DAGs as JSON; ``"circuit"``: integer circuit genes).
+    genome_size: ``D`` for vector-like genotypes, else None.
+    genome_inputs / genome_outputs: inputs and outputs of a NEAT genome (a CPPN for HyperNEAT).
+    graph_space: the space graph genotypes live in (``sample(rng)``, ``mutate(graph, rng)``).
+    trained_size: length of the decoder's own flat parameter vector when gradient training changes
+      the decoder itself (a self-trained decoder: HyperGAN, GHN), else None.
+    """
+
+    genotype: str = "vector"
+    genome_size: int | None = None
+    genome_inputs: int | None = None
+    genome_outputs: int | None = None
+    graph_space: Any = None
+    trained_size: int | None = None
 
 
 class Decoder(ABC):
@@ -15,10 +37,19 @@ class Decoder(ABC):
 
     Constructor keyword arguments (besides ``target``) are the decoder's config options.
     A decoder that owns trainable parameters should also subclass ``torch.nn.Module``.
+    ``genotype_kind`` names the genotypes it decodes (strategies declare the kinds they produce, and
+    a config pairing them wrongly is refused before the run); ``info()`` is everything else a
+    strategy may know about it.
     """
+
+    genotype_kind: ClassVar[str] = "vector"
 
     def __init__(self, target: TargetSpec):
         self.target = target
+
+    def info(self) -> DecoderInfo:
+        """The facts strategies may read (subclasses with more to declare extend it)."""
+        return DecoderInfo(genotype=self.genotype_kind, genome_size=self.genome_size)
 
     @property
     @abstractmethod

@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import os
 from abc import abstractmethod
+from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 
+from evohyper.api.decoder import DecoderInfo
 from evohyper.api.task import EvalResult, Task
 
 
@@ -44,6 +47,10 @@ class SelfTrainedDecoder(torch.nn.Module):
     @abstractmethod
     def training_score(self, task: Task, seed: int) -> EvalResult:
         """Score the decoder as one individual: fitness and metrics of shape ``[1]``."""
+
+    def info(self) -> DecoderInfo:
+        """The decoder's facts (``Decoder.info``) plus the size of the flat vector gradient training changes."""
+        return replace(super().info(), trained_size=self.trained_size)  # type: ignore[misc]
 
     # ------------------------------------------------------------------ the flat parameter vector
     def trained_names(self) -> list[str]:
@@ -107,12 +114,33 @@ class SelfTrainedDecoder(torch.nn.Module):
             raise ValueError(f"invalid decoder option weights={str(path)!r}; allowed: an existing file "
                              f"written by {type(self).__name__}.save_weights (e.g. a gradient run's "
                              f"best/decoder_weights.pt), or null")
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = read_weights(path)
         try:
             self.load_state_dict(state)
         except RuntimeError as exc:
             raise ValueError(f"invalid decoder option weights={str(path)!r}: the file does not match this "
                              f"decoder's options (sizes differ): {exc}") from None
+
+
+def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """A weights file's tensors, read once per process (a file changed on disk is read again).
+
+    Loaded with ``weights_only=True``; a file that is not a plain tensor dict is a ValueError in one line."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    return _read_weights(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _read_weights(path: str, mtime_ns: int, size: int) -> dict[str, torch.Tensor]:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - pickle errors, truncation, not a torch file: all one answer
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"invalid decoder option weights={path!r}: not a safe weights file ({first})") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"invalid decoder option weights={path!r}: expected a mapping of names to tensors")
+    return state
 
 
 class _LossCall(torch.nn.Module):

@@ -9,6 +9,8 @@ from typing import Any, ClassVar
 
 import torch
 
+from evohyper.api.decoder import DecoderInfo
+
 
 def sanitize_fitness(fitness: torch.Tensor) -> tuple[torch.Tensor, int]:
     """Replace NaN/inf by a value just below the worst finite fitness, so they rank last.
@@ -37,12 +39,18 @@ class Strategy(ABC):
     This works for any wrapped library whose randomness comes from our seeded generators, needs no
     pickling of library objects, and is verified against the stored population fingerprint.
     Strategies with explicit state (NEAT, gradient) override both methods.
+
+    Options a running search may change (Ray Tune's PBT does) are listed in ``mutable_options`` and
+    changed through ``set_options``; nothing else of a live strategy is written from outside.
     """
 
-    #: what ``ask`` returns: "vector" = ``Tensor[P, D]``; other kinds (e.g. "neat") declare themselves.
+    #: the genotypes ``ask`` returns, and so the decoders it can drive (``Decoder.genotype_kind``):
+    #: "vector" = ``Tensor[P, D]``; other kinds ("neat", "graph", "circuit") declare themselves.
     genotype_kind: ClassVar[str] = "vector"
     #: True for strategies that train through the task's differentiable ``loss`` (checked at config time).
     needs_loss: ClassVar[bool] = False
+    #: options ``set_options`` may change in the middle of a run (read by the update step only).
+    mutable_options: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, genome_size: int | None, seed: int):
         self.genome_size = genome_size
@@ -73,12 +81,11 @@ class Strategy(ABC):
         self._population = self._ask()
         return self._population
 
-    def tell(self, fitness: torch.Tensor, updated: Any = None) -> None:
-        """Report fitness of the last ``ask``. ``updated``: the population as changed by evaluation
-        (e.g. after gradient steps); the fitness belongs to it, and ``_adopt`` receives it."""
+    def tell(self, fitness: torch.Tensor) -> None:
+        """Report the fitness of the last ``ask`` (higher is better, NaN/inf rank last)."""
         if self._population is None:
             raise RuntimeError("tell() called before ask()")
-        population = self._population if updated is None else updated
+        population = self._population
         f, _ = sanitize_fitness(fitness)
         if f.shape[0] != len(population):
             raise ValueError(f"tell() got {f.shape[0]} fitness values for {len(population)} genotypes")
@@ -89,23 +96,37 @@ class Strategy(ABC):
             if float(raw[i]) > self.best_fitness:
                 self.best_fitness = float(raw[i])
                 self.best_genotype = self._copy_genotype(population, i)
-        if updated is not None:
-            self._adopt(updated)
         self._tell(f)
         self._history.append(f.clone())
         self._population = None
         self.generation += 1
 
-    def _adopt(self, updated: Any) -> None:
-        """Take over a population changed by evaluation. Only strategies that ask for it accept one."""
-        raise ValueError(f"{type(self).__name__} does not accept genotypes changed by evaluation")
+    @classmethod
+    def accepts(cls, genotype: str, self_trained: bool = False) -> bool:
+        """Can this strategy drive a decoder of genotype kind ``genotype`` (``self_trained``: a decoder
+        whose own parameters gradient training changes)? Checked when a config is built."""
+        return genotype == cls.genotype_kind
 
-    def bind_decoder(self, decoder: Any) -> None:
-        """Called by the engine once the decoder exists, before the first ask or a checkpoint load.
+    def bind(self, info: DecoderInfo) -> None:
+        """Called once the decoder exists, before the first ask or a checkpoint load, with what the
+        decoder declares (``Decoder.info()``): the only facts a strategy reads from its decoder.
 
         Vector strategies get everything from ``genome_size``; a strategy whose genotypes have other
-        structure reads it here (NEAT takes the CPPN's inputs/outputs from the HyperNEAT decoder).
+        structure reads it here (NEAT the genome's inputs/outputs, a graph search the cell space).
         Raise ValueError for a decoder it cannot serve. Default: nothing to learn."""
+
+    def set_options(self, **options: Any) -> None:
+        """Change options listed in ``mutable_options`` on a live strategy (e.g. PBT's exploit);
+        any other option is a ValueError naming the mutable ones."""
+        for name, value in options.items():
+            if name not in self.mutable_options:
+                raise ValueError(f"option {name!r} of {type(self).__name__} cannot change during a run; "
+                                 f"mutable options: {', '.join(self.mutable_options) or '(none)'}")
+            self._set_option(name, value)
+
+    def _set_option(self, name: str, value: Any) -> None:
+        """Apply one mutable option (subclasses with ``mutable_options`` implement it)."""
+        raise NotImplementedError(f"{type(self).__name__} declares {name!r} mutable but cannot set it")
 
     def export_genotype(self, genotype: Any) -> dict[str, Any] | None:
         """JSON data describing one non-tensor genotype (written as ``best/genotype.json``), or None."""
@@ -136,3 +157,22 @@ class Strategy(ABC):
             raise ValueError("strategy state is inconsistent: history length != generation")
         self.best_fitness = float(state["best_fitness"])
         self.best_genotype = state["best_genotype"]
+
+
+class TrainingStrategy(Strategy):
+    """A strategy whose population is a ``TrainingJob`` that the backend *trains* (``backend.train``)
+    rather than scores: the search hands the trained job back through ``adopt`` before ``tell``, so
+    the fitness, the best genotype and the next ask all belong to the trained parameters."""
+
+    def adopt(self, trained: Any) -> None:
+        """Take over the trained job returned by the backend for the population of the last ``ask``."""
+        if self._population is None:
+            raise RuntimeError("adopt() called before ask()")
+        if len(trained) != len(self._population):
+            raise ValueError(f"adopt() got {len(trained)} trained rows for {len(self._population)} asked")
+        self._adopt(trained)
+        self._population = trained
+
+    @abstractmethod
+    def _adopt(self, trained: Any) -> None:
+        """Take over the trained state (parameters, optimizer moments, step count)."""

@@ -1,4 +1,4 @@
-"""TrainingJob: the "genotype population" a gradient strategy asks for.
+"""TrainingJob: the "genotype population" a gradient strategy asks for, and the data order of training.
 
 Why a job rather than a vector: gradient training must run where the task's data and the decoder
 live (the evaluator, i.e. a Ray actor on its GPU), and its state (parameters, optimizer moments) must
@@ -9,9 +9,12 @@ split it without knowing what it is.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Iterator
 
+import numpy as np
 import torch
+
+from evohyper.api.task import Task
 
 
 def _rows(obj: Any, index: slice, size: int) -> Any:
@@ -78,3 +81,40 @@ class TrainingJob:
             return first
         return replace(first, size=size, genotypes=torch.cat([p.genotypes for p in parts]),
                        optimizer_state=_cat([p.optimizer_state for p in parts], first.size))
+
+
+# ----------------------------------------------------------------------------- data order
+# Minibatches and per-step randomness are functions of (data seed, global step) only, so training is
+# identical on any backend and after a resume.
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    return int(np.random.SeedSequence([int(seed), 7, int(epoch)]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+def minibatches(task: Task, batch_size: int, seed: int, start: int, count: int) -> Iterator[Any]:
+    """``count`` minibatches from global step ``start``: step s is batch ``s % n`` of epoch ``s // n``."""
+    epoch0 = list(task.train_batches(batch_size, epoch_seed(seed, 0)))
+    n = len(epoch0)
+    if n == 0:
+        raise ValueError(f"task {type(task).__name__}.train_batches yielded no batches")
+    epoch, i = divmod(start, n)
+    produced = 0
+    while produced < count:
+        batches = epoch0 if epoch == 0 else list(task.train_batches(batch_size, epoch_seed(seed, epoch)))
+        for batch in batches[i:]:
+            yield batch
+            produced += 1
+            if produced == count:
+                return
+        epoch, i = epoch + 1, 0
+
+
+def batch_len(batch: Any) -> int:
+    first = batch[0] if isinstance(batch, (tuple, list)) else batch
+    return int(first.shape[0]) if hasattr(first, "shape") else len(first)
+
+
+def step_generator(seed: int, step: int) -> torch.Generator:
+    """The generator of global step ``step`` (noise, sampled graphs): a function of (seed, step) only."""
+    state = np.random.SeedSequence([int(seed), 11, int(step)]).generate_state(1, dtype=np.uint64)[0] >> 1
+    return torch.Generator().manual_seed(int(state))

@@ -1,7 +1,9 @@
-"""Search configs: YAML, validated before anything starts."""
+"""Search configs: YAML, validated (and the components built) before anything starts."""
+from evohyper.config.build import Components, ComponentsSpec, build
 from evohyper.config.options import ConfigError
-from evohyper.config.schema import (BackendConfig, Config, EvaluationConfig, OutputConfig, apply_overrides,
-                                    load_config, load_raw, validate)
+from evohyper.config.schema import (BackendConfig, Config, EvaluationConfig, OutputConfig, apply_overrides, load_raw,
+                                    validate_search)
+from evohyper.config.validate import load_config, validate
 
-__all__ = ["BackendConfig", "Config", "ConfigError", "EvaluationConfig", "OutputConfig", "apply_overrides",
-           "load_config", "load_raw", "validate"]
+__all__ = ["BackendConfig", "Components", "ComponentsSpec", "Config", "ConfigError", "EvaluationConfig", "OutputConfig",
+           "apply_overrides", "build", "load_config", "load_raw", "validate", "validate_search"]

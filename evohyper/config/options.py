@@ -16,7 +16,11 @@ class ConfigError(ValueError):
 
     def __init__(self, path: str, message: str):
         super().__init__(f"{path}: {message}" if path else message)
-        self.path = path
+        self.path, self.message = path, message
+
+    def __reduce__(self) -> tuple:
+        """Picklable with both arguments (a Ray actor's build error reaches the driver as itself)."""
+        return type(self), (self.path, self.message)
 
 
 def _describe(tp: Any) -> str:

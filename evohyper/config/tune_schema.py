@@ -12,15 +12,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from evohyper.api import registry
 from evohyper.config.options import ConfigError
+from evohyper.config.schema import validate_search
 
 DISTRIBUTIONS = ("uniform", "loguniform", "randint", "choice", "grid")
 SCHEDULERS = ("fifo", "asha", "pbt")
 MODES = ("max", "min")
-# Strategy options PBT may change in the middle of a run (read by the update only, so a running
-# strategy can be re-tuned in place; see ``evohyper.tune.retune``).
-PBT_MUTABLE = {"snes": ("center_learning_rate", "stdev_learning_rate"),
-               "xnes": ("center_learning_rate", "stdev_learning_rate")}
 _SCHED_KEYS = {"fifo": ("name",),
                "asha": ("name", "grace_period", "reduction_factor", "brackets"),
                "pbt": ("name", "perturbation_interval", "hyperparam_mutations", "quantile_fraction",
@@ -75,6 +73,15 @@ class TuneSpec:
     address: str | None = None       # join a cluster instead
     seed: int | None = None          # seeds Tune's random sampling of the space
     reuse_actors: bool = True        # Tune reuses a finished trial's driver process (saves a start-up)
+
+
+def mutable_options(strategy: Any) -> tuple[str, ...]:
+    """The options a running search of this strategy may change (``Strategy.mutable_options``): what
+    PBT may mutate. An unknown strategy name has none (its own error comes from the search config)."""
+    try:
+        return tuple(registry.strategies.get(strategy).mutable_options) if isinstance(strategy, str) else ()
+    except registry.UnknownComponentError:
+        return ()
 
 
 def _number(path: str, value: Any, *, integer: bool = False, low: float | None = None,
@@ -134,11 +141,9 @@ def apply_params(base: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]
 
 
 def _check_candidates(path: str, base: dict[str, Any], key: str, spec: ParamSpec) -> None:
-    from evohyper.config.schema import validate   # schema imports this module
-
     for value in spec.candidates():
         try:
-            validate(apply_params(base, {key: value}))
+            validate_search(apply_params(base, {key: value}))
         except ConfigError as exc:
             raise ConfigError(path, f"value {value!r} gives an invalid config: {exc}; allowed: a value "
                                     f"valid at config key {key!r}") from None
@@ -180,13 +185,13 @@ def _scheduler(raw: Any, base: dict[str, Any], params: dict[str, ParamSpec]) -> 
             raise ConfigError(f"{path}.hyperparam_mutations", f"got {muts!r}, expected a non-empty mapping "
                                                               "of dotted config keys to distributions")
         strategy = base.get("strategy", {}).get("name") if isinstance(base.get("strategy"), dict) else None
-        mutable = PBT_MUTABLE.get(strategy, ())
+        mutable = mutable_options(strategy)
         allowed = [f"strategy.{k}" for k in mutable]
         for key, block in muts.items():
             where = f"{path}.hyperparam_mutations.{key}"
             if key not in allowed:
                 raise ConfigError(where, f"PBT cannot change {key!r} of a running {strategy!r} search; allowed "
-                                         f"keys: {', '.join(allowed) or '(none: use snes or xnes)'}")
+                                         f"keys: {', '.join(allowed) or '(none: use a strategy with mutable options, e.g. snes or xnes)'}")
             spec = _param(where, block)
             if spec.kind == "grid":
                 raise ConfigError(f"{where}.grid", "PBT mutations take uniform, loguniform, randint or choice")

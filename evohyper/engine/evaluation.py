@@ -1,22 +1,21 @@
-"""Evaluator: builds a task and a decoder once, then decodes + scores chunks of genotypes.
+"""Evaluator: a task and a decoder built once on one device, then decoding + scoring chunks of genotypes.
 
 This is the unit every backend runs (in-process, or inside a Ray actor). It receives genotypes
 only; phenotype tensors never leave it. It also enforces the task contract: result shapes,
-and the strict / lenient policy for tasks that raise.
+and the strict / lenient policy for tasks that raise. ``train`` runs a gradient strategy's
+``TrainingJob`` where the data and the decoder live.
 """
 from __future__ import annotations
 
 import traceback
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 
-from evohyper.api import registry
-from evohyper.api.registry import import_plugins
-from evohyper.api.decoder import Decoder
-from evohyper.api.task import EvalResult, NotDifferentiableError, Task
+from evohyper.api.task import EvalResult, NotDifferentiableError
 from evohyper.api.training import TrainingJob
+from evohyper.config.build import Components, ComponentsSpec, build
 
 
 class TaskError(RuntimeError):
@@ -28,30 +27,6 @@ class TaskShapeError(TaskError):
 
 
 @dataclass
-class ComponentsSpec:
-    """Plain-data recipe for a task + decoder (what is shipped to evaluator actors)."""
-
-    task: dict[str, Any]
-    decoder: dict[str, Any]
-    network: dict[str, Any] = field(default_factory=dict)
-    on_error: Literal["strict", "lenient"] = "strict"
-    plugins: list[str] = field(default_factory=list)  # modules imported first (they may register components)
-
-
-def _kwargs(block: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in block.items() if k != "name"}
-
-
-def build_task(spec: ComponentsSpec) -> Task:
-    return registry.tasks.get(spec.task["name"])(**_kwargs(spec.task))
-
-
-def build_decoder(spec: ComponentsSpec, task: Task) -> Decoder:
-    target = task.target(dict(spec.network))
-    return registry.decoders.get(spec.decoder["name"])(target, **_kwargs(spec.decoder))
-
-
-@dataclass
 class ChunkResult:
     """Scores for a chunk, in the task's own direction; fitness already reduced to ``[n]``."""
 
@@ -59,38 +34,34 @@ class ChunkResult:
     metrics: dict[str, torch.Tensor]
     sample_forwards: int
     errors: int = 0
-    updated: Any = None  # the population as changed by evaluation (a trained TrainingJob), else None
 
     @staticmethod
     def concat(parts: list["ChunkResult"]) -> "ChunkResult":
         keys = parts[0].metrics.keys()
-        updated = None
-        if parts[0].updated is not None:
-            updated = TrainingJob.concat([p.updated for p in parts])
         return ChunkResult(
             fitness=torch.cat([p.fitness for p in parts]),
             metrics={k: torch.cat([p.metrics[k] for p in parts]) for k in keys},
             sample_forwards=sum(p.sample_forwards for p in parts),
-            errors=sum(p.errors for p in parts), updated=updated)
+            errors=sum(p.errors for p in parts))
 
 
 class Evaluator:
-    """Task + decoder built once on one device; ``evaluate`` scores a chunk in one batched call."""
+    """Task + decoder built once on one device; ``evaluate`` scores a chunk in one batched call.
 
-    def __init__(self, spec: ComponentsSpec, device: str | torch.device = "cpu"):
+    ``components``: the task and decoder already built in this process (the in-process backend reuses
+    the driver's build); otherwise they are built here from ``spec`` (a Ray actor)."""
+
+    def __init__(self, spec: ComponentsSpec, device: str | torch.device = "cpu", components: Components | None = None):
         self.spec = spec
         self.device = torch.device(device)
-        import_plugins(spec.plugins)
-        self.task = build_task(spec)
+        built = components if components is not None else build(spec.without_strategy())
+        self.task, self.decoder = built.task, built.decoder
         self.task.setup(self.device)
-        self.decoder = build_decoder(spec, self.task)
         if isinstance(self.decoder, torch.nn.Module):
             self.decoder.to(self.device)
         self.task_name = spec.task["name"]
 
     def evaluate(self, genotypes: Any, seed: int) -> ChunkResult:
-        if isinstance(genotypes, TrainingJob):
-            return self._train(genotypes, seed)
         n = len(genotypes)
         try:
             with torch.no_grad():
@@ -106,20 +77,19 @@ class Evaluator:
             return self._evaluate_one_by_one(genotypes, seed)
         return self._check(result, n)
 
-    def _train(self, job: TrainingJob, seed: int) -> ChunkResult:
-        """Gradient steps where the data and decoder live (see ``engine/training.py``)."""
+    def train(self, job: TrainingJob, seed: int) -> tuple[ChunkResult, TrainingJob]:
+        """Gradient steps where the data and decoder live (see ``engine/training.py``); the trained
+        job's score and the trained job."""
         from evohyper.engine.training import train
 
         try:
-            result, updated = train(self.task, self.decoder, job, int(seed), self.device)
+            result, trained = train(self.task, self.decoder, job, int(seed), self.device)
         except (TaskShapeError, NotDifferentiableError):
             raise
         except Exception as exc:  # noqa: BLE001 - a failed training step has no "individual" to blame
             raise TaskError(f"training on task {self.task_name!r} raised {type(exc).__name__}: {exc}\n"
                             + "".join(traceback.format_exception(exc)[-3:])) from exc
-        chunk = self._check(result, len(job))
-        chunk.updated = updated
-        return chunk
+        return self._check(result, len(job)), trained
 
     def _run(self, genotypes: Any, seed: int) -> EvalResult:
         phenotypes = self.decoder.decode(genotypes, device=self.device)

@@ -1,4 +1,4 @@
-"""Builds a Search from a validated Config, with its run directory, observers and final report."""
+"""Builds a Search from a validated Config, with its run directory and observers; runs and resumes it."""
 from __future__ import annotations
 
 import logging
@@ -9,32 +9,24 @@ from typing import Any
 
 import yaml
 
-from evohyper.api import registry
-from evohyper.config.schema import Config, validate
+from evohyper.config import Components, Config, validate
 from evohyper.engine.checkpoint import load_latest
-from evohyper.engine.evaluation import ComponentsSpec, Evaluator, build_decoder, build_task
-from evohyper.engine.observers import BestExporter, Checkpointer, CsvLogger, ProgressBar, TensorBoardLogger
+from evohyper.engine.observers import (BestExporter, Checkpointer, CsvLogger, DecoderExporter, ProgressBar,
+                                       TensorBoardLogger)
 from evohyper.engine.search import Search, SearchResult
 
 log = logging.getLogger("evohyper.run")
 CONFIG_FILE = "config.yaml"
 
 
-def components(config: Config) -> ComponentsSpec:
-    return ComponentsSpec(task=config.task, decoder=config.decoder, network=config.network,
-                          on_error=config.evaluation.on_error, plugins=list(config.plugins))
-
-
-def make_backend(config: Config, spec: ComponentsSpec) -> Any:
-    b = config.backend
-    if b.name == "local":
+def make_backend(config: Config, components: Components) -> Any:
+    """The configured backend; the in-process one evaluates with the components already built here."""
+    spec = config.spec().without_strategy()
+    if config.backend.name == "local":
         from evohyper.engine.backends.local import LocalBackend
-        return LocalBackend(spec, device=b.device)
-    from evohyper.engine.backends.ray_backend import RayBackend  # Ray is imported only when asked for
-    return RayBackend(spec, num_actors=b.num_actors, num_cpus_per_actor=b.num_cpus_per_actor,
-                      num_gpus_per_actor=b.num_gpus_per_actor, address=b.address, num_cpus=b.num_cpus,
-                      timeout_s=b.timeout_s, startup_timeout_s=b.startup_timeout_s, max_retries=b.max_retries,
-                      sys_path=_plugin_paths(), driver_threads=b.driver_threads)
+        return LocalBackend(spec, device=config.backend.evaluation_device(), components=components)
+    from evohyper.engine.backends.ray import RayBackend  # Ray is imported only when asked for
+    return RayBackend(spec, config.backend, sys_path=_plugin_paths())
 
 
 def _plugin_paths() -> list[str]:
@@ -44,23 +36,20 @@ def _plugin_paths() -> list[str]:
 
 def build_search(config: Config, run_dir: Path | None, observers: bool = True) -> Search:
     """Everything a search needs; ``run_dir=None`` gives a bare search with no files written."""
-    spec = components(config)
-    task = build_task(spec)
-    decoder = build_decoder(spec, task)
-    strategy = registry.strategies.get(config.strategy["name"])(
-        decoder.genome_size, config.seed, **{k: v for k, v in config.strategy.items() if k != "name"})
-    strategy.bind_decoder(decoder)
+    components = config.components()
     obs: list[Any] = []
     if run_dir is not None and observers:
         out = config.output
         obs = [CsvLogger(run_dir / "metrics.csv"),
                Checkpointer(run_dir / "checkpoints", every=out.checkpoint_every, keep=out.keep_checkpoints),
-               BestExporter(run_dir / "best", lambda: Evaluator(spec, config.backend.device))]
+               # a gradient run that trained the decoder itself exports the decoder's weights
+               (DecoderExporter if components.trains_decoder else BestExporter)(
+                   run_dir / "best", components, config.backend.evaluation_device())]
         if out.tensorboard:
             obs.append(TensorBoardLogger(run_dir / "tensorboard"))
         if out.progress:
             obs.append(ProgressBar())
-    return Search(strategy, make_backend(config, spec), config.budget, maximize=type(task).maximize,
+    return Search(components.strategy, make_backend(config, components), config.budget, maximize=components.maximize,
                   seed=config.seed, observers=obs, name=config.name)
 
 
@@ -78,11 +67,11 @@ def new_run_dir(config: Config) -> Path:
 
 
 def run(config: Config, run_dir: Path | None = None) -> tuple[SearchResult, Path]:
+    """Run a search into a new (or the given) run directory. The report is the caller's
+    (``evohyper.viz.run_report.write_run_report``; the CLI writes it)."""
     run_dir = run_dir or new_run_dir(config)
     search = build_search(config, run_dir)
-    result = search.run()
-    _finish(search, result, run_dir)
-    return result, run_dir
+    return search.run(), run_dir
 
 
 def resume(run_dir: str | Path) -> tuple[SearchResult, Path]:
@@ -96,9 +85,7 @@ def resume(run_dir: str | Path) -> tuple[SearchResult, Path]:
     log.info("resuming %s from %s (generation %d)", run_dir, path.name, state["counters"]["generation"])
     search = build_search(config, run_dir)
     search.load_state_dict(state)
-    result = search.run()
-    _finish(search, result, run_dir)
-    return result, run_dir
+    return search.run(), run_dir
 
 
 def _strip_resolved(raw: dict[str, Any]) -> dict[str, Any]:
@@ -107,7 +94,3 @@ def _strip_resolved(raw: dict[str, Any]) -> dict[str, Any]:
     raw["budget"] = {k: v for k, v in raw.get("budget", {}).items() if v is not None}
     return raw
 
-
-def _finish(search: Search, result: SearchResult, run_dir: Path) -> None:
-    from evohyper.viz.run_report import write_run_report  # matplotlib only at the end
-    write_run_report(run_dir)

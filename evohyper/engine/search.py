@@ -9,7 +9,7 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 import torch
 
-from evohyper.api.strategy import Strategy
+from evohyper.api.strategy import Strategy, TrainingStrategy
 from evohyper.engine.backends import Backend
 from evohyper.config.budget import Budget, Counters
 from evohyper.engine.evaluation import ChunkResult
@@ -86,20 +86,27 @@ class Search:
         self.best_fitness: float | None = None  # task direction
         self.history: list[GenerationRecord] = []
         self.stop_reason: str | None = None
+        # a generation either scores the population or, for a gradient strategy, trains its job
+        self._generation = self._train if isinstance(strategy, TrainingStrategy) else self._evaluate
 
     # ------------------------------------------------------------------ loop
+    def _evaluate(self, genotypes: Any, seed: int) -> ChunkResult:
+        return self.backend.evaluate(genotypes, seed)
+
+    def _train(self, job: Any, seed: int) -> ChunkResult:
+        """``backend.train`` the job, then hand the trained job to the strategy (its fitness belongs to it)."""
+        result, trained = self.backend.train(job, seed)
+        self.strategy.adopt(trained)
+        return result
+
     def step(self) -> GenerationRecord:
         start = time.perf_counter()
         genotypes = self.strategy.ask()
-        result: ChunkResult = self.backend.evaluate(genotypes, generation_seed(self.seed, self.counters.generation))
+        result = self._generation(genotypes, generation_seed(self.seed, self.counters.generation))
         fitness = result.fitness
         if fitness.shape[0] != len(genotypes):
             raise RuntimeError(f"backend returned {fitness.shape[0]} fitness values for {len(genotypes)} genotypes")
-        told = fitness if self.maximize else -fitness
-        if result.updated is None:
-            self.strategy.tell(told)
-        else:  # evaluation changed the genotypes (gradient steps): the strategy takes them over
-            self.strategy.tell(told, updated=result.updated)
+        self.strategy.tell(fitness if self.maximize else -fitness)
         c = self.counters
         c.generation += 1
         c.evaluations += len(genotypes)

@@ -9,44 +9,16 @@ are elementwise (Adam, AdamW, SGD), so P rows train independently in one batched
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Iterator
+from typing import Any
 
-import numpy as np
 import torch
 
 from evohyper.api.decoder import Decoder
 from evohyper.api.self_trained import is_self_trained
 from evohyper.api.task import EvalResult, NotDifferentiableError, Task
-from evohyper.api.training import TrainingJob
+from evohyper.api.training import TrainingJob, batch_len, minibatches, step_generator
 
 OPTIMIZERS = {"Adam": torch.optim.Adam, "AdamW": torch.optim.AdamW, "SGD": torch.optim.SGD}
-
-
-def epoch_seed(seed: int, epoch: int) -> int:
-    return int(np.random.SeedSequence([int(seed), 7, int(epoch)]).generate_state(1, dtype=np.uint64)[0] >> 1)
-
-
-def minibatches(task: Task, batch_size: int, seed: int, start: int, count: int) -> Iterator[Any]:
-    """``count`` minibatches from global step ``start``: step s is batch ``s % n`` of epoch ``s // n``."""
-    epoch0 = list(task.train_batches(batch_size, epoch_seed(seed, 0)))
-    n = len(epoch0)
-    if n == 0:
-        raise ValueError(f"task {type(task).__name__}.train_batches yielded no batches")
-    epoch, i = divmod(start, n)
-    produced = 0
-    while produced < count:
-        batches = epoch0 if epoch == 0 else list(task.train_batches(batch_size, epoch_seed(seed, epoch)))
-        for batch in batches[i:]:
-            yield batch
-            produced += 1
-            if produced == count:
-                return
-        epoch, i = epoch + 1, 0
-
-
-def batch_len(batch: Any) -> int:
-    first = batch[0] if isinstance(batch, (tuple, list)) else batch
-    return int(first.shape[0]) if hasattr(first, "shape") else len(first)
 
 
 def _to(obj: Any, device: torch.device) -> Any:
@@ -57,12 +29,6 @@ def _to(obj: Any, device: torch.device) -> Any:
     if isinstance(obj, (list, tuple)):
         return type(obj)(_to(v, device) for v in obj)
     return obj
-
-
-def step_generator(seed: int, step: int) -> torch.Generator:
-    """The generator of global step ``step`` (noise, sampled graphs): a function of (seed, step) only."""
-    state = np.random.SeedSequence([int(seed), 11, int(step)]).generate_state(1, dtype=np.uint64)[0] >> 1
-    return torch.Generator().manual_seed(int(state))
 
 
 def check_differentiable(task: Task) -> None:

@@ -89,6 +89,12 @@ class EvoTorchStrategy(Strategy):
     def popsize(self) -> int:
         return int(self._algo._popsize)
 
+    def _algo_option(self, name: str, value: float) -> None:
+        """Set a hyperparameter EvoTorch keeps as ``_<name>`` on the algorithm and reads at every update."""
+        if not hasattr(self._algo, f"_{name}"):
+            raise ValueError(f"EvoTorch {self.algorithm_name} has no option {name!r}")
+        setattr(self._algo, f"_{name}", float(value))
+
     @property
     def algorithm(self) -> Any:
         """The wrapped EvoTorch search algorithm (``.status``, ``.optimizer``, ...)."""

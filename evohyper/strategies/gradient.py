@@ -11,15 +11,15 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
-from evohyper.api.self_trained import is_self_trained
-from evohyper.api.strategy import Strategy
+from evohyper.api.decoder import DecoderInfo
+from evohyper.api.strategy import TrainingStrategy
 from evohyper.api.training import TrainingJob
 from evohyper.api import checks as _checks
 
 _TORCH_NAMES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
 
 
-class GradientStrategy(Strategy):
+class GradientStrategy(TrainingStrategy):
     """Gradient descent (torch.optim Adam/AdamW/SGD) on the decoder's genotype through the task's loss.
 
     A population of one. Fitness = the task's ``evaluate`` score after each generation's
@@ -29,7 +29,7 @@ class GradientStrategy(Strategy):
     for a graph hypernetwork, whose gradients spike on unlucky sampled cells.
     """
 
-    genotype_kind: ClassVar[str] = "train"
+    genotype_kind: ClassVar[str] = "vector"
     needs_loss: ClassVar[bool] = True
 
     def __init__(self, genome_size: int, seed: int, *,
@@ -40,7 +40,7 @@ class GradientStrategy(Strategy):
                  steps_per_generation: int = 10,
                  batch_size: int = 64,
                  clip_grad_norm: float | None = None):
-        # None: a decoder without vector genotypes (a graph hypernetwork); bind_decoder resolves it
+        # None: a decoder without vector genotypes (a graph hypernetwork); bind resolves it
         super().__init__(None if genome_size is None else _checks.genome_size(genome_size), seed)
         _checks.one_of("optimizer", optimizer, tuple(_TORCH_NAMES))
         _checks.positive("lr", lr)
@@ -63,31 +63,36 @@ class GradientStrategy(Strategy):
     def popsize(self) -> int:
         return 1
 
-    def bind_decoder(self, decoder: Any) -> None:
+    @classmethod
+    def accepts(cls, genotype: str, self_trained: bool = False) -> bool:
+        """Vector genotypes, or any decoder whose own parameters gradient training changes."""
+        return self_trained or genotype == "vector"
+
+    def bind(self, info: DecoderInfo) -> None:
         """A self-trained decoder (HyperGAN, GHN) is trained on its own parameters: that flat vector,
         not the decoder's evolutionary genotype, is what this strategy optimises."""
-        if is_self_trained(decoder):
-            self.genome_size = decoder.trained_size
+        if info.trained_size is not None:
+            self.genome_size = info.trained_size
         elif self.genome_size is None:
-            raise ValueError(f"strategy 'gradient' needs vector genotypes or a self-trained decoder; "
-                             f"{type(decoder).__name__} has neither")
+            raise ValueError(f"strategy 'gradient' needs vector genotypes or a self-trained decoder; the decoder "
+                             f"decodes {info.genotype!r} genotypes and trains no parameters of its own")
 
     def _ask(self) -> TrainingJob:
         return TrainingJob(genotypes=self.genotype, size=1, optimizer=self.optimizer, options=dict(self.options),
                            optimizer_state=self.optimizer_state, steps=self.steps, batch_size=self.batch_size,
                            data_seed=self.seed, step=self.steps_done, clip_grad_norm=self.clip_grad_norm)
 
-    def _adopt(self, updated: TrainingJob) -> None:
-        if not isinstance(updated, TrainingJob) or updated.genotypes is None:
-            raise ValueError("gradient strategy expects the trained TrainingJob back from evaluation")
-        self.genotype = updated.genotypes.detach().clone()
-        self.optimizer_state = updated.optimizer_state
-        self.steps_done = updated.step
+    def _adopt(self, trained: TrainingJob) -> None:
+        if not isinstance(trained, TrainingJob) or trained.genotypes is None:
+            raise ValueError("gradient strategy expects the trained TrainingJob back from backend.train")
+        self.genotype = trained.genotypes.detach().clone()
+        self.optimizer_state = trained.optimizer_state
+        self.steps_done = trained.step
 
     def _tell(self, fitness: torch.Tensor) -> None:
         if self.genotype is None:
-            raise RuntimeError("gradient strategy was told fitness without the trained job; the backend must "
-                               "run TrainingJobs (evohyper's Evaluator does)")
+            raise RuntimeError("gradient strategy was told fitness before adopting the trained job "
+                               "(the search calls backend.train, then adopt, then tell)")
 
     @staticmethod
     def _copy_genotype(population: Any, i: int) -> Any:

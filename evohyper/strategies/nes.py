@@ -1,5 +1,5 @@
 """Natural evolution strategies from EvoTorch: separable (SNES) and full-covariance (XNES)."""
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from evohyper.api import checks as _checks
 from evohyper.strategies._evotorch import EvoTorchStrategy, stdev_args, stdev_limits
@@ -19,7 +19,18 @@ def _nes_args(popsize, center_learning_rate, stdev_learning_rate, ranking_method
             "ranking_method": ranking_method}
 
 
-class SNES(EvoTorchStrategy):
+class _NES(EvoTorchStrategy):
+    """The learning rates are read by the update step only, so a running search may change them (PBT)."""
+
+    mutable_options: ClassVar[tuple[str, ...]] = ("center_learning_rate", "stdev_learning_rate")
+
+    def _set_option(self, name: str, value: Any) -> None:
+        if value is None:   # null keeps the rate in force (EvoTorch's size-dependent default at the start)
+            return
+        self._algo_option(name, _checks.positive(name, value))
+
+
+class SNES(_NES):
     """SNES (EvoTorch): separable natural evolution strategy; linear cost in genome size, good default.
 
     ``popsize`` None uses EvoTorch's default 4 + floor(3 ln D).
@@ -45,7 +56,7 @@ class SNES(EvoTorchStrategy):
                          **stdev_limits(stdev_min, stdev_max, stdev_max_change))
 
 
-class XNES(EvoTorchStrategy):
+class XNES(_NES):
     """XNES (EvoTorch): exponential NES with a full covariance matrix; for small genomes (O(D^3) per update)."""
 
     algorithm_name = "XNES"

@@ -17,9 +17,9 @@ from typing import Any
 
 import yaml
 
-from evohyper.config.schema import Config, validate
+from evohyper.config import Config, validate
 from evohyper.config.tune_schema import TuneSpec, apply_params, validate_tune
-from evohyper.engine.backends import ray_runtime
+from evohyper.engine.backends.ray import runtime as ray_runtime
 from evohyper.tune import space
 from evohyper.tune.trial import make_trainable
 
@@ -31,7 +31,7 @@ CONFIG_FILE = "evohyper_tune.yaml"
 class TuneOutcome:
     experiment_dir: Path
     results: Any            # ray.tune.ResultGrid
-    report: Path | None
+    raw: dict[str, Any]     # the config as given, tune block included
     spec: TuneSpec
     mode: str
 
@@ -73,9 +73,10 @@ def _connect(spec: TuneSpec, num_cpus: float | None) -> bool:
     return ray_runtime.connect(spec.address, num_cpus=num_cpus if num_cpus is not None else spec.num_cpus)
 
 
-def run_tune(raw: dict[str, Any], *, num_cpus: float | None = None, report_dir: str | Path | None = "reports",
-             name: str | None = None, verbose: int = 1) -> TuneOutcome:
-    """Run the meta-search described by ``raw`` (a search config with a ``tune:`` block)."""
+def run_tune(raw: dict[str, Any], *, num_cpus: float | None = None, name: str | None = None,
+             verbose: int = 1) -> TuneOutcome:
+    """Run the meta-search described by ``raw`` (a search config with a ``tune:`` block). The report is
+    the caller's (``evohyper.viz.tune_report.write_tune_report``; the CLI writes it)."""
     from ray import tune
     from ray.tune.search import BasicVariantGenerator
 
@@ -106,11 +107,10 @@ def run_tune(raw: dict[str, Any], *, num_cpus: float | None = None, report_dir: 
     finally:
         if owns:
             ray_runtime.disconnect()
-    return _finish(raw, exp_dir, results, spec, mode, report_dir)
+    return TuneOutcome(exp_dir, results, raw, spec, mode)
 
 
-def resume_tune(experiment_dir: str | Path, *, num_cpus: float | None = None,
-                report_dir: str | Path | None = "reports", verbose: int = 1) -> TuneOutcome:
+def resume_tune(experiment_dir: str | Path, *, num_cpus: float | None = None, verbose: int = 1) -> TuneOutcome:
     """``Tuner.restore`` an interrupted meta-search: unfinished trials continue from their checkpoints,
     errored ones are resumed from theirs; finished ones are kept."""
     from ray import tune
@@ -131,14 +131,4 @@ def resume_tune(experiment_dir: str | Path, *, num_cpus: float | None = None,
     finally:
         if owns:
             ray_runtime.disconnect()
-    return _finish(raw, exp_dir, results, spec, mode, report_dir)
-
-
-def _finish(raw: dict[str, Any], exp_dir: Path, results: Any, spec: TuneSpec, mode: str,
-            report_dir: str | Path | None) -> TuneOutcome:
-    report = None
-    if report_dir is not None:
-        from evohyper.viz.tune_report import write_tune_report  # matplotlib only at the end
-
-        report = write_tune_report(raw, exp_dir, results, spec.metric, mode, Path(report_dir))
-    return TuneOutcome(exp_dir, results, report, spec, mode)
+    return TuneOutcome(exp_dir, results, raw, spec, mode)

@@ -68,7 +68,7 @@ def bundles(config: Config, driver_cpus: float) -> list[dict[str, float]]:
         if b.num_gpus_per_actor > 0:
             actor["GPU"] = float(b.num_gpus_per_actor)
         out += [dict(actor) for _ in range(b.num_actors)]
-    elif b.device.startswith("cuda"):
+    elif b.evaluation_device().startswith("cuda"):
         out[0]["GPU"] = 1.0
     return out
 

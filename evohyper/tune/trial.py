@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from evohyper.config.schema import Config, validate
-from evohyper.config.tune_schema import PBT_MUTABLE, apply_params
+from evohyper.config import Config, validate
+from evohyper.config.tune_schema import apply_params, mutable_options
 from evohyper.engine.checkpoint import load_state, save_state
 from evohyper.engine.search import GenerationRecord, Search
 from evohyper.config.budget import Counters
@@ -27,21 +27,18 @@ TRIAL_STATE_VERSION = 1
 
 
 # ----------------------------------------------------------------------------- re-tuning a strategy
-def retune(strategy: Any, name: str, options: dict[str, Any]) -> None:
-    """Set PBT-mutable options on a live strategy (those read only by its update step)."""
-    algo = getattr(strategy, "_algo", None)
-    for key in PBT_MUTABLE.get(name, ()):
-        value = options.get(key)
-        if value is not None and algo is not None:
-            setattr(algo, f"_{key}", float(value))
+def retune(strategy: Any, options: dict[str, Any]) -> None:
+    """Set the strategy's mutable options (``Strategy.set_options``; PBT's exploit changes them)."""
+    strategy.set_options(**options)
 
 
 def _mutable(name: str, options: dict[str, Any]) -> dict[str, Any]:
-    return {k: options.get(k) for k in PBT_MUTABLE.get(name, ())}
+    return {k: options.get(k) for k in mutable_options(name)}
 
 
 def _without_mutable(config: dict[str, Any]) -> dict[str, Any]:
-    strategy = {k: v for k, v in config["strategy"].items() if k not in PBT_MUTABLE.get(config["strategy"]["name"], ())}
+    mutable = mutable_options(config["strategy"]["name"])
+    strategy = {k: v for k, v in config["strategy"].items() if k not in mutable}
     return {**{k: v for k, v in config.items() if k not in ("strategy", "tune", "output")}, "strategy": strategy}
 
 
@@ -54,10 +51,10 @@ def restore(search: Search, config: Config, saved: dict[str, Any]) -> list[list[
     state, segments = saved["search"], [list(s) for s in saved["segments"]]
     if _without_mutable(saved["config"]) != _without_mutable(config.to_dict()):
         raise ValueError("the checkpoint belongs to a search with another config (only the PBT-mutable "
-                         f"strategy options {PBT_MUTABLE.get(config.strategy['name'], ())} may differ)")
+                         f"strategy options {mutable_options(config.strategy['name'])} may differ)")
     name = config.strategy["name"]
     strategy = search.strategy
-    retune(strategy, name, segments[0][1])
+    retune(strategy, segments[0][1])
     if len(segments) == 1:
         search.load_state_dict(state)
     else:
@@ -67,7 +64,7 @@ def restore(search: Search, config: Config, saved: dict[str, Any]) -> list[list[
         starts = {int(g): opts for g, opts in segments}
         for g, fitness in enumerate(history):
             if g in starts:
-                retune(strategy, name, starts[g])
+                retune(strategy, starts[g])
             strategy.ask()
             strategy.tell(fitness)
         strategy.best_fitness = float(state["strategy"]["best_fitness"])
@@ -78,7 +75,7 @@ def restore(search: Search, config: Config, saved: dict[str, Any]) -> list[list[
     current = _mutable(name, config.strategy)
     if current != segments[-1][1]:
         segments.append([search.counters.generation, current])
-    retune(strategy, name, current)
+    retune(strategy, current)
     return segments
 
 
@@ -143,7 +140,7 @@ def make_trainable(base: dict[str, Any], checkpoint_every: int, paths: list[str]
         config = validate(apply_params(base, params))
         search = build_search(config, None, observers=False)
         segments = [[0, _mutable(config.strategy["name"], config.strategy)]]
-        retune(search.strategy, config.strategy["name"], segments[0][1])
+        retune(search.strategy, segments[0][1])
         checkpoint = tune.get_checkpoint()
         if checkpoint is not None:
             with checkpoint.as_directory() as d:

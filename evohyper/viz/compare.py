@@ -131,7 +131,7 @@ def run_all(spec: CompareSpec, runs_dir: Path, parallel: str = "auto", num_cpus:
         return [run_one(cfg, label) for label, cfg in jobs]
     import ray
 
-    from evohyper.engine.backends import ray_runtime
+    from evohyper.engine.backends.ray import runtime as ray_runtime
 
     owns = ray_runtime.connect(None, num_cpus=num_cpus or os.cpu_count() or 1)
     try:

@@ -101,8 +101,12 @@ def _plots(rows: list[dict[str, Any]], params: list[str], metric: str, out: Path
     return paths
 
 
-def write_tune_report(raw: dict[str, Any], exp_dir: Path, results: Any, metric: str, mode: str,
-                      out_dir: Path) -> Path:
+def write_tune_report(outcome: Any, out_dir: Path) -> Path:
+    """The report of a finished meta-search (a ``TuneOutcome``): markdown, best config YAML, plots."""
+    return _write(outcome.raw, outcome.experiment_dir, outcome.results, outcome.spec.metric, outcome.mode, out_dir)
+
+
+def _write(raw: dict[str, Any], exp_dir: Path, results: Any, metric: str, mode: str, out_dir: Path) -> Path:
     """Write the markdown report, the best config YAML and the plots; return the report path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

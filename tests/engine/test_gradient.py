@@ -7,7 +7,8 @@ from evohyper.api.task import NotDifferentiableError
 from evohyper.api.training import TrainingJob
 from evohyper.config import ConfigError, validate
 from evohyper.engine.checkpoint import load_state, save_state
-from evohyper.engine.evaluation import ComponentsSpec, Evaluator
+from evohyper.config import ComponentsSpec
+from evohyper.engine.evaluation import Evaluator
 from evohyper.engine.runner import build_search
 
 DECODER = {"name": "hyper_static", "layers": ["conv1"], "embedding": 4, "hidden": 4}
@@ -77,7 +78,7 @@ def test_task_without_loss_raises_not_differentiable_in_the_evaluator():
     ev = Evaluator(ComponentsSpec(task={"name": "cartpole"}, decoder={"name": "direct"}))
     job = TrainingJob(None, 1, "Adam", {"lr": 0.01}, None, 1, 8, 0)
     with pytest.raises(NotDifferentiableError, match="cartpole|CartPole"):
-        ev.evaluate(job, seed=0)
+        ev.train(job, seed=0)
 
 
 def test_training_job_slices_and_concatenates_by_rows():
@@ -110,7 +111,7 @@ def test_gradient_training_on_cuda_returns_cpu_state():
     spec = ComponentsSpec(task={"name": "digits"}, decoder={**DECODER, "genotype": "all"},
                           network={"type": "conv", "channels": [8, 8]})
     ev = Evaluator(spec, "cuda")
-    out = ev.evaluate(TrainingJob(None, 1, "Adam", {"lr": 0.01}, None, 3, 32, 0), seed=0)
-    assert out.updated.genotypes.device.type == "cpu" and torch.isfinite(out.fitness).all()
-    cpu = Evaluator(spec, "cpu").evaluate(TrainingJob(None, 1, "Adam", {"lr": 0.01}, None, 3, 32, 0), seed=0)
+    out, trained = ev.train(TrainingJob(None, 1, "Adam", {"lr": 0.01}, None, 3, 32, 0), seed=0)
+    assert trained.genotypes.device.type == "cpu" and torch.isfinite(out.fitness).all()
+    cpu, _ = Evaluator(spec, "cpu").train(TrainingJob(None, 1, "Adam", {"lr": 0.01}, None, 3, 32, 0), seed=0)
     torch.testing.assert_close(out.fitness, cpu.fitness, atol=1e-3, rtol=1e-3)

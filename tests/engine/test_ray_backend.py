@@ -17,10 +17,10 @@ if str(HERE) not in sys.path:
 import ray_test_tasks  # noqa: E402  (registers the raytest_* tasks in this process)
 
 from evohyper.engine.backends.local import LocalBackend  # noqa: E402
-from evohyper.engine.backends.ray_backend import (BackendError, EvaluationTimeout, RayBackend,  # noqa: E402
+from evohyper.engine.backends.ray import (BackendError, EvaluationTimeout, RayBackend,  # noqa: E402
                                                    split_bounds)
-from evohyper.engine.evaluation import ComponentsSpec, TaskError  # noqa: E402
-from evohyper.api.registry import UnknownComponentError  # noqa: E402
+from evohyper.config import ComponentsSpec, ConfigError  # noqa: E402
+from evohyper.engine.evaluation import TaskError  # noqa: E402
 
 DIM = 4
 
@@ -64,7 +64,7 @@ def test_split_bounds_contiguous_and_balanced():
 
 
 def test_importing_the_backend_does_not_import_ray():
-    code = ("import sys, evohyper, evohyper.engine.backends.ray_backend, evohyper.engine.backends.ray_runtime; "
+    code = ("import sys, evohyper, evohyper.engine.backends.ray, evohyper.engine.backends.ray.runtime; "
             "assert 'ray' not in sys.modules, 'ray imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
@@ -72,7 +72,7 @@ def test_importing_the_backend_does_not_import_ray():
 # ----------------------------------------------------------------------------- with the shared Ray
 @pytest.mark.ray
 def test_results_identical_for_any_actor_count_and_equal_to_local(ray_local, monkeypatch):
-    import evohyper.engine.backends.ray_backend as rb
+    import evohyper.engine.backends.ray.wire as rb
 
     genotypes = population(11)
     expected = local_result(genotypes)
@@ -99,7 +99,7 @@ def test_results_identical_for_any_actor_count_and_equal_to_local(ray_local, mon
 def test_wire_format_round_trips_chunk_results_bit_for_bit():
     import numpy as np
 
-    from evohyper.engine.backends.ray_backend import from_wire, to_wire
+    from evohyper.engine.backends.ray.wire import from_wire, to_wire
     from evohyper.engine.evaluation import ChunkResult
 
     chunk = ChunkResult(fitness=torch.tensor([0.1, float("nan"), -3.0], dtype=torch.float64),
@@ -190,7 +190,7 @@ def test_lenient_task_error_scores_worst_inside_the_actor(ray_local):
 
 @pytest.mark.ray
 def test_actor_construction_error_is_raised_in_the_driver(ray_local):
-    with pytest.raises(UnknownComponentError, match="no_such_task"):
+    with pytest.raises(ConfigError, match="task.name: unknown task 'no_such_task'"):
         backend(ComponentsSpec(task={"name": "no_such_task"}, decoder={"name": "direct"}), num_actors=1)
 
 

@@ -85,8 +85,8 @@ def test_local_ray_started_by_the_backend_binds_loopback_and_is_shut_down():
     _run(f"""
         import sys, torch, ray
         sys.path.insert(0, {str(HERE)!r})
-        from evohyper.engine.evaluation import ComponentsSpec
-        from evohyper.engine.backends.ray_backend import RayBackend
+        from evohyper.config import ComponentsSpec
+        from evohyper.engine.backends.ray import RayBackend
         spec = ComponentsSpec(task={{"name": "raytest_sphere", "dim": 3}}, decoder={{"name": "direct"}})
         b = RayBackend(spec, num_actors=1, num_cpus_per_actor=0.5, num_cpus=1,
                        preload_modules=["ray_test_tasks"], sys_path=[{str(HERE)!r}])
@@ -110,9 +110,9 @@ def test_search_on_a_two_node_cluster_spreads_actors_and_matches_local():
         import ray_test_tasks  # registers raytest_sphere in the driver (the actors preload it)
         from ray.cluster_utils import Cluster
         from evohyper.engine.backends.local import LocalBackend
-        from evohyper.engine.backends.ray_backend import RayBackend
+        from evohyper.engine.backends.ray import RayBackend
         from evohyper.config.budget import Budget
-        from evohyper.engine.evaluation import ComponentsSpec
+        from evohyper.config import ComponentsSpec
         from evohyper.engine.search import Search
         from evohyper.strategies.cmaes import CMAES
 

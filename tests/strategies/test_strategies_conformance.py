@@ -13,12 +13,13 @@ import pytest
 import torch
 
 from evohyper.api.phenotypes import MLPSpec
-from evohyper.api.strategy import Strategy
+from evohyper.api.strategy import Strategy, TrainingStrategy
 from evohyper.decoders import DirectDecoder
 from evohyper.api.registry import strategies
 
 # Strategies over flat real vectors; others (NEAT genomes, gradient training) have their own suites.
-NAMES = [n for n in strategies.names() if strategies.get(n).genotype_kind == "vector"]
+NAMES = [n for n in strategies.names() if strategies.get(n).genotype_kind == "vector"
+         and not issubclass(strategies.get(n), TrainingStrategy)]
 D = 10
 
 

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from evohyper.api import registry
-from evohyper.engine.evaluation import ComponentsSpec, Evaluator
+from evohyper.config import ComponentsSpec
+from evohyper.engine.evaluation import Evaluator
 from evohyper_tasks.cartpole import CartPoleTask
 from evohyper_tasks.digits import DigitsTask
 from evohyper_tasks.sphere import SphereTask

@@ -103,7 +103,9 @@ def test_hyperneat_run_writes_genome_pictures_and_show_lists_them(tmp_path, caps
     shown = capsys.readouterr().out
     for name in ("fitness.png", "cppn.png", "weights_0.png"):
         assert name in shown and any(p.name == name for p in run_dir.rglob("*.png"))
-    assert "cppn.png" in (run_dir / "report.md").read_text()
+    from evohyper.viz.run_report import write_run_report
+
+    assert "cppn.png" in write_run_report(run_dir).read_text()
 
 
 def test_hyperneat_search_resumes_bit_identically(tmp_path):

@@ -21,7 +21,7 @@ GENERATIONS = 6
 def _run(raw, tmp, monkeypatch=None):
     from evohyper.tune.driver import run_tune
 
-    return run_tune(raw, report_dir=tmp / "reports", verbose=0, name="exp")
+    return run_tune(raw, verbose=0, name="exp")
 
 
 def _by_generation(result, metric="best_so_far"):
@@ -69,7 +69,9 @@ def test_asha_meta_search_completes_and_stops_some_trials_early(asha):
 @pytest.mark.ray
 def test_tune_report_table_best_yaml_and_plots(asha):
     raw, outcome, tmp = asha
-    report = outcome.report
+    from evohyper.viz.tune_report import write_tune_report
+
+    report = write_tune_report(outcome, tmp / "reports")
     text = report.read_text()
     assert report.name == "tune_asha_test.md"
     assert "stopped early" in text and "finished" in text

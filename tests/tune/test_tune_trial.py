@@ -18,7 +18,7 @@ def _cfg(**strategy):
 
 def _fresh(config):
     search = build_search(config, None)
-    retune(search.strategy, "snes", _mutable("snes", config.strategy))
+    retune(search.strategy, _mutable("snes", config.strategy))
     return search
 
 

@@ -3,12 +3,16 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from evohyper.api.training import TrainingJob
 from evohyper.engine.evaluation import ChunkResult
 
 
 class Backend(Protocol):
-    """Scores a whole population; results must not depend on how the work was split."""
+    """Scores a whole population (``evaluate``) or trains a gradient strategy's job (``train``);
+    results must not depend on how the work was split."""
 
     def evaluate(self, genotypes: Any, seed: int) -> ChunkResult: ...
+
+    def train(self, job: TrainingJob, seed: int) -> tuple[ChunkResult, TrainingJob]: ...
 
     def close(self) -> None: ...

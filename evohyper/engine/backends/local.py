@@ -3,15 +3,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from evohyper.engine.evaluation import ChunkResult, ComponentsSpec, Evaluator
+from evohyper.api.training import TrainingJob
+from evohyper.config.build import Components, ComponentsSpec
+from evohyper.engine.evaluation import ChunkResult, Evaluator
 
 
 class LocalBackend:
-    def __init__(self, spec: ComponentsSpec, device: str = "cpu"):
-        self.evaluator = Evaluator(spec, device)
+    """Evaluates in this process, reusing the components the driver built (``components``) if given."""
+
+    def __init__(self, spec: ComponentsSpec, device: str = "cpu", components: Components | None = None):
+        self.evaluator = Evaluator(spec, device, components)
 
     def evaluate(self, genotypes: Any, seed: int) -> ChunkResult:
         return self.evaluator.evaluate(genotypes, seed)
+
+    def train(self, job: TrainingJob, seed: int) -> tuple[ChunkResult, TrainingJob]:
+        return self.evaluator.train(job, seed)
 
     def close(self) -> None:
         pass

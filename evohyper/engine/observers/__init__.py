@@ -1,8 +1,8 @@
 """Observers: logging, progress, checkpoints and exports, kept apart from the algorithms."""
-from evohyper.engine.observers.best_export import BestExporter
+from evohyper.engine.observers.best_export import BestExporter, DecoderExporter
 from evohyper.engine.observers.checkpointer import Checkpointer
 from evohyper.engine.observers.csv_log import CsvLogger
 from evohyper.engine.observers.progress import ProgressBar
 from evohyper.engine.observers.tensorboard import TensorBoardLogger
 
-__all__ = ["BestExporter", "Checkpointer", "CsvLogger", "ProgressBar", "TensorBoardLogger"]
+__all__ = ["BestExporter", "DecoderExporter", "Checkpointer", "CsvLogger", "ProgressBar", "TensorBoardLogger"]

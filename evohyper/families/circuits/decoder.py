@@ -1,6 +1,8 @@
 """Circuit decoder: integer genes ``[length, kind_1, value_1, ...]`` -> a chain of E12 components."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 
 from evohyper.api.decoder import Decoder
@@ -15,6 +17,8 @@ class CircuitDecoder(Decoder):
     Pairs with the ``circuit_ga`` strategy; genes past ``length`` are inactive. ``min_length`` is the
     shortest chain a genotype may encode.
     """
+
+    genotype_kind: ClassVar[str] = "circuit"
 
     def __init__(self, target: TargetSpec, min_length: int = 4):
         super().__init__(target)

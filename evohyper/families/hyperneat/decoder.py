@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Iterator, Literal, Sequence
+from typing import Any, ClassVar, Iterator, Literal, Sequence
 
 import torch
 
-from evohyper.api.decoder import Decoder
+from evohyper.api.decoder import Decoder, DecoderInfo
 from evohyper.api.phenotypes import MLPPhenotypes
 from evohyper.families.hyperneat.cppn import CompiledCPPNs, compile_cppns
 from evohyper.families.hyperneat.substrate import SubstrateSpec
@@ -43,6 +43,8 @@ def express(w: torch.Tensor, threshold: float, max_weight: float, leo: torch.Ten
 
 class HyperNEATDecoder(Decoder):
     """CPPN (neat-python genome) queried at substrate coordinate pairs -> weight matrices (HyperNEAT)."""
+
+    genotype_kind: ClassVar[str] = "neat"
 
     def __init__(self, target: SubstrateSpec, *,
                  weight_threshold: float = 0.2,
@@ -80,6 +82,10 @@ class HyperNEATDecoder(Decoder):
     @property
     def genome_size(self) -> None:
         return None
+
+    def info(self) -> DecoderInfo:
+        """NEAT genotypes with the CPPN's inputs and outputs (what strategy ``neat`` configures)."""
+        return DecoderInfo(genotype="neat", genome_inputs=self.num_inputs, genome_outputs=self.num_outputs)
 
     @property
     def num_inputs(self) -> int:

@@ -5,7 +5,7 @@ fitness into the genomes and runs one generation of neat-python's own ``Populati
 reproduces with ``DefaultReproduction``, checks ``DefaultStagnation`` and re-speciates with
 ``DefaultSpeciesSet``). Nothing of NEAT is re-implemented here.
 
-The CPPN's number of inputs and outputs comes from the decoder (``bind_decoder``: the HyperNEAT
+The CPPN's number of inputs and outputs comes from the decoder (``bind``: the HyperNEAT
 decoder knows its substrate), or from the options ``num_inputs``/``num_outputs``. Options map onto
 neat-python's INI config; ``neat_config: path.ini`` uses a neat-python config file as-is instead
 (``num_inputs``/``num_outputs`` there must match the decoder; ``no_fitness_termination`` is forced
@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Literal
 import neat
 import torch
 
+from evohyper.api.decoder import DecoderInfo
 from evohyper.api.strategy import Strategy
 from evohyper.families.hyperneat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
 from evohyper.api import checks as _checks
@@ -128,18 +129,17 @@ class NEAT(Strategy):
             self._configure(num_inputs, num_outputs)
 
     # ---------------------------------------------------------------- configuration
-    def bind_decoder(self, decoder: Any) -> None:
-        """Learn the CPPN's inputs/outputs from a decoder that declares them (e.g. ``hyperneat``)."""
-        n_in, n_out = getattr(decoder, "num_inputs", None), getattr(decoder, "num_outputs", None)
+    def bind(self, info: DecoderInfo) -> None:
+        """Learn the genome's inputs/outputs from a decoder that declares them (e.g. ``hyperneat``)."""
+        n_in, n_out = info.genome_inputs, info.genome_outputs
         if n_in is None or n_out is None:
             if self.config is None:
-                raise ValueError(f"strategy 'neat' needs the genome's inputs/outputs: decoder "
-                                 f"{type(decoder).__name__} does not declare num_inputs/num_outputs; "
-                                 "set the strategy options num_inputs and num_outputs")
+                raise ValueError("strategy 'neat' needs the genome's inputs/outputs: the decoder does not "
+                                 "declare them; set the strategy options num_inputs and num_outputs")
             return
         for name, mine, theirs in (("num_inputs", self._io[0], n_in), ("num_outputs", self._io[1], n_out)):
             if mine is not None and mine != theirs:
-                _checks.fail(name, mine, f"{theirs} (what decoder {type(decoder).__name__} needs) or null")
+                _checks.fail(name, mine, f"{theirs} (what the decoder needs) or null")
         if self.config is None:
             self._configure(int(n_in), int(n_out))
         elif (self.config.genome_config.num_inputs, self.config.genome_config.num_outputs) != (n_in, n_out):
@@ -174,7 +174,7 @@ class NEAT(Strategy):
 
     def _require_config(self) -> None:
         if self.config is None:
-            raise RuntimeError("strategy 'neat' has no genome inputs/outputs yet: call bind_decoder() "
+            raise RuntimeError("strategy 'neat' has no genome inputs/outputs yet: call bind() "
                                "or pass num_inputs/num_outputs")
 
     # ---------------------------------------------------------------- ask / tell

@@ -14,13 +14,14 @@ Two uses, one decoder (the pattern of ``hypergan``):
 # No `from __future__ import annotations`: constructor annotations stay real types for the validator.
 import random
 from pathlib import Path
-from typing import Any
+from dataclasses import replace
+from typing import Any, ClassVar
 
 import networkx as nx
 import torch
 
 from evohyper.api.conv import ConvSpec
-from evohyper.api.decoder import Decoder
+from evohyper.api.decoder import Decoder, DecoderInfo
 from evohyper.api.phenotypes import TargetSpec
 from evohyper.api.self_trained import SelfTrainedDecoder, as_one_individual
 from evohyper.api.task import EvalResult, Task
@@ -50,6 +51,8 @@ class GHNDecoder(SelfTrainedDecoder, Decoder):
     trained with the same values (loading names the mismatch). The target must be a conv net
     (``network: {type: conv}``): its input shape and number of outputs are used, its layers are not.
     """
+
+    genotype_kind: ClassVar[str] = "graph"
 
     def __init__(self, target: TargetSpec, *, nodes: int = 6, max_inputs: int = 2, channels: int = 8,
                  ops: list[str] | None = None, hidden: int = 32, init_seed: int = 0,
@@ -89,6 +92,10 @@ class GHNDecoder(SelfTrainedDecoder, Decoder):
     @property
     def genome_size(self) -> None:
         return None   # genotypes are cells, not vectors
+
+    def info(self) -> DecoderInfo:
+        """Graph genotypes in this decoder's cell space (and, as a self-trained decoder, its parameter count)."""
+        return replace(super().info(), graph_space=self.space)
 
     def cells(self, genotypes: Any) -> list[nx.DiGraph]:
         """Canonical, checked cells from JSON dicts (``graph_to_json``) or ``networkx.DiGraph``s."""

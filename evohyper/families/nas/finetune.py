@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from evohyper.api.task import Task
-from evohyper.engine.training import minibatches
+from evohyper.api.training import minibatches
 from evohyper.families.nas.phenotypes import CellArchitecture, CellPhenotypes
 
 

@@ -2,7 +2,7 @@
 
 Genotypes are cells as plain JSON (``{"ops": [...], "edges": [[u, v], ...]}``, ``graph_to_json``), so a
 population crosses to Ray actors and into checkpoints as data. The space and its DEAP-style operators
-(``CellSpace.sample`` / ``mutate``) come from the decoder (``bind_decoder``: the ``ghn`` decoder); the
+(``CellSpace.sample`` / ``mutate``) come from the decoder (``bind``: what the ``ghn`` decoder declares); the
 tournament is DEAP's ``tools.selBest`` over DEAP fitness objects. All randomness comes from one private
 ``random.Random(seed)``, so the base class's replay checkpoint restores the exact run.
 """
@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import torch
 from deap import tools
 
+from evohyper.api.decoder import DecoderInfo
 from evohyper.api.strategy import Strategy
 from evohyper.families.nas.space import CellSpace, graph_from_json, graph_to_json
 from evohyper.api import checks as _checks
@@ -41,16 +42,16 @@ class GraphStrategy(Strategy):
         self.space: CellSpace | None = None
         self._random = random.Random(self.seed)
 
-    def bind_decoder(self, decoder: Any) -> None:
-        space = getattr(decoder, "space", None)
+    def bind(self, info: DecoderInfo) -> None:
+        space = info.graph_space
         if not isinstance(space, CellSpace):
-            raise ValueError(f"strategy {self.name!r} searches cell architectures: it needs a decoder with a "
-                             f"cell space (decoder 'ghn'), got {type(decoder).__name__}, which has none")
+            raise ValueError(f"strategy {self.name!r} searches cell architectures: it needs a decoder that "
+                             f"declares a cell space (decoder 'ghn'); this one decodes {info.genotype!r} genotypes")
         self.space = space
 
     def _sample(self) -> dict[str, Any]:
         if self.space is None:
-            raise RuntimeError(f"strategy {self.name!r} has no cell space yet: call bind_decoder() first")
+            raise RuntimeError(f"strategy {self.name!r} has no cell space yet: call bind() first")
         return graph_to_json(self.space.sample(self._random))
 
     @staticmethod

@@ -16,13 +16,6 @@ import torch.nn.functional as F
 from evohyper.families.nas.executor import CellGroup, node_shapes
 
 
-def digits_tensors() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    from evohyper_tasks.digits import load_split
-
-    return {k: (torch.from_numpy(x.copy()).view(-1, 1, 8, 8), torch.from_numpy(y.copy()))
-            for k, (x, y) in load_split().items()}
-
-
 def _batch(n: int, size: int, seed: int, step: int) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed * 1_000_003 + step)
     return torch.randperm(n, generator=gen)[:size]
@@ -48,10 +41,13 @@ def init_params(g: nx.DiGraph, channels: int, n: int = 1, seed: int = 0) -> dict
     return out
 
 
-def train_from_scratch(g: nx.DiGraph, channels: int, steps: int = 200, batch: int = 64, lr: float = 1e-2,
-                       seeds: int = 1, seed: int = 0) -> dict[str, float]:
-    """Train ``seeds`` independent copies of cell ``g`` (one batched group); mean val/test accuracy."""
-    data = digits_tensors()
+def train_from_scratch(g: nx.DiGraph, channels: int, *, data: dict[str, tuple[torch.Tensor, torch.Tensor]],
+                       steps: int = 200, batch: int = 64, lr: float = 1e-2, seeds: int = 1,
+                       seed: int = 0) -> dict[str, float]:
+    """Train ``seeds`` independent copies of cell ``g`` (one batched group); mean val/test accuracy.
+
+    ``data``: ``{"train"|"val"|"test": (images [n, C, H, W], labels [n])}``, e.g. the digits task's
+    ``DigitsTask.image_split()``."""
     x, y = data["train"]
     params = {k: v.requires_grad_() for k, v in init_params(g, channels, seeds, seed).items()}
     opt = torch.optim.Adam(params.values(), lr=lr)

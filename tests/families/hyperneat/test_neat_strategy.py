@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from evohyper.engine.checkpoint import load_state, save_state
 from evohyper.families.hyperneat import neat_state as _neat_state
 from evohyper.families.hyperneat.strategy import NEAT
+from evohyper.api.decoder import DecoderInfo
 
 SMALL = dict(popsize=24, num_inputs=3, num_outputs=2, node_add_prob=0.3, conn_add_prob=0.5,
              compatibility_threshold=1.5, max_stagnation=3, species_elitism=1)
@@ -95,18 +96,11 @@ def test_neat_python_ini_file_is_accepted_as_is(tmp_path):
     path = tmp_path / "config-feedforward"
     path.write_text(ini)
 
-    class Dec:
-        num_inputs, num_outputs = 3, 2
-
     s = NEAT(None, 0, neat_config=str(path))
-    s.bind_decoder(Dec())
+    s.bind(DecoderInfo(genotype="neat", genome_inputs=3, genome_outputs=2))
     assert len(s.ask()) == 10 and s.popsize == 10
-
-    class Other:
-        num_inputs, num_outputs = 6, 1
-
     with pytest.raises(ValueError, match="num_inputs=3"):
-        NEAT(None, 0, neat_config=str(path)).bind_decoder(Other())
+        NEAT(None, 0, neat_config=str(path)).bind(DecoderInfo(genotype="neat", genome_inputs=6, genome_outputs=1))
     with pytest.raises(ValueError, match="neat_config"):
         NEAT(None, 0, neat_config=str(tmp_path / "missing.ini"))
 
@@ -124,19 +118,17 @@ def test_option_errors_name_the_option(opts, match):
         NEAT(None, 0, **{**SMALL, **opts})
 
 
-def test_bind_decoder_sets_or_checks_the_cppn_shape():
-    class Dec:
-        num_inputs, num_outputs = 6, 1
-
+def test_bind_sets_or_checks_the_cppn_shape():
+    info = DecoderInfo(genotype="neat", genome_inputs=6, genome_outputs=1)
     s = NEAT(None, 0, popsize=10)
-    with pytest.raises(RuntimeError, match="bind_decoder"):
+    with pytest.raises(RuntimeError, match="bind"):
         s.ask()
-    s.bind_decoder(Dec())
+    s.bind(info)
     assert s.config.genome_config.num_inputs == 6
     with pytest.raises(ValueError, match="num_inputs=5"):
-        NEAT(None, 0, popsize=10, num_inputs=5).bind_decoder(Dec())
+        NEAT(None, 0, popsize=10, num_inputs=5).bind(info)
     with pytest.raises(ValueError, match="num_inputs and num_outputs"):
-        NEAT(None, 0, popsize=10).bind_decoder(object())
+        NEAT(None, 0, popsize=10).bind(DecoderInfo(genotype="vector", genome_size=3))
 
 
 def test_checkpoint_is_plain_data(tmp_path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import torch
@@ -16,6 +15,7 @@ from evohyper.engine.runner import build_search, run
 from evohyper.families.nas.space import CellSpace, graph_from_json
 from evohyper.families.nas.strategies import NASRandom, RegularizedEvolution
 from evohyper_tasks.digits import DigitsTask
+from evohyper.api.decoder import DecoderInfo
 
 ROOT = Path(__file__).resolve().parents[3]
 GHN = {"name": "ghn", "nodes": 5, "channels": 4, "hidden": 8, "graphs_per_step": 4, "score_graphs": 4}
@@ -61,13 +61,13 @@ def test_gradient_strategy_trains_the_ghn_and_lowers_the_loss_on_held_out_cells(
 
 
 def test_regularized_evolution_ages_and_beats_random_search_on_a_synthetic_fitness():
-    space_owner = SimpleNamespace(space=CellSpace(nodes=8))     # what bind_decoder reads from a decoder
+    info = DecoderInfo(genotype="graph", graph_space=CellSpace(nodes=8))   # what a ghn decoder declares
 
     def convs(cells):
         return torch.tensor([float(sum("conv" in op for op in c["ops"])) for c in cells])
 
     def drive(strategy, generations):
-        strategy.bind_decoder(space_owner)
+        strategy.bind(info)
         told = []
         for _ in range(generations):
             cells = strategy.ask()
@@ -129,7 +129,7 @@ def test_trained_ghn_file_feeds_a_graph_search_that_exports_the_best_cell(tmp_pa
 
 
 @pytest.mark.parametrize("over, match", [
-    ({"decoder": {"name": "direct"}, "network": {}}, r"strategy.*'regularized_evolution'.*decoder 'ghn'"),
+    ({"decoder": {"name": "direct"}, "network": {}}, r"decoder 'direct'.*strategy 'regularized_evolution'.*can drive: ghn"),
     ({"network": {"type": "mlp"}}, r"decoder.*network: \{type: conv\}"),
     ({"strategy": {**EVO, "sample": 7}}, r"sample=7.*\[1, 6\]"),
     ({"decoder": {**GHN, "virtual_edges": 1}}, r"virtual_edges=1.*0 \(off\).*2..4"),

@@ -9,6 +9,7 @@ import torch
 from evohyper.families.nas.ghn import GHN
 from evohyper.families.nas.space import CellSpace
 from evohyper.families.nas.training import train_from_scratch
+from evohyper_tasks.digits import image_split
 
 
 def test_options_are_checked():
@@ -39,7 +40,7 @@ def test_predicted_conv_weights_are_fan_in_normalised():
 
 def test_from_scratch_training_learns():
     g = CellSpace(nodes=4, channels=8).sample(random.Random(4))
-    res = train_from_scratch(g, 8, steps=60, seeds=2)
+    res = train_from_scratch(g, 8, data=image_split(), steps=60, seeds=2)
     assert set(res) == {"val_acc", "test_acc"} and res["val_acc"] > 0.3
 
 

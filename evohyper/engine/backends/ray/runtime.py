@@ -1,6 +1,6 @@
 """Connecting to Ray: start a private local instance bound to 127.0.0.1, or join a cluster.
 
-Ray is imported inside these functions only, so importing this module (or ``ray_backend``) does
+Ray is imported inside these functions only, so importing this module (or ``evohyper.engine.backends.ray``) does
 not import Ray; ``import evohyper`` never does.
 
 Local instance (``address=None``): ``ray.init(address="local", include_dashboard=False,

@@ -1,0 +1,119 @@
+"""``build(spec) -> Components``: the one place a task, a decoder and a strategy are made from config blocks.
+
+Validation *is* this build (``evohyper.config.validate`` calls it), so every option error surfaces
+before a run starts, located by its config key. The driver keeps the facts it needs (``info``,
+``maximize``, ``trains_decoder``); every evaluator (in-process or a Ray actor) builds the task and the
+decoder once more in its own process, on its own device, from the same plain-data ``ComponentsSpec``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from evohyper.api import registry
+from evohyper.api.decoder import Decoder, DecoderInfo
+from evohyper.api.registry import UnknownComponentError, import_plugins
+from evohyper.api.self_trained import SelfTrainedDecoder
+from evohyper.api.strategy import Strategy, TrainingStrategy
+from evohyper.api.task import Task
+from evohyper.config.options import ConfigError, check_block
+
+
+@dataclass
+class ComponentsSpec:
+    """Plain-data recipe of a search's components: what travels to evaluator actors (no objects)."""
+
+    task: dict[str, Any]
+    decoder: dict[str, Any]
+    network: dict[str, Any] = field(default_factory=dict)
+    strategy: dict[str, Any] | None = None   # None: an evaluator's build (task + decoder only)
+    seed: int = 0
+    on_error: Literal["strict", "lenient"] = "strict"
+    plugins: list[str] = field(default_factory=list)  # modules imported first (they may register components)
+
+    def without_strategy(self) -> "ComponentsSpec":
+        return ComponentsSpec(self.task, self.decoder, dict(self.network), None, self.seed, self.on_error,
+                              list(self.plugins))
+
+
+@dataclass
+class Components:
+    """A built task + decoder (+ strategy), and the facts about them the driver needs."""
+
+    task: Task
+    decoder: Decoder
+    strategy: Strategy | None
+    info: DecoderInfo        # what the decoder declares (the only facts a strategy reads from it)
+    maximize: bool           # the task's direction
+    trains_decoder: bool     # gradient training changes the decoder's own parameters (HyperGAN, GHN)
+
+
+def _kwargs(block: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in block.items() if k != "name"}
+
+
+def _component(path: str, block: Any, reg: registry.Registry, skip: tuple[str, ...]) -> type:
+    if not isinstance(block, dict) or "name" not in block:
+        raise ConfigError(path, f"expected a mapping with a 'name' key; {reg.kind}s: {', '.join(reg.names())}")
+    try:
+        cls = reg.get(block["name"])
+    except UnknownComponentError as exc:
+        raise ConfigError(f"{path}.name", str(exc)) from None
+    check_block(path, block, cls, skip=skip, extra=("name",))
+    return cls
+
+
+def construct(path: str, factory: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call a constructor; its ValueError/TypeError becomes a ConfigError at ``path``."""
+    try:
+        return factory(*args, **kwargs)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(path, str(exc)) from None
+
+
+def _self_trained(cls: type) -> bool:
+    return isinstance(cls, type) and issubclass(cls, SelfTrainedDecoder)
+
+
+def _check_pair(strategy_cls: type, decoder_cls: type, spec: ComponentsSpec) -> None:
+    """A strategy and a decoder whose genotypes do not match are refused here, naming the decoders that fit."""
+    kind = getattr(decoder_cls, "genotype_kind", "vector")
+    if strategy_cls.accepts(kind, _self_trained(decoder_cls)):
+        return
+    fits = [name for name in registry.decoders.names()
+            if strategy_cls.accepts(getattr(registry.decoders.get(name), "genotype_kind", "vector"),
+                                    _self_trained(registry.decoders.get(name)))]
+    raise ConfigError("decoder.name", f"decoder {spec.decoder['name']!r} decodes {kind!r} genotypes, which strategy "
+                                      f"{spec.strategy['name']!r} cannot search; decoders it can drive: "
+                                      f"{', '.join(fits) or '(none registered)'}")
+
+
+def build(spec: ComponentsSpec) -> Components:
+    """Construct the components of ``spec`` (the strategy too when ``spec.strategy`` is given) and bind
+    the strategy to what the decoder declares. Every problem is a ConfigError naming its key."""
+    for module in spec.plugins:
+        try:
+            import_plugins([module])
+        except ImportError as exc:
+            raise ConfigError("plugins", f"cannot import {module!r}: {exc}") from None
+    task_cls = _component("task", spec.task, registry.tasks, ())
+    decoder_cls = _component("decoder", spec.decoder, registry.decoders, ("target",))
+    strategy_cls = None
+    if spec.strategy is not None:
+        strategy_cls = _component("strategy", spec.strategy, registry.strategies, ("genome_size", "seed"))
+        _check_pair(strategy_cls, decoder_cls, spec)
+        if strategy_cls.needs_loss and not task_cls.differentiable():
+            raise ConfigError("strategy.name",
+                              f"strategy {spec.strategy['name']!r} trains by gradient, but task "
+                              f"{spec.task['name']!r} defines no differentiable loss() and train_batches() "
+                              "(NotDifferentiableError); use an evolution strategy for this task")
+    task = construct("task", task_cls, **_kwargs(spec.task))
+    target = construct("network", task.target, dict(spec.network))
+    decoder = construct("decoder", decoder_cls, target, **_kwargs(spec.decoder))
+    info = decoder.info()
+    strategy = None
+    if strategy_cls is not None:
+        strategy = construct("strategy", strategy_cls, info.genome_size, spec.seed, **_kwargs(spec.strategy))
+        construct("strategy", strategy.bind, info)
+    return Components(task=task, decoder=decoder, strategy=strategy, info=info, maximize=bool(type(task).maximize),
+                      trains_decoder=isinstance(strategy, TrainingStrategy) and info.trained_size is not None)

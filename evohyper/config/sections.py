@@ -1,0 +1,103 @@
+"""The engine's own config sections: where evaluation runs (``backend``), what a task failure means
+(``evaluation``) and what a run writes (``output``). Each option is declared once, here: the YAML
+validator reads these dataclasses, and the backends take them as they are."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+def _finite(name: str, value: Any, low: float, *, strict: bool) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or (value <= low if strict else value < low):
+        raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {low:g}, got {value!r}")
+
+
+@dataclass
+class BackendConfig:
+    """Where evaluation runs: ``local`` (in this process) or ``ray`` (a pool of evaluator actors).
+
+    device: the evaluation device (``cpu``, ``cuda``, ``cuda:1``); null = ``cuda`` for Ray actors with
+      GPUs (the GPU Ray assigned each), else ``cpu``.
+    num_actors, num_cpus_per_actor, num_gpus_per_actor: the actor pool and what each actor reserves
+      (fractions allowed); ``resources``: extra custom Ray resources per actor.
+    address: null starts a private local Ray on 127.0.0.1 (dashboard off); ``auto``, ``host:port`` or
+      ``ray://host:10001`` joins a cluster. num_cpus / num_gpus: size of that local Ray (null: all).
+    timeout_s: longest a chunk may take on a started actor before it counts as hung;
+      startup_timeout_s: longest an actor may take to be placed and built; max_retries: retries of
+      one chunk, each on a fresh actor.
+    scheduling_strategy: ``SPREAD`` places actors over as many nodes as possible, ``DEFAULT`` packs them.
+    runtime_env: a Ray runtime environment for the actors.
+    driver_threads: torch threads of the driver while Ray evaluates (null: unchanged).
+    """
+
+    name: Literal["local", "ray"] = "local"
+    device: str | None = None
+    num_actors: int = 2
+    num_cpus_per_actor: float = 1.0
+    num_gpus_per_actor: float = 0.0
+    resources: dict[str, float] = field(default_factory=dict)
+    address: str | None = None
+    num_cpus: float | None = None
+    num_gpus: float | None = None
+    timeout_s: float = 300.0
+    startup_timeout_s: float = 300.0
+    max_retries: int = 3
+    scheduling_strategy: Literal["SPREAD", "DEFAULT"] = "SPREAD"
+    runtime_env: dict[str, Any] | None = None
+    driver_threads: int | None = 1
+
+    def __post_init__(self) -> None:
+        if self.num_actors < 1:
+            raise ValueError(f"num_actors must be >= 1, got {self.num_actors}")
+        _finite("num_cpus_per_actor", self.num_cpus_per_actor, 0, strict=True)
+        _finite("num_gpus_per_actor", self.num_gpus_per_actor, 0, strict=False)
+        for key in ("num_cpus", "num_gpus"):
+            if getattr(self, key) is not None:
+                _finite(key, getattr(self, key), 0, strict=False)
+        _finite("timeout_s", self.timeout_s, 0, strict=True)
+        _finite("startup_timeout_s", self.startup_timeout_s, 0, strict=True)
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        for key, value in self.resources.items():
+            _finite(f"resources.{key}", value, 0, strict=False)
+        if self.driver_threads is not None and self.driver_threads < 1:
+            raise ValueError(f"driver_threads must be >= 1 or null, got {self.driver_threads}")
+        if self.device is not None:
+            import torch
+
+            try:
+                torch.device(self.device)
+            except (RuntimeError, ValueError):
+                raise ValueError(f"device must be a torch device such as cpu, cuda or cuda:1, got {self.device!r}") \
+                    from None
+
+    def evaluation_device(self) -> str:
+        """The device evaluation runs on (``device``, or its default)."""
+        if self.device is not None:
+            return self.device
+        return "cuda" if self.name == "ray" and self.num_gpus_per_actor > 0 else "cpu"
+
+
+@dataclass
+class EvaluationConfig:
+    """What a task failure means: ``strict`` stops the run, ``lenient`` scores the individual worst."""
+
+    on_error: Literal["strict", "lenient"] = "strict"
+
+
+@dataclass
+class OutputConfig:
+    """What a run writes: ``runs_dir/<name>-<time>/`` with checkpoints every ``checkpoint_every``
+    generations (the newest ``keep_checkpoints`` kept), TensorBoard events and a progress bar."""
+
+    runs_dir: str = "runs"
+    checkpoint_every: int = 1
+    keep_checkpoints: int = 3
+    tensorboard: bool = True
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.checkpoint_every < 1 or self.keep_checkpoints < 1:
+            raise ValueError("checkpoint_every and keep_checkpoints must be >= 1")
