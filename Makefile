@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 RUN_CONFIG ?= search_spaces/hyperneat_visual.yaml
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-all bench reports clean
+.PHONY: setup run lint test test-all bench reports clean
 
 setup: $(STAMP)
 
@@ -21,7 +21,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/evohyper run $(RUN_CONFIG)
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+test: $(STAMP) lint
 	$(PY) -m pytest -m "not slow and not gpu" -q -p no:cacheprovider --timeout=600 $(PYTEST_ARGS)
 
 test-all: $(STAMP)

@@ -156,18 +156,34 @@ def run() -> dict[str, Any]:
         stages = _stages(phenotypes, x)
         progress("  stage breakdown done")
         prealloc = PreallocatedForward(phenotypes, x)
-        protos: dict[str, Any] = {"library `forward(x)` (tiled; as above, re-timed here)": lambda: phenotypes.forward(x),
-                                  "whole population in one pass (the untiled path)":
-                                      lambda: phenotypes._forward_range(x, 0, P, False),
-                                  "whole population, buffers preallocated once (`out=`)": prealloc}
-        protos.update({f"population in tiles of c = {c} individuals": (lambda c=c: tiled_forward(phenotypes, x, c))
-                       for c in TILES})
+        protos: dict[str, Any] = {
+            "library `forward(x)` (tiled; as above, re-timed here)": lambda: phenotypes.forward(x),
+            "whole population in one pass (the untiled path)": lambda: phenotypes._forward_range(x, 0, P, False),
+            "whole population, buffers preallocated once (`out=`)": prealloc,
+        }
+        protos.update(
+            {
+                f"population in tiles of c = {c} individuals": (lambda c=c: tiled_forward(phenotypes, x, c))
+                for c in TILES
+            }
+        )
         tiled = {name: (median_time(fn, repeats=9, warmup=2), page_faults(fn)) for name, fn in protos.items()}
         tiled_diff = max(float((fn() - reference).abs().max()) for fn in protos.values())
         progress("  prototypes: " + ", ".join(f"{fmt_ms(t.median)}" for t, _ in tiled.values()))
-        return {"mm": mm, "mm_flops": mm_flops, "batched": batched, "fold": fold, "loop": loop, "seq": seq,
-                "flops": flops, "max_diff": max_diff, "stages": stages, "tiled": tiled,
-                "tiled_diff": tiled_diff, "threads": torch.get_num_threads()}
+        return {
+            "mm": mm,
+            "mm_flops": mm_flops,
+            "batched": batched,
+            "fold": fold,
+            "loop": loop,
+            "seq": seq,
+            "flops": flops,
+            "max_diff": max_diff,
+            "stages": stages,
+            "tiled": tiled,
+            "tiled_diff": tiled_diff,
+            "threads": torch.get_num_threads(),
+        }
     finally:
         torch.set_grad_enabled(True)
 
@@ -182,28 +198,69 @@ def render(r: dict[str, Any]) -> str:
     speed = loop.median / batched.median
     frac = r["flops"] / batched.median / peak
     rows = [
-        ["batched `MLPPhenotypes.forward(x)` (default: x broadcast into `baddbmm`)", fmt_ms(batched.median),
-         batched.spread_ms(), "1x (reference)", "—", "—"],
-        ["loop over individuals, plain torch ops", fmt_ms(loop.median), loop.spread_ms(),
-         f"batched is {fmt_ratio(speed)} faster", f">= {SPEEDUP_TARGET:g}x", met(speed >= SPEEDUP_TARGET)],
-        ["loop over 1,000 `nn.Sequential` (secondary)", fmt_ms(seq.median), seq.spread_ms(),
-         f"batched is {fmt_ratio(seq.median / batched.median)} faster", "—", "—"],
-        [f"`torch.mm` {MM_N}x{MM_N} @ {MM_N}x{MM_N} (peak reference)", fmt_ms(mm.median), mm.spread_ms(),
-         f"{peak / 1e9:.1f} GFLOP/s", "—", "—"],
-        ["batched forward FLOP/s", _gflops(r["flops"], batched), f"{r['flops'] / 1e9:.3g} GFLOP per call",
-         f"{frac * 100:.1f}% of `torch.mm` FLOP/s", f">= {FLOPS_TARGET * 100:g}%", met(frac >= FLOPS_TARGET)],
+        [
+            "batched `MLPPhenotypes.forward(x)` (default: x broadcast into `baddbmm`)",
+            fmt_ms(batched.median),
+            batched.spread_ms(),
+            "1x (reference)",
+            "—",
+            "—",
+        ],
+        [
+            "loop over individuals, plain torch ops",
+            fmt_ms(loop.median),
+            loop.spread_ms(),
+            f"batched is {fmt_ratio(speed)} faster",
+            f">= {SPEEDUP_TARGET:g}x",
+            met(speed >= SPEEDUP_TARGET),
+        ],
+        [
+            "loop over 1,000 `nn.Sequential` (secondary)",
+            fmt_ms(seq.median),
+            seq.spread_ms(),
+            f"batched is {fmt_ratio(seq.median / batched.median)} faster",
+            "—",
+            "—",
+        ],
+        [
+            f"`torch.mm` {MM_N}x{MM_N} @ {MM_N}x{MM_N} (peak reference)",
+            fmt_ms(mm.median),
+            mm.spread_ms(),
+            f"{peak / 1e9:.1f} GFLOP/s",
+            "—",
+            "—",
+        ],
+        [
+            "batched forward FLOP/s",
+            _gflops(r["flops"], batched),
+            f"{r['flops'] / 1e9:.3g} GFLOP per call",
+            f"{frac * 100:.1f}% of `torch.mm` FLOP/s",
+            f">= {FLOPS_TARGET * 100:g}%",
+            met(frac >= FLOPS_TARGET),
+        ],
     ]
     if fold is not None:
-        rows.insert(1, ["batched `forward(x, fold=True)` (first layer as one [64,64]@[64,256000] GEMM)",
-                        fmt_ms(fold.median), fold.spread_ms(),
-                        f"{fmt_ratio(fold.median / batched.median)} the default's time", "—", "—"])
+        rows.insert(
+            1,
+            [
+                "batched `forward(x, fold=True)` (first layer as one [64,64]@[64,256000] GEMM)",
+                fmt_ms(fold.median),
+                fold.spread_ms(),
+                f"{fmt_ratio(fold.median / batched.median)} the default's time",
+                "—",
+                "—",
+            ],
+        )
     main = table(["variant", "median", "spread", "ratio", "target", "met?"], rows)
 
     stage_rows = []
     total = sum(t.median for _, t, _ in r["stages"])
     for name, t, flops in r["stages"]:
-        rate = f"{flops / t.median / 1e9:.1f} GFLOP/s ({flops / t.median / peak * 100:.0f}% of mm)" \
-            if flops else "memory-bound (0 FLOPs counted)"
+        rate = (
+            f"{flops / t.median / 1e9:.1f} GFLOP/s ({flops / t.median / peak * 100:.0f}% of mm)"
+            if flops
+            else "memory-bound (0 FLOPs counted)"
+        )
         stage_rows.append([name, fmt_ms(t.median), f"{t.median / total * 100:.0f}%", rate])
     stage_rows.append(["sum of stages", fmt_ms(total), "100%", _gflops(r["flops"], Timing.of([total]))])
     stages = table(["stage of the default batched forward", "median", "share", "rate"], stage_rows)
@@ -213,11 +270,29 @@ def render(r: dict[str, Any]) -> str:
     untiled, untiled_faults = items[1][1]
     best_name, (best, best_faults) = min(items, key=lambda kv: kv[1][0].median)
     best_frac = r["flops"] / best.median / peak
-    proto = table(["variant", "median", "spread", "minor page faults / call",
-                   "vs library forward", "FLOP/s vs mm", "would meet 25%?"],
-                  [[name, fmt_ms(t.median), t.spread_ms(), f"{faults:,.0f}", fmt_ratio(lib_t.median / t.median),
-                    f"{r['flops'] / t.median / peak * 100:.1f}%", met(r["flops"] / t.median / peak >= FLOPS_TARGET)]
-                   for name, (t, faults) in items])
+    proto = table(
+        [
+            "variant",
+            "median",
+            "spread",
+            "minor page faults / call",
+            "vs library forward",
+            "FLOP/s vs mm",
+            "would meet 25%?",
+        ],
+        [
+            [
+                name,
+                fmt_ms(t.median),
+                t.spread_ms(),
+                f"{faults:,.0f}",
+                fmt_ratio(lib_t.median / t.median),
+                f"{r['flops'] / t.median / peak * 100:.1f}%",
+                met(r["flops"] / t.median / peak >= FLOPS_TARGET),
+            ]
+            for name, (t, faults) in items
+        ],
+    )
     bound = loop.median / (r["flops"] / peak)
     l1_name, l1, l1_flops = r["stages"][0]
     act_t = r["stages"][1][1]
@@ -244,24 +319,42 @@ def render(r: dict[str, Any]) -> str:
         f"{fmt_ms(lib_t.median)} with {lib_faults:,.0f} faults per call, {fmt_ratio(untiled.median / lib_t.median)} "
         f"the one-pass time. The fastest variant measured ({best_name}) takes {fmt_ms(best.median)} "
         f"({best_frac * 100:.1f}% of peak). These timings vary between runs on this shared VM (see the spreads). "
-        + (f"The opt-in `fold=True` path is slower ({fmt_ms(fold.median)}) because it re-lays out the strided "
-           "first-layer weights on every call. " if fold is not None else "")
+        + (
+            f"The opt-in `fold=True` path is slower ({fmt_ms(fold.median)}) because it re-lays out the strided "
+            "first-layer weights on every call. "
+            if fold is not None
+            else ""
+        )
         + f"Output agreement with the library forward: loop max |diff| = {r['max_diff']:.2e}, prototypes "
         f"{r['tiled_diff']:.2e}."
     )
-    add_summary("batched MLP forward vs per-individual loop (P=1000, 64-256-16, B=64)", f">= {SPEEDUP_TARGET:g}x",
-                f"{fmt_ratio(speed)} ({fmt_ms(batched.median)} vs {fmt_ms(loop.median)})", speed >= SPEEDUP_TARGET)
-    add_summary("batched forward FLOP/s vs large `torch.mm`", f">= {FLOPS_TARGET * 100:g}%",
-                f"{frac * 100:.1f}% ({_gflops(r['flops'], batched)} of {peak / 1e9:.1f})", frac >= FLOPS_TARGET)
-    return "\n\n".join([
-        "## Batched population evaluation vs a per-individual loop",
-        f"MLP {'-'.join(map(str, SIZES))} (tanh hidden), population {P:,}, one input batch of {B} shared by all "
-        f"individuals, float32, CPU, torch intra-op threads = {r['threads']}, inference under `torch.no_grad()`. "
-        "Weights decoded by `DirectDecoder` from random genotypes; every variant uses those same tensors. "
-        f"FLOPs counted as 2·B·(64·256 + 256·16)·P = {r['flops'] / 1e9:.3g} GFLOP per population forward.",
-        main, "Where the default batched forward spends its time (each stage timed alone):", stages,
-        "A possible improvement, measured with benchmark-only code (the library is not changed):", proto,
-        reading])
+    add_summary(
+        "batched MLP forward vs per-individual loop (P=1000, 64-256-16, B=64)",
+        f">= {SPEEDUP_TARGET:g}x",
+        f"{fmt_ratio(speed)} ({fmt_ms(batched.median)} vs {fmt_ms(loop.median)})",
+        speed >= SPEEDUP_TARGET,
+    )
+    add_summary(
+        "batched forward FLOP/s vs large `torch.mm`",
+        f">= {FLOPS_TARGET * 100:g}%",
+        f"{frac * 100:.1f}% ({_gflops(r['flops'], batched)} of {peak / 1e9:.1f})",
+        frac >= FLOPS_TARGET,
+    )
+    return "\n\n".join(
+        [
+            "## Batched population evaluation vs a per-individual loop",
+            f"MLP {'-'.join(map(str, SIZES))} (tanh hidden), population {P:,}, one input batch of {B} shared by all "
+            f"individuals, float32, CPU, torch intra-op threads = {r['threads']}, inference under `torch.no_grad()`. "
+            "Weights decoded by `DirectDecoder` from random genotypes; every variant uses those same tensors. "
+            f"FLOPs counted as 2·B·(64·256 + 256·16)·P = {r['flops'] / 1e9:.3g} GFLOP per population forward.",
+            main,
+            "Where the default batched forward spends its time (each stage timed alone):",
+            stages,
+            "A possible improvement, measured with benchmark-only code (the library is not changed):",
+            proto,
+            reading,
+        ]
+    )
 
 
 def section() -> str:

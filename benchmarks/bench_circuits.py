@@ -19,8 +19,8 @@ import torch
 
 from benchmarks.timing import Timing, fmt_ms, fmt_ratio, median_time, met, progress, table
 from evohyper.families.circuits import reference
-from evohyper.families.circuits.space import DEFAULT_SPACE
 from evohyper.families.circuits.canonical import canonicalize
+from evohyper.families.circuits.space import DEFAULT_SPACE
 
 N, SEED, TARGET = 4000, 0, 100.0
 
@@ -54,7 +54,8 @@ def measure(n: int = N, repeats: int = 7) -> dict[str, object]:
             torch.set_num_threads(threads)
             for dtype in (torch.complex128, torch.complex64):
                 progress(f"circuits: batched simulator {dtype}, {threads} thread(s)")
-                t = median_time(lambda: space.response(kinds, values, dtype=dtype), repeats=repeats, warmup=2)
+                t = median_time(lambda: space.response(kinds, values, dtype=dtype),  # noqa: B023 - timed in this iteration
+                                repeats=repeats, warmup=2)
                 rows.append({"dtype": str(dtype).replace("torch.", ""), "threads": threads, "time": t,
                              "rate": evals / t.median, "ratio": loop.median / t.median})
     finally:

@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 import torch
 
 from evohyper.api.phenotypes import VectorPhenotypes, VectorSpec
-from evohyper.api.task import EvalResult, Task
 from evohyper.api.registry import tasks
+from evohyper.api.task import EvalResult, Task
 
 
 @tasks.register("bench_matmul")

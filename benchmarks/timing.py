@@ -10,8 +10,9 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -23,7 +24,7 @@ class Timing:
     samples: list[float] = field(default_factory=list)
 
     @classmethod
-    def of(cls, samples: Sequence[float]) -> "Timing":
+    def of(cls, samples: Sequence[float]) -> Timing:
         if not samples:
             raise ValueError("Timing needs at least one sample")
         return cls(sorted(float(s) for s in samples))
@@ -56,7 +57,7 @@ class Timing:
     def n(self) -> int:
         return len(self.samples)
 
-    def scaled(self, factor: float) -> "Timing":
+    def scaled(self, factor: float) -> Timing:
         """The same samples multiplied by ``factor`` (e.g. seconds -> ms, or per-item costs)."""
         return Timing.of([s * factor for s in self.samples])
 

@@ -1,7 +1,10 @@
-"""evohyper: evolutionary and neuroevolution search where every hypernetwork is a genotype-to-phenotype map."""
-from evohyper.api import (ConvPhenotypes, ConvSpec, Decoder, EvalResult, MLPPhenotypes, MLPSpec, NotDifferentiableError, Phenotypes,
-                          Strategy, TargetSpec, Task, VectorPhenotypes, VectorSpec)
+"""evohyper: evolutionary and neuroevolution search where every hypernetwork is a genotype-to-phenotype map.
+
+The package face re-exports the core types (``evohyper.api``): ``Task``, ``EvalResult``, the phenotype
+specs, ``Decoder``, ``Strategy``.
+"""
+from evohyper.api import *  # noqa: F403 - the core types are the package's public face
+from evohyper.api import __all__ as _core
 
 __version__ = "0.1.0"
-__all__ = ["ConvPhenotypes", "ConvSpec", "Decoder", "EvalResult", "MLPPhenotypes", "MLPSpec", "NotDifferentiableError", "Phenotypes",
-           "Strategy", "TargetSpec", "Task", "VectorPhenotypes", "VectorSpec", "__version__"]
+__all__ = [*_core, "__version__"]

@@ -120,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run a search from a YAML config")
     r.add_argument("config", help="path to a search config (see search_spaces/)")
-    r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. strategy.popsize=64")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a config key, e.g. strategy.popsize=64")
     r.add_argument("--backend", choices=["local", "ray"], help="override backend.name")
     r.add_argument("--address", help="Ray address of an existing cluster ('auto' or host:port)")
     r.set_defaults(func=_cmd_run)
@@ -133,16 +134,19 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("spec", help="compare spec YAML listing configs (see search_spaces/compare_*.yaml)")
     c.add_argument("--out", default="reports", help="output directory (default reports/)")
     c.add_argument("--seeds", help="comma-separated seeds, overriding the spec's list")
-    c.add_argument("--parallel", choices=["auto", "ray", "none"], default="auto",
-                   help="one Ray task per (config, seed) (auto: when Ray is installed), or sequential")
+    c.add_argument(
+        "--parallel",
+        choices=["auto", "ray", "none"],
+        default="auto",
+        help="one Ray task per (config, seed) (auto: when Ray is installed), or sequential",
+    )
     c.add_argument("--num-cpus", type=int, help="size of the local Ray started for the runs (default: all cores)")
     c.set_defaults(func=_cmd_compare)
 
     t = sub.add_parser("tune", help="meta-search: run the tune: block of a config on Ray Tune")
     t.add_argument("config", nargs="?", help="search config with a tune: block (see search_spaces/)")
     t.add_argument("--resume", metavar="EXPERIMENT_DIR", help="restore an interrupted meta-search")
-    t.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="override a config key, e.g. tune.num_samples=4")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. tune.num_samples=4")
     t.add_argument("--num-cpus", type=float, help="CPUs of the local Ray started for the meta-search")
     t.add_argument("--name", help="experiment name (default: <config name>-<time>)")
     t.add_argument("--report-dir", default="reports", help="where tune_<name>.md goes (default: reports)")

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from evohyper.families.circuits.dataset import circuit_split
-from evohyper.families.circuits.space import DEFAULT_SPACE as SPACE
-from evohyper.families.circuits.training import TrainConfig, design, refine, score, train_designer
 from evohyper.config import apply_overrides, load_raw, validate
 from evohyper.engine.evaluation import Evaluator
 from evohyper.engine.runner import build_search
+from evohyper.families.circuits.dataset import circuit_split
+from evohyper.families.circuits.space import DEFAULT_SPACE as SPACE
+from evohyper.families.circuits.training import TrainConfig, design, refine, score, train_designer
 
 GA_PER_LENGTH, NN_PER_LENGTH = 20, 100
 TRAIN = TrainConfig(train_per_length=3000, steps=600, batch=128, lr=3e-3, seed=0)
@@ -192,7 +192,7 @@ def circuit_design_report(out_dir: Path, config: Path) -> Path:
         "kinds and placements, values ignored; **response-equivalent** = the design reproduces the target response "
         "(max |log(r/r_target)| < 0.01 over both channels and all frequencies).",
         "",
-"**Reading the networks' numbers.** At this training budget the four networks are far from converged "
+        "**Reading the networks' numbers.** At this training budget the four networks are far from converged "
         "(see the training-loss plot: the loss stays far above zero and flattens only as the cosine schedule "
         "ends the learning rate), so their accuracies "
         "say little about the method at the paper's scale; the GA numbers are closer to a fair baseline. The "
@@ -220,16 +220,21 @@ def circuit_design_report(out_dir: Path, config: Path) -> Path:
         f"{ga_total:.0f} s for {n_ga} targets |",
     ]
     for m in METHODS[1:]:
-        extra = " + 150 Adam steps of value refinement through the simulator, batched over all targets" \
-            if m == "ours" else ""
-        lines.append(f"| {m} | training: {TRAIN.steps} steps x {TRAIN.batch} circuits; inference: one greedy "
-                     f"decode per target{extra} | training {nn[m]['train_s']:.0f} s; inference "
-                     f"{nn[m]['infer_s']:.2f} s for {n_nn} targets |")
+        extra = (
+            " + 150 Adam steps of value refinement through the simulator, batched over all targets"
+            if m == "ours"
+            else ""
+        )
+        lines.append(
+            f"| {m} | training: {TRAIN.steps} steps x {TRAIN.batch} circuits; inference: one greedy "
+            f"decode per target{extra} | training {nn[m]['train_s']:.0f} s; inference "
+            f"{nn[m]['infer_s']:.2f} s for {n_nn} targets |"
+        )
     lines += [
         "",
         "GRU per length is given the true length of each target (an oracle input), as it must pick its weight set by it.",
-        "\"hypernet, GRU-only\" = the CNN generates the GRU's weights while the output heads are ordinary layers; "
-        "\"ours\" generates both (our reading of the paper's ablation).",
+        '"hypernet, GRU-only" = the CNN generates the GRU\'s weights while the output heads are ordinary layers; '
+        '"ours" generates both (our reading of the paper\'s ablation).',
         "",
         f"![responses of a few targets and the recovered circuits]({plot.name})",
         "",

@@ -28,7 +28,8 @@ import torch
 
 from evohyper.config import load_config
 from evohyper.engine.evaluation import Evaluator
-from evohyper.engine.runner import build_search, run as run_search
+from evohyper.engine.runner import build_search
+from evohyper.engine.runner import run as run_search
 from evohyper.families.nas.finetune import finetune
 from evohyper.families.nas.phenotypes import CellArchitecture, CellPhenotypes
 from evohyper.families.nas.space import encoding, graph_from_json, graph_to_json
@@ -92,8 +93,17 @@ def _top(cells: list[dict], fitness: list[float], k: int) -> list[tuple[dict, fl
 def _scratch(cells: list, channels: int, s: GhnNasSettings, seed: int = 0) -> tuple[list[dict], float]:
     start = time.perf_counter()
     data = image_split()
-    res = [train_from_scratch(graph_from_json(c) if isinstance(c, dict) else c, channels, data=data, steps=s.scratch_steps,
-                              seeds=s.seeds_per_cell, seed=seed) for c in cells]
+    res = [
+        train_from_scratch(
+            graph_from_json(c) if isinstance(c, dict) else c,
+            channels,
+            data=data,
+            steps=s.scratch_steps,
+            seeds=s.seeds_per_cell,
+            seed=seed,
+        )
+        for c in cells
+    ]
     return res, time.perf_counter() - start
 
 
@@ -115,12 +125,19 @@ def _train_ghn(s: GhnNasSettings, tmp: Path) -> dict:
     import csv
 
     rows = list(csv.DictReader((run_dir / "metrics.csv").open()))
-    return {"config": s.train_config, "overrides": [*s.overrides, *s.train_overrides], "seed": config.seed,
-            "decoder": config.decoder, "strategy": config.strategy, "generations": result.generations,
-            "steps": result.generations * config.strategy.get("steps_per_generation", 10),
-            "seconds": result.counters.seconds, "sample_forwards": result.counters.sample_forwards,
-            "loss": [float(r["train_task_loss_of_best"]) for r in rows],
-            "score_accuracy": [float(r["best"]) for r in rows]}
+    return {
+        "config": s.train_config,
+        "overrides": [*s.overrides, *s.train_overrides],
+        "seed": config.seed,
+        "decoder": config.decoder,
+        "strategy": config.strategy,
+        "generations": result.generations,
+        "steps": result.generations * config.strategy.get("steps_per_generation", 10),
+        "seconds": result.counters.seconds,
+        "sample_forwards": result.counters.sample_forwards,
+        "loss": [float(r["train_task_loss_of_best"]) for r in rows],
+        "score_accuracy": [float(r["best"]) for r in rows],
+    }
 
 
 def _finetune_rows(decoder: Any, task: Any, cells: list, val: list[float], s: GhnNasSettings) -> list[dict]:
@@ -130,8 +147,14 @@ def _finetune_rows(decoder: Any, task: Any, cells: list, val: list[float], s: Gh
 
     with torch.no_grad():
         ghn = decoder.decode(cells)
-    he = CellPhenotypes(ghn.spec, ghn.in_shape, [CellArchitecture(a.graph, a.members, init_params(
-        a.graph, decoder.space.channels, 1, seed=7)) for a in ghn.architectures])
+    he = CellPhenotypes(
+        ghn.spec,
+        ghn.in_shape,
+        [
+            CellArchitecture(a.graph, a.members, init_params(a.graph, decoder.space.channels, 1, seed=7))
+            for a in ghn.architectures
+        ],
+    )
     rows = []
     for k in s.finetune_steps:
         for start, phen, lr in (("ghn", ghn, s.finetune_lr), ("he", he, 1e-2)):
@@ -139,8 +162,15 @@ def _finetune_rows(decoder: Any, task: Any, cells: list, val: list[float], s: Gh
             tuned = finetune(phen, task, k, lr=lr, seed=123)
             with torch.no_grad():
                 acc = task.evaluate(tuned, 0).metrics["val_accuracy"].tolist()
-            rows.append({"start": start, "steps": k, "lr": lr, "tau": float(kendalltau(acc, val)[0]),
-                         "seconds": time.perf_counter() - t0})
+            rows.append(
+                {
+                    "start": start,
+                    "steps": k,
+                    "lr": lr,
+                    "tau": float(kendalltau(acc, val)[0]),
+                    "seconds": time.perf_counter() - t0,
+                }
+            )
     return rows
 
 
@@ -162,16 +192,21 @@ def _run(s: GhnNasSettings) -> dict:
     pred_seconds = time.perf_counter() - t0
     pred_acc, pred_ce = pred["val_accuracy"].tolist(), pred["val_loss"].tolist()
     runs, scratch_seconds = [], 0.0
-    for rep in range(s.ref_repeats):                  # independent reference runs (training seed = rep)
+    for rep in range(s.ref_repeats):  # independent reference runs (training seed = rep)
         trained, secs = _scratch(cells, channels, s, seed=rep)
         runs.append(trained)
         scratch_seconds += secs
     val = [sum(r[i]["val_acc"] for r in runs) / len(runs) for i in range(len(cells))]
-    corr: dict[str, Any] = {"pred": pred_acc, "pred_loss": pred_ce, "val": val,
-                            "test": [sum(r[i]["test_acc"] for r in runs) / len(runs) for i in range(len(cells))],
-                            "val_runs": [[r[i]["val_acc"] for i in range(len(cells))] for r in runs],
-                            "pred_seconds": pred_seconds, "scratch_seconds": scratch_seconds,
-                            "cells": [graph_to_json(g) for g in cells]}
+    corr: dict[str, Any] = {
+        "pred": pred_acc,
+        "pred_loss": pred_ce,
+        "val": val,
+        "test": [sum(r[i]["test_acc"] for r in runs) / len(runs) for i in range(len(cells))],
+        "val_runs": [[r[i]["val_acc"] for i in range(len(cells))] for r in runs],
+        "pred_seconds": pred_seconds,
+        "scratch_seconds": scratch_seconds,
+        "cells": [graph_to_json(g) for g in cells],
+    }
     # the reference's own noise: tau between its independent runs, and the GHN against each single run
     corr["tau_runs"] = [float(kendalltau(pred_acc, v)[0]) for v in corr["val_runs"]]
     if len(runs) > 1:
@@ -179,36 +214,64 @@ def _run(s: GhnNasSettings) -> dict:
     for name, x in (("", pred_acc), ("_loss", [-v for v in pred_ce])):
         tau, tau_p = kendalltau(x, val)
         rho, rho_p = spearmanr(x, val)
-        corr.update({f"tau{name}": float(tau), f"tau{name}_p": float(tau_p), f"rho{name}": float(rho),
-                     f"rho{name}_p": float(rho_p)})
+        corr.update(
+            {
+                f"tau{name}": float(tau),
+                f"tau{name}_p": float(tau_p),
+                f"rho{name}": float(rho),
+                f"rho{name}_p": float(rho_p),
+            }
+        )
     corr["finetune"] = _finetune_rows(decoder, task, cells, val, s)
     import json
 
     sel_path = ROOT / s.selection if s.selection else None
-    out = {"settings": asdict(s), "ghn": ghn, "corr": corr, "search": [],
-           "selection": json.loads(sel_path.read_text()) if sel_path and sel_path.is_file() else None,
-           "search_fitness": evo_config.task.get("fitness", "neg_cross_entropy")}
+    out = {
+        "settings": asdict(s),
+        "ghn": ghn,
+        "corr": corr,
+        "search": [],
+        "selection": json.loads(sel_path.read_text()) if sel_path and sel_path.is_file() else None,
+        "search_fitness": evo_config.task.get("fitness", "neg_cross_entropy"),
+    }
     for seed in s.search_seeds:
         row: dict[str, Any] = {"seed": seed}
         for name, path in (("evolution", s.evolution_config), ("ghn_random", s.random_config)):
-            config = load_config(ROOT / path, [*weights, f"seed={seed}", f"budget.evaluations={s.search_evals}",
-                                               *s.search_overrides.get(name, [])])
+            config = load_config(
+                ROOT / path,
+                [*weights, f"seed={seed}", f"budget.evaluations={s.search_evals}", *s.search_overrides.get(name, [])],
+            )
             search = build_search(config, None)
             search.backend = recorder = _Recorder(search.backend)
             result = search.run()
             top = _top(recorder.cells, recorder.fitness, s.top_k)
             tr, secs = _scratch([c for c, _ in top], channels, s, seed=seed)
             best = max(range(len(tr)), key=lambda i: tr[i]["val_acc"])
-            row[name] = {"config": path, "strategy": config.strategy, "evaluations": result.counters.evaluations,
-                         "generations": result.generations, "search_seconds": result.counters.seconds,
-                         "trainings": len(tr), "train_seconds": secs, "best_val": tr[best]["val_acc"],
-                         "best_test": tr[best]["test_acc"], "best_pred": top[best][1], "best_cell": top[best][0]}
+            row[name] = {
+                "config": path,
+                "strategy": config.strategy,
+                "evaluations": result.counters.evaluations,
+                "generations": result.generations,
+                "search_seconds": result.counters.seconds,
+                "trainings": len(tr),
+                "train_seconds": secs,
+                "best_val": tr[best]["val_acc"],
+                "best_test": tr[best]["test_acc"],
+                "best_pred": top[best][1],
+                "best_cell": top[best][0],
+            }
         rrng = random.Random(50_000 + seed)
         rand = [decoder.space.sample(rrng) for _ in range(s.top_k)]
         tr, secs = _scratch(rand, channels, s, seed=seed)
         best = max(range(len(tr)), key=lambda i: tr[i]["val_acc"])
-        row["random_trained"] = {"evaluations": 0, "search_seconds": 0.0, "trainings": len(tr), "train_seconds": secs,
-                                 "best_val": tr[best]["val_acc"], "best_test": tr[best]["test_acc"],
-                                 "best_cell": graph_to_json(rand[best])}
+        row["random_trained"] = {
+            "evaluations": 0,
+            "search_seconds": 0.0,
+            "trainings": len(tr),
+            "train_seconds": secs,
+            "best_val": tr[best]["val_acc"],
+            "best_test": tr[best]["test_acc"],
+            "best_cell": graph_to_json(rand[best]),
+        }
         out["search"].append(row)
     return out

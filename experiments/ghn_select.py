@@ -2,18 +2,25 @@
 measure Kendall's tau of its predicted validation accuracy against the selection-cell references
 (experiments/out/ref_*.json, cells sampled with seed 2000, not the report's seed-1000 cells).
 Usage: python experiments/ghn_select.py NAME [decoder/strategy/budget overrides...]"""
-import json, shutil, sys, tempfile, time
+import json
+import shutil
+import sys
+import tempfile
+import time
 from pathlib import Path
+
 import torch
-torch.set_num_threads(1)
 from scipy.stats import kendalltau, spearmanr
+
 from evohyper.config import load_config
 from evohyper.engine.evaluation import Evaluator
 from evohyper.engine.runner import run as run_search
 from evohyper.families.nas.space import graph_from_json
 
+torch.set_num_threads(1)
 name, overrides = sys.argv[1], sys.argv[2:]
-out = Path("experiments/out"); out.mkdir(parents=True, exist_ok=True)
+out = Path("experiments/out")
+out.mkdir(parents=True, exist_ok=True)
 with tempfile.TemporaryDirectory() as tmp:
     cfg = load_config("search_spaces/ghn_train_digits.yaml", [f"output.runs_dir={tmp}", *overrides])
     t0 = time.perf_counter()

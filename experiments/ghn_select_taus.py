@@ -1,11 +1,15 @@
 """Recompute every selection variant's tau against every reference present; print the table, and the
 taus between references (their noise ceiling)."""
-import json, itertools
+import itertools
+import json
 from pathlib import Path
+
+import numpy as np
 from scipy.stats import kendalltau
+
 out = Path("experiments/out")
 refs = {r.stem: json.loads(r.read_text())["val"] for r in sorted(out.glob("ref_*.json"))}
-import numpy as np
+
 avg = {}
 for steps in sorted({k.split("_")[1] for k in refs}):
     ks = [k for k in refs if k.split("_")[1] == steps]

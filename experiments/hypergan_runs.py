@@ -17,10 +17,10 @@ import torch
 
 from evohyper.config import load_config, validate
 from evohyper.decoders.direct import DirectDecoder
-from evohyper.families.hypergan.decoder import HyperGANDecoder
 from evohyper.engine.runner import build_search, run
 from evohyper.families.hypergan import Ensemble, GeneratorSource, PoolSource, interpolate, train_independent
 from evohyper.families.hypergan import metrics as M
+from evohyper.families.hypergan.decoder import HyperGANDecoder
 from evohyper_tasks.digits import DigitsTask
 
 SPACES = Path(__file__).resolve().parents[1] / "search_spaces"
@@ -76,12 +76,17 @@ def set_metrics(members: Any, data: dict[str, Any], val: tuple[torch.Tensor, tor
     member = ens.member_probs(x)
     probs = member.mean(0)
     div = M.weight_diversity(members)
-    return {"noise_norm": float(s.norm(dim=1).mean()), "test_accuracy": M.accuracy(probs, y), "test_nll": _nll(probs, y),
-            "val_nll": _nll(ens.predict_proba(val[0]), val[1]),
-            "member_test_accuracy": float((member.argmax(-1) == y).float().mean()),
-            "w0_norm_std": div["w0"]["norm_std"], "w1_norm_std": div["w1"]["norm_std"],
-            "relative_spread": M.relative_spread(members) if len(members) > 1 else 0.0,
-            "disagreement": M.disagreement(member)}
+    return {
+        "noise_norm": float(s.norm(dim=1).mean()),
+        "test_accuracy": M.accuracy(probs, y),
+        "test_nll": _nll(probs, y),
+        "val_nll": _nll(ens.predict_proba(val[0]), val[1]),
+        "member_test_accuracy": float((member.argmax(-1) == y).float().mean()),
+        "w0_norm_std": div["w0"]["norm_std"],
+        "w1_norm_std": div["w1"]["norm_std"],
+        "relative_spread": M.relative_spread(members) if len(members) > 1 else 0.0,
+        "disagreement": M.disagreement(member),
+    }
 
 
 def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
@@ -89,26 +94,54 @@ def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
 
 
 @torch.no_grad()
-def _baselines(dec: HyperGANDecoder, k: int, seed: int, prior: Any, prior_s: torch.Tensor, val_prior: Any,
-               data: dict[str, Any], val: tuple[torch.Tensor, torch.Tensor]) -> dict[str, dict[str, float]]:
+def _baselines(
+    dec: HyperGANDecoder,
+    k: int,
+    seed: int,
+    prior: Any,
+    prior_s: torch.Tensor,
+    val_prior: Any,
+    data: dict[str, Any],
+    val: tuple[torch.Tensor, torch.Tensor],
+) -> dict[str, dict[str, float]]:
     """Random prior sets (k draws of s ~ N(0, I), averaged over ``random_sets`` draws) and the k prior
     draws (of 100) with the best validation fitness, as one ensemble."""
     draws = [dec.sample_noise(k, seed=seed * 1000 + 100 + r) for r in range(SETTINGS["random_sets"])]
     rand = _mean([set_metrics(dec.decode_members(s), data, val, s) for s in draws])
     top = torch.as_tensor(val_prior).topk(k).indices
-    return {f"random prior sets, k = {k}": rand,
-            f"top-{k} of 100 prior draws (by validation)": set_metrics(prior.select(top), data, val, prior_s[top])}
+    return {
+        f"random prior sets, k = {k}": rand,
+        f"top-{k} of 100 prior draws (by validation)": set_metrics(prior.select(top), data, val, prior_s[top]),
+    }
 
 
-def search_sets(seed: int, k: int, weights: str, dec: HyperGANDecoder, prior: Any, prior_s: torch.Tensor,
-                val_prior: Any, data: dict[str, Any],
-                val: tuple[torch.Tensor, torch.Tensor]) -> dict[str, dict[str, float]]:
+def search_sets(
+    seed: int,
+    k: int,
+    weights: str,
+    dec: HyperGANDecoder,
+    prior: Any,
+    prior_s: torch.Tensor,
+    val_prior: Any,
+    data: dict[str, Any],
+    val: tuple[torch.Tensor, torch.Tensor],
+) -> dict[str, dict[str, float]]:
     """CMA-ES for the best set of k networks (digits_hypergan_cmaes_sets.yaml: genotype = k noise
     vectors, fitness = the set's ensemble validation -cross-entropy), with the baselines of size k."""
-    search, result = _engine(load_config(CONFIGS["sets"], [
-        f"seed={seed}", f"name=hypergan-report-sets-{seed}-{k}", f"decoder.weights={weights}",
-        f"decoder.set_size={k}", f"strategy.popsize={SETTINGS['sets_popsize']}",
-        f"budget.generations={SETTINGS['sets_generations']}", "backend.name=local"]))
+    search, result = _engine(
+        load_config(
+            CONFIGS["sets"],
+            [
+                f"seed={seed}",
+                f"name=hypergan-report-sets-{seed}-{k}",
+                f"decoder.weights={weights}",
+                f"decoder.set_size={k}",
+                f"strategy.popsize={SETTINGS['sets_popsize']}",
+                f"budget.generations={SETTINGS['sets_generations']}",
+                "backend.name=local",
+            ],
+        )
+    )
     with torch.no_grad():
         s = torch.as_tensor(result.best_genotype).reshape(k, -1)
         best = set_metrics(dec.decode_members(s), data, val, s)
@@ -129,13 +162,19 @@ def score(source: Any, data: dict[str, tuple[torch.Tensor, torch.Tensor]], pool_
     ens = Ensemble.from_source(source, n_big, 0)
     member = ens.member_probs(x)
     probs = member.mean(0)
-    return {"accuracy": acc, "member_accuracy": float((member.argmax(-1) == y).float().mean()),
-            "diversity": M.weight_diversity(ens.members), "relative_spread": M.relative_spread(ens.members),
-            "disagreement": M.disagreement(member), "ece": M.expected_calibration_error(probs, y),
-            "ece_single": M.expected_calibration_error(member[0], y),
-            "entropy": {k: M.mean_entropy(ens.predict_proba(v)) for k, v in data["inputs"].items()},
-            "entropy_single": {k: M.mean_entropy(Ensemble(ens.members.select([0])).predict_proba(v))
-                               for k, v in data["inputs"].items()}}
+    return {
+        "accuracy": acc,
+        "member_accuracy": float((member.argmax(-1) == y).float().mean()),
+        "diversity": M.weight_diversity(ens.members),
+        "relative_spread": M.relative_spread(ens.members),
+        "disagreement": M.disagreement(member),
+        "ece": M.expected_calibration_error(probs, y),
+        "ece_single": M.expected_calibration_error(member[0], y),
+        "entropy": {k: M.mean_entropy(ens.predict_proba(v)) for k, v in data["inputs"].items()},
+        "entropy_single": {
+            k: M.mean_entropy(Ensemble(ens.members.select([0])).predict_proba(v)) for k, v in data["inputs"].items()
+        },
+    }
 
 
 def run_seed(seed: int, work: Path) -> dict[str, Any]:
@@ -144,9 +183,14 @@ def run_seed(seed: int, work: Path) -> dict[str, Any]:
     task.setup("cpu")
     target = task.target({"hidden": [HIDDEN]})
     x_test, y_test = task._split("test", torch.device("cpu"))
-    data = {"test": (x_test, y_test),
-            "inputs": {"test digits": x_test, "permuted pixels": M.permuted_pixels(x_test, seed=seed),
-                       "uniform noise": M.uniform_noise(len(y_test), x_test.shape[1], seed=seed)}}
+    data = {
+        "test": (x_test, y_test),
+        "inputs": {
+            "test digits": x_test,
+            "permuted pixels": M.permuted_pixels(x_test, seed=seed),
+            "uniform noise": M.uniform_noise(len(y_test), x_test.shape[1], seed=seed),
+        },
+    }
     out: dict[str, Any] = {"seed": seed, "seconds": {}, "sources": {}}
 
     gens, out["training"] = {}, {}
@@ -162,10 +206,16 @@ def run_seed(seed: int, work: Path) -> dict[str, Any]:
     out["sources"]["deep ensemble (independent nets)"] = score(indep, data, 100)
 
     t = time.perf_counter()
-    raw = {"name": f"hypergan-report-snes-{seed}", "seed": seed, "task": {"name": "digits"},
-           "network": {"hidden": [HIDDEN]}, "decoder": {"name": "direct"},
-           "strategy": {"name": "snes", "popsize": SETTINGS["snes_popsize"], "stdev_init": 0.1},
-           "budget": {"generations": SETTINGS["snes_generations"]}, "backend": {"name": "local"}}
+    raw = {
+        "name": f"hypergan-report-snes-{seed}",
+        "seed": seed,
+        "task": {"name": "digits"},
+        "network": {"hidden": [HIDDEN]},
+        "decoder": {"name": "direct"},
+        "strategy": {"name": "snes", "popsize": SETTINGS["snes_popsize"], "stdev_init": 0.1},
+        "budget": {"generations": SETTINGS["snes_generations"]},
+        "backend": {"name": "local"},
+    }
     search, _ = _engine(raw)
     out["seconds"]["evolved population"] = time.perf_counter() - t
     evolved = PoolSource.from_search(search, DirectDecoder(target))
@@ -174,9 +224,18 @@ def run_seed(seed: int, work: Path) -> dict[str, Any]:
     # CMA-ES over the trained generator's noise s, through the engine (decoder loaded from its weights file)
     dec, weights = gens["HyperGAN"], out["training"]["HyperGAN"]["weights"]
     t = time.perf_counter()
-    search, result = _engine(load_config(CONFIGS["cmaes"], [
-        f"seed={seed}", f"name=hypergan-report-cmaes-{seed}", f"decoder.weights={weights}",
-        f"strategy.popsize={SETTINGS['cmaes_popsize']}", f"budget.generations={SETTINGS['cmaes_generations']}"]))
+    search, result = _engine(
+        load_config(
+            CONFIGS["cmaes"],
+            [
+                f"seed={seed}",
+                f"name=hypergan-report-cmaes-{seed}",
+                f"decoder.weights={weights}",
+                f"strategy.popsize={SETTINGS['cmaes_popsize']}",
+                f"budget.generations={SETTINGS['cmaes_generations']}",
+            ],
+        )
+    )
     out["seconds"]["CMA-ES over s"] = time.perf_counter() - t
     x_val, y_val = task._split("val", torch.device("cpu"))
     with torch.no_grad():
@@ -184,11 +243,13 @@ def run_seed(seed: int, work: Path) -> dict[str, Any]:
         prior_s = dec.sample_noise(100, seed=seed + 1000)
         prior = dec.decode_members(prior_s)
         val_prior = task.evaluate(prior, 0).fitness
-        out["cmaes"] = {"best_val_fitness": result.best_fitness,
-                        "best_test_accuracy": float(task.test_metrics(best)["test_accuracy"][0]),
-                        "prior_val_fitness_mean": float(torch.as_tensor(val_prior).mean()),
-                        "prior_val_fitness_max": float(torch.as_tensor(val_prior).max()),
-                        "prior_test_accuracy_mean": float(task.test_metrics(prior)["test_accuracy"].mean())}
+        out["cmaes"] = {
+            "best_val_fitness": result.best_fitness,
+            "best_test_accuracy": float(task.test_metrics(best)["test_accuracy"][0]),
+            "prior_val_fitness_mean": float(torch.as_tensor(val_prior).mean()),
+            "prior_val_fitness_max": float(torch.as_tensor(val_prior).max()),
+            "prior_test_accuracy_mean": float(task.test_metrics(prior)["test_accuracy"].mean()),
+        }
         cma_pool = PoolSource.from_search(search, dec)
         best_s = torch.as_tensor(result.best_genotype).reshape(1, -1)
         out["sets"] = {"single best network (CMA-ES, k = 1)": set_metrics(best, data, (x_val, y_val), best_s)}

@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from experiments.multi_seed import multi_seed_report
 
@@ -75,7 +75,6 @@ def _tune_example(stem: str) -> Callable[[Path], Path]:
     def make(out_dir: Path) -> Path:
         from evohyper.config import load_raw
         from evohyper.tune import run_tune
-
         from evohyper.viz.tune_report import write_tune_report
 
         outcome = run_tune(load_raw(ROOT / "search_spaces" / f"tune_{stem}.yaml"), verbose=0)

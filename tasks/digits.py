@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from evohyper.api.conv import ConvSpec
-from evohyper.api.phenotypes import MLPPhenotypes, MLPSpec, TargetSpec
+from evohyper.api.phenotypes import MLPPhenotypes, TargetSpec
 from evohyper.api.task import EvalResult, Task
 from evohyper_tasks._common import check_choice, check_int, mlp_target
 

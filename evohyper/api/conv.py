@@ -71,7 +71,7 @@ class ConvSpec(TargetSpec):
             return shape[1] * shape[2] * shape[3]
         return shape[0] if len(shape) == 2 else None
 
-    def build(self, tensors: dict[str, torch.Tensor]) -> "ConvPhenotypes":
+    def build(self, tensors: dict[str, torch.Tensor]) -> ConvPhenotypes:
         return ConvPhenotypes(self, tensors)
 
 

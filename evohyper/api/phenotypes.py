@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -45,7 +46,7 @@ class TargetSpec(ABC):
         """Per-individual parameter shapes, in a fixed order (the flat-vector layout)."""
 
     @abstractmethod
-    def build(self, tensors: dict[str, torch.Tensor]) -> "Phenotypes":
+    def build(self, tensors: dict[str, torch.Tensor]) -> Phenotypes:
         """Wrap stacked tensors ``{name: [P, *shape]}`` into a runnable population."""
 
     @property
@@ -85,7 +86,7 @@ class Phenotypes(ABC):
     #: networks run per individual (a set of k networks scored as one ensemble: k); budgets count them
     networks_per_individual: int = 1
 
-    def select(self, index: torch.Tensor | slice | list[int]) -> "Phenotypes":
+    def select(self, index: torch.Tensor | slice | list[int]) -> Phenotypes:
         """A sub-population (e.g. the best individual, or one chunk)."""
         return self.spec.build({k: v[index] for k, v in self.tensors.items()})
 
@@ -105,7 +106,7 @@ class VectorSpec(TargetSpec):
     def shapes(self) -> dict[str, tuple[int, ...]]:
         return {"x": (self.dim,)}
 
-    def build(self, tensors: dict[str, torch.Tensor]) -> "VectorPhenotypes":
+    def build(self, tensors: dict[str, torch.Tensor]) -> VectorPhenotypes:
         return VectorPhenotypes(self, tensors)
 
 
@@ -147,7 +148,7 @@ class MLPSpec(TargetSpec):
     def num_layers(self) -> int:
         return len(self.sizes) - 1
 
-    def build(self, tensors: dict[str, torch.Tensor]) -> "MLPPhenotypes":
+    def build(self, tensors: dict[str, torch.Tensor]) -> MLPPhenotypes:
         return MLPPhenotypes(self, tensors)
 
 

@@ -8,8 +8,8 @@ interleave their draws (a strategy is driven by one thread).
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 
 @contextmanager

@@ -87,8 +87,12 @@ class SelfTrainedDecoder(torch.nn.Module):
     def functional_loss(self, vector: torch.Tensor, task: Task, batch: Any,
                         generator: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """``training_loss`` with the parameters replaced by views of ``vector`` (gradients flow to it)."""
-        out = torch.func.functional_call(_LossCall(self), {f"decoder.{k}": v for k, v in self.unflatten(vector).items()},
-                                         (task, batch, generator), strict=False)
+        out = torch.func.functional_call(
+            _LossCall(self),
+            {f"decoder.{k}": v for k, v in self.unflatten(vector).items()},
+            (task, batch, generator),
+            strict=False,
+        )
         loss, logs = out if isinstance(out, tuple) else (out, {})
         if loss.dim() != 0:
             raise ValueError(f"{type(self).__name__}.training_loss must return a scalar, got shape {tuple(loss.shape)}")
@@ -111,15 +115,19 @@ class SelfTrainedDecoder(torch.nn.Module):
     def load_weights(self, path: str | Path) -> None:
         path = Path(path)
         if not path.is_file():
-            raise ValueError(f"invalid decoder option weights={str(path)!r}; allowed: an existing file "
-                             f"written by {type(self).__name__}.save_weights (e.g. a gradient run's "
-                             f"best/decoder_weights.pt), or null")
+            raise ValueError(
+                f"invalid decoder option weights={str(path)!r}; allowed: an existing file "
+                f"written by {type(self).__name__}.save_weights (e.g. a gradient run's "
+                f"best/decoder_weights.pt), or null"
+            )
         state = read_weights(path)
         try:
             self.load_state_dict(state)
         except RuntimeError as exc:
-            raise ValueError(f"invalid decoder option weights={str(path)!r}: the file does not match this "
-                             f"decoder's options (sizes differ): {exc}") from None
+            raise ValueError(
+                f"invalid decoder option weights={str(path)!r}: the file does not match this "
+                f"decoder's options (sizes differ): {exc}"
+            ) from None
 
 
 def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
@@ -159,9 +167,11 @@ def as_one_individual(result: EvalResult) -> EvalResult:
     first) and mean metrics; sample-forward passes kept. What ``training_score`` usually returns."""
     fit = torch.as_tensor(result.fitness).double()
     fit = fit.mean(dim=1) if fit.dim() == 2 else fit
-    return EvalResult(fitness=fit.mean().reshape(1),
-                      metrics={k: torch.as_tensor(v).float().mean().reshape(1) for k, v in result.metrics.items()},
-                      sample_forwards=result.sample_forwards)
+    return EvalResult(
+        fitness=fit.mean().reshape(1),
+        metrics={k: torch.as_tensor(v).float().mean().reshape(1) for k, v in result.metrics.items()},
+        sample_forwards=result.sample_forwards,
+    )
 
 
 def is_self_trained(decoder: Any) -> bool:

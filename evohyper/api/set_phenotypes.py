@@ -35,7 +35,7 @@ class SetSpec(TargetSpec):
     def fan_in(self, name: str) -> int | None:
         return self.member.fan_in(name)
 
-    def build(self, tensors: dict[str, torch.Tensor]) -> "SetPhenotypes":
+    def build(self, tensors: dict[str, torch.Tensor]) -> SetPhenotypes:
         return SetPhenotypes(self, tensors)
 
     def describe(self) -> dict[str, Any]:

@@ -107,7 +107,7 @@ class Strategy(ABC):
         whose own parameters gradient training changes)? Checked when a config is built."""
         return genotype == cls.genotype_kind
 
-    def bind(self, info: DecoderInfo) -> None:
+    def bind(self, info: DecoderInfo) -> None:  # noqa: B027 - optional hook: vector strategies need nothing
         """Called once the decoder exists, before the first ask or a checkpoint load, with what the
         decoder declares (``Decoder.info()``): the only facts a strategy reads from its decoder.
 

@@ -49,15 +49,15 @@ class Task(ABC):
         self.device = torch.device(device)
 
     @abstractmethod
-    def target(self, network: dict[str, Any]) -> "TargetSpec":
+    def target(self, network: dict[str, Any]) -> TargetSpec:
         """The phenotype this task needs, given the YAML ``network:`` block (e.g. hidden sizes)."""
 
     @abstractmethod
-    def evaluate(self, phenotypes: "Phenotypes", seed: int) -> EvalResult:
+    def evaluate(self, phenotypes: Phenotypes, seed: int) -> EvalResult:
         """Score all ``phenotypes`` at once. Must be chunk-invariant: an individual's fitness
         may depend on ``seed`` but not on which other individuals share the call."""
 
-    def loss(self, phenotypes: "Phenotypes", batch: Any) -> torch.Tensor:
+    def loss(self, phenotypes: Phenotypes, batch: Any) -> torch.Tensor:
         """Differentiable loss ``[P]`` for gradient strategies. Optional."""
         raise NotDifferentiableError(
             f"task {type(self).__name__!r} defines no differentiable loss(); "
@@ -74,10 +74,10 @@ class Task(ABC):
         """True if the task can be trained by gradient (it overrides ``loss`` and ``train_batches``)."""
         return cls.loss is not Task.loss and cls.train_batches is not Task.train_batches
 
-    def pictures(self, phenotypes: "Phenotypes", out_dir: Path) -> list[Path]:
+    def pictures(self, phenotypes: Phenotypes, out_dir: Path) -> list[Path]:
         """Optional: write images of the best individual's behaviour into ``out_dir`` (end of a run)."""
         return []
 
-    def test_metrics(self, phenotypes: "Phenotypes") -> dict[str, torch.Tensor]:
+    def test_metrics(self, phenotypes: Phenotypes) -> dict[str, torch.Tensor]:
         """Final held-out metrics ``{name: [P]}`` reported once at the end of a run. Optional."""
         return {}

@@ -8,8 +8,9 @@ split it without knowing what it is.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -64,7 +65,7 @@ class TrainingJob:
     def __len__(self) -> int:
         return self.size
 
-    def __getitem__(self, index: slice) -> "TrainingJob":
+    def __getitem__(self, index: slice) -> TrainingJob:
         if not isinstance(index, slice):
             raise TypeError("a TrainingJob is indexed by row slices only")
         start, stop, _ = index.indices(self.size)
@@ -74,7 +75,7 @@ class TrainingJob:
                        optimizer_state=_rows(self.optimizer_state, rows, self.size))
 
     @staticmethod
-    def concat(parts: list["TrainingJob"]) -> "TrainingJob":
+    def concat(parts: list[TrainingJob]) -> TrainingJob:
         size = sum(p.size for p in parts)
         first = parts[0]
         if len(parts) == 1:

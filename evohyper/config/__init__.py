@@ -1,8 +1,15 @@
 """Search configs: YAML, validated (and the components built) before anything starts."""
 from evohyper.config.build import Components, ComponentsSpec, build
 from evohyper.config.options import ConfigError
-from evohyper.config.schema import (BackendConfig, Config, EvaluationConfig, OutputConfig, apply_overrides, load_raw,
-                                    validate_search)
+from evohyper.config.schema import (
+    BackendConfig,
+    Config,
+    EvaluationConfig,
+    OutputConfig,
+    apply_overrides,
+    load_raw,
+    validate_search,
+)
 from evohyper.config.validate import load_config, validate
 
 __all__ = ["BackendConfig", "Components", "ComponentsSpec", "Config", "ConfigError", "EvaluationConfig", "OutputConfig",

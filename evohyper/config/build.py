@@ -31,7 +31,7 @@ class ComponentsSpec:
     on_error: Literal["strict", "lenient"] = "strict"
     plugins: list[str] = field(default_factory=list)  # modules imported first (they may register components)
 
-    def without_strategy(self) -> "ComponentsSpec":
+    def without_strategy(self) -> ComponentsSpec:
         return ComponentsSpec(self.task, self.decoder, dict(self.network), None, self.seed, self.on_error,
                               list(self.plugins))
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import inspect
 import types
 import typing
-from typing import Any, Iterable, Literal, Union
+from collections.abc import Iterable
+from typing import Any, Literal, Union
 
 
 class ConfigError(ValueError):

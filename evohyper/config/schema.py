@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
@@ -16,7 +16,6 @@ from evohyper.config.budget import Budget
 from evohyper.config.build import Components, ComponentsSpec, build, construct
 from evohyper.config.options import ConfigError, check_block
 from evohyper.config.sections import BackendConfig, EvaluationConfig, OutputConfig
-
 
 SECTIONS = {"budget": Budget, "backend": BackendConfig, "evaluation": EvaluationConfig, "output": OutputConfig}
 TOP_KEYS = ("name", "seed", "description", "plugins", "task", "network", "decoder", "strategy", *SECTIONS, "tune")

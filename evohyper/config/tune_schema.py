@@ -75,6 +75,9 @@ class TuneSpec:
     reuse_actors: bool = True        # Tune reuses a finished trial's driver process (saves a start-up)
 
 
+NO_MUTABLE = "(none: use a strategy with mutable options, e.g. snes or xnes)"
+
+
 def mutable_options(strategy: Any) -> tuple[str, ...]:
     """The options a running search of this strategy may change (``Strategy.mutable_options``): what
     PBT may mutate. An unknown strategy name has none (its own error comes from the search config)."""
@@ -191,13 +194,13 @@ def _scheduler(raw: Any, base: dict[str, Any], params: dict[str, ParamSpec]) -> 
             where = f"{path}.hyperparam_mutations.{key}"
             if key not in allowed:
                 raise ConfigError(where, f"PBT cannot change {key!r} of a running {strategy!r} search; allowed "
-                                         f"keys: {', '.join(allowed) or '(none: use a strategy with mutable options, e.g. snes or xnes)'}")
+                                         f"keys: {', '.join(allowed) or NO_MUTABLE}")
             spec = _param(where, block)
             if spec.kind == "grid":
                 raise ConfigError(f"{where}.grid", "PBT mutations take uniform, loguniform, randint or choice")
             _check_candidates(where, base, key, spec)
             s.hyperparam_mutations[key] = spec
-            if key not in params:   # PBT samples initial values from the same distribution
+            if key not in params:  # PBT samples initial values from the same distribution
                 params[key] = spec
     return s
 
@@ -213,8 +216,10 @@ def validate_tune(raw: dict[str, Any]) -> TuneSpec:
     base = {k: v for k, v in raw.items() if k != "tune"}
     params_raw = block.get("params", {}) or {}
     if not isinstance(params_raw, dict):
-        raise ConfigError("tune.params", f"got {params_raw!r}, expected a mapping of dotted config keys "
-                                         "(e.g. strategy.popsize) to distributions")
+        raise ConfigError(
+            "tune.params",
+            f"got {params_raw!r}, expected a mapping of dotted config keys (e.g. strategy.popsize) to distributions",
+        )
     params: dict[str, ParamSpec] = {}
     for key, spec_raw in params_raw.items():
         path = f"tune.params.{key}"
@@ -236,8 +241,9 @@ def validate_tune(raw: dict[str, Any]) -> TuneSpec:
     if mode is not None and mode not in MODES:
         raise ConfigError("tune.mode", f"got {mode!r}, expected one of max, min (or null: the task's direction)")
     spec.mode = mode
-    spec.max_concurrent_trials = _number("tune.max_concurrent_trials", block.get("max_concurrent_trials"),
-                                         integer=True, low=1, optional=True)
+    spec.max_concurrent_trials = _number(
+        "tune.max_concurrent_trials", block.get("max_concurrent_trials"), integer=True, low=1, optional=True
+    )
     storage = block.get("storage_path", spec.storage_path)
     if not isinstance(storage, str) or not storage:
         raise ConfigError("tune.storage_path", f"got {storage!r}, expected a directory path")
@@ -257,6 +263,9 @@ def validate_tune(raw: dict[str, Any]) -> TuneSpec:
         raise ConfigError("tune.address", f"got {address!r}, expected 'auto', host:port or null")
     spec.address = address
     if spec.scheduler.name == "pbt" and spec.checkpoint_every > spec.scheduler.perturbation_interval:
-        raise ConfigError("tune.checkpoint_every", f"got {spec.checkpoint_every}, expected <= the PBT "
-                                                   f"perturbation_interval ({spec.scheduler.perturbation_interval})")
+        raise ConfigError(
+            "tune.checkpoint_every",
+            f"got {spec.checkpoint_every}, expected <= the PBT "
+            f"perturbation_interval ({spec.scheduler.perturbation_interval})",
+        )
     return spec

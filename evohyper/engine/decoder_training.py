@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import torch
 
+from evohyper.api.self_trained import SelfTrainedDecoder
 from evohyper.api.task import Task
 from evohyper.api.training import TrainingJob
-from evohyper.api.self_trained import SelfTrainedDecoder
 from evohyper.engine.training import train  # the training step the gradient strategy runs
 
 

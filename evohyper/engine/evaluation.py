@@ -36,7 +36,7 @@ class ChunkResult:
     errors: int = 0
 
     @staticmethod
-    def concat(parts: list["ChunkResult"]) -> "ChunkResult":
+    def concat(parts: list[ChunkResult]) -> ChunkResult:
         keys = parts[0].metrics.keys()
         return ChunkResult(
             fitness=torch.cat([p.fitness for p in parts]),
@@ -122,19 +122,22 @@ class Evaluator:
 
     def _check(self, result: EvalResult, n: int) -> ChunkResult:
         if not isinstance(result, EvalResult):
-            raise TaskShapeError(f"task {self.task_name!r}.evaluate must return EvalResult, got {type(result).__name__}")
+            raise TaskShapeError(f"task {self.task_name!r}.evaluate must return EvalResult, "
+                                 f"got {type(result).__name__}")
         f = torch.as_tensor(result.fitness).detach()
         if f.dim() not in (1, 2) or f.shape[0] != n:
             raise TaskShapeError(
                 f"task {self.task_name!r} returned fitness of shape {tuple(f.shape)}; "
-                f"expected [{n}] or [{n}, k] for a population of {n}")
+                f"expected [{n}] or [{n}, k] for a population of {n}"
+            )
         fit = (f.mean(dim=1) if f.dim() == 2 else f).to(torch.float64).cpu()
         metrics = {}
         for name, value in result.metrics.items():
             v = torch.as_tensor(value).detach()
             if v.shape != (n,):
                 raise TaskShapeError(
-                    f"task {self.task_name!r} returned metric {name!r} of shape {tuple(v.shape)}; expected [{n}]")
+                    f"task {self.task_name!r} returned metric {name!r} of shape {tuple(v.shape)}; expected [{n}]"
+                )
             metrics[name] = v.to(torch.float32).cpu()
         forwards = n if result.sample_forwards is None else int(result.sample_forwards)
         return ChunkResult(fit, metrics, forwards)

@@ -11,8 +11,14 @@ import yaml
 
 from evohyper.config import Components, Config, validate
 from evohyper.engine.checkpoint import load_latest
-from evohyper.engine.observers import (BestExporter, Checkpointer, CsvLogger, DecoderExporter, ProgressBar,
-                                       TensorBoardLogger)
+from evohyper.engine.observers import (
+    BestExporter,
+    Checkpointer,
+    CsvLogger,
+    DecoderExporter,
+    ProgressBar,
+    TensorBoardLogger,
+)
 from evohyper.engine.search import Search, SearchResult
 
 log = logging.getLogger("evohyper.run")

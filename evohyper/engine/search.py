@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 
 from evohyper.api.strategy import Strategy, TrainingStrategy
-from evohyper.engine.backends import Backend
 from evohyper.config.budget import Budget, Counters
+from evohyper.engine.backends import Backend
 from evohyper.engine.evaluation import ChunkResult
 
 log = logging.getLogger("evohyper.search")
@@ -56,9 +57,9 @@ class SearchResult:
 
 
 class Observer(Protocol):
-    def on_start(self, search: "Search") -> None: ...
-    def on_generation(self, search: "Search", record: GenerationRecord) -> None: ...
-    def on_end(self, search: "Search", result: SearchResult) -> None: ...
+    def on_start(self, search: Search) -> None: ...
+    def on_generation(self, search: Search, record: GenerationRecord) -> None: ...
+    def on_end(self, search: Search, result: SearchResult) -> None: ...
 
 
 def _stats(values: torch.Tensor, maximize: bool) -> tuple[float, float, float, float, int]:

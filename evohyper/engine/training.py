@@ -64,7 +64,9 @@ def train(task: Task, decoder: Decoder, job: TrainingJob, seed: int,
         batches = minibatches(task, job.batch_size, job.data_seed, job.step, job.steps)
         for k, batch in enumerate(batches):
             if self_trained:  # the decoder's own parameters, one flat row (see api/self_trained.py)
-                loss, step_logs = decoder.functional_loss(param[0], task, batch, step_generator(job.data_seed, job.step + k))
+                loss, step_logs = decoder.functional_loss(
+                    param[0], task, batch, step_generator(job.data_seed, job.step + k)
+                )
                 for name, value in step_logs.items():
                     logs[name] = logs.get(name, 0.0) + float(value) / job.steps
             else:
@@ -80,8 +82,12 @@ def train(task: Task, decoder: Decoder, job: TrainingJob, seed: int,
     metrics = dict(result.metrics)
     metrics.update({f"train_{name}": torch.full((P,), value) for name, value in logs.items()})
     result = replace(result, sample_forwards=spent + forwards, metrics=metrics)
-    updated = replace(job, genotypes=param.detach().cpu(), optimizer_state=_to(opt.state_dict(), torch.device("cpu")),
-                      step=job.step + job.steps)
+    updated = replace(
+        job,
+        genotypes=param.detach().cpu(),
+        optimizer_state=_to(opt.state_dict(), torch.device("cpu")),
+        step=job.step + job.steps,
+    )
     return result, updated
 
 

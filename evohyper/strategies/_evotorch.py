@@ -17,13 +17,14 @@ this. Private attributes used: ``_distribution``, ``_ranking_method``, ``_obj_in
 Sampling uses the problem's own ``torch.Generator`` (``Problem(seed=...)``), never torch's global one.
 """
 import logging
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 
-from evohyper.api.strategy import Strategy
 from evohyper.api import checks as _checks
+from evohyper.api.strategy import Strategy
 
 
 @contextmanager

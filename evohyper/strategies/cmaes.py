@@ -4,8 +4,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from evohyper.api.strategy import Strategy
 from evohyper.api import checks as _checks
+from evohyper.api.strategy import Strategy
 
 
 class CMAES(Strategy):

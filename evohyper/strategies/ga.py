@@ -15,10 +15,10 @@ import numpy as np
 import torch
 from deap import base, tools
 
-from evohyper.api.strategy import Strategy
 from evohyper.api import checks as _checks
 from evohyper.api.deap_ga import clone as _clone
 from evohyper.api.deap_ga import next_generation
+from evohyper.api.strategy import Strategy
 
 CROSSOVERS = ("blend", "sbx", "two_point", "uniform")
 

@@ -11,10 +11,10 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
+from evohyper.api import checks as _checks
 from evohyper.api.decoder import DecoderInfo
 from evohyper.api.strategy import TrainingStrategy
 from evohyper.api.training import TrainingJob
-from evohyper.api import checks as _checks
 
 _TORCH_NAMES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
 

@@ -1,8 +1,8 @@
 """Random search: the baseline every other strategy must beat."""
 import torch
 
-from evohyper.api.strategy import Strategy
 from evohyper.api import checks as _checks
+from evohyper.api.strategy import Strategy
 
 
 class RandomSearch(Strategy):

@@ -8,12 +8,13 @@ global ``random`` state.
 from __future__ import annotations
 
 import random
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import neat
 
-from evohyper.families.hyperneat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
 from evohyper.api import rng as _rng
+from evohyper.families.hyperneat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
 from evohyper.families.hyperneat.strategy import NEAT
 
 

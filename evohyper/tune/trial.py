@@ -13,14 +13,15 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from evohyper.config import Config, validate
+from evohyper.config.budget import Counters
 from evohyper.config.tune_schema import apply_params, mutable_options
 from evohyper.engine.checkpoint import load_state, save_state
 from evohyper.engine.search import GenerationRecord, Search
-from evohyper.config.budget import Counters
 
 CHECKPOINT_FILE = "search.pt"
 TRIAL_STATE_VERSION = 1
@@ -135,7 +136,7 @@ def make_trainable(base: dict[str, Any], checkpoint_every: int, paths: list[str]
             if p not in sys.path:
                 sys.path.insert(0, p)
         os.environ["PYTHONPATH"] = os.pathsep.join(paths)   # handed on to the evaluator actors
-        from evohyper.engine.runner import build_search   # runner imports the report code lazily
+        from evohyper.engine.runner import build_search  # runner imports the report code lazily
 
         config = validate(apply_params(base, params))
         search = build_search(config, None, observers=False)

@@ -212,58 +212,81 @@ def criterion_lines(crit: dict[str, Any], groups: dict[str, list[dict[str, Any]]
             f"**{100 * gap:.2f} percentage points** ({100 * mean(cand):.2f} % vs {100 * mean(base):.2f} %; "
             f"allowed ≤ {100 * crit.get('max_gap', 0.01):.1f}) — {'met' if ok_gap else 'NOT met'}. "
             f"Trainable parameters in the generated layers: {hyper} vs {target} "
-            f"(**{ratio:.2f}x fewer**; required ≥ {crit.get('min_ratio', 3)}x) — {'met' if ok_ratio else 'NOT met'}.", ""]
+            f"(**{ratio:.2f}x fewer**; required ≥ {crit.get('min_ratio', 3)}x) — "
+            f"{'met' if ok_ratio else 'NOT met'}.", ""]
 
 
-def write_report(spec: CompareSpec, results: list[dict[str, Any]], out_dir: Path, command: str,
-                 seconds: float) -> Path:
+def write_report(spec: CompareSpec, results: list[dict[str, Any]], out_dir: Path, command: str, seconds: float) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     groups: dict[str, list[dict[str, Any]]] = {r.label: [] for r in spec.runs}
     for res in results:
         groups[res["label"]].append(res)
     png = plot(groups, out_dir / f"compare_{spec.name}.png", spec.title or spec.name)
     test_keys = sorted({k for res in results for k in res["summary"]["test_metrics"]})
-    lines = [f"# Compare: {spec.title or spec.name}", "",
-             f"Spec `{spec.path}`, seeds {spec.seeds}; every run on the local backend with one torch thread "
-             f"(runs of different seeds/configs execute concurrently, so wall-clock figures include sharing "
-             f"the machine's cores). Fitness is in the task's own direction; test metrics are of each run's "
-             f"best individual on the held-out split.", "",
-             "| run | config | budget | generations | evaluations | sample forwards | seconds | best fitness |"
-             + "".join(f" {k} |" for k in test_keys),
-             "|---|---|---|---|---|---|---|---|" + "---|" * len(test_keys)]
+    lines = [
+        f"# Compare: {spec.title or spec.name}",
+        "",
+        f"Spec `{spec.path}`, seeds {spec.seeds}; every run on the local backend with one torch thread "
+        f"(runs of different seeds/configs execute concurrently, so wall-clock figures include sharing "
+        f"the machine's cores). Fitness is in the task's own direction; test metrics are of each run's "
+        f"best individual on the held-out split.",
+        "",
+        "| run | config | budget | generations | evaluations | sample forwards | seconds | best fitness |"
+        + "".join(f" {k} |" for k in test_keys),
+        "|---|---|---|---|---|---|---|---|" + "---|" * len(test_keys),
+    ]
     for run in spec.runs:
         rs = groups[run.label]
         s = [r["summary"] for r in rs]
         cfg = yaml.safe_load(Path(s[0]["run_dir"], "config.yaml").read_text()) if s else {}
         budget = ", ".join(f"{k} {v}" for k, v in (cfg.get("budget") or {}).items() if v is not None)
-        lines.append(f"| {run.label} | `{run.config}` | {budget} | {_ms([x['generations'] for x in s], '.0f')} | "
-                     f"{_ms([x['evaluations'] for x in s], '.0f')} | {_ms([x['sample_forwards'] for x in s], '.3g')} | "
-                     f"{_ms([x['seconds'] for x in s], '.3g')} | {_ms([x['best_fitness'] for x in s])} |"
-                     + "".join(f" {_ms([x['test_metrics'].get(k) for x in s])} |" for k in test_keys))
-    lines += ["", "Parameters (from the decoder's own description): *searched* = numbers the strategy adjusts "
-              "(genome size), *decoder* = parameters the decoder owns, *generated layers* = target layer size → "
-              "hypernetwork parameters that produce it.", "",
-              "| run | strategy | decoder | searched | decoder params | phenotype params | generated layers |",
-              "|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {run.label} | `{run.config}` | {budget} | {_ms([x['generations'] for x in s], '.0f')} | "
+            f"{_ms([x['evaluations'] for x in s], '.0f')} | {_ms([x['sample_forwards'] for x in s], '.3g')} | "
+            f"{_ms([x['seconds'] for x in s], '.3g')} | {_ms([x['best_fitness'] for x in s])} |"
+            + "".join(f" {_ms([x['test_metrics'].get(k) for x in s])} |" for k in test_keys)
+        )
+    lines += [
+        "",
+        "Parameters (from the decoder's own description): *searched* = numbers the strategy adjusts "
+        "(genome size), *decoder* = parameters the decoder owns, *generated layers* = target layer size → "
+        "hypernetwork parameters that produce it.",
+        "",
+        "| run | strategy | decoder | searched | decoder params | phenotype params | generated layers |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for run in spec.runs:
         rs = groups[run.label]
         if not rs:
             continue
         d, s = rs[0]["decoder"], rs[0]["summary"]
         searched, owned, gen = _params(d)
-        lines.append(f"| {run.label} | `{s['strategy']}` | `{s['decoder']}` | {searched} | {owned} | "
-                     f"{d.get('target_params', '-')} | {gen} |")
-    lines += ["", *criterion_lines(spec.criterion, groups),
-              f"![best-so-far vs sample-forward passes and wall-clock]({png.name})", "",
-              f"Generated by `{command}` in {seconds:.0f} s with Python {platform.python_version()} on "
-              f"{platform.machine()} ({os.cpu_count()} CPUs).", ""]
+        lines.append(
+            f"| {run.label} | `{s['strategy']}` | `{s['decoder']}` | {searched} | {owned} | "
+            f"{d.get('target_params', '-')} | {gen} |"
+        )
+    lines += [
+        "",
+        *criterion_lines(spec.criterion, groups),
+        f"![best-so-far vs sample-forward passes and wall-clock]({png.name})",
+        "",
+        f"Generated by `{command}` in {seconds:.0f} s with Python {platform.python_version()} on "
+        f"{platform.machine()} ({os.cpu_count()} CPUs).",
+        "",
+    ]
     out = out_dir / f"compare_{spec.name}.md"
     out.write_text("\n".join(lines))
     return out
 
 
-def compare(spec_path: str | Path, out_dir: str | Path = "reports", parallel: str = "auto",
-            seeds: list[int] | None = None, command: str | None = None, num_cpus: int | None = None) -> Path:
+def compare(
+    spec_path: str | Path,
+    out_dir: str | Path = "reports",
+    parallel: str = "auto",
+    seeds: list[int] | None = None,
+    command: str | None = None,
+    num_cpus: int | None = None,
+) -> Path:
     spec = load_spec(spec_path)
     if seeds:
         spec.seeds = list(seeds)

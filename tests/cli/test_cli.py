@@ -5,7 +5,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import torch
@@ -42,7 +41,7 @@ def test_list_shows_builtin_components_with_descriptions():
     for name in ("cartpole", "digits", "xor", "sphere", "cmaes", "snes", "xnes", "pgpe", "cem", "ga", "random",
                  "direct"):
         assert f"  {name} " in out, name
-    line = next(l for l in out.splitlines() if l.strip().startswith("cmaes"))
+    line = next(row for row in out.splitlines() if row.strip().startswith("cmaes"))
     assert len(line.split()) > 2   # has a one-line description
 
 

@@ -76,7 +76,6 @@ def test_cli_config_error_exit_code_2_without_traceback(tmp_path):
 
 
 def test_plugins_are_imported_before_names_are_resolved(tmp_path, monkeypatch):
-    import sys
     from pathlib import Path
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "engine"))
     raw = {**BASE, "plugins": ["plugin_tasks"], "task": {"name": "plugin-quadratic", "dim": 2}}

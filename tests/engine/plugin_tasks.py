@@ -1,5 +1,4 @@
 """A user module that registers a task by decorator (no entry point): loaded through `plugins:`."""
-import torch
 
 from evohyper import EvalResult, Task, VectorSpec
 from evohyper.api.registry import tasks

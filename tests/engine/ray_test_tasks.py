@@ -18,8 +18,8 @@ from typing import Any
 import torch
 
 from evohyper.api.phenotypes import VectorSpec
-from evohyper.api.task import EvalResult, Task
 from evohyper.api.registry import tasks
+from evohyper.api.task import EvalResult, Task
 
 MARKER = 12345.0
 

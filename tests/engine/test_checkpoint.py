@@ -7,18 +7,37 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evohyper.engine.checkpoint import (CheckpointError, checkpoint_path, list_checkpoints, load_latest,
-                                        load_state, save_state)
+from evohyper.engine.checkpoint import (
+    CheckpointError,
+    checkpoint_path,
+    list_checkpoints,
+    load_latest,
+    load_state,
+    save_state,
+)
 
-tensors = st.builds(lambda shape, seed, dt: torch.randn(tuple(shape), generator=torch.Generator().manual_seed(seed)).to(dt),
-                    st.lists(st.integers(0, 4), max_size=3), st.integers(0, 1000),
-                    st.sampled_from([torch.float32, torch.float64, torch.int64]))
-leaves = st.one_of(st.none(), st.booleans(), st.integers(-2**62, 2**62), st.floats(allow_nan=False),
-                   st.sampled_from([math.inf, -math.inf]), st.text(max_size=8), tensors)
-states = st.recursive(leaves, lambda kids: st.one_of(st.lists(kids, max_size=4),
-                                                     st.tuples(kids, kids),
-                                                     st.dictionaries(st.text(max_size=6), kids, max_size=4)),
-                      max_leaves=12)
+tensors = st.builds(
+    lambda shape, seed, dt: torch.randn(tuple(shape), generator=torch.Generator().manual_seed(seed)).to(dt),
+    st.lists(st.integers(0, 4), max_size=3),
+    st.integers(0, 1000),
+    st.sampled_from([torch.float32, torch.float64, torch.int64]),
+)
+leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**62), 2**62),
+    st.floats(allow_nan=False),
+    st.sampled_from([math.inf, -math.inf]),
+    st.text(max_size=8),
+    tensors,
+)
+states = st.recursive(
+    leaves,
+    lambda kids: st.one_of(
+        st.lists(kids, max_size=4), st.tuples(kids, kids), st.dictionaries(st.text(max_size=6), kids, max_size=4)
+    ),
+    max_leaves=12,
+)
 
 
 def _equal(a, b):
@@ -41,6 +60,7 @@ def test_checkpoint_round_trip(tmp_path_factory, state):
 
 def test_numpy_and_random_states_round_trip(tmp_path):
     import random
+
     rs = np.random.RandomState(3)
     state = {"np": rs.get_state(), "py": random.Random(5).getstate(), "arr": np.arange(5.0)}
     save_state(state, tmp_path / "c.pt")
@@ -95,9 +115,11 @@ def test_checkpoints_listed_newest_first(tmp_path):
 
 def test_loading_never_unpickles_code(tmp_path):
     """A file carrying a pickled object (code on load) is rejected by weights_only loading."""
+
     class Evil:
         def __reduce__(self):
             return (os.system, ("echo pwned > " + str(tmp_path / "pwned"),))
+
     torch.save({"schema": 1, "meta": "{}", "tensors": {}, "checksum": "", "x": Evil()}, tmp_path / "c.pt")
     with pytest.raises(CheckpointError):
         load_state(tmp_path / "c.pt")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 
 from evohyper.config import load_config
-from evohyper.families.hypergan.decoder import HyperGANDecoder
-from evohyper.engine.runner import build_search
 from evohyper.engine.decoder_training import DecoderTraining, train_decoder
+from evohyper.engine.runner import build_search
+from evohyper.families.hypergan.decoder import HyperGANDecoder
 from evohyper_tasks.digits import DigitsTask
 
 OPTS = {"noise": 8, "code": 8, "hidden": 16, "samples": 4, "beta": 1.0}

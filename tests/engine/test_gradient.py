@@ -5,9 +5,8 @@ import torch
 
 from evohyper.api.task import NotDifferentiableError
 from evohyper.api.training import TrainingJob
-from evohyper.config import ConfigError, validate
+from evohyper.config import ComponentsSpec, ConfigError, validate
 from evohyper.engine.checkpoint import load_state, save_state
-from evohyper.config import ComponentsSpec
 from evohyper.engine.evaluation import Evaluator
 from evohyper.engine.runner import build_search
 

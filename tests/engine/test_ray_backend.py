@@ -16,10 +16,9 @@ if str(HERE) not in sys.path:
 
 import ray_test_tasks  # noqa: E402  (registers the raytest_* tasks in this process)
 
-from evohyper.engine.backends.local import LocalBackend  # noqa: E402
-from evohyper.engine.backends.ray import (BackendError, EvaluationTimeout, RayBackend,  # noqa: E402
-                                                   split_bounds)
 from evohyper.config import ComponentsSpec, ConfigError  # noqa: E402
+from evohyper.engine.backends.local import LocalBackend  # noqa: E402
+from evohyper.engine.backends.ray import BackendError, EvaluationTimeout, RayBackend, split_bounds  # noqa: E402
 from evohyper.engine.evaluation import TaskError  # noqa: E402
 
 DIM = 4

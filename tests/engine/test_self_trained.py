@@ -6,9 +6,9 @@ import torch
 
 from evohyper.api.phenotypes import MLPSpec
 from evohyper.config import validate
-from evohyper.families.hypergan.decoder import HyperGANDecoder
 from evohyper.engine.checkpoint import load_state, save_state
 from evohyper.engine.runner import build_search, run
+from evohyper.families.hypergan.decoder import HyperGANDecoder
 from evohyper_tasks.digits import DigitsTask
 
 DECODER = {"name": "hypergan", "noise": 8, "code": 8, "hidden": 16, "samples": 4, "score_samples": 8}

@@ -2,12 +2,11 @@
 import pytest
 import torch
 
-from evohyper.families.circuits.phenotypes import CircuitPhenotypes, CircuitSpec
-from evohyper.families.circuits.simulator import EMPTY
-from evohyper.families.circuits.space import DEFAULT_SPACE as S
 from evohyper.config import validate
 from evohyper.config.options import ConfigError
 from evohyper.families.circuits.decoder import CircuitDecoder
+from evohyper.families.circuits.phenotypes import CircuitPhenotypes, CircuitSpec
+from evohyper.families.circuits.simulator import EMPTY
 from evohyper.testing import TaskContract
 from evohyper_tasks.circuit_design import CircuitDesignTask
 
@@ -55,9 +54,16 @@ def test_targets_come_from_the_fixed_dataset_and_differ_by_index():
         not torch.equal(a.target_circuit()["values"], c.target_circuit()["values"])
 
 
-@pytest.mark.parametrize("option,value,match", [("target_length", 3, "target_length"), ("target_length", 11, "target_length"),
-                                                ("target_index", -1, "target_index"), ("split", "dev", "split"),
-                                                ("equivalence_tol", 0.0, "equivalence_tol")])
+@pytest.mark.parametrize(
+    "option,value,match",
+    [
+        ("target_length", 3, "target_length"),
+        ("target_length", 11, "target_length"),
+        ("target_index", -1, "target_index"),
+        ("split", "dev", "split"),
+        ("equivalence_tol", 0.0, "equivalence_tol"),
+    ],
+)
 def test_bad_options_are_refused_by_name(option, value, match):
     with pytest.raises(ValueError, match=match):
         CircuitDesignTask(**{option: value})
@@ -68,7 +74,7 @@ def test_decoder_builds_e12_circuits_from_genes():
     genes = torch.zeros((2, 21), dtype=torch.long)
     genes[:, 0] = torch.tensor([4, 10])
     genes[:, 1::2] = 3
-    genes[:, 2::2] = 12                          # 1 kOhm
+    genes[:, 2::2] = 12  # 1 kOhm
     ph = dec.decode(genes)
     assert (ph.kinds[0, 4:] == EMPTY).all() and (ph.kinds[1] == 3).all()
     assert torch.allclose(ph.values[1], torch.full((10,), 1e3, dtype=torch.float64))
@@ -77,9 +83,15 @@ def test_decoder_builds_e12_circuits_from_genes():
 
 
 def config(**over):
-    raw = {"name": "c", "seed": 0, "task": {"name": "circuit_design", "target_length": 4},
-           "decoder": {"name": "circuit"}, "strategy": {"name": "circuit_ga", "popsize": 20},
-           "budget": {"generations": 3}, "backend": {"name": "local"}}
+    raw = {
+        "name": "c",
+        "seed": 0,
+        "task": {"name": "circuit_design", "target_length": 4},
+        "decoder": {"name": "circuit"},
+        "strategy": {"name": "circuit_ga", "popsize": 20},
+        "budget": {"generations": 3},
+        "backend": {"name": "local"},
+    }
     raw.update(over)
     return raw
 

@@ -98,7 +98,12 @@ def test_hyperneat_run_writes_genome_pictures_and_show_lists_them(tmp_path, caps
     result, run_dir = run(_config(tmp_path))
     assert result.generations == 3
     genome = json.loads((run_dir / "best" / "genotype.json").read_text())
-    assert genome["kind"] == "neat-genome" and genome["num_inputs"] == 5 and genome["num_outputs"] == 1 and genome["genome"]["connections"]
+    assert (
+        genome["kind"] == "neat-genome"
+        and genome["num_inputs"] == 5
+        and genome["num_outputs"] == 1
+        and genome["genome"]["connections"]
+    )
     assert main(["show", str(run_dir)]) == 0
     shown = capsys.readouterr().out
     for name in ("fitness.png", "cppn.png", "weights_0.png"):
@@ -120,8 +125,10 @@ def test_hyperneat_search_resumes_bit_identically(tmp_path):
     [resumed.step() for _ in range(2)]
     assert [r.best for r in resumed.history] == [r.best for r in straight.history]
     assert [r.mean for r in resumed.history] == [r.mean for r in straight.history]
-    assert resumed.strategy.export_genotype(resumed.strategy.best_genotype)["genome"] == \
-        straight.strategy.export_genotype(straight.strategy.best_genotype)["genome"]
+    assert (
+        resumed.strategy.export_genotype(resumed.strategy.best_genotype)["genome"]
+        == straight.strategy.export_genotype(straight.strategy.best_genotype)["genome"]
+    )
 
 
 @pytest.mark.ray

@@ -12,11 +12,9 @@ import os
 import time
 from typing import Any
 
-import torch
-
 from evohyper.api.phenotypes import VectorSpec
-from evohyper.api.task import EvalResult, Task
 from evohyper.api.registry import tasks
+from evohyper.api.task import EvalResult, Task
 
 
 def _first_time(flag: str) -> bool:

@@ -52,7 +52,11 @@ class _Exporter:
         if isinstance(self.components.decoder, torch.nn.Module):
             self.components.decoder.to(self.device)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.summary = {"fitness": result.best_fitness, "generations": result.generations, **self._export(search, genotype)}
+        self.summary = {
+            "fitness": result.best_fitness,
+            "generations": result.generations,
+            **self._export(search, genotype),
+        }
         (self.directory / "phenotype.json").write_text(json.dumps(self.summary, indent=2, default=str))
 
     def _export(self, search: Any, genotype: Any) -> dict[str, Any]:
@@ -68,8 +72,10 @@ class BestExporter(_Exporter):
         """Images contributed by the decoder and the task (optional hooks; a failure only warns)."""
         out = []
         task, decoder = self.components.task, self.components.decoder
-        for owner, call in (("decoder", lambda: decoder.pictures(genotype, self.directory)),
-                            ("task", lambda: task.pictures(phen, self.directory))):
+        for owner, call in (
+            ("decoder", lambda: decoder.pictures(genotype, self.directory)),
+            ("task", lambda: task.pictures(phen, self.directory)),
+        ):
             try:
                 out += [Path(p) for p in call()]
             except Exception as exc:  # noqa: BLE001 - pictures are a report, never worth losing a run for
@@ -89,8 +95,12 @@ class BestExporter(_Exporter):
             if exported is not None:
                 (self.directory / "genotype.json").write_text(json.dumps(exported))
         pictures = self._pictures(genotype, phen)
-        return {"test_metrics": test, "phenotype": phen.describe(), "decoder": decoder.describe(),
-                "pictures": [_relative(p, self.directory.parent) for p in pictures]}
+        return {
+            "test_metrics": test,
+            "phenotype": phen.describe(),
+            "decoder": decoder.describe(),
+            "pictures": [_relative(p, self.directory.parent) for p in pictures],
+        }
 
 
 class DecoderExporter(_Exporter):
@@ -108,5 +118,9 @@ class DecoderExporter(_Exporter):
         if scorer is not None:
             with torch.no_grad():
                 test = {k: float(torch.as_tensor(v).float().mean()) for k, v in scorer(task).items()}
-        return {"test_metrics": test, "decoder_weights": _relative(path, self.directory.parent),
-                "decoder": decoder.describe(), "pictures": []}
+        return {
+            "test_metrics": test,
+            "decoder_weights": _relative(path, self.directory.parent),
+            "decoder": decoder.describe(),
+            "pictures": [],
+        }

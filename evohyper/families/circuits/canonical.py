@@ -28,7 +28,8 @@ def canonicalize(kinds: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tenso
     run = torch.cumsum(change, 1)
     run = torch.where(empty, torch.full_like(run, kinds.shape[1] + 1), run)
     # lexicographic (run, element, value) by stable sorts from the least significant key
-    for key in (lambda: values, lambda: element_of(kinds), lambda: run):
+    # each key is called in its own iteration, after the previous sort: late binding is the point
+    for key in (lambda: values, lambda: element_of(kinds), lambda: run):  # noqa: B023
         order = torch.sort(key(), dim=1, stable=True).indices
         kinds, values, run = _reorder(order, kinds, values, run)
     values = torch.where(kinds == EMPTY, torch.zeros_like(values), values)

@@ -32,11 +32,11 @@ class CircuitSet:
     def __len__(self) -> int:
         return self.kinds.shape[0]
 
-    def select(self, idx) -> "CircuitSet":
+    def select(self, idx) -> CircuitSet:
         return CircuitSet(self.kinds[idx], self.index[idx], self.values[idx], self.lengths[idx], self.response[idx])
 
     @staticmethod
-    def cat(parts: list["CircuitSet"]) -> "CircuitSet":
+    def cat(parts: list[CircuitSet]) -> CircuitSet:
         return CircuitSet(*(torch.cat([getattr(p, f) for p in parts])
                             for f in ("kinds", "index", "values", "lengths", "response")))
 

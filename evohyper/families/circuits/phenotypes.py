@@ -24,7 +24,7 @@ class CircuitSpec(TargetSpec):
     def shapes(self) -> dict[str, tuple[int, ...]]:
         return {"kinds": (self.max_length,), "log_values": (self.max_length,)}
 
-    def build(self, tensors: dict[str, torch.Tensor]) -> "CircuitPhenotypes":
+    def build(self, tensors: dict[str, torch.Tensor]) -> CircuitPhenotypes:
         return CircuitPhenotypes(self, tensors)
 
 
@@ -33,7 +33,7 @@ class CircuitPhenotypes(Phenotypes):
         self.spec, self.tensors = spec, tensors
 
     @classmethod
-    def from_circuits(cls, kinds: torch.Tensor, values: torch.Tensor) -> "CircuitPhenotypes":
+    def from_circuits(cls, kinds: torch.Tensor, values: torch.Tensor) -> CircuitPhenotypes:
         """From integer kinds and physical values ``[P, L]``."""
         safe = torch.where(kinds == EMPTY, torch.ones_like(values), values)
         return cls(CircuitSpec(kinds.shape[1]), {"kinds": kinds.to(torch.float64),

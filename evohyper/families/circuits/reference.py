@@ -6,7 +6,7 @@ code with ``simulator.py`` on purpose: matrices are written out per component an
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

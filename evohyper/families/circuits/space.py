@@ -78,7 +78,9 @@ class CircuitSpace:
         logs = self.table.to(values.device).log()[el]                 # [N, L, 36]
         return (logs - values.to(torch.float64).log().unsqueeze(-1)).abs().argmin(-1)
 
-    def response(self, kinds: torch.Tensor, values: torch.Tensor, dtype: torch.dtype = torch.complex128) -> torch.Tensor:
+    def response(
+        self, kinds: torch.Tensor, values: torch.Tensor, dtype: torch.dtype = torch.complex128
+    ) -> torch.Tensor:
         """``[N, 2, K]`` response (``V_out``, ``I_in``) with this space's frequencies and load."""
         return response(kinds, values, self.omega.to(values.device), self.load, dtype)
 
@@ -91,7 +93,7 @@ class CircuitSpace:
         kinds = torch.full((n, self.max_length), EMPTY, dtype=torch.long)
         index = torch.zeros((n, self.max_length), dtype=torch.long)
         code = torch.randint(0, N_KINDS * N_VALUES, (n, length), generator=generator)  # one draw per slot:
-        kinds[:, :length], index[:, :length] = code // N_VALUES, code % N_VALUES     # a prefix of n is stable
+        kinds[:, :length], index[:, :length] = code // N_VALUES, code % N_VALUES  # a prefix of n is stable
         return kinds, index
 
     # ------------------------------------------------------------------ genes
@@ -105,11 +107,16 @@ class CircuitSpace:
                 raise ValueError("circuit genes must be integers (use the circuit_ga strategy)")
             g = g.long()
         length, kinds, index = g[:, 0], g[:, 1::2], g[:, 2::2]
-        bad = ((length < self.min_length) | (length > self.max_length)).any() \
-            or ((kinds < 0) | (kinds >= N_KINDS)).any() or ((index < 0) | (index >= N_VALUES)).any()
+        bad = (
+            ((length < self.min_length) | (length > self.max_length)).any()
+            or ((kinds < 0) | (kinds >= N_KINDS)).any()
+            or ((index < 0) | (index >= N_VALUES)).any()
+        )
         if bad:
-            raise ValueError(f"circuit genes out of range: length in [{self.min_length}, {self.max_length}], "
-                             f"kinds in [0, {N_KINDS - 1}], value indices in [0, {N_VALUES - 1}]")
+            raise ValueError(
+                f"circuit genes out of range: length in [{self.min_length}, {self.max_length}], "
+                f"kinds in [0, {N_KINDS - 1}], value indices in [0, {N_VALUES - 1}]"
+            )
         active = torch.arange(self.max_length, device=g.device) < length.unsqueeze(1)
         return torch.where(active, kinds, EMPTY), torch.where(active, index, 0)
 

@@ -17,13 +17,11 @@ import numpy as np
 import torch
 from deap import base, tools
 
-from evohyper.api.strategy import Strategy
 from evohyper.api import checks as _checks
 from evohyper.api.deap_ga import Individual as _Individual
 from evohyper.api.deap_ga import clone as _clone
 from evohyper.api.deap_ga import next_generation
-
-
+from evohyper.api.strategy import Strategy
 
 
 class CircuitGA(Strategy):
@@ -62,7 +60,11 @@ class CircuitGA(Strategy):
         self._cx_prob, self._mut_prob = float(cx_prob), float(mut_prob)
         self._low = [int(min_length)] + [0, 0] * self.max_length
         self._up = [self.max_length] + [int(n_kinds) - 1, int(n_values) - 1] * self.max_length
-        self._reset_indpb, self._creep_indpb, self._creep_sigma = float(reset_indpb), float(creep_indpb), float(creep_sigma)
+        self._reset_indpb, self._creep_indpb, self._creep_sigma = (
+            float(reset_indpb),
+            float(creep_indpb),
+            float(creep_sigma),
+        )
         self._random = random.Random(self.seed)
         self._np = np.random.Generator(np.random.PCG64(self.seed % 2**128))
         self._toolbox = base.Toolbox()
@@ -90,8 +92,12 @@ class CircuitGA(Strategy):
             low, high = np.array(self._low), np.array(self._up) + 1
             genes = self._np.integers(low, high, size=(self._popsize, self.genome_size))
         else:
-            genes = np.asarray(next_generation(self._genes, self._fitness, self._toolbox, self._elite, self._cx_prob,
-                                               self._mut_prob, self._random), dtype=np.int64)
+            genes = np.asarray(
+                next_generation(
+                    self._genes, self._fitness, self._toolbox, self._elite, self._cx_prob, self._mut_prob, self._random
+                ),
+                dtype=np.int64,
+            )
         self._genes = genes.astype(np.int64)
         self._fitness = None
         return torch.from_numpy(self._genes.copy())

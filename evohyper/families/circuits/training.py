@@ -44,8 +44,9 @@ def labels(kinds: torch.Tensor, index: torch.Tensor) -> tuple[torch.Tensor, torc
     return kind_lab, torch.where(present, index, -100)
 
 
-def train_designer(variant: Variant, cfg: TrainConfig = TrainConfig(), space: CircuitSpace = DEFAULT_SPACE,
+def train_designer(variant: Variant, cfg: TrainConfig | None = None, space: CircuitSpace = DEFAULT_SPACE,
                    data: CircuitSet | None = None) -> tuple[Designer, TrainLog]:
+    cfg = cfg if cfg is not None else TrainConfig()
     data = data if data is not None else circuit_split("train", cfg.train_per_length, space)
     torch.manual_seed(cfg.seed)               # initial weights (a local generator for batches below)
     model = Designer(variant, k=space.frequencies, max_length=space.max_length, min_length=space.min_length)
@@ -71,20 +72,29 @@ def train_designer(variant: Variant, cfg: TrainConfig = TrainConfig(), space: Ci
     return model, log
 
 
-def design(model: Designer, targets: CircuitSet, space: CircuitSpace = DEFAULT_SPACE) -> tuple[torch.Tensor, torch.Tensor]:
+def design(
+    model: Designer, targets: CircuitSet, space: CircuitSpace = DEFAULT_SPACE
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Greedy designs ``(kinds, value_index)`` for every target response (one batched call)."""
     return model.generate(features(targets.response, space.load), targets.lengths)
 
 
-def response_error(space: CircuitSpace, kinds: torch.Tensor, values: torch.Tensor,
-                   target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def response_error(
+    space: CircuitSpace, kinds: torch.Tensor, values: torch.Tensor, target: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and max |log(r / r_target)| per circuit."""
     d = log_ratio(space.response(kinds, values), target).abs()
     return d.mean((1, 2)), d.amax((1, 2))
 
 
-def refine(kinds: torch.Tensor, index: torch.Tensor, target: torch.Tensor, space: CircuitSpace = DEFAULT_SPACE,
-           steps: int = 150, lr: float = 0.05) -> torch.Tensor:
+def refine(
+    kinds: torch.Tensor,
+    index: torch.Tensor,
+    target: torch.Tensor,
+    space: CircuitSpace = DEFAULT_SPACE,
+    steps: int = 150,
+    lr: float = 0.05,
+) -> torch.Tensor:
     """Tune the values of every designed circuit at once through the differentiable simulator, snap to
     E12; returns the new value indices (a circuit keeps its old ones unless the snapped error is lower)."""
     start = space.values(kinds, index)
@@ -92,7 +102,7 @@ def refine(kinds: torch.Tensor, index: torch.Tensor, target: torch.Tensor, space
     opt = torch.optim.Adam([log_v], lr=lr)
     for _ in range(steps):
         d = log_ratio(space.response(kinds, log_v.exp()), target)
-        loss = (d.real ** 2 + d.imag ** 2).mean((1, 2)).sum()
+        loss = (d.real**2 + d.imag**2).mean((1, 2)).sum()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -104,11 +114,20 @@ def refine(kinds: torch.Tensor, index: torch.Tensor, target: torch.Tensor, space
     return torch.where(better, snapped, index)
 
 
-def score(kinds: torch.Tensor, index: torch.Tensor, targets: CircuitSet, space: CircuitSpace = DEFAULT_SPACE,
-          tol: float = 0.01) -> dict[str, torch.Tensor]:
+def score(
+    kinds: torch.Tensor,
+    index: torch.Tensor,
+    targets: CircuitSet,
+    space: CircuitSpace = DEFAULT_SPACE,
+    tol: float = 0.01,
+) -> dict[str, torch.Tensor]:
     """Per target: ``exact``, ``kinds_match``, ``equivalent`` (bool) and ``error`` (the task's metrics)."""
     values = space.values(kinds, index)
     with torch.no_grad():
         err, max_err = response_error(space, kinds, values, targets.response)
-    return {"exact": same_circuit(kinds, values, targets.kinds, targets.values),
-            "kinds_match": same_kinds(kinds, targets.kinds), "equivalent": max_err < tol, "error": err}
+    return {
+        "exact": same_circuit(kinds, values, targets.kinds, targets.values),
+        "kinds_match": same_kinds(kinds, targets.kinds),
+        "equivalent": max_err < tol,
+        "error": err,
+    }

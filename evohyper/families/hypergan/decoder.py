@@ -13,7 +13,6 @@ import math
 from typing import Any
 
 import torch
-
 import torch.nn.functional as F
 
 from evohyper.api.decoder import Decoder

@@ -38,7 +38,7 @@ class Ensemble:
         self.members = members
 
     @classmethod
-    def from_source(cls, source: Source, n: int, seed: int = 0) -> "Ensemble":
+    def from_source(cls, source: Source, n: int, seed: int = 0) -> Ensemble:
         return cls(source.sample(n, seed))
 
     def __len__(self) -> int:
@@ -83,12 +83,12 @@ class PoolSource:
         return self.pool.select(pick)
 
     @classmethod
-    def from_genotypes(cls, decoder: Any, genotypes: Any) -> "PoolSource":
+    def from_genotypes(cls, decoder: Any, genotypes: Any) -> PoolSource:
         with torch.no_grad():
             return cls(decoder.decode(genotypes))
 
     @classmethod
-    def from_search(cls, search: Any, decoder: Any) -> "PoolSource":
+    def from_search(cls, search: Any, decoder: Any) -> PoolSource:
         """The final population of a finished engine ``Search`` (vector strategies): one more ``ask``
         from the strategy's final state, decoded. The strategy is told the population is discarded."""
         genotypes = search.strategy.ask()

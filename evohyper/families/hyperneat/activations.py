@@ -12,7 +12,7 @@ Aggregations take ``x [R, D, Q]`` (R nodes, up to D incoming links, Q queries) a
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -24,8 +24,9 @@ property test holds it to 1e-5 against neat-python).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -157,15 +158,15 @@ def compile_cppns(genomes: Sequence[Any], num_inputs: int, num_outputs: int, *,
     output_keys = list(range(num_outputs))
     per_genome = [_genome_layers(g, input_keys, output_keys) for g in genomes]
     n_layers = max((len(layers) for layers, _ in per_genome), default=0)
-    bias_row, zero_row, base = num_inputs, num_inputs + 1, num_inputs + 2
+    zero_row, base = num_inputs + 1, num_inputs + 2   # row num_inputs holds the bias
 
     # Row of every evaluated node: layer by layer, within a layer sorted by activation function.
     order: list[list[tuple[int, int, int]]] = []  # per layer: (activation code, genome, node)
-    for l in range(n_layers):
+    for li in range(n_layers):
         entries = []
         for g, ((layers, _), genome) in enumerate(zip(per_genome, genomes)):
-            if l < len(layers):
-                for node in layers[l]:
+            if li < len(layers):
+                for node in layers[li]:
                     _check_node(genome, node, genome.nodes[node])
                     entries.append((_ACT_CODE[genome.nodes[node].activation], g, node))
         order.append(sorted(entries))

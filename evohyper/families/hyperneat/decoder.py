@@ -16,8 +16,9 @@ substrate has 9.15 M pairs per genome; ``decode_chunks`` bounds the weights them
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Iterator, Literal, Sequence
+from typing import Any, ClassVar, Literal
 
 import torch
 

@@ -25,13 +25,13 @@ from typing import Any, ClassVar, Literal
 import neat
 import torch
 
-from evohyper.api.decoder import DecoderInfo
-from evohyper.api.strategy import Strategy
-from evohyper.families.hyperneat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
 from evohyper.api import checks as _checks
 from evohyper.api import rng as _rng
+from evohyper.api.decoder import DecoderInfo
+from evohyper.api.strategy import Strategy
 from evohyper.families.hyperneat import neat_config as _neat_config
 from evohyper.families.hyperneat import neat_state as _neat_state
+from evohyper.families.hyperneat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
 
 CONNECTIONS = ("unconnected", "fs_neat_nohidden", "fs_neat_hidden", "full_nodirect", "full_direct")
 CPPN_ACTIVATIONS = ("sigmoid", "tanh", "sin", "gauss", "abs", "identity")
@@ -104,6 +104,7 @@ class NEAT(Strategy):
         _checks.integer("species_elitism", species_elitism, 0)
         _checks.integer("elitism", elitism, 0)
         _checks.integer("min_species_size", min_species_size, 1)
+        _checks.boolean("reset_on_extinction", reset_on_extinction)
         self._ini_text = _neat_config.read_ini(neat_config) if neat_config is not None else None
         self._options = dict(
             popsize=int(popsize), reset_on_extinction=bool(reset_on_extinction), initial_connection=initial_connection,
@@ -195,11 +196,14 @@ class NEAT(Strategy):
                 if "num_species * min_species_size" not in str(exc):
                     raise
                 from evohyper.config.options import ConfigError  # a ValueError the CLI reports as a config error
+
                 raise ConfigError(
-                    "strategy.compatibility_threshold", f"{len(self._pop.species.species)} species need more than popsize="
+                    "strategy.compatibility_threshold",
+                    f"{len(self._pop.species.species)} species need more than popsize="
                     f"{self.popsize} genomes at min_species_size={self.config.reproduction_config.min_species_size}; "
                     "raise compatibility_threshold (fewer species) or popsize, or lower min_species_size "
-                    f"(neat-python: {exc})") from None
+                    f"(neat-python: {exc})",
+                ) from None
         self._pop.reproduction.ancestors.clear()  # neat-python's lineage log only grows; not state
 
     @staticmethod
@@ -209,9 +213,13 @@ class NEAT(Strategy):
     def export_genotype(self, genotype: Any) -> dict[str, Any]:
         """JSON description of one genome (``best/genotype.json``), loadable with ``genome_from_data``."""
         self._require_config()
-        return {"kind": "neat-genome", "num_inputs": self.config.genome_config.num_inputs,
-                "num_outputs": self.config.genome_config.num_outputs, "genome": _neat_state.genome_to_data(genotype),
-                "neat_config": self._ini_text}
+        return {
+            "kind": "neat-genome",
+            "num_inputs": self.config.genome_config.num_inputs,
+            "num_outputs": self.config.genome_config.num_outputs,
+            "genome": _neat_state.genome_to_data(genotype),
+            "neat_config": self._ini_text,
+        }
 
     # ---------------------------------------------------------------- checkpoints (explicit data)
     def state_dict(self) -> dict[str, Any]:
@@ -219,9 +227,14 @@ class NEAT(Strategy):
             raise RuntimeError("state_dict() between ask() and tell(): checkpoint after tell()")
         self._require_config()
         state: dict[str, Any] = {
-            "kind": "neat", "generation": self.generation, "best_fitness": self.best_fitness,
+            "kind": "neat",
+            "generation": self.generation,
+            "best_fitness": self.best_fitness,
             "best_genotype": _neat_state.genome_to_data(self.best_genotype) if self.best_genotype is not None else None,
-            "rng": _neat_state.rng_to_data(self._random), "neat_config": self._ini_text, "started": self._pop is not None}
+            "rng": _neat_state.rng_to_data(self._random),
+            "neat_config": self._ini_text,
+            "started": self._pop is not None,
+        }
         if self._pop is None:
             return state
         pop, gc = self._pop, self.config.genome_config
@@ -229,12 +242,16 @@ class NEAT(Strategy):
         node_next = None
         if gc.node_indexer is not None:
             node_next, gc.node_indexer = _neat_state.peek_count(gc.node_indexer)
-        state.update({
-            "neat_generation": pop.generation,
-            "population": [_neat_state.genome_to_data(g) for g in pop.population.values()],
-            "species": _neat_state.species_to_data(pop.species),
-            "genome_indexer_next": genome_next, "node_indexer_next": node_next,
-            "innovation": _neat_state.innovation_to_data(pop.reproduction.innovation_tracker)})
+        state.update(
+            {
+                "neat_generation": pop.generation,
+                "population": [_neat_state.genome_to_data(g) for g in pop.population.values()],
+                "species": _neat_state.species_to_data(pop.species),
+                "genome_indexer_next": genome_next,
+                "node_indexer_next": node_next,
+                "innovation": _neat_state.innovation_to_data(pop.reproduction.innovation_tracker),
+            }
+        )
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -248,8 +265,9 @@ class NEAT(Strategy):
         gc = self.config.genome_config
         self.generation = int(state["generation"])
         self.best_fitness = float(state["best_fitness"])
-        self.best_genotype = (None if state["best_genotype"] is None
-                              else _neat_state.genome_from_data(state["best_genotype"], gc))
+        self.best_genotype = (
+            None if state["best_genotype"] is None else _neat_state.genome_from_data(state["best_genotype"], gc)
+        )
         if state["started"]:
             population = {}
             for data in state["population"]:
@@ -257,11 +275,13 @@ class NEAT(Strategy):
                 population[g.key] = g
             species = _neat_state.species_from_data(state["species"], self.config, population)
             with _rng.python_random(random.Random(0)):  # Population() may reseed; our RNG is set below
-                self._pop = neat.Population(self.config, initial_state=(population, species,
-                                                                        int(state["neat_generation"])))
+                self._pop = neat.Population(
+                    self.config, initial_state=(population, species, int(state["neat_generation"]))
+                )
             self._pop.reproduction.genome_indexer = itertools.count(int(state["genome_indexer_next"]))
-            gc.node_indexer = (None if state["node_indexer_next"] is None
-                               else itertools.count(int(state["node_indexer_next"])))
+            gc.node_indexer = (
+                None if state["node_indexer_next"] is None else itertools.count(int(state["node_indexer_next"]))
+            )
             _neat_state.innovation_from_data(self._pop.reproduction.innovation_tracker, state["innovation"])
             gc.innovation_tracker = self._pop.reproduction.innovation_tracker
         self._random = _neat_state.rng_from_data(state["rng"])

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
@@ -49,7 +50,7 @@ class Substrate:
         if any(len(layer) == 0 for layer in self.layers) or len(dims) != 1 or 0 in dims:
             raise ValueError("every substrate layer needs >= 1 node and all coordinates one dimension >= 1")
         if self.shapes and (len(self.shapes) != len(self.layers)
-                            or any(math.prod(s) != len(l) for s, l in zip(self.shapes, self.layers))):
+                            or any(math.prod(s) != len(nodes) for s, nodes in zip(self.shapes, self.layers))):
             raise ValueError("substrate shapes must give one grid shape per layer matching its node count")
 
     @property

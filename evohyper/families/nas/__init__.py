@@ -4,8 +4,16 @@ over cells (``strategies``: ``nas_random``, ``regularized_evolution``)."""
 from evohyper.api.registry import decoders as _decoders
 from evohyper.api.registry import strategies as _strategies
 from evohyper.families.nas.decoder import GHNDecoder
-from evohyper.families.nas.space import (OPS, CellSpace, canonical_hash, canonicalise, encoding, graph_from_json,
-                                         graph_to_json, is_valid)
+from evohyper.families.nas.space import (
+    OPS,
+    CellSpace,
+    canonical_hash,
+    canonicalise,
+    encoding,
+    graph_from_json,
+    graph_to_json,
+    is_valid,
+)
 from evohyper.families.nas.strategies import NASRandom, RegularizedEvolution
 
 _decoders.register("ghn")(GHNDecoder)

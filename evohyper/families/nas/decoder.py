@@ -13,8 +13,8 @@ Two uses, one decoder (the pattern of ``hypergan``):
 """
 # No `from __future__ import annotations`: constructor annotations stay real types for the validator.
 import random
-from pathlib import Path
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 import networkx as nx

@@ -10,15 +10,16 @@ tensor) and runs all of them in one pass: the activations of the G nets are stac
 (``[B, G*C, H, W]``) and every conv is one grouped convolution (``groups=G``, depthwise ``groups=G*C``).
 Semantics: each op node sums its inputs, convs see ``relu(sum)`` (ReLU-conv, no bias, no batch norm), pools
 (3x3, stride 1, padding 1) and identity see the sum; the head computes ``relu(sum)``, average-pools it
-to 2x2 (channel-major features), then ``w @ . + b``. With every weight zero the stem outputs zeros, so every node does, and the
-logits equal the head bias for every input.
+to 2x2 (channel-major features), then ``w @ . + b``. With every weight zero the stem outputs zeros, so
+every node does, and the logits equal the head bias for every input.
 
 ``evaluate_graphs`` groups a mixed population by exact canonical encoding (one pass per architecture).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Callable
+from collections.abc import Callable
 
 import networkx as nx
 import torch
@@ -26,7 +27,7 @@ import torch.nn.functional as F
 
 from evohyper.families.nas.space import encoding
 
-POOL = 2   # the head average-pools to POOL x POOL (keeps coarse position, which digits needs)
+POOL = 2  # the head average-pools to POOL x POOL (keeps coarse position, which digits needs)
 KERNEL = {"stem": 3, "conv3x3": 3, "conv5x5": 5, "dwconv3x3": 3}
 
 
@@ -64,8 +65,8 @@ class CellGroup:
         for v in self.order:
             op = self.g.nodes[v]["op"]
             if op == "stem":
-                w = self.params[str(v)]                                      # [G, C, C_img, 3, 3]
-                outs[v] = F.conv2d(x, w.reshape(G * C, *w.shape[2:]), padding=1)   # [B, G*C, H, W]
+                w = self.params[str(v)]  # [G, C, C_img, 3, 3]
+                outs[v] = F.conv2d(x, w.reshape(G * C, *w.shape[2:]), padding=1)  # [B, G*C, H, W]
                 continue
             s = outs[self.preds[v][0]]
             for u in self.preds[v][1:]:
@@ -84,9 +85,9 @@ class CellGroup:
             elif op == "identity":
                 outs[v] = s
             elif op == "head":
-                feat = F.adaptive_avg_pool2d(F.relu(s), POOL)                # [B, G*C, 2, 2]
-                feat = feat.reshape(-1, G, C * POOL * POOL)                  # [B, G, 4C]
-                w, b = self.params[str(v)], self.params[f"{v}.b"]           # [G, n_out, 4C], [G, n_out]
+                feat = F.adaptive_avg_pool2d(F.relu(s), POOL)  # [B, G*C, 2, 2]
+                feat = feat.reshape(-1, G, C * POOL * POOL)  # [B, G, 4C]
+                w, b = self.params[str(v)], self.params[f"{v}.b"]  # [G, n_out, 4C], [G, n_out]
                 return torch.einsum("bgc,goc->gbo", feat, w) + b[:, None, :]
             else:
                 raise ValueError(f"unknown op {op!r} at node {v}")
@@ -101,8 +102,12 @@ def group_indices(graphs: list[nx.DiGraph]) -> dict[str, list[int]]:
     return dict(groups)
 
 
-def evaluate_graphs(graphs: list[nx.DiGraph], params: Callable[[list[int]], dict[str, torch.Tensor]] | list[dict[str, torch.Tensor]],
-                    x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def evaluate_graphs(
+    graphs: list[nx.DiGraph],
+    params: Callable[[list[int]], dict[str, torch.Tensor]] | list[dict[str, torch.Tensor]],
+    x: torch.Tensor,
+    y: torch.Tensor,
+) -> torch.Tensor:
     """Accuracy ``[P]`` of each individual on ``(x, y)``; one batched pass per distinct architecture.
 
     ``params(idx)`` returns the stacked tensors of individuals ``idx`` (all one architecture)."""

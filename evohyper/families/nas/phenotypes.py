@@ -84,7 +84,7 @@ class CellPhenotypes(Phenotypes):
 
     __call__ = forward
 
-    def select(self, index: torch.Tensor | slice | list[int]) -> "CellPhenotypes":
+    def select(self, index: torch.Tensor | slice | list[int]) -> CellPhenotypes:
         picked = torch.arange(len(self))[index].reshape(-1).tolist()
         where = {i: (j, k) for j, a in enumerate(self.architectures) for k, i in enumerate(a.members)}
         chosen: dict[int, list[tuple[int, int]]] = {}

@@ -1,4 +1,5 @@
 from bandit_task import TargetRegression
+
 from evohyper.testing import TaskContract
 
 

@@ -8,7 +8,6 @@ from evohyper.families.circuits.simulator import EMPTY
 from evohyper.families.circuits.space import DEFAULT_SPACE as S
 from evohyper.families.circuits.training import TrainConfig, labels, refine, response_error, score, train_designer
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny kernels: 1 thread beats 2 here
 
 

@@ -6,8 +6,18 @@ import pytest
 import torch
 
 from evohyper.families.circuits import reference
-from evohyper.families.circuits.simulator import (EMPTY, PARALLEL_C, PARALLEL_L, PARALLEL_R, SERIES_C, SERIES_L, SERIES_R,
-                                         chain_matrix, log_frequencies, response)
+from evohyper.families.circuits.simulator import (
+    EMPTY,
+    PARALLEL_C,
+    PARALLEL_L,
+    PARALLEL_R,
+    SERIES_C,
+    SERIES_L,
+    SERIES_R,
+    chain_matrix,
+    log_frequencies,
+    response,
+)
 
 
 def one(kinds, values):
@@ -37,20 +47,20 @@ def test_resistive_divider_with_and_without_load():
 
 
 def test_lc_resonance():
-    l, c, r = 1e-3, 1e-6, 50.0
-    f0 = 1 / (2 * math.pi * math.sqrt(l * c))
+    ind, c, r = 1e-3, 1e-6, 50.0
+    f0 = 1 / (2 * math.pi * math.sqrt(ind * c))
     omega = 2 * math.pi * torch.tensor([f0 / 3, f0, 3 * f0], dtype=torch.float64)
     # series L + series C into a load: a band-pass with unit gain exactly at resonance
-    band = response(*one([SERIES_L, SERIES_C], [l, c]), omega, load=r)[0, 0]
+    band = response(*one([SERIES_L, SERIES_C], [ind, c]), omega, load=r)[0, 0]
     w = omega.numpy()
-    expected = r / (r + 1j * (w * l - 1 / (w * c)))
+    expected = r / (r + 1j * (w * ind - 1 / (w * c)))
     np.testing.assert_allclose(band.numpy(), expected, rtol=1e-12)
     assert abs(complex(band[1]) - 1) < 1e-9 and float(band[0].abs()) < 0.6 and float(band[2].abs()) < 0.6
     # series L + parallel C, open output: 1 / (1 - w^2 L C) peaks at resonance
-    peak = response(*one([SERIES_L, PARALLEL_C], [l, c]), omega * torch.tensor([1, 0.999, 1], dtype=torch.float64))
+    peak = response(*one([SERIES_L, PARALLEL_C], [ind, c]), omega * torch.tensor([1, 0.999, 1], dtype=torch.float64))
     assert float(peak[0, 0, 1].abs()) > 400
     # parallel L || parallel C tank: zero admittance at resonance, so the input current vanishes
-    tank = response(*one([SERIES_R, PARALLEL_L, PARALLEL_C], [r, l, c]), omega)[0]
+    tank = response(*one([SERIES_R, PARALLEL_L, PARALLEL_C], [r, ind, c]), omega)[0]
     assert abs(complex(tank[0, 1]) - 1) < 1e-9
 
 

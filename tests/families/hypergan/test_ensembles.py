@@ -9,10 +9,10 @@ import torch
 
 from evohyper.api.phenotypes import MLPSpec
 from evohyper.config import load_config
-from evohyper.families.hypergan.decoder import HyperGANDecoder
 from evohyper.engine.runner import build_search
 from evohyper.families.hypergan import Ensemble, GeneratorSource, PoolSource, interpolate, train_independent
 from evohyper.families.hypergan import metrics as M
+from evohyper.families.hypergan.decoder import HyperGANDecoder
 from evohyper_tasks.digits import DigitsTask
 
 SPEC = MLPSpec([64, 32, 10])

@@ -7,8 +7,8 @@ import torch
 from evohyper.api import registry
 from evohyper.api.conv import ConvSpec
 from evohyper.api.phenotypes import MLPSpec
-from evohyper.families.hypergan.decoder import HyperGANDecoder, target_layers
 from evohyper.engine.decoder_training import DecoderTraining, train_decoder
+from evohyper.families.hypergan.decoder import HyperGANDecoder, target_layers
 from evohyper.families.hypergan.metrics import disagreement, relative_spread, uniform_noise
 from evohyper_tasks.digits import DigitsTask
 

@@ -11,9 +11,9 @@ import torch
 from evohyper.api.phenotypes import MLPSpec
 from evohyper.api.set_phenotypes import SetPhenotypes, SetSpec
 from evohyper.config import ConfigError, load_config
-from evohyper.families.hypergan.decoder import HyperGANDecoder
 from evohyper.engine.runner import build_search, run
 from evohyper.families.hypergan import Ensemble
+from evohyper.families.hypergan.decoder import HyperGANDecoder
 from evohyper_tasks.digits import DigitsTask
 
 MLP = MLPSpec([64, 16, 10])
@@ -73,7 +73,9 @@ def test_set_fitness_is_the_ensembles_cross_entropy_and_accuracy():
             probs = Ensemble(dec.decode(g).members(i)).predict_proba(x)
             nll = float(torch.nn.functional.nll_loss(probs.log(), y))
             assert float(result.fitness[i]) == pytest.approx(-nll, abs=1e-5)
-            assert float(result.metrics["val_accuracy"][i]) == pytest.approx(float((probs.argmax(-1) == y).float().mean()))
+            assert float(result.metrics["val_accuracy"][i]) == pytest.approx(
+                float((probs.argmax(-1) == y).float().mean())
+            )
             # the ensemble is not the mean member: averaging probabilities changes the loss
             member_nll = float(-task.evaluate(dec.decode(g).members(i), 0).fitness.mean())
             assert member_nll - nll > 0.01
@@ -87,8 +89,9 @@ def test_set_decoding_and_sampling_are_deterministic():
     assert torch.equal(a.decode(g).tensors["w1"], b.decode(g).tensors["w1"])
     assert torch.equal(a.sample(4, seed=9).tensors["w0"], one.sample(4, seed=9).tensors["w0"])  # members
     assert a.sample(4, seed=9).tensors["w0"].shape == (4, 64, 16)
-    assert not torch.equal(a.decode(g).tensors["w1"], HyperGANDecoder(MLP, noise=8, set_size=3,
-                                                                      init_seed=3).decode(g).tensors["w1"])
+    assert not torch.equal(
+        a.decode(g).tensors["w1"], HyperGANDecoder(MLP, noise=8, set_size=3, init_seed=3).decode(g).tensors["w1"]
+    )
 
 
 def test_bad_set_options_name_the_option():
@@ -112,7 +115,7 @@ def test_cmaes_over_sets_through_the_engine(tmp_path):
     with torch.no_grad():
         probs = Ensemble(dec.decode(torch.as_tensor(result.best_genotype).reshape(1, -1)).members(0)).predict_proba(x)
     assert result.best_fitness == pytest.approx(-float(torch.nn.functional.nll_loss(probs.log(), y)), abs=1e-5)
-    assert result.counters.sample_forwards == 2 * 6 * 3 * 359          # every member's forwards count
+    assert result.counters.sample_forwards == 2 * 6 * 3 * 359  # every member's forwards count
     weights = torch.load(run_dir / "best" / "weights.pt", weights_only=True)
     assert tuple(weights["w0"].shape) == (3, 64, 16)
     summary = json.loads((run_dir / "best" / "phenotype.json").read_text())
@@ -125,8 +128,9 @@ def test_cmaes_over_sets_on_ray_actors_equals_local(ray_local):
     are exactly the local run's (each actor builds the seeded generator itself)."""
     local = build_search(load_config(CONFIG, SMALL), None)
     local.run()
-    remote = build_search(load_config(CONFIG, [*SMALL, "backend={name: ray, num_actors: 2, num_cpus_per_actor: 0.5}"]),
-                          None)
+    remote = build_search(
+        load_config(CONFIG, [*SMALL, "backend={name: ray, num_actors: 2, num_cpus_per_actor: 0.5}"]), None
+    )
     remote.run()
     assert [r.best for r in remote.history] == [r.best for r in local.history]
     assert torch.equal(torch.as_tensor(remote.strategy.best_genotype), torch.as_tensor(local.strategy.best_genotype))

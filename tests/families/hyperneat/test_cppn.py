@@ -46,7 +46,10 @@ def test_random_genomes_match_neat_python_feed_forward(seed, num_inputs, num_out
                               aggregations=["sum", "max", "mean"])
         genomes = random_genomes(bounded, 6, mutations=mutations, seed=seed)
         out = compile_cppns(genomes, num_inputs, num_outputs, dtype=dtype).query(inputs)
-        _assert_matches(out, _reference(genomes, bounded, inputs), tol=1e-5)
+        # float32 rounding (eps 6e-8) compounds along chains of up to ~40 mutated nodes: over 150 random
+        # examples the worst error was 1.5e-5 (median 6e-7), so 1e-5 failed about 1 run in 100; float64
+        # above is held to 1e-5 (measured: 6e-8).
+        _assert_matches(out, _reference(genomes, bounded, inputs), tol=1e-4)
 
 
 @pytest.mark.parametrize("name", nf.ACTIVATION_NAMES)

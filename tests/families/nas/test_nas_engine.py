@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import torch
 
+from evohyper.api.decoder import DecoderInfo
 from evohyper.config import ConfigError, load_config, validate
 from evohyper.engine.checkpoint import load_state, save_state
 from evohyper.engine.runner import build_search, run
 from evohyper.families.nas.space import CellSpace, graph_from_json
 from evohyper.families.nas.strategies import NASRandom, RegularizedEvolution
 from evohyper_tasks.digits import DigitsTask
-from evohyper.api.decoder import DecoderInfo
 
 ROOT = Path(__file__).resolve().parents[3]
 GHN = {"name": "ghn", "nodes": 5, "channels": 4, "hidden": 8, "graphs_per_step": 4, "score_graphs": 4}
@@ -128,13 +128,19 @@ def test_trained_ghn_file_feeds_a_graph_search_that_exports_the_best_cell(tmp_pa
     assert set(summary["test_metrics"]) == {"test_accuracy", "test_loss"}
 
 
-@pytest.mark.parametrize("over, match", [
-    ({"decoder": {"name": "direct"}, "network": {}}, r"decoder 'direct'.*strategy 'regularized_evolution'.*can drive: ghn"),
-    ({"network": {"type": "mlp"}}, r"decoder.*network: \{type: conv\}"),
-    ({"strategy": {**EVO, "sample": 7}}, r"sample=7.*\[1, 6\]"),
-    ({"decoder": {**GHN, "virtual_edges": 1}}, r"virtual_edges=1.*0 \(off\).*2..4"),
-    ({"decoder": {**GHN, "passes": 9}}, r"passes=9.*1..8"),
-])
+@pytest.mark.parametrize(
+    "over, match",
+    [
+        (
+            {"decoder": {"name": "direct"}, "network": {}},
+            r"decoder 'direct'.*strategy 'regularized_evolution'.*can drive: ghn",
+        ),
+        ({"network": {"type": "mlp"}}, r"decoder.*network: \{type: conv\}"),
+        ({"strategy": {**EVO, "sample": 7}}, r"sample=7.*\[1, 6\]"),
+        ({"decoder": {**GHN, "virtual_edges": 1}}, r"virtual_edges=1.*0 \(off\).*2..4"),
+        ({"decoder": {**GHN, "passes": 9}}, r"passes=9.*1..8"),
+    ],
+)
 def test_config_errors_name_the_problem(over, match):
     with pytest.raises(ConfigError, match=match):
         validate(_raw(**over))
@@ -142,7 +148,7 @@ def test_config_errors_name_the_problem(over, match):
 
 @pytest.mark.parametrize("name", ["ghn_train_digits", "nas_regularized_evolution_digits", "nas_random_digits"])
 def test_shipped_nas_configs_validate(name, monkeypatch):
-    monkeypatch.chdir(ROOT)                                # the configs name files relative to the repo
+    monkeypatch.chdir(ROOT)  # the configs name files relative to the repo
     config = load_config(ROOT / "search_spaces" / f"{name}.yaml")
     assert config.decoder["name"] == "ghn"
 
@@ -151,8 +157,9 @@ def test_shipped_nas_configs_validate(name, monkeypatch):
 def test_graph_search_on_ray_equals_local(ray_local):
     local = build_search(validate(_raw(generations=3)), None)
     local.run()
-    remote = build_search(validate(_raw(generations=3, backend={"name": "ray", "num_actors": 2,
-                                                                "num_cpus_per_actor": 0.5})), None)
+    remote = build_search(
+        validate(_raw(generations=3, backend={"name": "ray", "num_actors": 2, "num_cpus_per_actor": 0.5})), None
+    )
     remote.run()
     assert [(r.best, r.mean, r.worst) for r in remote.history] == [(r.best, r.mean, r.worst) for r in local.history]
     assert remote.strategy.best_genotype == local.strategy.best_genotype

@@ -54,7 +54,9 @@ def test_identity_cell_matches_a_hand_computation():
     x = torch.rand(5, 1, 8, 8)
     out = CellGroup(g, {"0": w, "2": wh, "2.b": b}).forward(x)
     for i in range(2):
-        feat = torch.nn.functional.adaptive_avg_pool2d(torch.relu(torch.nn.functional.conv2d(x, w[i], padding=1)), 2).flatten(1)
+        feat = torch.nn.functional.adaptive_avg_pool2d(
+            torch.relu(torch.nn.functional.conv2d(x, w[i], padding=1)), 2
+        ).flatten(1)
         torch.testing.assert_close(out[i], feat @ wh[i].T + b[i])
 
 
@@ -65,8 +67,8 @@ def test_group_forward_equals_one_by_one():
     x = torch.rand(6, 1, 8, 8)
     together = CellGroup(g, params).forward(x)
     for i in range(4):
-        alone = CellGroup(g, {k: v[i:i + 1] for k, v in params.items()}).forward(x)
-        torch.testing.assert_close(together[i:i + 1], alone, rtol=1e-4, atol=1e-5)
+        alone = CellGroup(g, {k: v[i : i + 1] for k, v in params.items()}).forward(x)
+        torch.testing.assert_close(together[i : i + 1], alone, rtol=1e-4, atol=1e-5)
 
 
 def test_mixed_population_is_grouped_by_architecture():
@@ -83,4 +85,4 @@ def test_mixed_population_is_grouped_by_architecture():
 
     y = torch.zeros(9, dtype=torch.long)
     acc = evaluate_graphs(graphs, params, torch.rand(9, 1, 8, 8), y)
-    assert len(calls) == 2 and torch.equal(acc, torch.ones(5))   # zero logits -> argmax 0 = label 0
+    assert len(calls) == 2 and torch.equal(acc, torch.ones(5))  # zero logits -> argmax 0 = label 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 
+import networkx as nx
 import pytest
 import torch
 
@@ -34,8 +35,10 @@ def test_predicted_conv_weights_are_fan_in_normalised():
     rng = random.Random(0)
     stds = []
     for p in ghn.predict([CellSpace().sample(rng) for _ in range(8)]):
-        stds += [float(v.detach().std() * (v[0].numel() ** 0.5)) for k, v in p.items() if v.dim() == 4 and v.shape[1] > 1]
-    assert stds and all(0.1 < s < 10 for s in stds)          # ~ sqrt(2) * raw std (order 1)
+        stds += [
+            float(v.detach().std() * (v[0].numel() ** 0.5)) for k, v in p.items() if v.dim() == 4 and v.shape[1] > 1
+        ]
+    assert stds and all(0.1 < s < 10 for s in stds)  # ~ sqrt(2) * raw std (order 1)
 
 
 def test_from_scratch_training_learns():
@@ -44,7 +47,7 @@ def test_from_scratch_training_learns():
     assert set(res) == {"val_acc", "test_acc"} and res["val_acc"] > 0.3
 
 
-def _chain(n: int) -> "nx.DiGraph":
+def _chain(n: int) -> nx.DiGraph:
     import networkx as nx
 
     from evohyper.families.nas.space import canonicalise
@@ -75,7 +78,7 @@ def test_virtual_edges_carry_a_message_two_hops_in_one_round():
     g = _chain(6)
     on = GHN(nodes=6, channels=4, hidden=8, virtual_edges=2, seed=1)
     assert not hasattr(GHN(nodes=6, channels=4, hidden=8, seed=1), "msg_sp_fw")
-    probe = torch.randn(8, generator=torch.Generator().manual_seed(0))    # (layer norm: a plain sum is constant)
+    probe = torch.randn(8, generator=torch.Generator().manual_seed(0))  # (layer norm: a plain sum is constant)
     (on.embeddings([g])[0, 2] * probe).sum().backward()
     grads = [p.grad for p in on.msg_sp_fw.parameters()]
     assert all(gr is not None for gr in grads) and sum(float(gr.abs().sum()) for gr in grads) > 0
@@ -87,7 +90,7 @@ def test_virtual_edges_carry_a_message_two_hops_in_one_round():
 def test_defaults_keep_the_ghn_unchanged_and_options_are_checked():
     g = CellSpace().sample(random.Random(1))
     a, b = GHN(seed=2), GHN(seed=2, virtual_edges=3, passes=2)
-    for k, v in a.state_dict().items():          # the new modules are created last: shared params agree
+    for k, v in a.state_dict().items():  # the new modules are created last: shared params agree
         torch.testing.assert_close(b.state_dict()[k], v)
     assert not torch.allclose(a.embeddings([g]), b.embeddings([g]))
     with pytest.raises(ValueError, match="virtual_edges.*2..5.*1"):

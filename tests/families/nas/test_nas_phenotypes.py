@@ -71,8 +71,15 @@ def test_decoder_accepts_json_and_graphs_and_the_digits_task_scores_them():
     assert set(task.test_metrics(phen)) == {"test_accuracy", "test_loss"}
 
 
-@pytest.mark.parametrize("kwargs, match", [({"nodes": 2}, "nodes=2.*3..12"), ({"ops": ["conv9x9"]}, "ops=.*conv3x3"),
-                                           ({"graphs_per_step": 0}, "graphs_per_step=0"), ({"weights": "/nope.pt"}, "weights")])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"nodes": 2}, "nodes=2.*3..12"),
+        ({"ops": ["conv9x9"]}, "ops=.*conv3x3"),
+        ({"graphs_per_step": 0}, "graphs_per_step=0"),
+        ({"weights": "/nope.pt"}, "weights"),
+    ],
+)
 def test_decoder_options_name_the_problem(kwargs, match):
     with pytest.raises(ValueError, match=match):
         _decoder(**kwargs)
@@ -118,7 +125,7 @@ def test_finetune_trains_every_member_on_its_own_loss_and_zero_steps_changes_not
     task.setup("cpu")
     batch = next(iter(task.train_batches(128, 0)))
     with torch.no_grad():
-        phen = dec.decode([a, b, a])                                  # a's two members share weights
+        phen = dec.decode([a, b, a])  # a's two members share weights
         x = batch[0]
         torch.testing.assert_close(finetune(phen, task, 0).forward(x), phen.forward(x))
         before = task.loss(phen, batch)
@@ -126,6 +133,6 @@ def test_finetune_trains_every_member_on_its_own_loss_and_zero_steps_changes_not
     with torch.no_grad():
         after = task.loss(tuned, batch)
     assert bool((after < before).all()), (before, after)
-    torch.testing.assert_close(after[0], after[2])                   # same start, same data: same result
+    torch.testing.assert_close(after[0], after[2])  # same start, same data: same result
     with pytest.raises(ValueError, match="steps must be an integer >= 0"):
         finetune(phen, task, -1)

@@ -8,8 +8,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evohyper.families.nas.space import (OPS, CellSpace, canonical_hash, canonicalise, encoding, graph_from_json,
-                                graph_to_json, is_valid, validity_problem)
+from evohyper.families.nas.space import (
+    OPS,
+    CellSpace,
+    canonical_hash,
+    canonicalise,
+    encoding,
+    graph_from_json,
+    graph_to_json,
+    is_valid,
+    validity_problem,
+)
 
 spaces = st.builds(CellSpace, nodes=st.integers(3, 9), max_inputs=st.integers(1, 3))
 
@@ -71,8 +80,15 @@ def test_validity_checks_name_the_problem():
         CellSpace(nodes=5).check(g)
 
 
-@pytest.mark.parametrize("kwargs, match", [({"nodes": 2}, "'nodes'.*3..12"), ({"max_inputs": 0}, "'max_inputs'"),
-                                           ({"ops": ("conv9x9",)}, "conv9x9.*allowed"), ({"channels": True}, "'channels'")])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"nodes": 2}, "'nodes'.*3..12"),
+        ({"max_inputs": 0}, "'max_inputs'"),
+        ({"ops": ("conv9x9",)}, "conv9x9.*allowed"),
+        ({"channels": True}, "'channels'"),
+    ],
+)
 def test_space_options_are_checked(kwargs, match):
     with pytest.raises(ValueError, match=match):
         CellSpace(**kwargs)

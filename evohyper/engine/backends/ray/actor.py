@@ -4,7 +4,8 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from evohyper.config.build import ComponentsSpec
 from evohyper.engine.backends.ray.wire import from_wire, to_wire

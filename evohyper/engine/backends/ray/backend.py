@@ -9,8 +9,9 @@ Failures and retries: see :mod:`evohyper.engine.backends.ray.pool`.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
@@ -164,7 +165,7 @@ class RayBackend:
             if self._owns_ray:
                 runtime.disconnect()
 
-    def __enter__(self) -> "RayBackend":
+    def __enter__(self) -> RayBackend:
         return self
 
     def __exit__(self, *exc: Any) -> None:

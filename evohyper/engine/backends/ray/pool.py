@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from evohyper.config.build import ComponentsSpec
 from evohyper.engine.backends.ray.actor import remote_actor_class

@@ -34,8 +34,12 @@ def from_wire(obj: Any) -> Any:
     if isinstance(obj, np.ndarray):
         return torch.from_numpy(obj.copy() if not obj.flags.writeable else obj)
     if isinstance(obj, dict) and obj.get("__chunk__"):
-        return ChunkResult(fitness=from_wire(obj["fitness"]), metrics={k: from_wire(v) for k, v in obj["metrics"].items()},
-                           sample_forwards=obj["sample_forwards"], errors=obj["errors"])
+        return ChunkResult(
+            fitness=from_wire(obj["fitness"]),
+            metrics={k: from_wire(v) for k, v in obj["metrics"].items()},
+            sample_forwards=obj["sample_forwards"],
+            errors=obj["errors"],
+        )
     return obj
 
 

@@ -1,0 +1,36 @@
+"""The HyperNEAT family's strategy and decoder run the shipped contracts."""
+import torch
+
+from evohyper.api.decoder import DecoderInfo
+from evohyper.families.hyperneat import NEAT, HyperNEATDecoder
+from evohyper.families.hyperneat.substrate import SubstrateSpec, sandwich
+from evohyper.testing import DecoderContract, StrategyContract
+from evohyper.testing.neat_genomes import cppn_config, random_genomes
+
+
+class TestNEATStrategy(StrategyContract):
+    strategy_class = NEAT
+    genome_size = None
+    options = {"popsize": 20}
+    generations = 15
+
+    def decoder_info(self):
+        return DecoderInfo(genotype="neat", genome_inputs=3, genome_outputs=2)
+
+    def fitness(self, population):
+        """The summed weight of enabled connections: NEAT's mutations can raise it without bound."""
+        return torch.tensor([sum(c.weight for c in g.connections.values() if c.enabled) for g in population],
+                            dtype=torch.float64)
+
+
+class TestHyperNEATDecoder(DecoderContract):
+    def make_decoder(self):
+        return HyperNEATDecoder(SubstrateSpec(sandwich([3, 2])))
+
+    def make_genotypes(self, decoder, n, seed=0):
+        config = cppn_config(decoder.num_inputs, decoder.num_outputs)
+        return random_genomes(config, n, seed=seed)
+
+    @staticmethod
+    def one(genotypes, i):
+        return [genotypes[i]]
