@@ -18,6 +18,7 @@ from evohyper_tasks.gym import (  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 needs_mujoco = pytest.mark.skipif(importlib.util.find_spec("mujoco") is None, reason="needs gymnasium[mujoco]")
+needs_box2d = pytest.mark.skipif(importlib.util.find_spec("Box2D") is None, reason="needs gymnasium[box2d]")
 
 
 def population(task, n, seed=0, network=None, scale=1.0):
@@ -112,6 +113,8 @@ EXACT_CASES = [
     pytest.param(dict(env="Pendulum-v1", episodes=2, max_steps=70, action_mapping="tanh",
                       decrease_rewards_by=0.5), 4, id="pendulum-tanh"),
     pytest.param(dict(env="MountainCarContinuous-v0", episodes=2, max_steps=50), 3, id="mountaincar-clip"),
+    pytest.param(dict(env="LunarLander-v3", episodes=2, max_steps=300), 4, id="lunarlander-terminates",
+                 marks=needs_box2d),
     pytest.param(dict(env="HalfCheetah-v5", episodes=2, max_steps=80), 3, id="halfcheetah",
                  marks=needs_mujoco),
     pytest.param(dict(env="Hopper-v5", episodes=2, max_steps=150), 4, id="hopper-terminates",
@@ -130,14 +133,16 @@ def test_batched_evaluation_equals_single_environments(options, P):
     assert torch.equal(result.metrics["env_steps"], ep_len.sum(1))
     assert torch.equal(result.metrics["episode_length"], ep_len.mean(1))
     assert result.sample_forwards == int(lengths.sum())
-    if options["env"] in ("CartPole-v1", "Hopper-v5"):
+    if options["env"] in ("CartPole-v1", "Hopper-v5", "LunarLander-v3"):
         assert len(set(lengths.ravel().tolist())) > 1, "the case should mix episode lengths"
 
 
-def test_observation_normalization_matches_single_environments():
-    """Stats collected = exactly the observations the policies were given; the next call normalises
-    with them (frozen), as a replay with the same mean/std does."""
-    task = GymTask(env="Pendulum-v1", episodes=2, max_steps=30, observation_normalization=True)
+@pytest.mark.parametrize("options", [dict(env="Pendulum-v1", max_steps=30),
+                                     dict(env="CartPole-v1", max_steps=100)])  # episodes end early
+def test_observation_normalization_matches_single_environments(options):
+    """Stats collected = exactly the observations the policies were given (finished episodes add
+    nothing); the next call normalises with them (frozen), as a replay with the same mean/std does."""
+    task = GymTask(episodes=2, observation_normalization=True, **options)
     assert task.current_normalizer() is None  # nothing seen yet: identity
     ph = population(task, 3, seed=2)
     first = task.evaluate(ph, seed=1)
@@ -149,7 +154,9 @@ def test_observation_normalization_matches_single_environments():
     norm = task.current_normalizer()
     torch.testing.assert_close(norm[0], seen.mean(0), rtol=1e-12, atol=1e-12)
     second = task.evaluate(ph, seed=2)
-    returns, _, _ = replay(task, ph, seed=2, norm=norm)
+    returns, lengths, _ = replay(task, ph, seed=2, norm=norm)
+    if task.env_id == "CartPole-v1":
+        assert len(set(lengths.ravel().tolist())) > 1 and lengths.max() < 100
     np.testing.assert_allclose(second.fitness.numpy(), returns, rtol=1e-6, atol=1e-9)
 
 
