@@ -11,10 +11,11 @@ a vector env steps every copy on every call (its autoreset modes either reset fi
 assert on them), while masking needs to skip them; raw stepping speed is the same (see
 ``benchmarks/bench_gym.py``).
 
-Why each (individual, episode) runs as its own one-row network: a batched GEMM may round a row
-differently depending on how many rows share it (M=1 takes a GEMV path), and one flipped bit in an
-action changes a MuJoCo trajectory. With one row per network, a policy's action for an observation
-is bit-identical whether it is scored here, alone, or replayed on a single environment.
+Why the forward runs once per episode index with one row per network (``[P, 1, obs_dim]``), not
+once on ``[P, E, obs_dim]``: a batched GEMM may round a row differently depending on how many rows
+share it (M=1 takes a GEMV path), and one flipped bit in an action changes a MuJoCo trajectory. With
+one row per network, a policy's action for an observation is bit-identical whether it is scored
+here, alone, or replayed on a single environment (tests/tasks/test_task_gym.py checks this).
 """
 # No `from __future__ import annotations`: constructor annotations stay real types for the validator.
 from typing import Any, ClassVar, Literal
@@ -208,13 +209,20 @@ class GymTask(Task):
             out = self.low + (np.tanh(out) + 1.0) * 0.5 * (self.high - self.low)
         return np.clip(out, self.low, self.high).astype(self.act_dtype)  # tanh may round past a bound
 
-    def policy_input(self, obs: np.ndarray, norm: tuple[torch.Tensor, torch.Tensor] | None,
-                     dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-        """Observations ``[n, obs_dim]`` (float64) as one-row network inputs ``[n, 1, obs_dim]``."""
+    def policy_outputs(self, phenotypes: MLPPhenotypes, obs: np.ndarray,
+                       norm: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+        """Outputs ``[P * E, act_dim]`` for observations ``[P * E, obs_dim]`` (float64, row
+        ``p * E + e`` = episode e of individual p): one batched forward per episode index, each
+        network seeing one row (see the module docstring: a policy's action never depends on
+        how many rows share its GEMM)."""
+        P, E = len(phenotypes), self.episodes
         x = torch.from_numpy(obs)
         if norm is not None:
             x = (x - norm[0]) / norm[1]
-        return x.to(device=device, dtype=dtype).unsqueeze(1)
+        x = x.to(device=phenotypes.device, dtype=phenotypes.dtype).view(P, E, -1)
+        if E == 1:
+            return phenotypes.forward(x).view(P, -1)
+        return torch.cat([phenotypes.forward(x[:, e:e + 1]) for e in range(E)], dim=1).view(P * E, -1)
 
     # ------------------------------------------------------------------ observation normalisation
     def _require_normalization(self) -> None:
@@ -244,8 +252,6 @@ class GymTask(Task):
     def evaluate(self, phenotypes: MLPPhenotypes, seed: int) -> EvalResult:
         P, E = len(phenotypes), self.episodes
         n = P * E
-        # row i = p * E + e plays episode e of individual p, as its own one-row network
-        policies = phenotypes if E == 1 else phenotypes.select(torch.arange(P).repeat_interleave(E))
         norm = self.current_normalizer()  # frozen for the whole call: order independent
         envs = self.environments(n)
         steps = [env.step for env in envs]
@@ -264,8 +270,7 @@ class GymTask(Task):
                 seen = obs[live]
                 obs_sum += seen.sum(axis=0)
                 obs_sumsq += (seen * seen).sum(axis=0)
-            out = policies.forward(self.policy_input(obs, norm, phenotypes.dtype, phenotypes.device))
-            act = self.actions(out[:, 0])
+            act = self.actions(self.policy_outputs(phenotypes, obs, norm))
             still = []
             for i in live:
                 o, r, terminated, truncated, _ = steps[i](act[i])
