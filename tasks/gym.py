@@ -265,7 +265,7 @@ class GymTask(Task):
         reward = np.zeros(n, dtype=np.float64)
         live = list(range(n))
         obs_sum, obs_sumsq = np.zeros(self.obs_dim), np.zeros(self.obs_dim)
-        for t in range(self.max_steps):  # a loop over time steps; every live episode steps at once
+        for _ in range(self.max_steps):  # a loop over time steps; every live episode steps at once
             if self.observation_normalization:
                 seen = obs[live]
                 obs_sum += seen.sum(axis=0)
