@@ -1,0 +1,294 @@
+"""Any gymnasium environment as a fitness task: P policies x E episodes stepped in lockstep.
+
+The task holds P*E environment copies (created once, grown when a call needs more, reset with
+seeded episodes every call) and runs the whole population's policies in one batched forward per
+time step; finished episodes are masked: never stepped again, never counted. Episode seeds come from
+the ``evaluate`` seed and are the same for every individual (common random numbers), so a fitness
+never depends on which other individuals share the call (1 or N Ray actors give the same result).
+
+Why the environments are stepped one by one rather than through ``gymnasium.vector.SyncVectorEnv``:
+a vector env steps every copy on every call (its autoreset modes either reset finished copies or
+assert on them), while masking needs to skip them; raw stepping speed is the same (see
+``benchmarks/bench_gym.py``).
+
+Why the forward runs once per episode index with one row per network (``[P, 1, obs_dim]``), not
+once on ``[P, E, obs_dim]``: a batched GEMM may round a row differently depending on how many rows
+share it (M=1 takes a GEMV path), and one flipped bit in an action changes a MuJoCo trajectory. With
+one row per network, a policy's action for an observation is bit-identical whether it is scored
+here, alone, or replayed on a single environment (tests/tasks/test_task_gym.py checks this).
+"""
+# No `from __future__ import annotations`: constructor annotations stay real types for the validator.
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import torch
+
+from evohyper.api.phenotypes import MLPPhenotypes, MLPSpec
+from evohyper.api.task import EvalResult, Task
+from evohyper_tasks._common import check_choice, check_float, check_int, mlp_target
+
+TASK = "gym"
+ACTION_MAPPINGS = ("clip", "tanh")
+#: observation statistics, all float64: ``count`` (scalar), ``sum`` and ``sumsq`` (``[obs_dim]``)
+STATS_KEYS = ("count", "sum", "sumsq")
+#: variance floor of the normaliser (EvoTorch's RunningNorm default), so constant inputs stay finite
+MIN_VARIANCE = 1e-2
+DEFAULT_MAX_STEPS = 1000  # for environments registered without a step limit
+
+
+def _gymnasium() -> Any:
+    """gymnasium, imported on first use: ``evohyper list`` works without it installed."""
+    try:
+        import gymnasium
+    except ImportError:
+        raise ValueError(f"task {TASK!r} needs gymnasium: pip install 'gymnasium[mujoco]>=1.0'") from None
+    return gymnasium
+
+
+# ----------------------------------------------------------------------------- observation statistics
+def empty_observation_stats(obs_dim: int) -> dict[str, torch.Tensor]:
+    return {"count": torch.zeros((), dtype=torch.float64), "sum": torch.zeros(obs_dim, dtype=torch.float64),
+            "sumsq": torch.zeros(obs_dim, dtype=torch.float64)}
+
+
+def _check_stats(stats: Any, obs_dim: int | None = None) -> dict[str, torch.Tensor]:
+    if not isinstance(stats, dict) or set(stats) != set(STATS_KEYS):
+        got = sorted(stats) if isinstance(stats, dict) else type(stats).__name__
+        raise ValueError(f"observation stats must be a dict with keys {list(STATS_KEYS)}, got {got}")
+    out = {k: torch.as_tensor(stats[k]).detach().to("cpu", torch.float64).clone() for k in STATS_KEYS}
+    dim = out["sum"].shape[0] if out["sum"].dim() == 1 else -1
+    if (out["count"].dim() != 0 or dim < 0 or out["sumsq"].shape != (dim,)
+            or (obs_dim is not None and dim != obs_dim)):
+        raise ValueError(f"observation stats must be count [] and sum, sumsq [{obs_dim or 'obs_dim'}], got "
+                         f"{ {k: tuple(v.shape) for k, v in out.items()} }")
+    if not all(bool(torch.isfinite(v).all()) for v in out.values()) or float(out["count"]) < 0:
+        raise ValueError("observation stats must be finite with count >= 0")
+    return out
+
+
+def merge_observation_stats(stats: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The stats of the union of the observations behind ``stats`` (e.g. one per actor): sums,
+    so the order of the parts does not matter (up to float64 rounding)."""
+    if not stats:
+        raise ValueError("merge_observation_stats needs at least one set of stats")
+    parts = [_check_stats(s) for s in stats]
+    dim = parts[0]["sum"].shape[0]
+    if any(p["sum"].shape[0] != dim for p in parts):
+        raise ValueError(f"cannot merge observation stats of different sizes {[p['sum'].shape[0] for p in parts]}")
+    return {k: torch.stack([p[k] for p in parts]).sum(0) for k in STATS_KEYS}
+
+
+def normalizer(stats: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """``(mean, std)`` to normalise with, or None while no observation has been counted."""
+    count = float(stats["count"])
+    if count <= 0:
+        return None
+    mean = stats["sum"] / count
+    var = (stats["sumsq"] / count - mean * mean).clamp_min(MIN_VARIANCE)
+    return mean, var.sqrt()
+
+
+# ----------------------------------------------------------------------------- the task
+class GymTask(Task):
+    """Any gymnasium environment (Box observations; Discrete or Box actions); fitness = episode return.
+
+    Options:
+      env: a registered gymnasium id (``Pendulum-v1``, ``CartPole-v1``, ``HalfCheetah-v5``, ...).
+      episodes: episodes per individual (default 1); fitness is ``[P, episodes]``.
+      max_steps: episode length limit (default: the environment's registered limit, else 1000).
+      env_kwargs: keyword arguments for ``gymnasium.make``.
+      action_mapping: Box actions only: ``clip`` the outputs to the bounds (default) or ``tanh``
+        squash them into the bounds. Discrete actions are the argmax of ``n`` outputs.
+      decrease_rewards_by: subtracted from every step's reward (removes alive bonuses, as EvoTorch's
+        GymNE does).
+      observation_normalization: normalise observations with running mean/variance statistics,
+        frozen at the start of each call (see ``observation_stats``).
+
+    Metrics: ``episode_length`` (mean over the episodes) and ``env_steps`` (all of an individual's
+    steps). ``sample_forwards`` counts live environment steps (one policy forward each).
+    """
+
+    maximize: ClassVar[bool] = True
+    default_hidden: ClassVar[tuple[int, ...]] = (16,)
+
+    def __init__(self, env: str = "Pendulum-v1", episodes: int = 1, max_steps: int | None = None,
+                 env_kwargs: dict[str, Any] | None = None, action_mapping: Literal["clip", "tanh"] = "clip",
+                 decrease_rewards_by: float = 0.0, observation_normalization: bool = False) -> None:
+        self.episodes = check_int(TASK, "episodes", episodes, 1)
+        self.action_mapping = check_choice(TASK, "action_mapping", action_mapping, ACTION_MAPPINGS)
+        self.decrease_rewards_by = check_float(TASK, "decrease_rewards_by", decrease_rewards_by)
+        if not isinstance(observation_normalization, bool):
+            raise ValueError(f"task {TASK!r}: option 'observation_normalization' must be true or false, "
+                             f"got {observation_normalization!r}")
+        self.observation_normalization = observation_normalization
+        if env_kwargs is not None and (not isinstance(env_kwargs, dict)
+                                       or not all(isinstance(k, str) for k in env_kwargs)):
+            raise ValueError(f"task {TASK!r}: option 'env_kwargs' must be a mapping of keyword arguments "
+                             f"for gymnasium.make, got {env_kwargs!r}")
+        self.env_kwargs = dict(env_kwargs or {})
+        if not isinstance(env, str) or not env:
+            raise ValueError(f"task {TASK!r}: option 'env' must be a registered gymnasium environment id "
+                             f"such as 'Pendulum-v1', got {env!r}")
+        self.env_id = env
+        probe = self._make(limit=None)  # validates the id, the kwargs and the spaces, then goes
+        try:
+            self._read_spaces(probe)
+            registered = probe.spec.max_episode_steps if probe.spec is not None else None
+        finally:
+            probe.close()
+        if max_steps is None:
+            max_steps = registered if registered else DEFAULT_MAX_STEPS
+        self.max_steps = check_int(TASK, "max_steps", max_steps, 1)
+        self.device = torch.device("cpu")
+        self._envs: list[Any] = []
+        self._reference = empty_observation_stats(self.obs_dim)  # merged stats set by the engine
+        self._collected = empty_observation_stats(self.obs_dim)  # seen here since the last merge
+
+    # ------------------------------------------------------------------ environments
+    def _make(self, limit: int | None = -1) -> Any:
+        """One environment; ``limit=-1``: no TimeLimit wrapper (this task counts steps itself)."""
+        gymnasium = _gymnasium()
+        try:
+            return gymnasium.make(self.env_id, max_episode_steps=limit, disable_env_checker=True,
+                                  **self.env_kwargs)
+        except gymnasium.error.Error as exc:
+            raise ValueError(f"task {TASK!r}: option 'env' = {self.env_id!r} cannot be made: "
+                             f"{type(exc).__name__}: {exc}") from None
+        except TypeError as exc:
+            raise ValueError(f"task {TASK!r}: option 'env_kwargs' = {self.env_kwargs!r} does not fit "
+                             f"{self.env_id!r}: {exc}") from None
+
+    def _read_spaces(self, env: Any) -> None:
+        spaces = _gymnasium().spaces
+        obs, act = env.observation_space, env.action_space
+        allowed = "an environment with a Box observation space and a Discrete or Box action space"
+        if not isinstance(obs, spaces.Box) or not isinstance(act, (spaces.Discrete, spaces.Box)) or obs.shape == ():
+            raise ValueError(f"task {TASK!r}: option 'env' must name {allowed}; {self.env_id!r} has observation "
+                             f"space {obs} and action space {act}")
+        self.obs_shape = tuple(obs.shape)
+        self.obs_dim = int(np.prod(self.obs_shape))
+        self.discrete = isinstance(act, spaces.Discrete)
+        if self.discrete:
+            self.act_dim, self.act_start = int(act.n), int(act.start)
+            return
+        self.act_shape, self.act_dtype = tuple(act.shape), act.dtype
+        self.act_dim = int(np.prod(self.act_shape))
+        self.low, self.high = act.low.astype(np.float64), act.high.astype(np.float64)
+        if self.action_mapping == "tanh" and not (np.isfinite(self.low).all() and np.isfinite(self.high).all()):
+            raise ValueError(f"task {TASK!r}: option 'action_mapping' = 'tanh' needs finite action bounds; "
+                             f"{self.env_id!r} has {act}; use 'clip'")
+
+    def environments(self, n: int) -> list[Any]:
+        """At least ``n`` cached environments (made once: MuJoCo models are slow to build)."""
+        while len(self._envs) < n:
+            self._envs.append(self._make())
+        return self._envs[:n]
+
+    def close(self) -> None:
+        for env in self._envs:
+            env.close()
+        self._envs = []
+
+    def episode_seeds(self, seed: int) -> list[int]:
+        """The E episode seeds for ``seed`` (a local generator: the global RNG is never drawn)."""
+        gen = torch.Generator().manual_seed(int(seed))
+        return torch.randint(0, 2**31 - 1, (self.episodes,), generator=gen).tolist()
+
+    # ------------------------------------------------------------------ policy
+    def target(self, network: dict[str, Any]) -> MLPSpec:
+        return mlp_target(TASK, network, self.obs_dim, self.act_dim, hidden=self.default_hidden,
+                          activation="tanh", output_activation="identity")
+
+    def actions(self, outputs: torch.Tensor) -> Any:
+        """Environment actions for network outputs ``[n, act_dim]``: a list of ints (Discrete) or
+        an array ``[n, *action_shape]`` of the action space's dtype (Box)."""
+        if self.discrete:
+            return (outputs.argmax(dim=-1) + self.act_start).tolist()
+        out = outputs.detach().cpu().numpy().astype(np.float64).reshape(-1, *self.act_shape)
+        if self.action_mapping == "tanh":
+            out = self.low + (np.tanh(out) + 1.0) * 0.5 * (self.high - self.low)
+        return np.clip(out, self.low, self.high).astype(self.act_dtype)  # tanh may round past a bound
+
+    def policy_outputs(self, phenotypes: MLPPhenotypes, obs: np.ndarray,
+                       norm: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+        """Outputs ``[P * E, act_dim]`` for observations ``[P * E, obs_dim]`` (float64, row
+        ``p * E + e`` = episode e of individual p): one batched forward per episode index, each
+        network seeing one row (see the module docstring: a policy's action never depends on
+        how many rows share its GEMM)."""
+        P, E = len(phenotypes), self.episodes
+        x = torch.from_numpy(obs)
+        if norm is not None:
+            x = (x - norm[0]) / norm[1]
+        x = x.to(device=phenotypes.device, dtype=phenotypes.dtype).view(P, E, -1)
+        if E == 1:
+            return phenotypes.forward(x).view(P, -1)
+        return torch.cat([phenotypes.forward(x[:, e:e + 1]) for e in range(E)], dim=1).view(P * E, -1)
+
+    # ------------------------------------------------------------------ observation normalisation
+    def _require_normalization(self) -> None:
+        if not self.observation_normalization:
+            raise ValueError(f"task {TASK!r}: observation statistics are kept only with "
+                             f"observation_normalization: true")
+
+    def observation_stats(self) -> dict[str, torch.Tensor]:
+        """What this evaluator collected since the last ``set_observation_stats`` (a copy)."""
+        self._require_normalization()
+        return {k: v.clone() for k, v in self._collected.items()}
+
+    def set_observation_stats(self, stats: dict[str, torch.Tensor]) -> None:
+        """Normalise with ``stats`` (the merge of every evaluator's stats) from now on; what was
+        collected here is part of that merge, so it is cleared."""
+        self._require_normalization()
+        self._reference = _check_stats(stats, self.obs_dim)
+        self._collected = empty_observation_stats(self.obs_dim)
+
+    def current_normalizer(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """``(mean, std)`` a call starting now normalises with (merged + collected stats), or None."""
+        if not self.observation_normalization:
+            return None
+        return normalizer(merge_observation_stats([self._reference, self._collected]))
+
+    # ------------------------------------------------------------------ evaluate
+    def evaluate(self, phenotypes: MLPPhenotypes, seed: int) -> EvalResult:
+        P, E = len(phenotypes), self.episodes
+        n = P * E
+        norm = self.current_normalizer()  # frozen for the whole call: order independent
+        envs = self.environments(n)
+        steps = [env.step for env in envs]
+        seeds = self.episode_seeds(seed)
+        obs = np.empty((n, self.obs_dim), dtype=np.float64)
+        view = obs.reshape(n, *self.obs_shape)
+        for i, env in enumerate(envs):
+            view[i] = env.reset(seed=seeds[i % E])[0]
+        returns = np.zeros(n, dtype=np.float64)
+        lengths = np.zeros(n, dtype=np.int64)
+        reward = np.zeros(n, dtype=np.float64)
+        live = list(range(n))
+        obs_sum, obs_sumsq = np.zeros(self.obs_dim), np.zeros(self.obs_dim)
+        for _ in range(self.max_steps):  # a loop over time steps; every live episode steps at once
+            if self.observation_normalization:
+                seen = obs[live]
+                obs_sum += seen.sum(axis=0)
+                obs_sumsq += (seen * seen).sum(axis=0)
+            act = self.actions(self.policy_outputs(phenotypes, obs, norm))
+            still = []
+            for i in live:
+                o, r, terminated, truncated, _ = steps[i](act[i])
+                view[i] = o
+                reward[i] = r
+                if not (terminated or truncated):
+                    still.append(i)
+            lengths[live] += 1
+            returns[live] += reward[live] - self.decrease_rewards_by
+            live = still
+            if not live:
+                break
+        if self.observation_normalization:
+            self._collected["count"] += float(lengths.sum())
+            self._collected["sum"] += torch.from_numpy(obs_sum)
+            self._collected["sumsq"] += torch.from_numpy(obs_sumsq)
+        ep_len = torch.from_numpy(lengths).view(P, E)
+        return EvalResult(fitness=torch.from_numpy(returns).view(P, E),
+                          metrics={"episode_length": ep_len.to(torch.float64).mean(dim=1),
+                                   "env_steps": ep_len.sum(dim=1).to(torch.float64)},
+                          sample_forwards=int(lengths.sum()))

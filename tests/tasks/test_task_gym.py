@@ -1,0 +1,349 @@
+"""The gym task: conforms to the task contract, matches gymnasium environments stepped one by one,
+is chunk invariant, rejects bad options, and merges observation statistics like one evaluator."""
+import importlib.util
+
+import numpy as np
+import pytest
+import torch
+
+gymnasium = pytest.importorskip("gymnasium")
+
+from evohyper import registry  # noqa: E402
+from evohyper.config.options import ConfigError, check_block  # noqa: E402
+from evohyper.decoders.direct import DirectDecoder  # noqa: E402
+from evohyper.engine.evaluation import ComponentsSpec, Evaluator  # noqa: E402
+from evohyper.testing import TaskContract  # noqa: E402
+from evohyper_tasks.gym import (  # noqa: E402
+    GymTask, empty_observation_stats, merge_observation_stats, normalizer)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+needs_mujoco = pytest.mark.skipif(importlib.util.find_spec("mujoco") is None, reason="needs gymnasium[mujoco]")
+needs_box2d = pytest.mark.skipif(importlib.util.find_spec("Box2D") is None, reason="needs gymnasium[box2d]")
+
+
+def population(task, n, seed=0, network=None, scale=1.0):
+    decoder = DirectDecoder(task.target(network or {}))
+    g = torch.Generator().manual_seed(seed)
+    return decoder.decode(scale * torch.randn(n, decoder.genome_size, generator=g))
+
+
+def fixed_stats(task, seed=0):
+    """Made-up but plausible observation statistics (as the engine would set after a merge)."""
+    g = torch.Generator().manual_seed(seed)
+    count = torch.tensor(500.0, dtype=torch.float64)
+    mean = torch.randn(task.obs_dim, generator=g, dtype=torch.float64)
+    var = 0.5 + torch.rand(task.obs_dim, generator=g, dtype=torch.float64)
+    return {"count": count, "sum": mean * count, "sumsq": (var + mean * mean) * count}
+
+
+# ----------------------------------------------------------------------------- contract
+class TestGymPendulumContract(TaskContract):
+    def make_task(self):
+        return GymTask(env="Pendulum-v1", episodes=2, max_steps=60)
+
+
+class TestGymCartPoleContract(TaskContract):
+    network = {"hidden": []}
+    population = 10
+    genotype_scale = 1.0
+
+    def make_task(self):
+        return GymTask(env="CartPole-v1", episodes=3, max_steps=200)
+
+
+class TestGymNormalizedTanhContract(TaskContract):
+    """With observation normalisation, the engine sets merged stats before each generation: given
+    those, evaluate is a pure function of (phenotypes, seed)."""
+
+    def make_task(self):
+        return GymTask(env="Pendulum-v1", episodes=2, max_steps=40, action_mapping="tanh",
+                       observation_normalization=True, decrease_rewards_by=1.0)
+
+    def evaluate(self, task, phenotypes, seed=None):
+        task.set_observation_stats(fixed_stats(task))
+        return super().evaluate(task, phenotypes, seed)
+
+
+@needs_mujoco
+class TestGymHalfCheetahContract(TaskContract):
+    population = 4
+
+    def make_task(self):
+        return GymTask(env="HalfCheetah-v5", max_steps=25)
+
+
+# ----------------------------------------------------------------------------- exactness
+def replay(task, phenotypes, seed, norm=None):
+    """Each individual-episode on its own freshly made gymnasium environment (default wrappers,
+    TimeLimit at max_steps), stepped one by one in plain Python. Returns returns, lengths and the
+    observations the policies were given."""
+    P, seeds = len(phenotypes), task.episode_seeds(seed)
+    space = gymnasium.make(task.env_id, **task.env_kwargs).action_space
+    returns, lengths, seen = np.zeros((P, task.episodes)), np.zeros((P, task.episodes), dtype=int), []
+    for p in range(P):
+        policy = phenotypes.select([p])
+        for e, episode_seed in enumerate(seeds):
+            env = gymnasium.make(task.env_id, max_episode_steps=task.max_steps, **task.env_kwargs)
+            obs, _ = env.reset(seed=episode_seed)
+            done = False
+            while not done:
+                x = torch.as_tensor(np.asarray(obs, dtype=np.float64).reshape(-1))
+                seen.append(x)
+                if norm is not None:
+                    x = (x - norm[0]) / norm[1]
+                out = policy.forward(x.to(torch.float32).view(1, 1, -1))[0, 0].numpy()
+                if isinstance(space, gymnasium.spaces.Discrete):
+                    action = int(np.argmax(out)) + int(space.start)
+                else:
+                    low, high = space.low.astype(np.float64), space.high.astype(np.float64)
+                    a = out.astype(np.float64)
+                    if task.action_mapping == "tanh":
+                        a = low + (np.tanh(a) + 1.0) * 0.5 * (high - low)
+                    action = np.clip(a, low, high).astype(space.dtype)
+                obs, reward, terminated, truncated, _ = env.step(action)
+                returns[p, e] += reward - task.decrease_rewards_by
+                lengths[p, e] += 1
+                done = terminated or truncated
+            env.close()
+    return returns, lengths, torch.stack(seen)
+
+
+EXACT_CASES = [
+    pytest.param(dict(env="CartPole-v1", episodes=3, max_steps=150), 6, id="cartpole"),
+    pytest.param(dict(env="Pendulum-v1", episodes=2, max_steps=70, action_mapping="tanh",
+                      decrease_rewards_by=0.5), 4, id="pendulum-tanh"),
+    pytest.param(dict(env="MountainCarContinuous-v0", episodes=2, max_steps=50), 3, id="mountaincar-clip"),
+    pytest.param(dict(env="LunarLander-v3", episodes=2, max_steps=300), 4, id="lunarlander-terminates",
+                 marks=needs_box2d),
+    pytest.param(dict(env="HalfCheetah-v5", episodes=2, max_steps=80), 3, id="halfcheetah",
+                 marks=needs_mujoco),
+    pytest.param(dict(env="Hopper-v5", episodes=2, max_steps=150), 4, id="hopper-terminates",
+                 marks=needs_mujoco),
+]
+
+
+@pytest.mark.parametrize(("options", "P"), EXACT_CASES)
+def test_batched_evaluation_equals_single_environments(options, P):
+    task = GymTask(**options)
+    ph = population(task, P, seed=1)
+    result = task.evaluate(ph, seed=7)
+    returns, lengths, _ = replay(task, ph, seed=7)
+    np.testing.assert_allclose(result.fitness.numpy(), returns, rtol=1e-6, atol=1e-9)
+    ep_len = torch.as_tensor(lengths, dtype=torch.float64)
+    assert torch.equal(result.metrics["env_steps"], ep_len.sum(1))
+    assert torch.equal(result.metrics["episode_length"], ep_len.mean(1))
+    assert result.sample_forwards == int(lengths.sum())
+    if options["env"] in ("CartPole-v1", "Hopper-v5", "LunarLander-v3"):
+        assert len(set(lengths.ravel().tolist())) > 1, "the case should mix episode lengths"
+
+
+@pytest.mark.parametrize("options", [dict(env="Pendulum-v1", max_steps=30),
+                                     dict(env="CartPole-v1", max_steps=100)])  # episodes end early
+def test_observation_normalization_matches_single_environments(options):
+    """Stats collected = exactly the observations the policies were given (finished episodes add
+    nothing); the next call normalises with them (frozen), as a replay with the same mean/std does."""
+    task = GymTask(episodes=2, observation_normalization=True, **options)
+    assert task.current_normalizer() is None  # nothing seen yet: identity
+    ph = population(task, 3, seed=2)
+    first = task.evaluate(ph, seed=1)
+    _, _, seen = replay(task, ph, seed=1)
+    stats = task.observation_stats()
+    assert float(stats["count"]) == len(seen) == first.sample_forwards
+    torch.testing.assert_close(stats["sum"], seen.sum(0), rtol=1e-12, atol=1e-9)
+    torch.testing.assert_close(stats["sumsq"], (seen * seen).sum(0), rtol=1e-12, atol=1e-9)
+    norm = task.current_normalizer()
+    torch.testing.assert_close(norm[0], seen.mean(0), rtol=1e-12, atol=1e-12)
+    second = task.evaluate(ph, seed=2)
+    returns, lengths, _ = replay(task, ph, seed=2, norm=norm)
+    if task.env_id == "CartPole-v1":
+        assert len(set(lengths.ravel().tolist())) > 1 and lengths.max() < 100
+    np.testing.assert_allclose(second.fitness.numpy(), returns, rtol=1e-6, atol=1e-9)
+
+
+# ----------------------------------------------------------------------------- chunk invariance, caching
+@pytest.mark.parametrize("options", [
+    dict(env="CartPole-v1", episodes=2),
+    dict(env="Pendulum-v1", episodes=3, max_steps=50),
+    pytest.param(dict(env="HalfCheetah-v5", episodes=2, max_steps=60), marks=needs_mujoco),
+])
+def test_halves_give_the_same_fitness_bit_for_bit(options):
+    task = GymTask(**options)
+    ph = population(task, 8, seed=3)
+    whole = task.evaluate(ph, seed=11)
+    halves = [task.evaluate(ph.select(slice(0, 4)), seed=11), task.evaluate(ph.select(slice(4, 8)), seed=11)]
+    assert torch.equal(torch.cat([h.fitness for h in halves]), whole.fitness)
+    for name in whole.metrics:
+        assert torch.equal(torch.cat([h.metrics[name] for h in halves]), whole.metrics[name])
+    assert whole.sample_forwards == sum(h.sample_forwards for h in halves)
+
+
+def test_cached_environments_are_reused_and_grown():
+    task = GymTask(env="Pendulum-v1", episodes=2, max_steps=20)
+    small, big = population(task, 2, seed=4), population(task, 5, seed=5)
+    task.evaluate(small, seed=0)
+    first = list(task._envs)
+    assert len(first) == 4
+    after = task.evaluate(big, seed=9)  # grows the pool, keeps the old copies
+    assert len(task._envs) == 10 and task._envs[:4] == first
+    assert torch.equal(after.fitness, GymTask(env="Pendulum-v1", episodes=2, max_steps=20).evaluate(big, 9).fitness)
+    task.close()
+    assert task._envs == []
+
+
+def test_episode_seeds_come_from_the_seed_only():
+    task = GymTask(env="Pendulum-v1", episodes=4)
+    torch.manual_seed(0)
+    a = task.episode_seeds(5)
+    torch.manual_seed(1)
+    assert a == task.episode_seeds(5) and a != task.episode_seeds(6) and len(set(a)) == 4
+    ph = population(task, 1)
+    different = task.evaluate(ph, seed=5).fitness[0]
+    assert len(set(different.tolist())) == 4  # the E episodes really start differently
+
+
+def test_defaults_and_target():
+    task = GymTask(env="CartPole-v1")
+    assert (task.episodes, task.max_steps, task.obs_dim, task.act_dim) == (1, 500, 4, 2)  # registered limit
+    assert task.target({}).sizes == [4, 16, 2]
+    assert GymTask(env="Pendulum-v1", max_steps=3000).max_steps == 3000  # beyond the registered 200
+    assert GymTask(env="Pendulum-v1").target({"hidden": [8, 8]}).sizes == [3, 8, 8, 1]
+    result = GymTask(env="Pendulum-v1", max_steps=250).evaluate(population(GymTask(), 2), seed=0)
+    assert result.metrics["episode_length"].tolist() == [250.0, 250.0]  # no TimeLimit at 200
+
+
+def test_decrease_rewards_by_shifts_every_step():
+    ph = population(GymTask(env="CartPole-v1"), 4, seed=6)
+    plain = GymTask(env="CartPole-v1", episodes=2).evaluate(ph, seed=3)
+    shifted = GymTask(env="CartPole-v1", episodes=2, decrease_rewards_by=1.0).evaluate(ph, seed=3)
+    assert torch.equal(plain.fitness.mean(1), plain.metrics["episode_length"])  # CartPole pays 1 per step
+    assert torch.equal(shifted.fitness, torch.zeros_like(plain.fitness))
+
+
+# ----------------------------------------------------------------------------- observation statistics
+def test_merged_stats_of_two_halves_equal_the_whole():
+    """Two evaluators (actors) scoring one half each report stats whose merge equals one evaluator
+    scoring everything; normalising with the merge, the next generation is chunk invariant again."""
+    opts = dict(env="Pendulum-v1", episodes=2, max_steps=40, observation_normalization=True)
+    whole, left, right = GymTask(**opts), GymTask(**opts), GymTask(**opts)
+    ph = population(whole, 6, seed=8)
+    whole.evaluate(ph, seed=1)
+    left.evaluate(ph.select(slice(0, 3)), seed=1)
+    right.evaluate(ph.select(slice(3, 6)), seed=1)
+    merged = merge_observation_stats([left.observation_stats(), right.observation_stats()])
+    expected = whole.observation_stats()
+    assert torch.equal(merged["count"], expected["count"])
+    for key in ("sum", "sumsq"):
+        torch.testing.assert_close(merged[key], expected[key], rtol=1e-12, atol=1e-12)
+    swapped = merge_observation_stats([right.observation_stats(), left.observation_stats()])
+    for key in merged:
+        torch.testing.assert_close(swapped[key], merged[key], rtol=1e-15, atol=0)
+    for task in (whole, left, right):
+        task.set_observation_stats(merged)
+        assert float(task.observation_stats()["count"]) == 0  # the merge includes what it collected
+    again = whole.evaluate(ph, seed=2)
+    parts = [left.evaluate(ph.select(slice(0, 3)), seed=2), right.evaluate(ph.select(slice(3, 6)), seed=2)]
+    assert torch.equal(torch.cat([p.fitness for p in parts]), again.fitness)
+
+
+def test_normalizer_and_merge_helpers():
+    assert normalizer(empty_observation_stats(3)) is None
+    x = torch.tensor([[1.0, 5.0], [3.0, 5.0]], dtype=torch.float64)
+    mean, std = normalizer({"count": torch.tensor(2.0, dtype=torch.float64), "sum": x.sum(0), "sumsq": (x * x).sum(0)})
+    assert mean.tolist() == [2.0, 5.0]
+    assert std.tolist() == [1.0, 0.1]  # constant input: the variance floor 1e-2
+    with pytest.raises(ValueError, match="at least one"):
+        merge_observation_stats([])
+    with pytest.raises(ValueError, match="different sizes"):
+        merge_observation_stats([empty_observation_stats(2), empty_observation_stats(3)])
+
+
+@pytest.mark.parametrize(("stats", "match"), [
+    ({"count": 1.0, "sum": [0.0] * 3}, "keys"),
+    ({"count": 1.0, "sum": [0.0] * 2, "sumsq": [0.0] * 2}, r"\[3\]"),
+    ({"count": -1.0, "sum": [0.0] * 3, "sumsq": [0.0] * 3}, "count >= 0"),
+    ({"count": 1.0, "sum": [float("nan")] * 3, "sumsq": [0.0] * 3}, "finite"),
+])
+def test_bad_observation_stats_are_rejected(stats, match):
+    task = GymTask(env="Pendulum-v1", observation_normalization=True)
+    with pytest.raises(ValueError, match=match):
+        task.set_observation_stats(stats)
+
+
+def test_stats_methods_need_the_option():
+    task = GymTask(env="Pendulum-v1")
+    for call in (task.observation_stats, lambda: task.set_observation_stats(empty_observation_stats(3))):
+        with pytest.raises(ValueError, match="observation_normalization"):
+            call()
+    assert task.current_normalizer() is None
+
+
+# ----------------------------------------------------------------------------- bad options
+class UnboundedActions(gymnasium.Env):
+    observation_space = gymnasium.spaces.Box(-1.0, 1.0, (2,))
+    action_space = gymnasium.spaces.Box(-np.inf, np.inf, (1,))
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(2, dtype=np.float32), {}
+
+    def step(self, action):
+        return np.zeros(2, dtype=np.float32), float(action[0]), False, False, {}
+
+
+gymnasium.register("EvohyperTestUnbounded-v0", entry_point=UnboundedActions)
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"env": "NoSuchEnv-v0"}, r"'env' = 'NoSuchEnv-v0' cannot be made.*NameNotFound"),
+    ({"env": "CartPole-v9"}, r"'env' = 'CartPole-v9'.*v1"),
+    ({"env": 3}, "'env' must be a registered gymnasium environment id"),
+    ({"env": "Blackjack-v1"}, r"'env' must name an environment with a Box observation space.*Blackjack-v1.*Tuple"),
+    ({"env": "FrozenLake-v1"}, r"'env'.*Box observation space.*Discrete\(16\)"),
+    ({"episodes": 0}, "'episodes'.*0"),
+    ({"max_steps": 0}, "'max_steps'"),
+    ({"max_steps": 2.5}, "'max_steps'"),
+    ({"action_mapping": "squash"}, r"'action_mapping' must be one of \['clip', 'tanh'\], got 'squash'"),
+    ({"env": "EvohyperTestUnbounded-v0", "action_mapping": "tanh"}, "'action_mapping' = 'tanh' needs finite"),
+    ({"decrease_rewards_by": float("nan")}, "'decrease_rewards_by'.*finite"),
+    ({"observation_normalization": "yes"}, "'observation_normalization'.*'yes'"),
+    ({"env_kwargs": {"no_such_argument": 1}}, r"'env_kwargs' = \{'no_such_argument': 1\} does not fit"),
+    ({"env_kwargs": [1]}, "'env_kwargs' must be a mapping"),
+])
+def test_bad_options_are_rejected(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        GymTask(**kwargs)
+
+
+def test_unbounded_actions_clip_is_identity():
+    task = GymTask(env="EvohyperTestUnbounded-v0", max_steps=3)
+    ph = population(task, 2, seed=0, network={"hidden": []})
+    expected = 3 * ph.tensors["b0"][:, 0].double()  # zero observations: the output is the bias
+    torch.testing.assert_close(task.evaluate(ph, seed=0).fitness[:, 0], expected)
+
+
+def test_env_kwargs_reach_the_environment():
+    task = GymTask(env="Pendulum-v1", env_kwargs={"g": 0.0}, max_steps=5)
+    assert task.environments(1)[0].unwrapped.g == 0.0
+
+
+def test_config_validator_reads_the_options():
+    ok = {"name": "gym", "env": "Pendulum-v1", "env_kwargs": {"g": 9.0}, "max_steps": None,
+          "action_mapping": "tanh", "observation_normalization": True, "decrease_rewards_by": 1}
+    check_block("task", ok, GymTask, extra=("name",))
+    for key, value in [("env_kwargs", [1]), ("action_mapping", "squash"), ("max_steps", "long"),
+                       ("observation_normalization", 1)]:
+        with pytest.raises(ConfigError, match=f"task.{key}"):
+            check_block("task", {**ok, key: value}, GymTask, extra=("name",))
+
+
+def test_runs_through_the_evaluator(monkeypatch):
+    registry.tasks.names()  # load the entry points first, then add `gym` for this test only
+    monkeypatch.setitem(registry.tasks._entries, "gym", GymTask)
+    evaluator = Evaluator(ComponentsSpec(task={"name": "gym", "env": "CartPole-v1", "episodes": 2},
+                                         decoder={"name": "direct"}, network={"hidden": [4]}))
+    genotypes = torch.randn(6, evaluator.decoder.genome_size, generator=torch.Generator().manual_seed(0))
+    result = evaluator.evaluate(genotypes, seed=3)
+    assert result.fitness.shape == (6,) and result.errors == 0
+    assert result.sample_forwards == int(2 * result.metrics["episode_length"].sum())
+    chunks = [evaluator.evaluate(genotypes[:2], seed=3), evaluator.evaluate(genotypes[2:], seed=3)]
+    assert torch.equal(torch.cat([c.fitness for c in chunks]), result.fitness)
