@@ -100,7 +100,7 @@ def main() -> None:
         _, returns = raw_loop(envs, replays[name], seeds)
         np.testing.assert_allclose(returns, fitness.numpy(), rtol=1e-9, err_msg="replay != evaluation")
     times: dict[str, list[float]] = {"raw loop (random)": [], "raw SyncVectorEnv (random)": []}
-    for r in range(args.repeats):
+    for _ in range(args.repeats):
         times["raw loop (random)"].append(raw_loop(envs, actions, seeds)[0])
         times["raw SyncVectorEnv (random)"].append(raw_vector(vec, actions, seeds))
         for name, ph in policies.items():

@@ -8,13 +8,13 @@ import torch
 
 gymnasium = pytest.importorskip("gymnasium")
 
-from evohyper import registry  # noqa: E402
+from evohyper.api import registry  # noqa: E402
+from evohyper.config import ComponentsSpec  # noqa: E402
 from evohyper.config.options import ConfigError, check_block  # noqa: E402
 from evohyper.decoders.direct import DirectDecoder  # noqa: E402
-from evohyper.engine.evaluation import ComponentsSpec, Evaluator  # noqa: E402
+from evohyper.engine.evaluation import Evaluator  # noqa: E402
 from evohyper.testing import TaskContract  # noqa: E402
-from evohyper_tasks.gym import (  # noqa: E402
-    GymTask, empty_observation_stats, merge_observation_stats, normalizer)
+from evohyper_tasks.gym import GymTask, empty_observation_stats, merge_observation_stats, normalizer  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 needs_mujoco = pytest.mark.skipif(importlib.util.find_spec("mujoco") is None, reason="needs gymnasium[mujoco]")

@@ -1,7 +1,6 @@
 """Built-in tasks are found by name through the entry-point group, declare their options the way the
 config validator reads them, and run end to end through the engine's Evaluator."""
 import inspect
-import types
 import typing
 
 import pytest
@@ -10,13 +9,14 @@ import torch
 from evohyper.api import registry
 from evohyper.config import ComponentsSpec
 from evohyper.engine.evaluation import Evaluator
+from evohyper.testing._strategy_contract import validator_understands
 from evohyper_tasks.cartpole import CartPoleTask
 from evohyper_tasks.digits import DigitsTask
+from evohyper_tasks.gym import GymTask
 from evohyper_tasks.sphere import SphereTask
 from evohyper_tasks.xor import XorTask
 
-BUILTINS = {"xor": XorTask, "sphere": SphereTask, "digits": DigitsTask, "cartpole": CartPoleTask}
-SCALARS = (int, float, bool, str)
+BUILTINS = {"xor": XorTask, "sphere": SphereTask, "digits": DigitsTask, "cartpole": CartPoleTask, "gym": GymTask}
 
 
 @pytest.mark.parametrize("name", sorted(BUILTINS))
@@ -27,17 +27,6 @@ def test_registered_under_its_name(name):
     assert entry.description == inspect.getdoc(BUILTINS[name]).splitlines()[0]
 
 
-def _allowed(annotation) -> bool:
-    if annotation in SCALARS:
-        return True
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin is typing.Literal:
-        return all(isinstance(a, SCALARS) for a in args)
-    if origin in (typing.Union, types.UnionType):
-        return all(a is type(None) or _allowed(a) for a in args)
-    return False
-
-
 @pytest.mark.parametrize("name", sorted(BUILTINS))
 def test_options_are_annotated_with_defaults(name):
     cls = BUILTINS[name]
@@ -46,7 +35,7 @@ def test_options_are_annotated_with_defaults(name):
     for p in params:
         assert p.kind is p.POSITIONAL_OR_KEYWORD, f"{name}.{p.name} must be a plain keyword option"
         assert p.default is not p.empty, f"option {name}.{p.name} needs a default"
-        assert _allowed(hints[p.name]), f"option {name}.{p.name} has annotation {hints[p.name]!r}"
+        assert validator_understands(hints[p.name]), f"option {name}.{p.name} has annotation {hints[p.name]!r}"
     cls()  # the defaults are valid
 
 
