@@ -36,6 +36,7 @@ class CircuitDesignTask(Task):
     """Find the R/C/L chain whose frequency response matches a target circuit's (minimised response error)."""
 
     maximize: ClassVar[bool] = False
+    network_keys: ClassVar[tuple[str, ...]] = ()   # the phenotype is a circuit
 
     def __init__(self, target_length: int = 6, target_index: int = 0,
                  split: Literal["train", "val", "test"] = "test", equivalence_tol: float = 0.01) -> None:

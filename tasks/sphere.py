@@ -17,6 +17,7 @@ class SphereTask(Task):
     """Shifted sphere sum((x - shift)^2) on a dim-vector (minimised; black-box benchmark)."""
 
     maximize: ClassVar[bool] = False
+    network_keys: ClassVar[tuple[str, ...]] = ()   # the phenotype is a plain vector
 
     def __init__(self, dim: int = 10, shift: float = 0.5) -> None:
         self.dim = check_int("sphere", "dim", dim, 1)

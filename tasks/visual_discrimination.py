@@ -61,6 +61,7 @@ class VisualDiscriminationTask(Task):
     """HyperNEAT's visual discrimination: mark the large box's centre (fitness 100 = perfect)."""
 
     maximize: ClassVar[bool] = True
+    network_keys: ClassVar[tuple[str, ...]] = NETWORK_KEYS
 
     def __init__(self, resolution: int = 11) -> None:
         check_int("visual-discrimination", "resolution", resolution, BASE)

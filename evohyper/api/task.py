@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from evohyper.api.phenotypes import Phenotypes, TargetSpec
 
 
+#: the YAML ``network:`` keys of an MLP target (``MLPSpec``): the default of ``Task.network_keys``
+MLP_NETWORK_KEYS: tuple[str, ...] = ("hidden", "activation", "output_activation", "bias")
+
+
 class NotDifferentiableError(NotImplementedError):
     """Raised when a gradient strategy asks a task that has no differentiable loss."""
 
@@ -43,6 +47,10 @@ class Task(ABC):
 
     #: set True if higher fitness is better; False if the task minimises (declared once, here).
     maximize: ClassVar[bool] = True
+    #: the keys ``target`` reads from the YAML ``network:`` block; the config validator refuses any other key
+    #: (a typo such as ``hiden`` is an error, not a silent default). ``()``: the task takes no network options;
+    #: ``None``: not checked.
+    network_keys: ClassVar[tuple[str, ...] | None] = MLP_NETWORK_KEYS
 
     def setup(self, device: torch.device | str = "cpu") -> None:
         """Load data / build environments once per worker. Idempotent."""

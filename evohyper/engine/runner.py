@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from evohyper.config import Components, Config, validate
+from evohyper.config import Components, Config, ConfigError, validate
 from evohyper.engine.checkpoint import load_latest
 from evohyper.engine.observers import (
     BestExporter,
@@ -67,8 +67,12 @@ def new_run_dir(config: Config) -> Path:
     while run_dir.exists():
         n += 1
         run_dir = base / f"{config.name}-{stamp}-{n}"
-    run_dir.mkdir(parents=True)
-    (run_dir / CONFIG_FILE).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    try:
+        run_dir.mkdir(parents=True)
+        (run_dir / CONFIG_FILE).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    except OSError as exc:   # e.g. a read-only place such as /proc: nothing has started yet
+        raise ConfigError("output.runs_dir", f"cannot create the run directory {str(run_dir)!r}: "
+                                             f"{exc.strerror or exc}") from None
     return run_dir
 
 

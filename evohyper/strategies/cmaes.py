@@ -41,6 +41,15 @@ class CMAES(Strategy):
         self._es = cma.CMAEvolutionStrategy(self.genome_size * [float(x0)], float(sigma0), opts)
         self._asked: list[np.ndarray] | None = None
 
+    @classmethod
+    def state_bytes(cls, genome_size: int, options: dict[str, Any]) -> int:
+        """Full CMA-ES keeps the covariance matrix, its eigenvectors and a copy (3 n^2 floats); sep-CMA O(n)."""
+        return 10 * 8 * genome_size if options.get("diagonal") else 3 * 8 * genome_size ** 2
+
+    @classmethod
+    def state_advice(cls) -> str:
+        return "set strategy.diagonal: true (sep-CMA keeps O(n) state instead of full CMA-ES's O(n^2))"
+
     @property
     def popsize(self) -> int:
         return int(self._es.popsize)
