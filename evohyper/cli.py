@@ -20,6 +20,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.address:
         overrides.append(f"backend.address={args.address}")
     config = validate(apply_overrides(load_raw(args.config), overrides))
+    if args.check:
+        print(f"config OK: {config.name} (task {config.task['name']}, strategy {config.strategy['name']}, "
+              f"decoder {config.decoder['name']}, backend {config.backend.name})")
+        return 0
     result, run_dir = run(config)
     _print_result(result, run_dir)
     return 0
@@ -124,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a config key, e.g. strategy.popsize=64")
     r.add_argument("--backend", choices=["local", "ray"], help="override backend.name")
     r.add_argument("--address", help="Ray address of an existing cluster ('auto' or host:port)")
+    r.add_argument("--check", action="store_true", help="validate the config (and build its components), run nothing")
     r.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("resume", help="continue a run from its newest valid checkpoint")
@@ -172,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         logger.addHandler(handler)
     logger.setLevel(logging.INFO if args.verbose else logging.WARNING)
     from evohyper.config import ConfigError
+    from evohyper.engine.backends.ray.pool import BackendError  # no Ray import: it is imported lazily
     from evohyper.engine.checkpoint import CheckpointError
     from evohyper.engine.evaluation import TaskError
 
@@ -180,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except (TaskError, CheckpointError, FileNotFoundError) as exc:
+    except (TaskError, CheckpointError, BackendError, FileNotFoundError) as exc:
         if args.verbose:
             raise
         print(f"error: {exc}", file=sys.stderr)

@@ -103,6 +103,14 @@ def _check_network(task_cls: type, network: dict[str, Any]) -> None:
                                                 f"({task_cls.__name__}.network_keys)")
 
 
+def build_strategy(spec: ComponentsSpec, info: DecoderInfo, cls: type | None = None) -> Strategy:
+    """A fresh strategy of ``spec``, bound to ``info`` (also: a new one after a failed checkpoint load)."""
+    cls = cls or registry.strategies.get(spec.strategy["name"])
+    strategy = construct("strategy", cls, info.genome_size, spec.seed, **_kwargs(spec.strategy))
+    construct("strategy", strategy.bind, info)
+    return strategy
+
+
 def build(spec: ComponentsSpec, evaluators: int | None = None) -> Components:
     """Construct the components of ``spec`` (the strategy too when ``spec.strategy`` is given) and bind
     the strategy to what the decoder declares. Every problem is a ConfigError naming its key.
@@ -137,7 +145,6 @@ def build(spec: ComponentsSpec, evaluators: int | None = None) -> Components:
         if evaluators is not None:
             genome = info.trained_size if strategy_cls.needs_loss and info.trained_size else info.genome_size
             memory.check_search(target.num_params, genome, strategy_cls, spec.strategy, evaluators)
-        strategy = construct("strategy", strategy_cls, info.genome_size, spec.seed, **_kwargs(spec.strategy))
-        construct("strategy", strategy.bind, info)
+        strategy = build_strategy(spec, info, strategy_cls)
     return Components(task=task, decoder=decoder, strategy=strategy, info=info, maximize=bool(type(task).maximize),
                       trains_decoder=isinstance(strategy, TrainingStrategy) and info.trained_size is not None)
