@@ -1,4 +1,4 @@
-"""The `evohyper` command line: run, resume, compare, list, show."""
+"""The `evohyper` command line: run, resume, compare, tune, list, describe, show."""
 from __future__ import annotations
 
 import argparse
@@ -95,6 +95,34 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_describe(args: argparse.Namespace) -> int:
+    """Every option of a component (type, default, doc), from its signature and docstring."""
+    import difflib
+
+    from evohyper.config import describe
+
+    if args.all:
+        if args.markdown:
+            print(describe.as_markdown(), end="")
+        else:
+            print("\n\n".join(describe.as_text(describe.component(k, n))
+                              for k, _, _ in describe.KINDS for n in describe.builtin(k)))
+        return 0
+    if not args.name:
+        print("error: give a NAME (see `evohyper list`) or --all", file=sys.stderr)
+        return EXIT_CONFIG
+    found = describe.find(args.name)
+    if not found:
+        names = sorted({n for _, reg, _ in describe.KINDS for n in reg.names()})
+        close = difflib.get_close_matches(args.name, names, n=3)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        print(f"error: no task, strategy or decoder is called {args.name!r}; {hint}known: {', '.join(names)}",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    print("\n\n".join(describe.as_text(c) for c in found))
+    return 0
+
+
 def _cmd_show(args: argparse.Namespace) -> int:
     from evohyper.viz.run_report import pictures, plot_fitness, summarize
 
@@ -159,6 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("list", help="list tasks, strategies and decoders")
     ls.set_defaults(func=_cmd_list)
+
+    d = sub.add_parser("describe", help="every option of a task, strategy or decoder: type, default, what it does")
+    d.add_argument("name", nargs="?", help="a task, strategy or decoder name (see `evohyper list`)")
+    d.add_argument("--all", action="store_true", help="describe every built-in component")
+    d.add_argument("--markdown", action="store_true", help="with --all: the README's options reference")
+    d.set_defaults(func=_cmd_describe)
 
     sh = sub.add_parser("show", help="summarise a run directory, plot its fitness curve, list its pictures")
     sh.add_argument("run_dir")

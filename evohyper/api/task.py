@@ -27,7 +27,9 @@ class NotDifferentiableError(NotImplementedError):
 class EvalResult:
     """Scores of one population, in the task's own direction (see ``Task.maximize``).
 
-    fitness: ``[P]`` or ``[P, k]`` (k repeated scores, averaged by the engine).
+    fitness: ``[P]`` or ``[P, k]``: k scores of the same objective per individual (episodes, seeds),
+      averaged over k by the engine, so ``[P, 1]`` is exactly ``[P]``. Never k objectives: there is no
+      multi-objective search.
     metrics: named per-individual tensors ``[P]`` (logged as best/mean per generation).
     sample_forwards: forward passes of one sample through one network spent on this call
       (the budget unit shared with gradient methods). ``None`` means one per individual.
@@ -66,15 +68,16 @@ class Task(ABC):
         may depend on ``seed`` but not on which other individuals share the call."""
 
     def loss(self, phenotypes: Phenotypes, batch: Any) -> torch.Tensor:
-        """Differentiable loss ``[P]`` for gradient strategies. Optional."""
+        """Differentiable loss for gradient strategies, one value per individual: ``[P]`` (checked). Optional."""
         raise NotDifferentiableError(
             f"task {type(self).__name__!r} defines no differentiable loss(); "
             "it can be searched by evolution strategies but not trained by gradient"
         )
 
     def train_batches(self, batch_size: int, seed: int) -> Any:
-        """One epoch of training minibatches (fed to ``loss``), shuffled from ``seed``. Optional;
-        needed with ``loss`` by gradient strategies."""
+        """One finite epoch of training minibatches (each fed to ``loss``), in an order drawn from ``seed``
+        (same seed, same batches). Optional; needed with ``loss`` by gradient strategies. Read lazily; more
+        than ``evohyper.api.training.MAX_EPOCH_BATCHES`` batches is taken for an endless stream (an error)."""
         raise NotDifferentiableError(f"task {type(self).__name__!r} defines no train_batches()")
 
     @classmethod

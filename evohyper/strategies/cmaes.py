@@ -17,6 +17,14 @@ class CMAES(Strategy):
     draws nothing else; cma's other global ``np.random`` uses (stochastic rounding for mirror methods
     0/1, restarts in ``fmin``) are not reachable from these options. The conformance tests assert the
     global generators stay untouched, so runs replay bit-identically.
+
+    Options:
+      popsize: samples per generation (>= 2); null: cma's default 4 + floor(3 ln n) for n genome values.
+      sigma0: initial step size, the standard deviation of the first population (> 0).
+      x0: initial mean of every coordinate.
+      diagonal: sep-CMA (cma's ``CMA_diagonal``): a diagonal covariance, O(n) memory and time per sample
+        instead of O(n^2); for large genomes.
+      active: active CMA (cma's ``CMA_active``): the worst samples also update the covariance, negatively.
     """
 
     def __init__(self, genome_size: int, seed: int, *,
