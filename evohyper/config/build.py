@@ -68,11 +68,21 @@ def _component(path: str, block: Any, reg: registry.Registry, skip: tuple[str, .
 
 
 def construct(path: str, factory: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call a constructor; its ValueError/TypeError becomes a ConfigError at ``path``."""
+    """Call a constructor; its ValueError/TypeError becomes a ConfigError at ``path``, and so does a file it
+    could not read (an option naming a bad path) or an allocation it could not make (an option asking for
+    more memory than the machine has)."""
     try:
         return factory(*args, **kwargs)
     except (ValueError, TypeError) as exc:
         raise ConfigError(path, str(exc)) from None
+    except OSError as exc:
+        where = f" {str(exc.filename)[:120]!r}" if exc.filename else ""
+        raise ConfigError(path, f"cannot read{where}: {exc.strerror or exc}") from None
+    except (MemoryError, RuntimeError) as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if not isinstance(exc, MemoryError) and "allocate" not in text:
+            raise
+        raise ConfigError(path, f"its options ask for more memory than this machine has ({text[:200]})") from None
 
 
 def _self_trained(cls: type) -> bool:
@@ -142,7 +152,7 @@ def build(spec: ComponentsSpec, evaluators: int | None = None) -> Components:
     info = decoder.info()
     strategy = None
     if strategy_cls is not None:
-        if evaluators is not None:
+        if evaluators is not None:   # before the strategy allocates anything
             genome = info.trained_size if strategy_cls.needs_loss and info.trained_size else info.genome_size
             memory.check_search(target.num_params, genome, strategy_cls, spec.strategy, evaluators)
         strategy = build_strategy(spec, info, strategy_cls)

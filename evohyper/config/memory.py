@@ -4,12 +4,16 @@ Why: a population of 10**9 or a network of 10**12 weights used to pass validatio
 in a library's constructor) after the run had started. The estimate is a lower bound of what the
 driver and the evaluators hold at once: the population's genotypes (float64 in the strategy, float32 for
 torch), every evaluator's phenotypes and the strategy's own state (``Strategy.state_bytes``). A config
-whose estimate exceeds the memory available on this machine is refused, naming the key to change.
+whose estimate exceeds the memory available on this machine is refused, naming the key to change. What
+the constructors themselves allocate (a decoder's parameters, a task's data) is bounded by ``build_cap``:
+an allocation past it fails at once and is reported as a config error of that component.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +60,42 @@ def fmt_bytes(n: float) -> str:
         if n < 1000:
             return f"{n:.1f} {unit}"
     return f"{n / 1000:,.1f} TB"
+
+
+def _data_bytes() -> int | None:
+    """This process's data memory (heap and private mappings: what RLIMIT_DATA counts)."""
+    return _read_int("/proc/self/status", "VmData")
+
+
+@contextlib.contextmanager
+def build_cap() -> Iterator[None]:
+    """While components are built for validation, cap this process's data memory at what it uses plus half
+    of what is available, so a constructor whose options ask for a huge allocation (a hypernetwork of
+    width 10**7, a task of resolution 10**7) fails at once (a ConfigError) instead of filling the machine.
+    The other half is left for the search itself. Linux only (RLIMIT_DATA); elsewhere nothing is capped."""
+    used, available = _data_bytes(), available_bytes()
+    try:
+        import resource
+
+        previous = resource.getrlimit(resource.RLIMIT_DATA)
+    except (ImportError, AttributeError, OSError, ValueError):
+        previous = None
+    if previous is None or used is None or available is None:
+        yield
+        return
+    cap = used + available // 2
+    if previous[0] != resource.RLIM_INFINITY and previous[0] <= cap:
+        yield   # already capped at least as tightly
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_DATA, (cap, previous[1]))
+    except (OSError, ValueError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_DATA, previous)
 
 
 def population_hint(strategy_cls: type, block: dict[str, Any]) -> tuple[int | None, str | None]:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from evohyper.api import registry
+from evohyper.config import memory
 from evohyper.config.budget import Budget
 from evohyper.config.build import Components, ComponentsSpec, build, construct
 from evohyper.config.loading import data_children, parse, walk
@@ -121,19 +122,22 @@ def validate_search(raw: Any) -> Config:
     if not isinstance(network, dict):
         raise ConfigError("network", f"expected a mapping, got {network!r}")
     decoder_block = raw.get("decoder", {"name": "direct"})
+    if decoder_block is None:
+        decoder_block = {"name": "direct"}
     sections = {}
     for key, cls in SECTIONS.items():
         block = raw.get(key, {}) or {}
         check_block(key, block, cls)
         sections[key] = construct(key, cls, **block)
-    for key in ("task", "strategy"):
-        if not isinstance(raw[key], dict):
-            raise ConfigError(key, f"expected a mapping with a 'name' key, got {raw[key]!r}")
+    for key, block in (("task", raw["task"]), ("strategy", raw["strategy"]), ("decoder", decoder_block)):
+        if not isinstance(block, dict):
+            raise ConfigError(key, f"expected a mapping with a 'name' key, got {block!r:.80}")
     config = Config(name=raw["name"], seed=seed, task=dict(raw["task"]), strategy=dict(raw["strategy"]),
-                    decoder=dict(decoder_block) if isinstance(decoder_block, dict) else decoder_block,
+                    decoder=dict(decoder_block),
                     network=dict(network), description=raw.get("description", ""), plugins=list(plugins),
                     tune=copy.deepcopy(raw.get("tune")), **sections)
-    config.built = build(config.spec(), evaluators=config.backend.num_actors if config.backend.name == "ray" else 1)
+    with memory.build_cap():
+        config.built = build(config.spec(), evaluators=config.backend.num_actors if config.backend.name == "ray" else 1)
     return config
 
 

@@ -127,9 +127,13 @@ class OutputConfig:
             raise ValueError("checkpoint_every and keep_checkpoints must be >= 1")
         if "\x00" in self.runs_dir:
             raise ValueError(f"runs_dir must be a directory path, got {self.runs_dir!r} (a NUL character)")
-        for parent in (Path(self.runs_dir), *Path(self.runs_dir).parents):   # nothing is created here
-            if parent.exists():
-                if not parent.is_dir():
-                    raise ValueError(f"runs_dir {self.runs_dir!r} lies under {str(parent)!r}, which is not a "
-                                     "directory")
-                break
+        try:
+            for parent in (Path(self.runs_dir), *Path(self.runs_dir).parents):   # nothing is created here
+                if parent.exists():
+                    if not parent.is_dir():
+                        raise ValueError(f"runs_dir {self.runs_dir!r} lies under {str(parent)!r}, which is not a "
+                                         "directory")
+                    break
+        except OSError as exc:   # e.g. a name longer than the file system allows
+            raise ValueError(f"runs_dir {self.runs_dir[:80]!r}... is not a usable directory path "
+                             f"({exc.strerror or exc})") from None

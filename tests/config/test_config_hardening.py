@@ -222,3 +222,19 @@ def test_every_shipped_config_resolves_to_a_config_that_validates_to_itself():
             continue
         resolved = load_config(f).to_dict()
         assert validate(_strip_resolved(yaml.safe_load(yaml.safe_dump(resolved)))).to_dict() == resolved, f.name
+
+
+def test_runs_dir_with_a_name_too_long_for_the_file_system_is_a_config_error():
+    err = _error(_with(output={"runs_dir": "r" * 300}))
+    assert err.path == "output" and "not a usable directory path" in str(err)
+
+
+def test_a_file_option_the_file_system_cannot_open_is_a_config_error():
+    raw = _with(task={"name": "digits"}, decoder={"name": "hypergan", "weights": "w" * 300})
+    err = _error(raw)
+    assert err.path == "decoder" and "cannot read" in str(err) and "File name too long" in str(err)
+
+
+def test_cmaes_population_beyond_what_cma_can_build_quickly_is_refused():
+    err = _error(_with(strategy={"name": "cmaes", "popsize": 8_000_000}))
+    assert err.path == "strategy" and "popsize" in str(err) and "100000" in str(err)
