@@ -3,8 +3,9 @@
 Why one source: ``evohyper describe NAME``, ``evohyper list`` and the README's options reference are all
 rendered from here, and a test compares the README with it, so the documented options cannot drift from
 the ones the config validator checks. An option is documented by a docstring line (class or
-``__init__``) of the form ``name: what it does``; several options may share one (``a, b: ...``), and a
-line may continue on more-indented lines (or, for a line at the left margin, up to a blank line).
+``__init__``, its own or a base class's) of the form ``name: what it does``; several options may share
+one (``a, b: ...``), and a line may continue on more-indented lines (or, for a line at the left margin,
+up to a blank line).
 """
 from __future__ import annotations
 
@@ -56,8 +57,11 @@ def option_docs(target: Any, names: list[str]) -> dict[str, str]:
     """``{option: one-line doc}`` from ``name: text`` lines of the class and ``__init__`` docstrings."""
     if not names:
         return {}
-    own_init = vars(target).get("__init__") if isinstance(target, type) else None   # not a base class's
-    text = "\n".join(inspect.cleandoc(d) for d in (target.__doc__, getattr(own_init, "__doc__", None)) if d)
+    ours = {"evohyper", "evohyper_tasks", target.__module__.split(".")[0]}   # not torch.nn.Module's, object's
+    classes = [c for c in getattr(target, "__mro__", (target,)) if c.__module__.split(".")[0] in ours]
+    docs_of = [d for c in classes for d in (c.__doc__, getattr(vars(c).get("__init__"), "__doc__", None))]
+    text = "\n\n".join(inspect.cleandoc(d) for d in docs_of if d)   # own docs first, then the base classes'
+
     alt = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     one = rf"(?:``)?(?:{alt})(?:``)?"
     head = re.compile(rf"^(?P<indent>[ \t]*)(?P<names>{one}(?:\s*(?:,|/|and)\s*{one})*)\s*:\s+(?P<text>.*)$")

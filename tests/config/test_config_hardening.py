@@ -21,9 +21,10 @@ def _with(base=BASE, **over):
     return raw
 
 
-def _error(raw) -> ConfigError:
+def _error(raw, read=validate) -> ConfigError:
+    """The one-line ConfigError that ``read(raw)`` raises."""
     with pytest.raises(ConfigError) as err:
-        validate(raw)
+        read(raw)
     assert "\n" not in str(err.value), str(err.value)
     return err.value
 
@@ -81,10 +82,7 @@ def _file(tmp_path, data: bytes | str):
 
 
 def _load_error(path) -> ConfigError:
-    with pytest.raises(ConfigError) as err:
-        load_raw(path)
-    assert "\n" not in str(err.value), str(err.value)
-    return err.value
+    return _error(path, read=load_raw)
 
 
 def test_binary_and_non_utf8_files_are_config_errors(tmp_path):
