@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from benchmarks.report import add_summary
-from benchmarks.timing import Timing, fmt_ms, fmt_ratio, median_time, met, progress, table
+from benchmarks.timing import Timing, fmt_ms, fmt_ratio, median_time, met, progress, require_same, table
 from evohyper.api.phenotypes import TILE_ELEMENTS, MLPPhenotypes, MLPSpec
 from evohyper.decoders.direct import DirectDecoder
 
@@ -33,6 +33,9 @@ P, B, SIZES = 1000, 64, (64, 256, 16)
 SPEEDUP_TARGET, FLOPS_TARGET = 100.0, 0.25
 MM_N = 2048
 TILES = (32, 64, 250)
+#: every variant's outputs must match the library forward's to this (float32, other summation orders), or the
+#: section stops without a ratio
+OUTPUT_TOL = 1e-5
 
 
 def forward_flops(p: int = P, b: int = B, sizes: tuple[int, ...] = SIZES) -> float:
@@ -147,10 +150,17 @@ def run() -> dict[str, Any]:
             fold = median_time(lambda: phenotypes.forward(x, fold=True), repeats=9, warmup=2)
             progress(f"  batched forward, fold=True: {fmt_ms(fold.median)}")
         reference = phenotypes.forward(x)
-        max_diff = float((torch.stack(loop_torch_ops(phenotypes, x)) - reference).abs().max())
+        max_diff = require_same("batched: loop of torch ops vs library forward",
+                                float((torch.stack(loop_torch_ops(phenotypes, x)) - reference).abs().max()),
+                                OUTPUT_TOL)
+        if fold is not None:
+            require_same("batched: fold=True vs library forward",
+                         float((phenotypes.forward(x, fold=True) - reference).abs().max()), OUTPUT_TOL)
         loop = median_time(lambda: loop_torch_ops(phenotypes, x), repeats=7, warmup=1)
         progress(f"  loop (torch ops): {fmt_ms(loop.median)}")
         nets = build_sequentials(phenotypes)
+        require_same("batched: nn.Sequential loop vs library forward",
+                     float((torch.stack([net(x) for net in nets]) - reference).abs().max()), OUTPUT_TOL)
         seq = median_time(lambda: [net(x) for net in nets], repeats=7, warmup=1)
         progress(f"  loop (nn.Sequential): {fmt_ms(seq.median)}")
         stages = _stages(phenotypes, x)
@@ -168,7 +178,8 @@ def run() -> dict[str, Any]:
             }
         )
         tiled = {name: (median_time(fn, repeats=9, warmup=2), page_faults(fn)) for name, fn in protos.items()}
-        tiled_diff = max(float((fn() - reference).abs().max()) for fn in protos.values())
+        tiled_diff = require_same("batched: forward variants vs library forward",
+                                  max(float((fn() - reference).abs().max()) for fn in protos.values()), OUTPUT_TOL)
         progress("  prototypes: " + ", ".join(f"{fmt_ms(t.median)}" for t, _ in tiled.values()))
         return {
             "mm": mm,
@@ -325,8 +336,8 @@ def render(r: dict[str, Any]) -> str:
             if fold is not None
             else ""
         )
-        + f"Output agreement with the library forward: loop max |diff| = {r['max_diff']:.2e}, prototypes "
-        f"{r['tiled_diff']:.2e}."
+        + f"Output agreement with the library forward (checked against {OUTPUT_TOL:g}; the section stops otherwise): "
+        f"loop max |diff| = {r['max_diff']:.2e}, prototypes {r['tiled_diff']:.2e}."
     )
     add_summary(
         "batched MLP forward vs per-individual loop (P=1000, 64-256-16, B=64)",

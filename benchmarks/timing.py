@@ -202,3 +202,16 @@ def machine_info() -> dict[str, Any]:
         except Exception:  # noqa: BLE001 - reported as missing, not fatal
             info[mod] = "not installed"
     return info
+
+
+class NotTheSameComputation(AssertionError):
+    """Two sides of a side-by-side benchmark disagree: the figure would compare different work."""
+
+
+def require_same(what: str, diff: float, tol: float) -> float:
+    """Side by side means the same computation (DESIGN.md, principle 9): stop, naming the measured difference,
+    unless the two sides agree within the stated tolerance ``tol`` (a NaN difference fails too)."""
+    if not diff <= tol:
+        raise NotTheSameComputation(f"{what}: max |difference| {diff:.3g} exceeds the stated tolerance {tol:g}; "
+                                    "the two sides do not compute the same result, so no ratio is reported")
+    return diff

@@ -1,4 +1,4 @@
-"""The `evohyper` command line: run, resume, compare, list, show."""
+"""The `evohyper` command line: run, resume, compare, tune, list, describe, show."""
 from __future__ import annotations
 
 import argparse
@@ -20,6 +20,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.address:
         overrides.append(f"backend.address={args.address}")
     config = validate(apply_overrides(load_raw(args.config), overrides))
+    if args.check:
+        print(f"config OK: {config.name} (task {config.task['name']}, strategy {config.strategy['name']}, "
+              f"decoder {config.decoder['name']}, backend {config.backend.name})")
+        return 0
     result, run_dir = run(config)
     _print_result(result, run_dir)
     return 0
@@ -91,6 +95,34 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_describe(args: argparse.Namespace) -> int:
+    """Every option of a component (type, default, doc), from its signature and docstring."""
+    import difflib
+
+    from evohyper.config import describe
+
+    if args.all:
+        if args.markdown:
+            print(describe.as_markdown(), end="")
+        else:
+            print("\n\n".join(describe.as_text(describe.component(k, n))
+                              for k, _, _ in describe.KINDS for n in describe.builtin(k)))
+        return 0
+    if not args.name:
+        print("error: give a NAME (see `evohyper list`) or --all", file=sys.stderr)
+        return EXIT_CONFIG
+    found = describe.find(args.name)
+    if not found:
+        names = sorted({n for _, reg, _ in describe.KINDS for n in reg.names()})
+        close = difflib.get_close_matches(args.name, names, n=3)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        print(f"error: no task, strategy or decoder is called {args.name!r}; {hint}known: {', '.join(names)}",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    print("\n\n".join(describe.as_text(c) for c in found))
+    return 0
+
+
 def _cmd_show(args: argparse.Namespace) -> int:
     from evohyper.viz.run_report import pictures, plot_fitness, summarize
 
@@ -124,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a config key, e.g. strategy.popsize=64")
     r.add_argument("--backend", choices=["local", "ray"], help="override backend.name")
     r.add_argument("--address", help="Ray address of an existing cluster ('auto' or host:port)")
+    r.add_argument("--check", action="store_true", help="validate the config (and build its components), run nothing")
     r.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("resume", help="continue a run from its newest valid checkpoint")
@@ -155,6 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="list tasks, strategies and decoders")
     ls.set_defaults(func=_cmd_list)
 
+    d = sub.add_parser("describe", help="every option of a task, strategy or decoder: type, default, what it does")
+    d.add_argument("name", nargs="?", help="a task, strategy or decoder name (see `evohyper list`)")
+    d.add_argument("--all", action="store_true", help="describe every built-in component")
+    d.add_argument("--markdown", action="store_true", help="with --all: the README's options reference")
+    d.set_defaults(func=_cmd_describe)
+
     sh = sub.add_parser("show", help="summarise a run directory, plot its fitness curve, list its pictures")
     sh.add_argument("run_dir")
     sh.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -172,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         logger.addHandler(handler)
     logger.setLevel(logging.INFO if args.verbose else logging.WARNING)
     from evohyper.config import ConfigError
+    from evohyper.engine.backends.ray.pool import BackendError  # no Ray import: it is imported lazily
     from evohyper.engine.checkpoint import CheckpointError
     from evohyper.engine.evaluation import TaskError
 
@@ -180,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except (TaskError, CheckpointError, FileNotFoundError) as exc:
+    except (TaskError, CheckpointError, BackendError, FileNotFoundError) as exc:
         if args.verbose:
             raise
         print(f"error: {exc}", file=sys.stderr)

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from evohyper.api.phenotypes import MLPSpec
+from evohyper.api.task import MLP_NETWORK_KEYS
 
-#: keys a built-in MLP task accepts in the YAML ``network:`` block.
-NETWORK_KEYS = ("hidden", "activation", "output_activation", "bias")
+#: keys a built-in MLP task accepts in the YAML ``network:`` block (``Task.network_keys``' default).
+NETWORK_KEYS = MLP_NETWORK_KEYS
 
 
 def check_int(task: str, option: str, value: Any, minimum: int, maximum: int | None = None) -> int:

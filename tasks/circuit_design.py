@@ -33,9 +33,18 @@ def response_errors(candidate: torch.Tensor, target: torch.Tensor) -> tuple[torc
 
 
 class CircuitDesignTask(Task):
-    """Find the R/C/L chain whose frequency response matches a target circuit's (minimised response error)."""
+    """Find the R/C/L chain whose frequency response matches a target circuit's (minimised response error).
+
+    Options:
+      target_length: number of components of the target circuit (within the circuit space's min..max length).
+      target_index: which circuit of that length in the split's fixed, seeded list (0 .. 99,999).
+      split: the data split the target comes from: ``train``, ``val`` or ``test``.
+      equivalence_tol: largest response error, max over frequencies of ``|log(candidate / target)|`` (> 0),
+        at which a circuit counts as equivalent to the target (metric ``equivalent``).
+    """
 
     maximize: ClassVar[bool] = False
+    network_keys: ClassVar[tuple[str, ...]] = ()   # the phenotype is a circuit
 
     def __init__(self, target_length: int = 6, target_index: int = 0,
                  split: Literal["train", "val", "test"] = "test", equivalence_tol: float = 0.01) -> None:

@@ -21,7 +21,7 @@ import torch
 from evohyper.api.conv import ConvSpec
 from evohyper.api.phenotypes import MLPPhenotypes, TargetSpec
 from evohyper.api.task import EvalResult, Task
-from evohyper_tasks._common import check_choice, check_int, mlp_target
+from evohyper_tasks._common import NETWORK_KEYS, check_choice, check_int, mlp_target
 
 N_FEATURES, N_CLASSES = 64, 10
 SPLIT_SEED = 0
@@ -112,6 +112,7 @@ class DigitsTask(Task):
     """
 
     maximize: ClassVar[bool] = True
+    network_keys: ClassVar[tuple[str, ...]] = (*NETWORK_KEYS, *(k for k in CONV_KEYS if k not in NETWORK_KEYS))
     default_hidden: ClassVar[tuple[int, ...]] = (16,)
 
     def __init__(self, fitness: Literal["neg_cross_entropy", "accuracy"] = "neg_cross_entropy",

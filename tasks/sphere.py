@@ -14,9 +14,15 @@ from evohyper_tasks._common import check_float, check_int, reject_network
 
 
 class SphereTask(Task):
-    """Shifted sphere sum((x - shift)^2) on a dim-vector (minimised; black-box benchmark)."""
+    """Shifted sphere sum((x - shift)^2) on a dim-vector (minimised; black-box benchmark).
+
+    Options:
+      dim: length of the vector x (>= 1).
+      shift: where the optimum lies in every coordinate (a finite number).
+    """
 
     maximize: ClassVar[bool] = False
+    network_keys: ClassVar[tuple[str, ...]] = ()   # the phenotype is a plain vector
 
     def __init__(self, dim: int = 10, shift: float = 0.5) -> None:
         self.dim = check_int("sphere", "dim", dim, 1)

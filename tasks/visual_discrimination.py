@@ -58,9 +58,15 @@ def visual_fields(resolution: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class VisualDiscriminationTask(Task):
-    """HyperNEAT's visual discrimination: mark the large box's centre (fitness 100 = perfect)."""
+    """HyperNEAT's visual discrimination: mark the large box's centre (fitness 100 = perfect).
+
+    Options:
+      resolution: side of the visual field and of the target field, a multiple of 11 (11, 22, 33, ...); the
+        75 trials are the same at every resolution.
+    """
 
     maximize: ClassVar[bool] = True
+    network_keys: ClassVar[tuple[str, ...]] = NETWORK_KEYS
 
     def __init__(self, resolution: int = 11) -> None:
         check_int("visual-discrimination", "resolution", resolution, BASE)

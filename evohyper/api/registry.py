@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -17,6 +18,16 @@ class UnknownComponentError(LookupError):
     pass
 
 
+_SENTENCE = re.compile(r"(.+?[.!?])(?=\s+[A-Z`(]|\s*$)", re.S)
+
+
+def first_sentence(doc: str | None) -> str:
+    """The first sentence of a docstring's first paragraph, whole (however many lines it spans)."""
+    paragraph = " ".join((doc or "").strip().split("\n\n")[0].split())
+    match = _SENTENCE.match(paragraph)
+    return match.group(1) if match else paragraph
+
+
 @dataclass(frozen=True)
 class Entry:
     name: str
@@ -24,8 +35,7 @@ class Entry:
 
     @property
     def description(self) -> str:
-        doc = inspect.getdoc(self.target) or ""
-        return doc.strip().splitlines()[0] if doc else ""
+        return first_sentence(inspect.getdoc(self.target))
 
 
 class Registry:

@@ -102,6 +102,17 @@ class Strategy(ABC):
         self.generation += 1
 
     @classmethod
+    def state_bytes(cls, genome_size: int, options: dict[str, Any]) -> int:
+        """Memory of the strategy's own state for a genome of ``genome_size`` values and these config
+        options (population aside), for the config's memory estimate. Default: a few vectors."""
+        return 4 * 8 * genome_size
+
+    @classmethod
+    def state_advice(cls) -> str:
+        """What to change when ``state_bytes`` does not fit (ends the config error's message)."""
+        return "use a smaller genome"
+
+    @classmethod
     def accepts(cls, genotype: str, self_trained: bool = False) -> bool:
         """Can this strategy drive a decoder of genotype kind ``genotype`` (``self_trained``: a decoder
         whose own parameters gradient training changes)? Checked when a config is built."""

@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from evohyper.api.phenotypes import Phenotypes, TargetSpec
 
 
+#: the YAML ``network:`` keys of an MLP target (``MLPSpec``): the default of ``Task.network_keys``
+MLP_NETWORK_KEYS: tuple[str, ...] = ("hidden", "activation", "output_activation", "bias")
+
+
 class NotDifferentiableError(NotImplementedError):
     """Raised when a gradient strategy asks a task that has no differentiable loss."""
 
@@ -23,7 +27,9 @@ class NotDifferentiableError(NotImplementedError):
 class EvalResult:
     """Scores of one population, in the task's own direction (see ``Task.maximize``).
 
-    fitness: ``[P]`` or ``[P, k]`` (k repeated scores, averaged by the engine).
+    fitness: ``[P]`` or ``[P, k]``: k scores of the same objective per individual (episodes, seeds),
+      averaged over k by the engine, so ``[P, 1]`` is exactly ``[P]``. Never k objectives: there is no
+      multi-objective search.
     metrics: named per-individual tensors ``[P]`` (logged as best/mean per generation).
     sample_forwards: forward passes of one sample through one network spent on this call
       (the budget unit shared with gradient methods). ``None`` means one per individual.
@@ -43,6 +49,10 @@ class Task(ABC):
 
     #: set True if higher fitness is better; False if the task minimises (declared once, here).
     maximize: ClassVar[bool] = True
+    #: the keys ``target`` reads from the YAML ``network:`` block; the config validator refuses any other key
+    #: (a typo such as ``hiden`` is an error, not a silent default). ``()``: the task takes no network options;
+    #: ``None``: not checked.
+    network_keys: ClassVar[tuple[str, ...] | None] = MLP_NETWORK_KEYS
 
     def setup(self, device: torch.device | str = "cpu") -> None:
         """Load data / build environments once per worker. Idempotent."""
@@ -58,15 +68,16 @@ class Task(ABC):
         may depend on ``seed`` but not on which other individuals share the call."""
 
     def loss(self, phenotypes: Phenotypes, batch: Any) -> torch.Tensor:
-        """Differentiable loss ``[P]`` for gradient strategies. Optional."""
+        """Differentiable loss for gradient strategies, one value per individual: ``[P]`` (checked). Optional."""
         raise NotDifferentiableError(
             f"task {type(self).__name__!r} defines no differentiable loss(); "
             "it can be searched by evolution strategies but not trained by gradient"
         )
 
     def train_batches(self, batch_size: int, seed: int) -> Any:
-        """One epoch of training minibatches (fed to ``loss``), shuffled from ``seed``. Optional;
-        needed with ``loss`` by gradient strategies."""
+        """One finite epoch of training minibatches (each fed to ``loss``), in an order drawn from ``seed``
+        (same seed, same batches). Optional; needed with ``loss`` by gradient strategies. Read lazily; more
+        than ``evohyper.api.training.MAX_EPOCH_BATCHES`` batches is taken for an endless stream (an error)."""
         raise NotDifferentiableError(f"task {type(self).__name__!r} defines no train_batches()")
 
     @classmethod

@@ -8,6 +8,7 @@ split it without knowing what it is.
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -92,22 +93,45 @@ def epoch_seed(seed: int, epoch: int) -> int:
     return int(np.random.SeedSequence([int(seed), 7, int(epoch)]).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
-def minibatches(task: Task, batch_size: int, seed: int, start: int, count: int) -> Iterator[Any]:
-    """``count`` minibatches from global step ``start``: step s is batch ``s % n`` of epoch ``s // n``."""
-    epoch0 = list(task.train_batches(batch_size, epoch_seed(seed, 0)))
-    n = len(epoch0)
+#: the most minibatches one call of ``Task.train_batches`` may yield. The rule: one finite epoch (the
+#: training data split into minibatches, in an order drawn from the seed); a generator that yields
+#: more is taken for an endless stream and stopped with an error naming the rule.
+MAX_EPOCH_BATCHES = 100_000
+
+
+def epoch(task: Task, batch_size: int, seed: int) -> Iterator[Any]:
+    """One epoch of ``task.train_batches(batch_size, seed)``, read lazily and bounded (see ``MAX_EPOCH_BATCHES``)."""
+    for n, batch in enumerate(task.train_batches(batch_size, seed)):
+        if n == MAX_EPOCH_BATCHES:
+            raise ValueError(f"task {type(task).__name__}.train_batches(batch_size={batch_size}, seed={seed}) "
+                             f"yielded more than {MAX_EPOCH_BATCHES:,} batches; it must yield one finite epoch "
+                             "(the training data split into minibatches, shuffled from the seed), not an endless "
+                             "stream; raise strategy.batch_size if the data set is that large")
+        yield batch
+
+
+def epoch_length(task: Task, batch_size: int, seed: int) -> int:
+    """How many minibatches one epoch has (counted, not kept)."""
+    n = sum(1 for _ in epoch(task, batch_size, seed))
     if n == 0:
-        raise ValueError(f"task {type(task).__name__}.train_batches yielded no batches")
-    epoch, i = divmod(start, n)
+        raise ValueError(f"task {type(task).__name__}.train_batches(batch_size={batch_size}, seed={seed}) yielded "
+                         "no batches; it must yield one finite, non-empty epoch")
+    return n
+
+
+def minibatches(task: Task, batch_size: int, seed: int, start: int, count: int) -> Iterator[Any]:
+    """``count`` minibatches from global step ``start``: step s is batch ``s % n`` of epoch ``s // n``
+    (n = the length of epoch 0). Epochs are read lazily, so memory holds one batch at a time."""
+    n = epoch_length(task, batch_size, epoch_seed(seed, 0))
+    e, i = divmod(start, n)
     produced = 0
     while produced < count:
-        batches = epoch0 if epoch == 0 else list(task.train_batches(batch_size, epoch_seed(seed, epoch)))
-        for batch in batches[i:]:
+        for batch in itertools.islice(epoch(task, batch_size, epoch_seed(seed, e)), i, None):
             yield batch
             produced += 1
             if produced == count:
                 return
-        epoch, i = epoch + 1, 0
+        e, i = e + 1, 0
 
 
 def batch_len(batch: Any) -> int:

@@ -1,5 +1,6 @@
 """Search configs: YAML, validated (and the components built) before anything starts."""
 from evohyper.config.build import Components, ComponentsSpec, build
+from evohyper.config.loading import load_raw
 from evohyper.config.options import ConfigError
 from evohyper.config.schema import (
     BackendConfig,
@@ -7,7 +8,6 @@ from evohyper.config.schema import (
     EvaluationConfig,
     OutputConfig,
     apply_overrides,
-    load_raw,
     validate_search,
 )
 from evohyper.config.validate import load_config, validate

@@ -1,7 +1,9 @@
 """Budget: when a search stops, counted in the units shared by evolution and gradient methods."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -14,6 +16,10 @@ class Counters:
     seconds: float = 0.0        # wall-clock spent in the loop, summed over resumes
     nonfinite: int = 0          # NaN/inf fitness values seen (scored as worst)
     task_errors: int = 0        # individuals whose evaluation raised (lenient mode)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 # budget limit -> the counter it bounds
@@ -36,6 +42,15 @@ class Budget:
         if all(v is None for v in limits):
             raise ValueError("budget needs at least one of generations, evaluations, sample_forwards, "
                              "seconds, target_fitness")
+        # A limit that can never be reached (NaN) or is reached before anything runs (0) is refused here.
+        for name in ("generations", "evaluations", "sample_forwards"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, int) and value >= 1):
+                raise ValueError(f"{name} must be an int >= 1 (or null), got {value!r}")
+        if self.seconds is not None and not (_finite(self.seconds) and self.seconds > 0):
+            raise ValueError(f"seconds must be a finite number > 0 (or null), got {self.seconds!r}")
+        if self.target_fitness is not None and not _finite(self.target_fitness):
+            raise ValueError(f"target_fitness must be a finite number (or null), got {self.target_fitness!r}")
 
     def stop_reason(self, c: Counters, best: float | None, maximize: bool) -> str | None:
         if self.target_fitness is not None and best is not None:

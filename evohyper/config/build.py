@@ -16,6 +16,7 @@ from evohyper.api.registry import UnknownComponentError, import_plugins
 from evohyper.api.self_trained import SelfTrainedDecoder
 from evohyper.api.strategy import Strategy, TrainingStrategy
 from evohyper.api.task import Task
+from evohyper.config import memory
 from evohyper.config.options import ConfigError, check_block
 
 
@@ -55,6 +56,9 @@ def _kwargs(block: dict[str, Any]) -> dict[str, Any]:
 def _component(path: str, block: Any, reg: registry.Registry, skip: tuple[str, ...]) -> type:
     if not isinstance(block, dict) or "name" not in block:
         raise ConfigError(path, f"expected a mapping with a 'name' key; {reg.kind}s: {', '.join(reg.names())}")
+    if not isinstance(block["name"], str):
+        raise ConfigError(f"{path}.name",
+                          f"got {block['name']!r:.80}, expected a name, one of {', '.join(reg.names())}")
     try:
         cls = reg.get(block["name"])
     except UnknownComponentError as exc:
@@ -64,11 +68,21 @@ def _component(path: str, block: Any, reg: registry.Registry, skip: tuple[str, .
 
 
 def construct(path: str, factory: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call a constructor; its ValueError/TypeError becomes a ConfigError at ``path``."""
+    """Call a constructor; its ValueError/TypeError becomes a ConfigError at ``path``, and so does a file it
+    could not read (an option naming a bad path) or an allocation it could not make (an option asking for
+    more memory than the machine has)."""
     try:
         return factory(*args, **kwargs)
     except (ValueError, TypeError) as exc:
         raise ConfigError(path, str(exc)) from None
+    except OSError as exc:
+        where = f" {str(exc.filename)[:120]!r}" if exc.filename else ""
+        raise ConfigError(path, f"cannot read{where}: {exc.strerror or exc}") from None
+    except (MemoryError, RuntimeError) as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if not isinstance(exc, MemoryError) and "allocate" not in text:
+            raise
+        raise ConfigError(path, f"its options ask for more memory than this machine has ({text[:200]})") from None
 
 
 def _self_trained(cls: type) -> bool:
@@ -88,15 +102,38 @@ def _check_pair(strategy_cls: type, decoder_cls: type, spec: ComponentsSpec) -> 
                                       f"{', '.join(fits) or '(none registered)'}")
 
 
-def build(spec: ComponentsSpec) -> Components:
+def _check_network(task_cls: type, network: dict[str, Any]) -> None:
+    """Every ``network:`` key must be one the task reads (``Task.network_keys``)."""
+    allowed = getattr(task_cls, "network_keys", None)
+    if allowed is None:
+        return
+    for key in network:
+        if key not in allowed:
+            raise ConfigError(f"network.{key}", f"unknown key; allowed keys: {', '.join(sorted(allowed)) or '(none)'} "
+                                                f"({task_cls.__name__}.network_keys)")
+
+
+def build_strategy(spec: ComponentsSpec, info: DecoderInfo, cls: type | None = None) -> Strategy:
+    """A fresh strategy of ``spec``, bound to ``info`` (also: a new one after a failed checkpoint load)."""
+    cls = cls or registry.strategies.get(spec.strategy["name"])
+    strategy = construct("strategy", cls, info.genome_size, spec.seed, **_kwargs(spec.strategy))
+    construct("strategy", strategy.bind, info)
+    return strategy
+
+
+def build(spec: ComponentsSpec, evaluators: int | None = None) -> Components:
     """Construct the components of ``spec`` (the strategy too when ``spec.strategy`` is given) and bind
-    the strategy to what the decoder declares. Every problem is a ConfigError naming its key."""
+    the strategy to what the decoder declares. Every problem is a ConfigError naming its key.
+
+    ``evaluators``: when given (validation), the memory the search needs with that many evaluators
+    is estimated before the decoder and the strategy allocate anything (``config.memory``)."""
     for module in spec.plugins:
         try:
             import_plugins([module])
         except ImportError as exc:
             raise ConfigError("plugins", f"cannot import {module!r}: {exc}") from None
     task_cls = _component("task", spec.task, registry.tasks, ())
+    _check_network(task_cls, spec.network)
     decoder_cls = _component("decoder", spec.decoder, registry.decoders, ("target",))
     strategy_cls = None
     if spec.strategy is not None:
@@ -109,11 +146,15 @@ def build(spec: ComponentsSpec) -> Components:
                               "(NotDifferentiableError); use an evolution strategy for this task")
     task = construct("task", task_cls, **_kwargs(spec.task))
     target = construct("network", task.target, dict(spec.network))
+    if evaluators is not None:
+        memory.check_phenotype(target.num_params)
     decoder = construct("decoder", decoder_cls, target, **_kwargs(spec.decoder))
     info = decoder.info()
     strategy = None
     if strategy_cls is not None:
-        strategy = construct("strategy", strategy_cls, info.genome_size, spec.seed, **_kwargs(spec.strategy))
-        construct("strategy", strategy.bind, info)
+        if evaluators is not None:   # before the strategy allocates anything
+            genome = info.trained_size if strategy_cls.needs_loss and info.trained_size else info.genome_size
+            memory.check_search(target.num_params, genome, strategy_cls, spec.strategy, evaluators)
+        strategy = build_strategy(spec, info, strategy_cls)
     return Components(task=task, decoder=decoder, strategy=strategy, info=info, maximize=bool(type(task).maximize),
                       trains_decoder=isinstance(strategy, TrainingStrategy) and info.trained_size is not None)

@@ -13,9 +13,10 @@ from typing import Any, Literal, Union
 
 
 class ConfigError(ValueError):
-    """A config problem, located by its dotted key path."""
+    """A config problem, located by its dotted key path; always one line (the CLI prints it as is)."""
 
     def __init__(self, path: str, message: str):
+        message = " ".join(line.strip() for line in str(message).splitlines() if line.strip())
         super().__init__(f"{path}: {message}" if path else message)
         self.path, self.message = path, message
 

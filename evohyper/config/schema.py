@@ -6,15 +6,16 @@ the validation. The ``tune:`` block is checked by ``tune_schema`` on top of it (
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
-import yaml
-
+from evohyper.api import registry
+from evohyper.config import memory
 from evohyper.config.budget import Budget
 from evohyper.config.build import Components, ComponentsSpec, build, construct
-from evohyper.config.options import ConfigError, check_block
+from evohyper.config.loading import data_children, parse, walk
+from evohyper.config.options import ConfigError, check_block, options_of
 from evohyper.config.sections import BackendConfig, EvaluationConfig, OutputConfig
 
 SECTIONS = {"budget": Budget, "backend": BackendConfig, "evaluation": EvaluationConfig, "output": OutputConfig}
@@ -40,10 +41,12 @@ class Config:
     built: Components | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The resolved config (every default filled in), as written to a run directory."""
+        """The resolved config (every default filled in, the components' too), as written to a run directory."""
         out = {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self) if f.name != "built"}
         for key in SECTIONS:
             out[key] = asdict(out[key])
+        for key, reg, skip in _COMPONENTS:
+            out[key] = _resolved(out[key], reg, skip)
         if out["tune"] is None:
             del out["tune"]
         return out
@@ -63,21 +66,55 @@ class Config:
         return built if built is not None else build(self.spec())
 
 
+_COMPONENTS = (("task", registry.tasks, ()), ("decoder", registry.decoders, ("target",)),
+               ("strategy", registry.strategies, ("genome_size", "seed")))
+
+
+def _plain(value: Any) -> Any:
+    """A default as YAML data (tuples as lists)."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _resolved(block: dict[str, Any], reg: Any, skip: tuple[str, ...]) -> dict[str, Any]:
+    """A component block with every constructor option, defaults filled in, in signature order."""
+    options = options_of(reg.get(block["name"]), skip)
+    return {"name": block["name"], **{k: _plain(block.get(k, default)) for k, (_, default) in options.items()},
+            **{k: v for k, v in block.items() if k not in options and k != "name"}}
+
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+NAME_MAX = 100
+
+
+def _check_name(name: Any) -> None:
+    """The name becomes a directory name (``runs_dir/<name>-<time>``): no separators, no traversal."""
+    if not isinstance(name, str) or not NAME.fullmatch(name) or len(name) > NAME_MAX:
+        what = f"a string of {len(name)} characters" if isinstance(name, str) and len(name) > NAME_MAX else repr(name)
+        raise ConfigError("name", f"got {what[:120]}, expected at most {NAME_MAX} letters, digits, '.', '_' or '-', "
+                                  "starting with a letter or digit (it names the run directory)")
+
+
 def validate_search(raw: Any) -> Config:
     """Check every key and value of a search config (its ``tune:`` block aside) and build its components."""
     if not isinstance(raw, dict):
         raise ConfigError("", f"a search config must be a mapping, got {type(raw).__name__}")
+    walk(raw, data_children)
     for key in raw:
         if key not in TOP_KEYS:
             raise ConfigError(str(key), f"unknown key; allowed keys: {', '.join(TOP_KEYS)}")
     for key in ("name", "task", "strategy", "budget"):
         if key not in raw:
             raise ConfigError(key, "missing required key")
-    if not isinstance(raw["name"], str) or not raw["name"]:
-        raise ConfigError("name", f"got {raw['name']!r}, expected a non-empty string")
+    _check_name(raw["name"])
     seed = raw.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ConfigError("seed", f"got {seed!r}, expected a non-negative int")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        raise ConfigError("seed", f"got {seed!r}, expected a non-negative int below 2**63 (a signed 64-bit integer)")
+    if not isinstance(raw.get("description", ""), str):
+        raise ConfigError("description", f"got a {type(raw['description']).__name__}, expected a string")
     plugins = raw.get("plugins", []) or []
     if not isinstance(plugins, list) or not all(isinstance(m, str) for m in plugins):
         raise ConfigError("plugins", f"got {plugins!r}, expected a list of module names")
@@ -85,24 +122,29 @@ def validate_search(raw: Any) -> Config:
     if not isinstance(network, dict):
         raise ConfigError("network", f"expected a mapping, got {network!r}")
     decoder_block = raw.get("decoder", {"name": "direct"})
+    if decoder_block is None:
+        decoder_block = {"name": "direct"}
     sections = {}
     for key, cls in SECTIONS.items():
         block = raw.get(key, {}) or {}
         check_block(key, block, cls)
         sections[key] = construct(key, cls, **block)
-    for key in ("task", "strategy"):
-        if not isinstance(raw[key], dict):
-            raise ConfigError(key, f"expected a mapping with a 'name' key, got {raw[key]!r}")
+    for key, block in (("task", raw["task"]), ("strategy", raw["strategy"]), ("decoder", decoder_block)):
+        if not isinstance(block, dict):
+            raise ConfigError(key, f"expected a mapping with a 'name' key, got {block!r:.80}")
     config = Config(name=raw["name"], seed=seed, task=dict(raw["task"]), strategy=dict(raw["strategy"]),
-                    decoder=dict(decoder_block) if isinstance(decoder_block, dict) else decoder_block,
+                    decoder=dict(decoder_block),
                     network=dict(network), description=raw.get("description", ""), plugins=list(plugins),
                     tune=copy.deepcopy(raw.get("tune")), **sections)
-    config.built = build(config.spec())
+    with memory.build_cap():
+        config.built = build(config.spec(), evaluators=config.backend.num_actors if config.backend.name == "ray" else 1)
     return config
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """``--set strategy.popsize=32`` style overrides; values are parsed as YAML scalars."""
+    if overrides and not isinstance(raw, dict):
+        raise ConfigError("", f"a search config must be a mapping, got {type(raw).__name__}")
     out = copy.deepcopy(raw)
     for item in overrides:
         if "=" not in item:
@@ -114,18 +156,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             node = node.setdefault(p, {})
             if not isinstance(node, dict):
                 raise ConfigError(key, f"cannot set a key inside a non-mapping value at {p!r}")
-        node[parts[-1]] = yaml.safe_load(text)
+        node[parts[-1]] = parse(text, f"the value of --set {key}") if text.strip() else None
     return out
-
-
-def load_raw(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError("", f"config file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError("", f"{path} is not valid YAML: {exc}") from None
-    return raw if raw is not None else {}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 
@@ -65,13 +66,36 @@ class BackendConfig:
         if self.driver_threads is not None and self.driver_threads < 1:
             raise ValueError(f"driver_threads must be >= 1 or null, got {self.driver_threads}")
         if self.device is not None:
-            import torch
+            self._check_device()
+        if self.name == "ray" and self.address is None:   # a local Ray of num_cpus / num_gpus: can all actors fit?
+            for kind, per, total in (("cpus", self.num_cpus_per_actor, self.num_cpus),
+                                     ("gpus", self.num_gpus_per_actor, self.num_gpus)):
+                if total is not None and self.num_actors * per > total:
+                    raise ValueError(f"num_actors * num_{kind}_per_actor = {self.num_actors * per:g} exceeds "
+                                     f"num_{kind} = {total:g} of the local Ray instance, so the actors could never "
+                                     f"all be placed; lower num_actors or num_{kind}_per_actor, or raise num_{kind}")
 
-            try:
-                torch.device(self.device)
-            except (RuntimeError, ValueError):
-                raise ValueError(f"device must be a torch device such as cpu, cuda or cuda:1, got {self.device!r}") \
-                    from None
+    def _check_device(self) -> None:
+        """A device this machine (local backend) or a Ray actor (with GPUs reserved) can actually use."""
+        import torch
+
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, ValueError, TypeError):
+            raise ValueError(f"device must be a torch device such as cpu, cuda or cuda:1, got {self.device!r}") \
+                from None
+        if device.type != "cuda":
+            return
+        if self.name == "ray" and self.num_gpus_per_actor <= 0:
+            raise ValueError(f"device {self.device!r} on the ray backend needs num_gpus_per_actor > 0 (Ray hides "
+                             f"the GPUs from actors that reserve none)")
+        if self.name == "local" and not torch.cuda.is_available():
+            raise ValueError(f"device {self.device!r}, but torch sees no CUDA device on this machine "
+                             f"(torch.cuda.is_available() is false); use device: cpu, or the ray backend with "
+                             f"num_gpus_per_actor > 0 on a cluster with GPUs")
+        if self.name == "local" and device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"device {self.device!r}, but this machine has {torch.cuda.device_count()} CUDA "
+                             f"device(s): cuda:0..cuda:{torch.cuda.device_count() - 1}")
 
     def evaluation_device(self) -> str:
         """The device evaluation runs on (``device``, or its default)."""
@@ -101,3 +125,15 @@ class OutputConfig:
     def __post_init__(self) -> None:
         if self.checkpoint_every < 1 or self.keep_checkpoints < 1:
             raise ValueError("checkpoint_every and keep_checkpoints must be >= 1")
+        if "\x00" in self.runs_dir:
+            raise ValueError(f"runs_dir must be a directory path, got {self.runs_dir!r} (a NUL character)")
+        try:
+            for parent in (Path(self.runs_dir), *Path(self.runs_dir).parents):   # nothing is created here
+                if parent.exists():
+                    if not parent.is_dir():
+                        raise ValueError(f"runs_dir {self.runs_dir!r} lies under {str(parent)!r}, which is not a "
+                                         "directory")
+                    break
+        except OSError as exc:   # e.g. a name longer than the file system allows
+            raise ValueError(f"runs_dir {self.runs_dir[:80]!r}... is not a usable directory path "
+                             f"({exc.strerror or exc})") from None

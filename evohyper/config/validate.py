@@ -4,7 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from evohyper.config.schema import Config, apply_overrides, load_raw, validate_search
+from evohyper.config.loading import load_raw
+from evohyper.config.schema import Config, apply_overrides, validate_search
 from evohyper.config.tune_schema import validate_tune
 
 

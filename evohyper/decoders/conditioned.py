@@ -70,9 +70,13 @@ class ConditionedPhenotypes(Phenotypes):
 class InputConditionedDecoder(ParametrisedDecoder):
     """Input-conditioned hypernetwork (theta_I = f(I)): every input gets its own generated MLP weights.
 
-    layers: MLP weights generated per input (default all ``w{i}``); embedding: size of e(I);
-    hidden: the Ha head's per-slice size; mip: magnitude-invariant variant; genotype: ``theta``
-    (everything this decoder owns is hypernetwork weights); offsets from the seeded init.
+    layers: MLP weights generated per input (default all ``w{i}``).
+    embedding: size of the input embedding e(I) (>= 1).
+    hidden: the Ha head's per-slice size (>= 1).
+    mip: the magnitude-invariant variant.
+    genotype: ``theta`` (everything this decoder owns is hypernetwork weights) or ``all`` (the same
+      here); offsets from the seeded init.
+    init_seed: seeds the initial parameters (>= 0); genotypes are offsets from them.
     """
 
     def __init__(self, target: TargetSpec, *, layers: list[str] | None = None, embedding: int = 8,

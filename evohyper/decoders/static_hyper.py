@@ -21,10 +21,12 @@ class StaticHyperDecoder(ParametrisedDecoder):
 
     layers: target tensors to generate (default: every weight tensor of rank >= 2); the others are
       direct parameters of the decoder (group ``theta``).
-    embedding: size of each layer embedding z (N_z); hidden: the head's per-slice size d.
+    embedding: size of each layer embedding z (N_z, >= 1).
+    hidden: the head's per-slice size d (>= 1).
     mip: the magnitude-invariant variant (unit-norm input encoding + residual on learnable base weights).
     genotype: what a strategy searches: ``z`` (embeddings), ``theta`` (hypernetwork weights and direct
       tensors) or ``all``; offsets from the seeded init ``init_seed``.
+    init_seed: seeds the initial parameters (>= 0); genotypes are offsets from them.
     """
 
     def __init__(self, target: TargetSpec, *, layers: list[str] | None = None, embedding: int = 4,

@@ -14,6 +14,7 @@ import math
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,7 @@ def load_state(path: str | Path) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure to parse means a corrupt file
-        raise CheckpointError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from exc
+        raise CheckpointError(f"{path}: unreadable checkpoint ({_first_line(exc)})") from exc
     if not isinstance(payload, dict) or payload.get("schema") is None:
         raise CheckpointError(f"{path}: not an evohyper checkpoint")
     if payload["schema"] != SCHEMA_VERSION:
@@ -133,15 +134,39 @@ def list_checkpoints(directory: str | Path) -> list[Path]:
     return [p for _, p in sorted(found, reverse=True)]
 
 
-def load_latest(directory: str | Path) -> tuple[dict[str, Any], Path]:
-    """The newest checkpoint that verifies; corrupt newer ones are reported and skipped."""
+def _first_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` (torch's unpickling errors run to a dozen lines)."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
+def load_latest(directory: str | Path,
+                accept: Callable[[dict[str, Any]], None] | None = None) -> tuple[dict[str, Any], Path]:
+    """The newest checkpoint that verifies (and that ``accept`` takes without raising: a state whose
+    checksum is valid but whose content is inconsistent); each one skipped is reported in one line."""
     paths = list_checkpoints(directory)
     for path in paths:
         try:
-            return load_state(path), path
+            state = load_state(path)
         except CheckpointError as exc:
             log.warning("skipping corrupt checkpoint: %s", exc)
+            continue
+        try:
+            if accept is not None:
+                accept(state)
+        except Exception as exc:  # noqa: BLE001 - whatever a wrong state breaks, the previous one is tried
+            log.warning("skipping checkpoint %s: inconsistent content (%s)", path, _first_line(exc))
+            continue
+        return state, path
     raise CheckpointError(f"no valid checkpoint in {directory}" + (" (all corrupt)" if paths else ""))
+
+
+def remove_temp_files(directory: str | Path) -> None:
+    """Delete temp files of writes that never finished (a kill between the write and the rename)."""
+    d = Path(directory)
+    if d.is_dir():
+        for tmp in d.glob(".tmp-*.pt"):
+            tmp.unlink(missing_ok=True)
 
 
 def prune(directory: str | Path, keep: int) -> None:

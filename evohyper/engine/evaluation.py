@@ -8,7 +8,7 @@ and the strict / lenient policy for tasks that raise. ``train`` runs a gradient 
 from __future__ import annotations
 
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -26,6 +26,10 @@ class TaskShapeError(TaskError):
     pass
 
 
+class AllFailedError(TaskError):
+    """Lenient mode, but every evaluation of a generation raised: there is nothing to search with."""
+
+
 @dataclass
 class ChunkResult:
     """Scores for a chunk, in the task's own direction; fitness already reduced to ``[n]``."""
@@ -34,15 +38,21 @@ class ChunkResult:
     metrics: dict[str, torch.Tensor]
     sample_forwards: int
     errors: int = 0
+    #: lenient mode: (index in this result, exception text with traceback) of every individual that raised
+    error_texts: list[tuple[int, str]] = field(default_factory=list)
 
     @staticmethod
     def concat(parts: list[ChunkResult]) -> ChunkResult:
         keys = parts[0].metrics.keys()
+        texts, offset = [], 0
+        for p in parts:
+            texts += [(offset + i, text) for i, text in p.error_texts]
+            offset += len(p.fitness)
         return ChunkResult(
             fitness=torch.cat([p.fitness for p in parts]),
             metrics={k: torch.cat([p.metrics[k] for p in parts]) for k in keys},
             sample_forwards=sum(p.sample_forwards for p in parts),
-            errors=sum(p.errors for p in parts))
+            errors=sum(p.errors for p in parts), error_texts=texts)
 
 
 class Evaluator:
@@ -104,19 +114,21 @@ class Evaluator:
     def _evaluate_one_by_one(self, genotypes: Any, seed: int) -> ChunkResult:
         """Lenient fallback after a failed batch: find the individuals that fail, score them worst.
         An error path, not the hot path (tasks are chunk-invariant, so scores are unchanged)."""
-        parts = []
+        parts: list[ChunkResult | str] = []
         for i in range(len(genotypes)):
             try:
                 with torch.no_grad():
                     parts.append(self._check(self._run(genotypes[i:i + 1], seed), 1))
             except TaskShapeError:
                 raise
-            except Exception:  # noqa: BLE001
-                parts.append(None)
-        template = next((p for p in parts if p is not None), None)
+            except Exception as exc:  # noqa: BLE001 - kept, with its traceback, for errors.log
+                text = "".join(traceback.format_exception(exc, chain=False))
+                parts.append(f"task {self.task_name!r} raised:\n{text}")
+        template = next((p for p in parts if isinstance(p, ChunkResult)), None)
         keys = template.metrics.keys() if template else ()
         nan = torch.full((1,), float("nan"), dtype=torch.float64)
-        filled = [p if p is not None else ChunkResult(nan, {k: nan.float() for k in keys}, 0, errors=1)
+        filled = [p if isinstance(p, ChunkResult)
+                  else ChunkResult(nan, {k: nan.float() for k in keys}, 0, errors=1, error_texts=[(0, p)])
                   for p in parts]
         return ChunkResult.concat(filled)
 

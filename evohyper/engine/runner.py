@@ -9,13 +9,15 @@ from typing import Any
 
 import yaml
 
-from evohyper.config import Components, Config, validate
-from evohyper.engine.checkpoint import load_latest
+from evohyper.config import Components, Config, ConfigError, load_raw, validate
+from evohyper.config.build import build_strategy
+from evohyper.engine.checkpoint import list_checkpoints, load_latest
 from evohyper.engine.observers import (
     BestExporter,
     Checkpointer,
     CsvLogger,
     DecoderExporter,
+    ErrorLog,
     ProgressBar,
     TensorBoardLogger,
 )
@@ -40,13 +42,14 @@ def _plugin_paths() -> list[str]:
     return [os.getcwd(), *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
 
 
-def build_search(config: Config, run_dir: Path | None, observers: bool = True) -> Search:
+def build_search(config: Config, run_dir: Path | None, observers: bool = True,
+                 components: Components | None = None) -> Search:
     """Everything a search needs; ``run_dir=None`` gives a bare search with no files written."""
-    components = config.components()
+    components = components or config.components()
     obs: list[Any] = []
     if run_dir is not None and observers:
         out = config.output
-        obs = [CsvLogger(run_dir / "metrics.csv"),
+        obs = [CsvLogger(run_dir / "metrics.csv"), ErrorLog(run_dir / "errors.log"),
                Checkpointer(run_dir / "checkpoints", every=out.checkpoint_every, keep=out.keep_checkpoints),
                # a gradient run that trained the decoder itself exports the decoder's weights
                (DecoderExporter if components.trains_decoder else BestExporter)(
@@ -67,8 +70,12 @@ def new_run_dir(config: Config) -> Path:
     while run_dir.exists():
         n += 1
         run_dir = base / f"{config.name}-{stamp}-{n}"
-    run_dir.mkdir(parents=True)
-    (run_dir / CONFIG_FILE).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    try:
+        run_dir.mkdir(parents=True)
+        (run_dir / CONFIG_FILE).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    except OSError as exc:   # e.g. a read-only place such as /proc: nothing has started yet
+        raise ConfigError("output.runs_dir", f"cannot create the run directory {str(run_dir)!r}: "
+                                             f"{exc.strerror or exc}") from None
     return run_dir
 
 
@@ -86,11 +93,27 @@ def resume(run_dir: str | Path) -> tuple[SearchResult, Path]:
     cfg_path = run_dir / CONFIG_FILE
     if not cfg_path.is_file():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
-    config = validate(_strip_resolved(yaml.safe_load(cfg_path.read_text())))
-    state, path = load_latest(run_dir / "checkpoints")
+    config = validate(_strip_resolved(load_raw(cfg_path)))
+    components = config.components()
+    search = build_search(config, run_dir, components=components)
+    checkpoints = run_dir / "checkpoints"
+    if not list_checkpoints(checkpoints):
+        log.warning("%s has no checkpoint (stopped before its first one): restarting it from generation 0", run_dir)
+        return search.run(), run_dir
+
+    def restore(state: dict[str, Any]) -> None:
+        try:
+            search.load_state_dict(state)
+        except BaseException:   # a half-loaded strategy cannot take another state: start the next try afresh
+            search.strategy = build_strategy(config.spec(), components.info)
+            raise
+
+    try:
+        state, path = load_latest(checkpoints, accept=restore)
+    except BaseException:
+        search.backend.close()
+        raise
     log.info("resuming %s from %s (generation %d)", run_dir, path.name, state["counters"]["generation"])
-    search = build_search(config, run_dir)
-    search.load_state_dict(state)
     return search.run(), run_dir
 
 

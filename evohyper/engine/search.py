@@ -13,7 +13,7 @@ import torch
 from evohyper.api.strategy import Strategy, TrainingStrategy
 from evohyper.config.budget import Budget, Counters
 from evohyper.engine.backends import Backend
-from evohyper.engine.evaluation import ChunkResult
+from evohyper.engine.evaluation import AllFailedError, ChunkResult
 
 log = logging.getLogger("evohyper.search")
 STATE_VERSION = 1
@@ -42,8 +42,10 @@ class GenerationRecord:
     metrics: dict[str, float] = field(default_factory=dict)
 
     def row(self) -> dict[str, Any]:
+        """The fixed columns, then the task's metrics by name: the same order in a resumed run (a
+        checkpoint stores metrics as sorted JSON) as in an uninterrupted one."""
         out = {k: v for k, v in asdict(self).items() if k != "metrics"}
-        out.update(self.metrics)
+        out.update((k, self.metrics[k]) for k in sorted(self.metrics))
         return out
 
 
@@ -107,6 +109,7 @@ class Search:
         fitness = result.fitness
         if fitness.shape[0] != len(genotypes):
             raise RuntimeError(f"backend returned {fitness.shape[0]} fitness values for {len(genotypes)} genotypes")
+        self._report_errors(result, len(genotypes))
         self.strategy.tell(fitness if self.maximize else -fitness)
         c = self.counters
         c.generation += 1
@@ -132,6 +135,23 @@ class Search:
             obs.on_generation(self, record)
         return record
 
+    def _report_errors(self, result: ChunkResult, n: int) -> None:
+        """Lenient mode: hand every task exception to the observers that keep them (``on_task_errors``),
+        and stop when no individual of the generation could be scored."""
+        if not result.error_texts:
+            return
+        generation = self.counters.generation + 1
+        for obs in self.observers:
+            hook = getattr(obs, "on_task_errors", None)
+            if hook is not None:
+                hook(self, generation, result.error_texts)
+        if result.errors >= n > 0:
+            index, text = result.error_texts[0]
+            raise AllFailedError(
+                f"every one of the {n} evaluations of generation {generation} raised, so the search has no fitness "
+                f"to go on (evaluation.on_error: lenient scores a failing individual worst, not a whole "
+                f"generation); the first, individual {index}: {text.rstrip()}")
+
     def run(self) -> SearchResult:
         for obs in self.observers:
             obs.on_start(self)
@@ -154,11 +174,20 @@ class Search:
                 "history": [asdict(r) for r in self.history], "strategy": self.strategy.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a checkpoint. The search's own fields are checked before the strategy is touched; a
+        ValueError/KeyError/TypeError means an inconsistent state (the strategy then needs rebuilding)."""
         if state.get("version") != STATE_VERSION:
             raise ValueError(f"search state version {state.get('version')} is not {STATE_VERSION}")
         if int(state["seed"]) != self.seed:
             raise ValueError(f"checkpoint seed {state['seed']} differs from the configured seed {self.seed}")
+        counters = Counters(**state["counters"])
+        history = [GenerationRecord(**r) for r in state["history"]]
+        if [r.generation for r in history] != list(range(1, counters.generation + 1)):
+            raise ValueError(f"the checkpoint's history has {len(history)} generations, its counters "
+                             f"{counters.generation}")
         self.strategy.load_state_dict(state["strategy"])
-        self.counters = Counters(**state["counters"])
+        if getattr(self.strategy, "generation", counters.generation) != counters.generation:
+            raise ValueError(f"the checkpoint's strategy is at generation {self.strategy.generation}, "
+                             f"its counters at {counters.generation}")
+        self.counters, self.history = counters, history
         self.best_fitness = state["best_fitness"]
-        self.history = [GenerationRecord(**r) for r in state["history"]]

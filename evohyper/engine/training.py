@@ -17,6 +17,7 @@ from evohyper.api.decoder import Decoder
 from evohyper.api.self_trained import is_self_trained
 from evohyper.api.task import EvalResult, NotDifferentiableError, Task
 from evohyper.api.training import TrainingJob, batch_len, minibatches, step_generator
+from evohyper.engine.evaluation import TaskShapeError
 
 OPTIMIZERS = {"Adam": torch.optim.Adam, "AdamW": torch.optim.AdamW, "SGD": torch.optim.SGD}
 
@@ -70,7 +71,7 @@ def train(task: Task, decoder: Decoder, job: TrainingJob, seed: int,
                 for name, value in step_logs.items():
                     logs[name] = logs.get(name, 0.0) + float(value) / job.steps
             else:
-                loss = task.loss(decoder.decode(param, device=device), batch)
+                loss = _checked(task, task.loss(decoder.decode(param, device=device), batch), P)
             opt.zero_grad(set_to_none=True)
             loss.sum().backward()
             if job.clip_grad_norm is not None:
@@ -89,6 +90,15 @@ def train(task: Task, decoder: Decoder, job: TrainingJob, seed: int,
         step=job.step + job.steps,
     )
     return result, updated
+
+
+def _checked(task: Task, loss: Any, P: int) -> torch.Tensor:
+    """``task.loss`` must give one value per individual (a scalar would silently train on the sum)."""
+    if not isinstance(loss, torch.Tensor) or loss.shape != (P,):
+        got = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
+        raise TaskShapeError(f"task {type(task).__name__!r}.loss must return one value per individual, a tensor "
+                             f"of shape [P]=[{P}]; got {got}")
+    return loss
 
 
 def _clip_rows(grad: torch.Tensor, max_norm: float) -> None:

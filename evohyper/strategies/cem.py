@@ -7,6 +7,16 @@ class CEM(EvoTorchStrategy):
     """CEM (EvoTorch): separable Gaussian refitted to the top parenthood_ratio of each population.
 
     The standard deviation can collapse early on rugged problems; ``stdev_min`` keeps it exploring.
+
+    Options:
+      popsize: samples per generation (>= 2).
+      parenthood_ratio: fraction of each population the distribution is refitted to, in (0, 1]
+        (at least one sample).
+      stdev_init: initial standard deviation of every coordinate (> 0).
+      radius_init: initial radius (norm of the standard-deviation vector) instead of ``stdev_init``; null: off.
+      center_init: initial mean of every coordinate.
+      stdev_min, stdev_max: bounds on every coordinate's standard deviation (> 0; null: none).
+      stdev_max_change: largest relative change of a standard deviation per generation, in (0, 1]; null: none.
     """
 
     algorithm_name = "CEM"

@@ -30,6 +30,20 @@ class GA(Strategy):
 
     ``crossover``: blend = cxBlend(alpha=blend_alpha), sbx = cxSimulatedBinary(eta=sbx_eta),
     two_point = cxTwoPoint, uniform = cxUniform(indpb=0.5). ``mut_indpb`` None means 1/genome_size.
+
+    Options:
+      popsize: individuals per generation (>= 2).
+      tournament_size: contestants per selection tournament (1 .. popsize).
+      cx_prob: probability that a pair of selected parents is crossed over (DEAP ``varAnd``), in [0, 1].
+      mut_prob: probability that a child is mutated, in [0, 1].
+      elite: best individuals copied unchanged into the next generation (0 .. popsize - 1).
+      crossover: the DEAP crossover: ``blend``, ``sbx``, ``two_point`` (genomes of >= 2 values) or ``uniform``.
+      mut_sigma: standard deviation of the Gaussian mutation (DEAP ``mutGaussian``; > 0).
+      mut_indpb: per-value probability of mutating, in (0, 1]; null: 1 / genome size.
+      init_sigma: standard deviation of the first population around ``x0`` (> 0).
+      x0: centre of the first population, every coordinate.
+      blend_alpha: ``cxBlend``'s alpha (>= 0), for crossover ``blend``.
+      sbx_eta: ``cxSimulatedBinary``'s crowding degree eta (> 0), for crossover ``sbx``.
     """
 
     def __init__(self, genome_size: int, seed: int, *,

@@ -27,6 +27,15 @@ class GradientStrategy(TrainingStrategy):
     Needs a task with ``loss`` and ``train_batches`` (config validation says so otherwise).
     ``clip_grad_norm``: rescale each step's gradient to at most this L2 norm (None = off), e.g. 5.0
     for a graph hypernetwork, whose gradients spike on unlucky sampled cells.
+
+    Options:
+      optimizer: the torch optimizer: ``adam``, ``adamw`` or ``sgd``.
+      lr: learning rate (> 0).
+      momentum: SGD momentum, in [0, 1); must stay 0 for Adam/AdamW (they keep their own moments).
+      weight_decay: L2 penalty (Adam, SGD) or decoupled weight decay (AdamW), >= 0.
+      steps_per_generation: optimizer steps (minibatches) per generation (>= 1).
+      batch_size: the ``batch_size`` given to the task's ``train_batches`` (>= 1).
+      clip_grad_norm: largest L2 norm of each step's gradient (> 0); null: no clipping.
     """
 
     genotype_kind: ClassVar[str] = "vector"

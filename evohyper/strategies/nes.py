@@ -20,7 +20,18 @@ def _nes_args(popsize, center_learning_rate, stdev_learning_rate, ranking_method
 
 
 class _NES(EvoTorchStrategy):
-    """The learning rates are read by the update step only, so a running search may change them (PBT)."""
+    """The learning rates are read by the update step only, so a running search may change them (PBT).
+
+    Options:
+      popsize: samples per generation (>= 2); null: EvoTorch's default 4 + floor(3 ln D).
+      stdev_init: initial standard deviation of every coordinate (> 0).
+      radius_init: initial radius (norm of the standard-deviation vector) instead of ``stdev_init``; null: off.
+      center_init: initial mean of every coordinate.
+      center_learning_rate: step size of the mean's update (> 0); PBT may change it during a run.
+      stdev_learning_rate: step size of the standard deviations' update (> 0); null: EvoTorch's
+        size-dependent default; PBT may change it during a run.
+      ranking_method: fitness shaping: ``nes`` (NES utilities), ``centered``, ``linear``, ``normalized``, ``raw``.
+    """
 
     mutable_options: ClassVar[tuple[str, ...]] = ("center_learning_rate", "stdev_learning_rate")
 
@@ -34,6 +45,10 @@ class SNES(_NES):
     """SNES (EvoTorch): separable natural evolution strategy; linear cost in genome size, good default.
 
     ``popsize`` None uses EvoTorch's default 4 + floor(3 ln D).
+
+    Options (besides those of every NES, ``_NES``):
+      stdev_min, stdev_max: bounds on every coordinate's standard deviation (> 0; null: none).
+      stdev_max_change: largest relative change of a standard deviation per generation, in (0, 1]; null: none.
     """
 
     algorithm_name = "SNES"
@@ -57,7 +72,10 @@ class SNES(_NES):
 
 
 class XNES(_NES):
-    """XNES (EvoTorch): exponential NES with a full covariance matrix; for small genomes (O(D^3) per update)."""
+    """XNES (EvoTorch): exponential NES with a full covariance matrix; for small genomes (O(D^3) per update).
+
+    Options: those of every NES (``_NES``).
+    """
 
     algorithm_name = "XNES"
 

@@ -11,6 +11,22 @@ class PGPE(EvoTorchStrategy):
 
     ``max_speed`` (ClipUp's step cap) None means EvoTorch's default, twice ``center_learning_rate``;
     ``momentum`` applies to ClipUp and SGD. With ``symmetric`` sampling ``popsize`` must be even.
+
+    Options:
+      popsize: samples per generation (>= 2; even when ``symmetric``).
+      center_learning_rate: step size of the mean's update (> 0).
+      stdev_learning_rate: step size of the standard deviations' update (> 0).
+      stdev_init: initial standard deviation of every coordinate (> 0).
+      radius_init: initial radius (norm of the standard-deviation vector) instead of ``stdev_init``; null: off.
+      center_init: initial mean of every coordinate.
+      optimizer: what moves the mean: ``clipup`` (default), ``adam``, ``sgd`` or ``none`` (plain gradient steps).
+      max_speed: ClipUp's largest step (> 0; only with ``clipup``); null: twice ``center_learning_rate``.
+      momentum: ClipUp's or SGD's momentum, in [0, 1).
+      ranking_method: fitness shaping before the gradient estimate: ``centered`` (ranks in [-0.5, 0.5]),
+        ``nes``, ``linear``, ``normalized`` or ``raw``.
+      symmetric: antithetic (mirrored) sampling: every sample comes with its reflection about the mean.
+      stdev_min, stdev_max: bounds on every coordinate's standard deviation (> 0; null: none).
+      stdev_max_change: largest relative change of a standard deviation per generation, in (0, 1]; null: none.
     """
 
     algorithm_name = "PGPE"

@@ -12,6 +12,12 @@ class RandomSearch(Strategy):
     are N(best, sigma^2) clipped to [low, high]. The best point is tracked here, not taken from the
     base class, so a checkpoint replay reproduces it. Draws come from a ``torch.Generator`` seeded
     with ``seed``.
+
+    Options:
+      popsize: samples per generation (>= 1).
+      low, high: the box uniform samples are drawn from and local samples are clipped to (low < high).
+      local_fraction: fraction of each population sampled around the best so far, in [0, 1].
+      sigma: standard deviation of the local samples (> 0).
     """
 
     def __init__(self, genome_size: int, seed: int, *,

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import itertools
 import sys
 import types
 import unittest
@@ -30,6 +31,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from evohyper.api import training
 from evohyper.api.phenotypes import Phenotypes, TargetSpec
 from evohyper.api.task import EvalResult, Task
 from evohyper.decoders.direct import DirectDecoder
@@ -75,6 +77,21 @@ def _task_modules(cls: type) -> list[str]:
     return sorted(found)
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Equal batches: tensors (and arrays) element for element, containers member for member."""
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape and bool(
+            torch.equal(a, b))
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    try:
+        return bool(a == b) if not hasattr(a, "shape") else bool((a == b).all())
+    except Exception:  # noqa: BLE001 - incomparable values are different
+        return False
+
+
 class TaskContract:
     """Base class of a task's conformance tests. Subclass as ``class TestMyTask(TaskContract)``
     and implement :meth:`make_task`; every ``test_*`` method below then runs against your task."""
@@ -92,6 +109,8 @@ class TaskContract:
     #: tolerance of chunk-invariance comparisons (batched GEMMs of another size may round differently)
     rtol: ClassVar[float] = 1e-5
     atol: ClassVar[float] = 1e-6
+    #: ``batch_size`` given to ``train_batches`` by the training-data checks
+    train_batch_size: ClassVar[int] = 32
 
     # ------------------------------------------------------------------ hooks a user may override
     def make_task(self) -> Task:
@@ -248,14 +267,61 @@ class TaskContract:
             "a second instance of the task scores the same phenotypes differently")
 
     # ------------------------------------------------------------------ gradients
+    @staticmethod
+    def _skip(reason: str) -> None:
+        try:
+            import pytest
+        except ImportError:  # run by unittest: its own skip exception
+            raise unittest.SkipTest(reason) from None
+        pytest.skip(reason)
+
     def _loss_or_skip(self, task: Task) -> None:
         if type(task).loss is Task.loss:
-            reason = f"{type(task).__name__} defines no differentiable loss()"
-            try:
-                import pytest
-            except ImportError:  # run by unittest: its own skip exception
-                raise unittest.SkipTest(reason) from None
-            pytest.skip(reason)
+            self._skip(f"{type(task).__name__} defines no differentiable loss()")
+
+    def _batches_or_skip(self, task: Task) -> None:
+        if not type(task).differentiable():
+            self._skip(f"{type(task).__name__} defines no loss() and train_batches() (not trainable by gradient)")
+
+    def _epoch(self, task: Task, seed: int = 0) -> Any:
+        """One epoch of ``train_batches``, read as gradient training reads it (bounded, lazily)."""
+        return training.epoch(task, self.train_batch_size, seed)
+
+    def test_train_batches_is_one_finite_epoch(self) -> None:
+        task = self.ready_task()
+        self._batches_or_skip(task)
+        try:
+            training.epoch_length(task, self.train_batch_size, 0)
+        except ValueError as exc:
+            raise AssertionError(str(exc)) from None
+
+    def test_train_batches_are_deterministic_under_a_seed(self) -> None:
+        task = self.ready_task()
+        self._batches_or_skip(task)
+        torch.manual_seed(1)  # batches must come from the seed, not from the global RNG
+        first = self._epoch(task)
+        torch.manual_seed(2)
+        second = self._epoch(self.ready_task())
+        for i, (a, b) in enumerate(itertools.zip_longest(first, second)):
+            assert _same(a, b), (f"train_batches(batch_size={self.train_batch_size}, seed=0) gave a different batch "
+                                 f"{i} for the same seed (draw the order from a generator seeded by `seed`)")
+
+    def test_loss_takes_every_batch(self) -> None:
+        task = self.ready_task()
+        self._batches_or_skip(task)
+        ph = self.make_phenotypes(task)
+        P = self.population
+        for i, batch in enumerate(self._epoch(task)):
+            with torch.no_grad():
+                try:
+                    loss = task.loss(ph, batch)
+                except Exception as exc:
+                    raise AssertionError(f"loss(phenotypes, batch {i} of train_batches) raised {type(exc).__name__}: "
+                                         f"{exc}") from exc
+            assert torch.is_tensor(loss) and loss.shape == (P,), (
+                f"loss on batch {i} of train_batches must be a tensor [P]=[{P}], got "
+                f"{getattr(loss, 'shape', type(loss))}")
+            assert bool(torch.isfinite(loss).all()), f"non-finite loss on batch {i}: {loss}"
 
     def _leaf_phenotypes(self, task: Task) -> Phenotypes:
         ph = self.make_phenotypes(task)

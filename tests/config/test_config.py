@@ -27,7 +27,7 @@ def _with(path, value):
     (_with("budget", {}), "budget", "at least one"),
     (_with("seed", -1), "seed", "non-negative"),
     (_with("backend.num_actors", 0), "backend", "num_actors must be >= 1, got 0"),
-    (_with("network.hidden", [4]), "network", ""),   # sphere takes no network options
+    (_with("network.hidden", [4]), "network.hidden", "allowed keys: [(]none[)]"),   # sphere takes no network options
 ])
 def test_bad_config_names_key_value_and_allowed(raw, where, what):
     with pytest.raises(ConfigError) as err:

@@ -42,3 +42,20 @@ class WrongShapeTask(_Base):
 
     def evaluate(self, phenotypes, seed):
         return EvalResult(torch.zeros(len(phenotypes) + 1))
+
+
+@tasks.register("test-always-raise")
+class AlwaysRaisingTask(_Base):
+    """Raises for every individual (a broken simulator): a lenient run must stop, not score None."""
+
+    def evaluate(self, phenotypes, seed):
+        raise ValueError(f"broken simulator for {len(phenotypes)} individuals")
+
+
+@tasks.register("test-metrics")
+class ManyMetricsTask(_Base):
+    """-|x|^2 with several metrics, named out of alphabetical order."""
+
+    def evaluate(self, phenotypes, seed):
+        x = phenotypes.x
+        return EvalResult(-(x ** 2).sum(1), {"zeta": x[:, 0], "alpha": x[:, 1], "mid": x.sum(1)})

@@ -332,9 +332,73 @@ def test_base_class_is_not_collected_only_subclasses(pytester):
     """)
     result = pytester.runpytest_inprocess("-v", "-p", "no:cacheprovider")
     n_checks = len([m for m in dir(TaskContract) if m.startswith("test_")])
+    n_gradient = len([m for m in dir(TaskContract) if m.startswith("test_") and ("loss" in m or "batches" in m)])
     # Only the subclass is collected (the base would fail: it has no make_task); a task without
-    # loss() skips the two gradient checks.
-    result.assert_outcomes(passed=n_checks - 2, skipped=2)
+    # loss() skips the gradient checks.
+    result.assert_outcomes(passed=n_checks - n_gradient, skipped=n_gradient)
     out = result.stdout.str()
     assert "TestMyTask::test_chunk_invariance PASSED" in out
     assert "TaskContract::" not in out
+
+
+# ------------------------------------------------------------------ train_batches (issue 13, item 1)
+class DataToyTask(ToyTask):
+    """A conforming differentiable toy: one epoch = 4 minibatches of weights drawn from the seed."""
+
+    def loss(self, phenotypes, batch):
+        return (phenotypes.x ** 2 * batch).sum(dim=(1, 2)) if batch.dim() == 2 else (phenotypes.x ** 2 * batch).sum(1)
+
+    def train_batches(self, batch_size, seed):
+        g = torch.Generator().manual_seed(seed)
+        for _ in range(4):
+            yield torch.rand(self.dim, generator=g)
+
+
+class EndlessBatchesTask(DataToyTask):
+    def train_batches(self, batch_size, seed):
+        while True:
+            yield torch.ones(self.dim)
+
+
+class NoBatchesTask(DataToyTask):
+    def train_batches(self, batch_size, seed):
+        return iter(())
+
+
+class GlobalRngBatchesTask(DataToyTask):
+    def train_batches(self, batch_size, seed):
+        for _ in range(3):
+            yield torch.rand(self.dim)
+
+
+class MisshapedBatchTask(DataToyTask):
+    """The last batch of the epoch has a shape loss() cannot take."""
+
+    def train_batches(self, batch_size, seed):
+        yield from super().train_batches(batch_size, seed)
+        yield torch.ones(self.dim + 1)
+
+
+TRAIN_BATCHES_BROKEN = [
+    (EndlessBatchesTask, "test_train_batches_is_one_finite_epoch", "one finite epoch"),
+    (NoBatchesTask, "test_train_batches_is_one_finite_epoch", "no batches"),
+    (GlobalRngBatchesTask, "test_train_batches_are_deterministic_under_a_seed", "same seed"),
+    (MisshapedBatchTask, "test_loss_takes_every_batch", "batch 4"),
+]
+
+
+@pytest.mark.parametrize(("task_cls", "check", "says"), TRAIN_BATCHES_BROKEN,
+                         ids=[f"{c.__name__}-{m}" for c, m, _ in TRAIN_BATCHES_BROKEN])
+def test_train_batches_checks_fail_on_the_task_that_breaks_their_rule(task_cls, check, says, monkeypatch):
+    from evohyper.api import training
+    monkeypatch.setattr(training, "MAX_EPOCH_BATCHES", 1000)   # the endless task fails after 1,000 batches
+    with pytest.raises(AssertionError, match=says):
+        getattr(contract(task_cls), check)()
+    getattr(contract(DataToyTask), check)()
+
+
+def test_train_batches_checks_skip_a_task_without_them():
+    for check in ("test_train_batches_is_one_finite_epoch", "test_train_batches_are_deterministic_under_a_seed",
+                  "test_loss_takes_every_batch"):
+        with pytest.raises((pytest.skip.Exception, unittest.SkipTest), match="train_batches"):
+            getattr(contract(ToyTask), check)()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from evohyper.engine.checkpoint import checkpoint_path, prune, save_state
+from evohyper.engine.checkpoint import checkpoint_path, prune, remove_temp_files, save_state
 
 
 class Checkpointer:
@@ -19,7 +19,7 @@ class Checkpointer:
         return path
 
     def on_start(self, search: Any) -> None:
-        pass
+        remove_temp_files(self.directory)   # left by a kill during a write
 
     def on_generation(self, search: Any, record: Any) -> None:
         if record.generation % self.every == 0:

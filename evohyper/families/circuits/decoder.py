@@ -14,8 +14,11 @@ from evohyper.families.circuits.space import CircuitSpace
 class CircuitDecoder(Decoder):
     """Integer genes (length, then kind and E12 value index per position) -> circuit phenotypes.
 
-    Pairs with the ``circuit_ga`` strategy; genes past ``length`` are inactive. ``min_length`` is the
-    shortest chain a genotype may encode.
+    Pairs with the ``circuit_ga`` strategy; genes past ``length`` are inactive.
+
+    Options:
+      min_length: the shortest chain a genotype may encode (1 .. the target's maximum length; a length gene
+        outside that range is an error).
     """
 
     genotype_kind: ClassVar[str] = "circuit"

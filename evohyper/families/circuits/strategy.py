@@ -25,7 +25,22 @@ from evohyper.api.strategy import Strategy
 
 
 class CircuitGA(Strategy):
-    """Genetic algorithm over variable-length component chains (DEAP two-point crossover, integer mutations)."""
+    """Genetic algorithm over variable-length component chains (DEAP two-point crossover, integer mutations).
+
+    Options:
+      popsize: individuals per generation (>= 2).
+      tournament_size: contestants per selection tournament (1 .. popsize).
+      cx_prob: probability that a pair of selected parents is crossed over (DEAP ``varAnd``), in [0, 1].
+      mut_prob: probability that a child is mutated, in [0, 1].
+      elite: best individuals copied unchanged into the next generation (0 .. popsize - 1).
+      reset_indpb: per-gene probability of a uniform reset (any gene: length, kind, value index), in [0, 1].
+      creep_indpb: per-value-gene probability of a Gaussian creep of the E12 value index, in [0, 1].
+      creep_sigma: standard deviation of that creep, in value-index steps (> 0).
+      min_length: shortest chain a genotype may encode (1 .. the genome's maximum length).
+      n_kinds: number of component kinds a kind gene ranges over (>= 1; the circuit space's series and
+        parallel R, C, L = 6).
+      n_values: number of component values a value gene ranges over (>= 1; E12 over three decades = 36).
+    """
 
     genotype_kind: ClassVar[str] = "circuit"
 

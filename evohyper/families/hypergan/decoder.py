@@ -74,15 +74,22 @@ class MLP(torch.nn.Module):
 class HyperGANDecoder(SelfTrainedDecoder, Decoder):
     """HyperGAN generator of complete target networks; genotype = noise ``s`` ``[P, noise]``.
 
-    noise: size of s; code: size of each layer's latent code (the mixer emits ``layers x code``);
-    hidden: width of the mixer's and the generators' hidden layer; disc_hidden: the discriminator's;
-    init_seed: seeds the initial weights; weights: a file written by ``save_weights`` (a trained
-    generator) loaded with ``torch.load(weights_only=True)``, or None to keep the seeded init.
-    set_size: k noise vectors per genotype, decoded to one set of k networks whose forward is the
-    ensemble's log mean probability (1 = a genotype is one network). Training options: beta (latent
-    regulariser weight), samples (networks per step), score_samples (networks scored per generation).
     Each generator's output is scaled per tensor by ``1/sqrt(fan_in)`` so an untrained generator
     already emits weights of the standard initialisation's magnitude.
+
+    Options:
+      noise: size of the noise s, the genotype (>= 1).
+      code: size of each layer's latent code (>= 1; the mixer emits ``layers x code``).
+      hidden: width of the mixer's and the generators' hidden layer (>= 1).
+      disc_hidden: width of the latent discriminator's hidden layer (>= 1).
+      init_seed: seeds the initial weights (>= 0).
+      weights: a file written by ``save_weights`` (a trained generator, e.g. a gradient run's
+        ``best/decoder_weights.pt``), loaded with ``torch.load(weights_only=True)``; null: the seeded init.
+      beta: training: weight of the latent discriminator's regulariser (>= 0; 0 = off).
+      samples: training: networks generated per step (>= 1).
+      score_samples: networks scored per generation when training (>= 1).
+      set_size: k noise vectors per genotype, decoded to one set of k networks whose forward is the
+        ensemble's log mean probability (>= 1; 1 = a genotype is one network).
     """
 
     def __init__(self, target: TargetSpec, *, noise: int = 32, code: int = 32, hidden: int = 64,

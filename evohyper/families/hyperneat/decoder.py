@@ -43,7 +43,18 @@ def express(w: torch.Tensor, threshold: float, max_weight: float, leo: torch.Ten
 
 
 class HyperNEATDecoder(Decoder):
-    """CPPN (neat-python genome) queried at substrate coordinate pairs -> weight matrices (HyperNEAT)."""
+    """CPPN (neat-python genome) queried at substrate coordinate pairs -> weight matrices (HyperNEAT).
+
+    Options:
+      weight_threshold: CPPN outputs with ``|w| <= weight_threshold`` express no connection, in [0, 1).
+      max_weight: the largest weight magnitude (> 0); expressed weights are scaled into [-max_weight, max_weight].
+      distance_input: give the CPPN the source-target distance as an extra input.
+      bias_input: give the CPPN a constant 1.0 input.
+      bias_output: an extra CPPN output per layer pair for node biases (needs a substrate with biases).
+      leo: link-expression output (Verbancsics & Stanley 2011): a connection exists iff its LEO output > 0.
+      dtype: precision of the CPPN queries: ``float32`` or ``float64``.
+      max_chunk_mb: largest CPPN working buffer in MiB (> 0); bigger populations are decoded in groups.
+    """
 
     genotype_kind: ClassVar[str] = "neat"
 

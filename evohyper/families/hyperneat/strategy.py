@@ -38,7 +38,41 @@ CPPN_ACTIVATIONS = ("sigmoid", "tanh", "sin", "gauss", "abs", "identity")
 
 
 class NEAT(Strategy):
-    """NEAT from neat-python (speciation, innovations, stagnation) evolving CPPN genomes, ask/tell."""
+    """NEAT from neat-python (speciation, innovations, stagnation) evolving CPPN genomes, ask/tell.
+
+    Options (the rest map onto neat-python's INI config sections of the same names):
+      popsize: genomes per generation (>= 2; neat-python's ``pop_size``).
+      neat_config: path of a neat-python INI file used as-is instead of the options below; null: none.
+      num_inputs, num_outputs: the genome's inputs/outputs (>= 1); null: what the decoder declares.
+      initial_connection: how new genomes are wired (neat-python): ``full_direct``, ``full_nodirect``,
+        ``fs_neat_nohidden``, ``fs_neat_hidden`` or ``unconnected``.
+      num_hidden: hidden nodes of a new genome (>= 0).
+      activation_default: activation of new nodes: one of ``activation_options``, or ``random``.
+      activation_options: activations a node may have (neat-python names with batched versions:
+        sigmoid, tanh, sin, gauss, abs, identity, relu, ...).
+      aggregation_default: aggregation of new nodes: one of ``aggregation_options``, or ``random``.
+      aggregation_options: aggregations a node may have (neat-python names with batched versions).
+      activation_mutate_rate, aggregation_mutate_rate: per-node probability of a new activation /
+        aggregation per generation, in [0, 1].
+      conn_add_prob, conn_delete_prob, node_add_prob, node_delete_prob: per-genome probabilities of the
+        structural mutations, in [0, 1].
+      weight_init_stdev, bias_init_stdev: standard deviation of new weights / biases (>= 0).
+      weight_mutate_rate, bias_mutate_rate: per-gene probability of a Gaussian perturbation, in [0, 1].
+      weight_mutate_power: standard deviation of that perturbation (>= 0).
+      weight_replace_rate: per-weight probability of a fresh value instead, in [0, 1].
+      weight_max: weights (and biases) are clamped to [-weight_max, weight_max] (> 0).
+      enabled_mutate_rate: per-connection probability of toggling it, in [0, 1].
+      compatibility_threshold: genomic distance below which genomes share a species (> 0).
+      compatibility_disjoint_coefficient, compatibility_weight_coefficient: weights of disjoint genes and
+        of weight differences in that distance (> 0).
+      max_stagnation: generations without improvement after which a species is removed (>= 1).
+      species_elitism: species protected from stagnation (>= 0).
+      elitism: best genomes of each species kept unchanged (>= 0).
+      survival_threshold: fraction of each species allowed to reproduce, in [0, 1].
+      min_species_size: smallest number of offspring a species gets (>= 1).
+      reset_on_extinction: start a new random population when every species went extinct (otherwise
+        neat-python raises).
+    """
 
     genotype_kind: ClassVar[str] = "neat"
 

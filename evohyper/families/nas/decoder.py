@@ -39,17 +39,25 @@ def _integer(name: str, value: Any, lo: int, hi: int | None = None) -> int:
 
 
 class GHNDecoder(SelfTrainedDecoder, Decoder):
-    """GHN over cells of ``nodes`` nodes (``max_inputs`` inputs per op node, ops from ``ops``; None =
-    all of ``evohyper.families.nas.space.OPS``) with ``channels`` channels; ``hidden``: the GNN's width;
-    ``init_seed``: initial parameters and the ``score_graphs`` fixed cells ``training_score`` uses;
-    ``weights``: a file from ``save_weights`` (a gradient run's ``best/decoder_weights.pt``) or None;
-    ``graphs_per_step``: cells sampled per training step (GHN-2's meta-batch of architectures);
-    ``virtual_edges``: 0 (off) or s in 2..``nodes - 1``: GHN-2's virtual edges, extra messages from every
-    node at directed shortest-path distance 2..s, weighted 1/distance, through their own MLP;
-    ``passes``: message-passing rounds (forward + backward sweeps), 1..8. Changing ``hidden``,
-    ``virtual_edges`` or ``passes`` changes the parameters, so a ``weights`` file must come from a GHN
-    trained with the same values (loading names the mismatch). The target must be a conv net
-    (``network: {type: conv}``): its input shape and number of outputs are used, its layers are not.
+    """Graph hypernetwork (GHN-2 style) predicting every weight of cell architectures; genotype = a cell.
+
+    Changing ``hidden``, ``virtual_edges`` or ``passes`` changes the parameters, so a ``weights`` file must
+    come from a GHN trained with the same values (loading names the mismatch). The target must be a conv
+    net (``network: {type: conv}``): its input shape and number of outputs are used, its layers are not.
+
+    Options:
+      nodes: nodes of a cell, stem and head included (3 .. 12).
+      max_inputs: inputs per op node (1 .. 3).
+      channels: channels of every cell op (1 .. 256).
+      ops: the ops a cell may use (a non-empty list from ``evohyper.families.nas.space.OPS``); null: all.
+      hidden: the GNN's width (>= 1).
+      init_seed: seeds the initial parameters and the ``score_graphs`` fixed cells ``training_score`` uses.
+      weights: a file from ``save_weights`` (a gradient run's ``best/decoder_weights.pt``); null: the seeded init.
+      graphs_per_step: cells sampled per training step (GHN-2's meta-batch of architectures, >= 1).
+      score_graphs: fixed cells the decoder is scored on while it is trained (>= 1).
+      virtual_edges: 0 (off) or s in 2 .. ``nodes - 1``: GHN-2's virtual edges, extra messages from every
+        node at directed shortest-path distance 2..s, weighted 1/distance, through their own MLP.
+      passes: message-passing rounds (forward + backward sweeps), 1 .. 8.
     """
 
     genotype_kind: ClassVar[str] = "graph"

@@ -64,7 +64,11 @@ class GraphStrategy(Strategy):
 
 
 class NASRandom(GraphStrategy):
-    """Random search: ``popsize`` cells sampled uniformly from the space every generation."""
+    """Random search: ``popsize`` cells sampled uniformly from the space every generation.
+
+    Options:
+      popsize: cells sampled per generation (>= 1).
+    """
 
     name: ClassVar[str] = "nas_random"
 
@@ -86,7 +90,13 @@ class NASRandom(GraphStrategy):
 class RegularizedEvolution(GraphStrategy):
     """Aging evolution (Real et al. 2019): the first generation is ``population`` random cells; each later
     generation draws ``children`` tournaments of ``sample`` members (without replacement), mutates each
-    winner (``CellSpace.mutate``), and after scoring appends the children and removes as many of the oldest."""
+    winner (``CellSpace.mutate``), and after scoring appends the children and removes as many of the oldest.
+
+    Options:
+      population: members kept alive, the size of the first (random) generation (>= 2).
+      sample: members drawn (without replacement) for each tournament (1 .. population).
+      children: tournaments, hence mutated children, per later generation (1 .. population).
+    """
 
     name: ClassVar[str] = "regularized_evolution"
 

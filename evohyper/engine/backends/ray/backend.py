@@ -64,6 +64,8 @@ class RayBackend:
             torch.set_num_threads(self._driver_threads[1])
         self._owns_ray = runtime.connect(options.address, num_cpus=options.num_cpus, num_gpus=options.num_gpus)
         try:
+            if self._owns_ray and options.address is None:
+                self._check_capacity()
             self._pg, self._bundles = self._placement(placement_group)
             actor_options: dict[str, Any] = {
                 "num_cpus": options.num_cpus_per_actor, "num_gpus": options.num_gpus_per_actor,
@@ -88,6 +90,19 @@ class RayBackend:
         return self.pool.replacements if self.pool is not None else 0
 
     # ------------------------------------------------------------------ placement
+    def _check_capacity(self) -> None:
+        """On the local Ray this backend started, actors that could never all be placed fail now, not after
+        ``startup_timeout_s`` (a cluster may still grow, so a joined one is left to that deadline)."""
+        import ray
+
+        total = ray.cluster_resources()
+        o = self.options
+        for name, per in (("CPU", o.num_cpus_per_actor), ("GPU", o.num_gpus_per_actor), *o.resources.items()):
+            if per > 0 and self.num_actors * per > total.get(name, 0.0) + 1e-9:
+                raise BackendError(
+                    f"num_actors={self.num_actors} actors asking {per:g} {name} each could never all be placed on "
+                    f"the local Ray instance ({total.get(name, 0.0):g} {name} in all); lower backend.num_actors or "
+                    f"the per-actor resources, or raise backend.num_cpus / num_gpus")
     def _placement(self, placement_group: Any) -> tuple[Any, list[int]]:
         """The placement group the actors go into (or None) and each actor's bundle index."""
         if placement_group is None:

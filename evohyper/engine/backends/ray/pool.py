@@ -82,7 +82,14 @@ class ActorPool:
         self._options = dict(actor_options)
         self._pg, self._bundles = placement
         self._args = (spec, device, list(sys_path), list(preload_modules))
-        self.slots: list[_Slot] = [self._new_slot(i) for i in range(size)]
+        self.slots: list[_Slot] = []
+        deadline = time.monotonic() + startup_timeout_s   # creating a huge pool is itself bounded
+        for i in range(size):
+            if time.monotonic() > deadline:
+                self.kill_all()
+                raise BackendError(f"creating {size} evaluator actors took longer than startup_timeout_s="
+                                   f"{startup_timeout_s:g}s ({i} created); lower backend.num_actors")
+            self.slots.append(self._new_slot(i))
 
     # ------------------------------------------------------------------ actors
     def _new_slot(self, index: int) -> _Slot:

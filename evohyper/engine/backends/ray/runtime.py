@@ -16,12 +16,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 from collections.abc import Iterator
 from typing import Any
+
+from evohyper.engine.backends.ray.pool import BackendError
 
 logger = logging.getLogger("evohyper.ray")
 
 LOCALHOST = "127.0.0.1"
+CONNECT_TIMEOUT_S = 10.0
 
 
 @contextlib.contextmanager
@@ -84,10 +88,31 @@ def connect(address: str | None = None, *, num_cpus: float | None = None, num_gp
     else:
         if num_cpus is not None or num_gpus is not None:
             logger.warning("num_cpus/num_gpus are ignored when joining an existing cluster (%s)", address)
+        check_reachable(address)
         init_kwargs.setdefault("configure_logging", False)
-        ray.init(address=address, **init_kwargs)
+        try:
+            ray.init(address=address, **init_kwargs)
+        except Exception as exc:  # noqa: BLE001 - no cluster at 'auto', a refused client, ...: one line
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise BackendError(f"cannot connect to Ray at {address!r} ({type(exc).__name__}: {text}); check "
+                               "backend.address") from None
         logger.info("connected to Ray cluster at %s", address)
     return True
+
+
+def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """A ``host:port`` or ``ray://host:port`` address must accept a TCP connection within ``timeout_s``:
+    ``ray.init`` would otherwise retry an unreachable address for minutes without a word."""
+    target = address.removeprefix("ray://")
+    host, sep, port = target.rpartition(":")
+    if address == "auto" or not sep or not port.isdigit():
+        return  # "auto" (and anything else Ray resolves itself): ray.init answers quickly
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise BackendError(f"cannot reach Ray at {address!r} within {timeout_s:g}s ({exc.strerror or exc}); "
+                           "check backend.address (the head's host:port, or ray://host:10001 for Ray Client) "
+                           "and that the cluster is up") from None
 
 
 def disconnect() -> None:

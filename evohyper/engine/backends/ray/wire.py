@@ -26,7 +26,7 @@ def to_wire(obj: Any) -> Any:
     if isinstance(obj, ChunkResult):
         return {"__chunk__": True, "fitness": obj.fitness.numpy(),
                 "metrics": {k: v.numpy() for k, v in obj.metrics.items()},
-                "sample_forwards": obj.sample_forwards, "errors": obj.errors}
+                "sample_forwards": obj.sample_forwards, "errors": obj.errors, "error_texts": obj.error_texts}
     return obj
 
 
@@ -39,6 +39,7 @@ def from_wire(obj: Any) -> Any:
             metrics={k: from_wire(v) for k, v in obj["metrics"].items()},
             sample_forwards=obj["sample_forwards"],
             errors=obj["errors"],
+            error_texts=[tuple(e) for e in obj.get("error_texts", [])],
         )
     return obj
 

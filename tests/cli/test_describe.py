@@ -1,0 +1,102 @@
+"""Issue 13, item 5: every option of every component is documented in one place, shown by `evohyper describe`,
+summarised by `evohyper list`, and mirrored by the README's options reference (which must not drift)."""
+import inspect
+from pathlib import Path
+
+import pytest
+
+from evohyper import cli
+from evohyper.api import registry
+from evohyper.config import describe
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+BUILTIN = [(kind, name) for kind, _, _ in describe.KINDS for name in describe.builtin(kind)]
+
+
+@pytest.mark.parametrize(("kind", "name"), BUILTIN, ids=[f"{k}-{n}" for k, n in BUILTIN])
+def test_every_option_of_every_builtin_component_is_documented(kind, name):
+    c = describe.component(kind, name)
+    assert c.summary.endswith((".", ")")) or c.summary, c.summary
+    missing = [o.name for o in c.options if not o.doc]
+    assert not missing, f"{kind} {name}: options without a `name: what` docstring line: {missing}"
+
+
+def _cli(capsys, *args):
+    code = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_describe_prints_type_default_and_doc_of_every_option(capsys):
+    code, out, err = _cli(capsys, "describe", "cmaes")
+    assert code == 0, err
+    assert out.startswith("strategy cmaes: CMA-ES (pycma)")
+    for option, default in (("popsize", "null"), ("sigma0", "0.5"), ("x0", "0.0"), ("diagonal", "false"),
+                            ("active", "true")):
+        line = next(ln for ln in out.splitlines() if ln.strip().startswith(option + " "))
+        assert f"default {default})" in line, line
+    assert "int or null" in out and "sep-CMA" in out
+
+
+def test_describe_a_task_lists_its_network_keys(capsys):
+    code, out, _ = _cli(capsys, "describe", "xor")
+    assert code == 0 and "network keys: hidden, activation, output_activation, bias" in out
+
+
+def test_describe_an_unknown_name_is_one_line_exit_2(capsys):
+    code, _, err = _cli(capsys, "describe", "cmaez")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "cmaez" in err and "did you mean cmaes" in err
+
+
+def test_describe_all_markdown_is_the_reference(capsys):
+    code, out, _ = _cli(capsys, "describe", "--all", "--markdown")
+    assert code == 0 and out == describe.as_markdown()
+
+
+def test_list_shows_whole_first_sentences(capsys):
+    code, out, _ = _cli(capsys, "list")
+    assert code == 0
+    flat = " ".join(out.split())
+    for kind, name in BUILTIN:
+        reg = next(r for k, r, _ in describe.KINDS if k == kind)
+        sentence = describe.first_sentence(inspect.getdoc(reg.get(name)))
+        assert sentence in flat, (name, sentence)
+    # a first sentence that spans two docstring lines is shown whole, not cut at the line end
+    assert "each later generation draws ``children`` tournaments" in flat
+
+
+def test_first_sentence_is_whole():
+    assert describe.first_sentence("A b (c. d) e.f g.\n  More. Text") == "A b (c. d) e.f g."
+    assert describe.first_sentence("One line\ncontinued here. Second.") == "One line continued here."
+
+
+def test_readme_options_reference_matches_the_code():
+    text = README.read_text()
+    start, end = "<!-- options-reference:start -->", "<!-- options-reference:end -->"
+    assert start in text and end in text, "README lacks the generated options reference"
+    section = text.split(start)[1].split(end)[0].strip("\n") + "\n"
+    assert section == describe.as_markdown(), (
+        "README options reference differs from the code: regenerate it with "
+        "`evohyper describe --all --markdown` (see the README)")
+
+
+def test_option_docs_parser_reads_the_documented_forms():
+    class Toy:
+        """Toy. The first sentence.
+
+        Options:
+          alpha: the first option, which
+            continues here.
+          beta, ``gamma``: shared text.
+        delta: not indented (still an option line).
+        """
+
+        def __init__(self, alpha: int = 1, beta: float = 2.0, gamma: str = "x", delta: bool = True, eps: int = 0):
+            """eps: from the init docstring."""
+
+    docs = describe.option_docs(Toy, ["alpha", "beta", "gamma", "delta", "eps"])
+    assert docs == {"alpha": "the first option, which continues here.", "beta": "shared text.",
+                    "gamma": "shared text.", "delta": "not indented (still an option line).",
+                    "eps": "from the init docstring."}
+    assert describe.first_sentence(Toy.__doc__) == registry.Entry("toy", Toy).description == "Toy."
