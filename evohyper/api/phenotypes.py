@@ -38,6 +38,21 @@ def activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
         raise ValueError(f"unknown activation {name!r}; allowed: {sorted(ACTIVATIONS)}") from None
 
 
+class Activation(torch.nn.Module):
+    """One of ``ACTIVATIONS`` as a module (for exported networks)."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        activation(name)
+        self.name = name
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return ACTIVATIONS[self.name](x)
+
+    def extra_repr(self) -> str:
+        return self.name
+
+
 class TargetSpec(ABC):
     """Shape of one phenotype: named parameter tensors and how to build the batched phenotype."""
 
@@ -85,6 +100,18 @@ class Phenotypes(ABC):
 
     #: networks run per individual (a set of k networks scored as one ensemble: k); budgets count them
     networks_per_individual: int = 1
+
+    #: True when ``forward`` carries state from call to call (recurrent networks): episodic tasks call
+    #: ``reset_state()`` at the start of every rollout and ``forward`` once per time step
+    stateful: bool = False
+
+    def reset_state(self) -> None:  # noqa: B027 - a no-op for stateless phenotypes
+        """Start new sequences: every recurrent network back at rest (stateless phenotypes: nothing)."""
+
+    def to_module(self, index: int) -> torch.nn.Module:
+        """Individual ``index`` as a plain ``torch.nn.Module`` (``forward(x [B, ...]) -> [B, n_out]``) that
+        runs without evohyper: for export (``evohyper export``) and fine-tuning by gradient."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be exported as a torch module")
 
     def select(self, index: torch.Tensor | slice | list[int]) -> Phenotypes:
         """A sub-population (e.g. the best individual, or one chunk)."""
@@ -220,6 +247,22 @@ class MLPPhenotypes(Phenotypes):
             w, b = w[lo:hi], None if b is None else b[lo:hi]
             h = torch.bmm(h, w) if b is None else torch.baddbmm(b.unsqueeze(1), h, w)
         return self._activate(h, self.spec.output_activation)
+
+    def to_module(self, index: int) -> torch.nn.Sequential:
+        """Network ``index`` as ``nn.Sequential`` of ``nn.Linear`` layers and activations (same numbers)."""
+        layers: list[torch.nn.Module] = []
+        for i in range(self.spec.num_layers):
+            w, b = self.weights(i)
+            linear = torch.nn.Linear(w.shape[1], w.shape[2], bias=b is not None, dtype=w.dtype, device=w.device)
+            with torch.no_grad():
+                linear.weight.copy_(w[index].t())
+                if b is not None:
+                    linear.bias.copy_(b[index])
+            layers += [linear, Activation(self.spec.activation if i < self.spec.num_layers - 1
+                                          else self.spec.output_activation)]
+        module = torch.nn.Sequential(*layers)
+        module.input_shape = (self.spec.sizes[0],)
+        return module
 
     @staticmethod
     def _activate(h: torch.Tensor, name: str) -> torch.Tensor:
