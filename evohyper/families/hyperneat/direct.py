@@ -65,9 +65,15 @@ class NEATDecoder(Decoder):
                 "recurrent": self.recurrent, "target_params": None,
                 "note": "a NEAT genome carries its own nodes and activations: the target gives only inputs/outputs"}
 
+    #: networks with more enabled links are not drawn (a P-NEAT perceptron has 14,641: no readable picture)
+    MAX_DRAWN_LINKS = 300
+
     def pictures(self, genotype: Any, out_dir: Path) -> list[Path]:
-        """``network.png``: the evolved network (nodes, links, activation functions)."""
+        """``network.png``: the evolved network (nodes, links, activation functions), if small enough to read."""
         from evohyper.families.hyperneat.pictures import draw_cppn
+
+        if sum(bool(c.enabled) for c in genotype.connections.values()) > self.MAX_DRAWN_LINKS:
+            return []
 
         names = [f"in{i}" for i in range(self.num_inputs)], [f"out{i}" for i in range(self.num_outputs)]
         kind = "recurrent" if self.recurrent else "feed-forward"

@@ -127,3 +127,21 @@ def test_network_tensors_describe_each_network():
     plans = [feed_forward_plan(g, [-1, -2, -3], [0, 1]) for g in genomes]
     expressed = sum(len(p.incoming.get(n, [])) for p in plans for layer in p.layers for n in layer)
     assert links == expressed > 0
+
+
+def test_a_perceptron_computes_the_same_feed_forward_or_recurrent():
+    """Why P-NEAT may run with feed_forward = False: without hidden nodes every link goes from an input to an
+    output, so one step of RecurrentNetwork equals FeedForwardNetwork (and the recurrent phenotype equals both)."""
+    config, genomes = population(4, 6, 5, 30, False, activations=["identity", "tanh"], n=5)
+    for g in genomes:
+        for k in [k for k in g.nodes if k >= 5]:
+            del g.nodes[k]
+        for key in [key for key in g.connections if key[0] >= 0 or key[1] >= 5]:
+            del g.connections[key]
+    x = sequences(4, 5, 9, 1, 6)[:, :, 0]
+    ff = NEATPhenotypes(MLPSpec([6, 5]), genomes, 6, 5, dtype=torch.float64).forward(x)
+    rec = NEATPhenotypes(MLPSpec([6, 5]), genomes, 6, 5, recurrent=True, dtype=torch.float64).forward(x)
+    assert torch.equal(ff, rec)
+    for p, g in enumerate(genomes):
+        net = neat.nn.RecurrentNetwork.create(g, config)
+        assert_close(rec[p], [net.activate(r) for r in x[p].tolist()], 1e-12, "sample/output")

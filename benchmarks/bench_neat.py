@@ -1,0 +1,286 @@
+"""Benchmark: direct NEAT (decoder ``neat``) vs what a neat-python user runs today.
+
+1. **One NEAT generation on cart-pole** (population 150, 5 episodes of up to 500 steps, the same
+   genomes and start states on both sides): evohyper's ``neat`` decoder + batched cart-pole
+   (``CartPoleTask``: every network and episode steps at once) vs neat-python's
+   ``FeedForwardNetwork.create`` + ``activate`` per step per genome with gymnasium's ``CartPole-v1``
+   (action 1 when the sigmoid output is above 0.5, as neat-python's single-pole example). Returns must
+   be equal for every genome before a ratio is reported. Two populations from neat-python's own
+   single-pole config: generation 0 (random genomes: short episodes) and the population of the
+   generation whose best network first balanced all 5 episodes for 500 steps (long episodes).
+   Target >= 100x.
+2. **XOR with neat-python's example config** (``search_spaces/neat_python/xor-config-feedforward``):
+   generations per second of evohyper's search (``Search.step``: ask, batched decode + evaluate,
+   tell) vs neat-python's ``Population.run`` with its example's fitness function, same config, same
+   number of generations; each generation's fitness is checked against neat-python's on the same
+   genomes (float32, 1e-5). Both sides call the same neat-python reproduction and speciation: the
+   time spent in them is measured on both sides (they are what evohyper reuses, not re-implements).
+   Target >= 5x.
+
+Run standalone: ``python -m benchmarks.bench_neat``.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import neat
+import numpy as np
+import torch
+
+from benchmarks.report import add_summary
+from benchmarks.timing import Timing, fmt_ms, fmt_ratio, median_time, met, progress, table
+from evohyper.config import apply_overrides, load_raw, validate
+from evohyper.engine.runner import build_search
+from evohyper.families.hyperneat.direct import NEATDecoder
+from evohyper_tasks.cartpole import CartPoleTask
+
+ROOT = Path(__file__).resolve().parent.parent
+CARTPOLE_INI = ROOT / "search_spaces" / "neat_python" / "single-pole-balancing-config-feedforward"
+XOR_CONFIG = ROOT / "search_spaces" / "neat_xor.yaml"
+P, EPISODES, MAX_STEPS, THRESHOLD = 150, 5, 500, 0.5
+CARTPOLE_TARGET, XOR_TARGET = 100.0, 5.0
+XOR_GENERATIONS = 30
+SEED = 1
+
+
+# ----------------------------------------------------------------------------- cart-pole
+def cartpole_populations() -> list[tuple[str, list[Any], Any]]:
+    """(label, genomes, neat config): generation 0 and the first generation whose best balances 500 steps,
+    from neat-python's single-pole INI (population set to 150) run by evohyper's NEAT strategy."""
+    raw = apply_overrides(load_raw(ROOT / "search_spaces" / "neat_cartpole.yaml"),
+                          [f"strategy.popsize={P}", f"seed={SEED}", "budget.target_fitness=null"])
+    search = build_search(validate(raw), None)
+    out = []
+    for gen in range(60):
+        genomes = list(search.strategy.ask())
+        snapshot = [copy.deepcopy(g) for g in genomes]    # neat-python changes the elites' fitness later
+        if gen == 0:
+            out.append(("generation 0 (random genomes)", snapshot, search.strategy.config))
+        record = _step_with(search, genomes)
+        if record >= MAX_STEPS:
+            out.append((f"generation {gen} (best first balances {MAX_STEPS} steps)", snapshot, search.strategy.config))
+            break
+    search.backend.close()
+    return out
+
+
+def _step_with(search: Any, genomes: list[Any]) -> float:
+    """Evaluate the asked population and tell it (the search's own step, split so we see the genomes)."""
+    from evohyper.engine.search import generation_seed
+
+    result = search.backend.evaluate(genomes, generation_seed(search.seed, search.counters.generation))
+    search.strategy.tell(result.fitness)
+    search.counters.generation += 1
+    return float(result.fitness.max())
+
+
+def evohyper_cartpole(task: CartPoleTask, decoder: NEATDecoder, genomes: list[Any], seed: int) -> torch.Tensor:
+    """Per-genome mean return: decode (compile) + batched rollout of all networks and episodes."""
+    with torch.no_grad():
+        return task.evaluate(decoder.decode(genomes), seed).fitness.mean(dim=1)
+
+
+def neat_python_cartpole(genomes: list[Any], config: Any, starts: np.ndarray) -> list[float]:
+    """neat-python's way: FeedForwardNetwork per genome, activate per step, gymnasium CartPole-v1."""
+    import gymnasium
+
+    env = gymnasium.make("CartPole-v1")
+    returns = []
+    for genome in genomes:
+        net = neat.nn.FeedForwardNetwork.create(genome, config)
+        total = 0.0
+        for start in starts:
+            env.reset(seed=0)
+            env.unwrapped.state = start.copy()          # the same start state as the batched task
+            obs = np.array(start, dtype=np.float32)
+            while True:
+                action = 1 if net.activate(obs)[0] > THRESHOLD else 0
+                obs, reward, terminated, truncated, _ = env.step(action)
+                total += reward
+                if terminated or truncated:
+                    break
+        returns.append(total / len(starts))
+    env.close()
+    return returns
+
+
+def bench_cartpole() -> list[dict[str, Any]]:
+    task = CartPoleTask(episodes=EPISODES, max_steps=MAX_STEPS, action_threshold=THRESHOLD)
+    task.setup("cpu")
+    rows = []
+    for label, genomes, config in cartpole_populations():
+        progress(f"neat: cart-pole, {label}")
+        starts = task.initial_states(SEED).numpy()
+        results = {}
+        for dtype in ("float32", "float64"):
+            decoder = NEATDecoder(task.target({}), dtype=dtype)
+            results[dtype] = (decoder, evohyper_cartpole(task, decoder, genomes, SEED))
+        reference = neat_python_cartpole(genomes, config, starts)
+        ref = torch.tensor(reference, dtype=torch.float64)
+        mismatch = {k: int((v.double() != ref).sum()) for k, (_, v) in results.items()}
+        steps = int(ref.sum() * EPISODES)
+        ours = median_time(lambda: evohyper_cartpole(task, results["float32"][0], genomes, SEED), repeats=5)
+        theirs = median_time(lambda: neat_python_cartpole(genomes, config, starts), repeats=3, warmup=0)
+        rows.append({"label": label, "ours": ours, "theirs": theirs, "steps": steps, "mismatch": mismatch,
+                     "mean_return": float(ref.mean()), "best_return": float(ref.max())})
+    return rows
+
+
+# ----------------------------------------------------------------------------- XOR
+XOR_CASES = [((0.0, 0.0), 0.0), ((0.0, 1.0), 1.0), ((1.0, 0.0), 1.0), ((1.0, 1.0), 0.0)]
+
+
+def xor_fitness(genomes: list[tuple[int, Any]], config: Any) -> None:
+    """neat-python's XOR example fitness: 4 - sum of squared errors."""
+    for _, genome in genomes:
+        net = neat.nn.FeedForwardNetwork.create(genome, config)
+        genome.fitness = 4.0 - sum((net.activate(x)[0] - y) ** 2 for x, y in XOR_CASES)
+
+
+class _Clock:
+    """Seconds spent inside neat-python's reproduction and speciation (patched in for one measurement)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._saved: list[tuple[Any, str, Any]] = []
+
+    def __enter__(self) -> _Clock:
+        for cls, name in ((neat.DefaultReproduction, "reproduce"), (neat.DefaultSpeciesSet, "speciate")):
+            original = getattr(cls, name)
+
+            def timed(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                t0 = time.perf_counter()
+                try:
+                    return _original(*args, **kwargs)
+                finally:
+                    self.seconds += time.perf_counter() - t0
+
+            self._saved.append((cls, name, original))
+            setattr(cls, name, timed)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for cls, name, original in self._saved:
+            setattr(cls, name, original)
+
+
+def _xor_search() -> Any:
+    raw = apply_overrides(load_raw(XOR_CONFIG), [f"seed={SEED}", "budget.target_fitness=null",
+                                                 f"budget.generations={XOR_GENERATIONS}"])
+    return build_search(validate(raw), None)
+
+
+def xor_check() -> float:
+    """Max |evohyper fitness - neat-python fitness| over every genome of every generation."""
+    search, worst = _xor_search(), 0.0
+    for _ in range(XOR_GENERATIONS):
+        genomes = search.strategy.ask()
+        ours = search.backend.evaluate(genomes, 0).fitness
+        xor_fitness(list(enumerate(genomes)), search.strategy.config)
+        worst = max(worst, max(abs(float(a) - g.fitness) for a, g in zip(ours, genomes)))
+        search.strategy.tell(ours)
+    search.backend.close()
+    return worst
+
+
+def run_evohyper_xor() -> tuple[float, float]:
+    search = _xor_search()
+    with _Clock() as clock:
+        t0 = time.perf_counter()
+        for _ in range(XOR_GENERATIONS):
+            search.step()
+        seconds = time.perf_counter() - t0
+    search.backend.close()
+    return seconds, clock.seconds
+
+
+def run_neat_python_xor() -> tuple[float, float]:
+    config = neat.Config(neat.DefaultGenome, neat.DefaultReproduction, neat.DefaultSpeciesSet,
+                         neat.DefaultStagnation, str(ROOT / "search_spaces" / "neat_python" / "xor-config-feedforward"))
+    config.no_fitness_termination = True
+    population = neat.Population(config, seed=SEED)
+    with _Clock() as clock:
+        t0 = time.perf_counter()
+        population.run(xor_fitness, XOR_GENERATIONS)
+        seconds = time.perf_counter() - t0
+    return seconds, clock.seconds
+
+
+def bench_xor() -> dict[str, Any]:
+    progress("neat: XOR, fitness check")
+    worst = xor_check()
+    runs: dict[str, list[tuple[float, float]]] = {"evohyper": [], "neat-python": []}
+    for _ in range(5):   # interleaved repeats: the machine's load hits both sides alike
+        runs["evohyper"].append(run_evohyper_xor())
+        runs["neat-python"].append(run_neat_python_xor())
+    return {"worst": worst, **{k: (Timing.of([s for s, _ in v]), Timing.of([r / s for s, r in v]))
+                              for k, v in runs.items()}}
+
+
+# ----------------------------------------------------------------------------- report
+def run() -> dict[str, Any]:
+    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "1")))
+    return {"cartpole": bench_cartpole(), "xor": bench_xor(), "threads": torch.get_num_threads(),
+            "load": "/".join(f"{x:.1f}" for x in os.getloadavg())}
+
+
+def render(r: dict[str, Any]) -> str:
+    rows, headline = [], None
+    for c in r["cartpole"]:
+        same = c["mismatch"]["float32"] == 0
+        ratio = c["theirs"].median / c["ours"].median
+        rows.append([c["label"], f"{c['mean_return']:.1f} / {c['best_return']:.0f}", f"{c['steps']:,}",
+                     f"{fmt_ms(c['ours'].median)} ({c['ours'].spread_ms()})",
+                     f"{fmt_ms(c['theirs'].median)} ({c['theirs'].spread_ms()})",
+                     f"**{fmt_ratio(ratio)}**" if same else "not reported", met(ratio >= CARTPOLE_TARGET) if same else "—",
+                     f"{c['mismatch']['float32']} / {c['mismatch']['float64']}"])
+        headline = (ratio, same)
+    x = r["xor"]
+    ours, theirs = x["evohyper"], x["neat-python"]
+    xor_ratio = theirs[0].median / ours[0].median
+    xor_ok = x["worst"] <= 1e-5
+    if headline is not None:
+        add_summary("NEAT cart-pole generation (150 x 5 episodes, evolved population)", f">= {CARTPOLE_TARGET:.0f}x",
+                    fmt_ratio(headline[0]) if headline[1] else "not reported (returns differ)",
+                    headline[0] >= CARTPOLE_TARGET if headline[1] else None)
+    add_summary("NEAT XOR generations/s (neat-python's example config)", f">= {XOR_TARGET:.0f}x",
+                fmt_ratio(xor_ratio) if xor_ok else "not reported", xor_ratio >= XOR_TARGET if xor_ok else None)
+    gen = lambda t: f"{XOR_GENERATIONS / t.median:.1f} gen/s ({fmt_ms(t.median / XOR_GENERATIONS)} per generation)"  # noqa: E731
+    lines = [
+        "## Direct NEAT: batched networks vs neat-python's loop", "",
+        f"CPU, torch intra-op threads {r['threads']} (env BENCH_THREADS; neat-python is single-threaded), load "
+        f"average at start {r['load']}. Genomes and configs are neat-python's own; seed {SEED}.", "",
+        f"**One generation on cart-pole**: population {P}, {EPISODES} episodes of up to {MAX_STEPS} steps each, "
+        "the same genomes and start states on both sides. evohyper: `NEATDecoder.decode` (compile) + "
+        "`CartPoleTask.evaluate` (every network and episode steps at once, one batched forward per time step). "
+        "neat-python: `FeedForwardNetwork.create` per genome, `activate` per step, gymnasium `CartPole-v1` "
+        f"(push right when the output is above {THRESHOLD}, as neat-python's single-pole example). Config "
+        "`search_spaces/neat_python/single-pole-balancing-config-feedforward` (population set to 150). A ratio is "
+        "reported only if every genome's mean return is identical on both sides (float32 networks; float64 "
+        f"networks shown too). Medians of 5 (evohyper) and 3 (neat-python) runs. Target >= {CARTPOLE_TARGET:.0f}x.", "",
+        table(["population", "mean / best return", "environment steps", "evohyper", "neat-python + gymnasium",
+               "speed-up", f">= {CARTPOLE_TARGET:.0f}x?", "genomes whose return differs (float32 / float64)"], rows),
+        "",
+        f"**XOR, neat-python's example config** (`search_spaces/neat_python/xor-config-feedforward`, population 150), "
+        f"{XOR_GENERATIONS} generations from seed {SEED}, 5 interleaved repeats. evohyper: `Search.step` (ask, "
+        "decode + evaluate all 150 networks in one batched call, tell = one neat-python generation). "
+        "neat-python: `Population.run` with its example's fitness function. Max |fitness difference| over every "
+        f"genome of every generation (same genomes): {x['worst']:.1e}.", "",
+        table(["", "generations per second", "time in neat-python reproduction + speciation"],
+              [["evohyper", gen(ours[0]), f"{ours[1].median * 100:.0f}%"],
+               ["neat-python `Population.run`", gen(theirs[0]), f"{theirs[1].median * 100:.0f}%"],
+               ["speed-up", f"**{fmt_ratio(xor_ratio)}**" if xor_ok else "not reported",
+                met(xor_ratio >= XOR_TARGET) if xor_ok else "—"]]), ""]
+    return "\n".join(lines)
+
+
+def section() -> str:
+    return render(run())
+
+
+if __name__ == "__main__":
+    print(section())
