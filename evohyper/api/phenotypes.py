@@ -9,7 +9,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -148,8 +148,8 @@ class VectorPhenotypes(Phenotypes):
 
 # ----------------------------------------------------------------------------- MLPs
 @dataclass
-class MLPSpec(TargetSpec):
-    """A multilayer perceptron ``sizes[0] -> ... -> sizes[-1]`` of any depth."""
+class LayeredSpec(TargetSpec):
+    """Layer widths ``sizes[0] -> ... -> sizes[-1]``, hidden and output activations, biases (MLP, Elman)."""
 
     sizes: list[int]
     activation: str = "tanh"
@@ -157,11 +157,20 @@ class MLPSpec(TargetSpec):
     bias: bool = True
     layer_names: list[str] = field(default_factory=list)
 
+    #: fewest widths allowed, and the network's name in errors
+    min_sizes: ClassVar[int] = 2
+    kind: ClassVar[str] = "MLP"
+
     def __post_init__(self) -> None:
-        if len(self.sizes) < 2 or any(int(s) < 1 for s in self.sizes):
-            raise ValueError(f"MLP sizes must list >= 2 positive layer widths, got {self.sizes}")
+        if len(self.sizes) < self.min_sizes or any(int(s) < 1 for s in self.sizes):
+            raise ValueError(f"{self.kind} sizes must list >= {self.min_sizes} positive layer widths, got {self.sizes}")
         activation(self.activation), activation(self.output_activation)  # validate names early
         self.sizes = [int(s) for s in self.sizes]
+
+
+@dataclass
+class MLPSpec(LayeredSpec):
+    """A multilayer perceptron ``sizes[0] -> ... -> sizes[-1]`` of any depth."""
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
         out: dict[str, tuple[int, ...]] = {}

@@ -10,30 +10,21 @@ sequences (a call with another ``B`` is an error).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
-from evohyper.api.phenotypes import ACTIVATIONS, Phenotypes, TargetSpec, activation
+from evohyper.api.phenotypes import ACTIVATIONS, LayeredSpec, Phenotypes
 
 
 @dataclass
-class ElmanSpec(TargetSpec):
+class ElmanSpec(LayeredSpec):
     """``sizes = [in, h_1, ..., h_L, out]`` (L >= 1); tensors ``w{i}`` ``[n_{i-1}, h_i]``, ``u{i}`` ``[h_i, h_i]``,
     ``b{i}`` ``[h_i]`` per hidden layer, then ``w{L}`` ``[h_L, out]`` and ``b{L}`` ``[out]``."""
 
-    sizes: list[int]
-    activation: str = "tanh"
-    output_activation: str = "identity"
-    bias: bool = True
-    layer_names: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if len(self.sizes) < 3 or any(int(s) < 1 for s in self.sizes):
-            raise ValueError(f"an Elman network needs sizes [in, hidden..., out] with >= 1 hidden layer, "
-                             f"got {self.sizes}")
-        activation(self.activation), activation(self.output_activation)
-        self.sizes = [int(s) for s in self.sizes]
+    min_sizes: ClassVar[int] = 3    # input, >= 1 hidden layer (the memory), output
+    kind: ClassVar[str] = "Elman network"
 
     @property
     def num_hidden(self) -> int:

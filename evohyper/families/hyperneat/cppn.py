@@ -131,6 +131,7 @@ class CompiledNetworks:
     dtype: torch.dtype
     device: torch.device
     stats: dict[str, Any] = field(default_factory=dict)
+    _work: dict[int, torch.Tensor] = field(default_factory=dict, repr=False)
 
     @property
     def num_slots(self) -> int:
@@ -151,16 +152,16 @@ class CompiledNetworks:
         return V
 
     def _set_inputs(self, V: torch.Tensor, inputs: torch.Tensor) -> None:
-        n_in, G = self.num_inputs, self.num_genomes
-        x = inputs.to(device=self.device, dtype=self.dtype)
+        """Copy (and cast) the inputs into their rows of ``V`` in one pass."""
+        n_in, G, x = self.num_inputs, self.num_genomes, inputs
         if self.shared_inputs:
             if x.dim() != 2 or x.shape[1] != n_in:
                 raise ValueError(f"network inputs must be [Q, {n_in}] (shared), got {tuple(inputs.shape)}")
-            V[:n_in] = x.t()
+            V[:n_in].copy_(x.t())
         else:
             if x.dim() != 3 or x.shape[0] != G or x.shape[2] != n_in:
                 raise ValueError(f"network inputs must be [{G}, Q, {n_in}] (one per genome), got {tuple(inputs.shape)}")
-            V[:G * n_in] = x.permute(0, 2, 1).reshape(G * n_in, x.shape[1])
+            V[:G * n_in].view(G, n_in, x.shape[1]).copy_(x.transpose(1, 2))
 
     def _dense(self, V: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
         lo = 0 if self.shared_inputs else self.input_rows
@@ -191,9 +192,13 @@ class CompiledNetworks:
         """Feed-forward: ``inputs [Q, n_in]`` (shared) or ``[G, Q, n_in]`` -> outputs ``[G, num_outputs, Q]``."""
         if self.recurrent:
             raise RuntimeError("recurrent networks run with step(inputs, state), not query()")
-        V = self._buffer(inputs.shape[-2])
+        q = inputs.shape[-2]
+        V = self._work.get(q)
+        if V is None:  # small buffers (a control task's per-step call) are kept and reused: every row but
+            V = self._buffer(q)  # the constant ones is rewritten; big ones (HyperNEAT chunks) are not kept
+            if V.numel() * V.element_size() <= 2**24:
+                self._work[q] = V
         self._set_inputs(V, inputs)
-        q = V.shape[1]
         self._dense(V, out=V[self.base:])                         # every node's dense links + bias
         for layer in self.layers:
             self._run_layer(V[layer.start:layer.end], V, layer, q)
