@@ -89,6 +89,8 @@ def test_exported_module_trains_by_gradient():
     loss = module(example_input(module, 8)).pow(2).sum()
     loss.backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in params)
+    for group in (g for layer in module.layers for g in layer if g.aggregation == "sum"):
+        assert not group.weight.grad[~group.mask].any()     # no gradient creates a link NEAT did not evolve
 
 
 def test_what_cannot_be_exported_says_so():

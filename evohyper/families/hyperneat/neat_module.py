@@ -5,7 +5,8 @@ genomes, activations run in place); an exported network should be an ordinary mo
 that ``torch.export`` and ONNX understand and autograd can train. Node by node it computes what
 neat-python's ``FeedForwardNetwork`` computes, ``act(bias + response * agg(w_i x_i))``, with the same
 functions (``activations.py``), layer by layer in neat-python's order; the weights, biases and
-responses are ``nn.Parameter``s, so an evolved network can be fine-tuned by backprop.
+responses are ``nn.Parameter``s, so an evolved network can be fine-tuned by backprop (its topology stays
+NEAT's: a dense weight matrix is multiplied by the genome's link mask, so absent links get no gradient).
 """
 from __future__ import annotations
 
@@ -28,12 +29,14 @@ class _Group(nn.Module):
         n = len(bias)
         self.bias = nn.Parameter(torch.tensor(bias, dtype=dtype))
         self.response = nn.Parameter(torch.tensor(response, dtype=dtype))
-        if aggregation == "sum":   # a dense [columns, n] matrix: one GEMM
+        if aggregation == "sum":   # a dense [columns, n] matrix (one GEMM), masked to the genome's links
             w = torch.zeros(columns, n, dtype=torch.float64)
+            mask = torch.zeros(columns, n, dtype=torch.bool)
             for j, (src, ws) in enumerate(zip(sources, weights)):
                 for s, v in zip(src, ws):
-                    w[s, j] = v
+                    w[s, j], mask[s, j] = v, True
             self.weight = nn.Parameter(w.to(dtype))
+            self.register_buffer("mask", mask)
         else:                      # padded link lists, aggregated as neat-python does (empty lists too)
             d = max(1, max(len(s) for s in sources))
             src = torch.full((n, d), columns, dtype=torch.int64)   # column `columns` is a constant 0
@@ -48,8 +51,8 @@ class _Group(nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         """``h [B, columns]`` -> this group's node values ``[B, n]``."""
-        if self.aggregation == "sum":
-            s = h @ self.weight
+        if self.aggregation == "sum":   # the mask keeps gradient steps off links NEAT did not evolve
+            s = h @ (self.weight * self.mask)
         else:
             padded = torch.cat([h, torch.zeros_like(h[:, :1])], dim=1)
             x = padded[:, self.src] * self.weight                           # [B, n, D]
