@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from evohyper.config import apply_overrides, load_raw, validate
@@ -120,3 +121,22 @@ def test_sigkill_and_resume_is_bit_identical(tmp_path):
     assert a["strategy"]["species"] == b["strategy"]["species"] and a["best_fitness"] == b["best_fitness"]
     assert _rows(ref) == _rows(killed)
     assert (ref / "best" / "genotype.json").read_text() == (killed / "best" / "genotype.json").read_text()
+
+
+def test_recurrent_networks_keep_one_state_per_gym_episode():
+    """gym runs a stateful policy's E episodes in one call per step: episode 0 of E = 2 is episode 0 of E = 1."""
+    from evohyper.families.hyperneat.direct import NEATDecoder
+    from evohyper.testing.neat_genomes import cppn_config, random_genomes
+    from evohyper_tasks.gym import GymTask
+
+    genomes = random_genomes(cppn_config(3, 1, feed_forward=False, activations=["tanh", "sigmoid"]), 6,
+                             mutations=30, seed=2)
+    scores = {}
+    for episodes in (1, 2):
+        task = GymTask(env="Pendulum-v1", episodes=episodes, max_steps=30)
+        task.setup()
+        phen = NEATDecoder(task.target({}), recurrent=True).decode(genomes)
+        scores[episodes] = task.evaluate(phen, 5).fitness
+        assert phen.stateful and torch.equal(task.evaluate(phen, 5).fitness, scores[episodes])   # reset per call
+        task.close()
+    assert torch.equal(scores[2][:, 0], scores[1][:, 0])

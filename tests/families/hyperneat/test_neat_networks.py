@@ -145,3 +145,17 @@ def test_a_perceptron_computes_the_same_feed_forward_or_recurrent():
     for p, g in enumerate(genomes):
         net = neat.nn.RecurrentNetwork.create(g, config)
         assert_close(rec[p], [net.activate(r) for r in x[p].tolist()], 1e-12, "sample/output")
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("recurrent", [False, True])
+def test_cuda_population_matches_cpu(recurrent):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    config, genomes = population(7, 4, 2, 30, not recurrent, activations=BOUNDED, n=40)
+    x = sequences(7, 40, 6, 5, 4)
+    outs = []
+    for device in ("cpu", "cuda"):
+        phen = NEATPhenotypes(MLPSpec([4, 2]), genomes, 4, 2, recurrent=recurrent, dtype=torch.float64, device=device)
+        outs.append(torch.stack([phen.forward(x[:, :, t].to(device)).cpu() for t in range(5)]))
+    assert torch.allclose(outs[0], outs[1], rtol=1e-9, atol=1e-9)
