@@ -14,7 +14,8 @@ QUIET = ["backend.name=local", "output.progress=false", "output.tensorboard=fals
 
 
 def finished(tmp_path, config, *overrides):
-    raw = apply_overrides(load_raw(ROOT / "search_spaces" / config), [*QUIET, f"output.runs_dir={tmp_path}", *overrides])
+    raw = apply_overrides(load_raw(ROOT / "search_spaces" / config),
+                          [*QUIET, f"output.runs_dir={tmp_path}", *overrides])
     return run(validate(raw))[1]
 
 
