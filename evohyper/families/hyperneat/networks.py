@@ -19,7 +19,9 @@ from typing import Any
 import torch
 
 from evohyper.api.phenotypes import Phenotypes, TargetSpec
+from evohyper.families.hyperneat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
 from evohyper.families.hyperneat.cppn import CompiledNetworks, compile_networks, feed_forward_plan, recurrent_plan
+from evohyper.families.hyperneat.neat_module import NEATModule
 
 
 def io_keys(num_inputs: int, num_outputs: int) -> tuple[list[int], list[int]]:
@@ -115,8 +117,6 @@ class NEATPhenotypes(Phenotypes):
 
     def to_module(self, index: int) -> torch.nn.Module:
         """Network ``index`` as a plain ``torch.nn.Module`` (feed-forward genomes)."""
-        from evohyper.families.hyperneat.neat_module import NEATModule
-
         if self.recurrent:
             raise NotImplementedError("export of recurrent NEAT networks is not supported (feed-forward only)")
         inputs, outputs = io_keys(self.num_inputs, self.num_outputs)
@@ -132,8 +132,6 @@ def network_tensors(genomes: list[Any], num_inputs: int, num_outputs: int, recur
     ``[P, N]``, ``activation``/``aggregation`` ``[P, N]`` (indices into ``activations.ACTIVATION_NAMES`` /
     ``AGGREGATION_NAMES``, -1 = padding), ``layer`` ``[P, N]``, ``output`` ``[P, n_out]`` (node index,
     -1 = never evaluated: 0)."""
-    from evohyper.families.hyperneat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
-
     inputs, outputs = io_keys(num_inputs, num_outputs)
     plan_of = recurrent_plan if recurrent else feed_forward_plan
     plans = [plan_of(g, inputs, outputs) for g in genomes]
