@@ -1,4 +1,4 @@
-"""The `evohyper` command line: run, resume, compare, tune, list, describe, show."""
+"""The `evohyper` command line: run, resume, compare, tune, list, describe, show, export."""
 from __future__ import annotations
 
 import argparse
@@ -145,6 +145,30 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    """`evohyper export RUN_DIR --format torch|onnx [--out FILE]`: the best phenotype as a file (evohyper.export)."""
+    def run_export(args: argparse.Namespace) -> int:
+        from evohyper.export import ExportError, export_run
+
+        try:
+            res = export_run(args.run_dir, args.format, args.out)
+        except ExportError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        checked = "not checked: onnxruntime is not installed" if res.file_difference is None \
+            else f"max |file - module| {res.file_difference:.2g}"
+        print(f"exported: {res.path} ({res.format}; input [B, {', '.join(map(str, res.description['input_shape']))}]; "
+              f"max |module - evohyper phenotype| {res.module_difference:.2g}; {checked})")
+        return 0
+
+    e = sub.add_parser("export", help="write a run's best phenotype as a torch.export program (.pt2) or ONNX")
+    e.add_argument("run_dir")
+    e.add_argument("--format", choices=["torch", "onnx"], default="torch",
+                   help="torch: torch.export program, loadable with torch.export.load(path).module(); onnx: ONNX")
+    e.add_argument("--out", help="output file (default RUN_DIR/best/model.pt2 or model.onnx)")
+    e.set_defaults(func=run_export)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="evohyper", description=__doc__)
     p.add_argument("-v", "--verbose", action="store_true", help="log more, and show tracebacks on errors")
@@ -198,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("run_dir")
     sh.add_argument("--json", action="store_true", help="print the summary as JSON")
     sh.set_defaults(func=_cmd_show)
+    _add_export(sub)
     return p
 
 

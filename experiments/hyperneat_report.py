@@ -19,6 +19,9 @@ import numpy as np
 import torch
 
 from experiments.multi_seed import plot_curves, run_seeds
+from experiments.pneat_report import END as PNEAT_END
+from experiments.pneat_report import START as PNEAT_START
+from experiments.pneat_report import splice
 
 RESOLUTIONS = (11, 33, 55)
 
@@ -142,5 +145,8 @@ def hyperneat_visual_report(config_path: Path, seeds: list[int], out_dir: Path, 
               f"{platform.python_version()}, torch {torch.__version__} on {platform.machine()}. Reproduce one seed: "
               "`evohyper run " + " ".join([str(cfg_rel), "--set seed=N", *(f"--set {o}" for o in overrides)]) + "`.", ""]
     out = out_dir / f"{slug}.md"
+    old = out.read_text() if out.is_file() else ""
     out.write_text("\n".join(lines))
+    if PNEAT_START in old and PNEAT_END in old:   # the P-NEAT comparison (experiments/pneat_report.py) stays
+        splice(out, old[old.index(PNEAT_START):old.index(PNEAT_END) + len(PNEAT_END)])
     return out

@@ -39,6 +39,13 @@ def hyperneat_visual(out_dir: Path) -> Path:
 
 
 
+def pneat_visual(out_dir: Path) -> Path:
+    """HyperNEAT vs P-NEAT (direct NEAT) on visual discrimination, 10 seeds each, held-out placements: a section
+    of reports/hyperneat_visual.md. Heavy: a P-NEAT generation takes minutes (see experiments/pneat_report.py)."""
+    from experiments.pneat_report import pneat_report
+    return pneat_report(out_dir, seeds=list(range(10)))
+
+
 def hypergan_digits(out_dir: Path) -> Path:
     """HyperGAN ensembles on digits vs deep ensembles and an evolved population, 3 seeds."""
     from experiments.hypergan_report import hypergan_digits_report
@@ -86,6 +93,7 @@ def _tune_example(stem: str) -> Callable[[Path], Path]:
 
 REPORTS: dict[str, Callable[[Path], Path]] = {"cartpole_snes": cartpole_snes,
                                               "hyperneat_visual": hyperneat_visual,
+                                              "pneat_visual": pneat_visual,
                                               "circuit_design": circuit_design,
                                               "hypergan_digits": hypergan_digits,
                                               "ghn_nas": ghn_nas,

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from evohyper.api.phenotypes import MLPSpec
+from evohyper.api.recurrent import ElmanSpec
 from evohyper.api.task import MLP_NETWORK_KEYS
 
-#: keys a built-in MLP task accepts in the YAML ``network:`` block (``Task.network_keys``' default).
-NETWORK_KEYS = MLP_NETWORK_KEYS
+#: keys a built-in MLP task accepts in the YAML ``network:`` block (``recurrent: true``: an Elman network).
+NETWORK_KEYS = (*MLP_NETWORK_KEYS, "recurrent")
 
 
 def check_int(task: str, option: str, value: Any, minimum: int, maximum: int | None = None) -> int:
@@ -46,11 +47,12 @@ def reject_network(task: str, network: dict[str, Any] | None) -> None:
 
 def mlp_target(task: str, network: dict[str, Any] | None, n_in: int, n_out: int, *,
                hidden: Sequence[int], activation: str = "tanh", output_activation: str = "identity",
-               bias: bool = True) -> MLPSpec:
-    """Build ``MLPSpec([n_in, *hidden, n_out])`` from the ``network:`` block over task defaults.
+               bias: bool = True) -> MLPSpec | ElmanSpec:
+    """Build ``MLPSpec([n_in, *hidden, n_out])`` from the ``network:`` block over task defaults
+    (``recurrent: true``: ``ElmanSpec`` of the same sizes, whose hidden layers keep their state).
 
-    Unknown keys, a malformed ``hidden`` list, a non-bool ``bias`` or an unknown activation raise
-    ValueError naming the key, the bad value and what is allowed.
+    Unknown keys, a malformed ``hidden`` list, a non-bool ``bias`` or ``recurrent`` or an unknown
+    activation raise ValueError naming the key, the bad value and what is allowed.
     """
     network = dict(network or {})
     unknown = sorted(set(network) - set(NETWORK_KEYS))
@@ -69,7 +71,14 @@ def mlp_target(task: str, network: dict[str, Any] | None, n_in: int, n_out: int,
     for key, name in (("activation", act), ("output_activation", out_act)):
         if not isinstance(name, str):
             raise ValueError(f"task {task!r}: network key {key!r} must be an activation name, got {name!r}")
+    recurrent = network.get("recurrent", False)
+    if not isinstance(recurrent, bool):
+        raise ValueError(f"task {task!r}: network key 'recurrent' must be true or false, got {recurrent!r}")
+    if recurrent and not hid:
+        raise ValueError(f"task {task!r}: network key 'hidden' must list >= 1 layer for a recurrent network "
+                         f"(recurrent: true), got {hid!r}")
     try:
-        return MLPSpec([n_in, *hid, n_out], activation=act, output_activation=out_act, bias=use_bias)
+        spec = ElmanSpec if recurrent else MLPSpec
+        return spec([n_in, *hid, n_out], activation=act, output_activation=out_act, bias=use_bias)
     except ValueError as exc:
         raise ValueError(f"task {task!r}: bad network block: {exc}") from None

@@ -25,7 +25,7 @@ import torch
 
 from evohyper.api.phenotypes import MLPPhenotypes, MLPSpec
 from evohyper.api.task import EvalResult, Task
-from evohyper_tasks._common import check_choice, check_float, check_int, mlp_target
+from evohyper_tasks._common import NETWORK_KEYS, check_choice, check_float, check_int, mlp_target
 
 TASK = "gym"
 ACTION_MAPPINGS = ("clip", "tanh")
@@ -109,6 +109,7 @@ class GymTask(Task):
     """
 
     maximize: ClassVar[bool] = True
+    network_keys: ClassVar[tuple[str, ...]] = NETWORK_KEYS   # the MLP keys and ``recurrent``
     default_hidden: ClassVar[tuple[int, ...]] = (16,)
 
     def __init__(self, env: str = "Pendulum-v1", episodes: int = 1, max_steps: int | None = None,
@@ -220,8 +221,8 @@ class GymTask(Task):
         if norm is not None:
             x = (x - norm[0]) / norm[1]
         x = x.to(device=phenotypes.device, dtype=phenotypes.dtype).view(P, E, -1)
-        if E == 1:
-            return phenotypes.forward(x).view(P, -1)
+        if E == 1 or phenotypes.stateful:  # a recurrent policy keeps one state per episode: one call per step
+            return phenotypes.forward(x).reshape(P * E, -1)
         return torch.cat([phenotypes.forward(x[:, e:e + 1]) for e in range(E)], dim=1).view(P * E, -1)
 
     # ------------------------------------------------------------------ observation normalisation
@@ -260,6 +261,7 @@ class GymTask(Task):
         view = obs.reshape(n, *self.obs_shape)
         for i, env in enumerate(envs):
             view[i] = env.reset(seed=seeds[i % E])[0]
+        phenotypes.reset_state()
         returns = np.zeros(n, dtype=np.float64)
         lengths = np.zeros(n, dtype=np.int64)
         reward = np.zeros(n, dtype=np.float64)

@@ -12,7 +12,7 @@ import torch
 
 from evohyper.api.phenotypes import MLPPhenotypes, MLPSpec
 from evohyper.api.task import EvalResult, Task
-from evohyper_tasks._common import mlp_target
+from evohyper_tasks._common import NETWORK_KEYS, mlp_target
 
 XOR_INPUTS = ((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0))
 XOR_TARGETS = (0.0, 1.0, 1.0, 0.0)
@@ -22,6 +22,7 @@ class XorTask(Task):
     """Two-input XOR sanity check; fitness 4 - sum of squared errors (4 = perfect)."""
 
     maximize: ClassVar[bool] = True
+    network_keys: ClassVar[tuple[str, ...]] = NETWORK_KEYS   # the MLP keys and ``recurrent``
 
     #: defaults for the ``network:`` block
     default_hidden: ClassVar[tuple[int, ...]] = (4,)

@@ -10,9 +10,11 @@ from evohyper.api.phenotypes import (
     VectorPhenotypes,
     VectorSpec,
 )
+from evohyper.api.recurrent import ElmanPhenotypes, ElmanSpec
 from evohyper.api.strategy import Strategy, TrainingStrategy, sanitize_fitness
 from evohyper.api.task import EvalResult, NotDifferentiableError, Task
 
-__all__ = ["ACTIVATIONS", "ConvPhenotypes", "ConvSpec", "Decoder", "DecoderInfo", "EvalResult", "MLPPhenotypes",
+__all__ = ["ACTIVATIONS", "ConvPhenotypes", "ConvSpec", "Decoder", "DecoderInfo", "ElmanPhenotypes", "ElmanSpec",
+           "EvalResult", "MLPPhenotypes",
            "MLPSpec", "NotDifferentiableError", "Phenotypes", "Strategy", "TargetSpec", "Task", "TrainingStrategy",
            "VectorPhenotypes", "VectorSpec", "sanitize_fitness"]

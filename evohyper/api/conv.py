@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from evohyper.api.phenotypes import ACTIVATIONS, Phenotypes, TargetSpec, activation
+from evohyper.api.phenotypes import ACTIVATIONS, Activation, Phenotypes, TargetSpec, activation
 
 
 @dataclass
@@ -109,3 +109,39 @@ class ConvPhenotypes(Phenotypes):
         return torch.baddbmm(self.tensors["fc_b"].unsqueeze(1), feats, self.tensors["fc"])
 
     __call__ = forward
+
+    def to_module(self, index: int) -> torch.nn.Module:
+        """Network ``index`` as a plain module: ``Conv2d`` + activation (+ 2x2 max-pool) layers, then the head."""
+        return ConvModule(self, index)
+
+
+class ConvModule(torch.nn.Module):
+    """One conv net of a ``ConvPhenotypes``: ``forward(x [B, C*H*W] or [B, C, H, W]) -> logits [B, n_out]``."""
+
+    def __init__(self, phenotypes: ConvPhenotypes, index: int):
+        super().__init__()
+        spec, t = phenotypes.spec, phenotypes.tensors
+        self.in_shape, self.pool = list(spec.in_shape), spec.pool
+        self.input_shape = (spec.in_shape[0] * spec.in_shape[1] * spec.in_shape[2],)
+        self.convs = torch.nn.ModuleList()
+        for i, c in enumerate(spec.channels):
+            w = t[f"conv{i}"][index]
+            conv = torch.nn.Conv2d(w.shape[1], c, spec.kernel, padding=spec.kernel // 2, dtype=w.dtype, device=w.device)
+            with torch.no_grad():
+                conv.weight.copy_(w)
+                conv.bias.copy_(t[f"conv{i}_b"][index])
+            self.convs.append(conv)
+        self.act = Activation(spec.activation)
+        fc = t["fc"][index]
+        self.head = torch.nn.Linear(fc.shape[0], fc.shape[1], dtype=fc.dtype, device=fc.device)
+        with torch.no_grad():
+            self.head.weight.copy_(fc.t())
+            self.head.bias.copy_(t["fc_b"][index])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x.reshape(x.shape[0], *self.in_shape)
+        for conv in self.convs:
+            h = self.act(conv(h))
+            if self.pool and min(h.shape[-2:]) >= 2:
+                h = F.max_pool2d(h, 2)
+        return self.head(h.reshape(h.shape[0], -1))

@@ -19,6 +19,8 @@ class DecoderInfo:
       genomes; ``"graph"``: cell DAGs as JSON; ``"circuit"``: integer circuit genes).
     genome_size: ``D`` for vector-like genotypes, else None.
     genome_inputs / genome_outputs: inputs and outputs of a NEAT genome (a CPPN for HyperNEAT).
+    genome_feed_forward: True/False when the decoder runs NEAT genomes only as feed-forward / recurrent
+      networks (neat-python's ``feed_forward`` item), None when it does not say.
     graph_space: the space graph genotypes live in (``sample(rng)``, ``mutate(graph, rng)``).
     trained_size: length of the decoder's own flat parameter vector when gradient training changes
       the decoder itself (a self-trained decoder: HyperGAN, GHN), else None.
@@ -28,6 +30,7 @@ class DecoderInfo:
     genome_size: int | None = None
     genome_inputs: int | None = None
     genome_outputs: int | None = None
+    genome_feed_forward: bool | None = None
     graph_space: Any = None
     trained_size: int | None = None
 

@@ -9,7 +9,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -36,6 +36,21 @@ def activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
         return ACTIVATIONS[name]
     except KeyError:
         raise ValueError(f"unknown activation {name!r}; allowed: {sorted(ACTIVATIONS)}") from None
+
+
+class Activation(torch.nn.Module):
+    """One of ``ACTIVATIONS`` as a module (for exported networks)."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        activation(name)
+        self.name = name
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return ACTIVATIONS[self.name](x)
+
+    def extra_repr(self) -> str:
+        return self.name
 
 
 class TargetSpec(ABC):
@@ -86,6 +101,18 @@ class Phenotypes(ABC):
     #: networks run per individual (a set of k networks scored as one ensemble: k); budgets count them
     networks_per_individual: int = 1
 
+    #: True when ``forward`` carries state from call to call (recurrent networks): episodic tasks call
+    #: ``reset_state()`` at the start of every rollout and ``forward`` once per time step
+    stateful: bool = False
+
+    def reset_state(self) -> None:  # noqa: B027 - a no-op for stateless phenotypes
+        """Start new sequences: every recurrent network back at rest (stateless phenotypes: nothing)."""
+
+    def to_module(self, index: int) -> torch.nn.Module:
+        """Individual ``index`` as a plain ``torch.nn.Module`` (``forward(x [B, ...]) -> [B, n_out]``) that
+        runs without evohyper: for export (``evohyper export``) and fine-tuning by gradient."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be exported as a torch module")
+
     def select(self, index: torch.Tensor | slice | list[int]) -> Phenotypes:
         """A sub-population (e.g. the best individual, or one chunk)."""
         return self.spec.build({k: v[index] for k, v in self.tensors.items()})
@@ -121,8 +148,8 @@ class VectorPhenotypes(Phenotypes):
 
 # ----------------------------------------------------------------------------- MLPs
 @dataclass
-class MLPSpec(TargetSpec):
-    """A multilayer perceptron ``sizes[0] -> ... -> sizes[-1]`` of any depth."""
+class LayeredSpec(TargetSpec):
+    """Layer widths ``sizes[0] -> ... -> sizes[-1]``, hidden and output activations, biases (MLP, Elman)."""
 
     sizes: list[int]
     activation: str = "tanh"
@@ -130,11 +157,20 @@ class MLPSpec(TargetSpec):
     bias: bool = True
     layer_names: list[str] = field(default_factory=list)
 
+    #: fewest widths allowed, and the network's name in errors
+    min_sizes: ClassVar[int] = 2
+    kind: ClassVar[str] = "MLP"
+
     def __post_init__(self) -> None:
-        if len(self.sizes) < 2 or any(int(s) < 1 for s in self.sizes):
-            raise ValueError(f"MLP sizes must list >= 2 positive layer widths, got {self.sizes}")
+        if len(self.sizes) < self.min_sizes or any(int(s) < 1 for s in self.sizes):
+            raise ValueError(f"{self.kind} sizes must list >= {self.min_sizes} positive layer widths, got {self.sizes}")
         activation(self.activation), activation(self.output_activation)  # validate names early
         self.sizes = [int(s) for s in self.sizes]
+
+
+@dataclass
+class MLPSpec(LayeredSpec):
+    """A multilayer perceptron ``sizes[0] -> ... -> sizes[-1]`` of any depth."""
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
         out: dict[str, tuple[int, ...]] = {}
@@ -220,6 +256,22 @@ class MLPPhenotypes(Phenotypes):
             w, b = w[lo:hi], None if b is None else b[lo:hi]
             h = torch.bmm(h, w) if b is None else torch.baddbmm(b.unsqueeze(1), h, w)
         return self._activate(h, self.spec.output_activation)
+
+    def to_module(self, index: int) -> torch.nn.Sequential:
+        """Network ``index`` as ``nn.Sequential`` of ``nn.Linear`` layers and activations (same numbers)."""
+        layers: list[torch.nn.Module] = []
+        for i in range(self.spec.num_layers):
+            w, b = self.weights(i)
+            linear = torch.nn.Linear(w.shape[1], w.shape[2], bias=b is not None, dtype=w.dtype, device=w.device)
+            with torch.no_grad():
+                linear.weight.copy_(w[index].t())
+                if b is not None:
+                    linear.bias.copy_(b[index])
+            layers += [linear, Activation(self.spec.activation if i < self.spec.num_layers - 1
+                                          else self.spec.output_activation)]
+        module = torch.nn.Sequential(*layers)
+        module.input_shape = (self.spec.sizes[0],)
+        return module
 
     @staticmethod
     def _activate(h: torch.Tensor, name: str) -> torch.Tensor:

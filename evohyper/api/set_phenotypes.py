@@ -76,3 +76,20 @@ class SetPhenotypes(Phenotypes):
         return torch.logsumexp(logp, dim=1) - math.log(self.k)
 
     __call__ = forward
+
+    def to_module(self, index: int) -> torch.nn.Module:
+        """Set ``index`` as one module: its k members' modules and the same log mean probability."""
+        return EnsembleModule([self.members(index).to_module(j) for j in range(self.k)])
+
+
+class EnsembleModule(torch.nn.Module):
+    """k member modules; ``forward(x) -> log(mean_j softmax(member_j(x)))`` ``[B, C]``."""
+
+    def __init__(self, members: list[torch.nn.Module]):
+        super().__init__()
+        self.members = torch.nn.ModuleList(members)
+        self.input_shape = members[0].input_shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logp = torch.stack([torch.log_softmax(m(x), dim=-1) for m in self.members])
+        return torch.logsumexp(logp, dim=0) - math.log(len(self.members))

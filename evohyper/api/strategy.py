@@ -143,6 +143,11 @@ class Strategy(ABC):
         """JSON data describing one non-tensor genotype (written as ``best/genotype.json``), or None."""
         return None
 
+    def import_genotype(self, data: dict[str, Any]) -> Any:
+        """The genotype ``export_genotype`` described (``evohyper export`` reads ``best/genotype.json``
+        back); the default suits genotypes that are plain JSON already."""
+        return data
+
     @staticmethod
     def _copy_genotype(population: Any, i: int) -> Any:
         item = population[i]

@@ -1,4 +1,4 @@
-"""Random neat-python CPPN genomes for tests and benchmarks, made by neat-python's own mutations.
+"""Random neat-python genomes (CPPNs, feed-forward or recurrent networks), made by neat-python's mutations.
 
 Why in the package: the CPPN property test, the HyperNEAT benchmarks and a user's own decoder tests
 all need populations of *varied* topologies (hidden nodes, disabled links, every activation and
@@ -14,19 +14,24 @@ from typing import Any
 import neat
 
 from evohyper.api import rng as _rng
+from evohyper.api.decoder import DecoderInfo
 from evohyper.families.hyperneat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
 from evohyper.families.hyperneat.strategy import NEAT
 
 
 def cppn_config(num_inputs: int, num_outputs: int, *, activations: Sequence[str] = ACTIVATION_NAMES,
-                aggregations: Sequence[str] = AGGREGATION_NAMES, **options: Any) -> Any:
-    """A neat-python ``Config`` for CPPNs with every batched activation/aggregation by default."""
+                aggregations: Sequence[str] = AGGREGATION_NAMES, feed_forward: bool = True, **options: Any) -> Any:
+    """A neat-python ``Config`` for CPPNs (or direct networks; ``feed_forward=False``: recurrent genomes,
+    whose links may form cycles) with every batched activation/aggregation by default."""
     opts = dict(activation_default="random", activation_options=list(activations), activation_mutate_rate=0.3,
                 aggregation_default="random", aggregation_options=list(aggregations), aggregation_mutate_rate=0.3,
                 conn_add_prob=0.5, conn_delete_prob=0.2, node_add_prob=0.5, node_delete_prob=0.1,
                 enabled_mutate_rate=0.1, weight_max=3.0)
     opts.update(options)
-    return NEAT(None, 0, num_inputs=num_inputs, num_outputs=num_outputs, **opts).config
+    strategy = NEAT(None, 0, **opts)
+    strategy.bind(DecoderInfo(genotype="neat", genome_inputs=num_inputs, genome_outputs=num_outputs,
+                              genome_feed_forward=feed_forward))
+    return strategy.config
 
 
 def random_genomes(config: Any, n: int, mutations: int = 20, seed: int = 0) -> list[Any]:

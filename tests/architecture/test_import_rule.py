@@ -31,6 +31,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "evohyper.engine": ENGINE,
     "evohyper.tune": (*ENGINE, "evohyper.tune"),
     "evohyper.viz": (*ENGINE, "evohyper.viz"),
+    "evohyper.export": (*ENGINE, "evohyper.export"),             # reads run directories, like viz
     "evohyper.testing": ("evohyper",),                        # contract suites sit on top of everything
     "evohyper.cli": ("evohyper",),
     "evohyper": CORE,                                         # evohyper/__init__.py: the public core types

@@ -143,3 +143,22 @@ def test_hyperneat_on_ray_ships_genomes_to_actors_and_matches_local(tmp_path, ra
     finally:
         local.backend.close()
         remote.backend.close()
+
+
+def test_heldout_trials_are_new_placements_and_scored_as_metrics():
+    from evohyper_tasks.visual_discrimination import heldout_trials
+
+    small, large = heldout_trials(200)
+    assert len(small) == len(set(zip(small, large))) == 200
+    assert not set(zip(small, large)) & set(zip(*trials()))                 # never a training trial
+    assert heldout_trials(200) == (small, large)                            # fixed once and for all
+    for (sc, sr), (lc, lr) in zip(small, large):
+        assert 1 <= lc <= BASE - 2 and 1 <= lr <= BASE - 2 and max(abs(sc - lc), abs(sr - lr)) >= 2
+    task, phen = neighbourhood_sum(11)
+    task = VisualDiscriminationTask(heldout=200)
+    task.setup()
+    res = task.evaluate(phen, 0)
+    assert float(res.metrics["heldout_hit_rate"][0]) == 1.0 and float(res.metrics["heldout_mean_distance"][0]) == 0
+    assert res.sample_forwards == 75 + 200
+    zero = task.target({}).build({"w0": torch.zeros(1, 121, 121)})
+    assert float(task.evaluate(zero, 0).metrics["heldout_hit_rate"][0]) == 0.0

@@ -1,11 +1,15 @@
-"""HyperNEAT: neat-python CPPN genomes (strategy ``neat``) compiled into tensors for a whole
-population and queried at substrate coordinate pairs (decoder ``hyperneat``)."""
+"""NEAT in general (neat-python genomes, strategy ``neat``), compiled into tensors for a whole population:
+HyperNEAT's CPPNs queried at substrate coordinate pairs (decoder ``hyperneat``) and direct NEAT, where
+the genome is the network itself, feed-forward or recurrent (decoder ``neat``)."""
 from evohyper.api.registry import decoders as _decoders
 from evohyper.api.registry import strategies as _strategies
 from evohyper.families.hyperneat.decoder import HyperNEATDecoder
+from evohyper.families.hyperneat.direct import NEATDecoder
+from evohyper.families.hyperneat.networks import NEATPhenotypes
 from evohyper.families.hyperneat.strategy import NEAT
 
 _decoders.register("hyperneat")(HyperNEATDecoder)
+_decoders.register("neat")(NEATDecoder)
 _strategies.register("neat")(NEAT)
 
-__all__ = ["NEAT", "HyperNEATDecoder"]
+__all__ = ["NEAT", "HyperNEATDecoder", "NEATDecoder", "NEATPhenotypes"]

@@ -97,7 +97,8 @@ class HyperNEATDecoder(Decoder):
 
     def info(self) -> DecoderInfo:
         """NEAT genotypes with the CPPN's inputs and outputs (what strategy ``neat`` configures)."""
-        return DecoderInfo(genotype="neat", genome_inputs=self.num_inputs, genome_outputs=self.num_outputs)
+        return DecoderInfo(genotype="neat", genome_inputs=self.num_inputs, genome_outputs=self.num_outputs,
+                           genome_feed_forward=True)
 
     @property
     def num_inputs(self) -> int:

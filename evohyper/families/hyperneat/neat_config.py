@@ -3,11 +3,15 @@
 Why an INI round trip: ``neat.Config`` only parses files. Writing the YAML options into neat-python's
 own INI format and letting ``neat.Config`` parse it means every option is checked by neat-python's
 own parser (unknown or missing items fail there) and the INI file a user already has works unchanged.
+Options given explicitly next to an INI file (``--set strategy.popsize=50``) replace the INI's items
+they map to in ``_TEMPLATE`` (``override_ini``); every other item is the file's.
 """
 from __future__ import annotations
 
 import configparser
+import io
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -26,7 +30,7 @@ reset_on_extinction = {reset_on_extinction}
 num_inputs = {num_inputs}
 num_outputs = {num_outputs}
 num_hidden = {num_hidden}
-feed_forward = True
+feed_forward = {feed_forward}
 initial_connection = {initial_connection}
 compatibility_disjoint_coefficient = {compatibility_disjoint_coefficient}
 compatibility_weight_coefficient = {compatibility_weight_coefficient}
@@ -86,6 +90,58 @@ min_species_size = {min_species_size}
 """
 
 
+#: the strategy's options when neither the config nor an INI file sets them
+DEFAULTS: dict[str, Any] = dict(
+    popsize=150, reset_on_extinction=True, initial_connection="full_direct", num_hidden=0,
+    activation_default="random", activation_options=["sigmoid", "tanh", "sin", "gauss", "abs", "identity"],
+    activation_mutate_rate=0.2, aggregation_default="sum", aggregation_options=["sum"], aggregation_mutate_rate=0.0,
+    conn_add_prob=0.3, conn_delete_prob=0.1, node_add_prob=0.15, node_delete_prob=0.05, weight_init_stdev=1.0,
+    bias_init_stdev=1.0, weight_mutate_rate=0.8, bias_mutate_rate=0.7, weight_mutate_power=0.5,
+    weight_replace_rate=0.1, weight_max=5.0, enabled_mutate_rate=0.01, compatibility_threshold=3.0,
+    compatibility_disjoint_coefficient=1.0, compatibility_weight_coefficient=0.5, max_stagnation=20,
+    species_elitism=2, elitism=2, survival_threshold=0.2, min_species_size=2)
+
+
+def _values(options: dict[str, Any]) -> dict[str, Any]:
+    """Template values: lists joined by spaces, booleans as neat-python writes them, weight_min derived."""
+    values = {k: (" ".join(v) if isinstance(v, (list, tuple)) else v) for k, v in options.items()}
+    if "weight_max" in values:
+        values["weight_min"] = -float(values["weight_max"])
+    return values
+
+
+def ini_items() -> dict[str, list[tuple[str, str]]]:
+    """``{option: [(section, INI key), ...]}``: where ``_TEMPLATE`` writes each option."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    section = ""
+    for line in _TEMPLATE.splitlines():
+        if line.startswith("["):
+            section = line.strip("[]")
+        elif m := re.match(r"^(\w+) = \{(\w+)\}$", line):
+            out.setdefault(m.group(2), []).append((section, m.group(1)))
+    return out
+
+
+def override_ini(text: str, options: dict[str, Any]) -> str:
+    """The INI ``text`` with the items that ``options`` map to replaced (unchanged when there are none)."""
+    items = ini_items()
+    unknown = sorted(set(options) - set(items))
+    if unknown:
+        raise ValueError(f"option(s) {unknown} have no neat-python INI item; allowed: {sorted(items)}")
+    if not options:
+        return text
+    parser = configparser.ConfigParser()
+    parser.read_string(text)
+    for name, value in _values(options).items():
+        for section, key in items.get(name, []):
+            if not parser.has_section(section):
+                parser.add_section(section)
+            parser.set(section, key, str(value))
+    out = io.StringIO()
+    parser.write(out)
+    return out.getvalue()
+
+
 def _load(path: str | Path) -> neat.Config:
     return neat.Config(neat.DefaultGenome, neat.DefaultReproduction, neat.DefaultSpeciesSet,
                        neat.DefaultStagnation, str(path))
@@ -93,8 +149,7 @@ def _load(path: str | Path) -> neat.Config:
 
 def config_from_options(options: dict[str, Any]) -> tuple[neat.Config, str]:
     """A ``neat.Config`` and its INI text from the strategy's options (lists joined by spaces)."""
-    values = {k: (" ".join(v) if isinstance(v, (list, tuple)) else v) for k, v in options.items()}
-    text = _TEMPLATE.format(**values)
+    text = _TEMPLATE.format(**_values(options))
     return config_from_text(text), text
 
 

@@ -54,9 +54,16 @@ def draw_cppn(genome: Any, in_names: list[str], out_names: list[str], path: Path
         if c.enabled and i in g and o in g:
             g.add_edge(i, o, weight=c.weight)
     depth = {n: 0 for n in g if g.nodes[n]["kind"] == "in"}
-    for n in nx.topological_sort(g):
-        preds = [depth[p] for p in g.predecessors(n) if p in depth]
-        depth.setdefault(n, (max(preds) + 1) if preds else 1)
+    if nx.is_directed_acyclic_graph(g):
+        for n in nx.topological_sort(g):
+            preds = [depth[p] for p in g.predecessors(n) if p in depth]
+            depth.setdefault(n, (max(preds) + 1) if preds else 1)
+    else:  # a recurrent network: hidden nodes by their distance from the inputs
+        g.add_node("src")
+        g.add_edges_from(("src", n) for n in list(depth))
+        far = nx.single_source_shortest_path_length(g, "src")
+        g.remove_node("src")
+        depth.update({n: far.get(n, 2) - 1 for n in g if n not in depth})
     top = max(depth.values(), default=1) + 1
     for n in g:
         if g.nodes[n]["kind"] == "out":

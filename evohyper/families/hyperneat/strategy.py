@@ -5,11 +5,13 @@ fitness into the genomes and runs one generation of neat-python's own ``Populati
 reproduces with ``DefaultReproduction``, checks ``DefaultStagnation`` and re-speciates with
 ``DefaultSpeciesSet``). Nothing of NEAT is re-implemented here.
 
-The CPPN's number of inputs and outputs comes from the decoder (``bind``: the HyperNEAT
-decoder knows its substrate), or from the options ``num_inputs``/``num_outputs``. Options map onto
-neat-python's INI config; ``neat_config: path.ini`` uses a neat-python config file as-is instead
-(``num_inputs``/``num_outputs`` there must match the decoder; ``no_fitness_termination`` is forced
-on because the engine, not neat-python, decides when to stop).
+The genome's number of inputs and outputs, and whether it is feed-forward, come from the decoder
+(``bind``: the HyperNEAT decoder knows its substrate, the ``neat`` decoder the task's network), or from
+the options ``num_inputs``/``num_outputs``. Options map onto neat-python's INI config; ``neat_config:
+path.ini`` uses a neat-python config file as-is instead (``num_inputs``/``num_outputs``/``feed_forward``
+there must match the decoder; ``no_fitness_termination`` is forced on and ``seed`` off because the
+engine, not neat-python, decides when to stop and how to seed). An option given next to the file
+replaces the file's item (``--set strategy.popsize=50`` sets ``pop_size``).
 
 neat-python draws from Python's global ``random``; every neat-python call runs with this strategy's
 private ``random.Random`` swapped in, so a run depends on ``seed`` only. Checkpoints are explicit
@@ -34,11 +36,44 @@ from evohyper.families.hyperneat import neat_state as _neat_state
 from evohyper.families.hyperneat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
 
 CONNECTIONS = ("unconnected", "fs_neat_nohidden", "fs_neat_hidden", "full_nodirect", "full_direct")
-CPPN_ACTIVATIONS = ("sigmoid", "tanh", "sin", "gauss", "abs", "identity")
+
+
+def _check_options(options: dict[str, Any]) -> None:
+    """Range checks of the options present (each error names the option, the value and what is allowed)."""
+    checks = {
+        "popsize": lambda n, v: _checks.integer(n, v, 2),
+        "initial_connection": lambda n, v: _checks.one_of(n, v, CONNECTIONS),
+        "num_hidden": lambda n, v: _checks.integer(n, v, 0),
+        "max_stagnation": lambda n, v: _checks.integer(n, v, 1),
+        "species_elitism": lambda n, v: _checks.integer(n, v, 0),
+        "elitism": lambda n, v: _checks.integer(n, v, 0),
+        "min_species_size": lambda n, v: _checks.integer(n, v, 1),
+        "reset_on_extinction": _checks.boolean,
+    }
+    for name in ("activation_mutate_rate", "aggregation_mutate_rate", "conn_add_prob", "conn_delete_prob",
+                 "node_add_prob", "node_delete_prob", "weight_mutate_rate", "bias_mutate_rate",
+                 "weight_replace_rate", "enabled_mutate_rate", "survival_threshold"):
+        checks[name] = _checks.probability
+    for name in ("weight_init_stdev", "bias_init_stdev", "weight_mutate_power"):
+        checks[name] = lambda n, v: _checks.real(n, v, 0.0)
+    for name in ("weight_max", "compatibility_threshold", "compatibility_disjoint_coefficient",
+                 "compatibility_weight_coefficient"):
+        checks[name] = _checks.positive
+    for name, value in options.items():
+        if name in checks:
+            checks[name](name, value)
+    for name, allowed in (("activation_options", ACTIVATION_NAMES), ("aggregation_options", AGGREGATION_NAMES)):
+        values = options.get(name)
+        if values is not None and (not values or any(v not in allowed for v in values)):
+            _checks.fail(name, values, f"a non-empty list from {list(allowed)} (those have batched versions)")
+    for kind in ("activation", "aggregation"):
+        default, allowed = options.get(f"{kind}_default"), options.get(f"{kind}_options")
+        if default is not None and allowed is not None and default != "random" and default not in allowed:
+            _checks.fail(f"{kind}_default", default, f"'random' or one of {list(allowed)}")
 
 
 class NEAT(Strategy):
-    """NEAT from neat-python (speciation, innovations, stagnation) evolving CPPN genomes, ask/tell.
+    """NEAT from neat-python (speciation, innovations, stagnation) evolving genomes (CPPNs or networks), ask/tell.
 
     Options (the rest map onto neat-python's INI config sections of the same names):
       popsize: genomes per generation (>= 2; neat-python's ``pop_size``).
@@ -77,85 +112,49 @@ class NEAT(Strategy):
     genotype_kind: ClassVar[str] = "neat"
 
     def __init__(self, genome_size: int | None, seed: int, *,
-                 popsize: int = 150,
                  neat_config: str | None = None,
                  num_inputs: int | None = None,
                  num_outputs: int | None = None,
+                 popsize: int | None = None,
                  initial_connection: Literal["unconnected", "fs_neat_nohidden", "fs_neat_hidden",
-                                             "full_nodirect", "full_direct"] = "full_direct",
-                 num_hidden: int = 0,
-                 activation_default: str = "random",
-                 activation_options: list[str] = list(CPPN_ACTIVATIONS),  # noqa: B006 - never mutated
-                 activation_mutate_rate: float = 0.2,
-                 aggregation_default: str = "sum",
-                 aggregation_options: list[str] = ["sum"],  # noqa: B006 - never mutated
-                 aggregation_mutate_rate: float = 0.0,
-                 conn_add_prob: float = 0.3,
-                 conn_delete_prob: float = 0.1,
-                 node_add_prob: float = 0.15,
-                 node_delete_prob: float = 0.05,
-                 weight_init_stdev: float = 1.0,
-                 bias_init_stdev: float = 1.0,
-                 weight_mutate_rate: float = 0.8,
-                 bias_mutate_rate: float = 0.7,
-                 weight_mutate_power: float = 0.5,
-                 weight_replace_rate: float = 0.1,
-                 weight_max: float = 5.0,
-                 enabled_mutate_rate: float = 0.01,
-                 compatibility_threshold: float = 3.0,
-                 compatibility_disjoint_coefficient: float = 1.0,
-                 compatibility_weight_coefficient: float = 0.5,
-                 max_stagnation: int = 20,
-                 species_elitism: int = 2,
-                 elitism: int = 2,
-                 survival_threshold: float = 0.2,
-                 min_species_size: int = 2,
-                 reset_on_extinction: bool = True):
+                                             "full_nodirect", "full_direct"] | None = None,
+                 num_hidden: int | None = None,
+                 activation_default: str | None = None,
+                 activation_options: list[str] | None = None,
+                 activation_mutate_rate: float | None = None,
+                 aggregation_default: str | None = None,
+                 aggregation_options: list[str] | None = None,
+                 aggregation_mutate_rate: float | None = None,
+                 conn_add_prob: float | None = None,
+                 conn_delete_prob: float | None = None,
+                 node_add_prob: float | None = None,
+                 node_delete_prob: float | None = None,
+                 weight_init_stdev: float | None = None,
+                 bias_init_stdev: float | None = None,
+                 weight_mutate_rate: float | None = None,
+                 bias_mutate_rate: float | None = None,
+                 weight_mutate_power: float | None = None,
+                 weight_replace_rate: float | None = None,
+                 weight_max: float | None = None,
+                 enabled_mutate_rate: float | None = None,
+                 compatibility_threshold: float | None = None,
+                 compatibility_disjoint_coefficient: float | None = None,
+                 compatibility_weight_coefficient: float | None = None,
+                 max_stagnation: int | None = None,
+                 species_elitism: int | None = None,
+                 elitism: int | None = None,
+                 survival_threshold: float | None = None,
+                 min_species_size: int | None = None,
+                 reset_on_extinction: bool | None = None):
+        """Every NEAT option left null takes the INI file's value (``neat_config``) or else the default in
+        ``neat_config.DEFAULTS``; an option given replaces the INI item it maps to."""
         super().__init__(genome_size, seed)
-        _checks.integer("popsize", popsize, 2)
+        given = {k: v for k, v in locals().items() if k in _neat_config.DEFAULTS and v is not None}
         _checks.integer("num_inputs", num_inputs, 1, optional=True)
         _checks.integer("num_outputs", num_outputs, 1, optional=True)
-        _checks.one_of("initial_connection", initial_connection, CONNECTIONS)
-        _checks.integer("num_hidden", num_hidden, 0)
-        for name, values, allowed in (("activation_options", activation_options, ACTIVATION_NAMES),
-                                      ("aggregation_options", aggregation_options, AGGREGATION_NAMES)):
-            if not values or any(v not in allowed for v in values):
-                _checks.fail(name, values, f"a non-empty list from {list(allowed)} (those have batched versions)")
-        if activation_default != "random" and activation_default not in activation_options:
-            _checks.fail("activation_default", activation_default, f"'random' or one of {list(activation_options)}")
-        if aggregation_default != "random" and aggregation_default not in aggregation_options:
-            _checks.fail("aggregation_default", aggregation_default, f"'random' or one of {list(aggregation_options)}")
-        for name in ("activation_mutate_rate", "aggregation_mutate_rate", "conn_add_prob", "conn_delete_prob",
-                     "node_add_prob", "node_delete_prob", "weight_mutate_rate", "bias_mutate_rate",
-                     "weight_replace_rate", "enabled_mutate_rate", "survival_threshold"):
-            _checks.probability(name, locals()[name])
-        for name in ("weight_init_stdev", "bias_init_stdev", "weight_mutate_power"):
-            _checks.real(name, locals()[name], 0.0)
-        for name in ("weight_max", "compatibility_threshold", "compatibility_disjoint_coefficient",
-                     "compatibility_weight_coefficient"):
-            _checks.positive(name, locals()[name])
-        _checks.integer("max_stagnation", max_stagnation, 1)
-        _checks.integer("species_elitism", species_elitism, 0)
-        _checks.integer("elitism", elitism, 0)
-        _checks.integer("min_species_size", min_species_size, 1)
-        _checks.boolean("reset_on_extinction", reset_on_extinction)
         self._ini_text = _neat_config.read_ini(neat_config) if neat_config is not None else None
-        self._options = dict(
-            popsize=int(popsize), reset_on_extinction=bool(reset_on_extinction), initial_connection=initial_connection,
-            num_hidden=int(num_hidden),
-            activation_default=activation_default, activation_options=list(activation_options),
-            activation_mutate_rate=activation_mutate_rate, aggregation_default=aggregation_default,
-            aggregation_options=list(aggregation_options), aggregation_mutate_rate=aggregation_mutate_rate,
-            conn_add_prob=conn_add_prob, conn_delete_prob=conn_delete_prob, node_add_prob=node_add_prob,
-            node_delete_prob=node_delete_prob, weight_init_stdev=weight_init_stdev, bias_init_stdev=bias_init_stdev,
-            weight_mutate_rate=weight_mutate_rate, bias_mutate_rate=bias_mutate_rate,
-            weight_mutate_power=weight_mutate_power, weight_replace_rate=weight_replace_rate,
-            weight_max=float(weight_max), weight_min=-float(weight_max), enabled_mutate_rate=enabled_mutate_rate,
-            compatibility_threshold=compatibility_threshold,
-            compatibility_disjoint_coefficient=compatibility_disjoint_coefficient,
-            compatibility_weight_coefficient=compatibility_weight_coefficient, max_stagnation=max_stagnation,
-            species_elitism=species_elitism, elitism=elitism, survival_threshold=survival_threshold,
-            min_species_size=min_species_size)
+        _check_options(given if self._ini_text is not None else {**_neat_config.DEFAULTS, **given})
+        self._given = given
         self._random = random.Random(self.seed)
         self.config: Any = None
         self._pop: Any = None
@@ -165,7 +164,7 @@ class NEAT(Strategy):
 
     # ---------------------------------------------------------------- configuration
     def bind(self, info: DecoderInfo) -> None:
-        """Learn the genome's inputs/outputs from a decoder that declares them (e.g. ``hyperneat``)."""
+        """Learn the genome's inputs/outputs (and whether it is feed-forward) from a decoder that declares them."""
         n_in, n_out = info.genome_inputs, info.genome_outputs
         if n_in is None or n_out is None:
             if self.config is None:
@@ -176,31 +175,48 @@ class NEAT(Strategy):
             if mine is not None and mine != theirs:
                 _checks.fail(name, mine, f"{theirs} (what the decoder needs) or null")
         if self.config is None:
-            self._configure(int(n_in), int(n_out))
-        elif (self.config.genome_config.num_inputs, self.config.genome_config.num_outputs) != (n_in, n_out):
-            raise ValueError(f"strategy 'neat' is configured for {self.config.genome_config.num_inputs} inputs / "
-                             f"{self.config.genome_config.num_outputs} outputs, the decoder needs {n_in} / {n_out}")
+            self._configure(int(n_in), int(n_out), info.genome_feed_forward)
+            return
+        gc = self.config.genome_config
+        if (gc.num_inputs, gc.num_outputs) != (n_in, n_out):
+            raise ValueError(f"strategy 'neat' is configured for {gc.num_inputs} inputs / "
+                             f"{gc.num_outputs} outputs, the decoder needs {n_in} / {n_out}")
+        self._check_feed_forward(info.genome_feed_forward)
 
-    def _configure(self, num_inputs: int, num_outputs: int) -> None:
+    def _configure(self, num_inputs: int, num_outputs: int, feed_forward: bool | None = None) -> None:
         try:
             if self._ini_text is not None:
+                self._ini_text = _neat_config.override_ini(self._ini_text, self._given)
                 self.config = _neat_config.config_from_text(self._ini_text)
                 gc = self.config.genome_config
                 if (gc.num_inputs, gc.num_outputs) != (num_inputs, num_outputs):
                     raise ValueError(f"neat_config has num_inputs={gc.num_inputs}, num_outputs={gc.num_outputs}; "
-                                     f"the CPPN needs num_inputs={num_inputs}, num_outputs={num_outputs}")
-                self.config.no_fitness_termination = True
+                                     f"the decoder needs num_inputs={num_inputs}, num_outputs={num_outputs} "
+                                     "(the task's network inputs and outputs)")
+                self.config.no_fitness_termination = True  # the engine's budget decides when to stop
+                self.config.seed = None                   # the run's seed decides the randomness
+                _check_options({"activation_options": list(gc.activation_options),
+                                "aggregation_options": list(gc.aggregation_options)})
             else:
                 self.config, self._ini_text = _neat_config.config_from_options(
-                    {**self._options, "num_inputs": num_inputs, "num_outputs": num_outputs})
+                    {**_neat_config.DEFAULTS, **self._given, "num_inputs": num_inputs, "num_outputs": num_outputs,
+                     "feed_forward": True if feed_forward is None else bool(feed_forward)})
         except ValueError:
             raise
         except Exception as exc:  # neat-python reports config problems with bare Exceptions
             raise ValueError(f"strategy 'neat': neat-python rejected the configuration: {exc}") from None
+        self._check_feed_forward(feed_forward)
+
+    def _check_feed_forward(self, needed: bool | None) -> None:
+        have = bool(self.config.genome_config.feed_forward)
+        if needed is not None and have != needed:
+            raise ValueError(f"neat_config has feed_forward = {have}, the decoder runs feed_forward = {needed} "
+                             "networks (decoder 'neat' runs recurrent genomes with recurrent: true)")
 
     @property
     def popsize(self) -> int:
-        return int(self.config.pop_size) if self.config is not None else int(self._options["popsize"])
+        return int(self.config.pop_size) if self.config is not None else \
+            int(self._given.get("popsize", _neat_config.DEFAULTS["popsize"]))
 
     @property
     def ini_text(self) -> str | None:
@@ -254,6 +270,16 @@ class NEAT(Strategy):
             "genome": _neat_state.genome_to_data(genotype),
             "neat_config": self._ini_text,
         }
+
+    def import_genotype(self, data: dict[str, Any]) -> Any:
+        """A genome from ``export_genotype``'s JSON (inputs and outputs must be this strategy's)."""
+        self._require_config()
+        gc = self.config.genome_config
+        if data.get("kind") != "neat-genome" or (data.get("num_inputs"), data.get("num_outputs")) != \
+                (gc.num_inputs, gc.num_outputs):
+            raise ValueError(f"not a NEAT genome with {gc.num_inputs} inputs / {gc.num_outputs} outputs: "
+                             f"kind {data.get('kind')!r}, {data.get('num_inputs')} / {data.get('num_outputs')}")
+        return _neat_state.genome_from_data(data["genome"], gc)
 
     # ---------------------------------------------------------------- checkpoints (explicit data)
     def state_dict(self) -> dict[str, Any]:

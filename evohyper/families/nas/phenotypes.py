@@ -99,8 +99,32 @@ class CellPhenotypes(Phenotypes):
             out.append(CellArchitecture(a.graph, [new for new, _ in rows], params))
         return CellPhenotypes(self.spec, self.in_shape, out)
 
+    def to_module(self, index: int) -> torch.nn.Module:
+        """Cell ``index`` with its weights as a plain module (``forward(x [B, C*H*W]) -> logits [B, n_out]``)."""
+        for a in self.architectures:
+            if index in a.members:
+                k = 0 if a.shared else a.members.index(index)
+                return CellModule(a.graph, {n: v[k:k + 1] for n, v in a.params.items()}, self.in_shape)
+        raise IndexError(f"cell {index} is outside the population of {len(self)}")
+
     def describe(self) -> dict[str, Any]:
         return {"kind": "CellPhenotypes", "population": len(self), "in_shape": self.in_shape,
                 "architectures": [{"cell": graph_to_json(a.graph), "members": len(a.members),
                                    "tensors": {k: list(v.shape) for k, v in a.params.items()}}
                                   for a in self.architectures]}
+
+
+class CellModule(torch.nn.Module):
+    """One cell and its weights (``nn.Parameter``s), run by the executor's ``CellGroup`` with G = 1."""
+
+    def __init__(self, graph: nx.DiGraph, params: dict[str, torch.Tensor], in_shape: list[int]):
+        super().__init__()
+        self.graph, self.in_shape = graph, list(in_shape)
+        self.input_shape = (in_shape[0] * in_shape[1] * in_shape[2],)
+        self.names = {n: "p" + n.replace(".", "_") for n in params}      # parameter names may not hold dots
+        self.weights = torch.nn.ParameterDict({self.names[n]: torch.nn.Parameter(v.detach().clone())
+                                               for n, v in params.items()})
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        params = {n: self.weights[k] for n, k in self.names.items()}
+        return CellGroup(self.graph, params).forward(x.reshape(x.shape[0], *self.in_shape))[0]

@@ -1,8 +1,9 @@
-"""The HyperNEAT family's strategy and decoder run the shipped contracts."""
+"""The NEAT family's strategy and decoders run the shipped contracts."""
 import torch
 
 from evohyper.api.decoder import DecoderInfo
-from evohyper.families.hyperneat import NEAT, HyperNEATDecoder
+from evohyper.api.phenotypes import MLPSpec
+from evohyper.families.hyperneat import NEAT, HyperNEATDecoder, NEATDecoder
 from evohyper.families.hyperneat.substrate import SubstrateSpec, sandwich
 from evohyper.testing import DecoderContract, StrategyContract
 from evohyper.testing.neat_genomes import cppn_config, random_genomes
@@ -34,3 +35,26 @@ class TestHyperNEATDecoder(DecoderContract):
     @staticmethod
     def one(genotypes, i):
         return [genotypes[i]]
+
+
+class TestNEATDecoder(DecoderContract):
+    recurrent = False
+
+    def make_decoder(self):
+        return NEATDecoder(MLPSpec([3, 4, 2]), recurrent=self.recurrent)
+
+    def make_genotypes(self, decoder, n, seed=0):
+        config = cppn_config(decoder.num_inputs, decoder.num_outputs, feed_forward=not self.recurrent)
+        return random_genomes(config, n, mutations=30, seed=seed)
+
+    @staticmethod
+    def one(genotypes, i):
+        return [genotypes[i]]
+
+    def test_declares_inputs_outputs_and_feed_forward(self):
+        info = self.make_decoder().info()
+        assert (info.genome_inputs, info.genome_outputs, info.genome_feed_forward) == (3, 2, not self.recurrent)
+
+
+class TestRecurrentNEATDecoder(TestNEATDecoder):
+    recurrent = True

@@ -1,0 +1,86 @@
+"""Decoder ``neat``: a neat-python genome *is* the network (direct NEAT, the P-NEAT baseline of HyperNEAT).
+
+The task's target gives the network's inputs and outputs (an MLP's first and last width, or a
+substrate's input and output sheets); its hidden layers and activations do not apply, since a NEAT
+genome carries its own nodes and functions. The decoder declares them (``info()``), so strategy
+``neat`` configures its genomes itself, or checks a neat-python INI file against them.
+``recurrent: true`` runs ``feed_forward = False`` genomes as neat-python's ``RecurrentNetwork``.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import torch
+
+from evohyper.api.decoder import Decoder, DecoderInfo
+from evohyper.api.phenotypes import TargetSpec
+from evohyper.families.hyperneat.networks import NEATPhenotypes
+from evohyper.families.hyperneat.substrate import SubstrateSpec
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def network_io(target: TargetSpec) -> tuple[int, int]:
+    """Inputs and outputs of a task's MLP-like target (``sizes``: MLP, Elman RNN; or a substrate)."""
+    sizes = target.substrate.sizes if isinstance(target, SubstrateSpec) else getattr(target, "sizes", None)
+    if not sizes or len(sizes) < 2:
+        raise ValueError(f"decoder 'neat' needs a task whose network has a fixed number of inputs and outputs "
+                         f"(an MLP-like target or a substrate); got {type(target).__name__}")
+    return int(sizes[0]), int(sizes[-1])
+
+
+class NEATDecoder(Decoder):
+    """A neat-python genome run as the network itself (feed-forward or recurrent), a population at once.
+
+    Options:
+      recurrent: genomes are recurrent networks (neat-python's ``RecurrentNetwork``: one step per call,
+        state carried across an episode) rather than feed-forward ones.
+      dtype: precision of the networks: ``float32`` or ``float64``.
+    """
+
+    genotype_kind: ClassVar[str] = "neat"
+
+    def __init__(self, target: TargetSpec, *, recurrent: bool = False,
+                 dtype: Literal["float32", "float64"] = "float32"):
+        super().__init__(target)
+        if not isinstance(recurrent, bool):
+            raise ValueError(f"decoder option recurrent={recurrent!r}; allowed: true or false")
+        if dtype not in _DTYPES:
+            raise ValueError(f"decoder option dtype={dtype!r}; allowed: {list(_DTYPES)}")
+        self.num_inputs, self.num_outputs = network_io(target)
+        self.recurrent, self.dtype = recurrent, _DTYPES[dtype]
+
+    @property
+    def genome_size(self) -> None:
+        return None
+
+    def info(self) -> DecoderInfo:
+        """NEAT genotypes with the task's inputs and outputs (what strategy ``neat`` configures)."""
+        return DecoderInfo(genotype="neat", genome_inputs=self.num_inputs, genome_outputs=self.num_outputs,
+                           genome_feed_forward=not self.recurrent)
+
+    def decode(self, genotypes: Sequence[Any], device: torch.device | str = "cpu") -> NEATPhenotypes:
+        """The genomes as one population of networks (compiled on their first ``forward``)."""
+        return NEATPhenotypes(self.target, list(genotypes), self.num_inputs, self.num_outputs,
+                              recurrent=self.recurrent, dtype=self.dtype, device=device)
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "network_inputs": self.num_inputs, "network_outputs": self.num_outputs,
+                "recurrent": self.recurrent, "target_params": None,
+                "note": "a NEAT genome carries its own nodes and activations: the target gives only inputs/outputs"}
+
+    #: networks with more enabled links are not drawn (a P-NEAT perceptron has 14,641: no readable picture)
+    MAX_DRAWN_LINKS = 300
+
+    def pictures(self, genotype: Any, out_dir: Path) -> list[Path]:
+        """``network.png``: the evolved network (nodes, links, activation functions), if small enough to read."""
+        from evohyper.families.hyperneat.pictures import draw_cppn
+
+        if sum(bool(c.enabled) for c in genotype.connections.values()) > self.MAX_DRAWN_LINKS:
+            return []
+
+        names = [f"in{i}" for i in range(self.num_inputs)], [f"out{i}" for i in range(self.num_outputs)]
+        kind = "recurrent" if self.recurrent else "feed-forward"
+        return [draw_cppn(genotype, *names, Path(out_dir) / "network.png", title=f"evolved {kind} NEAT network")]
