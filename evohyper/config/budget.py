@@ -14,11 +14,12 @@ class Counters:
     seconds: float = 0.0        # wall-clock spent in the loop, summed over resumes
     nonfinite: int = 0          # NaN/inf fitness values seen (scored as worst)
     task_errors: int = 0        # individuals whose evaluation raised (lenient mode)
+    env_steps: int = 0          # environment steps (control tasks: EvalResult.env_steps)
 
 
 # budget limit -> the counter it bounds
 _LIMITS = {"generations": "generation", "evaluations": "evaluations", "sample_forwards": "sample_forwards",
-           "seconds": "seconds"}
+           "seconds": "seconds", "env_steps": "env_steps"}
 
 
 @dataclass
@@ -30,12 +31,14 @@ class Budget:
     sample_forwards: int | None = None
     seconds: float | None = None
     target_fitness: float | None = None
+    env_steps: int | None = None    # environment steps (tasks that report EvalResult.env_steps)
 
     def __post_init__(self) -> None:
-        limits = (self.generations, self.evaluations, self.sample_forwards, self.seconds, self.target_fitness)
+        limits = (self.generations, self.evaluations, self.sample_forwards, self.seconds, self.target_fitness,
+                  self.env_steps)
         if all(v is None for v in limits):
             raise ValueError("budget needs at least one of generations, evaluations, sample_forwards, "
-                             "seconds, target_fitness")
+                             "seconds, env_steps, target_fitness")
 
     def stop_reason(self, c: Counters, best: float | None, maximize: bool) -> str | None:
         if self.target_fitness is not None and best is not None:
