@@ -43,7 +43,7 @@ ENV = "HalfCheetah-v5"
 P, T = 64, 1000
 REPEATS = 3
 LIMIT_TARGET, PEER_TARGET = 0.85, 1.5
-PGPE = {"popsize": P, "center_learning_rate": 0.015, "max_speed": 0.03, "radius_init": 0.27,
+PGPE = {"popsize": P, "center_learning_rate": 0.0375, "max_speed": 0.05, "radius_init": 0.75,
         "stdev_learning_rate": 0.1}
 PEER_SECONDS = 150.0   # wall-clock per side for the learning comparison (2 actors)
 STEPS_GENERATIONS = 2  # timed generations per side at 1 actor
