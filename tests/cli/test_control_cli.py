@@ -1,20 +1,17 @@
 """Control runs from the command line: a gym run with observation normalisation resumes bit-identically
 after kill -9, and `evohyper show --episodes` replays its best policy with the recorded returns."""
-import csv
 import json
-import os
 import re
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import torch
-import yaml
+from test_cli import _rows, _run_dir, run_and_kill
+from test_cli import _write as _write_config
 
 from evohyper.cli import main
-from evohyper.engine.checkpoint import list_checkpoints, load_latest
+from evohyper.engine.checkpoint import load_latest
 from evohyper.engine.replay import load_best
 
 pytest.importorskip("gymnasium")
@@ -22,29 +19,16 @@ CLI = [sys.executable, "-m", "evohyper.cli"]
 GENERATIONS = 25
 
 
+GYM = {"seed": 5,
+       "task": {"name": "gym", "env": "Pendulum-v1", "episodes": 2, "max_steps": 40,
+                "observation_normalization": True, "action_mapping": "tanh"},
+       "network": {"hidden": [4]}, "strategy": {"name": "pgpe", "popsize": 12},
+       "budget": {"generations": GENERATIONS}, "backend": {"name": "local"}}
+
+
 def _write(tmp_path, name, **over):
-    cfg = {"name": name, "seed": 5,
-           "task": {"name": "gym", "env": "Pendulum-v1", "episodes": 2, "max_steps": 40,
-                    "observation_normalization": True, "action_mapping": "tanh"},
-           "network": {"hidden": [4]},
-           "strategy": {"name": "pgpe", "popsize": 12}, "budget": {"generations": GENERATIONS},
-           "backend": {"name": "local"},
-           "output": {"runs_dir": str(tmp_path / "runs"), "tensorboard": False, "progress": False,
-                      "keep_checkpoints": 3}}
-    cfg.update(over)
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    return path
-
-
-def _run_dir(tmp_path, name):
-    (d,) = [p for p in (tmp_path / "runs").iterdir() if p.name.startswith(name + "-")]
-    return d
-
-
-def _rows(run_dir):
-    with (run_dir / "metrics.csv").open() as fh:
-        return [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(fh)]
+    """test_cli's config writer (runs_dir, no TensorBoard, no progress bar) with a normalised gym run."""
+    return _write_config(tmp_path, name, **{**GYM, **over})
 
 
 @pytest.fixture(scope="module")
@@ -55,17 +39,7 @@ def reference_run(tmp_path_factory):
 
 
 def test_sigkill_and_resume_is_bit_identical_with_normalization(tmp_path, reference_run):
-    killed = _write(tmp_path, "killed")
-    proc = subprocess.Popen([*CLI, "run", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        dirs = list((tmp_path / "runs").glob("killed-*/checkpoints"))
-        if dirs and list_checkpoints(dirs[0]) and int(list_checkpoints(dirs[0])[0].stem.split("-")[1]) >= 5:
-            break
-        time.sleep(0.002)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    run_dir = _run_dir(tmp_path, "killed")
+    run_dir = run_and_kill(tmp_path, _write(tmp_path, "killed"), kill_after=5, timeout_s=120)
     state, _ = load_latest(run_dir / "checkpoints")
     assert 5 <= state["counters"]["generation"] < GENERATIONS, "killed too late"
     assert state["evaluation_state"] is not None and float(state["evaluation_state"]["obs_count"]) > 0
