@@ -58,42 +58,81 @@ STUDIES = [
 ]
 
 
+def finished_run(config: Any) -> tuple[Path, dict[str, Any], str] | None:
+    """The newest run directory of exactly this config whose search ended, with its last checkpoint and
+    why it stopped, or None. Ended: ``config.yaml`` equals the resolved config, ``best/phenotype.json``
+    exists (the exporter writes it last, at the end of the run) and the last checkpoint's counters have
+    spent the budget. A directory cut off mid-run (or run with other settings) never counts, so an
+    interrupted report resumes by rerunning only what did not finish."""
+    import yaml
+
+    from evohyper.config.budget import Counters
+    from evohyper.engine.checkpoint import CheckpointError, load_latest
+    from evohyper.engine.runner import CONFIG_FILE
+
+    want = yaml.safe_load(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    for run_dir in sorted(Path(config.output.runs_dir).glob(f"{config.name}-*"), reverse=True):
+        if not (run_dir / "best" / "phenotype.json").is_file():
+            continue
+        try:
+            if yaml.safe_load((run_dir / CONFIG_FILE).read_text()) != want:
+                continue
+            state, _ = load_latest(run_dir / "checkpoints")
+        except (OSError, CheckpointError, yaml.YAMLError):
+            continue
+        stop = config.budget.stop_reason(Counters(**state["counters"]), state["best_fitness"], state["maximize"])
+        if stop is not None:
+            return run_dir, state, stop
+    return None
+
+
+def study_config(slug: str, overrides: list[str]) -> Any:
+    """``search_spaces/<slug>.yaml`` with ``overrides``, validated."""
+    from evohyper.config import apply_overrides, load_raw, validate
+
+    return validate(apply_overrides(load_raw(Path("search_spaces") / f"{slug}.yaml"), overrides))
+
+
+def run_or_reuse(config: Any) -> dict[str, Any]:
+    """A finished run directory of the same config is reused (``finished_run``), otherwise the search
+    runs. Its curve, search-loop seconds, best fitness and stop reason."""
+    from evohyper.engine.runner import run
+    from evohyper.viz.run_report import read_metrics
+
+    done = finished_run(config)
+    if done is not None:
+        run_dir, state, stop = done
+        best, seconds = state["best_fitness"], state["counters"]["seconds"]
+    else:
+        result, run_dir = run(config)
+        best, seconds, stop = result.best_fitness, result.counters.seconds, result.stop_reason
+    return {"rows": read_metrics(run_dir), "wall": seconds, "run_dir": str(run_dir), "best_fitness": best,
+            "stop": stop, "reused": done is not None}
+
+
 def _one(job: tuple[str, int, int, str]) -> dict[str, Any]:
-    """One (config, seed) run in a worker process, then its best policy on fresh episodes."""
+    """One (config, seed) run in a worker process (or its finished directory), then its best policy on
+    fresh episodes."""
     slug, seed, env_steps, runs_dir = job
     import torch
 
     torch.set_num_threads(1)
-    from evohyper.config import apply_overrides, load_raw, validate
     from evohyper.engine.replay import load_best
-    from evohyper.engine.runner import run
-    from evohyper.viz.run_report import read_metrics
 
-    raw = load_raw(Path("search_spaces") / f"{slug}.yaml")
     overrides = [f"seed={seed}", "backend.name=local", "budget.seconds=null", f"budget.env_steps={env_steps}",
                  f"output.runs_dir={runs_dir}", "output.progress=false", "output.tensorboard=false",
                  f"name={slug}-s{seed}"]
-    start = time.perf_counter()
-    result, run_dir = run(validate(apply_overrides(raw, overrides)))
-    wall = time.perf_counter() - start
-    best = load_best(run_dir)
+    out = run_or_reuse(study_config(slug, overrides))
+    best = load_best(out["run_dir"])
     best.task.decrease_rewards_by = 0.0  # the environment's own reward (alive bonus included)
     fresh = best.replay(FRESH_EPISODES, seed=FRESH_SEED + seed)
-    return {"slug": slug, "seed": seed, "rows": read_metrics(run_dir), "wall": wall, "run_dir": str(run_dir),
-            "best_fitness": result.best_fitness, "fresh": fresh.returns, "fresh_lengths": fresh.lengths}
+    return {**out, "slug": slug, "seed": seed, "fresh": fresh.returns, "fresh_lengths": fresh.lengths}
 
 
 def _shipped_halfcheetah(runs_dir: Path) -> dict[str, Any]:
     """``evohyper run search_spaces/halfcheetah_pgpe.yaml`` as shipped (2 Ray actors, 600 s)."""
-    from evohyper.config import apply_overrides, load_raw, validate
-    from evohyper.engine.runner import run
-    from evohyper.viz.run_report import read_metrics
-
-    raw = load_raw(Path("search_spaces") / "halfcheetah_pgpe.yaml")
-    cfg = validate(apply_overrides(raw, [f"output.runs_dir={runs_dir}", "output.progress=false",
-                                         "output.tensorboard=false"]))
-    result, run_dir = run(cfg)
-    return {"rows": read_metrics(run_dir), "stop": result.stop_reason, "run_dir": str(run_dir)}
+    return run_or_reuse(study_config("halfcheetah_pgpe", [f"output.runs_dir={runs_dir}", "output.progress=false",
+                                                          "output.tensorboard=false"]))
 
 
 def run_all(runs_dir: Path) -> dict[str, Any]:
@@ -159,6 +198,17 @@ def _ms(values: list[float], fmt: str = ".1f") -> str:
     return f"{a.mean():{fmt}} ± {a.std():{fmt}}"
 
 
+def _reused(res: dict[str, Any]) -> str:
+    """Which runs an earlier, interrupted invocation had finished (their load is not the one above)."""
+    runs = [*res["results"], res["shipped"]]
+    n = sum(r["reused"] for r in runs)
+    if not n:
+        return ""
+    return (f"{n} of the {len(runs)} runs were finished by an earlier, interrupted invocation of this script "
+            "and reused as they were (`finished_run`: same resolved config, budget spent, `best/` written); "
+            "their wall-clock figures were measured then, under that invocation's load. ")
+
+
 def write(res: dict[str, Any], out_dir: Path, command: str) -> Path:
     import gymnasium
     import torch
@@ -170,8 +220,10 @@ def write(res: dict[str, Any], out_dir: Path, command: str) -> Path:
              f"a time on this 2-core machine (shared with other work: load average "
              f"{'/'.join(f'{x:.1f}' for x in res['load'][0])} at the start, "
              f"{'/'.join(f'{x:.1f}' for x in res['load'][1])} after the seeded runs, so wall-clock figures are "
-             f"inflated and noisy; env-step curves are not). The seeded runs took {res['seeds_wall'] / 60:.1f} "
-             f"min, the whole report {res['total'] / 60:.1f} min. Python {platform.python_version()}, torch "
+             f"inflated and noisy; env-step curves are not). The seeded runs' search loops took "
+             f"{sum(r['wall'] for r in res['results']) / 60:.1f} min in all (two at a time). "
+             f"{_reused(res)}This invocation took {res['seeds_wall'] / 60:.1f} min for the seeded runs and "
+             f"replays, {res['total'] / 60:.1f} min in all. Python {platform.python_version()}, torch "
              f"{torch.__version__}, gymnasium {gymnasium.__version__}.", "",
              "**Columns.** *Population mean* and *best so far* are the last generation's mean return and the "
              "best single evaluation seen (one or a few episodes, so optimistic); *best policy, 20 fresh episodes*: "
@@ -179,7 +231,7 @@ def write(res: dict[str, Any], out_dir: Path, command: str) -> Path:
              f"by `evohyper show RUN_DIR --episodes {FRESH_EPISODES} --seed {FRESH_SEED}+seed` on episodes never "
              "used for fitness, with the environment's own reward (alive bonus included); mean ± std over the "
              f"{len(SEEDS)} seeds of each seed's {FRESH_EPISODES}-episode mean.", "",
-             "| config | task | env steps used | generations | wall-clock per run | population mean | "
+             "| config | task | env steps used | generations | search loop per run | population mean | "
              "best so far | best policy, 20 fresh episodes | registered threshold |",
              "|---|---|---|---|---|---|---|---|---|"]
     for study in STUDIES:
