@@ -5,7 +5,8 @@ env-step budget (so curves are comparable whatever the machine's load), two runs
 best individual of each run (``best/``: its weights and the observation statistics it was scored
 with) is replayed on 20 fresh episodes (seeds never used for fitness) with the environment's own
 reward (alive bonus included). Last, ``halfcheetah_pgpe.yaml`` runs exactly as shipped (2 Ray actors,
-10 minutes): the curve the issue asks for.
+10 minutes): the curve the issue asks for. A run whose directory under ``runs/control-report/`` finished
+with the same resolved config is reused (``finished_run``), so an interrupted report resumes.
 """
 from __future__ import annotations
 
