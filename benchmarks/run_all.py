@@ -9,7 +9,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks import bench_batched, bench_circuits, bench_evotorch, bench_hyperneat, bench_neat, bench_ray
+from benchmarks import (
+    bench_batched,
+    bench_circuits,
+    bench_control,
+    bench_evotorch,
+    bench_hyperneat,
+    bench_neat,
+    bench_ray,
+)
 from benchmarks.report import Section, build, write
 from benchmarks.timing import progress
 
@@ -21,6 +29,7 @@ SECTIONS: list[Section] = [
     Section("hyperneat", bench_hyperneat.section),
     Section("circuits", bench_circuits.section),
     Section("neat", bench_neat.section),
+    Section("control", bench_control.section),
     Section("ray", bench_ray.section),  # last: Ray's processes linger briefly after shutdown
 ]
 

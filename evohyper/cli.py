@@ -142,6 +142,47 @@ def _cmd_show(args: argparse.Namespace) -> int:
         print(f"fitness curve: {png}")
     for pic in pictures(run_dir):  # e.g. a HyperNEAT run's CPPN drawing and weight patterns
         print(f"picture: {pic}")
+    if args.episodes or args.video:
+        return _replay(run_dir, args)
+    return 0
+
+
+def _replay(run_dir: Path, args: argparse.Namespace) -> int:
+    """``show --episodes N [--seed S] [--video FILE]``: the best policy in the task's real environment."""
+    import os
+
+    if args.video:
+        os.environ.setdefault("MUJOCO_GL", "egl")  # headless MuJoCo rendering; read when mujoco is imported
+    from evohyper.engine.replay import load_best
+
+    episodes = args.episodes or 1
+    if episodes < 1:
+        print(f"error: --episodes must be >= 1, got {episodes}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.video and Path(args.video).suffix.lower() not in (".gif", ".mp4"):
+        print(f"error: --video {args.video}: allowed formats are .gif and .mp4", file=sys.stderr)
+        return EXIT_CONFIG
+    best = load_best(run_dir)
+    try:
+        played = best.replay(episodes, seed=args.seed, render=bool(args.video))
+    except NotImplementedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    seed = best.seed if args.seed is None else args.seed
+    print(f"replay of the best individual (recorded fitness {best.fitness}, generation {best.generation}), "
+          f"seed {seed}:")
+    for i, (ret, length) in enumerate(zip(played.returns, played.lengths)):
+        print(f"  episode {i + 1}: return {ret:.6g} ({length} steps)")
+    mean = sum(played.returns) / len(played.returns)
+    print(f"mean return {mean:.6g} over {len(played.returns)} episode(s)")
+    if args.video:
+        from evohyper.viz.video import write_video
+
+        try:
+            print(f"video: {write_video(played.frames, args.video, played.fps)} (episode 1)")
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
     return 0
 
 
@@ -221,6 +262,11 @@ def build_parser() -> argparse.ArgumentParser:
     sh = sub.add_parser("show", help="summarise a run directory, plot its fitness curve, list its pictures")
     sh.add_argument("run_dir")
     sh.add_argument("--json", action="store_true", help="print the summary as JSON")
+    sh.add_argument("--episodes", type=int, metavar="N",
+                    help="replay the best policy for N episodes in the task's real environment (gym tasks)")
+    sh.add_argument("--seed", type=int, help="episode seed of the replay (default: the one its fitness was "
+                                             "recorded with, so the first episodes reproduce it)")
+    sh.add_argument("--video", metavar="FILE", help="render the first replayed episode to FILE (.gif or .mp4)")
     sh.set_defaults(func=_cmd_show)
     _add_export(sub)
     return p

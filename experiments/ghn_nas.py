@@ -68,8 +68,8 @@ class _Recorder:
     def __init__(self, inner: Any):
         self.inner, self.cells, self.fitness = inner, [], []
 
-    def evaluate(self, genotypes: Any, seed: int) -> Any:
-        result = self.inner.evaluate(genotypes, seed)
+    def evaluate(self, genotypes: Any, seed: int, state: Any = None) -> Any:
+        result = self.inner.evaluate(genotypes, seed, state)
         self.cells += list(genotypes)
         self.fitness += [float(f) for f in result.fitness]
         return result

@@ -63,6 +63,15 @@ def ghn_nas(out_dir: Path) -> Path:
     return write(res, out_dir, cmd, time.perf_counter() - start)
 
 
+def control(out_dir: Path) -> Path:
+    """gymnasium / MuJoCo configs over 3 seeds (env-step budgets), best policies on 20 fresh episodes, and
+    halfcheetah_pgpe.yaml as shipped (10 minutes, 2 actors)."""
+    from experiments.control import control_report
+
+    cmd = "make reports" if not sys.argv[1:] else "python -m experiments.make_reports " + " ".join(sys.argv[1:])
+    return control_report(out_dir, cmd)
+
+
 def _compare(name: str) -> Callable[[Path], Path]:
     def make(out_dir: Path) -> Path:
         from evohyper.viz.compare import compare
@@ -98,7 +107,8 @@ REPORTS: dict[str, Callable[[Path], Path]] = {"cartpole_snes": cartpole_snes,
                                               "hypergan_digits": hypergan_digits,
                                               "ghn_nas": ghn_nas,
                                               "compare_digits": _compare("digits"),
-                                              "compare_cartpole": _compare("cartpole")}
+                                              "compare_cartpole": _compare("cartpole"),
+                                              "control": control}
 for _stem in ("cartpole_cmaes_asha", "digits_snes_pbt", "cartpole_network_choice"):
     REPORTS[f"tune_{_stem}"] = _tune_example(_stem)
 

@@ -16,6 +16,10 @@ once on ``[P, E, obs_dim]``: a batched GEMM may round a row differently dependin
 share it (M=1 takes a GEMV path), and one flipped bit in an action changes a MuJoCo trajectory. With
 one row per network, a policy's action for an observation is bit-identical whether it is scored
 here, alone, or replayed on a single environment (tests/tasks/test_task_gym.py checks this).
+The exception is a stateful (recurrent) policy: it keeps one state per episode, so its E episodes run
+in one call per step, and an episode's actions then match the same episode run with another E only
+to rounding (the sparse product's kernel differs between one and several columns). Its fitness is
+still exact on 1 or N actors, which split individuals, not episodes.
 """
 # No `from __future__ import annotations`: constructor annotations stay real types for the validator.
 from typing import Any, ClassVar, Literal
@@ -23,14 +27,17 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import torch
 
-from evohyper.api.phenotypes import MLPPhenotypes, MLPSpec
-from evohyper.api.task import EvalResult, Task
+from evohyper.api.phenotypes import MLPPhenotypes, TargetSpec
+from evohyper.api.task import EvalResult, Replay, Task
+from evohyper.families.hyperneat.substrate import SubstrateSpec
 from evohyper_tasks._common import NETWORK_KEYS, check_choice, check_float, check_int, mlp_target
+from evohyper_tasks.gym_substrate import SUBSTRATE_KEYS, body_layers, check_substrate_block
 
 TASK = "gym"
 ACTION_MAPPINGS = ("clip", "tanh")
-#: observation statistics, all float64: ``count`` (scalar), ``sum`` and ``sumsq`` (``[obs_dim]``)
-STATS_KEYS = ("count", "sum", "sumsq")
+#: the evaluation state (``EvalResult.state`` rows, merged sums), all float64: the number of observations,
+#: their sum and their sum of squares (``[obs_dim]``)
+STATS_KEYS = ("obs_count", "obs_sum", "obs_sumsq")
 #: variance floor of the normaliser (EvoTorch's RunningNorm default), so constant inputs stay finite
 MIN_VARIANCE = 1e-2
 DEFAULT_MAX_STEPS = 1000  # for environments registered without a step limit
@@ -46,45 +53,28 @@ def _gymnasium() -> Any:
 
 
 # ----------------------------------------------------------------------------- observation statistics
-def empty_observation_stats(obs_dim: int) -> dict[str, torch.Tensor]:
-    return {"count": torch.zeros((), dtype=torch.float64), "sum": torch.zeros(obs_dim, dtype=torch.float64),
-            "sumsq": torch.zeros(obs_dim, dtype=torch.float64)}
-
-
-def _check_stats(stats: Any, obs_dim: int | None = None) -> dict[str, torch.Tensor]:
+def check_observation_stats(stats: Any, obs_dim: int) -> dict[str, torch.Tensor]:
+    """Merged observation statistics (the engine's evaluation state for this task), checked: count
+    ``[]`` and sum, sumsq ``[obs_dim]``, finite, count >= 0."""
     if not isinstance(stats, dict) or set(stats) != set(STATS_KEYS):
         got = sorted(stats) if isinstance(stats, dict) else type(stats).__name__
         raise ValueError(f"observation stats must be a dict with keys {list(STATS_KEYS)}, got {got}")
-    out = {k: torch.as_tensor(stats[k]).detach().to("cpu", torch.float64).clone() for k in STATS_KEYS}
-    dim = out["sum"].shape[0] if out["sum"].dim() == 1 else -1
-    if (out["count"].dim() != 0 or dim < 0 or out["sumsq"].shape != (dim,)
-            or (obs_dim is not None and dim != obs_dim)):
-        raise ValueError(f"observation stats must be count [] and sum, sumsq [{obs_dim or 'obs_dim'}], got "
+    out = {k: torch.as_tensor(stats[k]).detach().to("cpu", torch.float64) for k in STATS_KEYS}
+    if out["obs_count"].shape != () or out["obs_sum"].shape != (obs_dim,) or out["obs_sumsq"].shape != (obs_dim,):
+        raise ValueError(f"observation stats must be obs_count [] and obs_sum, obs_sumsq [{obs_dim}], got "
                          f"{ {k: tuple(v.shape) for k, v in out.items()} }")
-    if not all(bool(torch.isfinite(v).all()) for v in out.values()) or float(out["count"]) < 0:
-        raise ValueError("observation stats must be finite with count >= 0")
+    if not all(bool(torch.isfinite(v).all()) for v in out.values()) or float(out["obs_count"]) < 0:
+        raise ValueError("observation stats must be finite with obs_count >= 0")
     return out
 
 
-def merge_observation_stats(stats: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """The stats of the union of the observations behind ``stats`` (e.g. one per actor): sums,
-    so the order of the parts does not matter (up to float64 rounding)."""
-    if not stats:
-        raise ValueError("merge_observation_stats needs at least one set of stats")
-    parts = [_check_stats(s) for s in stats]
-    dim = parts[0]["sum"].shape[0]
-    if any(p["sum"].shape[0] != dim for p in parts):
-        raise ValueError(f"cannot merge observation stats of different sizes {[p['sum'].shape[0] for p in parts]}")
-    return {k: torch.stack([p[k] for p in parts]).sum(0) for k in STATS_KEYS}
-
-
-def normalizer(stats: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor] | None:
+def normalizer(stats: dict[str, torch.Tensor] | None) -> tuple[torch.Tensor, torch.Tensor] | None:
     """``(mean, std)`` to normalise with, or None while no observation has been counted."""
-    count = float(stats["count"])
+    count = 0.0 if stats is None else float(stats["obs_count"])
     if count <= 0:
         return None
-    mean = stats["sum"] / count
-    var = (stats["sumsq"] / count - mean * mean).clamp_min(MIN_VARIANCE)
+    mean = stats["obs_sum"] / count
+    var = (stats["obs_sumsq"] / count - mean * mean).clamp_min(MIN_VARIANCE)
     return mean, var.sqrt()
 
 
@@ -101,15 +91,21 @@ class GymTask(Task):
         squash them into the bounds. Discrete actions are the argmax of ``n`` outputs.
       decrease_rewards_by: subtracted from every step's reward (removes alive bonuses, as EvoTorch's
         GymNE does).
-      observation_normalization: normalise observations with running mean/variance statistics,
-        frozen at the start of each call (see ``observation_stats``).
+      observation_normalization: normalise observations with the mean and variance of every
+        observation seen in the run before this generation (Salimans et al. 2017). The task returns
+        each individual's observation sums as ``EvalResult.state``; the engine adds them up exactly
+        over all actors and loads the total before the next generation (``load_evaluation_state``).
+
+    Network: an MLP (``network: {hidden: [64, 64]}``), or ``network: {type: substrate, hidden: [[3, 5]]}``
+    for the ``hyperneat`` decoder: a substrate laid out from the body (``gym_substrate``).
 
     Metrics: ``episode_length`` (mean over the episodes) and ``env_steps`` (all of an individual's
-    steps). ``sample_forwards`` counts live environment steps (one policy forward each).
+    steps). ``sample_forwards`` and ``env_steps`` count live environment steps (one policy forward each).
     """
 
     maximize: ClassVar[bool] = True
-    network_keys: ClassVar[tuple[str, ...]] = NETWORK_KEYS   # the MLP keys and ``recurrent``
+    #: the MLP keys and ``recurrent``, ``type`` and the substrate block's keys
+    network_keys: ClassVar[tuple[str, ...]] = tuple(dict.fromkeys(("type", *NETWORK_KEYS, *SUBSTRATE_KEYS)))
     default_hidden: ClassVar[tuple[int, ...]] = (16,)
 
     def __init__(self, env: str = "Pendulum-v1", episodes: int = 1, max_steps: int | None = None,
@@ -142,16 +138,15 @@ class GymTask(Task):
         self.max_steps = check_int(TASK, "max_steps", max_steps, 1)
         self.device = torch.device("cpu")
         self._envs: list[Any] = []
-        self._reference = empty_observation_stats(self.obs_dim)  # merged stats set by the engine
-        self._collected = empty_observation_stats(self.obs_dim)  # seen here since the last merge
+        self._norm: tuple[torch.Tensor, torch.Tensor] | None = None  # from the loaded evaluation state
 
     # ------------------------------------------------------------------ environments
-    def _make(self, limit: int | None = -1) -> Any:
+    def _make(self, limit: int | None = -1, **kwargs: Any) -> Any:
         """One environment; ``limit=-1``: no TimeLimit wrapper (this task counts steps itself)."""
         gymnasium = _gymnasium()
         try:
             return gymnasium.make(self.env_id, max_episode_steps=limit, disable_env_checker=True,
-                                  **self.env_kwargs)
+                                  **self.env_kwargs, **kwargs)
         except gymnasium.error.Error as exc:
             raise ValueError(f"task {TASK!r}: option 'env' = {self.env_id!r} cannot be made: "
                              f"{type(exc).__name__}: {exc}") from None
@@ -190,15 +185,34 @@ class GymTask(Task):
             env.close()
         self._envs = []
 
-    def episode_seeds(self, seed: int) -> list[int]:
-        """The E episode seeds for ``seed`` (a local generator: the global RNG is never drawn)."""
-        gen = torch.Generator().manual_seed(int(seed))
-        return torch.randint(0, 2**31 - 1, (self.episodes,), generator=gen).tolist()
+    def episode_seeds(self, seed: int, n: int | None = None) -> list[int]:
+        """The first ``n`` (default: ``episodes``) episode seeds of ``seed``; a longer list starts with
+        the shorter one (one seed per episode index, from ``SeedSequence([seed, index])``; the global
+        RNG is never drawn)."""
+        count = self.episodes if n is None else int(n)
+        return [int(np.random.SeedSequence([int(seed), e]).generate_state(1)[0] >> 1) for e in range(count)]
 
     # ------------------------------------------------------------------ policy
-    def target(self, network: dict[str, Any]) -> MLPSpec:
-        return mlp_target(TASK, network, self.obs_dim, self.act_dim, hidden=self.default_hidden,
-                          activation="tanh", output_activation="identity")
+    def target(self, network: dict[str, Any]) -> TargetSpec:
+        """An MLP ``obs -> hidden -> actions`` (tanh hidden units), or with ``type: substrate`` a HyperNEAT
+        substrate laid out from the body (see ``gym_substrate``)."""
+        network = dict(network or {})
+        kind = network.get("type", "mlp")
+        if kind not in ("mlp", "substrate"):
+            raise ValueError(f"task {TASK!r}: network key 'type' must be one of ['mlp', 'substrate'], got {kind!r}")
+        if kind == "mlp":
+            network.pop("type", None)
+            return mlp_target(TASK, network, self.obs_dim, self.act_dim, hidden=self.default_hidden,
+                              activation="tanh", output_activation="identity")
+        hidden = check_substrate_block(TASK, network)
+        probe = self._make()
+        try:
+            substrate = body_layers(probe, self.obs_dim, self.act_dim, hidden)
+        finally:
+            probe.close()
+        return SubstrateSpec(substrate, activation=network.get("activation", "tanh"),
+                             output_activation=network.get("output_activation", "identity"),
+                             bias=network.get("bias", False))
 
     def actions(self, outputs: torch.Tensor) -> Any:
         """Environment actions for network outputs ``[n, act_dim]``: a list of ints (Discrete) or
@@ -211,12 +225,12 @@ class GymTask(Task):
         return np.clip(out, self.low, self.high).astype(self.act_dtype)  # tanh may round past a bound
 
     def policy_outputs(self, phenotypes: MLPPhenotypes, obs: np.ndarray,
-                       norm: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+                       norm: tuple[torch.Tensor, torch.Tensor] | None, episodes: int | None = None) -> torch.Tensor:
         """Outputs ``[P * E, act_dim]`` for observations ``[P * E, obs_dim]`` (float64, row
-        ``p * E + e`` = episode e of individual p): one batched forward per episode index, each
-        network seeing one row (see the module docstring: a policy's action never depends on
-        how many rows share its GEMM)."""
-        P, E = len(phenotypes), self.episodes
+        ``p * E + e`` = episode e of individual p; E = ``episodes``, default the task's): one batched
+        forward per episode index, each network seeing one row (see the module docstring: a policy's
+        action never depends on how many rows share its GEMM)."""
+        P, E = len(phenotypes), self.episodes if episodes is None else episodes
         x = torch.from_numpy(obs)
         if norm is not None:
             x = (x - norm[0]) / norm[1]
@@ -226,34 +240,25 @@ class GymTask(Task):
         return torch.cat([phenotypes.forward(x[:, e:e + 1]) for e in range(E)], dim=1).view(P * E, -1)
 
     # ------------------------------------------------------------------ observation normalisation
-    def _require_normalization(self) -> None:
+    def load_evaluation_state(self, state: dict[str, torch.Tensor] | None) -> None:
+        """Normalise with ``state`` (observation statistics summed over the run; None: none yet)."""
+        if state is None:
+            self._norm = None
+            return
         if not self.observation_normalization:
-            raise ValueError(f"task {TASK!r}: observation statistics are kept only with "
-                             f"observation_normalization: true")
-
-    def observation_stats(self) -> dict[str, torch.Tensor]:
-        """What this evaluator collected since the last ``set_observation_stats`` (a copy)."""
-        self._require_normalization()
-        return {k: v.clone() for k, v in self._collected.items()}
-
-    def set_observation_stats(self, stats: dict[str, torch.Tensor]) -> None:
-        """Normalise with ``stats`` (the merge of every evaluator's stats) from now on; what was
-        collected here is part of that merge, so it is cleared."""
-        self._require_normalization()
-        self._reference = _check_stats(stats, self.obs_dim)
-        self._collected = empty_observation_stats(self.obs_dim)
+            raise ValueError(f"task {TASK!r} keeps observation statistics only with observation_normalization: "
+                             f"true; got an evaluation state with keys {sorted(state)}")
+        self._norm = normalizer(check_observation_stats(state, self.obs_dim))
 
     def current_normalizer(self) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """``(mean, std)`` a call starting now normalises with (merged + collected stats), or None."""
-        if not self.observation_normalization:
-            return None
-        return normalizer(merge_observation_stats([self._reference, self._collected]))
+        """``(mean, std)`` observations are normalised with (None: identity)."""
+        return self._norm if self.observation_normalization else None
 
     # ------------------------------------------------------------------ evaluate
     def evaluate(self, phenotypes: MLPPhenotypes, seed: int) -> EvalResult:
         P, E = len(phenotypes), self.episodes
         n = P * E
-        norm = self.current_normalizer()  # frozen for the whole call: order independent
+        norm = self.current_normalizer()
         envs = self.environments(n)
         steps = [env.step for env in envs]
         seeds = self.episode_seeds(seed)
@@ -266,12 +271,12 @@ class GymTask(Task):
         lengths = np.zeros(n, dtype=np.int64)
         reward = np.zeros(n, dtype=np.float64)
         live = list(range(n))
-        obs_sum, obs_sumsq = np.zeros(self.obs_dim), np.zeros(self.obs_dim)
+        obs_sum, obs_sumsq = np.zeros((n, self.obs_dim)), np.zeros((n, self.obs_dim))  # per episode
         for _ in range(self.max_steps):  # a loop over time steps; every live episode steps at once
             if self.observation_normalization:
                 seen = obs[live]
-                obs_sum += seen.sum(axis=0)
-                obs_sumsq += (seen * seen).sum(axis=0)
+                obs_sum[live] += seen
+                obs_sumsq[live] += seen * seen
             act = self.actions(self.policy_outputs(phenotypes, obs, norm))
             still = []
             for i in live:
@@ -285,12 +290,55 @@ class GymTask(Task):
             live = still
             if not live:
                 break
-        if self.observation_normalization:
-            self._collected["count"] += float(lengths.sum())
-            self._collected["sum"] += torch.from_numpy(obs_sum)
-            self._collected["sumsq"] += torch.from_numpy(obs_sumsq)
         ep_len = torch.from_numpy(lengths).view(P, E)
+        state = {}
+        if self.observation_normalization:  # each individual's own sums (episodes added in order)
+            sums = [torch.from_numpy(a.reshape(P, E, -1)) for a in (obs_sum, obs_sumsq)]
+            state = {"obs_count": ep_len.sum(dim=1).to(torch.float64),
+                     "obs_sum": _sum_episodes(sums[0]), "obs_sumsq": _sum_episodes(sums[1])}
         return EvalResult(fitness=torch.from_numpy(returns).view(P, E),
                           metrics={"episode_length": ep_len.to(torch.float64).mean(dim=1),
                                    "env_steps": ep_len.sum(dim=1).to(torch.float64)},
-                          sample_forwards=int(lengths.sum()))
+                          sample_forwards=int(lengths.sum()), env_steps=int(lengths.sum()), state=state)
+
+    # ------------------------------------------------------------------ replay
+    def replay(self, phenotypes: MLPPhenotypes, seed: int, episodes: int, render: bool = False) -> Replay:
+        """The first policy's episodes, one at a time, in a freshly made environment with gymnasium's
+        own TimeLimit at ``max_steps`` (and ``render_mode="rgb_array"`` when rendering): the first
+        ``self.episodes`` of them are the episodes ``evaluate(phenotypes, seed)`` scored. ``render``: the
+        frames of the first episode."""
+        policy = phenotypes.select([0])
+        norm = self.current_normalizer()
+        seeds = self.episode_seeds(seed, episodes)
+        env = self._make(limit=self.max_steps, **({"render_mode": "rgb_array"} if render else {}))
+        returns, lengths, frames = [], [], []
+        try:
+            for index, episode_seed in enumerate(seeds):
+                obs, _ = env.reset(seed=episode_seed)
+                total, steps, done = 0.0, 0, False
+                while not done:
+                    if render and index == 0:
+                        frames.append(env.render())
+                    x = np.asarray(obs, dtype=np.float64).reshape(1, -1)
+                    action = self.actions(self.policy_outputs(policy, x, norm, episodes=1))[0]
+                    obs, reward, terminated, truncated, _ = env.step(action)
+                    total += float(reward) - self.decrease_rewards_by
+                    steps += 1
+                    done = terminated or truncated
+                if render and index == 0:
+                    frames.append(env.render())  # the final state
+                returns.append(total)
+                lengths.append(steps)
+            fps = float(env.metadata.get("render_fps") or 30)
+        finally:
+            env.close()
+        return Replay(returns=returns, lengths=lengths, seeds=seeds, frames=frames, fps=fps)
+
+
+def _sum_episodes(rows: torch.Tensor) -> torch.Tensor:
+    """``[P, E, d] -> [P, d]``, adding episode 0, 1, ... in order: an individual's sum is the same in
+    any population (a reduction kernel might group the terms differently for different shapes)."""
+    total = rows[:, 0].clone()
+    for e in range(1, rows.shape[1]):
+        total += rows[:, e]
+    return total

@@ -33,11 +33,30 @@ class EvalResult:
     metrics: named per-individual tensors ``[P]`` (logged as best/mean per generation).
     sample_forwards: forward passes of one sample through one network spent on this call
       (the budget unit shared with gradient methods). ``None`` means one per individual.
+    env_steps: environment steps spent on this call (control tasks; ``budget.env_steps`` and the
+      ``env_steps`` column of metrics.csv count them). ``None``: the task has no environment.
+    state: what the task learned while evaluating, as one row of sums per individual
+      (``{name: [P, ...]}``, e.g. observation counts, sums and squares). The engine adds the rows
+      of all individuals exactly into the run's evaluation state and hands that to every evaluator
+      before the next generation (``Task.load_evaluation_state``). Empty: nothing learned.
     """
 
     fitness: torch.Tensor
     metrics: dict[str, torch.Tensor] = field(default_factory=dict)
     sample_forwards: int | None = None
+    env_steps: int | None = None
+    state: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+@dataclass
+class Replay:
+    """Episodes of one policy played in a task's real environment (``Task.replay``)."""
+
+    returns: list[float]
+    lengths: list[int]
+    seeds: list[int]
+    frames: list[Any] = field(default_factory=list)  # RGB arrays [H, W, 3] of the first episode, when rendered
+    fps: float = 30.0                                # frames per second of the environment's own clock
 
 
 class Task(ABC):
@@ -84,6 +103,20 @@ class Task(ABC):
     def differentiable(cls) -> bool:
         """True if the task can be trained by gradient (it overrides ``loss`` and ``train_batches``)."""
         return cls.loss is not Task.loss and cls.train_batches is not Task.train_batches
+
+    def load_evaluation_state(self, state: dict[str, torch.Tensor] | None) -> None:  # noqa: B027 - optional hook
+        """Optional, for tasks that learn while they evaluate (``EvalResult.state``, e.g. running
+        observation statistics): evaluate with ``state`` from now on. ``state`` is the exact sum of
+        the rows of every individual scored so far in the run (None: nothing yet); the engine loads it
+        before every evaluation, on every actor, so evaluate stays a pure function of (phenotypes,
+        seed, state), and the run's exporter loads the state the best individual was scored with."""
+
+    def replay(self, phenotypes: Phenotypes, seed: int, episodes: int, render: bool = False) -> Replay:
+        """Optional, for tasks with environments: play the first individual's ``episodes`` episodes one
+        by one in the real environment (the viewer's path, not the batched one), seeded so that the
+        first episodes of ``seed`` are those ``evaluate(phenotypes, seed)`` scored; ``render``: keep
+        the RGB frames of the first episode. ``evohyper show RUN_DIR --episodes N`` calls it."""
+        raise NotImplementedError(f"task {type(self).__name__!r} has no environment to replay episodes in")
 
     def pictures(self, phenotypes: Phenotypes, out_dir: Path) -> list[Path]:
         """Optional: write images of the best individual's behaviour into ``out_dir`` (end of a run)."""

@@ -16,6 +16,7 @@ class Counters:
     seconds: float = 0.0        # wall-clock spent in the loop, summed over resumes
     nonfinite: int = 0          # NaN/inf fitness values seen (scored as worst)
     task_errors: int = 0        # individuals whose evaluation raised (lenient mode)
+    env_steps: int = 0          # environment steps (control tasks: EvalResult.env_steps)
 
 
 def _finite(value: Any) -> bool:
@@ -24,7 +25,7 @@ def _finite(value: Any) -> bool:
 
 # budget limit -> the counter it bounds
 _LIMITS = {"generations": "generation", "evaluations": "evaluations", "sample_forwards": "sample_forwards",
-           "seconds": "seconds"}
+           "seconds": "seconds", "env_steps": "env_steps"}
 
 
 @dataclass
@@ -36,14 +37,16 @@ class Budget:
     sample_forwards: int | None = None
     seconds: float | None = None
     target_fitness: float | None = None
+    env_steps: int | None = None    # environment steps (tasks that report EvalResult.env_steps)
 
     def __post_init__(self) -> None:
-        limits = (self.generations, self.evaluations, self.sample_forwards, self.seconds, self.target_fitness)
+        limits = (self.generations, self.evaluations, self.sample_forwards, self.seconds, self.target_fitness,
+                  self.env_steps)
         if all(v is None for v in limits):
             raise ValueError("budget needs at least one of generations, evaluations, sample_forwards, "
-                             "seconds, target_fitness")
+                             "seconds, env_steps, target_fitness")
         # A limit that can never be reached (NaN) or is reached before anything runs (0) is refused here.
-        for name in ("generations", "evaluations", "sample_forwards"):
+        for name in ("generations", "evaluations", "sample_forwards", "env_steps"):
             value = getattr(self, name)
             if value is not None and not (isinstance(value, int) and value >= 1):
                 raise ValueError(f"{name} must be an int >= 1 (or null), got {value!r}")

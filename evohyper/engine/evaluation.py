@@ -40,10 +40,12 @@ class ChunkResult:
     errors: int = 0
     #: lenient mode: (index in this result, exception text with traceback) of every individual that raised
     error_texts: list[tuple[int, str]] = field(default_factory=list)
+    env_steps: int = 0
+    state: dict[str, torch.Tensor] = field(default_factory=dict)  # float64 rows [n, ...] (EvalResult.state)
 
     @staticmethod
     def concat(parts: list[ChunkResult]) -> ChunkResult:
-        keys = parts[0].metrics.keys()
+        keys, names = parts[0].metrics.keys(), parts[0].state.keys()
         texts, offset = [], 0
         for p in parts:
             texts += [(offset + i, text) for i, text in p.error_texts]
@@ -52,7 +54,9 @@ class ChunkResult:
             fitness=torch.cat([p.fitness for p in parts]),
             metrics={k: torch.cat([p.metrics[k] for p in parts]) for k in keys},
             sample_forwards=sum(p.sample_forwards for p in parts),
-            errors=sum(p.errors for p in parts), error_texts=texts)
+            errors=sum(p.errors for p in parts), error_texts=texts,
+            env_steps=sum(p.env_steps for p in parts),
+            state={k: torch.cat([p.state[k] for p in parts]) for k in names})
 
 
 class Evaluator:
@@ -71,8 +75,15 @@ class Evaluator:
             self.decoder.to(self.device)
         self.task_name = spec.task["name"]
 
-    def evaluate(self, genotypes: Any, seed: int) -> ChunkResult:
+    def evaluate(self, genotypes: Any, seed: int, state: dict[str, torch.Tensor] | None = None) -> ChunkResult:
+        """Score ``genotypes`` with ``seed``, the task evaluating with the run's evaluation ``state``
+        (``Task.load_evaluation_state``; it travels with every call, so a fresh actor is never stale)."""
         n = len(genotypes)
+        try:
+            self.task.load_evaluation_state(state)
+        except Exception as exc:  # noqa: BLE001 - a state the task refuses is the task's error, not a crash
+            raise TaskError(f"task {self.task_name!r} refused the run's evaluation state: "
+                            f"{type(exc).__name__}: {exc}") from exc
         try:
             with torch.no_grad():
                 result = self._run(genotypes, seed)
@@ -126,9 +137,11 @@ class Evaluator:
                 parts.append(f"task {self.task_name!r} raised:\n{text}")
         template = next((p for p in parts if isinstance(p, ChunkResult)), None)
         keys = template.metrics.keys() if template else ()
+        rows = {k: torch.zeros(1, *v.shape[1:], dtype=torch.float64) for k, v in template.state.items()} \
+            if template else {}  # a failed individual taught the task nothing
         nan = torch.full((1,), float("nan"), dtype=torch.float64)
         filled = [p if isinstance(p, ChunkResult)
-                  else ChunkResult(nan, {k: nan.float() for k in keys}, 0, errors=1, error_texts=[(0, p)])
+                  else ChunkResult(nan, {k: nan.float() for k in keys}, 0, errors=1, error_texts=[(0, p)], state=rows)
                   for p in parts]
         return ChunkResult.concat(filled)
 
@@ -152,4 +165,12 @@ class Evaluator:
                 )
             metrics[name] = v.to(torch.float32).cpu()
         forwards = n if result.sample_forwards is None else int(result.sample_forwards)
-        return ChunkResult(fit, metrics, forwards)
+        state = {}
+        for name, value in result.state.items():
+            v = torch.as_tensor(value).detach()
+            if v.dim() == 0 or v.shape[0] != n:
+                raise TaskShapeError(f"task {self.task_name!r} returned evaluation state {name!r} of shape "
+                                     f"{tuple(v.shape)}; expected one row per individual [{n}, ...]")
+            state[name] = v.to(torch.float64).cpu()
+        env_steps = 0 if result.env_steps is None else int(result.env_steps)
+        return ChunkResult(fit, metrics, forwards, env_steps=env_steps, state=state)

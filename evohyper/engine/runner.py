@@ -90,10 +90,7 @@ def run(config: Config, run_dir: Path | None = None) -> tuple[SearchResult, Path
 def resume(run_dir: str | Path) -> tuple[SearchResult, Path]:
     """Continue a run from its newest valid checkpoint; the result equals an uninterrupted run."""
     run_dir = Path(run_dir)
-    cfg_path = run_dir / CONFIG_FILE
-    if not cfg_path.is_file():
-        raise FileNotFoundError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
-    config = validate(_strip_resolved(load_raw(cfg_path)))
+    config = load_run_config(run_dir)
     components = config.components()
     search = build_search(config, run_dir, components=components)
     checkpoints = run_dir / "checkpoints"
@@ -115,6 +112,14 @@ def resume(run_dir: str | Path) -> tuple[SearchResult, Path]:
         raise
     log.info("resuming %s from %s (generation %d)", run_dir, path.name, state["counters"]["generation"])
     return search.run(), run_dir
+
+
+def load_run_config(run_dir: str | Path) -> Config:
+    """The validated config of a run directory (its resolved ``config.yaml``)."""
+    cfg_path = Path(run_dir) / CONFIG_FILE
+    if not cfg_path.is_file():
+        raise FileNotFoundError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
+    return validate(_strip_resolved(load_raw(cfg_path)))
 
 
 def _strip_resolved(raw: dict[str, Any]) -> dict[str, Any]:

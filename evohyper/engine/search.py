@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from evohyper.api.evaluation_state import merge_evaluation_state
 from evohyper.api.strategy import Strategy, TrainingStrategy
 from evohyper.config.budget import Budget, Counters
 from evohyper.engine.backends import Backend
@@ -39,6 +40,7 @@ class GenerationRecord:
     best_so_far: float
     nonfinite: int
     task_errors: int
+    env_steps: int = 0
     metrics: dict[str, float] = field(default_factory=dict)
 
     def row(self) -> dict[str, Any]:
@@ -89,12 +91,17 @@ class Search:
         self.best_fitness: float | None = None  # task direction
         self.history: list[GenerationRecord] = []
         self.stop_reason: str | None = None
+        #: what the task learned while evaluating, summed over the run (``EvalResult.state``); every
+        #: evaluator evaluates with it (None: nothing learned yet, or a task that learns nothing)
+        self.evaluation_state: dict[str, torch.Tensor] | None = None
+        #: how the best-so-far individual was scored: ``{"generation", "seed", "state"}`` (for its export)
+        self.best_evaluation: dict[str, Any] | None = None
         # a generation either scores the population or, for a gradient strategy, trains its job
         self._generation = self._train if isinstance(strategy, TrainingStrategy) else self._evaluate
 
     # ------------------------------------------------------------------ loop
     def _evaluate(self, genotypes: Any, seed: int) -> ChunkResult:
-        return self.backend.evaluate(genotypes, seed)
+        return self.backend.evaluate(genotypes, seed, self.evaluation_state)
 
     def _train(self, job: Any, seed: int) -> ChunkResult:
         """``backend.train`` the job, then hand the trained job to the strategy (its fitness belongs to it)."""
@@ -105,7 +112,8 @@ class Search:
     def step(self) -> GenerationRecord:
         start = time.perf_counter()
         genotypes = self.strategy.ask()
-        result = self._generation(genotypes, generation_seed(self.seed, self.counters.generation))
+        seed, state = generation_seed(self.seed, self.counters.generation), self.evaluation_state
+        result = self._generation(genotypes, seed)
         fitness = result.fitness
         if fitness.shape[0] != len(genotypes):
             raise RuntimeError(f"backend returned {fitness.shape[0]} fitness values for {len(genotypes)} genotypes")
@@ -115,6 +123,7 @@ class Search:
         c.generation += 1
         c.evaluations += len(genotypes)
         c.sample_forwards += result.sample_forwards
+        c.env_steps += result.env_steps
         c.nonfinite += int((~torch.isfinite(fitness)).sum())
         c.task_errors += result.errors
         c.seconds += time.perf_counter() - start
@@ -122,6 +131,8 @@ class Search:
         if i >= 0 and (self.best_fitness is None or (best > self.best_fitness if self.maximize
                                                       else best < self.best_fitness)):
             self.best_fitness = best
+            self.best_evaluation = {"generation": c.generation, "seed": seed, "state": state}  # a metrics.csv row
+        self.evaluation_state = merge_evaluation_state(state, result.state)
         metrics = {}
         for name, values in result.metrics.items():
             metrics[f"{name}_of_best"] = float(values[i]) if i >= 0 else float("nan")
@@ -129,7 +140,7 @@ class Search:
                 else float("nan")
         record = GenerationRecord(c.generation, c.evaluations, c.sample_forwards, round(c.seconds, 6), best, mean,
                                   median, worst, self.best_fitness if self.best_fitness is not None else float("nan"),
-                                  int((~torch.isfinite(fitness)).sum()), result.errors, metrics)
+                                  int((~torch.isfinite(fitness)).sum()), result.errors, c.env_steps, metrics)
         self.history.append(record)
         for obs in self.observers:
             obs.on_generation(self, record)
@@ -171,7 +182,8 @@ class Search:
     def state_dict(self) -> dict[str, Any]:
         return {"version": STATE_VERSION, "name": self.name, "seed": self.seed, "maximize": self.maximize,
                 "counters": asdict(self.counters), "best_fitness": self.best_fitness,
-                "history": [asdict(r) for r in self.history], "strategy": self.strategy.state_dict()}
+                "history": [asdict(r) for r in self.history], "strategy": self.strategy.state_dict(),
+                "evaluation_state": self.evaluation_state, "best_evaluation": self.best_evaluation}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a checkpoint. The search's own fields are checked before the strategy is touched; a
@@ -189,5 +201,13 @@ class Search:
         if getattr(self.strategy, "generation", counters.generation) != counters.generation:
             raise ValueError(f"the checkpoint's strategy is at generation {self.strategy.generation}, "
                              f"its counters at {counters.generation}")
-        self.counters, self.history = counters, history
+        self.load_progress(state)
+
+    def load_progress(self, state: dict[str, Any]) -> None:
+        """The loop's own part of a checkpoint (counters, best, history, evaluation state); the strategy's
+        is loaded by the caller (a PBT restore replays it under changing options)."""
+        self.counters = Counters(**state["counters"])
         self.best_fitness = state["best_fitness"]
+        self.history = [GenerationRecord(**r) for r in state["history"]]
+        self.evaluation_state = state.get("evaluation_state")   # absent in checkpoints before issue 15
+        self.best_evaluation = state.get("best_evaluation")

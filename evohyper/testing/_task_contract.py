@@ -32,9 +32,18 @@ from typing import Any, ClassVar
 import torch
 
 from evohyper.api import training
+from evohyper.api.evaluation_state import merge_evaluation_state
 from evohyper.api.phenotypes import Phenotypes, TargetSpec
 from evohyper.api.task import EvalResult, Task
 from evohyper.decoders.direct import DirectDecoder
+
+
+def _skip(reason: str) -> None:
+    try:
+        import pytest
+    except ImportError:  # run by unittest: its own skip exception
+        raise unittest.SkipTest(reason) from None
+    pytest.skip(reason)
 
 
 def _is_ray(module_name: object) -> bool:
@@ -207,9 +216,10 @@ class TaskContract:
             assert isinstance(name, str) and name, f"metric names must be non-empty strings, got {name!r}"
             assert torch.is_tensor(value) and value.shape == (P,), (
                 f"metric {name!r} must be a tensor [P]=[{P}], got {getattr(value, 'shape', type(value))}")
-        sf = result.sample_forwards
-        assert sf is None or (isinstance(sf, int) and not isinstance(sf, bool) and sf >= 0), (
-            f"sample_forwards must be None or an int >= 0, got {sf!r}")
+        for name in ("sample_forwards", "env_steps"):
+            value = getattr(result, name)
+            assert value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0), (
+                f"{name} must be None or an int >= 0, got {value!r}")
 
     def test_evaluate_does_not_change_the_phenotypes(self) -> None:
         task = self.ready_task()
@@ -254,6 +264,27 @@ class TaskContract:
         single = self.evaluate(task, ph.select([P - 1]))
         self.assert_close(self.fitness_of(single), self.fitness_of(whole)[P - 1:], "fitness of one individual alone")
 
+    def test_evaluation_state_is_one_row_per_individual(self) -> None:
+        """What a task learns while evaluating (``EvalResult.state``) comes as one row of sums per
+        individual, from that individual alone: the rows of two halves are the rows of the whole, bit
+        for bit, so the engine's exact merge gives the same state on 1 or N actors. The merged state
+        loads back into the task (``load_evaluation_state``)."""
+        task = self.ready_task()
+        P, half = self.population, self.population // 2
+        ph = self.make_phenotypes(task)
+        whole = self.evaluate(task, ph)
+        if not whole.state:
+            _skip(f"{type(task).__name__} learns nothing while evaluating (EvalResult.state is empty)")
+        parts = [self.evaluate(task, ph.select(slice(0, half))), self.evaluate(task, ph.select(slice(half, P)))]
+        for name, rows in whole.state.items():
+            assert torch.is_tensor(rows) and rows.dim() >= 1 and rows.shape[0] == P, (
+                f"evaluation state {name!r} must be rows [P, ...] with P={P}, got {getattr(rows, 'shape', rows)}")
+            assert torch.equal(torch.cat([p.state[name] for p in parts]).cpu(), rows.cpu()), (
+                f"evaluation state {name!r}: the rows of two halves differ from the rows of the whole "
+                f"(an individual's row must come from its own evaluation only)")
+        task.load_evaluation_state(merge_evaluation_state(None, whole.state))
+        task.load_evaluation_state(None)
+
     def test_setup_is_idempotent(self) -> None:
         task = self.ready_task()
         ph = self.make_phenotypes(task)
@@ -267,21 +298,13 @@ class TaskContract:
             "a second instance of the task scores the same phenotypes differently")
 
     # ------------------------------------------------------------------ gradients
-    @staticmethod
-    def _skip(reason: str) -> None:
-        try:
-            import pytest
-        except ImportError:  # run by unittest: its own skip exception
-            raise unittest.SkipTest(reason) from None
-        pytest.skip(reason)
-
     def _loss_or_skip(self, task: Task) -> None:
         if type(task).loss is Task.loss:
-            self._skip(f"{type(task).__name__} defines no differentiable loss()")
+            _skip(f"{type(task).__name__} defines no differentiable loss()")
 
     def _batches_or_skip(self, task: Task) -> None:
         if not type(task).differentiable():
-            self._skip(f"{type(task).__name__} defines no loss() and train_batches() (not trainable by gradient)")
+            _skip(f"{type(task).__name__} defines no loss() and train_batches() (not trainable by gradient)")
 
     def _epoch(self, task: Task, seed: int = 0) -> Any:
         """One epoch of ``train_batches``, read as gradient training reads it (bounded, lazily)."""

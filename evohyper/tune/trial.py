@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from evohyper.config import Config, validate
-from evohyper.config.budget import Counters
 from evohyper.config.tune_schema import apply_params, mutable_options
 from evohyper.engine.checkpoint import load_state, save_state
 from evohyper.engine.search import GenerationRecord, Search
@@ -70,9 +69,7 @@ def restore(search: Search, config: Config, saved: dict[str, Any]) -> list[list[
             strategy.tell(fitness)
         strategy.best_fitness = float(state["strategy"]["best_fitness"])
         strategy.best_genotype = state["strategy"]["best_genotype"]
-        search.counters = Counters(**state["counters"])
-        search.best_fitness = state["best_fitness"]
-        search.history = [GenerationRecord(**r) for r in state["history"]]
+        search.load_progress(state)
     current = _mutable(name, config.strategy)
     if current != segments[-1][1]:
         segments.append([search.counters.generation, current])

@@ -69,6 +69,22 @@ def test_run_writes_run_directory_and_show_summarises(tmp_path):
     assert summary["best_fitness"] == pytest.approx(best["fitness"])
 
 
+def run_and_kill(tmp_path, config, kill_after, timeout_s=60):
+    """``evohyper run config`` (name "killed"), SIGKILLed once a checkpoint of generation >= kill_after
+    exists; the run directory."""
+    proc = subprocess.Popen([*CLI, "run", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        dirs = list((tmp_path / "runs").glob("killed-*/checkpoints"))
+        if dirs and list_checkpoints(dirs[0]) and \
+                int(list_checkpoints(dirs[0])[0].stem.split("-")[1]) >= kill_after:
+            break
+        time.sleep(0.002)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return _run_dir(tmp_path, "killed")
+
+
 @pytest.fixture(scope="module")
 def reference_run(tmp_path_factory):
     """The uninterrupted run every killed-and-resumed run must reproduce exactly."""
@@ -81,18 +97,7 @@ def reference_run(tmp_path_factory):
 def test_sigkill_and_resume_is_bit_identical(tmp_path, kill_after, reference_run):
     ref_dir = reference_run
 
-    killed = _write(tmp_path, "killed")
-    proc = subprocess.Popen([*CLI, "run", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        dirs = list((tmp_path / "runs").glob("killed-*/checkpoints"))
-        if dirs and list_checkpoints(dirs[0]) and \
-                int(list_checkpoints(dirs[0])[0].stem.split("-")[1]) >= kill_after:
-            break
-        time.sleep(0.002)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    run_dir = _run_dir(tmp_path, "killed")
+    run_dir = run_and_kill(tmp_path, _write(tmp_path, "killed"), kill_after)
     state, _ = load_latest(run_dir / "checkpoints")
     assert state["counters"]["generation"] < 150, "run finished before it could be killed"
 

@@ -121,9 +121,9 @@ def test_search_on_a_two_node_cluster_spreads_actors_and_matches_local():
         class Recorder:  # records where the actors ran before Search.run() closes the backend
             def __init__(self, backend):
                 self.backend, self.nodes, self.calls = backend, None, 0
-            def evaluate(self, genotypes, seed):
+            def evaluate(self, genotypes, seed, state=None):
                 self.calls += 1
-                return self.backend.evaluate(genotypes, seed)
+                return self.backend.evaluate(genotypes, seed, state)
             def close(self):
                 if hasattr(self.backend, "actor_nodes"):
                     self.nodes = self.backend.actor_nodes()

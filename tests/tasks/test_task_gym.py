@@ -1,5 +1,6 @@
 """The gym task: conforms to the task contract, matches gymnasium environments stepped one by one,
-is chunk invariant, rejects bad options, and merges observation statistics like one evaluator."""
+is chunk invariant, rejects bad options, reports observation statistics per individual (merged
+exactly: two halves give the state of the whole, bit for bit), and replays its episodes."""
 import importlib.util
 
 import numpy as np
@@ -9,12 +10,13 @@ import torch
 gymnasium = pytest.importorskip("gymnasium")
 
 from evohyper.api import registry  # noqa: E402
+from evohyper.api.evaluation_state import merge_evaluation_state  # noqa: E402
 from evohyper.config import ComponentsSpec  # noqa: E402
 from evohyper.config.options import ConfigError, check_block  # noqa: E402
 from evohyper.decoders.direct import DirectDecoder  # noqa: E402
 from evohyper.engine.evaluation import Evaluator  # noqa: E402
 from evohyper.testing import TaskContract  # noqa: E402
-from evohyper_tasks.gym import GymTask, empty_observation_stats, merge_observation_stats, normalizer  # noqa: E402
+from evohyper_tasks.gym import STATS_KEYS, GymTask, normalizer  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 needs_mujoco = pytest.mark.skipif(importlib.util.find_spec("mujoco") is None, reason="needs gymnasium[mujoco]")
@@ -33,7 +35,7 @@ def fixed_stats(task, seed=0):
     count = torch.tensor(500.0, dtype=torch.float64)
     mean = torch.randn(task.obs_dim, generator=g, dtype=torch.float64)
     var = 0.5 + torch.rand(task.obs_dim, generator=g, dtype=torch.float64)
-    return {"count": count, "sum": mean * count, "sumsq": (var + mean * mean) * count}
+    return {"obs_count": count, "obs_sum": mean * count, "obs_sumsq": (var + mean * mean) * count}
 
 
 # ----------------------------------------------------------------------------- contract
@@ -52,7 +54,7 @@ class TestGymCartPoleContract(TaskContract):
 
 
 class TestGymNormalizedTanhContract(TaskContract):
-    """With observation normalisation, the engine sets merged stats before each generation: given
+    """With observation normalisation, the engine loads the merged stats before each generation: given
     those, evaluate is a pure function of (phenotypes, seed)."""
 
     def make_task(self):
@@ -60,7 +62,7 @@ class TestGymNormalizedTanhContract(TaskContract):
                        observation_normalization=True, decrease_rewards_by=1.0)
 
     def evaluate(self, task, phenotypes, seed=None):
-        task.set_observation_stats(fixed_stats(task))
+        task.load_evaluation_state(fixed_stats(task))
         return super().evaluate(task, phenotypes, seed)
 
 
@@ -140,17 +142,21 @@ def test_batched_evaluation_equals_single_environments(options, P):
 @pytest.mark.parametrize("options", [dict(env="Pendulum-v1", max_steps=30),
                                      dict(env="CartPole-v1", max_steps=100)])  # episodes end early
 def test_observation_normalization_matches_single_environments(options):
-    """Stats collected = exactly the observations the policies were given (finished episodes add
-    nothing); the next call normalises with them (frozen), as a replay with the same mean/std does."""
+    """The stats rows = exactly the observations each policy was given (finished episodes add
+    nothing); with their merge loaded the next call normalises as a replay with the same mean/std."""
     task = GymTask(episodes=2, observation_normalization=True, **options)
-    assert task.current_normalizer() is None  # nothing seen yet: identity
+    assert task.current_normalizer() is None  # nothing loaded yet: identity
     ph = population(task, 3, seed=2)
     first = task.evaluate(ph, seed=1)
-    _, _, seen = replay(task, ph, seed=1)
-    stats = task.observation_stats()
-    assert float(stats["count"]) == len(seen) == first.sample_forwards
-    torch.testing.assert_close(stats["sum"], seen.sum(0), rtol=1e-12, atol=1e-9)
-    torch.testing.assert_close(stats["sumsq"], (seen * seen).sum(0), rtol=1e-12, atol=1e-9)
+    _, lengths, seen = replay(task, ph, seed=1)
+    rows = first.state
+    assert sorted(rows) == sorted(STATS_KEYS) and rows["obs_sum"].shape == (3, task.obs_dim)
+    assert rows["obs_count"].tolist() == lengths.sum(1).tolist()
+    stats = merge_evaluation_state(None, rows)
+    assert float(stats["obs_count"]) == len(seen) == first.sample_forwards == first.env_steps
+    torch.testing.assert_close(stats["obs_sum"], seen.sum(0), rtol=1e-12, atol=1e-9)
+    torch.testing.assert_close(stats["obs_sumsq"], (seen * seen).sum(0), rtol=1e-12, atol=1e-9)
+    task.load_evaluation_state(stats)
     norm = task.current_normalizer()
     torch.testing.assert_close(norm[0], seen.mean(0), rtol=1e-12, atol=1e-12)
     second = task.evaluate(ph, seed=2)
@@ -220,61 +226,94 @@ def test_decrease_rewards_by_shifts_every_step():
 
 
 # ----------------------------------------------------------------------------- observation statistics
-def test_merged_stats_of_two_halves_equal_the_whole():
-    """Two evaluators (actors) scoring one half each report stats whose merge equals one evaluator
-    scoring everything; normalising with the merge, the next generation is chunk invariant again."""
-    opts = dict(env="Pendulum-v1", episodes=2, max_steps=40, observation_normalization=True)
-    whole, left, right = GymTask(**opts), GymTask(**opts), GymTask(**opts)
-    ph = population(whole, 6, seed=8)
-    whole.evaluate(ph, seed=1)
-    left.evaluate(ph.select(slice(0, 3)), seed=1)
-    right.evaluate(ph.select(slice(3, 6)), seed=1)
-    merged = merge_observation_stats([left.observation_stats(), right.observation_stats()])
-    expected = whole.observation_stats()
-    assert torch.equal(merged["count"], expected["count"])
-    for key in ("sum", "sumsq"):
-        torch.testing.assert_close(merged[key], expected[key], rtol=1e-12, atol=1e-12)
-    swapped = merge_observation_stats([right.observation_stats(), left.observation_stats()])
-    for key in merged:
-        torch.testing.assert_close(swapped[key], merged[key], rtol=1e-15, atol=0)
-    for task in (whole, left, right):
-        task.set_observation_stats(merged)
-        assert float(task.observation_stats()["count"]) == 0  # the merge includes what it collected
-    again = whole.evaluate(ph, seed=2)
-    parts = [left.evaluate(ph.select(slice(0, 3)), seed=2), right.evaluate(ph.select(slice(3, 6)), seed=2)]
-    assert torch.equal(torch.cat([p.fitness for p in parts]), again.fitness)
+def test_state_rows_of_two_halves_are_the_rows_of_the_whole():
+    """Two evaluators (actors) scoring one half each return the very rows one evaluator returns for
+    everything, so the engine's exact merge is the same on 1 or 2 actors (and in any order); with the
+    merge loaded, the next generation is chunk invariant again."""
+    opts = dict(env="Pendulum-v1", episodes=3, max_steps=40, observation_normalization=True)
+    task = GymTask(**opts)
+    ph = population(task, 6, seed=8)
+    whole = task.evaluate(ph, seed=1)
+    halves = [task.evaluate(ph.select(slice(0, 3)), seed=1), task.evaluate(ph.select(slice(3, 6)), seed=1)]
+    for key in STATS_KEYS:
+        assert torch.equal(torch.cat([h.state[key] for h in halves]), whole.state[key])
+    merged = merge_evaluation_state(None, whole.state)
+    order = torch.randperm(6, generator=torch.Generator().manual_seed(0))
+    shuffled = merge_evaluation_state(None, {k: v[order] for k, v in whole.state.items()})
+    assert all(torch.equal(merged[k], shuffled[k]) for k in STATS_KEYS)
+    task.load_evaluation_state(merged)
+    again = task.evaluate(ph, seed=2)
+    parts = [GymTask(**opts), GymTask(**opts)]
+    for part in parts:
+        part.load_evaluation_state(merged)
+    split = [parts[0].evaluate(ph.select(slice(0, 3)), seed=2), parts[1].evaluate(ph.select(slice(3, 6)), seed=2)]
+    assert torch.equal(torch.cat([p.fitness for p in split]), again.fitness)
 
 
-def test_normalizer_and_merge_helpers():
-    assert normalizer(empty_observation_stats(3)) is None
+def test_normalizer_helper():
+    assert normalizer(None) is None
+    assert normalizer({"obs_count": torch.tensor(0.0), "obs_sum": torch.zeros(2), "obs_sumsq": torch.zeros(2)}) is None
     x = torch.tensor([[1.0, 5.0], [3.0, 5.0]], dtype=torch.float64)
-    mean, std = normalizer({"count": torch.tensor(2.0, dtype=torch.float64), "sum": x.sum(0), "sumsq": (x * x).sum(0)})
+    mean, std = normalizer({"obs_count": torch.tensor(2.0, dtype=torch.float64), "obs_sum": x.sum(0),
+                            "obs_sumsq": (x * x).sum(0)})
     assert mean.tolist() == [2.0, 5.0]
     assert std.tolist() == [1.0, 0.1]  # constant input: the variance floor 1e-2
-    with pytest.raises(ValueError, match="at least one"):
-        merge_observation_stats([])
-    with pytest.raises(ValueError, match="different sizes"):
-        merge_observation_stats([empty_observation_stats(2), empty_observation_stats(3)])
 
 
 @pytest.mark.parametrize(("stats", "match"), [
-    ({"count": 1.0, "sum": [0.0] * 3}, "keys"),
-    ({"count": 1.0, "sum": [0.0] * 2, "sumsq": [0.0] * 2}, r"\[3\]"),
-    ({"count": -1.0, "sum": [0.0] * 3, "sumsq": [0.0] * 3}, "count >= 0"),
-    ({"count": 1.0, "sum": [float("nan")] * 3, "sumsq": [0.0] * 3}, "finite"),
+    ({"obs_count": 1.0, "obs_sum": [0.0] * 3}, "keys"),
+    ({"obs_count": 1.0, "obs_sum": [0.0] * 2, "obs_sumsq": [0.0] * 2}, r"\[3\]"),
+    ({"obs_count": -1.0, "obs_sum": [0.0] * 3, "obs_sumsq": [0.0] * 3}, "obs_count >= 0"),
+    ({"obs_count": 1.0, "obs_sum": [float("nan")] * 3, "obs_sumsq": [0.0] * 3}, "finite"),
 ])
 def test_bad_observation_stats_are_rejected(stats, match):
     task = GymTask(env="Pendulum-v1", observation_normalization=True)
     with pytest.raises(ValueError, match=match):
-        task.set_observation_stats(stats)
+        task.load_evaluation_state(stats)
 
 
-def test_stats_methods_need_the_option():
-    task = GymTask(env="Pendulum-v1")
-    for call in (task.observation_stats, lambda: task.set_observation_stats(empty_observation_stats(3))):
-        with pytest.raises(ValueError, match="observation_normalization"):
-            call()
+def test_state_needs_the_option():
+    task = GymTask(env="Pendulum-v1", max_steps=5)
+    task.load_evaluation_state(None)  # nothing learned: fine
+    with pytest.raises(ValueError, match="observation_normalization"):
+        task.load_evaluation_state(fixed_stats(task))
     assert task.current_normalizer() is None
+    assert task.evaluate(population(task, 2), seed=0).state == {}
+
+
+# ----------------------------------------------------------------------------- replay
+@pytest.mark.parametrize("options", [
+    dict(env="CartPole-v1", episodes=3, max_steps=120),
+    dict(env="Pendulum-v1", episodes=2, max_steps=50, observation_normalization=True, action_mapping="tanh",
+         decrease_rewards_by=0.5),
+    pytest.param(dict(env="Hopper-v5", episodes=2, max_steps=100, observation_normalization=True),
+                 marks=needs_mujoco),
+])
+def test_replay_reproduces_the_evaluated_returns_exactly(options):
+    """Replaying an individual on one real environment (gymnasium's TimeLimit, the same seeds) gives the
+    returns evaluate() recorded for it in a population, bit for bit; more episodes extend the seeds."""
+    task = GymTask(**options)
+    ph = population(task, 4, seed=9)
+    if task.observation_normalization:
+        task.load_evaluation_state(fixed_stats(task))
+    scored = task.evaluate(ph, seed=5)
+    for p in (0, 3):
+        played = task.replay(ph.select([p]), seed=5, episodes=task.episodes + 2)
+        assert played.returns[:task.episodes] == scored.fitness[p].tolist()
+        assert played.seeds[:task.episodes] == task.episode_seeds(5)
+        assert len(played.returns) == len(played.lengths) == task.episodes + 2 and played.frames == []
+        assert sum(played.lengths[:task.episodes]) == int(scored.metrics["env_steps"][p])
+
+
+def test_replay_renders_the_first_episode():
+    task = GymTask(env="CartPole-v1", max_steps=7)
+    played = task.replay(population(task, 1), seed=0, episodes=2, render=True)
+    assert len(played.frames) == played.lengths[0] + 1 and played.frames[0].ndim == 3 and played.fps == 50
+
+
+def test_episode_seeds_extend_as_a_prefix():
+    task = GymTask(env="Pendulum-v1", episodes=3)
+    assert task.episode_seeds(4, 10)[:3] == task.episode_seeds(4) and len(set(task.episode_seeds(4, 10))) == 10
 
 
 # ----------------------------------------------------------------------------- bad options

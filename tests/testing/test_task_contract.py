@@ -15,7 +15,8 @@ pytest_plugins = ["pytester"]
 
 
 class ToyTask(Task):
-    """A conforming toy: minus a noisy sphere, the noise drawn from the seed and shared by everyone."""
+    """A conforming toy: minus a noisy sphere, the noise drawn from the seed and shared by everyone;
+    it "learns" the sum of the genotypes it saw (one row per individual)."""
 
     maximize = True
 
@@ -29,7 +30,7 @@ class ToyTask(Task):
         x = phenotypes.x
         noise = torch.randn(self.dim, generator=torch.Generator().manual_seed(seed)).to(x.device)
         value = ((x - noise) ** 2).sum(dim=1)
-        return EvalResult(fitness=-value, metrics={"norm": x.norm(dim=1)})
+        return EvalResult(fitness=-value, metrics={"norm": x.norm(dim=1)}, state={"x_sum": x.double()})
 
     def loss(self, phenotypes, batch):
         return (phenotypes.x ** 2).sum(dim=1)
@@ -100,6 +101,20 @@ class EpisodeOrderTask(ToyTask):
         return EvalResult(fitness=k.flip(1) if len(phenotypes) % 2 else k)
 
 
+class SharedStateTask(ToyTask):
+    """Its state rows depend on the other individuals of the call (a population mean)."""
+
+    def evaluate(self, phenotypes, seed):
+        r = super().evaluate(phenotypes, seed)
+        return EvalResult(r.fitness, r.metrics, state={"x_sum": r.state["x_sum"] - r.state["x_sum"].mean(0)})
+
+
+class ScalarStateTask(ToyTask):
+    def evaluate(self, phenotypes, seed):
+        r = super().evaluate(phenotypes, seed)
+        return EvalResult(r.fitness, r.metrics, state={"x_sum": r.state["x_sum"].sum()})
+
+
 class MutatingTask(ToyTask):
     def evaluate(self, phenotypes, seed):
         phenotypes.x.mul_(0.5)
@@ -166,6 +181,8 @@ BROKEN = [
     (ChunkDependentTask, "test_chunk_invariance"),
     (PerCallNoiseTask, "test_chunk_invariance"),
     (EpisodeOrderTask, "test_chunk_invariance"),
+    (SharedStateTask, "test_evaluation_state_is_one_row_per_individual"),
+    (ScalarStateTask, "test_evaluation_state_is_one_row_per_individual"),
     (MutatingTask, "test_evaluate_does_not_change_the_phenotypes"),
     (StatefulSetupTask, "test_setup_is_idempotent"),
     (IntMaximizeTask, "test_maximize_is_a_bool_class_attribute"),
@@ -334,8 +351,8 @@ def test_base_class_is_not_collected_only_subclasses(pytester):
     n_checks = len([m for m in dir(TaskContract) if m.startswith("test_")])
     n_gradient = len([m for m in dir(TaskContract) if m.startswith("test_") and ("loss" in m or "batches" in m)])
     # Only the subclass is collected (the base would fail: it has no make_task); a task without
-    # loss() skips the gradient checks.
-    result.assert_outcomes(passed=n_checks - n_gradient, skipped=n_gradient)
+    # loss() skips the gradient checks, one that learns nothing while evaluating the state check.
+    result.assert_outcomes(passed=n_checks - n_gradient - 1, skipped=n_gradient + 1)
     out = result.stdout.str()
     assert "TestMyTask::test_chunk_invariance PASSED" in out
     assert "TaskContract::" not in out

@@ -87,3 +87,21 @@ def test_a_checkpoint_of_another_search_is_refused(tmp_path):
         assert "another config" in str(exc)
     else:
         raise AssertionError("restore accepted a checkpoint of another search")
+
+
+def test_pbt_restore_carries_the_evaluation_state(tmp_path):
+    """A gym task with observation normalisation: the exploited trial continues with the donor's
+    merged observation statistics (Search.load_progress), not from none."""
+    raw = {**BASE, "task": {"name": "gym", "env": "Pendulum-v1", "max_steps": 20, "observation_normalization": True},
+           "network": {"hidden": [2]}}
+    donor_cfg = validate(raw)
+    new_cfg = validate({**raw, "strategy": {**BASE["strategy"], "center_learning_rate": 1.5}})
+    donor = _fresh(donor_cfg)
+    _steps(donor, 2)
+    saved = _saved(donor, donor_cfg, [[0, _mutable("snes", donor_cfg.strategy)]], tmp_path, "d.pt")
+    t = _fresh(new_cfg)
+    restore(t, new_cfg, saved)
+    assert float(t.evaluation_state["obs_count"]) == 2 * 10 * 20
+    for key, value in donor.evaluation_state.items():
+        assert torch.equal(t.evaluation_state[key], value)
+    assert t.best_evaluation["seed"] == donor.best_evaluation["seed"]

@@ -14,8 +14,8 @@ class LocalBackend:
     def __init__(self, spec: ComponentsSpec, device: str = "cpu", components: Components | None = None):
         self.evaluator = Evaluator(spec, device, components)
 
-    def evaluate(self, genotypes: Any, seed: int) -> ChunkResult:
-        return self.evaluator.evaluate(genotypes, seed)
+    def evaluate(self, genotypes: Any, seed: int, state: dict[str, Any] | None = None) -> ChunkResult:
+        return self.evaluator.evaluate(genotypes, seed, state)
 
     def train(self, job: TrainingJob, seed: int) -> tuple[ChunkResult, TrainingJob]:
         return self.evaluator.train(job, seed)

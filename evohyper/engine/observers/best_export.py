@@ -15,6 +15,8 @@ import torch
 from evohyper.config.build import Components
 
 log = logging.getLogger("evohyper.best")
+#: the evaluation state the best individual was scored with, beside its weights (tensors only)
+STATE_FILE = "evaluation_state.pt"
 
 
 def genotype_batch(genotype: Any) -> Any:
@@ -55,9 +57,25 @@ class _Exporter:
         self.summary = {
             "fitness": result.best_fitness,
             "generations": result.generations,
+            "evaluation": self._evaluation(search),
             **self._export(search, genotype),
         }
         (self.directory / "phenotype.json").write_text(json.dumps(self.summary, indent=2, default=str))
+
+    def _evaluation(self, search: Any) -> dict[str, Any] | None:
+        """How the best was scored (generation, seed) and the evaluation state it was scored with, frozen
+        beside its weights (``best/evaluation_state.pt``) and loaded into the task for the export, so a
+        replay with that state and seed reproduces the recorded fitness."""
+        best = getattr(search, "best_evaluation", None)
+        if best is None:
+            return None
+        state = best["state"]
+        self.components.task.load_evaluation_state(state)
+        (self.directory / STATE_FILE).unlink(missing_ok=True)
+        if state is not None:
+            torch.save({k: v.detach().cpu() for k, v in state.items()}, self.directory / STATE_FILE)
+        return {"generation": best["generation"], "seed": best["seed"],
+                "state": STATE_FILE if state is not None else None}
 
     def _export(self, search: Any, genotype: Any) -> dict[str, Any]:
         raise NotImplementedError

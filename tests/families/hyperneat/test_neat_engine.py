@@ -124,7 +124,9 @@ def test_sigkill_and_resume_is_bit_identical(tmp_path):
 
 
 def test_recurrent_networks_keep_one_state_per_gym_episode():
-    """gym runs a stateful policy's E episodes in one call per step: episode 0 of E = 2 is episode 0 of E = 1."""
+    """gym runs a stateful policy's E episodes in one call per step: episode 0 of E = 2 is episode 0 of E = 1
+    (to rounding: one and two columns take different sparse-product kernels; see tasks/gym.py), and the
+    states of the two episodes never mix (a mixed state would change the return by far more)."""
     from evohyper.families.hyperneat.direct import NEATDecoder
     from evohyper.testing.neat_genomes import cppn_config, random_genomes
     from evohyper_tasks.gym import GymTask
@@ -139,4 +141,5 @@ def test_recurrent_networks_keep_one_state_per_gym_episode():
         scores[episodes] = task.evaluate(phen, 5).fitness
         assert phen.stateful and torch.equal(task.evaluate(phen, 5).fitness, scores[episodes])   # reset per call
         task.close()
-    assert torch.equal(scores[2][:, 0], scores[1][:, 0])
+    torch.testing.assert_close(scores[2][:, 0], scores[1][:, 0], rtol=1e-7, atol=1e-6)
+    assert not torch.allclose(scores[2][:, 1], scores[1][:, 0], rtol=1e-3)  # the episodes differ

@@ -40,9 +40,9 @@ class EvaluatorActor:
         return {"actor_id": ctx.get_actor_id(), "node_id": ctx.get_node_id(), "pid": os.getpid(),
                 "device": str(self.evaluator.device)}
 
-    def evaluate(self, genotypes: Any, seed: int) -> Any:
+    def evaluate(self, genotypes: Any, seed: int, state: Any = None) -> Any:
         assert self.evaluator is not None
-        return to_wire(self.evaluator.evaluate(from_wire(genotypes), seed))
+        return to_wire(self.evaluator.evaluate(from_wire(genotypes), seed, from_wire(state)))
 
     def train(self, job: Any, seed: int) -> Any:
         assert self.evaluator is not None

@@ -142,7 +142,7 @@ class RayBackend:
         return self.pool
 
     # ------------------------------------------------------------------ the two calls
-    def _map(self, method: str, population: Any, seed: int) -> tuple[list[tuple[int, int]], list[Any]]:
+    def _map(self, method: str, population: Any, seed: int, *extra: Any) -> tuple[list[tuple[int, int]], list[Any]]:
         import ray
 
         pool = self._open_pool()
@@ -151,10 +151,12 @@ class RayBackend:
         chunks = [wire.chunk(population, a, b) for a, b in bounds]
         refs = [c if wire.nbytes(c) < wire.INLINE_BYTES else ray.put(c) for c in chunks]
         labels = [f"chunk {i} (individuals {a}..{b - 1} of {n})" for i, (a, b) in enumerate(bounds)]
-        return bounds, pool.run(method, refs, labels, int(seed))
+        return bounds, pool.run(method, refs, labels, int(seed), *extra)
 
-    def evaluate(self, genotypes: Any, seed: int) -> ChunkResult:
-        _, results = self._map("evaluate", genotypes, seed)
+    def evaluate(self, genotypes: Any, seed: int, state: dict[str, Any] | None = None) -> ChunkResult:
+        """Every chunk is scored with the same seed and evaluation state (sent with each call, a few
+        numbers: an actor replaced after a death or hang gets it too)."""
+        _, results = self._map("evaluate", genotypes, seed, wire.to_wire(state))
         return ChunkResult.concat([wire.from_wire(r) for r in results])
 
     def train(self, job: TrainingJob, seed: int) -> tuple[ChunkResult, TrainingJob]:

@@ -159,9 +159,9 @@ class ActorPool:
         self.slots = []
 
     # ------------------------------------------------------------------ one call per chunk
-    def run(self, method: str, chunks: list[Any], labels: list[str], seed: int) -> list[Any]:
-        """``actor.<method>(chunks[i], seed)`` for every chunk, chunk i on actor i; the raw results in
-        chunk order. ``labels`` name the chunks in error messages."""
+    def run(self, method: str, chunks: list[Any], labels: list[str], seed: int, *extra: Any) -> list[Any]:
+        """``actor.<method>(chunks[i], seed, *extra)`` for every chunk, chunk i on actor i; the raw results
+        in chunk order. ``labels`` name the chunks in error messages."""
         import ray
         import ray.exceptions as rex
 
@@ -176,7 +176,7 @@ class ActorPool:
             if slot.info is None:  # a fresh actor: its start-up does not count against timeout_s
                 running[slot.ready_ref] = _Job(chunk, slot_index, "ready", now + self.startup_timeout_s)
             else:
-                ref = getattr(slot.handle, method).remote(chunks[chunk], seed)
+                ref = getattr(slot.handle, method).remote(chunks[chunk], seed, *extra)
                 running[ref] = _Job(chunk, slot_index, "call", now + self.timeout_s)
 
         def fail(job: _Job, what: str, hung: bool) -> None:

@@ -26,7 +26,10 @@ def to_wire(obj: Any) -> Any:
     if isinstance(obj, ChunkResult):
         return {"__chunk__": True, "fitness": obj.fitness.numpy(),
                 "metrics": {k: v.numpy() for k, v in obj.metrics.items()},
-                "sample_forwards": obj.sample_forwards, "errors": obj.errors, "error_texts": obj.error_texts}
+                "sample_forwards": obj.sample_forwards, "errors": obj.errors, "error_texts": obj.error_texts,
+                "env_steps": obj.env_steps, "state": {k: v.numpy() for k, v in obj.state.items()}}
+    if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        return {k: to_wire(v) for k, v in obj.items()}  # an evaluation state
     return obj
 
 
@@ -40,7 +43,11 @@ def from_wire(obj: Any) -> Any:
             sample_forwards=obj["sample_forwards"],
             errors=obj["errors"],
             error_texts=[tuple(e) for e in obj.get("error_texts", [])],
+            env_steps=obj["env_steps"],
+            state={k: from_wire(v) for k, v in obj["state"].items()},
         )
+    if isinstance(obj, dict) and obj and all(isinstance(v, np.ndarray) for v in obj.values()):
+        return {k: from_wire(v) for k, v in obj.items()}
     return obj
 
 
