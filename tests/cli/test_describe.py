@@ -16,7 +16,7 @@ BUILTIN = [(kind, name) for kind, _, _ in describe.KINDS for name in describe.bu
 @pytest.mark.parametrize(("kind", "name"), BUILTIN, ids=[f"{k}-{n}" for k, n in BUILTIN])
 def test_every_option_of_every_builtin_component_is_documented(kind, name):
     c = describe.component(kind, name)
-    assert c.summary.endswith((".", ")")) or c.summary, c.summary
+    assert c.summary and c.summary.endswith((".", ")")), f"{kind} {name}: summary {c.summary!r}"
     missing = [o.name for o in c.options if not o.doc]
     assert not missing, f"{kind} {name}: options without a `name: what` docstring line: {missing}"
 
