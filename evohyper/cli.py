@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -299,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; resume with `evohyper resume RUN_DIR`", file=sys.stderr)
         return 130
+    except BrokenPipeError:   # the reader went away (`evohyper list | head`): stop quietly, as EPIPE does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # nothing left to flush at exit
+        return 1
 
 
 if __name__ == "__main__":

@@ -54,9 +54,18 @@ def _yaml(value: Any) -> str:
 
 
 def option_docs(target: Any, names: list[str]) -> dict[str, str]:
-    """``{option: one-line doc}`` from ``name: text`` lines of the class and ``__init__`` docstrings."""
+    """``{option: one-line doc}`` from ``name: text`` lines of the class and ``__init__`` docstrings
+    (the first one of an option wins: a class's own docs before its base classes')."""
+    docs: dict[str, str] = {}
+    for name, doc in option_lines(target, names):
+        docs.setdefault(name, doc)
+    return docs
+
+
+def option_lines(target: Any, names: list[str]) -> list[tuple[str, str]]:
+    """Every ``(option, doc)`` documentation line found for ``names``, in reading order."""
     if not names:
-        return {}
+        return []
     ours = {"evohyper", "evohyper_tasks", target.__module__.split(".")[0]}   # not torch.nn.Module's, object's
     classes = [c for c in getattr(target, "__mro__", (target,)) if c.__module__.split(".")[0] in ours]
     docs_of = [d for c in classes for d in (c.__doc__, getattr(vars(c).get("__init__"), "__doc__", None))]
@@ -66,7 +75,7 @@ def option_docs(target: Any, names: list[str]) -> dict[str, str]:
     one = rf"(?:``)?(?:{alt})(?:``)?"
     head = re.compile(rf"^(?P<indent>[ \t]*)(?P<names>{one}(?:\s*(?:,|/|and)\s*{one})*)\s*:\s+(?P<text>.*)$")
     lines = text.splitlines()
-    docs: dict[str, str] = {}
+    found: list[tuple[str, str]] = []
     i = 0
     while i < len(lines):
         m = head.match(lines[i])
@@ -81,9 +90,8 @@ def option_docs(target: Any, names: list[str]) -> dict[str, str]:
             parts.append(lines[i].strip())
             i += 1
         doc = " ".join(" ".join(parts).split()).rstrip(";")
-        for name in re.findall(rf"(?:{alt})", m.group("names")):
-            docs.setdefault(name, doc)
-    return docs
+        found += [(name, doc) for name in re.findall(rf"(?:{alt})", m.group("names"))]
+    return found
 
 
 def component(kind: str, name: str) -> Component:

@@ -25,8 +25,6 @@ class GradientStrategy(TrainingStrategy):
     A population of one. Fitness = the task's ``evaluate`` score after each generation's
     ``steps_per_generation`` minibatch steps; sample-forward passes count training and scoring.
     Needs a task with ``loss`` and ``train_batches`` (config validation says so otherwise).
-    ``clip_grad_norm``: rescale each step's gradient to at most this L2 norm (None = off), e.g. 5.0
-    for a graph hypernetwork, whose gradients spike on unlucky sampled cells.
 
     Options:
       optimizer: the torch optimizer: ``adam``, ``adamw`` or ``sgd``.
@@ -35,7 +33,8 @@ class GradientStrategy(TrainingStrategy):
       weight_decay: L2 penalty (Adam, SGD) or decoupled weight decay (AdamW), >= 0.
       steps_per_generation: optimizer steps (minibatches) per generation (>= 1).
       batch_size: the ``batch_size`` given to the task's ``train_batches`` (>= 1).
-      clip_grad_norm: largest L2 norm of each step's gradient (> 0); null: no clipping.
+      clip_grad_norm: largest L2 norm of each step's gradient (> 0), e.g. 5.0 for a graph hypernetwork, whose
+        gradients spike on unlucky sampled cells; null: no clipping.
     """
 
     genotype_kind: ClassVar[str] = "vector"

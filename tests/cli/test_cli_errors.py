@@ -86,3 +86,16 @@ def test_backend_errors_are_one_line_and_exit_1(tmp_path, monkeypatch, capsys, e
     assert cli.main(["run", str(_config(tmp_path))]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: chunk 0") and len(err.strip().splitlines()) == 1
+
+
+def test_a_reader_that_goes_away_is_no_traceback():
+    """`evohyper describe --all | head -1`: the pipe closes early; no traceback, exit 1 (as for EPIPE)."""
+    read, write = os.pipe()
+    os.close(read)                                   # every write to stdout now fails with EPIPE
+    try:
+        proc = subprocess.run([*CLI, "describe", "--all"], stdout=write, stderr=subprocess.PIPE, text=True,
+                              timeout=120)
+    finally:
+        os.close(write)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr, \
+        proc.stderr[-2000:]

@@ -8,6 +8,7 @@ import pytest
 from evohyper import cli
 from evohyper.api import registry
 from evohyper.config import describe
+from evohyper.config.options import options_of
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 BUILTIN = [(kind, name) for kind, _, _ in describe.KINDS for name in describe.builtin(kind)]
@@ -16,9 +17,18 @@ BUILTIN = [(kind, name) for kind, _, _ in describe.KINDS for name in describe.bu
 @pytest.mark.parametrize(("kind", "name"), BUILTIN, ids=[f"{k}-{n}" for k, n in BUILTIN])
 def test_every_option_of_every_builtin_component_is_documented(kind, name):
     c = describe.component(kind, name)
-    assert c.summary.endswith((".", ")")) or c.summary, c.summary
+    assert c.summary and c.summary.endswith((".", ")")), f"{kind} {name}: summary {c.summary!r}"
     missing = [o.name for o in c.options if not o.doc]
     assert not missing, f"{kind} {name}: options without a `name: what` docstring line: {missing}"
+
+
+@pytest.mark.parametrize(("kind", "name"), BUILTIN, ids=[f"{k}-{n}" for k, n in BUILTIN])
+def test_no_option_is_documented_twice(kind, name):
+    """A prose line ``opt: ...`` in a docstring also reads as an option's doc: one per option, so the
+    reference cannot show a different text than the component's options list."""
+    reg, skip = next((r, s) for k, r, s in describe.KINDS if k == kind)
+    names = [n for n, _ in describe.option_lines(reg.get(name), list(options_of(reg.get(name), skip)))]
+    assert not {n for n in names if names.count(n) > 1}, f"{kind} {name}: documented more than once"
 
 
 def _cli(capsys, *args):

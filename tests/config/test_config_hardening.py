@@ -203,6 +203,18 @@ def test_resolved_config_lists_every_option_of_every_component():
     yaml.safe_dump(out)   # plain YAML data
 
 
+def test_run_directory_config_yaml_holds_the_resolved_options(tmp_path):
+    from evohyper.engine.runner import run
+    config = validate(_with(budget={"generations": 1},
+                            output={"runs_dir": str(tmp_path), "tensorboard": False, "progress": False}))
+    _, run_dir = run(config)
+    written = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert written["task"] == {"name": "sphere", "dim": 5, "shift": 0.5}
+    assert written["strategy"] == {"name": "cmaes", "popsize": 8, "sigma0": 0.5, "x0": 0.0, "diagonal": False,
+                                   "active": True}
+    assert written == yaml.safe_load(yaml.safe_dump(config.to_dict()))
+
+
 def test_resolved_config_validates_to_itself():
     cfg = validate(_with(strategy={"name": "ga", "popsize": 6}))
     again = validate(yaml.safe_load(yaml.safe_dump(cfg.to_dict())))

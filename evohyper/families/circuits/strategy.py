@@ -10,29 +10,20 @@ value indices to neighbouring E12 values (``tools.mutGaussian`` on the value gen
 DEAP draws from Python's global ``random``; every DEAP call runs with this strategy's own
 ``random.Random`` swapped in (``_rng.python_random``), so the GA depends on ``seed`` only.
 """
-import random
 from typing import ClassVar
 
 import numpy as np
-import torch
-from deap import base, tools
+from deap import tools
 
 from evohyper.api import checks as _checks
+from evohyper.api.deap_ga import DeapGA
 from evohyper.api.deap_ga import Individual as _Individual
-from evohyper.api.deap_ga import clone as _clone
-from evohyper.api.deap_ga import next_generation
-from evohyper.api.strategy import Strategy
 
 
-class CircuitGA(Strategy):
+class CircuitGA(DeapGA):
     """Genetic algorithm over variable-length component chains (DEAP two-point crossover, integer mutations).
 
-    Options:
-      popsize: individuals per generation (>= 2).
-      tournament_size: contestants per selection tournament (1 .. popsize).
-      cx_prob: probability that a pair of selected parents is crossed over (DEAP ``varAnd``), in [0, 1].
-      mut_prob: probability that a child is mutated, in [0, 1].
-      elite: best individuals copied unchanged into the next generation (0 .. popsize - 1).
+    Options (and those of ``DeapGA``: popsize, tournament_size, cx_prob, mut_prob, elite):
       reset_indpb: per-gene probability of a uniform reset (any gene: length, kind, value index), in [0, 1].
       creep_indpb: per-value-gene probability of a Gaussian creep of the E12 value index, in [0, 1].
       creep_sigma: standard deviation of that creep, in value-index steps (> 0).
@@ -43,6 +34,7 @@ class CircuitGA(Strategy):
     """
 
     genotype_kind: ClassVar[str] = "circuit"
+    gene_dtype = np.int64
 
     def __init__(self, genome_size: int, seed: int, *,
                  popsize: int = 100,
@@ -60,19 +52,13 @@ class CircuitGA(Strategy):
         if self.genome_size % 2 != 1:
             _checks.fail("genome_size", genome_size, "an odd integer 1 + 2 * max_length (circuit genes)")
         self.max_length = (self.genome_size - 1) // 2
-        _checks.integer("popsize", popsize, 2)
-        _checks.integer("tournament_size", tournament_size, 1, popsize)
-        _checks.probability("cx_prob", cx_prob)
-        _checks.probability("mut_prob", mut_prob)
         _checks.probability("reset_indpb", reset_indpb)
         _checks.probability("creep_indpb", creep_indpb)
         _checks.positive("creep_sigma", creep_sigma)
-        _checks.integer("elite", elite, 0, popsize - 1)
         _checks.integer("min_length", min_length, 1, self.max_length)
         _checks.integer("n_kinds", n_kinds, 1)
         _checks.integer("n_values", n_values, 1)
-        self._popsize, self._elite = int(popsize), int(elite)
-        self._cx_prob, self._mut_prob = float(cx_prob), float(mut_prob)
+        self._setup_ga(popsize, tournament_size, cx_prob, mut_prob, elite)
         self._low = [int(min_length)] + [0, 0] * self.max_length
         self._up = [self.max_length] + [int(n_kinds) - 1, int(n_values) - 1] * self.max_length
         self._reset_indpb, self._creep_indpb, self._creep_sigma = (
@@ -80,19 +66,8 @@ class CircuitGA(Strategy):
             float(creep_indpb),
             float(creep_sigma),
         )
-        self._random = random.Random(self.seed)
-        self._np = np.random.Generator(np.random.PCG64(self.seed % 2**128))
-        self._toolbox = base.Toolbox()
-        self._toolbox.register("clone", _clone)
         self._toolbox.register("mate", tools.cxTwoPoint)
         self._toolbox.register("mutate", self._mutate)
-        self._toolbox.register("select", tools.selTournament, tournsize=int(tournament_size))
-        self._genes: np.ndarray | None = None
-        self._fitness: np.ndarray | None = None
-
-    @property
-    def popsize(self) -> int:
-        return self._popsize
 
     def _mutate(self, ind: _Individual) -> tuple[_Individual]:
         """Uniform resets of any gene, then a Gaussian creep of the value genes (rounded, clipped)."""
@@ -102,20 +77,5 @@ class CircuitGA(Strategy):
         ind[2::2] = [min(max(int(round(v)), 0), self._up[2]) for v in values]
         return (ind,)
 
-    def _ask(self) -> torch.Tensor:
-        if self._genes is None:
-            low, high = np.array(self._low), np.array(self._up) + 1
-            genes = self._np.integers(low, high, size=(self._popsize, self.genome_size))
-        else:
-            genes = np.asarray(
-                next_generation(
-                    self._genes, self._fitness, self._toolbox, self._elite, self._cx_prob, self._mut_prob, self._random
-                ),
-                dtype=np.int64,
-            )
-        self._genes = genes.astype(np.int64)
-        self._fitness = None
-        return torch.from_numpy(self._genes.copy())
-
-    def _tell(self, fitness: torch.Tensor) -> None:
-        self._fitness = fitness.to(torch.float64).numpy().copy()
+    def _first_population(self) -> np.ndarray:
+        return self._np.integers(np.array(self._low), np.array(self._up) + 1, size=(self._popsize, self.genome_size))
