@@ -97,7 +97,7 @@ class VisualDiscriminationTask(Task):
         node. (Taking the first tied node, as ``argmax`` does, credited flat, saturated outputs with the
         top-left corner of their plateau: an evolved champion whose outputs tied in all 75 trials scored
         13.2 instead of 1.4, and a plateau whose top-left node is the centre scored as a hit.)"""
-        x = self._x.to(device=phenotypes.device, dtype=phenotypes.tensors["w0"].dtype)
+        x = self._x.to(device=phenotypes.device, dtype=phenotypes.dtype)
         out = phenotypes.forward(x)                         # [P, 75, R*R], one batched GEMM
         nodes, centres = self._nodes.to(out.device), self._centres.to(out.device)
         d = torch.cdist(centres, nodes.to(centres.dtype)) * (BASE / 2.0)   # [75, R*R]: node -> centre

@@ -147,7 +147,8 @@ class ESHyperNEATDecoder(Decoder):
         return [f"w_{k}" for k in KINDS] if self.output_per_kind else ["w"]
 
     def _values(self, cppns: CompiledCPPNs, output: int, src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
-        """Clamped weight output ``[G, Q]`` of every genome at the pairs ``src -> tgt``, in chunks of pairs."""
+        """Clamped weight output ``[G, Q]`` of every genome at the pairs ``src -> tgt``, in chunks of pairs
+        (always finite: the quadtree's masks multiply it)."""
         parts = [src, tgt]
         if self.distance_input:
             parts.append(torch.linalg.vector_norm(src - tgt, dim=1, keepdim=True))
@@ -160,7 +161,7 @@ class ESHyperNEATDecoder(Decoder):
         for start in range(0, Q, chunk):  # chunks of coordinate pairs, each one batched call
             end = min(Q, start + chunk)
             out[:, start:end] = cppns.query(inputs[start:end])[:, output]
-        return out.clamp_(-1.0, 1.0)
+        return out.nan_to_num_(nan=0.0).clamp_(-1.0, 1.0)  # NaN (e.g. inf - inf in a CPPN) reads as no weight
 
     # ------------------------------------------------------------------ decoding
     def discover(self, genotypes: Sequence[Any], device: torch.device | str = "cpu") -> es_network.Discovery:
