@@ -28,17 +28,10 @@ from evohyper.api.phenotypes import MLPSpec
 from evohyper.families.hyperneat import es_network, es_quadtree
 from evohyper.families.hyperneat.cppn import CompiledCPPNs, compile_cppns
 from evohyper.families.hyperneat.es_phenotypes import ESNetworkSpec, ESPhenotypes
-from evohyper.families.hyperneat.substrate import SubstrateSpec
+from evohyper.families.hyperneat.substrate import SubstrateSpec, line
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 KINDS = ("in", "hidden", "out")
-
-
-def line(n: int, y: float) -> list[list[float]]:
-    """``n`` points evenly spread over x in [-1, 1] at height ``y`` (one point sits at x = 0)."""
-    if n == 1:
-        return [[0.0, y]]
-    return [[-1.0 + 2.0 * i / (n - 1), y] for i in range(n)]
 
 
 def _check(name: str, ok: bool, value: Any, allowed: str) -> None:

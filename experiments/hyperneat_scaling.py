@@ -1,0 +1,135 @@
+"""HyperNEAT's scaling experiment as Stanley, D'Ambrosio & Gauci (2009, fig. 10b) measured it.
+
+Every run evolves at 11x11 for the full generation budget (no stop at the target: the paper follows the
+generation champions of every generation); the *generation champion* (the best individual of each
+generation) is re-decoded by the same CPPN on 33x33 and 55x55 substrates and scored on the same 75 trials,
+without further evolution. Runs are repeated with and without the CPPN's distance input.
+
+Budget on a shared 2-core CPU: a champion is scored only when it changes (genomes are keyed by their
+content, so an elite that survives is scored once), the scores of a run are cached in a JSON file per
+(variant, seed) under ``experiments/out/hyperneat_scaling/`` (committed), and a cached run is not run
+again: ``make reports hyperneat_visual`` rewrites the report from the cache, deleting a file reruns it.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+RESOLUTIONS = (11, 33, 55)
+VARIANTS = {"no_distance": False, "distance": True}
+CACHE = Path("experiments/out/hyperneat_scaling")
+
+
+class _ChampionRecorder:
+    """Backend wrapper: keeps each generation's best genome (a copy) and its fitness."""
+
+    def __init__(self, backend: Any):
+        self.backend = backend
+        self.champions: list[tuple[Any, float]] = []
+
+    def evaluate(self, genotypes: Any, seed: int) -> Any:
+        result = self.backend.evaluate(genotypes, seed)
+        fitness = torch.nan_to_num(result.fitness, nan=float("-inf"))
+        i = int(fitness.argmax())
+        self.champions.append((copy.deepcopy(genotypes[i]), float(result.fitness[i])))
+        return result
+
+    def close(self) -> None:
+        self.backend.close()
+
+
+def genome_key(genome: Any) -> str:
+    """Content hash of a genome (nodes, links, weights): equal CPPNs score equally."""
+    from evohyper.families.hyperneat.neat_state import genome_to_data
+
+    data = genome_to_data(genome)
+    data.pop("key", None)
+    data.pop("fitness", None)
+    return hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def score(genomes: list[Any], decoder_options: dict[str, Any], resolution: int, chunk: int) -> list[dict[str, float]]:
+    """Fitness, mean distance and hit rate of each genome decoded at ``resolution`` (batched in chunks)."""
+    from evohyper.families.hyperneat.decoder import HyperNEATDecoder
+    from evohyper_tasks.visual_discrimination import VisualDiscriminationTask
+
+    task = VisualDiscriminationTask(resolution=resolution)
+    task.setup("cpu")
+    decoder = HyperNEATDecoder(task.target({}), **decoder_options)
+    out: list[dict[str, float]] = []
+    with torch.no_grad():
+        for _, phen in decoder.decode_chunks(genomes, chunk):
+            r = task.evaluate(phen, 0)
+            out += [{"fitness": float(f), "mean_distance": float(d), "hit_rate": float(h)}
+                    for f, d, h in zip(r.fitness, r.metrics["mean_distance"], r.metrics["hit_rate"])]
+    return out
+
+
+def run_one(config_path: Path, variant: str, seed: int, generations: int) -> dict[str, Any]:
+    """One run: evolve ``generations`` at 11x11, score every distinct generation champion at 11, 33, 55."""
+    from evohyper.config import apply_overrides, load_raw, validate
+    from evohyper.engine.runner import build_search
+
+    overrides = ["backend.name=local", "output.progress=false", f"budget.generations={generations}",
+                 "budget.target_fitness=null", f"decoder.distance_input={str(VARIANTS[variant]).lower()}",
+                 f"seed={seed}"]
+    config = validate(apply_overrides(load_raw(config_path), overrides))
+    started = time.perf_counter()
+    search = build_search(config, None)
+    recorder = _ChampionRecorder(search.backend)
+    search.backend = recorder
+    search.run()
+    evolve_s = time.perf_counter() - started
+    keys = [genome_key(g) for g, _ in recorder.champions]
+    distinct: dict[str, Any] = {}
+    for key, (g, _) in zip(keys, recorder.champions):
+        distinct.setdefault(key, g)
+    options = {k: v for k, v in config.to_dict()["decoder"].items() if k != "name"}
+    started = time.perf_counter()
+    scores = {r: dict(zip(distinct, score(list(distinct.values()), options, r, 16 if r < 55 else 4)))
+              for r in RESOLUTIONS}
+    return {"variant": variant, "seed": seed, "generations": generations, "overrides": overrides,
+            "evolve_seconds": round(evolve_s, 1), "score_seconds": round(time.perf_counter() - started, 1),
+            "distinct_champions": len(distinct),
+            "champion_fitness_11_as_evolved": [f for _, f in recorder.champions],
+            "champion": keys, "scores": {str(r): scores[r] for r in RESOLUTIONS},
+            "final_champion_nodes": len(recorder.champions[-1][0].nodes)}
+
+
+def run_all(config_path: Path, seeds: list[int], generations: int, cache: Path = CACHE,
+            variants: tuple[str, ...] = tuple(VARIANTS), log: Any = print) -> list[dict[str, Any]]:
+    """Every (variant, seed) run, read from the cache when there, else run and cached (interleaved order:
+    seed 0 of both variants, then seed 1, ... so a partial run compares like with like)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(1)
+    results = []
+    for seed in seeds:
+        for variant in variants:
+            path = cache / f"{variant}_seed{seed}.json"
+            if path.is_file():
+                data = json.loads(path.read_text())
+                if data.get("generations") == generations:
+                    results.append(data)
+                    continue
+            data = run_one(config_path, variant, seed, generations)
+            path.write_text(json.dumps(data))
+            log(f"[hyperneat_scaling] {variant} seed {seed}: evolve {data['evolve_seconds']} s, "
+                f"{data['distinct_champions']} distinct champions scored in {data['score_seconds']} s")
+            results.append(data)
+    return results
+
+
+def curves(data: dict[str, Any]) -> dict[int, np.ndarray]:
+    """Per generation, the champion's fitness at each resolution ``{resolution: [generations]}``."""
+    return {r: np.array([data["scores"][str(r)][k]["fitness"] for k in data["champion"]]) for r in RESOLUTIONS}
+
+
+def distances(data: dict[str, Any]) -> dict[int, np.ndarray]:
+    return {r: np.array([data["scores"][str(r)][k]["mean_distance"] for k in data["champion"]]) for r in RESOLUTIONS}
