@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from benchmarks import bench_batched, bench_circuits, bench_evotorch, bench_hyperneat, bench_ray
+from benchmarks import bench_batched, bench_circuits, bench_es_hyperneat, bench_evotorch, bench_hyperneat, bench_ray
 from benchmarks.report import Section, build, write
 from benchmarks.timing import progress
 
@@ -19,6 +19,7 @@ SECTIONS: list[Section] = [
     Section("batched", bench_batched.section),
     Section("evotorch", bench_evotorch.section),
     Section("hyperneat", bench_hyperneat.section),
+    Section("es_hyperneat", bench_es_hyperneat.section),
     Section("circuits", bench_circuits.section),
     Section("ray", bench_ray.section),  # last: Ray's processes linger briefly after shutdown
 ]

@@ -67,8 +67,9 @@ def score(genomes: list[Any], decoder_options: dict[str, Any], resolution: int, 
     with torch.no_grad():
         for _, phen in decoder.decode_chunks(genomes, chunk):
             r = task.evaluate(phen, 0)
-            out += [{"fitness": float(f), "mean_distance": float(d), "hit_rate": float(h)}
-                    for f, d, h in zip(r.fitness, r.metrics["mean_distance"], r.metrics["hit_rate"])]
+            near = (task.distances(phen) <= 0.5 + 1e-6).double().mean(dim=1)   # within half an 11x11 cell
+            out += [{"fitness": float(f), "mean_distance": float(d), "hit_rate": float(h), "within_half_cell": float(n)}
+                    for f, d, h, n in zip(r.fitness, r.metrics["mean_distance"], r.metrics["hit_rate"], near)]
     return out
 
 
@@ -76,6 +77,7 @@ def run_one(config_path: Path, variant: str, seed: int, generations: int) -> dic
     """One run: evolve ``generations`` at 11x11, score every distinct generation champion at 11, 33, 55."""
     from evohyper.config import apply_overrides, load_raw, validate
     from evohyper.engine.runner import build_search
+    from evohyper.families.hyperneat.neat_state import genome_to_data
 
     overrides = ["backend.name=local", "output.progress=false", f"budget.generations={generations}",
                  "budget.target_fitness=null", f"decoder.distance_input={str(VARIANTS[variant]).lower()}",
@@ -100,6 +102,7 @@ def run_one(config_path: Path, variant: str, seed: int, generations: int) -> dic
             "distinct_champions": len(distinct),
             "champion_fitness_11_as_evolved": [f for _, f in recorder.champions],
             "champion": keys, "scores": {str(r): scores[r] for r in RESOLUTIONS},
+            "genomes": {k: genome_to_data(g) for k, g in distinct.items()},
             "final_champion_nodes": len(recorder.champions[-1][0].nodes)}
 
 
@@ -133,3 +136,72 @@ def curves(data: dict[str, Any]) -> dict[int, np.ndarray]:
 
 def distances(data: dict[str, Any]) -> dict[int, np.ndarray]:
     return {r: np.array([data["scores"][str(r)][k]["mean_distance"] for k in data["champion"]]) for r in RESOLUTIONS}
+
+
+def _plot(results: list[dict[str, Any]], path: Path) -> Path:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    variants = [v for v in VARIANTS if any(r["variant"] == v for r in results)]
+    fig, axes = plt.subplots(2, len(variants), figsize=(5.2 * len(variants), 7.0), dpi=110, squeeze=False)
+    for col, variant in enumerate(variants):
+        runs = [r for r in results if r["variant"] == variant]
+        for row, (getter, label) in enumerate(((curves, "generation champion fitness"),
+                                               (distances, "mean distance to the target (11x11 cells)"))):
+            ax = axes[row][col]
+            for res, colour in zip(RESOLUTIONS, ("#1b9e77", "#d95f02", "#7570b3")):
+                y = np.stack([getter(r)[res] for r in runs]).mean(axis=0)
+                ax.plot(np.arange(1, len(y) + 1), y, color=colour, lw=1.6, label=f"{res}x{res}")
+            ax.set_xlabel("generation")
+            ax.set_ylabel(label)
+            ax.grid(alpha=0.3)
+            ax.set_title(f"{'with' if VARIANTS[variant] else 'without'} distance input, mean of {len(runs)} runs",
+                         fontsize=9)
+        axes[0][col].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def scaling_section(results: list[dict[str, Any]], out_dir: Path, seeds: list[int], generations: int) -> list[str]:
+    """Markdown of the 20-run experiment (per variant summary, per-run table, curves)."""
+    png = _plot(results, out_dir / "hyperneat_visual_scaling.png")
+    lines = ["## Scaling as the paper measured it: generation champions of every generation", "",
+             f"Runs of `search_spaces/hyperneat_visual.yaml` for {generations} generations each (no stop at the "
+             "target), seeds " + f"{seeds[0]}-{seeds[-1]}" + ", each without and with the CPPN's distance input "
+             "(`decoder.distance_input`). The champion of every generation is decoded at 11x11, 33x33 and 55x55 "
+             "and scored on the 75 trials (distances in 11x11 cells). Script: `experiments/hyperneat_scaling.py` "
+             "(per-run results cached in `experiments/out/hyperneat_scaling/`).", "",
+             "| CPPN inputs | runs | final champion fitness 11 / 33 / 55 | 55 as % of 11 | within 5%? "
+             "| mean over all generations 11 / 33 / 55 | final mean distance 11 / 33 / 55 | solved at 11 (fitness 100) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for variant, flag in VARIANTS.items():
+        runs = [r for r in results if r["variant"] == variant]
+        if not runs:
+            continue
+        final = {res: np.array([curves(r)[res][-1] for r in runs]) for res in RESOLUTIONS}
+        allgen = {res: np.array([curves(r)[res].mean() for r in runs]) for res in RESOLUTIONS}
+        dist = {res: np.array([distances(r)[res][-1] for r in runs]) for res in RESOLUTIONS}
+        ratio = final[55].mean() / final[11].mean()
+        solved = sum(bool(final[11][i] >= 100.0 - 1e-9) for i in range(len(runs)))
+        lines.append(f"| {'x1, y1, x2, y2, distance, bias' if flag else 'x1, y1, x2, y2, bias'} | {len(runs)} | "
+                     + " / ".join(f"{final[res].mean():.2f}" for res in RESOLUTIONS)
+                     + f" | {ratio * 100:.1f}% | {'**yes**' if ratio >= 0.95 else '**no**'} | "
+                     + " / ".join(f"{allgen[res].mean():.2f}" for res in RESOLUTIONS) + " | "
+                     + " / ".join(f"{dist[res].mean():.2f}" for res in RESOLUTIONS) + f" | {solved} of {len(runs)} |")
+    lines += ["", f"![generation champions at 11, 33 and 55]({png.name})", "",
+              "Per run (final generation champion; evolution and scoring seconds of one process, 1 torch thread, "
+              "shared machine):", "",
+              "| CPPN inputs | seed | fitness 11 / 33 / 55 | mean distance 11 / 33 / 55 | first generation at 100 "
+              "| distinct champions | seconds evolve + score |", "|---|---|---|---|---|---|---|"]
+    for r in sorted(results, key=lambda r: (r["variant"], r["seed"])):
+        c, d = curves(r), distances(r)
+        first = next((i + 1 for i, f in enumerate(r["champion_fitness_11_as_evolved"]) if f >= 100.0 - 1e-9), None)
+        lines.append(f"| {'distance' if VARIANTS[r['variant']] else 'no distance'} | {r['seed']} | "
+                     + " / ".join(f"{c[res][-1]:.2f}" for res in RESOLUTIONS) + " | "
+                     + " / ".join(f"{d[res][-1]:.3f}" for res in RESOLUTIONS)
+                     + f" | {first if first else '-'} | {r['distinct_champions']} | "
+                     f"{r['evolve_seconds']:.0f} + {r['score_seconds']:.0f} |")
+    return lines
