@@ -73,7 +73,7 @@ def score(genomes: list[Any], decoder_options: dict[str, Any], resolution: int, 
     return out
 
 
-def run_one(config_path: Path, variant: str, seed: int, generations: int) -> dict[str, Any]:
+def run_one(config_path: Path, variant: str, seed: int, generations: int, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """One run: evolve ``generations`` at 11x11, score every distinct generation champion at 11, 33, 55."""
     from evohyper.config import apply_overrides, load_raw, validate
     from evohyper.engine.runner import build_search
@@ -81,7 +81,7 @@ def run_one(config_path: Path, variant: str, seed: int, generations: int) -> dic
 
     overrides = ["backend.name=local", "output.progress=false", f"budget.generations={generations}",
                  "budget.target_fitness=null", f"decoder.distance_input={str(VARIANTS[variant]).lower()}",
-                 f"seed={seed}"]
+                 f"seed={seed}", *extra]
     config = validate(apply_overrides(load_raw(config_path), overrides))
     started = time.perf_counter()
     search = build_search(config, None)
@@ -107,7 +107,7 @@ def run_one(config_path: Path, variant: str, seed: int, generations: int) -> dic
 
 
 def run_all(config_path: Path, seeds: list[int], generations: int, cache: Path = CACHE,
-            variants: tuple[str, ...] = tuple(VARIANTS), log: Any = print) -> list[dict[str, Any]]:
+            variants: tuple[str, ...] = tuple(VARIANTS), log: Any = print, extra: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """Every (variant, seed) run, read from the cache when there, else run and cached (interleaved order:
     seed 0 of both variants, then seed 1, ... so a partial run compares like with like)."""
     cache.mkdir(parents=True, exist_ok=True)
@@ -118,10 +118,10 @@ def run_all(config_path: Path, seeds: list[int], generations: int, cache: Path =
             path = cache / f"{variant}_seed{seed}.json"
             if path.is_file():
                 data = json.loads(path.read_text())
-                if data.get("generations") == generations:
+                if data.get("generations") == generations and data.get("overrides", [])[6:] == list(extra):
                     results.append(data)
                     continue
-            data = run_one(config_path, variant, seed, generations)
+            data = run_one(config_path, variant, seed, generations, extra)
             path.write_text(json.dumps(data))
             log(f"[hyperneat_scaling] {variant} seed {seed}: evolve {data['evolve_seconds']} s, "
                 f"{data['distinct_champions']} distinct champions scored in {data['score_seconds']} s")

@@ -1,0 +1,47 @@
+"""The HyperNEAT scaling experiment (generation champions at 11, 33, 55) and the ES-HyperNEAT report, tiny."""
+from pathlib import Path
+
+from experiments.es_hyperneat_report import es_hyperneat_report
+from experiments.hyperneat_scaling import RESOLUTIONS, curves, genome_key, run_all, scaling_section
+from experiments.make_reports import REPORTS
+
+TINY = ("strategy.popsize=16",)
+
+
+def test_registered():
+    assert "es_hyperneat" in REPORTS and "hyperneat_visual" in REPORTS
+
+
+def test_generation_champions_scored_once_each_and_cached(tmp_path):
+    cache = tmp_path / "cache"
+    runs = run_all(Path("search_spaces/hyperneat_visual.yaml"), [0], 3, cache=cache, extra=TINY, log=lambda m: None)
+    assert [r["variant"] for r in runs] == ["no_distance", "distance"]
+    for r in runs:
+        assert len(r["champion"]) == 3 and r["distinct_champions"] == len(set(r["champion"])) == len(r["genomes"])
+        c = curves(r)
+        assert all(len(c[res]) == 3 for res in RESOLUTIONS)
+        # the 11x11 re-score of each champion is the fitness it was selected with
+        assert [round(x, 6) for x in c[11]] == [round(x, 6) for x in r["champion_fitness_11_as_evolved"]]
+    again = run_all(Path("search_spaces/hyperneat_visual.yaml"), [0], 3, cache=cache, extra=TINY,
+                    log=lambda m: (_ for _ in ()).throw(AssertionError("ran again: " + m)))
+    assert again == runs                                        # read from the cache, not run again
+    text = "\n".join(scaling_section(runs, tmp_path, [0], 3))
+    assert "55 as % of 11" in text and (tmp_path / "hyperneat_visual_scaling.png").is_file()
+
+
+def test_genome_key_ignores_identity_not_content():
+    from evohyper.testing.neat_genomes import cppn_config, random_genomes
+    a, b = random_genomes(cppn_config(5, 1), 2, seed=3)
+    b2 = random_genomes(cppn_config(5, 1), 2, seed=3)[1]
+    b2.key, b2.fitness = 99, 1.0
+    assert genome_key(b) == genome_key(b2) != genome_key(a)
+
+
+def test_es_hyperneat_report_tiny(tmp_path):
+    out = es_hyperneat_report(tmp_path, seeds={"visual": [0], "pendulum": [0]},
+                              overrides=["backend.name=local", "output.progress=false", "output.tensorboard=false",
+                                         "budget.generations=2", "strategy.popsize=16"])
+    text = out.read_text()
+    assert "## visual discrimination 11x11" in text and "## Pendulum-v1 (gymnasium)" in text
+    for name in ("es_hyperneat_visual.png", "es_hyperneat_visual_substrate.png", "es_hyperneat_pendulum.png"):
+        assert (tmp_path / name).is_file(), name
