@@ -42,24 +42,28 @@ def draw_substrate(decoder: Any, phenotypes: Any, path: Path, index: int = 0, ti
     kinds = [("input -> hidden", _links(t["w_in"], ins, hid)), ("hidden -> hidden", _links(t["w_hh"], hid, hid)),
              ("hidden -> output", _links(t["w_out"], hid, outs))]
     wmax = max([float(w.abs().max()) for _, (_, _, w) in kinds if len(w)], default=1.0)
-    panels = kinds if decoder.layout == "sheets" else [("all connections", tuple(torch.cat(p) for p in zip(
-        *[links for _, links in kinds])))]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.6), dpi=110, squeeze=False)
-    for ax, (name, (src, tgt, w)) in zip(axes[0], panels):
+    if decoder.layout == "sheets":  # three sheets over one square: one panel per kind of connection
+        panels = [(name, links, shown) for (name, links), shown in zip(kinds, ("ih", "h", "ho"))]
+    else:
+        panels = [("all connections", tuple(torch.cat(p) for p in zip(*[links for _, links in kinds])), "iho")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(max(6.0, 4.6 * len(panels)), 5.0), dpi=110, squeeze=False)
+    for ax, (name, (src, tgt, w), shown) in zip(axes[0], panels):
         n = _segments(ax, src, tgt, w, wmax)
-        ax.scatter(ins[:, 0], ins[:, 1], marker="s", s=14, c="#969696", label="input", zorder=3)
-        ax.scatter(outs[:, 0], outs[:, 1], marker="^", s=18, c="#31a354", label="output", zorder=3)
+        if "i" in shown:
+            ax.scatter(ins[:, 0], ins[:, 1], marker="s", s=14, c="#969696", label="input", zorder=3)
+        if "o" in shown:
+            ax.scatter(outs[:, 0], outs[:, 1], marker="^", s=18, c="#31a354", label="output", zorder=3)
         ax.scatter(hid[:, 0], hid[:, 1], marker="o", s=22, c="#fd8d3c", edgecolors="k", linewidths=0.4,
                    label="hidden", zorder=4)
+        ax.legend(fontsize=7, loc="lower left")
         ax.set_title(f"{name}: {n} links", fontsize=9)
         ax.set_xlim(-1.15, 1.15)
         ax.set_ylim(-1.15, 1.15)
         ax.set_aspect("equal")
         ax.grid(alpha=0.2)
-    axes[0][0].legend(fontsize=7, loc="lower left")
     steps = int(t["steps"])
     fig.suptitle(title or f"ES-HyperNEAT substrate: {hid.shape[0]} hidden nodes, "
-                 f"{sum(len(w) for _, (_, _, w) in kinds)} links, {steps} activation steps "
+                 f"{sum(len(w) for _, (_, _, w) in kinds)} links, {steps} activation steps\n"
                  f"(blue +, red -; opacity |w|)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
