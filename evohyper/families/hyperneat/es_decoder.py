@@ -142,18 +142,21 @@ class ESHyperNEATDecoder(Decoder):
     def _values(self, cppns: CompiledCPPNs, output: int, src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
         """Clamped weight output ``[G, Q]`` of every genome at the pairs ``src -> tgt``, in chunks of pairs
         (always finite: the quadtree's masks multiply it)."""
-        parts = [src, tgt]
+        Q = src.shape[0]
+        inputs = torch.empty(Q, self.num_inputs, dtype=src.dtype, device=src.device)
+        inputs[:, :2], inputs[:, 2:4] = src, tgt
         if self.distance_input:
-            parts.append(torch.linalg.vector_norm(src - tgt, dim=1, keepdim=True))
+            torch.linalg.vector_norm(src - tgt, dim=1, out=inputs[:, 4])
         if self.bias_input:
-            parts.append(torch.ones(src.shape[0], 1, dtype=src.dtype, device=src.device))
-        inputs = torch.cat(parts, dim=1)
-        Q = inputs.shape[0]
+            inputs[:, -1] = 1.0
         chunk = int(min(65536, max(1024, self.max_chunk_bytes // (cppns.num_slots * inputs.element_size()))))
-        out = torch.empty(cppns.num_genomes, Q, dtype=self.dtype, device=cppns.device)
-        for start in range(0, Q, chunk):  # chunks of coordinate pairs, each one batched call
-            end = min(Q, start + chunk)
-            out[:, start:end] = cppns.query(inputs[start:end])[:, output]
+        if Q <= chunk:  # one batched call
+            out = cppns.query(inputs)[:, output].contiguous()
+        else:
+            out = torch.empty(cppns.num_genomes, Q, dtype=self.dtype, device=cppns.device)
+            for start in range(0, Q, chunk):  # chunks of coordinate pairs, each one batched call
+                end = min(Q, start + chunk)
+                out[:, start:end] = cppns.query(inputs[start:end])[:, output]
         return out.nan_to_num_(nan=0.0).clamp_(-1.0, 1.0)  # NaN (e.g. inf - inf in a CPPN) reads as no weight
 
     # ------------------------------------------------------------------ decoding

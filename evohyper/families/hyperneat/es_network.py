@@ -84,10 +84,10 @@ def depth(w_hh: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Longest chain of hidden nodes per network ``[G]`` (0 without hidden nodes); for acyclic links."""
     if not mask.numel():
         return torch.zeros(mask.shape[0], dtype=torch.int64, device=mask.device)
-    links = (w_hh != 0).to(w_hh.dtype)
-    length = mask.to(w_hh.dtype)                                        # chain ending at each node
+    links = (w_hh != 0).to(torch.int16)                                # small integers: less memory traffic
+    length = mask.to(torch.int16)                                       # chain ending at each node
     for _ in range(w_hh.shape[1]):
-        longer = torch.where(mask, 1.0 + (links * length[:, :, None]).amax(dim=1), 0.0)
+        longer = (links * length[:, :, None]).amax(dim=1).add_(1).mul_(mask)
         if torch.equal(longer, length):
             break
         length = longer
