@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from benchmarks.es_reference import ReferenceES, batched_networks, differences
-from benchmarks.timing import Timing, fmt_ms, fmt_ratio, median_time, met, progress, table
+from benchmarks.timing import Timing, fmt_ms, fmt_ratio, met, progress, table
 from evohyper.config import apply_overrides, load_raw, validate
 from evohyper.engine.runner import build_search
 from evohyper.families.hyperneat import es_network
@@ -77,18 +77,25 @@ def run() -> dict[str, Any]:
     neat_config = config.components().strategy.config
     d64, d32 = _decoder(task, config, dtype="float64"), _decoder(task, config)
     batched = batched_networks(d64, d64.decode(genomes))
-    per_chunk, calls, reference = [], 0, []
+    per_chunk, per_chunk_cpu, calls, reference = [], [], 0, []
     samples: list[float] = []
+    cpu: list[float] = []
     chunk = -(-len(genomes) // ROUNDS)
+    d64.decode(genomes)  # warm-up
     for r in range(ROUNDS):  # interleaved: batched repeats, then a third of the reference
-        samples += median_time(lambda: d64.decode(genomes), repeats=2, warmup=int(r == 0)).samples
+        for _ in range(2):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            d64.decode(genomes)
+            samples.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
         progress(f"es_hyperneat: reference on genomes {r * chunk}..{min(len(genomes), (r + 1) * chunk) - 1}")
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         for g in genomes[r * chunk:(r + 1) * chunk]:
             ref = ReferenceES(g, neat_config, d64)
             reference.append(ref.network())
             calls += ref.calls
         per_chunk.append(time.perf_counter() - start)
+        per_chunk_cpu.append(time.process_time() - start_cpu)
     diffs = [differences(a, b) for a, b in zip(batched, reference)]
     bad = [i for i, d in enumerate(diffs) if d]
     if bad:
@@ -110,6 +117,7 @@ def run() -> dict[str, Any]:
         for key, dt in zip(timings, (t1 - t0, t2 - t1, t3 - t2)):
             timings[key].append(dt)
     return {"n": len(genomes), "batched": Timing.of(samples), "reference": sum(per_chunk), "calls": calls,
+            "batched_cpu": Timing.of(cpu), "reference_cpu": sum(per_chunk_cpu),
             "nodes": sum(len(g.nodes) for g in genomes) / len(genomes),
             "links": sum(sum(c.enabled for c in g.connections.values()) for g in genomes) / len(genomes),
             "hidden": [len(n.hidden) for n in reference], "connections": [len(n.connections) for n in reference],
@@ -123,8 +131,9 @@ def render(r: dict[str, Any]) -> str:
     from benchmarks.report import add_summary
 
     b, ratio = r["batched"], r["reference"] / r["batched"].median
+    cpu_ratio = r["reference_cpu"] / r["batched_cpu"].median
     add_summary("ES-HyperNEAT decode, 150 evolved CPPNs (vs per-point reference)", f">= {TARGET:.0f}x",
-                fmt_ratio(ratio), ratio >= TARGET)
+                f"{fmt_ratio(ratio)} wall-clock ({fmt_ratio(cpu_ratio)} in CPU time)", ratio >= TARGET)
     phases = r["phases"]
     total = sum(t.median for t in phases.values())
     hidden, conns = r["hidden"], r["connections"]
@@ -145,7 +154,13 @@ def render(r: dict[str, Any]) -> str:
              fmt_ms(r["reference"] / r["n"])],
             ["batched `ESHyperNEATDecoder.decode` (float64)", f"{fmt_ms(b.median)} ({b.spread_ms()})",
              fmt_ms(b.median / r["n"])],
-            ["speed-up", f"**{fmt_ratio(ratio)}** ({met(ratio >= TARGET)} >= {TARGET:.0f}x)", ""]]), "",
+            ["speed-up", f"**{fmt_ratio(ratio)}** ({met(ratio >= TARGET)} >= {TARGET:.0f}x)", ""],
+            ["CPU time (`time.process_time`): reference / batched (median)",
+             f"{fmt_ms(r['reference_cpu'])} / {fmt_ms(r['batched_cpu'].median)} = **{fmt_ratio(cpu_ratio)}**",
+             ""]]), "",
+        "Wall-clock is the headline; CPU time is shown because other jobs shared the 2 cores during the run, and "
+        "the two implementations suffer differently from that (the batched decoder streams large tensors through "
+        "memory, the reference runs the Python interpreter).", "",
         f"The reference made {r['calls']:,} CPPN calls ({r['calls'] / r['n']:,.0f} per genome). The batched decoder "
         f"queries every cell of every quadtree level densely and searches from every candidate hidden position "
         f"some genome reached ({r['searched']} of {r['searched']} here), so it evaluates more points than the "

@@ -166,13 +166,14 @@ class ESHyperNEATDecoder(Decoder):
         genotypes = list(genotypes)
         cppns = compile_cppns(genotypes, self.num_inputs, self.num_outputs, dtype=self.dtype, device=device)
         per_source = len(genotypes) * self.grid.points_per_source * torch.finfo(self.dtype).bits // 8
-        block = max(1, int(self.max_chunk_bytes // (16 * per_source)))  # the quadtree tensors of one block
+        block = max(1, int(self.max_chunk_bytes // (8 * per_source)))  # the quadtree tensors of one block
 
         def explore(sources: torch.Tensor, kind: str) -> torch.Tensor:
             def values(src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
                 return self._values(cppns, self.output_index(kind), src, tgt)
-            return torch.cat([es_quadtree.explore(values, sources[i:i + block], kind != "out", self.grid,
-                                                  self.options) for i in range(0, sources.shape[0], block)], dim=1)
+            parts = [es_quadtree.explore(values, sources[i:i + block], kind != "out", self.grid, self.options)
+                     for i in range(0, sources.shape[0], block)]
+            return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 
         def pts(p: list[list[float]]) -> torch.Tensor:
             return torch.tensor(p, dtype=self.dtype, device=device)

@@ -123,9 +123,10 @@ def _subtree_variance(values: dict[int, torch.Tensor], leaf: dict[int, torch.Ten
     for level in sorted(values, reverse=True):
         own = leaf[level].to(values[level].dtype)
         w = values[level] * own
-        stats = torch.stack([own, w, w * values[level]])                  # [3, G, S, n, n]
+        stats = [own, w, w * values[level]]                               # count, sum, sum of squares
         if below is not None:
-            stats.addcmul_(_pool(below), divided[level].to(stats.dtype))
+            inner = divided[level].to(own.dtype)
+            stats = [s.addcmul_(_pool(b), inner) for s, b in zip(stats, below)]
             n = stats[0].clamp(min=1.0)
             mean = stats[1] / n
             out[level] = (stats[2] / n).sub_(mean.square_()).clamp_(min=0.0).mul_(divided[level])
