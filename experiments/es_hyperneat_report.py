@@ -58,7 +58,8 @@ def _champion(run_dir: Path) -> dict[str, Any]:
             "pictures": best.get("pictures", [])}
 
 
-def es_hyperneat_report(out_dir: Path, seeds: dict[str, list[int]], overrides: list[str]) -> Path:
+def es_hyperneat_report(out_dir: Path, seeds: dict[str, list[int]], overrides: list[str],
+                        task_overrides: dict[str, list[str]] | None = None) -> Path:
     started = time.perf_counter()
     torch.set_num_threads(1)
     results: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -68,7 +69,7 @@ def es_hyperneat_report(out_dir: Path, seeds: dict[str, list[int]], overrides: l
         for task in TASKS:
             for method, _ in METHODS:
                 cfg = Path("search_spaces") / f"{method}_{task}.yaml"
-                runs = run_seeds(cfg, seeds[task], overrides, Path(tmp))
+                runs = run_seeds(cfg, seeds[task], [*overrides, *(task_overrides or {}).get(task, [])], Path(tmp))
                 results[(task, method)] = runs
                 champions[(task, method)] = [_champion(Path(r["summary"]["run_dir"])) for r in runs]
             best = max(results[(task, "es_hyperneat")], key=lambda r: (r["summary"]["best_fitness"], -r["seed"]))
@@ -91,7 +92,9 @@ def es_hyperneat_report(out_dir: Path, seeds: dict[str, list[int]], overrides: l
              "one torch thread on a shared 2-core machine (other jobs ran at the same time: compare them "
              "loosely).", ""]
     for task, (title, layout) in TASKS.items():
-        lines += [f"## {title}", "", f"Layouts: ES-HyperNEAT {layout}. Seeds {seeds[task]}.", "",
+        extra = (task_overrides or {}).get(task, [])
+        lines += [f"## {title}", "", f"Layouts: ES-HyperNEAT {layout}. Seeds {seeds[task]}"
+                  + (f"; overrides for this task: {', '.join(f'`{o}`' for o in extra)}" if extra else "") + ".", "",
                   "| method | seed | generations | best fitness | seconds | s / generation | champion hidden nodes "
                   "| champion links (in-hid / hid-hid / hid-out) |", "|---|---|---|---|---|---|---|---|"]
         for method, label in METHODS:

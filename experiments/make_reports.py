@@ -44,7 +44,8 @@ def es_hyperneat(out_dir: Path) -> Path:
     from experiments.es_hyperneat_report import es_hyperneat_report
     return es_hyperneat_report(out_dir, seeds={"visual": [0, 1, 2, 3, 4], "pendulum": [0, 1, 2]},
                                overrides=["backend.name=local", "output.progress=false", "output.tensorboard=false",
-                                          "budget.generations=100"])
+                                          "budget.generations=100"],
+                               task_overrides={"pendulum": ["budget.generations=60"]})
 
 
 
