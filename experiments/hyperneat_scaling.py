@@ -138,6 +138,11 @@ def distances(data: dict[str, Any]) -> dict[int, np.ndarray]:
     return {r: np.array([data["scores"][str(r)][k]["mean_distance"] for k in data["champion"]]) for r in RESOLUTIONS}
 
 
+def _final(data: dict[str, Any], resolution: int, metric: str) -> float:
+    """``metric`` of the last generation's champion at ``resolution``."""
+    return float(data["scores"][str(resolution)][data["champion"][-1]][metric])
+
+
 def _plot(results: list[dict[str, Any]], path: Path) -> Path:
     import matplotlib
     matplotlib.use("Agg")
@@ -175,8 +180,9 @@ def scaling_section(results: list[dict[str, Any]], out_dir: Path, seeds: list[in
              "and scored on the 75 trials (distances in 11x11 cells). Script: `experiments/hyperneat_scaling.py` "
              "(per-run results cached in `experiments/out/hyperneat_scaling/`).", "",
              "| CPPN inputs | runs | final champion fitness 11 / 33 / 55 | 55 as % of 11 | within 5%? "
-             "| mean over all generations 11 / 33 / 55 | final mean distance 11 / 33 / 55 | solved at 11 (fitness 100) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| mean over all generations 11 / 33 / 55 | final mean distance 11 / 33 / 55 "
+             "| trials within half a cell 11 / 33 / 55 | solved at 11 (fitness 100) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for variant, flag in VARIANTS.items():
         runs = [r for r in results if r["variant"] == variant]
         if not runs:
@@ -184,13 +190,15 @@ def scaling_section(results: list[dict[str, Any]], out_dir: Path, seeds: list[in
         final = {res: np.array([curves(r)[res][-1] for r in runs]) for res in RESOLUTIONS}
         allgen = {res: np.array([curves(r)[res].mean() for r in runs]) for res in RESOLUTIONS}
         dist = {res: np.array([distances(r)[res][-1] for r in runs]) for res in RESOLUTIONS}
+        near = {res: np.array([_final(r, res, "within_half_cell") for r in runs]) for res in RESOLUTIONS}
         ratio = final[55].mean() / final[11].mean()
         solved = sum(bool(final[11][i] >= 100.0 - 1e-9) for i in range(len(runs)))
         lines.append(f"| {'x1, y1, x2, y2, distance, bias' if flag else 'x1, y1, x2, y2, bias'} | {len(runs)} | "
                      + " / ".join(f"{final[res].mean():.2f}" for res in RESOLUTIONS)
                      + f" | {ratio * 100:.1f}% | {'**yes**' if ratio >= 0.95 else '**no**'} | "
                      + " / ".join(f"{allgen[res].mean():.2f}" for res in RESOLUTIONS) + " | "
-                     + " / ".join(f"{dist[res].mean():.2f}" for res in RESOLUTIONS) + f" | {solved} of {len(runs)} |")
+                     + " / ".join(f"{dist[res].mean():.2f}" for res in RESOLUTIONS) + " | "
+                     + " / ".join(f"{near[res].mean() * 100:.0f}%" for res in RESOLUTIONS) + f" | {solved} of {len(runs)} |")
     lines += ["", f"![generation champions at 11, 33 and 55]({png.name})", "",
               "Per run (final generation champion; evolution and scoring seconds of one process, 1 torch thread, "
               "shared machine):", "",
@@ -204,4 +212,34 @@ def scaling_section(results: list[dict[str, Any]], out_dir: Path, seeds: list[in
                      + " / ".join(f"{d[res][-1]:.3f}" for res in RESOLUTIONS)
                      + f" | {first if first else '-'} | {r['distinct_champions']} | "
                      f"{r['evolve_seconds']:.0f} + {r['score_seconds']:.0f} |")
+    lines += ["", "### The setup, checked against the paper", "",
+              "Only the abstract pages of Stanley, D'Ambrosio & Gauci (2009) could be retrieved from the stored "
+              "corpus, so the body text was not quoted; the setup was checked against the task as the repository "
+              "describes it from the paper and against SharpNEAT's `BoxesVisualDiscrimination` domain (public code "
+              "that cites the paper):", "",
+              "- Trial layout: 75 trials, the small box at 25 uniformly spread cells (columns and rows 1, 3, 5, 7, "
+              "9), the large box 5 cells to the right, down and diagonally, wrapped and moved into view "
+              "(`tasks/visual_discrimination.py`, tested). SharpNEAT draws its trials at random instead (its own "
+              "variant), and scores an RMS distance plus an output-range bonus; we keep the paper's fixed trials "
+              "and `10000 / (alpha + sum d^2)` (alpha = 100 is ours: 100 = perfect).",
+              "- Coordinates: cell centres of a grid over [-1, 1] on both sheets, as in SharpNEAT "
+              "(`-1 + pixel/2 + i * pixel`); the 11x11 centres are a subset of the 33x33 and 55x55 centres, so a "
+              "finer substrate samples the same continuous pattern. (A grid with nodes on the edges, "
+              "`-1 + 2i/(n-1)`, would not nest across resolutions.)",
+              "- Scaling: at 33x33 and 55x55 every 11x11 cell becomes a 3x3 or 5x5 block, the boxes scale with "
+              "the field (SharpNEAT samples its 11x11 test field the same way), the target is the large box's "
+              "central pixel, distances stay in 11x11 cells.",
+              "- CPPN inputs: x1, y1, x2, y2 and a bias, optionally the distance |p1 - p2| (SharpNEAT's "
+              "`LengthCppnInput`); SharpNEAT adds z = -1 / +1 for the two sheets, a constant per layer pair here.",
+              "- Output activation identity: larger fields sum more lit inputs, which cannot saturate an output "
+              "and create ties.", "",
+              "Nothing was found that differs from the paper's description, so the task was not changed. What the "
+              "measurements show instead: at 33x33 and 55x55 most champions still find the large box (the "
+              "*within half a cell* column) but mark a node a fraction of an 11x11 cell away from its centre, "
+              "because an evolved weight pattern's peak need only fall inside the right 11x11 cell to score "
+              "perfectly at 11x11 (for example, a champion that solved 11x11 marked the node one fine pixel "
+              "diagonally off the centre in every trial at 33x33: distance 0.47 cells, fitness 85.7). The fitness "
+              "formula turns such a constant sub-cell offset into a loss of 10-15 points, while the paper's figure "
+              "plots distances, where an offset of 0.3-0.5 cells looks small. A radial distance input centres "
+              "the pattern on the source node by construction.", ""]
     return lines
