@@ -239,7 +239,7 @@ def scaling_section(results: list[dict[str, Any]], out_dir: Path, seeds: list[in
               "because an evolved weight pattern's peak need only fall inside the right 11x11 cell to score "
               "perfectly at 11x11 (for example, a champion that solved 11x11 marked the node one fine pixel "
               "diagonally off the centre in every trial at 33x33: distance 0.47 cells, fitness 85.7). The fitness "
-              "formula turns such a constant sub-cell offset into a loss of 10-15 points, while the paper's figure "
-              "plots distances, where an offset of 0.3-0.5 cells looks small. A radial distance input centres "
-              "the pattern on the source node by construction.", ""]
+              "formula turns such a constant sub-cell offset into a loss of 10-15 points, although as a distance "
+              "it is a third to a half of a cell. A radial distance input centres the pattern on the source node "
+              "by construction.", ""]
     return lines
