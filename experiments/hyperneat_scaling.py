@@ -28,17 +28,25 @@ CACHE = Path("experiments/out/hyperneat_scaling")
 
 
 class _ChampionRecorder:
-    """Backend wrapper: keeps each generation's best genome (a copy) and its fitness."""
+    """Backend wrapper: keeps each generation's best genome (a copy) and its fitness.
+
+    Ties: when several genomes share the best fitness (common once the task is solved), the previous
+    champion stays champion if it is among them (an elite survives), else the first of them; so a solved
+    run does not report a different, equally fit genome every generation."""
 
     def __init__(self, backend: Any):
         self.backend = backend
         self.champions: list[tuple[Any, float]] = []
+        self.keys: list[str] = []
 
     def evaluate(self, genotypes: Any, seed: int) -> Any:
         result = self.backend.evaluate(genotypes, seed)
         fitness = torch.nan_to_num(result.fitness, nan=float("-inf"))
-        i = int(fitness.argmax())
+        tied = (fitness == fitness.max()).nonzero().flatten().tolist()
+        keys = {i: genome_key(genotypes[i]) for i in tied} if len(tied) > 1 else {tied[0]: None}
+        i = next((j for j, k in keys.items() if self.keys and k == self.keys[-1]), tied[0])
         self.champions.append((copy.deepcopy(genotypes[i]), float(result.fitness[i])))
+        self.keys.append(keys[i] or genome_key(genotypes[i]))
         return result
 
     def close(self) -> None:
@@ -89,7 +97,7 @@ def run_one(config_path: Path, variant: str, seed: int, generations: int, extra:
     search.backend = recorder
     search.run()
     evolve_s = time.perf_counter() - started
-    keys = [genome_key(g) for g, _ in recorder.champions]
+    keys = recorder.keys
     distinct: dict[str, Any] = {}
     for key, (g, _) in zip(keys, recorder.champions):
         distinct.setdefault(key, g)
