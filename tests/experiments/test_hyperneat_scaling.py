@@ -45,3 +45,28 @@ def test_es_hyperneat_report_tiny(tmp_path):
     assert "## visual discrimination 11x11" in text and "## Pendulum-v1 (gymnasium)" in text
     for name in ("es_hyperneat_visual.png", "es_hyperneat_visual_substrate.png", "es_hyperneat_pendulum.png"):
         assert (tmp_path / name).is_file(), name
+
+
+def test_a_tied_generation_keeps_its_previous_champion():
+    import torch
+
+    from evohyper.engine.evaluation import ChunkResult
+    from evohyper.testing.neat_genomes import cppn_config, random_genomes
+    from experiments.hyperneat_scaling import _ChampionRecorder
+
+    class Fixed:
+        def __init__(self):
+            self.fitness = []
+
+        def evaluate(self, genotypes, seed):
+            return ChunkResult(torch.tensor(self.fitness.pop(0), dtype=torch.float64), {}, len(genotypes))
+
+    a, b, c = random_genomes(cppn_config(5, 1), 3, seed=1)
+    backend = Fixed()
+    backend.fitness = [[1.0, 2.0, 0.0], [2.0, 2.0, 2.0], [3.0, 2.0, 3.0]]
+    rec = _ChampionRecorder(backend)
+    rec.evaluate([a, b, c], 0)           # b is best
+    rec.evaluate([a, b, c], 0)           # all tied: b stays
+    rec.evaluate([c, b, a], 0)           # b no longer best: the first of the tied best (c)
+    assert rec.keys == [genome_key(b), genome_key(b), genome_key(c)]
+    assert [f for _, f in rec.champions] == [2.0, 2.0, 3.0]

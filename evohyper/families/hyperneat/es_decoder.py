@@ -23,10 +23,11 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
-from evohyper.api.decoder import Decoder, DecoderInfo
+from evohyper.api.decoder import Decoder
 from evohyper.api.phenotypes import MLPSpec
 from evohyper.families.hyperneat import es_network, es_quadtree
 from evohyper.families.hyperneat.cppn import CompiledCPPNs, compile_cppns
+from evohyper.families.hyperneat.decoder import HyperNEATDecoder
 from evohyper.families.hyperneat.es_phenotypes import ESNetworkSpec, ESPhenotypes
 from evohyper.families.hyperneat.substrate import SubstrateSpec, line
 
@@ -113,13 +114,9 @@ class ESHyperNEATDecoder(Decoder):
                          f"MLP (MLPSpec, for its inputs and outputs); got {type(target).__name__}")
 
     # ------------------------------------------------------------------ CPPN geometry
-    @property
-    def genome_size(self) -> None:
-        return None
-
-    def info(self) -> DecoderInfo:
-        """NEAT genotypes with the CPPN's inputs and outputs (what strategy ``neat`` configures)."""
-        return DecoderInfo(genotype="neat", genome_inputs=self.num_inputs, genome_outputs=self.num_outputs)
+    # NEAT genotypes declared exactly as HyperNEAT's: no vector genome, the CPPN's inputs/outputs in info()
+    genome_size = HyperNEATDecoder.genome_size
+    info = HyperNEATDecoder.info
 
     @property
     def num_inputs(self) -> int:
