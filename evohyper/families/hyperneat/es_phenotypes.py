@@ -74,7 +74,7 @@ class ESPhenotypes(Phenotypes):
         w_in, w_hh, w_out = self.tensors["w_in"], self.tensors["w_hh"], self.tensors["w_out"]
         P, n_in, H = w_in.shape
         if x.dim() == 2 and x.shape[1] == n_in:
-            pre = torch.matmul(x, w_in)                                   # [P, B, H], x broadcast
+            pre = torch.matmul(x.to(w_in.dtype), w_in)                    # [P, B, H], x broadcast
         elif x.dim() == 3 and x.shape[0] == P and x.shape[2] == n_in:
             pre = torch.bmm(x.to(w_in.dtype), w_in)
         else:
