@@ -185,8 +185,10 @@ def _plot(results: list[dict[str, Any]], path: Path) -> Path:
 
 def scaling_section(results: list[dict[str, Any]], out_dir: Path, seeds: list[int], generations: int) -> list[str]:
     """Markdown of the 20-run experiment (per variant summary, per-run table, curves)."""
+    done = sorted(s for s in {r["seed"] for r in results}               # seeds run in every variant
+                  if all(any(r["seed"] == s and r["variant"] == v for r in results) for v in VARIANTS))
+    results = [r for r in results if r["seed"] in done]
     png = _plot(results, out_dir / "hyperneat_visual_scaling.png")
-    done = sorted({r["seed"] for r in results})
     partial = (f" **Partial experiment: {len(results)} of the {len(seeds) * len(VARIANTS)} planned runs are "
                f"done (seeds {', '.join(map(str, done))} of both variants)**; the rest did not fit the time this "
                "shared machine gave; `make reports hyperneat_visual` runs the missing seeds and keeps the cached "
