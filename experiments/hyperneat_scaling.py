@@ -33,8 +33,9 @@ class _ChampionRecorder:
     """Backend wrapper: keeps each generation's best genome (a copy) and its fitness.
 
     Ties: when several genomes share the best fitness (common once the task is solved), the previous
-    champion stays champion if it is among them (an elite survives), else the first of them; so a solved
-    run does not report a different, equally fit genome every generation."""
+    champion stays champion if it is among them, else the oldest of them (smallest neat-python key: an
+    elite, which survives); so a solved run does not report a different, equally fit genome every
+    generation."""
 
     def __init__(self, backend: Any):
         self.backend = backend
@@ -44,7 +45,7 @@ class _ChampionRecorder:
     def evaluate(self, genotypes: Any, seed: int) -> Any:
         result = self.backend.evaluate(genotypes, seed)
         fitness = torch.nan_to_num(result.fitness, nan=float("-inf"))
-        tied = (fitness == fitness.max()).nonzero().flatten().tolist()
+        tied = sorted((fitness == fitness.max()).nonzero().flatten().tolist(), key=lambda j: genotypes[j].key)
         keys = {i: genome_key(genotypes[i]) for i in tied} if len(tied) > 1 else {tied[0]: None}
         i = next((j for j, k in keys.items() if self.keys and k == self.keys[-1]), tied[0])
         self.champions.append((copy.deepcopy(genotypes[i]), float(result.fitness[i])))

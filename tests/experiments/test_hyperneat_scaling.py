@@ -67,6 +67,6 @@ def test_a_tied_generation_keeps_its_previous_champion():
     rec = _ChampionRecorder(backend)
     rec.evaluate([a, b, c], 0)           # b is best
     rec.evaluate([a, b, c], 0)           # all tied: b stays
-    rec.evaluate([c, b, a], 0)           # b no longer best: the first of the tied best (c)
-    assert rec.keys == [genome_key(b), genome_key(b), genome_key(c)]
+    rec.evaluate([c, b, a], 0)           # b no longer best: the oldest (smallest key) of the tied best (a)
+    assert rec.keys == [genome_key(b), genome_key(b), genome_key(a)]
     assert [f for _, f in rec.champions] == [2.0, 2.0, 3.0]
