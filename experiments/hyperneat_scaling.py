@@ -33,9 +33,9 @@ class _ChampionRecorder:
     """Backend wrapper: keeps each generation's best genome (a copy) and its fitness.
 
     Ties: when several genomes share the best fitness (common once the task is solved), the previous
-    champion stays champion if it is among them, else the oldest of them (smallest neat-python key: an
-    elite, which survives); so a solved run does not report a different, equally fit genome every
-    generation."""
+    champion stays champion if it is among them, else the oldest of them (smallest neat-python key).
+    (neat-python 2.0 keeps the *newest* of tied genomes as a species' elites, so in a solved run the
+    equally fit champion still changes most generations; every change is scored.)"""
 
     def __init__(self, backend: Any):
         self.backend = backend
