@@ -8,8 +8,8 @@ and calls the CPPN once per point, so a generation costs millions of Python call
 boolean masks computed level by level:
 
 * **Division and initialisation.** The root (level 1) is divided. A divided cell's four children exist;
-  a child is divided in turn when its parent is above ``initial_depth`` or, above ``max_depth``, when the
-  variance of the parent's four children exceeds ``division_threshold`` (2x2 pooling of the children).
+  they are divided in turn when their parent's level is below ``initial_depth``, or below ``max_depth``
+  with the variance of the four children above ``division_threshold`` (2x2 pooling of the children).
 * **Pruning and extraction.** Depth-first from the root's children: a cell whose variance (over the leaves
   of its subtree, computed by pooling) exceeds ``variance_threshold`` is descended into; otherwise it is a
   candidate, expressed as a connection when its band value ``max(min(d_up, d_down), min(d_left, d_right))``
