@@ -7,6 +7,7 @@ trials with the boxes scaled (the paper's claim: the CPPN scales "without loss o
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shlex
 import sys
@@ -101,6 +102,8 @@ def hyperneat_visual_report(config_path: Path, seeds: list[int], out_dir: Path, 
     dist = {r: np.array([s[r]["mean_distance"] for _, s, _, _ in rows]) for r in RESOLUTIONS}
     cmd = "make reports" if not sys.argv[1:] else "python -m experiments.make_reports " + \
         " ".join(shlex.quote(a) for a in sys.argv[1:])
+    if scaling_seeds and os.environ.get("HYPERNEAT_SCALING_CACHED_ONLY") == "1":
+        cmd = "HYPERNEAT_SCALING_CACHED_ONLY=1 " + cmd
     cfg_rel = config_path.relative_to(Path.cwd()) if config_path.is_absolute() else config_path
     lines = [
         "# HyperNEAT on visual discrimination: 11x11 evolution, 33x33 and 55x55 without further evolution", "",
