@@ -70,3 +70,31 @@ def test_a_tied_generation_keeps_its_previous_champion():
     rec.evaluate([c, b, a], 0)           # b no longer best: the oldest (smallest key) of the tied best (a)
     assert rec.keys == [genome_key(b), genome_key(b), genome_key(a)]
     assert [f for _, f in rec.champions] == [2.0, 2.0, 3.0]
+
+
+def test_neat_python_keeps_the_newest_of_tied_genomes_as_elites():
+    """The premise of the recorder's docstring: with equal fitness, neat-python's elites are the largest keys."""
+    import itertools
+    import random
+
+    import neat
+
+    from evohyper.api import rng
+    from evohyper.testing.neat_genomes import cppn_config, random_genomes
+
+    config = cppn_config(5, 1)
+    config.species_set_config.compatibility_threshold = 1e9          # one species
+    genomes = random_genomes(config, 6, seed=2)
+    for g in genomes:
+        g.fitness = 1.0
+    reporters = neat.reporting.ReporterSet()
+    species = config.species_set_type(config.species_set_config, reporters)
+    species.speciate(config, {g.key: g for g in genomes}, 0)
+    repro = config.reproduction_type(config.reproduction_config, reporters,
+                                     config.stagnation_type(config.stagnation_config, reporters))
+    repro.genome_indexer = itertools.count(100)
+    with rng.python_random(random.Random(0)):
+        new = repro.reproduce(config, species, len(genomes), 0)
+    old = sorted(g.key for g in genomes)
+    assert config.reproduction_config.elitism == 2
+    assert sorted(k for k in new if k in old) == old[-2:]
