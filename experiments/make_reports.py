@@ -35,7 +35,17 @@ def hyperneat_visual(out_dir: Path) -> Path:
     from experiments.hyperneat_report import hyperneat_visual_report
     return hyperneat_visual_report(ROOT / "search_spaces" / "hyperneat_visual.yaml", seeds=[0, 1, 2, 3, 4],
                                    out_dir=out_dir, overrides=["backend.name=local", "output.progress=false",
-                                                               "budget.generations=150"])
+                                                               "budget.generations=150"],
+                                   scaling_seeds=list(range(20)), scaling_generations=300)
+
+
+def es_hyperneat(out_dir: Path) -> Path:
+    """ES-HyperNEAT vs fixed-substrate HyperNEAT, same budget: visual discrimination and Pendulum-v1."""
+    from experiments.es_hyperneat_report import es_hyperneat_report
+    return es_hyperneat_report(out_dir, seeds={"visual": [0, 1, 2], "pendulum": [0, 1, 2]},
+                               overrides=["backend.name=local", "output.progress=false", "output.tensorboard=false",
+                                          "budget.generations=60"],
+                               task_overrides={"pendulum": ["budget.generations=40"]})
 
 
 
@@ -103,6 +113,7 @@ def _tune_example(stem: str) -> Callable[[Path], Path]:
 REPORTS: dict[str, Callable[[Path], Path]] = {"cartpole_snes": cartpole_snes,
                                               "hyperneat_visual": hyperneat_visual,
                                               "pneat_visual": pneat_visual,
+                                              "es_hyperneat": es_hyperneat,
                                               "circuit_design": circuit_design,
                                               "hypergan_digits": hypergan_digits,
                                               "ghn_nas": ghn_nas,

@@ -54,7 +54,7 @@ def _error(raw, read=validate) -> ConfigError:
     (_with(seed=2**63), "seed", r"non-negative int below 2\*\*63"),
     # item 7: neat cannot drive the direct decoder
     (_with(XOR, strategy={"name": "neat"}, decoder={"name": "direct"}), "decoder.name",
-     "decoders it can drive: hyperneat"),
+     "decoders it can drive: es_hyperneat, hyperneat, neat"),
     # item 2: the network block is checked against the keys the task reads
     (_with(XOR, network={"hiden": [16]}), "network.hiden", "unknown key; allowed keys: activation, bias, hidden"),
     (_with(XOR, network={"activaton": "relu"}), "network.activaton", "unknown key"),

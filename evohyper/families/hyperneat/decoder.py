@@ -23,9 +23,9 @@ from typing import Any, ClassVar, Literal
 import torch
 
 from evohyper.api.decoder import Decoder, DecoderInfo
-from evohyper.api.phenotypes import MLPPhenotypes
+from evohyper.api.phenotypes import MLPPhenotypes, MLPSpec
 from evohyper.families.hyperneat.cppn import CompiledCPPNs, compile_cppns
-from evohyper.families.hyperneat.substrate import SubstrateSpec
+from evohyper.families.hyperneat.substrate import SubstrateSpec, mlp_substrate
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -58,7 +58,7 @@ class HyperNEATDecoder(Decoder):
 
     genotype_kind: ClassVar[str] = "neat"
 
-    def __init__(self, target: SubstrateSpec, *,
+    def __init__(self, target: SubstrateSpec | MLPSpec, *,
                  weight_threshold: float = 0.2,
                  max_weight: float = 3.0,
                  distance_input: bool = True,
@@ -67,8 +67,10 @@ class HyperNEATDecoder(Decoder):
                  leo: bool = False,
                  dtype: Literal["float32", "float64"] = "float32",
                  max_chunk_mb: float = 256.0):
+        if isinstance(target, MLPSpec):  # an MLP task: its layers as rows of nodes (substrate.mlp_substrate)
+            target = mlp_substrate(target)
         if not isinstance(target, SubstrateSpec):
-            raise ValueError(f"decoder 'hyperneat' needs a task whose target is a substrate (SubstrateSpec); "
+            raise ValueError(f"decoder 'hyperneat' needs a task whose target is a substrate (SubstrateSpec) or an MLP; "
                              f"got {type(target).__name__}")
         super().__init__(target)
         if not (isinstance(weight_threshold, (int, float)) and 0.0 <= weight_threshold < 1.0):

@@ -102,3 +102,19 @@ class SubstrateSpec(TargetSpec):
         return {"kind": "SubstrateSpec", "sizes": self.substrate.sizes, "dim": self.substrate.dim,
                 "shapes": self.substrate.shapes, "connections": self.substrate.num_connections,
                 "activation": self.activation, "output_activation": self.output_activation, "bias": self.bias}
+
+
+def line(n: int, y: float) -> list[list[float]]:
+    """``n`` points evenly spread over x in [-1, 1] at height ``y`` (a single point sits at x = 0)."""
+    if n == 1:
+        return [[0.0, y]]
+    return [[-1.0 + 2.0 * i / (n - 1), y] for i in range(n)]
+
+
+def mlp_substrate(spec: MLPSpec) -> SubstrateSpec:
+    """A task's MLP target as a substrate: layer ``i`` of ``L`` is a row of nodes at
+    ``y = -1 + 2 i / (L - 1)`` (inputs at the bottom, outputs at the top), so a CPPN can weight an MLP
+    task (e.g. cart-pole) from the geometry of its layers."""
+    rows = [line(n, -1.0 + 2.0 * i / (len(spec.sizes) - 1)) for i, n in enumerate(spec.sizes)]
+    return SubstrateSpec(Substrate(rows, shapes=[[1, n] for n in spec.sizes]), activation=spec.activation,
+                         output_activation=spec.output_activation, bias=spec.bias)

@@ -75,6 +75,20 @@ def test_decoder_option_errors_name_option_and_value():
         HyperNEATDecoder(spec, max_weight=0)
     with pytest.raises(ValueError, match="bias_output"):
         HyperNEATDecoder(spec, bias_output=True)
-    from evohyper.api.phenotypes import MLPSpec
+    from evohyper.api.phenotypes import VectorSpec
     with pytest.raises(ValueError, match="substrate"):
-        HyperNEATDecoder(MLPSpec([2, 2]))
+        HyperNEATDecoder(VectorSpec(3))
+
+
+def test_an_mlp_target_becomes_rows_of_nodes():
+    """An MLP task (e.g. cart-pole): layer i of L is a row at y = -1 + 2i/(L-1), x spread over [-1, 1]."""
+    from evohyper.api.phenotypes import MLPPhenotypes, MLPSpec
+    decoder = HyperNEATDecoder(MLPSpec([4, 3, 1], activation="tanh", bias=True))
+    layers = decoder.substrate.layers
+    assert [x for row in layers[0] for x in row] == pytest.approx([-1, -1, -1 / 3, -1, 1 / 3, -1, 1, -1])
+    assert layers[1] == [[-1.0, 0.0], [0.0, 0.0], [1.0, 0.0]] and layers[2] == [[0.0, 1.0]]
+    genomes = random_genomes(cppn_config(decoder.num_inputs, decoder.num_outputs, activations=HN_ACTS,
+                                         aggregations=["sum"]), 3)
+    phen = decoder.decode(genomes)
+    assert isinstance(phen, MLPPhenotypes) and phen.forward(torch.zeros(5, 4)).shape == (3, 5, 1)
+    assert set(phen.tensors) == {"w0", "b0", "w1", "b1"}

@@ -72,7 +72,7 @@ def test_an_explicit_option_replaces_the_ini_item_and_nothing_else():
     (raw_config("memory-variable-config", {"name": "gym", "env": "Pendulum-v1"}), "strategy",
      "feed_forward = False, the decoder runs feed_forward = True"),
     (raw_config("xor-config-feedforward", {"name": "xor"}, {"name": "direct"}), "decoder.name",
-     "decoders it can drive: hyperneat, neat"),
+     "decoders it can drive: es_hyperneat, hyperneat, neat"),
     ({**raw_config("xor-config-feedforward", {"name": "xor"}), "strategy": {"name": "cmaes"}}, "decoder.name",
      "decoder 'neat' decodes 'neat' genotypes"),
     (raw_config("xor-config-feedforward", {"name": "digits"}, {"name": "neat", "recurrent": "yes"}),
