@@ -101,6 +101,8 @@ class Search:
 
     # ------------------------------------------------------------------ loop
     def _evaluate(self, genotypes: Any, seed: int) -> ChunkResult:
+        if self.evaluation_state is None:   # backends (and wrappers) with the older two-argument evaluate work
+            return self.backend.evaluate(genotypes, seed)
         return self.backend.evaluate(genotypes, seed, self.evaluation_state)
 
     def _train(self, job: Any, seed: int) -> ChunkResult:

@@ -162,3 +162,24 @@ def test_best_export_carries_the_state_and_seed_it_was_scored_with(drift, tmp_pa
     task = DriftTask()
     task.load_evaluation_state(state)
     assert float(task.evaluate(task.target({}).build({"x": genotype[None]}), 0).fitness[0]) == summary["fitness"]
+
+
+def test_a_backend_without_the_state_argument_still_runs_stateless_tasks():
+    """Backend wrappers written before issue 15 (``evaluate(genotypes, seed)``, e.g. recorders in
+    experiments and tests) keep working: the search passes a state only once a task has learned one."""
+
+    class OldStyle:
+        def __init__(self, inner):
+            self.inner, self.calls = inner, 0
+
+        def evaluate(self, genotypes, seed):
+            self.calls += 1
+            return self.inner.evaluate(genotypes, seed)
+
+        def close(self):
+            self.inner.close()
+
+    search = build_search(validate({**_raw(), "task": {"name": "sphere", "dim": 3}}), None)
+    search.backend = OldStyle(search.backend)
+    result = search.run()
+    assert search.backend.calls == 5 and result.generations == 5 and search.evaluation_state is None
