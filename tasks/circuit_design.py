@@ -68,7 +68,7 @@ class CircuitDesignTask(Task):
         if network:
             raise ValueError(f"task 'circuit_design' takes no network: block (its phenotype is a circuit); "
                              f"got unknown key(s) {sorted(network)}; allowed: []")
-        return CircuitSpec(self.space.max_length)
+        return CircuitSpec(self.space.max_length, target_response=self.target_circuit()["response"][0].cpu())
 
     def evaluate(self, phenotypes: CircuitPhenotypes, seed: int) -> EvalResult:
         t = self.target_circuit()

@@ -140,6 +140,23 @@ def response(kinds: torch.Tensor, values: torch.Tensor, omega: torch.Tensor, loa
     return torch.stack([-1.0 / r2, r1 / -r2], dim=1)
 
 
+def peel(resp: torch.Tensor, kinds: torch.Tensor, values: torch.Tensor, omega: torch.Tensor) -> torch.Tensor:
+    """The response ``[N, 2, K]`` of what remains of each chain once its first component is removed.
+
+    With a 1 V source, a first component ``T`` maps the input ``(1, I_in)`` to ``(V_1, I_1) = T (1, I_in)``:
+    series ``Z``: ``V_1 = 1 - Z I_in``, ``I_1 = I_in``; parallel ``Z``: ``V_1 = 1``, ``I_1 = I_in - 1/Z``. The
+    rest of the chain sees the source ``V_1``, and it is linear, so on a unit source it gives
+    ``(V_out / V_1, I_1 / V_1)``. ``kinds`` / ``values`` ``[N]`` (EMPTY: unchanged). Differentiable.
+    """
+    z = impedances(kinds.unsqueeze(1), values.unsqueeze(1), omega, resp.dtype)[:, 0]         # [N, K]
+    v_out, i_in = resp[:, 0], resp[:, 1]
+    par = is_parallel(kinds).unsqueeze(1)
+    ser = ((kinds >= 0) & ~is_parallel(kinds)).unsqueeze(1)
+    v1 = torch.where(ser, 1 - z * i_in, torch.ones_like(i_in))
+    i1 = torch.where(par, i_in - 1 / torch.where(par, z, torch.ones_like(z)), i_in)
+    return torch.stack([v_out / v1, i1 / v1], 1)
+
+
 def log_frequencies(k: int, f_min: float, f_max: float) -> torch.Tensor:
     """``k`` log-spaced angular frequencies ``2 pi f`` (float64) from ``f_min`` to ``f_max`` hertz."""
     return 2 * math.pi * torch.logspace(math.log10(f_min), math.log10(f_max), k, dtype=torch.float64)
