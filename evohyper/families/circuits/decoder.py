@@ -60,12 +60,14 @@ class CircuitDecoder(Decoder):
                 raise ValueError("decoder option designer needs a task that declares its target response "
                                  "(CircuitSpec.target_response; the circuit_design task does)")
             model = load_designer(designer)                          # validated here: the build is the check
-            k = target.target_response.shape[-1]
-            if model.max_length != target.max_length or model.config["k"] != k or model.min_length < min_length:
+            grid = lambda sp: (sp.frequencies, sp.f_min, sp.f_max, sp.load)  # noqa: E731
+            if (model.max_length != target.max_length or model.min_length < min_length
+                    or grid(model.space) != grid(self.space)
+                    or target.target_response.shape[-1] != self.space.frequencies):
                 raise ValueError(f"invalid decoder option designer={designer!r}: it designs chains of "
-                                 f"{model.min_length}-{model.max_length} components from {model.config['k']} "
-                                 f"frequencies; this decoder needs {min_length}-{target.max_length} components "
-                                 f"and its task has {k} frequencies")
+                                 f"{model.min_length}-{model.max_length} components from responses at "
+                                 f"{grid(model.space)} (frequencies, f_min, f_max, load); this decoder needs "
+                                 f"{min_length}-{target.max_length} components at {grid(self.space)}")
 
     @property
     def genome_size(self) -> int:
@@ -95,7 +97,6 @@ def _proposals(path: str, mtime_ns: int, beams: int, refine_steps: int, polish_r
     """Beams for one target, computed once per process (every build of the same search reuses them)."""
     model = load_designer(path)
     target = torch.from_numpy(np.frombuffer(response, dtype=np.complex128).reshape(1, 2, -1).copy())
-    space = CircuitSpace(min_length=model.min_length, max_length=model.max_length)
     cfg = DesignConfig(beams=beams, refine_steps=refine_steps, polish_rounds=polish_rounds)
-    _, _, kinds, index = design(model, target, space, cfg)
-    return space.encode_genes(kinds[0], index[0])
+    _, _, kinds, index = design(model, target, model.space, cfg)
+    return model.space.encode_genes(kinds[0], index[0])

@@ -89,7 +89,10 @@ def losses_of(model: Designer, resp, kinds, index, lengths, sigma: float = 0.0,
               generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Teacher-forced cross-entropy of the kinds (with STOP) and of the values (``sigma > 0``: against
     soft labels that make a near miss cheaper than a far one; values are ordered)."""
-    kl, vl = model(resp, kinds, index, lengths, generator)
+    return _losses(*model(resp, kinds, index, lengths, generator), kinds, index, sigma)
+
+
+def _losses(kl, vl, kinds, index, sigma: float) -> tuple[torch.Tensor, torch.Tensor]:
     kind_lab, value_lab = labels(kinds, index)
     kind_loss = F.cross_entropy(kl.flatten(0, 1), kind_lab.flatten(), ignore_index=-100)
     present = value_lab.flatten() >= 0
@@ -107,13 +110,17 @@ def loss_of(model: Designer, resp, kinds, index, lengths, sigma: float = 0.0,
 
 @torch.no_grad()
 def validate(model: Designer, val: CircuitSet, space: CircuitSpace = DEFAULT_SPACE) -> dict[str, float]:
-    """Validation loss and greedy-design accuracies (no refinement) on ``val``."""
+    """Validation loss, teacher-forced next-kind accuracy and greedy-design accuracies (no refinement)."""
     model.eval()
-    kind_loss, value_loss = (float(v) for v in losses_of(model, val.response, val.kinds, val.index, val.lengths))
+    kl, vl = model(val.response, val.kinds, val.index, val.lengths)
+    kind_loss, value_loss = (float(v) for v in _losses(kl, vl, val.kinds, val.index, 0.0))
+    kind_lab, _ = labels(val.kinds, val.index)
+    kind_accuracy = float((kl.argmax(-1) == kind_lab)[kind_lab >= 0].float().mean())
     kinds, index = propose(model, val.response, space, 1, val.lengths)
     s = score(kinds[:, 0], index[:, 0], val, space)
     model.train()
     return {"loss": kind_loss + value_loss, "kind_loss": kind_loss, "value_loss": value_loss,
+            "kind_accuracy": kind_accuracy,
             **{k: float(s[k].float().mean()) for k in ("kinds_match", "exact", "equivalent")}}
 
 

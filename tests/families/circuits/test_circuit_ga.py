@@ -149,3 +149,13 @@ def test_bad_designer_options_are_config_errors(option, value, match):
            "strategy": {"name": "circuit_ga"}, "budget": {"generations": 1}}
     with pytest.raises(ConfigError, match=match):
         validate(raw)
+
+
+def test_a_designer_that_cannot_serve_the_decoder_is_refused(tmp_path):
+    from evohyper.config.options import ConfigError
+
+    raw = {"name": "hybrid", "task": {"name": "circuit_design"},
+           "decoder": {"name": "circuit", "designer": _designer_file(tmp_path), "min_length": 6},
+           "strategy": {"name": "circuit_ga", "min_length": 6}, "budget": {"generations": 1}}
+    with pytest.raises(ConfigError, match="it designs chains of 4-10 components"):
+        validate(raw)
