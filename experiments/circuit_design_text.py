@@ -170,7 +170,8 @@ def _tuning(res: dict) -> list[str]:
 
 def _examples(res: dict, plots: dict[str, Path]) -> list[str]:
     test, s = res["test"], res["settings"]
-    rows = ["## Recovered circuits", "", f"![targets and designs]({plots['examples'].name})", "",
+    rows = ["## Recovered circuits", "", f"![target circuits and ours]({plots['circuits'].name})", "",
+            f"![responses of the targets and the designs]({plots['examples'].name})", "",
             "| target | circuit | response-equivalent |", "|---|---|---|"]
     for length in (4, 7, 10):
         row = (length - SPACE.min_length) * s.nn_per_length

@@ -163,13 +163,60 @@ def plot_examples(res: dict, path: Path, picks: list[tuple[int, int]]) -> Path:
     return path
 
 
+def draw_ladder(ax, kinds: torch.Tensor, values: torch.Tensor, title: str) -> None:
+    """A chain as a ladder schematic: series parts on the top wire, parallel parts down to the return wire."""
+    from matplotlib.patches import Rectangle
+
+    comps = [(k, v) for k, v in zip(kinds.tolist(), values.tolist()) if k >= 0]
+    n = len(comps)
+    ax.plot([0, n + 1], [1, 1], color="k", lw=1)
+    ax.plot([0, n + 1], [0, 0], color="k", lw=1)
+    ax.text(-0.1, 0.5, "1 V", ha="right", va="center", fontsize=7)
+    ax.text(n + 1.1, 0.5, "1 kOhm", ha="left", va="center", fontsize=7)
+    units = {"R": "Ohm", "C": "F", "L": "H"}
+    for x, (k, v) in enumerate(comps, start=1):
+        place, el = KINDS[k].split("_")
+        label = f"{el}\n{_si(v)}{units[el]}"
+        color = {"R": "#ddd", "C": "#bde", "L": "#edb"}[el]
+        if place == "series":
+            ax.add_patch(Rectangle(
+                (x - 0.35, 0.88), 0.7, 0.24, facecolor=color, edgecolor="k"))
+            ax.text(x, 1.0, label, ha="center", va="center", fontsize=5.5)
+        else:
+            ax.plot([x, x], [0, 1], color="k", lw=1)
+            ax.add_patch(Rectangle(
+                (x - 0.3, 0.3), 0.6, 0.4, facecolor=color, edgecolor="k"))
+            ax.text(x, 0.5, label, ha="center", va="center", fontsize=5.5)
+    ax.set_xlim(-0.8, SPACE.max_length + 1.9)
+    ax.set_ylim(-0.15, 1.25)
+    ax.set_title(title, fontsize=8)
+    ax.axis("off")
+
+
+def plot_circuits(res: dict, path: Path, picks: list[tuple[int, int]]) -> Path:
+    plt = _plt()
+    test, s, ours = res["test"], res["settings"], res["nets"]["ours"]
+    fig, axes = plt.subplots(len(picks), 2, figsize=(13, 1.6 * len(picks)), dpi=110)
+    for row, (length, index) in enumerate(picks):
+        i = (length - SPACE.min_length) * s.nn_per_length + index
+        k, idx = ours["kinds"][i], ours["index"][i]
+        eq = "response-equivalent" if ours["full"]["equivalent"][i] else "not equivalent"
+        draw_ladder(axes[row, 0], test.kinds[i], test.values[i], f"target (test, length {length}, index {index})")
+        draw_ladder(axes[row, 1], k, SPACE.values(k[None], idx[None])[0], f"ours: {eq}")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def write(res: dict, out_dir: Path, command: str, seconds: float) -> Path:
     from experiments.circuit_design_text import report_lines
 
     out_dir.mkdir(parents=True, exist_ok=True)
     plots = {"training": plot_training(res, out_dir / "circuit_design_training.png"),
              "by_length": plot_by_length(res, out_dir / "circuit_design_by_length.png"),
-             "examples": plot_examples(res, out_dir / "circuit_design.png", [(4, 0), (7, 0), (10, 0)])}
+             "examples": plot_examples(res, out_dir / "circuit_design.png", [(4, 0), (7, 0), (10, 0)]),
+             "circuits": plot_circuits(res, out_dir / "circuit_design_circuits.png", [(4, 0), (7, 0), (10, 0)])}
     env = {"python": platform.python_version(), "torch": torch.__version__, "machine": platform.machine(),
            "load": os.getloadavg(), "params": {n: parameter_count(m) for n, m in res["models"].items()}}
     out = out_dir / "circuit_design.md"
