@@ -24,6 +24,7 @@ import time
 import numpy as np
 import torch
 
+from benchmarks.report import add_summary
 from benchmarks.timing import Timing, fmt_ms, fmt_ratio, met, progress, table
 from evohyper.families.circuits import reference
 from evohyper.families.circuits.canonical import canonicalize
@@ -97,6 +98,9 @@ def section(n: int = N) -> str:
         ratio = ref / timing.median
         if side == "batched" and threads == 1:
             heads[name] = ratio
+            add_summary(f"circuit simulator, batched vs per-circuit numpy, {name} both, 1 thread (N={m['n']})",
+                        f">= {TARGET:.0f}x", f"{fmt_ratio(ratio)} ({fmt_ms(timing.median)} vs {fmt_ms(ref)})",
+                        ratio >= TARGET)
         label = (f"per-circuit numpy reference, {name}, 1 thread" if side == "reference"
                  else f"batched torch, {name}, {threads} thread(s)")
         rows.append([label, fmt_ms(timing.median), timing.spread_ms(), f"{evals / timing.median:.3g}",

@@ -80,6 +80,7 @@ def weights_path(s: Settings, variant: str, residual: bool) -> Path:
 
 # ---------------------------------------------------------------------- parallel jobs
 WORKERS_OF: dict[int, int] = {}
+LOSS_EVERY = 10
 
 
 def _pool(s: Settings) -> ProcessPoolExecutor:
@@ -95,7 +96,10 @@ def _train_one(name: str, variant: str, residual: bool, cfg: TrainConfig, path: 
         f"  {name}: step {e['step']} val loss {e['loss']:.3f} kinds {e['kinds_match']:.3f} "
         f"equivalent {e['equivalent']:.3f} ({e['seconds']:.0f} s)", flush=True))
     save_designer(model, path)
-    return {**asdict(log), "config": asdict(cfg), "weights": str(Path(path).relative_to(ROOT))}
+    out = {**asdict(log), "config": asdict(cfg), "weights": str(Path(path).relative_to(ROOT))}
+    out["losses"] = log.losses[::LOSS_EVERY]         # the training loss every LOSS_EVERY steps (a small file)
+    out["loss_every"] = LOSS_EVERY
+    return out
 
 
 # ---------------------------------------------------------------------- designers
