@@ -5,8 +5,9 @@ Everything is run here from fixed seeds (``python -m experiments.make_reports ci
 1. The designers: the four variants of the paper's ablation (``gru``, ``gru_per_length``,
    ``hyper_gru_only``, ``hyper`` = ours), each with our step-wise residual input, plus ours with the
    paper's input only (``residual=False``), trained by ``train_designer`` under one budget
-   (``Settings.train``) and saved as safe weights under ``search_spaces/weights/``. With
-   ``retrain=False`` the committed weights and training logs are loaded instead (inference part only).
+   (``Settings.train``) and saved as safe weights under ``search_spaces/weights/`` when
+   ``retrain=True``; by default (``retrain=False``) the committed weights and training logs are loaded
+   (the inference part only: the trainings took ~1 h 10 min on 2 shared cores).
 2. The networks on ``nn_per_length`` test targets per length: greedy (``w/o simulator``) and with the
    simulator (beams, Adam refinement of the values, E12 polish: ``inference.design``).
 3. The GA (``circuit_design_ga.yaml`` through the engine), tuned on validation targets over
@@ -59,7 +60,7 @@ class Settings:
     ga_config: str = "search_spaces/circuit_design_ga.yaml"
     hybrid_config: str = "search_spaces/circuit_design_hybrid.yaml"
     weights_dir: str = "search_spaces/weights"
-    retrain: bool = True
+    retrain: bool = False     # True: train every designer again (~50 min each on 2 shared cores) and overwrite
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=3000, batch=256, lr=3e-3, warmup=300,
                                                                    eval_every=250, patience=6, val_per_length=50))
     design: DesignConfig = field(default_factory=DesignConfig)

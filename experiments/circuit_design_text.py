@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from evohyper.families.circuits.space import DEFAULT_SPACE as SPACE
+from experiments.circuit_design_shape import outlook_lines, shape_lines
 from experiments.circuit_design_write import LENGTHS, NAMES, _by_length, circuit_text, columns, same_targets, table
 
 PAPER = [
@@ -94,6 +95,7 @@ def report_lines(res: dict, plots: dict[str, Path], command: str, seconds: float
         "",
         *table(res, "equivalent", [*networks, *[m + " w/o simulator" for m in networks]], restrict=False),
         "",
+        *shape_lines(res),
         f"## {NAMES['exact']}, ours / published",
         "",
         *table(res, "exact", [*[c for c in cols if c.startswith("GA")], *networks, "ours w/o simulator"],
@@ -105,6 +107,7 @@ def report_lines(res: dict, plots: dict[str, Path], command: str, seconds: float
                restrict=True),
         "",
         *_training(res, plots),
+        *outlook_lines(res),
         *_budget(res),
         *_tuning(res),
         *_examples(res, plots),

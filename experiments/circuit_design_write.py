@@ -48,9 +48,9 @@ def columns(res: dict) -> dict[str, dict]:
 def same_targets(res: dict, col: dict) -> dict:
     """A network column restricted to the GA's targets (first ga_per_length per length)."""
     s = res["settings"]
-    keep = np.array([i % s.nn_per_length < s.ga_per_length for i in range(len(col["length"]))])
-    if len(col["length"]) != len(keep):
+    if len(col["length"]) != s.nn_per_length * len(LENGTHS):    # a GA column: already on those targets
         return col
+    keep = np.arange(len(col["length"])) % s.nn_per_length < s.ga_per_length
     return {k: list(np.asarray(v)[keep]) for k, v in col.items()}
 
 
@@ -99,17 +99,20 @@ def _plt():
 
 def plot_training(res: dict, path: Path) -> Path:
     plt = _plt()
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), dpi=100)
+    fig, axes = plt.subplots(1, 4, figsize=(18, 3.8), dpi=100)
     for name, log in res["logs"].items():
+        every = log.get("loss_every", 1)
+        loss = np.convolve(log["losses"], np.ones(5) / 5, mode="valid")       # a short running mean
+        axes[0].plot(np.arange(len(loss)) * every + 2 * every, loss, label=name, lw=1)
         steps = [e["step"] for e in log["evals"]]
-        axes[0].plot(steps, [e["loss"] for e in log["evals"]], label=name)
-        axes[1].plot(steps, [e["kinds_match"] for e in log["evals"]], label=name)
-        axes[2].plot(steps, [e["equivalent"] for e in log["evals"]], label=name)
-    for ax, title in zip(axes, ("validation loss (teacher forced, kind + value CE)",
-                                "validation kinds-only accuracy (greedy)",
-                                "validation response-equivalent (greedy, no simulator)")):
+        for ax, key in zip(axes[1:], ("loss", "kinds_match", "equivalent")):
+            ax.plot(steps, [e[key] for e in log["evals"]], marker=".", label=name)
+    for ax, title in zip(axes, ("training loss (teacher forced, kind + smoothed value CE; running mean)",
+                                "validation loss (teacher forced, kind + value CE)",
+                                "validation kinds-only accuracy (greedy design)",
+                                "validation response-equivalent (greedy design, no simulator)")):
         ax.set_xlabel("training step")
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=8)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
     fig.tight_layout()
