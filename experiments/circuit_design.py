@@ -7,7 +7,7 @@ Everything is run here from fixed seeds (``python -m experiments.make_reports ci
    paper's input only (``residual=False``), trained by ``train_designer`` under one budget
    (``Settings.train``) and saved as safe weights under ``search_spaces/weights/`` when
    ``retrain=True``; by default (``retrain=False``) the committed weights and training logs are loaded
-   (the inference part only: the trainings took ~1 h 10 min on 2 shared cores).
+   (the inference part only: the trainings took 11-52 min each, 2.8 h in all, on 2 shared cores).
 2. The networks on ``nn_per_length`` test targets per length: greedy (``w/o simulator``) and with the
    simulator (beams, Adam refinement of the values, E12 polish: ``inference.design``).
 3. The GA (``circuit_design_ga.yaml`` through the engine), tuned on validation targets over
@@ -60,13 +60,13 @@ class Settings:
     ga_config: str = "search_spaces/circuit_design_ga.yaml"
     hybrid_config: str = "search_spaces/circuit_design_hybrid.yaml"
     weights_dir: str = "search_spaces/weights"
-    retrain: bool = False     # True: train every designer again (~50 min each on 2 shared cores) and overwrite
+    retrain: bool = False     # True: train every designer again (11-52 min each on 2 shared cores), overwrite
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=3000, batch=256, lr=3e-3, warmup=300,
                                                                    eval_every=250, patience=6, val_per_length=50))
     design: DesignConfig = field(default_factory=DesignConfig)
-    nn_per_length: int = 50
-    ga_per_length: int = 20
-    tune_per_length: int = 2
+    nn_per_length: int = 20   # test targets per length (sized so the inference part fits ~30 min on 2 busy cores)
+    ga_per_length: int = 10
+    tune_per_length: int = 1
     big_budget: int = 10_000
     timing_targets: int = 20
     ga_grid: list[dict] = field(default_factory=lambda: list(GA_GRID))
