@@ -149,7 +149,9 @@ def _budget(res: dict) -> list[str]:
                 f"{np.mean(res['hybrid']['seconds']):.2f} s per target |")
     rows += ["", f"The GA's equal-time budget: {res['per_target_s']:.3f} s per target at the GA's measured "
              f"{res['per_eval_s'] * 1e3:.3f} ms per evaluation = **{res['small_budget']} evaluations**. Training the "
-             f"designers took {res['train_s'] / 60:.1f} min in all (not counted per target: it is paid once).", ""]
+             f"designers took {sum(log['seconds'] for log in res['logs'].values()) / 3600:.1f} h in all (the sum "
+             f"over designers{'' if s.retrain else ', from the committed training log'}; two at a time on the 2 "
+             "cores; not counted per target: it is paid once).", ""]
     return rows
 
 
