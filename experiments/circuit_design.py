@@ -64,8 +64,8 @@ class Settings:
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=3000, batch=256, lr=3e-3, warmup=300,
                                                                    eval_every=250, patience=6, val_per_length=50))
     design: DesignConfig = field(default_factory=DesignConfig)
-    nn_per_length: int = 20   # test targets per length (sized so the inference part fits ~30 min on 2 busy cores)
-    ga_per_length: int = 10
+    nn_per_length: int = 50   # test targets per length for the networks (batched: cheap)
+    ga_per_length: int = 10   # ... and for the GA and the hybrid (sized to fit ~20 min on 2 busy cores)
     tune_per_length: int = 1
     big_budget: int = 10_000
     timing_targets: int = 20
