@@ -1,14 +1,30 @@
-"""Report `circuit_design`: the GA baseline vs the hypernetwork designer and its ablations (Rotman & Wolf 2020).
+"""Report `circuit_design`: the GA baseline vs the hypernetwork designer, its ablations and the hybrid.
 
-Everything is run here, from fixed seeds: the GA through the engine (``search_spaces/circuit_design_ga.yaml``,
-one search per test target, ``GA_PER_LENGTH`` targets per length), and the designer variants trained by
-gradient on the fixed-seed training split, then scored on the test split (``NN_PER_LENGTH`` per length).
-Sizes are chosen so the whole report runs in about 10 minutes on 2 CPU cores.
+Everything is run here from fixed seeds (``python -m experiments.make_reports circuit_design``):
+
+1. The designers: the four variants of the paper's ablation (``gru``, ``gru_per_length``,
+   ``hyper_gru_only``, ``hyper`` = ours), each with our step-wise residual input, plus ours with the
+   paper's input only (``residual=False``), trained by ``train_designer`` under one budget
+   (``Settings.train``) and saved as safe weights under ``search_spaces/weights/`` when
+   ``retrain=True``; by default (``retrain=False``) the committed weights and training logs are loaded
+   (the inference part only: the trainings took 11-52 min each, 2.8 h in all, on 2 shared cores).
+2. The networks on ``nn_per_length`` test targets per length: greedy (``w/o simulator``) and with the
+   simulator (beams, Adam refinement of the values, E12 polish: ``inference.design``).
+3. The GA (``circuit_design_ga.yaml`` through the engine), tuned on validation targets over
+   ``ga_grid`` at two budgets: the designer's own per-target wall-clock (converted into evaluations at the
+   GA's measured speed) and ``big_budget`` evaluations; then run on the first ``ga_per_length`` test
+   targets per length, the same targets the networks are scored on.
+4. The hybrid (``circuit_design_hybrid.yaml``): the GA at the small budget, its population seeded with
+   ours' refined beams for the target (``decoder.designer``).
 """
 from __future__ import annotations
 
-import platform
+import json
+import multiprocessing
+import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,238 +34,231 @@ from evohyper.config import apply_overrides, load_raw, validate
 from evohyper.engine.evaluation import Evaluator
 from evohyper.engine.runner import build_search
 from evohyper.families.circuits.dataset import circuit_split
+from evohyper.families.circuits.inference import DesignConfig, design, propose, score
 from evohyper.families.circuits.space import DEFAULT_SPACE as SPACE
-from evohyper.families.circuits.training import TrainConfig, design, refine, score, train_designer
+from evohyper.families.circuits.training import TrainConfig, load_designer, save_designer, train_designer
 
-GA_PER_LENGTH, NN_PER_LENGTH = 20, 100
-TRAIN = TrainConfig(train_per_length=3000, steps=600, batch=128, lr=3e-3, seed=0)
-LENGTHS = list(SPACE.lengths)
-PUBLISHED = {  # Rotman & Wolf (2020), Table 1: accuracy by length 4..10
-    "exact": {"GA": [.58, .28, .09, .03, .01, 0, 0], "GRU": [.01, 0, 0, 0, 0, 0, 0],
-              "GRU per length": [.30, .08, .02, 0, 0, 0, 0], "hypernet, GRU-only": [.07, .05, .04, .01, 0, 0, 0],
-              "ours w/o simulator": [.30, .41, .50, .46, .44, .42, .42], "ours": [.32, .42, .51, .46, .44, .42, .43]},
-    "kinds_match": {"GA": [.66, .35, .15, .05, .02, 0, 0], "ours": [.36, .45, .54, .47, .49, .47, .46]},
-}
-METHODS = ["GA", "GRU", "GRU per length", "hypernet, GRU-only", "ours w/o simulator", "ours"]
-VARIANT_OF = {"GRU": "gru", "GRU per length": "gru_per_length", "hypernet, GRU-only": "hyper_gru_only",
-              "ours w/o simulator": "hyper"}
+ROOT = Path(__file__).resolve().parents[1]
+METRICS = ("exact", "kinds_match", "equivalent", "error")
+#: report rows -> (variant, residual input)
+DESIGNERS = {"GRU": ("gru", True), "GRU per length": ("gru_per_length", True),
+             "hypernet, GRU-only": ("hyper_gru_only", True), "ours": ("hyper", True),
+             "ours, paper's input": ("hyper", False)}
+GA_GRID = [  # the GA's operators tried on validation targets (DEAP: tournament, two-point crossover, mutations)
+    {"popsize": 50, "tournament_size": 2, "cx_prob": 0.5, "mut_prob": 0.8, "reset_indpb": 0.05, "creep_indpb": 0.1},
+    {"popsize": 20, "tournament_size": 2, "cx_prob": 0.5, "mut_prob": 1.0, "reset_indpb": 0.05, "creep_indpb": 0.2},
+    {"popsize": 100, "tournament_size": 3, "cx_prob": 0.5, "mut_prob": 0.8, "reset_indpb": 0.05, "creep_indpb": 0.2},
+    {"popsize": 50, "tournament_size": 4, "cx_prob": 0.2, "mut_prob": 1.0, "reset_indpb": 0.1, "creep_indpb": 0.1},
+    {"popsize": 200, "tournament_size": 3, "cx_prob": 0.3, "mut_prob": 0.9, "reset_indpb": 0.03, "creep_indpb": 0.2},
+    {"popsize": 100, "tournament_size": 5, "cx_prob": 0.7, "mut_prob": 0.6, "reset_indpb": 0.05, "creep_indpb": 0.3,
+     "elite": 5},
+]
 
 
-def run_ga(config: Path) -> dict:
-    """One engine search per test target; returns per-target metrics, the best circuits and timings."""
+@dataclass
+class Settings:
+    ga_config: str = "search_spaces/circuit_design_ga.yaml"
+    hybrid_config: str = "search_spaces/circuit_design_hybrid.yaml"
+    weights_dir: str = "search_spaces/weights"
+    retrain: bool = False     # True: train every designer again (11-52 min each on 2 shared cores), overwrite
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=3000, batch=256, lr=3e-3, warmup=300,
+                                                                   eval_every=250, patience=6, val_per_length=50))
+    design: DesignConfig = field(default_factory=DesignConfig)
+    nn_per_length: int = 50   # test targets per length for the networks (batched: cheap)
+    ga_per_length: int = 10   # ... and for the GA and the hybrid (sized to fit ~20 min on 2 busy cores)
+    tune_per_length: int = 1
+    big_budget: int = 10_000
+    timing_targets: int = 20
+    ga_grid: list[dict] = field(default_factory=lambda: list(GA_GRID))
+    designers: dict[str, tuple[str, bool]] = field(default_factory=lambda: dict(DESIGNERS))
+    threads: int = 1
+    workers: int = 2          # processes for the trainings and the searches (the machine has 2 cores)
+
+
+def weights_path(s: Settings, variant: str, residual: bool) -> Path:
+    return ROOT / s.weights_dir / f"circuit_designer_{variant}{'' if residual else '_plain'}.pt"
+
+
+# ---------------------------------------------------------------------- parallel jobs
+WORKERS_OF: dict[int, int] = {}
+LOSS_EVERY = 10
+
+
+def _pool(s: Settings) -> ProcessPoolExecutor:
+    """``s.workers`` processes (spawned: no inherited torch state), one torch thread each."""
+    pool = ProcessPoolExecutor(max_workers=s.workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=torch.set_num_threads, initargs=(s.threads,))
+    WORKERS_OF[id(pool)] = s.workers
+    return pool
+
+
+def _train_one(name: str, variant: str, residual: bool, cfg: TrainConfig, path: str) -> dict:
+    model, log = train_designer(variant, cfg, on_eval=lambda e: print(
+        f"  {name}: step {e['step']} val loss {e['loss']:.3f} kinds {e['kinds_match']:.3f} "
+        f"equivalent {e['equivalent']:.3f} ({e['seconds']:.0f} s)", flush=True))
+    save_designer(model, path)
+    out = {**asdict(log), "config": asdict(cfg), "weights": str(Path(path).relative_to(ROOT))}
+    out["losses"] = log.losses[::LOSS_EVERY]         # the training loss every LOSS_EVERY steps (a small file)
+    out["loss_every"] = LOSS_EVERY
+    return out
+
+
+# ---------------------------------------------------------------------- designers
+def train_all(s: Settings, log_file: Path) -> tuple[dict, dict]:
+    """Train (or load) every designer (trainings run in parallel processes; each is a function of its
+    config and seed); returns models and training logs by report row."""
+    if s.retrain:
+        with _pool(s) as pool:
+            jobs = {name: pool.submit(_train_one, name, variant, residual,
+                                      replace(s.train, model={**s.train.model, "residual": residual}),
+                                      str(weights_path(s, variant, residual)))
+                    for name, (variant, residual) in s.designers.items()}
+            logs = {name: job.result() for name, job in jobs.items()}
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        log_file.write_text(json.dumps(logs, indent=1))
+    else:
+        logs = json.loads(log_file.read_text())
+    models = {name: load_designer(weights_path(s, variant, residual))
+              for name, (variant, residual) in s.designers.items()}
+    return models, logs
+
+
+def _run_network(path: str, n_per_length: int, cfg: DesignConfig) -> dict:
+    """One designer's greedy (no simulator) and full (beams + simulator) designs of the test targets."""
+    model, test = load_designer(path), circuit_split("test", n_per_length)
+    start = time.perf_counter()
+    kinds, index = propose(model, test.response, SPACE, 1, test.lengths)
+    greedy_s = time.perf_counter() - start
+    start = time.perf_counter()
+    best_k, best_i, _, _ = design(model, test.response, SPACE, cfg, test.lengths)
+    full_s = time.perf_counter() - start
+    return {"greedy": _floats(score(kinds[:, 0], index[:, 0], test, SPACE)), "greedy_s": greedy_s,
+            "full": _floats(score(best_k, best_i, test, SPACE)), "full_s": full_s, "kinds": best_k, "index": best_i}
+
+
+def run_networks(s: Settings, pool: ProcessPoolExecutor) -> dict:
+    """Every designer on the test targets, designers in parallel processes."""
+    jobs = {name: pool.submit(_run_network, str(weights_path(s, variant, residual)), s.nn_per_length, s.design)
+            for name, (variant, residual) in s.designers.items()}
+    return {name: job.result() for name, job in jobs.items()}
+
+
+def time_single_target(s: Settings, model, test) -> float:
+    """Median wall-clock of designing one target alone (what a user waits; the GA's time budget)."""
+    times = []
+    design(model, test.response[:1], SPACE, s.design, test.lengths[:1])          # warm-up (first-call costs)
+    rows = torch.linspace(0, len(test) - 1, s.timing_targets).long().tolist()
+    for row in rows:
+        start = time.perf_counter()
+        design(model, test.response[row:row + 1], SPACE, s.design, test.lengths[row:row + 1])
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _floats(scores: dict) -> dict[str, list[float]]:
+    return {k: v.double().tolist() for k, v in scores.items()}
+
+
+# ---------------------------------------------------------------------- searches through the engine
+def run_searches(config: Path, targets: list[tuple[str, int, int]], overrides: list[str], keep: int = 2,
+                 pool: ProcessPoolExecutor | None = None) -> dict:
+    """One engine search per target ``(split, length, index)`` (seed = index); per-target metrics. With a
+    ``pool`` the targets are split over its processes (each search depends on its target and seed only)."""
+    if pool is not None and len(targets) > 1:
+        n = min(WORKERS_OF.get(id(pool), 1), len(targets))
+        parts = [pool.submit(run_searches, config, targets[k::n], overrides, keep) for k in range(n)]
+        results = [p.result() for p in parts]
+        merged: dict = {key: [None] * len(targets) for key in (*METRICS, "length", "evaluations", "seconds")}
+        merged["best"] = {}
+        for k, r in enumerate(results):                 # part k holds targets k, k + n, k + 2n, ...
+            for key in (*METRICS, "length", "evaluations", "seconds"):
+                merged[key][k::n] = r[key]
+            merged["best"].update(r["best"])
+        return merged
     raw = load_raw(config)
-    out = {m: [] for m in ("exact", "kinds_match", "equivalent", "error", "length", "evaluations", "seconds")}
+    out: dict = {m: [] for m in (*METRICS, "length", "evaluations", "seconds")}
     out["best"] = {}
-    for length in LENGTHS:
-        for index in range(GA_PER_LENGTH):
-            cfg = validate(apply_overrides(raw, [f"task.target_length={length}", f"task.target_index={index}",
-                                                 f"seed={index}", "backend.name=local"]))
-            start = time.perf_counter()
-            search = build_search(cfg, None)
-            result = search.run()
-            seconds = time.perf_counter() - start
-            evaluator = Evaluator(cfg.spec(), components=cfg.components())
-            best = result.best_genotype.unsqueeze(0)
-            metrics = evaluator.evaluate(best, 0).metrics
-            for m in ("exact", "kinds_match", "equivalent", "error"):
-                out[m].append(float(metrics[m][0]))
-            out["length"].append(length)
-            out["evaluations"].append(result.counters.evaluations)
-            out["seconds"].append(seconds)
-            if index < 2:
-                ph = evaluator.decoder.decode(best)
-                out["best"][(length, index)] = (ph.kinds, ph.values)
-    return out
-
-
-def run_designers() -> dict:
-    train = circuit_split("train", TRAIN.train_per_length)
-    test = circuit_split("test", NN_PER_LENGTH)
-    out = {}
-    for method, variant in VARIANT_OF.items():
-        model, log = train_designer(variant, TRAIN, data=train)
+    for split, length, index in targets:
         start = time.perf_counter()
-        kinds, index = design(model, test)
-        infer = time.perf_counter() - start
-        out[method] = {"scores": score(kinds, index, test), "train_s": log.seconds, "infer_s": infer,
-                       "losses": log.losses, "kinds": kinds, "index": index}
-        if variant == "hyper":
-            start = time.perf_counter()
-            refined = refine(kinds, index, test.response)
-            out["ours"] = {"scores": score(kinds, refined, test), "train_s": log.seconds,
-                           "infer_s": infer + time.perf_counter() - start, "losses": log.losses,
-                           "kinds": kinds, "index": refined}
-    out["test"] = test
+        cfg = validate(apply_overrides(raw, [f"task.split={split}", f"task.target_length={length}",
+                                             f"task.target_index={index}", f"seed={index}", "backend.name=local",
+                                             *overrides]))
+        result = build_search(cfg, None).run()
+        seconds = time.perf_counter() - start        # includes the build (the hybrid's designer runs there)
+        evaluator = Evaluator(cfg.spec(), components=cfg.components())
+        best = result.best_genotype.unsqueeze(0)
+        metrics = evaluator.evaluate(best, 0).metrics
+        for m in METRICS:
+            out[m].append(float(metrics[m][0]))
+        out["length"].append(length)
+        out["evaluations"].append(result.counters.evaluations)
+        out["seconds"].append(seconds)
+        if index < keep:
+            ph = evaluator.decoder.decode(best)
+            out["best"][(length, index)] = (ph.kinds, ph.values)
     return out
 
 
-def _by_length(values, lengths) -> list[float]:
-    v, ln = np.asarray(values, dtype=float), np.asarray(lengths)
-    return [float(v[ln == n].mean()) for n in LENGTHS]
+def ga_overrides(params: dict, budget: int) -> list[str]:
+    return [f"strategy.{k}={v}" for k, v in params.items()] + [f"budget.evaluations={budget}"]
 
 
-def _table(metric: str, ga: dict, nn: dict, test_lengths) -> list[str]:
-    head = "| length | " + " | ".join(f"{m} (ours / paper)" for m in METHODS) + " |"
-    rows = [head, "|---|" + "---|" * len(METHODS)]
-    ours = {"GA": _by_length(ga[metric], ga["length"])}
-    for m in METHODS[1:]:
-        ours[m] = _by_length(nn[m]["scores"][metric].float().numpy(), test_lengths)
-    for i, n in enumerate(LENGTHS):
-        cells = []
-        for m in METHODS:
-            paper = PUBLISHED.get(metric, {}).get(m)
-            cells.append(f"{ours[m][i]:.2f} / {paper[i]:.2f}" if paper else f"{ours[m][i]:.2f} / –")
-        rows.append(f"| {n} | " + " | ".join(cells) + " |")
-    overall = [np.mean(ga[metric])] + [float(nn[m]["scores"][metric].float().mean()) for m in METHODS[1:]]
-    rows.append("| all | " + " | ".join(f"**{v:.3f}**" for v in overall) + " |")
-    return rows
+def seconds_per_evaluation(s: Settings) -> float:
+    """The engine GA's measured cost of one circuit evaluation (one 2,000-evaluation search on a val target)."""
+    res = run_searches(ROOT / s.ga_config, [("val", 7, 0)], ["budget.evaluations=2000", "budget.target_fitness=null"])
+    return res["seconds"][0] / res["evaluations"][0]
 
 
-def _plot(ga: dict, nn: dict, path: Path) -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    test = nn["test"]
-    f = SPACE.omega.numpy() / (2 * np.pi)
-    picks = [(4, 0), (7, 0), (10, 0)]
-    fig, axes = plt.subplots(2, len(picks), figsize=(4.2 * len(picks), 6), dpi=100)
-    for col, (length, index) in enumerate(picks):
-        row = LENGTHS.index(length) * NN_PER_LENGTH + index
-        curves = {"target": test.response[row]}
-        gk, gv = ga["best"][(length, index)]
-        curves["GA"] = SPACE.response(gk, gv)[0]
-        for m in ("ours w/o simulator", "ours"):
-            k = nn[m]["kinds"][row:row + 1]
-            curves[m] = SPACE.response(k, SPACE.values(k, nn[m]["index"][row:row + 1]))[0]
-        for ch, name in ((0, "|V_out| (V)"), (1, "|I_in| (A)")):
-            ax = axes[ch, col]
-            for label, r in curves.items():
-                ax.loglog(f, r[ch].abs().numpy(), lw=2.5 if label == "target" else 1.2,
-                          ls="-" if label == "target" else "--", label=label)
-            ax.set_xlabel("frequency (Hz)")
-            ax.set_ylabel(name)
-            ax.grid(alpha=0.3, which="both")
-        axes[0, col].set_title(f"test target: length {length}, index {index}")
-    axes[0, 0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+def tune_ga(s: Settings, budgets: dict[str, int], pool: ProcessPoolExecutor | None = None) -> dict:
+    """Each grid point at each budget on ``tune_per_length`` validation targets per length; the best per
+    budget by mean response-equivalence, then mean error."""
+    targets = [("val", n, i) for n in SPACE.lengths for i in range(s.tune_per_length)]
+    results = {}
+    for label, budget in budgets.items():
+        rows = []
+        for params in s.ga_grid:
+            res = run_searches(ROOT / s.ga_config, targets, ga_overrides(params, budget), keep=0, pool=pool)
+            rows.append({"params": params, "equivalent": float(np.mean(res["equivalent"])),
+                         "error": float(np.mean(res["error"])), "seconds": float(np.mean(res["seconds"]))})
+        best = max(rows, key=lambda r: (r["equivalent"], -r["error"]))
+        results[label] = {"budget": budget, "rows": rows, "best": best["params"]}
+    return results
 
 
-def _loss_plot(nn: dict, path: Path) -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
-    for m in VARIANT_OF:
-        loss = np.asarray(nn[m]["losses"])
-        ax.plot(np.convolve(loss, np.ones(20) / 20, mode="valid"), label=m)
-    ax.set_xlabel("training step")
-    ax.set_ylabel("cross-entropy (kind + value), 20-step mean")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
-
-def circuit_design_report(out_dir: Path, config: Path) -> Path:
+# ---------------------------------------------------------------------- the report
+def run(s: Settings, out_dir: Path) -> dict:
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)   # on a shared 2-core machine one intra-op thread is faster (see bench_circuits)
+    torch.set_num_threads(s.threads)   # 1 thread: faster for these small kernels on the shared 2-core machine
     try:
-        start = time.perf_counter()
-        ga = run_ga(config)
-        ga_total = time.perf_counter() - start
-        nn = run_designers()
+        t0 = time.perf_counter()
+        models, logs = train_all(s, out_dir / "circuit_design_training.json")
+        t_train = time.perf_counter() - t0
+        test = circuit_split("test", s.nn_per_length)
+        per_target = time_single_target(s, models["ours"], test)   # alone: before the parallel jobs start
+        per_eval = seconds_per_evaluation(s)
+        small = max(100, int(round(per_target / per_eval / 10)) * 10)
+        targets = [("test", n, i) for n in SPACE.lengths for i in range(s.ga_per_length)]
+        hybrid_overrides = [f"decoder.designer={weights_path(s, 'hyper', True).relative_to(ROOT)}",
+                            f"decoder.beams={s.design.beams}", f"decoder.refine_steps={s.design.refine_steps}",
+                            f"decoder.polish_rounds={s.design.polish_rounds}"]
+        with _pool(s) as pool:
+            nets = run_networks(s, pool)
+            tuned = tune_ga(s, {"same wall-clock": small, "big": s.big_budget}, pool)
+            ga = {label: run_searches(ROOT / s.ga_config, targets, ga_overrides(t["best"], t["budget"]), pool=pool)
+                  for label, t in tuned.items()}
+            hybrid = run_searches(ROOT / s.hybrid_config, targets,
+                                  [*ga_overrides(tuned["same wall-clock"]["best"], small), *hybrid_overrides],
+                                  pool=pool)
     finally:
         torch.set_num_threads(threads)
-    test_lengths = nn["test"].lengths.numpy()
-    plot = _plot(ga, nn, out_dir / "circuit_design.png")
-    loss_plot = _loss_plot(nn, out_dir / "circuit_design_training.png")
-    n_ga, n_nn = len(ga["exact"]), len(test_lengths)
-    lines = [
-        "# circuit_design: GA baseline vs hypernetwork designer",
-        "",
-        "Rotman & Wolf, *Electric Analog Circuit Design with Hypernetworks and a Differential Simulator* (ICASSP 2020),"
-        " reproduced at a small scale. Circuits: chains of 4-10 components (series/parallel R, C, L; E12 values over "
-        "three decades: R 100 Ohm-82 kOhm, C 1 nF-820 nF, L 100 uH-82 mH), response = (V_out, I_in) for a 1 V source"
-        f" and a 1 kOhm load at {SPACE.frequencies} log-spaced frequencies, 100 Hz-10 MHz. Datasets are generated "
-        "from fixed seeds (`evohyper.families.circuits.dataset`).",
-        "",
-        "**Scale (read before comparing with the paper).** This report must run in ~10 minutes on 2 shared CPU "
-        f"cores, so: the GA solves **{GA_PER_LENGTH} test targets per length** ({n_ga} searches; the paper's test set "
-        f"is larger), the networks are scored on **{NN_PER_LENGTH} test targets per length** ({n_nn}), and each network "
-        f"is trained for only **{TRAIN.steps} Adam steps of batch {TRAIN.batch}** on {TRAIN.train_per_length} circuits per "
-        "length (the paper trains to convergence on a GPU). Our circuit space, frequency grid and GA budget are our "
-        "own choices, not the paper's, so the numbers are comparable in shape only.",
-        "",
-        "Metrics (per target, canonical forms compare circuits up to provable equivalence - reordering within a run "
-        "of series or of parallel components): **exact** = same kinds, placements and values; **kinds-only** = same "
-        "kinds and placements, values ignored; **response-equivalent** = the design reproduces the target response "
-        "(max |log(r/r_target)| < 0.01 over both channels and all frequencies).",
-        "",
-        "**Reading the networks' numbers.** At this training budget the four networks are far from converged "
-        "(see the training-loss plot: the loss stays far above zero and flattens only as the cosine schedule "
-        "ends the learning rate), so their accuracies "
-        "say little about the method at the paper's scale; the GA numbers are closer to a fair baseline. The "
-        "response-equivalent column shows that the GA often finds circuits that reproduce the response without "
-        "being the target circuit (the inverse problem has near-equivalent solutions at 1 % tolerance).",
-        "",
-        "## Accuracy (exact: kinds + values), ours / published",
-        "",
-        *_table("exact", ga, nn, test_lengths),
-        "",
-        "## Accuracy ignoring values (kinds and placements only), ours / published",
-        "",
-        *_table("kinds_match", ga, nn, test_lengths),
-        "",
-        "## Response-equivalent accuracy (ours only; the paper does not report it)",
-        "",
-        *[r.replace(" / –", "").replace(" (ours / paper)", "") for r in _table("equivalent", ga, nn, test_lengths)],
-        "",
-        "## Budget and wall-clock",
-        "",
-        "| method | budget | wall-clock |",
-        "|---|---|---|",
-        f"| GA (`circuit_ga`, engine, local backend) | {int(np.mean(ga['evaluations']))} circuit evaluations per target "
-        f"(popsize 50; stops early on an exact response) | {np.mean(ga['seconds']):.2f} s per target, "
-        f"{ga_total:.0f} s for {n_ga} targets |",
-    ]
-    for m in METHODS[1:]:
-        extra = (
-            " + 150 Adam steps of value refinement through the simulator, batched over all targets"
-            if m == "ours"
-            else ""
-        )
-        lines.append(
-            f"| {m} | training: {TRAIN.steps} steps x {TRAIN.batch} circuits; inference: one greedy "
-            f"decode per target{extra} | training {nn[m]['train_s']:.0f} s; inference "
-            f"{nn[m]['infer_s']:.2f} s for {n_nn} targets |"
-        )
-    lines += [
-        "",
-        "GRU per length is given the true length of each target (an oracle input), as it must pick its weight set by it.",
-        '"hypernet, GRU-only" = the CNN generates the GRU\'s weights while the output heads are ordinary layers; '
-        '"ours" generates both (our reading of the paper\'s ablation).',
-        "",
-        f"![responses of a few targets and the recovered circuits]({plot.name})",
-        "",
-        f"![training loss]({loss_plot.name})",
-        "",
-        "## How it was made",
-        "",
-        "`make reports` (= `python -m experiments.make_reports circuit_design`). GA: "
-        f"`{config.name}` with `--set task.target_length=L task.target_index=i seed=i` for L in 4..10, i < "
-        f"{GA_PER_LENGTH}; one search is `evohyper run search_spaces/{config.name} --set task.target_length=6 "
-        "--set task.target_index=0`. Networks: `evohyper.families.circuits.training.train_designer` with "
-        f"`{TRAIN}`; test split `circuit_split('test', {NN_PER_LENGTH})`; torch intra-op threads 1. Python "
-        f"{platform.python_version()}, torch {torch.__version__}, {platform.machine()}.",
-        "",
-    ]
-    out = out_dir / "circuit_design.md"
-    out.write_text("\n".join(lines))
-    return out
+    return {"settings": s, "models": models, "logs": logs, "nets": nets, "test": test, "ga": ga, "tuned": tuned,
+            "hybrid": hybrid, "per_target_s": per_target, "per_eval_s": per_eval, "small_budget": small,
+            "train_s": t_train, "total_s": time.perf_counter() - t0}
+
+
+def circuit_design_report(out_dir: Path, settings: Settings | None = None, command: str = "make reports") -> Path:
+    from experiments.circuit_design_write import write
+
+    start = time.perf_counter()
+    res = run(settings or Settings(), out_dir)
+    return write(res, out_dir, command, time.perf_counter() - start)

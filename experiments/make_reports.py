@@ -24,9 +24,10 @@ def cartpole_snes(out_dir: Path) -> Path:
 
 
 def circuit_design(out_dir: Path) -> Path:
-    """GA baseline (through the engine) vs the hypernetwork circuit designer and its ablations."""
+    """Tuned GA (through the engine) vs the hypernetwork circuit designer, its ablations and the hybrid."""
     from experiments.circuit_design import circuit_design_report
-    return circuit_design_report(out_dir, ROOT / "search_spaces" / "circuit_design_ga.yaml")
+    cmd = "make reports" if not sys.argv[1:] else "python -m experiments.make_reports " + " ".join(sys.argv[1:])
+    return circuit_design_report(out_dir, command=cmd)
 
 
 

@@ -6,6 +6,9 @@ distance of its simulated response to the target's over the 64 log-spaced freque
 1 kOhm load): ``error = mean |log(r_candidate / r_target)|`` over both channels (V_out, I_in) and all
 frequencies (log magnitude ratio and phase error together), minimised.
 
+The task declares its target response in its phenotype spec (``CircuitSpec.target_response``), so a
+decoder can propose designs for it (the ``circuit`` decoder's ``designer`` option).
+
 Metrics per candidate: ``error``; ``exact`` (same canonical form: kinds, placements and values);
 ``kinds_match`` (same canonical kinds, values ignored); ``equivalent`` (the response is reproduced:
 max |log ratio| < ``equivalence_tol``).
@@ -77,7 +80,7 @@ class CircuitDesignTask(Task):
         if network:
             raise ValueError(f"task 'circuit_design' takes no network: block (its phenotype is a circuit); "
                              f"got unknown key(s) {sorted(network)}; allowed: []")
-        return CircuitSpec(self.space.max_length)
+        return CircuitSpec(self.space.max_length, target_response=self.target_circuit()["response"][0].cpu())
 
     def evaluate(self, phenotypes: CircuitPhenotypes, seed: int) -> EvalResult:
         t = self.target_circuit()

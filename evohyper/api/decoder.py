@@ -24,6 +24,9 @@ class DecoderInfo:
     graph_space: the space graph genotypes live in (``sample(rng)``, ``mutate(graph, rng)``).
     trained_size: length of the decoder's own flat parameter vector when gradient training changes
       the decoder itself (a self-trained decoder: HyperGAN, GHN), else None.
+    proposals: genotypes the decoder proposes as starting points (e.g. a trained circuit designer's
+      designs for the task's target), in the strategy's genotype format, best first; or None. A strategy
+      may seed its first population with them.
     """
 
     genotype: str = "vector"
@@ -33,6 +36,7 @@ class DecoderInfo:
     genome_feed_forward: bool | None = None
     graph_space: Any = None
     trained_size: int | None = None
+    proposals: Any = None
 
 
 class Decoder(ABC):

@@ -102,3 +102,13 @@ def test_config_validation_names_the_bad_key():
         validate(config(task={"name": "circuit_design", "target_length": 12}))
     with pytest.raises(ConfigError, match="decoder"):
         validate(config(decoder={"name": "circuit", "min_length": 0}))
+
+
+def test_the_task_declares_its_target_response_and_the_spec_describes_as_json():
+    import json
+
+    task = ready(target_length=6, target_index=4)
+    spec = task.target({})
+    assert torch.equal(spec.target_response, task.target_circuit()["response"][0])
+    assert json.loads(json.dumps(spec.describe())) == {"kind": "CircuitSpec", "max_length": 10,
+                                                        "target_response": [2, 64]}

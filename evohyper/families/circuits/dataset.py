@@ -2,7 +2,8 @@
 
 Every (split, length) block is drawn from its own ``torch.Generator`` seeded by
 ``SeedSequence([DATA_SEED, split, length])``, so a block never depends on the sizes of the others.
-Circuits are uniform over kinds and E12 values at each position.
+Circuits are drawn by ``CircuitSpace.sample``: E12 values uniform, kinds uniform over those a reduced
+circuit allows at each position (no element repeated inside a run of series or of parallel components).
 """
 from __future__ import annotations
 

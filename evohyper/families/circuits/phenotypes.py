@@ -7,7 +7,8 @@ differentiable for the designer's refinement stage.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -17,9 +18,18 @@ from evohyper.families.circuits.simulator import EMPTY, KINDS
 
 @dataclass
 class CircuitSpec(TargetSpec):
-    """A chain of at most ``max_length`` two-port components (R/C/L, series or parallel)."""
+    """A chain of at most ``max_length`` two-port components (R/C/L, series or parallel).
+
+    ``target_response`` (``[2, K]`` complex, optional): the response the task wants, declared so that
+    a decoder can propose designs for it (the ``circuit`` decoder's ``designer`` option).
+    """
 
     max_length: int = 10
+    target_response: torch.Tensor | None = field(default=None, compare=False, repr=False)
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": type(self).__name__, "max_length": self.max_length,
+                "target_response": None if self.target_response is None else list(self.target_response.shape)}
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
         return {"kinds": (self.max_length,), "log_values": (self.max_length,)}

@@ -12,15 +12,18 @@ import numpy as np
 
 
 def component_matrix(kind: int, value: float, omega: np.ndarray) -> np.ndarray:
-    """``[K, 2, 2]`` complex matrix of one component (kind codes as in ``simulator.KINDS``)."""
+    """``[K, 2, 2]`` complex matrix of one component (kind codes as in ``simulator.KINDS``), in the
+    precision of ``omega`` (float64 -> complex128, float32 -> complex64)."""
+    cdt = np.complex64 if omega.dtype == np.float32 else np.complex128
+    value = omega.dtype.type(value)
     element = kind % 3
     if element == 0:
-        z = np.full(omega.shape, value, dtype=complex)
+        z = np.full(omega.shape, value, dtype=cdt)
     elif element == 1:
-        z = 1.0 / (1j * omega * value)
+        z = (1.0 / (1j * omega * value)).astype(cdt)
     else:
-        z = 1j * omega * value
-    m = np.zeros((omega.shape[0], 2, 2), dtype=complex)
+        z = (1j * omega * value).astype(cdt)
+    m = np.zeros((omega.shape[0], 2, 2), dtype=cdt)
     m[:, 0, 0] = m[:, 1, 1] = 1.0
     if kind < 3:
         m[:, 0, 1] = -z
@@ -31,7 +34,8 @@ def component_matrix(kind: int, value: float, omega: np.ndarray) -> np.ndarray:
 
 def chain_matrix_one(kinds: Sequence[int], values: Sequence[float], omega: np.ndarray) -> np.ndarray:
     """``[K, 2, 2]`` product ``T_L ... T_1`` of one circuit (kind -1 = empty slot, skipped)."""
-    m = np.broadcast_to(np.eye(2, dtype=complex), (omega.shape[0], 2, 2)).copy()
+    cdt = np.complex64 if omega.dtype == np.float32 else np.complex128
+    m = np.broadcast_to(np.eye(2, dtype=cdt), (omega.shape[0], 2, 2)).copy()
     for kind, value in zip(kinds, values):
         if kind >= 0:
             m = np.matmul(component_matrix(int(kind), float(value), omega), m)
@@ -46,15 +50,16 @@ def response_one(kinds: Sequence[int], values: Sequence[float], omega: np.ndarra
     solved by Cramer's rule; ``det M`` is the product of the components' determinants (computed
     per component, where it is well conditioned) rather than ``ad - bc`` of the product, which cancels.
     """
-    m = np.broadcast_to(np.eye(2, dtype=complex), (omega.shape[0], 2, 2)).copy()
-    det_m = np.ones(omega.shape[0], dtype=complex)
+    cdt = np.complex64 if omega.dtype == np.float32 else np.complex128
+    m = np.broadcast_to(np.eye(2, dtype=cdt), (omega.shape[0], 2, 2)).copy()
+    det_m = np.ones(omega.shape[0], dtype=cdt)
     for kind, value in zip(kinds, values):
         if kind >= 0:
             t = component_matrix(int(kind), float(value), omega)
             m = np.matmul(t, m)
             det_m *= t[:, 0, 0] * t[:, 1, 1] - t[:, 0, 1] * t[:, 1, 0]
     a, b, c, d = m[:, 0, 0], m[:, 0, 1], m[:, 1, 0], m[:, 1, 1]
-    g = 0.0 if load is None else 1.0 / load
+    g = omega.dtype.type(0.0 if load is None else 1.0 / load)
     det_lhs = b * g - d
     v_out = -det_m / det_lhs                      # Cramer, column 1 -> (a, c): (bc - ad) / det_lhs
     i_in = (c - g * a) / det_lhs                  # Cramer, column 2 -> (a, c)
@@ -62,5 +67,6 @@ def response_one(kinds: Sequence[int], values: Sequence[float], omega: np.ndarra
 
 
 def response_many(kinds: np.ndarray, values: np.ndarray, omega: np.ndarray, load: float | None = None) -> np.ndarray:
-    """``[N, 2, K]`` by looping ``response_one`` over circuits (the per-circuit baseline)."""
+    """``[N, 2, K]`` by looping ``response_one`` over circuits (the per-circuit baseline); complex64 when
+    ``omega`` is float32."""
     return np.stack([response_one(k, v, omega, load) for k, v in zip(kinds, values)])

@@ -125,19 +125,54 @@ def response(kinds: torch.Tensor, values: torch.Tensor, omega: torch.Tensor, loa
     # basis [3, K, 2] (real, imag): alpha -> 1, beta -> j w, gamma -> j / w
     basis = torch.zeros((3, k, 2), dtype=real, device=w.device)
     basis[0, :, 0], basis[1, :, 1], basis[2, :, 1] = 1.0, w, 1.0 / w
-    coef = torch.stack(_coefficients(kinds.T, values.T, real), dim=-1)                  # [L, N, 6]
-    coef = coef.view(n_pos, n, 2, 3).transpose(1, 2).reshape(n_pos, 2 * n, 3)           # [L, (s|p) x N, 3]
     basis = basis.reshape(3, 2 * k)
     g = 0.0 if load is None else 1.0 / float(load)
     r1 = torch.full((n, k), g, dtype=dtype, device=values.device)
     r2 = torch.full((n, k), -1.0, dtype=dtype, device=values.device)
-    for pos in range(n_pos - 1, -1, -1):                   # chain positions only (<= 10), output first
-        # s and p of this slot for every circuit and frequency: one small real GEMM read as complex
-        s_p = torch.view_as_complex((coef[pos] @ basis).view(2, n, k, 2)).to(dtype)
-        # r T = (r1 - p r2, r2 - s r1); one of s, p is 0, so updating r1 first is exact
-        r1 = torch.addcmul(r1, s_p[1], r2, value=-1)
-        r2 = torch.addcmul(r2, s_p[0], r1, value=-1)
-    return torch.stack([-1.0 / r2, r1 / -r2], dim=1)
+    if torch.is_grad_enabled() and values.requires_grad:
+        coef = torch.stack(_coefficients(kinds.T, values.T, real), dim=-1)              # [L, N, 6]
+        coef = coef.view(n_pos, n, 2, 3).transpose(1, 2).reshape(n_pos, 2 * n, 3)       # [L, (s|p) x N, 3]
+        for pos in range(n_pos - 1, -1, -1):               # chain positions only (<= 10), output first
+            # s and p of this slot for every circuit and frequency: one small real GEMM read as complex
+            s_p = torch.view_as_complex((coef[pos] @ basis).view(2, n, k, 2)).to(dtype)
+            # r T = (r1 - p r2, r2 - s r1); one of s, p is 0, so updating r1 first is exact
+            r1 = torch.addcmul(r1, s_p[1], r2, value=-1)
+            r2 = torch.addcmul(r2, s_p[0], r1, value=-1)
+        return torch.stack([-1.0 / r2, r1 / -r2], dim=1)
+    # no autograd: circuits sorted by their last component, so that at each position only the prefix of
+    # circuits that still has a component there is updated, in place (empty tail slots cost nothing)
+    last = torch.where(kinds >= 0, torch.arange(n_pos, device=kinds.device), -1).amax(1)
+    order = torch.argsort(last, descending=True)
+    active = torch.bincount(last + 1, minlength=n_pos + 1).flip(0).cumsum(0)[:n_pos].flip(0)  # rows with last >= pos
+    coef = torch.stack(_coefficients(kinds[order].T, values[order].T, real), dim=-1)      # [L, N, 6] (sorted)
+    for pos in range(n_pos - 1, -1, -1):
+        m = int(active[pos])
+        if m == 0:
+            continue
+        s_p = torch.view_as_complex((coef[pos, :m].view(m, 2, 3).transpose(0, 1).reshape(2 * m, 3) @ basis)
+                                    .view(2, m, k, 2)).to(dtype)
+        r1[:m].addcmul_(s_p[1], r2[:m], value=-1)
+        r2[:m].addcmul_(s_p[0], r1[:m], value=-1)
+    out = torch.empty((n, 2, k), dtype=dtype, device=values.device)
+    out[order, 0], out[order, 1] = -1.0 / r2, r1 / -r2
+    return out
+
+
+def peel(resp: torch.Tensor, kinds: torch.Tensor, values: torch.Tensor, omega: torch.Tensor) -> torch.Tensor:
+    """The response ``[N, 2, K]`` of what remains of each chain once its first component is removed.
+
+    With a 1 V source, a first component ``T`` maps the input ``(1, I_in)`` to ``(V_1, I_1) = T (1, I_in)``:
+    series ``Z``: ``V_1 = 1 - Z I_in``, ``I_1 = I_in``; parallel ``Z``: ``V_1 = 1``, ``I_1 = I_in - 1/Z``. The
+    rest of the chain sees the source ``V_1``, and it is linear, so on a unit source it gives
+    ``(V_out / V_1, I_1 / V_1)``. ``kinds`` / ``values`` ``[N]`` (EMPTY: unchanged). Differentiable.
+    """
+    z = impedances(kinds.unsqueeze(1), values.unsqueeze(1), omega, resp.dtype)[:, 0]         # [N, K]
+    v_out, i_in = resp[:, 0], resp[:, 1]
+    par = is_parallel(kinds).unsqueeze(1)
+    ser = ((kinds >= 0) & ~is_parallel(kinds)).unsqueeze(1)
+    v1 = torch.where(ser, 1 - z * i_in, torch.ones_like(i_in))
+    i1 = torch.where(par, i_in - 1 / torch.where(par, z, torch.ones_like(z)), i_in)
+    return torch.stack([v_out / v1, i1 / v1], 1)
 
 
 def log_frequencies(k: int, f_min: float, f_max: float) -> torch.Tensor:

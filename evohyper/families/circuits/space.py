@@ -42,6 +42,7 @@ class CircuitSpace:
     f_min: float = 1e2
     f_max: float = 1e7
     load: float = 1e3
+    reduced: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_length <= self.max_length:
@@ -86,14 +87,32 @@ class CircuitSpace:
 
     # ------------------------------------------------------------------ sampling
     def sample(self, n: int, length: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """``n`` uniform random circuits of exactly ``length`` components: ``(kinds, value_index)`` padded
-        to ``max_length``."""
+        """``n`` random circuits of exactly ``length`` components: ``(kinds, value_index)`` padded to
+        ``max_length``. Values are uniform over the E12 table; kinds are uniform over those allowed.
+
+        With ``reduced`` (the default) a kind is allowed only if it does not repeat an element already in
+        the current run of same-placement components: two series (or two parallel) components of the same
+        element in one run merge into one component (``1/C = 1/C1 + 1/C2``, ``R = R1 + R2``, ...), so
+        such a circuit has an exact equivalent with fewer components and its kinds cannot be recovered
+        from its response. Every reduced circuit is its own shortest form under these rules.
+        """
         if length not in self.lengths:
             raise ValueError(f"length {length} outside [{self.min_length}, {self.max_length}]")
         kinds = torch.full((n, self.max_length), EMPTY, dtype=torch.long)
         index = torch.zeros((n, self.max_length), dtype=torch.long)
-        code = torch.randint(0, N_KINDS * N_VALUES, (n, length), generator=generator)  # one draw per slot:
-        kinds[:, :length], index[:, :length] = code // N_VALUES, code % N_VALUES  # a prefix of n is stable
+        u = torch.rand((n, length, 2), generator=generator, dtype=torch.float64)  # one draw per slot:
+        index[:, :length] = (u[..., 1] * N_VALUES).long().clamp(max=N_VALUES - 1)  # a prefix of n is stable
+        run = torch.zeros((n, 2, 3), dtype=torch.bool)          # elements used in the current run, per placement
+        rows = torch.arange(n)
+        for pos in range(length):                                 # chain positions only (<= max_length)
+            allowed = ~run.flatten(1) if self.reduced else torch.ones((n, N_KINDS), dtype=torch.bool)
+            count = allowed.sum(1)
+            pick = (u[:, pos, 0] * count).long().clamp(max=count - 1)
+            kind = (torch.cumsum(allowed.long(), 1) <= pick.unsqueeze(1)).sum(1)  # the pick-th allowed kind
+            kinds[:, pos] = kind
+            placement, element = kind // 3, kind % 3
+            run[rows, 1 - placement] = False                      # the other placement's run ends here
+            run[rows, placement, element] = True
         return kinds, index
 
     # ------------------------------------------------------------------ genes

@@ -9,15 +9,21 @@ value indices to neighbouring E12 values (``tools.mutGaussian`` on the value gen
 
 DEAP draws from Python's global ``random``; every DEAP call runs with this strategy's own
 ``random.Random`` swapped in (``_rng.python_random``), so the GA depends on ``seed`` only.
+
+Seeding: when the decoder proposes genotypes (``DecoderInfo.proposals``: the ``circuit`` decoder's
+trained designer's beams for the target), the first population starts with them (at most
+``popsize``, best first) and is filled up with random genes.
 """
 from typing import ClassVar
 
 import numpy as np
+import torch
 from deap import tools
 
 from evohyper.api import checks as _checks
 from evohyper.api.deap_ga import DeapGA
 from evohyper.api.deap_ga import Individual as _Individual
+from evohyper.api.decoder import DecoderInfo
 
 
 class CircuitGA(DeapGA):
@@ -68,6 +74,7 @@ class CircuitGA(DeapGA):
         )
         self._toolbox.register("mate", tools.cxTwoPoint)
         self._toolbox.register("mutate", self._mutate)
+        self._seeds = np.zeros((0, self.genome_size), dtype=np.int64)   # the decoder's proposals (bind)
 
     def _mutate(self, ind: _Individual) -> tuple[_Individual]:
         """Uniform resets of any gene, then a Gaussian creep of the value genes (rounded, clipped)."""
@@ -77,5 +84,21 @@ class CircuitGA(DeapGA):
         ind[2::2] = [min(max(int(round(v)), 0), self._up[2]) for v in values]
         return (ind,)
 
+    def bind(self, info: DecoderInfo) -> None:
+        """Take the decoder's proposed genotypes (if any) as the start of the first population."""
+        if info.proposals is None:
+            return
+        seeds = torch.as_tensor(info.proposals)
+        low, up = torch.tensor(self._low), torch.tensor(self._up)
+        if seeds.dim() != 2 or seeds.shape[1] != self.genome_size or seeds.is_floating_point():
+            raise ValueError(f"decoder proposals must be integer genes [k, {self.genome_size}], got "
+                             f"{seeds.dtype} {tuple(seeds.shape)}")
+        if ((seeds < low) | (seeds > up)).any():
+            raise ValueError(f"decoder proposals out of this GA's gene ranges (length >= {self._low[0]}, kinds < "
+                             f"{self._up[1] + 1}, values < {self._up[2] + 1})")
+        self._seeds = seeds[:self._popsize].numpy().astype(np.int64)
+
     def _first_population(self) -> np.ndarray:
-        return self._np.integers(np.array(self._low), np.array(self._up) + 1, size=(self._popsize, self.genome_size))
+        genes = self._np.integers(np.array(self._low), np.array(self._up) + 1, size=(self._popsize, self.genome_size))
+        genes[:len(self._seeds)] = self._seeds
+        return genes

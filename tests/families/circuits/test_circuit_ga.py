@@ -87,3 +87,75 @@ def test_ga_on_ray_equals_local(ray_local):
     remote.run()
     assert [r.best for r in local.history] == [r.best for r in remote.history]
     assert torch.equal(local.strategy.best_genotype, remote.strategy.best_genotype)
+
+
+def test_proposals_declared_by_the_decoder_start_the_first_population():
+    from evohyper.api.decoder import DecoderInfo
+
+    seeds = torch.tensor([[5] + [3, 12] * 10, [4] + [0, 7] * 10])
+    s = CircuitGA(G, 0, popsize=10)
+    s.bind(DecoderInfo(genotype="circuit", genome_size=G, proposals=seeds))
+    first = s.ask()
+    assert torch.equal(first[:2], seeds)
+    plain = CircuitGA(G, 0, popsize=10)
+    plain.bind(DecoderInfo(genotype="circuit", genome_size=G))
+    assert torch.equal(plain.ask()[2:], first[2:])          # the rest is the unseeded GA's population
+    with pytest.raises(ValueError, match="out of this GA's gene ranges"):
+        CircuitGA(G, 0, popsize=10, min_length=6).bind(DecoderInfo(genotype="circuit", genome_size=G,
+                                                                   proposals=seeds))
+    with pytest.raises(ValueError, match="integer genes"):
+        s.bind(DecoderInfo(genotype="circuit", genome_size=G, proposals=seeds[:, :5]))
+
+
+def _designer_file(tmp_path):
+    from evohyper.families.circuits.designer import Designer
+    from evohyper.families.circuits.training import save_designer
+
+    torch.manual_seed(0)
+    return str(save_designer(Designer("hyper", embed=16, hidden=16, token=8, width=4, res_dim=8),
+                             tmp_path / "designer.pt"))
+
+
+def test_hybrid_config_seeds_the_ga_with_the_designers_refined_beams(tmp_path):
+    """One config: the decoder's designer proposes (refined) beams for the task's target, the GA starts
+    from them; its best is never worse than the designer's best proposal."""
+    from evohyper.engine.evaluation import Evaluator
+
+    raw = {"name": "hybrid", "seed": 0, "task": {"name": "circuit_design", "target_length": 5, "target_index": 2},
+           "decoder": {"name": "circuit", "designer": _designer_file(tmp_path), "beams": 4, "refine_steps": 10,
+                       "polish_rounds": 1},
+           "strategy": {"name": "circuit_ga", "popsize": 12}, "budget": {"generations": 3},
+           "backend": {"name": "local"}}
+    cfg = validate(raw)
+    proposals = cfg.components().info.proposals
+    assert proposals.shape == (4, G) and proposals.dtype == torch.int64
+    search = build_search(cfg, None)
+    first = search.strategy.ask()
+    assert torch.equal(first[:4], proposals)
+    search.strategy.tell(torch.zeros(12))
+    evaluator = Evaluator(cfg.spec(), components=cfg.components())
+    designer_best = float(evaluator.evaluate(proposals[:1], 0).fitness[0])
+    search = build_search(validate(raw), None)
+    result = search.run()
+    assert result.best_fitness <= designer_best + 1e-12
+
+
+@pytest.mark.parametrize("option,value,match", [("designer", "no/such/file.pt", "existing designer weights"),
+                                                ("beams", 0, "beams"), ("refine_steps", -1, "refine_steps")])
+def test_bad_designer_options_are_config_errors(option, value, match):
+    from evohyper.config.options import ConfigError
+
+    raw = {"name": "hybrid", "task": {"name": "circuit_design"}, "decoder": {"name": "circuit", option: value},
+           "strategy": {"name": "circuit_ga"}, "budget": {"generations": 1}}
+    with pytest.raises(ConfigError, match=match):
+        validate(raw)
+
+
+def test_a_designer_that_cannot_serve_the_decoder_is_refused(tmp_path):
+    from evohyper.config.options import ConfigError
+
+    raw = {"name": "hybrid", "task": {"name": "circuit_design"},
+           "decoder": {"name": "circuit", "designer": _designer_file(tmp_path), "min_length": 6},
+           "strategy": {"name": "circuit_ga", "min_length": 6}, "budget": {"generations": 1}}
+    with pytest.raises(ConfigError, match="it designs chains of 4-10 components"):
+        validate(raw)

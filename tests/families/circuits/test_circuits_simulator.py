@@ -111,3 +111,26 @@ def test_differentiable_in_values():
     out = response(k, logv.exp(), log_frequencies(16, 100, 1e7), load=1e3)
     out.abs().sum().backward()
     assert torch.isfinite(logv.grad).all() and (logv.grad.abs() > 0).all()
+
+
+def test_the_in_place_sorted_path_equals_the_autograd_path_and_peel_inverts_a_component():
+    """Without autograd the simulator updates, in place, only the circuits that still have a component
+    at each position (sorted by their last one); the result is bit-identical to the differentiable path,
+    for compact chains, chains with holes and empty chains alike."""
+    from evohyper.families.circuits.simulator import peel
+    from evohyper.families.circuits.space import DEFAULT_SPACE as S
+
+    gen = torch.Generator().manual_seed(0)
+    kinds = torch.randint(-1, 6, (300, 10), generator=gen)
+    kinds[:5] = EMPTY
+    values = S.values(kinds, torch.randint(0, 36, (300, 10), generator=gen))
+    for dtype in (torch.complex128, torch.complex64):
+        plain = response(kinds, values, S.omega, S.load, dtype)
+        graded = response(kinds, values.clone().requires_grad_(True), S.omega, S.load, dtype).detach()
+        assert torch.equal(plain, graded)
+    assert torch.allclose(plain[:5, 0].to(torch.complex128), torch.ones(5, 64, dtype=torch.complex128))
+    full = response(kinds, values, S.omega, S.load)
+    rest = response(torch.cat([kinds[:, 1:], torch.full((300, 1), EMPTY)], 1),
+                    torch.cat([values[:, 1:], torch.ones(300, 1, dtype=torch.float64)], 1), S.omega, S.load)
+    peeled = peel(full, kinds[:, 0], values[:, 0], S.omega)
+    assert torch.allclose(peeled, rest, rtol=1e-6, atol=0)

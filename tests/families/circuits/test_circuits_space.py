@@ -1,4 +1,5 @@
 """Circuit space, gene encoding and canonical form: property tests (hypothesis) and dataset determinism."""
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -119,3 +120,32 @@ def test_dataset_is_deterministic_canonical_and_split_disjoint_seeds():
     full = circuit_split("test", 3)
     assert len(full) == 21 and full.lengths.tolist() == [n for n in range(4, 11) for _ in range(3)]
     assert torch.isfinite(full.response.abs()).all()
+
+
+@FAST
+@given(st.integers(0, 2**31 - 1), st.integers(S.min_length, S.max_length))
+def test_sampled_circuits_are_reduced_and_keep_their_length_in_canonical_form(seed, length):
+    """No element repeats inside a run of same-placement components (it would merge with its twin)."""
+    kinds, index = S.sample(16, length, torch.Generator().manual_seed(seed))
+    for row in kinds.tolist():
+        comps = [(k, 0) for k in row if k != EMPTY]
+        assert len(comps) == length
+        for run in runs(comps):
+            elements = [k % 3 for k, _ in run]
+            assert len(elements) == len(set(elements))
+    ck, _ = canonicalize(kinds, index)
+    assert torch.equal((ck != EMPTY).sum(1), torch.full((16,), length))
+
+
+@FAST
+@given(circuit)
+def test_peeling_the_first_component_leaves_the_response_of_the_rest(comps):
+    """``simulator.peel`` against the per-circuit numpy reference of the shorter chain."""
+    from evohyper.families.circuits import reference
+    from evohyper.families.circuits.simulator import peel
+
+    kinds, index = as_tensors(comps)
+    values = S.values(kinds, index)
+    rest = reference.response_one(kinds[0, 1:].tolist(), values[0, 1:].tolist(), S.omega.numpy(), S.load)
+    peeled = peel(S.response(kinds, values), kinds[:, 0], values[:, 0], S.omega)[0].numpy()
+    assert np.allclose(np.log(peeled / rest), 0, atol=1e-6)

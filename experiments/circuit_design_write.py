@@ -1,0 +1,228 @@
+"""Writes ``reports/circuit_design.md`` and its plots from ``experiments.circuit_design.run``'s results."""
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from evohyper.families.circuits.designer import parameter_count
+from evohyper.families.circuits.simulator import KINDS
+from evohyper.families.circuits.space import DEFAULT_SPACE as SPACE
+
+LENGTHS = list(SPACE.lengths)
+PUBLISHED = {  # Rotman & Wolf (2020), Table 1: accuracy by length 4..10
+    "exact": {"GA": [.58, .28, .09, .03, .01, 0, 0], "GRU": [.01, 0, 0, 0, 0, 0, 0],
+              "GRU per length": [.30, .08, .02, 0, 0, 0, 0], "hypernet, GRU-only": [.07, .05, .04, .01, 0, 0, 0],
+              "ours w/o simulator": [.30, .41, .50, .46, .44, .42, .42], "ours": [.32, .42, .51, .46, .44, .42, .43]},
+    "kinds_match": {"GA": [.66, .35, .15, .05, .02, 0, 0], "ours": [.36, .45, .54, .47, .49, .47, .46]},
+}
+NAMES = {"exact": "exact (kinds + values)", "kinds_match": "kinds only (placements and elements, values ignored)",
+         "equivalent": "response-equivalent (max |log(r / r_target)| < 0.01)"}
+
+
+def _by_length(values, lengths) -> list[float]:
+    v, ln = np.asarray(values, dtype=float), np.asarray(lengths)
+    return [float(v[ln == n].mean()) for n in LENGTHS]
+
+
+def columns(res: dict) -> dict[str, dict]:
+    """Every method's per-target metrics and lengths, on the GA's targets (the first ga_per_length test
+    targets per length) and, for the networks, on all their test targets."""
+    s, test_len = res["settings"], res["test"].lengths.numpy()
+    cols = {}
+    for label, ga in res["ga"].items():
+        cols[f"GA ({'same wall-clock' if label != 'big' else f'{s.big_budget} evaluations'})"] = {
+            **{m: ga[m] for m in ("exact", "kinds_match", "equivalent")}, "length": ga["length"]}
+    for name, net in res["nets"].items():
+        for mode, suffix in (("greedy", " w/o simulator"), ("full", "")):
+            cols[name + suffix] = {**{m: net[mode][m] for m in ("exact", "kinds_match", "equivalent")},
+                                   "length": test_len.tolist()}
+    cols["hybrid: GA seeded by ours"] = {**{m: res["hybrid"][m] for m in ("exact", "kinds_match", "equivalent")},
+                                         "length": res["hybrid"]["length"]}
+    return cols
+
+
+def same_targets(res: dict, col: dict) -> dict:
+    """A network column restricted to the GA's targets (first ga_per_length per length)."""
+    s = res["settings"]
+    if len(col["length"]) != s.nn_per_length * len(LENGTHS):    # a GA column: already on those targets
+        return col
+    keep = np.arange(len(col["length"])) % s.nn_per_length < s.ga_per_length
+    return {k: list(np.asarray(v)[keep]) for k, v in col.items()}
+
+
+def table(res: dict, metric: str, methods: list[str], restrict: bool) -> list[str]:
+    cols = columns(res)
+    head = ["| length | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+    data = {m: (same_targets(res, cols[m]) if restrict else cols[m]) for m in methods}
+    rows = []
+    for i, n in enumerate(LENGTHS):
+        cells = []
+        for m in methods:
+            ours = _by_length(data[m][metric], data[m]["length"])[i]
+            paper = PUBLISHED.get(metric, {}).get("GA" if m.startswith("GA") else m)
+            cells.append(f"{ours:.2f} / {paper[i]:.2f}" if paper and ", paper's input" not in m else f"{ours:.2f}")
+        rows.append(f"| {n} | " + " | ".join(cells) + " |")
+    means = [np.mean(_by_length(data[m][metric], data[m]["length"])) for m in methods]
+    rows.append("| mean 4-10 | " + " | ".join(f"**{v:.3f}**" for v in means) + " |")
+    return head + rows
+
+
+def circuit_text(kinds: torch.Tensor, values: torch.Tensor) -> str:
+    """``series R 1.2 kOhm -> parallel C 10 nF -> ...`` for one circuit."""
+    units = {"R": "Ohm", "C": "F", "L": "H"}
+    parts = []
+    for k, v in zip(kinds.tolist(), values.tolist()):
+        if k < 0:
+            continue
+        place, el = KINDS[k].split("_")
+        parts.append(f"{'S' if place == 'series' else 'P'}-{el} {_si(v)}{units[el]}")
+    return " · ".join(parts)
+
+
+def _si(v: float) -> str:
+    for scale, prefix in ((1e3, "k"), (1, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n")):
+        if v >= scale * 0.999:
+            return f"{v / scale:.3g} {prefix}"
+    return f"{v:.3g} "
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def plot_training(res: dict, path: Path) -> Path:
+    plt = _plt()
+    fig, axes = plt.subplots(1, 4, figsize=(18, 3.8), dpi=100)
+    for name, log in res["logs"].items():
+        every = log.get("loss_every", 1)
+        loss = np.convolve(log["losses"], np.ones(5) / 5, mode="valid")       # a short running mean
+        axes[0].plot(np.arange(len(loss)) * every + 2 * every, loss, label=name, lw=1)
+        steps = [e["step"] for e in log["evals"]]
+        for ax, key in zip(axes[1:], ("loss", "kinds_match", "equivalent")):
+            ax.plot(steps, [e[key] for e in log["evals"]], marker=".", label=name)
+    for ax, title in zip(axes, ("training loss (teacher forced, kind + smoothed value CE; running mean)",
+                                "validation loss (teacher forced, kind + value CE)",
+                                "validation kinds-only accuracy (greedy design)",
+                                "validation response-equivalent (greedy design, no simulator)")):
+        ax.set_xlabel("training step")
+        ax.set_title(title, fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_by_length(res: dict, path: Path) -> Path:
+    plt = _plt()
+    cols = columns(res)
+    fig, ax = plt.subplots(figsize=(6.5, 3.8), dpi=100)
+    for m in [c for c in cols if c.startswith("GA")] + ["ours", "ours w/o simulator", "hybrid: GA seeded by ours"]:
+        data = same_targets(res, cols[m])
+        ax.plot(LENGTHS, _by_length(data["equivalent"], data["length"]), marker="o", label=m,
+                ls="--" if m.startswith("hybrid") else "-")          # the hybrid often lies on ours
+    ax.set_xlabel("circuit length (components)")
+    ax.set_ylabel("response-equivalent accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_examples(res: dict, path: Path, picks: list[tuple[int, int]]) -> Path:
+    plt = _plt()
+    test, s = res["test"], res["settings"]
+    f = SPACE.omega.numpy() / (2 * np.pi)
+    fig, axes = plt.subplots(2, len(picks), figsize=(4.2 * len(picks), 6), dpi=100)
+    for col, (length, index) in enumerate(picks):
+        row = (length - SPACE.min_length) * s.nn_per_length + index
+        curves = {"target": test.response[row]}
+        gk, gv = res["ga"]["big"]["best"][(length, index)]
+        curves["GA (big budget)"] = SPACE.response(gk, gv)[0]
+        k, i = res["nets"]["ours"]["kinds"][row:row + 1], res["nets"]["ours"]["index"][row:row + 1]
+        curves["ours"] = SPACE.response(k, SPACE.values(k, i))[0]
+        for ch, name in ((0, "|V_out| (V)"), (1, "|I_in| (A)")):
+            ax = axes[ch, col]
+            for label, r in curves.items():
+                ax.loglog(f, r[ch].abs().numpy(), lw=2.5 if label == "target" else 1.2,
+                          ls="-" if label == "target" else "--", label=label)
+            ax.set_xlabel("frequency (Hz)")
+            ax.set_ylabel(name)
+            ax.grid(alpha=0.3, which="both")
+        axes[0, col].set_title(f"test target: length {length}, index {index}", fontsize=9)
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def draw_ladder(ax, kinds: torch.Tensor, values: torch.Tensor, title: str) -> None:
+    """A chain as a ladder schematic: series parts on the top wire, parallel parts down to the return wire."""
+    from matplotlib.patches import Rectangle
+
+    comps = [(k, v) for k, v in zip(kinds.tolist(), values.tolist()) if k >= 0]
+    n = len(comps)
+    ax.plot([0, n + 1], [1, 1], color="k", lw=1)
+    ax.plot([0, n + 1], [0, 0], color="k", lw=1)
+    ax.text(-0.1, 0.5, "1 V", ha="right", va="center", fontsize=7)
+    ax.text(n + 1.1, 0.5, "1 kOhm", ha="left", va="center", fontsize=7)
+    units = {"R": "Ohm", "C": "F", "L": "H"}
+    for x, (k, v) in enumerate(comps, start=1):
+        place, el = KINDS[k].split("_")
+        label = f"{el}\n{_si(v)}{units[el]}"
+        color = {"R": "#ddd", "C": "#bde", "L": "#edb"}[el]
+        if place == "series":
+            ax.add_patch(Rectangle(
+                (x - 0.35, 0.88), 0.7, 0.24, facecolor=color, edgecolor="k"))
+            ax.text(x, 1.0, label, ha="center", va="center", fontsize=5.5)
+        else:
+            ax.plot([x, x], [0, 1], color="k", lw=1)
+            ax.add_patch(Rectangle(
+                (x - 0.3, 0.3), 0.6, 0.4, facecolor=color, edgecolor="k"))
+            ax.text(x, 0.5, label, ha="center", va="center", fontsize=5.5)
+    ax.set_xlim(-0.8, SPACE.max_length + 1.9)
+    ax.set_ylim(-0.15, 1.25)
+    ax.set_title(title, fontsize=8)
+    ax.axis("off")
+
+
+def plot_circuits(res: dict, path: Path, picks: list[tuple[int, int]]) -> Path:
+    plt = _plt()
+    test, s, ours = res["test"], res["settings"], res["nets"]["ours"]
+    fig, axes = plt.subplots(len(picks), 2, figsize=(13, 1.6 * len(picks)), dpi=110)
+    for row, (length, index) in enumerate(picks):
+        i = (length - SPACE.min_length) * s.nn_per_length + index
+        k, idx = ours["kinds"][i], ours["index"][i]
+        eq = "response-equivalent" if ours["full"]["equivalent"][i] else "not equivalent"
+        draw_ladder(axes[row, 0], test.kinds[i], test.values[i], f"target (test, length {length}, index {index})")
+        draw_ladder(axes[row, 1], k, SPACE.values(k[None], idx[None])[0], f"ours: {eq}")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def write(res: dict, out_dir: Path, command: str, seconds: float) -> Path:
+    from experiments.circuit_design_text import report_lines
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plots = {"training": plot_training(res, out_dir / "circuit_design_training.png"),
+             "by_length": plot_by_length(res, out_dir / "circuit_design_by_length.png"),
+             "examples": plot_examples(res, out_dir / "circuit_design.png", [(4, 0), (7, 0), (10, 0)]),
+             "circuits": plot_circuits(res, out_dir / "circuit_design_circuits.png", [(4, 0), (7, 0), (10, 0)])}
+    env = {"python": platform.python_version(), "torch": torch.__version__, "machine": platform.machine(),
+           "load": os.getloadavg(), "params": {n: parameter_count(m) for n, m in res["models"].items()}}
+    out = out_dir / "circuit_design.md"
+    out.write_text("\n".join(report_lines(res, plots, command, seconds, env)) + "\n")
+    return out
