@@ -1,4 +1,5 @@
 """NEAT strategy: neat-python's own algorithm, deterministic, explicit checkpoints that resume exactly."""
+import gc
 import random
 
 import neat
@@ -71,6 +72,24 @@ def test_same_seed_same_run_whatever_the_global_random_state():
     assert a == b
     assert random.getstate() == state, "the strategy must not consume the global random state"
     assert run(NEAT(None, 6, **SMALL), 6) != a
+
+
+def test_cyclic_gc_paused_inside_neat_python_and_restored_after(monkeypatch):
+    """neat-python's reproduction allocates a gene object per connection (millions for P-NEAT); the cyclic
+    collector, which finds nothing there, is paused for those calls and left as the caller had it."""
+    s = NEAT(None, 0, **SMALL)
+    seen = []
+    reproduce = neat.DefaultReproduction.reproduce
+    monkeypatch.setattr(neat.DefaultReproduction, "reproduce",
+                        lambda self, *a: seen.append(gc.isenabled()) or reproduce(self, *a))
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            s.tell(fitness_of(s.ask()))
+            assert gc.isenabled() is enabled
+        finally:
+            gc.enable()
+    assert seen == [False, False]
 
 
 @settings(max_examples=4, deadline=None)
