@@ -1,18 +1,14 @@
-import csv
 import json
-import os
-import signal
 import subprocess
-import sys
-import time
 
 import pytest
 import torch
 import yaml
+from run_helpers import CLI, run_and_kill
+from run_helpers import metric_rows as _rows
+from run_helpers import run_dir_of as _run_dir
 
 from evohyper.engine.checkpoint import list_checkpoints, load_latest
-
-CLI = [sys.executable, "-m", "evohyper.cli"]
 
 
 def _write(tmp_path, name, **over):
@@ -24,16 +20,6 @@ def _write(tmp_path, name, **over):
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
-
-
-def _run_dir(tmp_path, name):
-    (d,) = [p for p in (tmp_path / "runs").iterdir() if p.name.startswith(name + "-")]
-    return d
-
-
-def _rows(run_dir):
-    with (run_dir / "metrics.csv").open() as fh:
-        return [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(fh)]
 
 
 def test_list_shows_builtin_components_with_descriptions():
@@ -67,22 +53,6 @@ def test_run_writes_run_directory_and_show_summarises(tmp_path):
     summary = json.loads(shown.stdout.split("\nfitness curve")[0])
     assert summary["generations"] == 5 and summary["evaluations"] == 50
     assert summary["best_fitness"] == pytest.approx(best["fitness"])
-
-
-def run_and_kill(tmp_path, config, kill_after, timeout_s=60):
-    """``evohyper run config`` (name "killed"), SIGKILLed once a checkpoint of generation >= kill_after
-    exists; the run directory."""
-    proc = subprocess.Popen([*CLI, "run", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        dirs = list((tmp_path / "runs").glob("killed-*/checkpoints"))
-        if dirs and list_checkpoints(dirs[0]) and \
-                int(list_checkpoints(dirs[0])[0].stem.split("-")[1]) >= kill_after:
-            break
-        time.sleep(0.002)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    return _run_dir(tmp_path, "killed")
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,9 @@ import sys
 
 import pytest
 import torch
-from test_cli import _rows, _run_dir, run_and_kill
+from run_helpers import metric_rows as _rows
+from run_helpers import run_and_kill
+from run_helpers import run_dir_of as _run_dir
 from test_cli import _write as _write_config
 
 from evohyper.cli import main

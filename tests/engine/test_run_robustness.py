@@ -5,6 +5,7 @@ import logging
 import engine_tasks  # noqa: F401  (registers the test tasks)
 import pytest
 import torch
+from run_helpers import metric_rows as _rows
 
 from evohyper.config import validate
 from evohyper.engine.checkpoint import CheckpointError, list_checkpoints, load_latest, load_state, save_state
@@ -22,11 +23,6 @@ def _config(tmp_path, task, on_error="strict", generations=6, checkpoint_every=1
 def _header(run_dir):
     with (run_dir / "metrics.csv").open() as fh:
         return next(csv.reader(fh))
-
-
-def _rows(run_dir):
-    with (run_dir / "metrics.csv").open() as fh:
-        return [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(fh)]
 
 
 # ---------------------------------------------------------------- item 6: lenient, every evaluation failing

@@ -1,18 +1,16 @@
 """ES-HyperNEAT through the engine: pictures and `evohyper show`, kill -9 + resume bit-identical, Ray = local,
 and the control task (an MLP target: inputs and outputs on two lines)."""
-import csv
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
+from run_helpers import metric_rows as _rows
+from run_helpers import run_and_kill
 
 from evohyper.cli import main
 from evohyper.config import apply_overrides, load_raw, validate
-from evohyper.engine.checkpoint import list_checkpoints, load_latest
+from evohyper.engine.checkpoint import load_latest
 from evohyper.engine.runner import build_search, run
 
 CLI = [sys.executable, "-m", "evohyper.cli"]
@@ -44,11 +42,6 @@ def test_es_on_cart_pole_runs_the_mlp_interface(tmp_path):
     assert best["decoder"]["layout"] == "plane" and best["phenotype"]["spec"]["num_inputs"] == 4
 
 
-def _rows(run_dir):
-    with (run_dir / "metrics.csv").open() as fh:
-        return [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(fh)]
-
-
 def _cli_config(tmp_path, name):
     raw = apply_overrides(load_raw("search_spaces/es_hyperneat_visual.yaml"), [
         "backend.name=local", "budget.generations=8", f"output.runs_dir={tmp_path / 'runs'}", f"name={name}",
@@ -61,17 +54,7 @@ def _cli_config(tmp_path, name):
 
 def test_es_sigkill_and_resume_is_bit_identical(tmp_path):
     subprocess.run([*CLI, "run", str(_cli_config(tmp_path, "ref"))], check=True, capture_output=True)
-    proc = subprocess.Popen([*CLI, "run", str(_cli_config(tmp_path, "killed"))], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        dirs = list((tmp_path / "runs").glob("killed-*/checkpoints"))
-        if dirs and list_checkpoints(dirs[0]) and int(list_checkpoints(dirs[0])[0].stem.split("-")[1]) >= 3:
-            break
-        time.sleep(0.005)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    (run_dir,) = (tmp_path / "runs").glob("killed-*")
+    run_dir = run_and_kill(tmp_path, _cli_config(tmp_path, "killed"), kill_after=3, timeout_s=120)
     (ref_dir,) = (tmp_path / "runs").glob("ref-*")
     state, _ = load_latest(run_dir / "checkpoints")
     assert state["counters"]["generation"] < 8, "run finished before it could be killed"

@@ -1,18 +1,16 @@
 """Direct NEAT through the engine: learning, solving (slow), Ray = local, tune, kill -9 + resume bit-identical."""
-import csv
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
+from run_helpers import metric_rows as _rows
+from run_helpers import run_and_kill
 
 from evohyper.config import apply_overrides, load_raw, validate
-from evohyper.engine.checkpoint import list_checkpoints, load_latest
+from evohyper.engine.checkpoint import load_latest
 from evohyper.engine.runner import build_search, run
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -80,11 +78,6 @@ def test_neat_decoder_in_a_tune_meta_search(ray_local, tmp_path):
     assert all(int(r.metrics["generation"]) == 3 for r in outcome.results)
 
 
-def _rows(run_dir):
-    with (run_dir / "metrics.csv").open() as fh:
-        return [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(fh)]
-
-
 def _write(tmp_path, name):
     raw = load_raw(XOR)
     raw.update(name=name, budget={"generations": 40}, backend={"name": "local"},
@@ -98,17 +91,7 @@ def _write(tmp_path, name):
 
 def test_sigkill_and_resume_is_bit_identical(tmp_path):
     subprocess.run([*CLI, "run", str(_write(tmp_path, "ref"))], check=True, capture_output=True)
-    proc = subprocess.Popen([*CLI, "run", str(_write(tmp_path, "killed"))], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        dirs = list((tmp_path / "runs").glob("killed-*/checkpoints"))
-        if dirs and list_checkpoints(dirs[0]) and int(list_checkpoints(dirs[0])[0].stem.split("-")[1]) >= 6:
-            break
-        time.sleep(0.005)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    (killed,) = (tmp_path / "runs").glob("killed-*")
+    killed = run_and_kill(tmp_path, _write(tmp_path, "killed"), kill_after=6, timeout_s=120)
     (ref,) = (tmp_path / "runs").glob("ref-*")
     state, _ = load_latest(killed / "checkpoints")
     assert state["counters"]["generation"] < 40, "run finished before it could be killed"

@@ -1,0 +1,41 @@
+"""Helpers for tests that drive the real CLI: find a run directory, read metrics.csv, kill a run mid-way.
+
+Importable from every test module (``tests/`` is on ``sys.path`` through its ``conftest.py``)."""
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from evohyper.engine.checkpoint import list_checkpoints
+
+CLI = [sys.executable, "-m", "evohyper.cli"]
+
+
+def run_dir_of(tmp_path, name):
+    """The one run directory named ``name-<time>`` under ``tmp_path / "runs"``."""
+    (d,) = [p for p in (tmp_path / "runs").iterdir() if p.name.startswith(name + "-")]
+    return d
+
+
+def metric_rows(run_dir):
+    """``metrics.csv`` as dicts, without the wall-clock column (the part a resumed run must reproduce)."""
+    with (run_dir / "metrics.csv").open() as fh:
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(fh)]
+
+
+def run_and_kill(tmp_path, config, kill_after, timeout_s=60):
+    """``evohyper run config`` (its name must be "killed"), SIGKILLed once a checkpoint of generation
+    >= ``kill_after`` exists; the run directory."""
+    proc = subprocess.Popen([*CLI, "run", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        dirs = list((tmp_path / "runs").glob("killed-*/checkpoints"))
+        if dirs and list_checkpoints(dirs[0]) and \
+                int(list_checkpoints(dirs[0])[0].stem.split("-")[1]) >= kill_after:
+            break
+        time.sleep(0.002)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return run_dir_of(tmp_path, "killed")
