@@ -39,3 +39,13 @@ def run_and_kill(tmp_path, config, kill_after, timeout_s=60):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     return run_dir_of(tmp_path, "killed")
+
+
+def resume_beside(ref_dir, run_dir):
+    """``evohyper resume run_dir`` (must succeed); the newest checkpoint states of the uninterrupted
+    reference run and of the resumed one, to be compared bit for bit."""
+    from evohyper.engine.checkpoint import load_latest
+
+    res = subprocess.run([*CLI, "resume", str(run_dir)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    return load_latest(ref_dir / "checkpoints")[0], load_latest(run_dir / "checkpoints")[0]

@@ -4,7 +4,7 @@ import subprocess
 import pytest
 import torch
 import yaml
-from run_helpers import CLI, run_and_kill
+from run_helpers import CLI, resume_beside, run_and_kill
 from run_helpers import metric_rows as _rows
 from run_helpers import run_dir_of as _run_dir
 
@@ -71,10 +71,7 @@ def test_sigkill_and_resume_is_bit_identical(tmp_path, kill_after, reference_run
     state, _ = load_latest(run_dir / "checkpoints")
     assert state["counters"]["generation"] < 150, "run finished before it could be killed"
 
-    res = subprocess.run([*CLI, "resume", str(run_dir)], capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr
-    a, _ = load_latest(ref_dir / "checkpoints")
-    b, _ = load_latest(run_dir / "checkpoints")
+    a, b = resume_beside(ref_dir, run_dir)
     assert a["counters"]["generation"] == b["counters"]["generation"] == 150
     for fa, fb in zip(a["strategy"]["history"], b["strategy"]["history"], strict=True):
         assert torch.equal(fa, fb)                                   # every generation's fitness

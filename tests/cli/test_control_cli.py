@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 from run_helpers import metric_rows as _rows
-from run_helpers import run_and_kill
+from run_helpers import resume_beside, run_and_kill
 from run_helpers import run_dir_of as _run_dir
 from test_cli import _write as _write_config
 
@@ -45,10 +45,7 @@ def test_sigkill_and_resume_is_bit_identical_with_normalization(tmp_path, refere
     state, _ = load_latest(run_dir / "checkpoints")
     assert 5 <= state["counters"]["generation"] < GENERATIONS, "killed too late"
     assert state["evaluation_state"] is not None and float(state["evaluation_state"]["obs_count"]) > 0
-    res = subprocess.run([*CLI, "resume", str(run_dir)], capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr
-    a, _ = load_latest(reference_run / "checkpoints")
-    b, _ = load_latest(run_dir / "checkpoints")
+    a, b = resume_beside(reference_run, run_dir)
     assert a["counters"] == {**b["counters"], "seconds": a["counters"]["seconds"]}
     for fa, fb in zip(a["strategy"]["history"], b["strategy"]["history"], strict=True):
         assert torch.equal(fa, fb)

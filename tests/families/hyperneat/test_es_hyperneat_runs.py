@@ -6,7 +6,7 @@ import sys
 
 import pytest
 from run_helpers import metric_rows as _rows
-from run_helpers import run_and_kill
+from run_helpers import resume_beside, run_and_kill
 
 from evohyper.cli import main
 from evohyper.config import apply_overrides, load_raw, validate
@@ -58,10 +58,7 @@ def test_es_sigkill_and_resume_is_bit_identical(tmp_path):
     (ref_dir,) = (tmp_path / "runs").glob("ref-*")
     state, _ = load_latest(run_dir / "checkpoints")
     assert state["counters"]["generation"] < 8, "run finished before it could be killed"
-    res = subprocess.run([*CLI, "resume", str(run_dir)], capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr
-    a, _ = load_latest(ref_dir / "checkpoints")
-    b, _ = load_latest(run_dir / "checkpoints")
+    a, b = resume_beside(ref_dir, run_dir)
     assert a["counters"]["generation"] == b["counters"]["generation"] == 8
     assert _rows(ref_dir) == _rows(run_dir)                           # every generation's fitness statistics
     for key in ("population", "species", "best_genotype", "rng", "innovation"):

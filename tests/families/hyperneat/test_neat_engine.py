@@ -7,7 +7,7 @@ import pytest
 import torch
 import yaml
 from run_helpers import metric_rows as _rows
-from run_helpers import run_and_kill
+from run_helpers import resume_beside, run_and_kill
 
 from evohyper.config import apply_overrides, load_raw, validate
 from evohyper.engine.checkpoint import load_latest
@@ -95,10 +95,7 @@ def test_sigkill_and_resume_is_bit_identical(tmp_path):
     (ref,) = (tmp_path / "runs").glob("ref-*")
     state, _ = load_latest(killed / "checkpoints")
     assert state["counters"]["generation"] < 40, "run finished before it could be killed"
-    res = subprocess.run([*CLI, "resume", str(killed)], capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr
-    a, _ = load_latest(ref / "checkpoints")
-    b, _ = load_latest(killed / "checkpoints")
+    a, b = resume_beside(ref, killed)
     assert a["counters"]["generation"] == b["counters"]["generation"] == 40
     assert a["strategy"]["population"] == b["strategy"]["population"]     # every genome, gene for gene
     assert a["strategy"]["species"] == b["strategy"]["species"] and a["best_fitness"] == b["best_fitness"]
