@@ -315,6 +315,7 @@ class GymTask(Task):
         try:
             for index, episode_seed in enumerate(seeds):
                 obs, _ = env.reset(seed=episode_seed)
+                policy.reset_state()                      # every episode starts at rest, as in evaluate
                 total, steps, done = 0.0, 0, False
                 while not done:
                     if render and index == 0:

@@ -305,6 +305,17 @@ def test_replay_reproduces_the_evaluated_returns_exactly(options):
         assert sum(played.lengths[:task.episodes]) == int(scored.metrics["env_steps"][p])
 
 
+def test_replay_starts_every_episode_of_a_recurrent_policy_at_rest():
+    """A stateful (Elman) policy: evaluate() starts each episode at rest, so must replay (episodes 2 and 3
+    would otherwise inherit the hidden state the previous one left)."""
+    task = GymTask(env="Pendulum-v1", episodes=3, max_steps=40)
+    ph = population(task, 2, seed=3, network={"hidden": [4], "recurrent": True})
+    assert ph.stateful
+    scored = task.evaluate(ph, seed=5)
+    played = task.replay(ph.select([1]), seed=5, episodes=3)
+    assert played.returns == scored.fitness[1].tolist()
+
+
 def test_replay_renders_the_first_episode():
     task = GymTask(env="CartPole-v1", max_steps=7)
     played = task.replay(population(task, 1), seed=0, episodes=2, render=True)
