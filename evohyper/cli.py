@@ -150,8 +150,6 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 def _replay(run_dir: Path, args: argparse.Namespace) -> int:
     """``show --episodes N [--seed S] [--video FILE]``: the best policy in the task's real environment."""
-    import os
-
     if args.video:
         os.environ.setdefault("MUJOCO_GL", "egl")  # headless MuJoCo rendering; read when mujoco is imported
     from evohyper.engine.replay import load_best

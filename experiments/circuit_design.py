@@ -33,8 +33,9 @@ import torch
 from evohyper.config import apply_overrides, load_raw, validate
 from evohyper.engine.evaluation import Evaluator
 from evohyper.engine.runner import build_search
+from evohyper.families.circuits.beam import beam_search
 from evohyper.families.circuits.dataset import circuit_split
-from evohyper.families.circuits.inference import DesignConfig, design, propose, score
+from evohyper.families.circuits.inference import DesignConfig, design, score
 from evohyper.families.circuits.space import DEFAULT_SPACE as SPACE
 from evohyper.families.circuits.training import TrainConfig, load_designer, save_designer, train_designer
 
@@ -127,7 +128,7 @@ def _run_network(path: str, n_per_length: int, cfg: DesignConfig) -> dict:
     """One designer's greedy (no simulator) and full (beams + simulator) designs of the test targets."""
     model, test = load_designer(path), circuit_split("test", n_per_length)
     start = time.perf_counter()
-    kinds, index = propose(model, test.response, SPACE, 1, test.lengths)
+    kinds, index, _ = beam_search(model, test.response, 1, test.lengths)
     greedy_s = time.perf_counter() - start
     start = time.perf_counter()
     best_k, best_i, _, _ = design(model, test.response, SPACE, cfg, test.lengths)

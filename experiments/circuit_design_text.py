@@ -67,7 +67,7 @@ def report_lines(res: dict, plots: dict[str, Path], command: str, seconds: float
         "**Well-posedness (our choice).** Two series (or two parallel) components of the same element inside "
         "one run merge into one (`R1 + R2`, `1/C1 + 1/C2`, ...): such a chain has an exact equivalent with fewer "
         "components, so its kinds cannot be recovered from any response. Circuits are sampled *reduced* "
-        "(`CircuitSpace.reduced`): inside a run every element appears at most once, and `canonical.py` orders "
+        "(`CircuitSpace.sample`): inside a run every element appears at most once, and `canonical.py` orders "
         "each run, so every target has one canonical form under these rules. Exactness is still limited by "
         "physics: a component whose effect on the response is below the tolerance can take any value (and deep "
         "components of long attenuating chains often are: see `simulator.peel`), which is why the issue's "

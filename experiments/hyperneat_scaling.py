@@ -42,8 +42,8 @@ class _ChampionRecorder:
         self.champions: list[tuple[Any, float]] = []
         self.keys: list[str] = []
 
-    def evaluate(self, genotypes: Any, seed: int) -> Any:
-        result = self.backend.evaluate(genotypes, seed)
+    def evaluate(self, genotypes: Any, seed: int, state: Any = None) -> Any:
+        result = self.backend.evaluate(genotypes, seed, state)
         fitness = torch.nan_to_num(result.fitness, nan=float("-inf"))
         tied = sorted((fitness == fitness.max()).nonzero().flatten().tolist(), key=lambda j: genotypes[j].key)
         keys = {i: genome_key(genotypes[i]) for i in tied} if len(tied) > 1 else {tied[0]: None}

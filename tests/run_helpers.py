@@ -49,3 +49,16 @@ def resume_beside(ref_dir, run_dir):
     res = subprocess.run([*CLI, "resume", str(run_dir)], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     return load_latest(ref_dir / "checkpoints")[0], load_latest(run_dir / "checkpoints")[0]
+
+
+def kill_and_resume(tmp_path, write, kill_after, generations, timeout_s=120):
+    """Run ``write(tmp_path, "ref")`` uninterrupted and ``write(tmp_path, "killed")`` SIGKILLed after
+    ``kill_after`` generations, then resumed; ``(ref_dir, run_dir, ref_state, resumed_state)``."""
+    from evohyper.engine.checkpoint import load_latest
+
+    subprocess.run([*CLI, "run", str(write(tmp_path, "ref"))], check=True, capture_output=True)
+    run_dir = run_and_kill(tmp_path, write(tmp_path, "killed"), kill_after, timeout_s)
+    state, _ = load_latest(run_dir / "checkpoints")
+    assert state["counters"]["generation"] < generations, "run finished before it could be killed"
+    ref_dir = run_dir_of(tmp_path, "ref")
+    return (ref_dir, run_dir, *resume_beside(ref_dir, run_dir))

@@ -78,6 +78,3 @@ class ElmanPhenotypes(Phenotypes):
         return ACTIVATIONS[self.spec.output_activation](self._layer(self.spec.num_hidden, h))
 
     __call__ = forward
-
-    def select(self, index: torch.Tensor | slice | list[int]) -> ElmanPhenotypes:
-        return ElmanPhenotypes(self.spec, {k: v[index] for k, v in self.tensors.items()})

@@ -52,6 +52,13 @@ class Components:
 def _kwargs(block: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in block.items() if k != "name"}
 
+#: per component kind: its registry and the constructor arguments the build supplies (not config options)
+COMPONENTS: dict[str, tuple[registry.Registry, tuple[str, ...]]] = {
+    "task": (registry.tasks, ()),
+    "decoder": (registry.decoders, ("target",)),
+    "strategy": (registry.strategies, ("genome_size", "seed")),
+}
+
 
 def _component(path: str, block: Any, reg: registry.Registry, skip: tuple[str, ...]) -> type:
     if not isinstance(block, dict) or "name" not in block:
@@ -132,12 +139,12 @@ def build(spec: ComponentsSpec, evaluators: int | None = None) -> Components:
             import_plugins([module])
         except ImportError as exc:
             raise ConfigError("plugins", f"cannot import {module!r}: {exc}") from None
-    task_cls = _component("task", spec.task, registry.tasks, ())
+    task_cls = _component("task", spec.task, *COMPONENTS["task"])
     _check_network(task_cls, spec.network)
-    decoder_cls = _component("decoder", spec.decoder, registry.decoders, ("target",))
+    decoder_cls = _component("decoder", spec.decoder, *COMPONENTS["decoder"])
     strategy_cls = None
     if spec.strategy is not None:
-        strategy_cls = _component("strategy", spec.strategy, registry.strategies, ("genome_size", "seed"))
+        strategy_cls = _component("strategy", spec.strategy, *COMPONENTS["strategy"])
         _check_pair(strategy_cls, decoder_cls, spec)
         if strategy_cls.needs_loss and not task_cls.differentiable():
             raise ConfigError("strategy.name",

@@ -16,13 +16,12 @@ from typing import Any
 
 import yaml
 
-from evohyper.api import registry
 from evohyper.api.registry import first_sentence
+from evohyper.config.build import COMPONENTS
 from evohyper.config.options import _describe, options_of
 
 #: (config block, registry, constructor arguments that are not config options)
-KINDS = (("task", registry.tasks, ()), ("strategy", registry.strategies, ("genome_size", "seed")),
-         ("decoder", registry.decoders, ("target",)))
+KINDS = tuple((kind, *COMPONENTS[kind]) for kind in ("task", "strategy", "decoder"))
 
 
 @dataclass

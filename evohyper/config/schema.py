@@ -10,10 +10,9 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from evohyper.api import registry
 from evohyper.config import memory
 from evohyper.config.budget import Budget
-from evohyper.config.build import Components, ComponentsSpec, build, construct
+from evohyper.config.build import COMPONENTS, Components, ComponentsSpec, build, construct
 from evohyper.config.loading import data_children, parse, walk
 from evohyper.config.options import ConfigError, check_block, options_of
 from evohyper.config.sections import BackendConfig, EvaluationConfig, OutputConfig
@@ -66,8 +65,7 @@ class Config:
         return built if built is not None else build(self.spec())
 
 
-_COMPONENTS = (("task", registry.tasks, ()), ("decoder", registry.decoders, ("target",)),
-               ("strategy", registry.strategies, ("genome_size", "seed")))
+_COMPONENTS = tuple((kind, *COMPONENTS[kind]) for kind in ("task", "decoder", "strategy"))
 
 
 def _plain(value: Any) -> Any:

@@ -14,12 +14,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-import yaml
 
 from evohyper.api.phenotypes import Phenotypes
-from evohyper.config import validate
 from evohyper.engine.observers.best_export import genotype_batch
-from evohyper.engine.runner import CONFIG_FILE, _strip_resolved
+from evohyper.engine.runner import load_run_config
 from evohyper.export.modules import (
     TOLERANCE,
     ExportError,
@@ -45,10 +43,8 @@ class ExportResult:
 def load_best(run_dir: str | Path, device: str = "cpu") -> tuple[Phenotypes, dict[str, Any]]:
     """The best individual of a finished run as a population of one, and the run's resolved config."""
     run_dir = Path(run_dir)
-    cfg_path, best = run_dir / CONFIG_FILE, run_dir / "best"
-    if not cfg_path.is_file():
-        raise FileNotFoundError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
-    config = validate(_strip_resolved(yaml.safe_load(cfg_path.read_text())))
+    best = run_dir / "best"
+    config = load_run_config(run_dir)
     components = config.components()
     if components.trains_decoder:
         raise ExportError(f"{run_dir} trained the decoder itself (best/decoder_weights.pt): export a run that "

@@ -58,7 +58,7 @@ def test_a_tied_generation_keeps_its_previous_champion():
         def __init__(self):
             self.fitness = []
 
-        def evaluate(self, genotypes, seed):
+        def evaluate(self, genotypes, seed, state=None):
             return ChunkResult(torch.tensor(self.fitness.pop(0), dtype=torch.float64), {}, len(genotypes))
 
     a, b, c = random_genomes(cppn_config(5, 1), 3, seed=1)

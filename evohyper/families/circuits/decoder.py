@@ -10,6 +10,7 @@ nothing from a decoder but ``DecoderInfo``.
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -81,7 +82,7 @@ class CircuitDecoder(Decoder):
         return self.space.genome_size
 
     def info(self) -> DecoderInfo:
-        return DecoderInfo(genotype=self.genotype_kind, genome_size=self.genome_size, proposals=self.proposals())
+        return replace(super().info(), proposals=self.proposals())
 
     def proposals(self) -> torch.Tensor | None:
         """The designer's genes ``[beams, 1 + 2L]`` for the target, lowest response error first (or None)."""

@@ -85,21 +85,13 @@ class DesignConfig:
     polish_rounds: int = 4
 
 
-@torch.no_grad()
-def propose(model: Designer, target: torch.Tensor, space: CircuitSpace = DEFAULT_SPACE, beams: int = 1,
-            lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Beam-search proposals ``(kinds, index)`` ``[B, beams, L]`` for target responses ``[B, 2, K]``."""
-    kinds, index, _ = beam_search(model, target, beams, lengths)
-    return kinds, index
-
-
 def design(model: Designer, target: torch.Tensor, space: CircuitSpace = DEFAULT_SPACE,
            cfg: DesignConfig | None = None, lengths: torch.Tensor | None = None
            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Designs for target responses ``[B, 2, K]``: the best refined proposal per target ``(kinds, index)``
     ``[B, L]``, and all refined proposals ``[B, beams, L]`` ordered by response error."""
     cfg = cfg if cfg is not None else DesignConfig()
-    kinds, index = propose(model, target, space, cfg.beams, lengths)
+    kinds, index, _ = beam_search(model, target, cfg.beams, lengths)
     b, k, n_len = kinds.shape
     fk, fi = kinds.reshape(-1, n_len), index.reshape(-1, n_len)
     ft = target.repeat_interleave(k, 0)

@@ -42,7 +42,6 @@ class CircuitSpace:
     f_min: float = 1e2
     f_max: float = 1e7
     load: float = 1e3
-    reduced: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_length <= self.max_length:
@@ -90,7 +89,7 @@ class CircuitSpace:
         """``n`` random circuits of exactly ``length`` components: ``(kinds, value_index)`` padded to
         ``max_length``. Values are uniform over the E12 table; kinds are uniform over those allowed.
 
-        With ``reduced`` (the default) a kind is allowed only if it does not repeat an element already in
+        A kind is allowed only if it does not repeat an element already in
         the current run of same-placement components: two series (or two parallel) components of the same
         element in one run merge into one component (``1/C = 1/C1 + 1/C2``, ``R = R1 + R2``, ...), so
         such a circuit has an exact equivalent with fewer components and its kinds cannot be recovered
@@ -105,7 +104,7 @@ class CircuitSpace:
         run = torch.zeros((n, 2, 3), dtype=torch.bool)          # elements used in the current run, per placement
         rows = torch.arange(n)
         for pos in range(length):                                 # chain positions only (<= max_length)
-            allowed = ~run.flatten(1) if self.reduced else torch.ones((n, N_KINDS), dtype=torch.bool)
+            allowed = ~run.flatten(1)
             count = allowed.sum(1)
             pick = (u[:, pos, 0] * count).long().clamp(max=count - 1)
             kind = (torch.cumsum(allowed.long(), 1) <= pick.unsqueeze(1)).sum(1)  # the pick-th allowed kind

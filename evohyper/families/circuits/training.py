@@ -14,7 +14,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +22,11 @@ import torch
 import torch.nn.functional as F
 
 from evohyper.api.self_trained import read_weights
+from evohyper.families.circuits.beam import beam_search
 from evohyper.families.circuits.canonical import canonicalize
 from evohyper.families.circuits.dataset import DATA_SEED, CircuitSet, circuit_split
 from evohyper.families.circuits.designer import STOP, VARIANTS, Designer, Variant
-from evohyper.families.circuits.inference import propose, score
+from evohyper.families.circuits.inference import score
 from evohyper.families.circuits.simulator import EMPTY
 from evohyper.families.circuits.space import DEFAULT_SPACE, N_VALUES, CircuitSpace
 
@@ -85,14 +86,9 @@ def _value_targets(value_lab: torch.Tensor, sigma: float) -> torch.Tensor:
     return t / t.sum(-1, keepdim=True)
 
 
-def losses_of(model: Designer, resp, kinds, index, lengths, sigma: float = 0.0,
-              generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def _losses(kl, vl, kinds, index, sigma: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Teacher-forced cross-entropy of the kinds (with STOP) and of the values (``sigma > 0``: against
     soft labels that make a near miss cheaper than a far one; values are ordered)."""
-    return _losses(*model(resp, kinds, index, lengths, generator), kinds, index, sigma)
-
-
-def _losses(kl, vl, kinds, index, sigma: float) -> tuple[torch.Tensor, torch.Tensor]:
     kind_lab, value_lab = labels(kinds, index)
     kind_loss = F.cross_entropy(kl.flatten(0, 1), kind_lab.flatten(), ignore_index=-100)
     present = value_lab.flatten() >= 0
@@ -104,8 +100,8 @@ def _losses(kl, vl, kinds, index, sigma: float) -> tuple[torch.Tensor, torch.Ten
 
 def loss_of(model: Designer, resp, kinds, index, lengths, sigma: float = 0.0,
             generator: torch.Generator | None = None) -> torch.Tensor:
-    kind_loss, value_loss = losses_of(model, resp, kinds, index, lengths, sigma, generator)
-    return kind_loss + value_loss
+    """The training loss: kind plus value cross-entropy (``_losses``) of the model's teacher-forced outputs."""
+    return sum(_losses(*model(resp, kinds, index, lengths, generator), kinds, index, sigma))
 
 
 @torch.no_grad()
@@ -116,7 +112,7 @@ def validate(model: Designer, val: CircuitSet, space: CircuitSpace = DEFAULT_SPA
     kind_loss, value_loss = (float(v) for v in _losses(kl, vl, val.kinds, val.index, 0.0))
     kind_lab, _ = labels(val.kinds, val.index)
     kind_accuracy = float((kl.argmax(-1) == kind_lab)[kind_lab >= 0].float().mean())
-    kinds, index = propose(model, val.response, space, 1, val.lengths)
+    kinds, index, _ = beam_search(model, val.response, 1, val.lengths)
     s = score(kinds[:, 0], index[:, 0], val, space)
     model.train()
     return {"loss": kind_loss + value_loss, "kind_loss": kind_loss, "value_loss": value_loss,
@@ -209,7 +205,3 @@ def load_designer(path: str | Path) -> Designer:
     except (TypeError, RuntimeError) as exc:
         raise ValueError(f"invalid designer weights file {str(path)!r}: {str(exc).splitlines()[0]}") from None
     return model.eval()
-
-
-def log_as_dict(log: TrainLog) -> dict:
-    return asdict(log)

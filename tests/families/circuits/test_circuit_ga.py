@@ -132,7 +132,6 @@ def test_hybrid_config_seeds_the_ga_with_the_designers_refined_beams(tmp_path):
     search = build_search(cfg, None)
     first = search.strategy.ask()
     assert torch.equal(first[:4], proposals)
-    search.strategy.tell(torch.zeros(12))
     evaluator = Evaluator(cfg.spec(), components=cfg.components())
     designer_best = float(evaluator.evaluate(proposals[:1], 0).fitness[0])
     search = build_search(validate(raw), None)

@@ -1,16 +1,14 @@
 """ES-HyperNEAT through the engine: pictures and `evohyper show`, kill -9 + resume bit-identical, Ray = local,
 and the control task (an MLP target: inputs and outputs on two lines)."""
 import json
-import subprocess
 import sys
 
 import pytest
+from run_helpers import kill_and_resume
 from run_helpers import metric_rows as _rows
-from run_helpers import resume_beside, run_and_kill
 
 from evohyper.cli import main
 from evohyper.config import apply_overrides, load_raw, validate
-from evohyper.engine.checkpoint import load_latest
 from evohyper.engine.runner import build_search, run
 
 CLI = [sys.executable, "-m", "evohyper.cli"]
@@ -53,12 +51,7 @@ def _cli_config(tmp_path, name):
 
 
 def test_es_sigkill_and_resume_is_bit_identical(tmp_path):
-    subprocess.run([*CLI, "run", str(_cli_config(tmp_path, "ref"))], check=True, capture_output=True)
-    run_dir = run_and_kill(tmp_path, _cli_config(tmp_path, "killed"), kill_after=3, timeout_s=120)
-    (ref_dir,) = (tmp_path / "runs").glob("ref-*")
-    state, _ = load_latest(run_dir / "checkpoints")
-    assert state["counters"]["generation"] < 8, "run finished before it could be killed"
-    a, b = resume_beside(ref_dir, run_dir)
+    ref_dir, run_dir, a, b = kill_and_resume(tmp_path, _cli_config, kill_after=3, generations=8)
     assert a["counters"]["generation"] == b["counters"]["generation"] == 8
     assert _rows(ref_dir) == _rows(run_dir)                           # every generation's fitness statistics
     for key in ("population", "species", "best_genotype", "rng", "innovation"):

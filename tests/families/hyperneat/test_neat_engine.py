@@ -1,16 +1,14 @@
 """Direct NEAT through the engine: learning, solving (slow), Ray = local, tune, kill -9 + resume bit-identical."""
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
+from run_helpers import kill_and_resume
 from run_helpers import metric_rows as _rows
-from run_helpers import resume_beside, run_and_kill
 
 from evohyper.config import apply_overrides, load_raw, validate
-from evohyper.engine.checkpoint import load_latest
 from evohyper.engine.runner import build_search, run
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -90,12 +88,7 @@ def _write(tmp_path, name):
 
 
 def test_sigkill_and_resume_is_bit_identical(tmp_path):
-    subprocess.run([*CLI, "run", str(_write(tmp_path, "ref"))], check=True, capture_output=True)
-    killed = run_and_kill(tmp_path, _write(tmp_path, "killed"), kill_after=6, timeout_s=120)
-    (ref,) = (tmp_path / "runs").glob("ref-*")
-    state, _ = load_latest(killed / "checkpoints")
-    assert state["counters"]["generation"] < 40, "run finished before it could be killed"
-    a, b = resume_beside(ref, killed)
+    ref, killed, a, b = kill_and_resume(tmp_path, _write, kill_after=6, generations=40)
     assert a["counters"]["generation"] == b["counters"]["generation"] == 40
     assert a["strategy"]["population"] == b["strategy"]["population"]     # every genome, gene for gene
     assert a["strategy"]["species"] == b["strategy"]["species"] and a["best_fitness"] == b["best_fitness"]
