@@ -62,3 +62,12 @@ def kill_and_resume(tmp_path, write, kill_after, generations, timeout_s=120):
     assert state["counters"]["generation"] < generations, "run finished before it could be killed"
     ref_dir = run_dir_of(tmp_path, "ref")
     return (ref_dir, run_dir, *resume_beside(ref_dir, run_dir))
+
+
+def write_config(tmp_path, raw):
+    """``raw`` (a config dict with its ``name``) as ``tmp_path/<name>.yaml``; the path."""
+    import yaml
+
+    path = tmp_path / f"{raw['name']}.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path

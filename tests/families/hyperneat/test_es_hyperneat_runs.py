@@ -4,7 +4,7 @@ import json
 import sys
 
 import pytest
-from run_helpers import kill_and_resume
+from run_helpers import kill_and_resume, write_config
 from run_helpers import metric_rows as _rows
 
 from evohyper.cli import main
@@ -44,10 +44,7 @@ def _cli_config(tmp_path, name):
     raw = apply_overrides(load_raw("search_spaces/es_hyperneat_visual.yaml"), [
         "backend.name=local", "budget.generations=8", f"output.runs_dir={tmp_path / 'runs'}", f"name={name}",
         *SMALL])
-    path = tmp_path / f"{name}.yaml"
-    import yaml
-    path.write_text(yaml.safe_dump(raw))
-    return path
+    return write_config(tmp_path, raw)
 
 
 def test_es_sigkill_and_resume_is_bit_identical(tmp_path):

@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
-from run_helpers import kill_and_resume
+from run_helpers import kill_and_resume, write_config
 from run_helpers import metric_rows as _rows
 
 from evohyper.config import apply_overrides, load_raw, validate
@@ -82,9 +81,7 @@ def _write(tmp_path, name):
                output={"runs_dir": str(tmp_path / "runs"), "tensorboard": False, "progress": False,
                        "checkpoint_every": 1, "keep_checkpoints": 3})
     raw["strategy"] = {**raw["strategy"], "popsize": 60, "neat_config": str(ROOT / raw["strategy"]["neat_config"])}
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
+    return write_config(tmp_path, raw)
 
 
 def test_sigkill_and_resume_is_bit_identical(tmp_path):
