@@ -83,7 +83,10 @@ class GymTask(Task):
     """Any gymnasium environment (Box observations; Discrete or Box actions); fitness = episode return.
 
     Options:
-      env: a registered gymnasium id (``Pendulum-v1``, ``CartPole-v1``, ``HalfCheetah-v5``, ...).
+      env: a registered gymnasium id (``Pendulum-v1``, ``CartPole-v1``, ``HalfCheetah-v5``, ...); an environment
+        of your own: ``my_envs:MyEnv-v0`` (gymnasium imports the module ``my_envs``, which calls
+        ``gymnasium.register``), or ``MyEnv-v0`` with ``plugins: [my_envs]``; the module is found in the
+        current directory or on PYTHONPATH, by the driver and by every Ray actor.
       episodes: episodes per individual (default 1); fitness is ``[P, episodes]``.
       max_steps: episode length limit (default: the environment's registered limit, else 1000).
       env_kwargs: keyword arguments for ``gymnasium.make``.
@@ -148,8 +151,19 @@ class GymTask(Task):
             return gymnasium.make(self.env_id, max_episode_steps=limit, disable_env_checker=True,
                                   **self.env_kwargs, **kwargs)
         except gymnasium.error.Error as exc:
+            hint = ""
+            if isinstance(exc, (gymnasium.error.NameNotFound, gymnasium.error.NamespaceNotFound,
+                                gymnasium.error.VersionNotFound)) and ":" not in self.env_id:
+                hint = (f"; an environment of your own must be registered in every process that builds the task "
+                        f"(each Ray actor too): call gymnasium.register in a module and name it under `plugins:` "
+                        f"(plugins: [my_envs]) or in the id (env: 'my_envs:{self.env_id}'), the module in the "
+                        f"current directory or on PYTHONPATH")
             raise ValueError(f"task {TASK!r}: option 'env' = {self.env_id!r} cannot be made: "
-                             f"{type(exc).__name__}: {exc}") from None
+                             f"{type(exc).__name__}: {str(exc).rstrip('.') if hint else exc}{hint}") from None
+        except ImportError as exc:   # env: "module:Id-v0" whose module does not import
+            raise ValueError(f"task {TASK!r}: option 'env' = {self.env_id!r}: cannot import module "
+                             f"{self.env_id.partition(':')[0]!r} ({str(exc).split('. ')[0]}); put it in the current "
+                             f"directory or on PYTHONPATH") from None
         except TypeError as exc:
             raise ValueError(f"task {TASK!r}: option 'env_kwargs' = {self.env_kwargs!r} does not fit "
                              f"{self.env_id!r}: {exc}") from None

@@ -7,6 +7,8 @@ decoder once more in its own process, on its own device, from the same plain-dat
 """
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -128,12 +130,22 @@ def build_strategy(spec: ComponentsSpec, info: DecoderInfo, cls: type | None = N
     return strategy
 
 
+def _cwd_importable() -> None:
+    """User modules (``plugins:``, a gym ``env: "module:Id-v0"``) are found in the current directory, as under
+    ``python -m`` and in Ray actors (``engine.runner._plugin_paths``); the ``evohyper`` console script
+    does not put it on ``sys.path``. Appended, so it never shadows an installed module."""
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.append(cwd)
+
+
 def build(spec: ComponentsSpec, evaluators: int | None = None) -> Components:
     """Construct the components of ``spec`` (the strategy too when ``spec.strategy`` is given) and bind
     the strategy to what the decoder declares. Every problem is a ConfigError naming its key.
 
     ``evaluators``: when given (validation), the memory the search needs with that many evaluators
     is estimated before the decoder and the strategy allocate anything (``config.memory``)."""
+    _cwd_importable()
     for module in spec.plugins:
         try:
             import_plugins([module])

@@ -111,9 +111,29 @@ def component(kind: str, name: str) -> Component:
     return Component(kind, name, first_sentence(inspect.getdoc(target)), options, notes)
 
 
+#: top-level config keys that are not components, explained by ``evohyper describe KEY``
+CONFIG_KEYS = {
+    "plugins": Component(
+        "config key", "plugins",
+        "Python modules imported before anything is built, in the driver and in every Ray actor.",
+        [Option("plugins", "list[str]", "[]",
+                "module names, e.g. [my_envs, my_tasks]; each is imported before the task, decoder and strategy "
+                "are built, in the driver and in every Ray actor (each actor is its own process). A module may "
+                "register components by decorator (evohyper.api.registry: @tasks.register('name'), strategies, "
+                "decoders) or gymnasium environments (gymnasium.register('MyEnv-v0', entry_point=...)), then "
+                "named in the config (task: {name: gym, env: MyEnv-v0}); without plugins a gym id may name "
+                "its module itself (env: 'my_envs:MyEnv-v0'). Modules are found in the current directory or "
+                "on PYTHONPATH; an environment registered only in your own script is unknown to Ray actors. "
+                "An installed package can use entry points instead (README, section 5)")],
+        ["where: the top level of a search config (plugins: [my_envs])"]),
+}
+
+
 def find(name: str) -> list[Component]:
-    """Every registered component called ``name`` (a name may be a task and a decoder at once)."""
-    return [component(kind, name) for kind, reg, _ in KINDS if name in reg.names()]
+    """Every registered component called ``name`` (a name may be a task and a decoder at once), or the
+    top-level config key of that name."""
+    found = [component(kind, name) for kind, reg, _ in KINDS if name in reg.names()]
+    return found + ([CONFIG_KEYS[name]] if name in CONFIG_KEYS else [])
 
 
 def builtin(kind: str) -> list[str]:

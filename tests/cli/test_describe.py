@@ -110,3 +110,19 @@ def test_option_docs_parser_reads_the_documented_forms():
                     "gamma": "shared text.", "delta": "not indented (still an option line).",
                     "eps": "from the init docstring."}
     assert describe.first_sentence(Toy.__doc__) == registry.Entry("toy", Toy).description == "Toy."
+
+
+def test_describe_plugins_explains_the_top_level_key(capsys):
+    """Issue 21, item 8: `plugins:` (user modules registering components or gymnasium environments)."""
+    code, out, err = _cli(capsys, "describe", "plugins")
+    assert code == 0, err
+    assert out.startswith("config key plugins:")
+    for text in ("Ray actor", "gymnasium.register", "current directory", "PYTHONPATH", "my_envs:MyEnv-v0"):
+        assert text in out, text
+
+
+def test_describe_gym_says_how_to_name_ones_own_environment(capsys):
+    code, out, _ = _cli(capsys, "describe", "gym")
+    assert code == 0
+    env_doc = out.split("  env (")[1].split("\n  episodes (")[0]
+    assert "my_envs:MyEnv-v0" in env_doc and "plugins: [my_envs]" in env_doc
