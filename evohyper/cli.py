@@ -66,7 +66,8 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     from evohyper.viz.tune_report import write_tune_report  # matplotlib only at the end
 
     print(f"experiment directory: {outcome.experiment_dir}")
-    print(f"report: {write_tune_report(outcome, Path(args.report_dir))}")
+    report_dir = Path(args.report_dir) if args.report_dir else Path(outcome.experiment_dir)
+    print(f"report: {write_tune_report(outcome, report_dir)}")
     errors = [r for r in outcome.results if r.error is not None]
     if errors:
         print(f"{len(errors)} trial(s) failed; continue with `evohyper tune --resume {outcome.experiment_dir}`",
@@ -246,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. tune.num_samples=4")
     t.add_argument("--num-cpus", type=float, help="CPUs of the local Ray started for the meta-search")
     t.add_argument("--name", help="experiment name (default: <config name>-<time>)")
-    t.add_argument("--report-dir", default="reports", help="where tune_<name>.md goes (default: reports)")
+    t.add_argument("--report-dir", help="where tune_<name>.md goes (default: the experiment directory)")
     t.set_defaults(func=_cmd_tune)
 
     ls = sub.add_parser("list", help="list tasks, strategies and decoders")
