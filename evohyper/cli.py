@@ -44,7 +44,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
     cmd = "evohyper compare " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["compare"] else None
     out = compare(args.spec, out_dir=args.out, parallel=args.parallel, seeds=seeds, command=cmd,
-                  num_cpus=args.num_cpus)
+                  num_cpus=args.num_cpus, runs_dir=args.runs_dir)
     print(f"report: {out}")
     return 0
 
@@ -239,6 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="one Ray task per (config, seed) (auto: when Ray is installed), or sequential",
     )
     c.add_argument("--num-cpus", type=int, help="size of the local Ray started for the runs (default: all cores)")
+    c.add_argument("--runs-dir", help="where the runs are kept, as compare-<name>-<time>/<label>-seed<k>/ "
+                                      "(default: each config's output.runs_dir, runs/)")
     c.set_defaults(func=_cmd_compare)
 
     t = sub.add_parser("tune", help="meta-search: run the tune: block of a config on Ray Tune")

@@ -16,24 +16,30 @@ A compare spec (YAML):
         config: search_spaces/digits_hyper_gradient.yaml
         set: [decoder.init_seed={seed}]
     criterion: {candidate: <label>, baseline: <label>, metric: test_accuracy, max_gap: 0.01, min_ratio: 3}
+
+Every run is kept, as a normal run directory (``evohyper show``/``export``/``resume`` work on it), under
+``<runs_dir>/compare-<name>-<time>/<label>-seed<k>/``; ``runs_dir`` is each config's own
+``output.runs_dir`` (default ``runs/``, git-ignored, not the committed ``reports/``) unless ``--runs-dir``
+gives one for all. The report links each run.
 """
 from __future__ import annotations
 
+import json
+import logging
 import os
-import platform
+import re
 import shlex
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import yaml
-
 from evohyper.config import ConfigError, apply_overrides, load_raw, validate
+from evohyper.viz.compare_report import write_report
 
 RUN_DEFAULTS = ["backend.name=local", "output.tensorboard=false", "output.progress=false"]
+log = logging.getLogger("evohyper.compare")
 
 
 @dataclass
@@ -81,7 +87,7 @@ def load_spec(path: str | Path) -> CompareSpec:
         spec.runs.append(CompareRun(str(r["label"]), _relative(config), list(r.get("set", []) or [])))
     for i, r in enumerate(spec.runs):  # validate now: a typo fails before minutes of running
         try:
-            _config(spec, r, spec.seeds[0], Path(tempfile.gettempdir()))
+            _config(spec, r, spec.seeds[0], Path(tempfile.gettempdir()))   # nothing is created here
         except ConfigError as exc:
             raise ConfigError(f"runs[{i}] ({r.label})", str(exc)) from None
     return spec
@@ -94,9 +100,30 @@ def _relative(path: Path) -> str:
         return str(path)
 
 
-def _config(spec: CompareSpec, run: CompareRun, seed: int, runs_dir: Path) -> Any:
+def _slug(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-").lower() or "run"
+
+
+def _config(spec: CompareSpec, run: CompareRun, seed: int, runs_dir: Path | None, batch: str = "") -> Any:
+    """The validated config of one (run, seed); it runs in ``<runs_dir>/<batch>/<label>-seed<k>/`` (one run per
+    directory, so parallel runs never race for a name), ``runs_dir`` = the config's own when None."""
     sets = [s.replace("{seed}", str(seed)) for s in [*RUN_DEFAULTS, *spec.overrides, *run.overrides]]
-    return validate(apply_overrides(load_raw(run.config), [*sets, f"seed={seed}", f"output.runs_dir={runs_dir}"]))
+    raw = apply_overrides(load_raw(run.config), [*sets, f"seed={seed}"])
+    base = Path(runs_dir) if runs_dir is not None else Path(str((raw.get("output") or {}).get("runs_dir", "runs")))
+    where = Path(os.path.abspath(base / batch / f"{_slug(run.label)}-seed{seed}"))  # Ray workers: another cwd
+    return validate(apply_overrides(raw, [f"output.runs_dir={where}"]))
+
+
+def budget_note(jobs: list[tuple[str, Any]]) -> str | None:
+    """One line when the compared methods do not stop at the same budget (their figures are then not
+    like for like), else None."""
+    budgets: dict[str, str] = {}
+    for label, config in jobs:
+        text = ", ".join(f"{k} {v}" for k, v in asdict(config.budget).items() if v is not None)
+        budgets.setdefault(label, text)
+    if len(set(budgets.values())) <= 1:
+        return None
+    return "the compared methods have different budgets: " + "; ".join(f"{k}: {v}" for k, v in budgets.items())
 
 
 def run_one(config: Any, label: str) -> dict[str, Any]:
@@ -111,15 +138,35 @@ def run_one(config: Any, label: str) -> dict[str, Any]:
     torch.set_num_threads(1)  # one core per run: runs go in parallel, not threads inside a run
     _, run_dir = run(config)
     best = run_dir / "best" / "phenotype.json"
-    decoder = json.loads(best.read_text()).get("decoder", {}) if best.is_file() else {}
+    phenotype = json.loads(best.read_text()) if best.is_file() else {}
     return {"label": label, "seed": config.seed, "rows": read_metrics(run_dir), "summary": summarize(run_dir),
-            "decoder": decoder}
+            "decoder": phenotype.get("decoder", {}), "sizes": genome_sizes(run_dir)}
 
 
-def run_all(spec: CompareSpec, runs_dir: Path, parallel: str = "auto", num_cpus: int | None = None
+def genome_sizes(run_dir: Path) -> dict[str, float]:
+    """Sizes of a best genome whose size varies (NEAT genomes, direct or CPPN): non-input nodes and enabled
+    connections of ``best/genotype.json``, and the parameters (weights + biases) of the best network when
+    the genome is the network (``best/phenotype.json``); empty for fixed-size genomes."""
+    out: dict[str, float] = {}
+    genotype, phenotype = run_dir / "best" / "genotype.json", run_dir / "best" / "phenotype.json"
+    data = json.loads(genotype.read_text()) if genotype.is_file() else {}
+    if isinstance(data, dict) and data.get("kind") == "neat-genome":
+        out["nodes"] = len(data["genome"]["nodes"])
+        out["connections"] = sum(bool(c[4]) for c in data["genome"]["connections"])
+    net = json.loads(phenotype.read_text()).get("phenotype", {}) if phenotype.is_file() else {}
+    if isinstance(net, dict) and "enabled_links" in net and "nodes" in net:
+        out["network_params"] = sum(net["enabled_links"]) + sum(net["nodes"])
+    return out
+
+
+def jobs_of(spec: CompareSpec, runs_dir: Path | None, batch: str) -> list[tuple[str, Any]]:
+    """``(label, validated config)`` of every (run, seed)."""
+    return [(r.label, _config(spec, r, s, runs_dir, batch)) for r in spec.runs for s in spec.seeds]
+
+
+def run_all(jobs: list[tuple[str, Any]], parallel: str = "auto", num_cpus: int | None = None
             ) -> list[dict[str, Any]]:
     """Every (run, seed); on Ray (one task each, one CPU each) unless ``parallel='none'`` or Ray is absent."""
-    jobs = [(r.label, _config(spec, r, s, runs_dir)) for r in spec.runs for s in spec.seeds]
     use_ray = parallel == "ray"
     if parallel == "auto":
         try:
@@ -142,143 +189,6 @@ def run_all(spec: CompareSpec, runs_dir: Path, parallel: str = "auto", num_cpus:
             ray_runtime.disconnect()
 
 
-# ----------------------------------------------------------------------------- the report
-def _band(results: list[dict[str, Any]], x_key: str, log: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    xs = [np.array([r[x_key] for r in res["rows"]]) for res in results]
-    ys = [np.array([r["best_so_far"] for r in res["rows"]]) for res in results]
-    lo, hi = min(x[0] for x in xs), max(x[-1] for x in xs)
-    grid = np.geomspace(max(lo, 1e-9), hi, 200) if log else np.linspace(lo, hi, 200)
-    curves = np.stack([np.interp(grid, x, y, left=np.nan) for x, y in zip(xs, ys)])
-    return grid, np.nanmean(curves, 0), np.nanstd(curves, 0)
-
-
-def plot(groups: dict[str, list[dict[str, Any]]], path: Path, title: str) -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), dpi=110)
-    for ax, key, label in ((axes[0], "sample_forwards", "sample-forward passes (log)"),
-                           (axes[1], "seconds", "wall-clock seconds (log)")):
-        for i, (name, results) in enumerate(groups.items()):
-            grid, mean, std = _band(results, key, log=True)
-            color = f"C{i}"
-            ax.plot(grid, mean, lw=2, color=color, label=f"{name} (n={len(results)})")
-            ax.fill_between(grid, mean - std, mean + std, alpha=0.2, color=color)
-        ax.set_xscale("log")
-        ax.set_xlabel(label)
-        ax.set_ylabel("best fitness so far (mean ± std over seeds)")
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
-
-def _ms(values: list[float], fmt: str = ".4g") -> str:
-    v = np.array([x for x in values if x is not None], dtype=float)
-    return "-" if not len(v) else f"{v.mean():{fmt}} ± {v.std():{fmt}}"
-
-
-def _params(decoder: dict[str, Any]) -> tuple[str, str, str]:
-    """(searched/trained numbers, decoder parameters, generated-layer sizes target -> hypernetwork)."""
-    layers = decoder.get("generated_layers")
-    gen = "-"
-    if isinstance(layers, dict) and layers:
-        def ratio(t: int, h: int) -> str:
-            return f"{t / h:.1f}x fewer" if t >= h else f"{h / t:.1f}x more"
-        gen = ", ".join(f"{k}: {v['target']} → {v['hypernetwork']} ({ratio(v['target'], v['hypernetwork'])})"
-                        for k, v in layers.items())
-    return str(decoder.get("genome_size", "-")), str(decoder.get("trainable_params", "-")), gen
-
-
-def criterion_lines(crit: dict[str, Any], groups: dict[str, list[dict[str, Any]]]) -> list[str]:
-    """The Done-when check, stated with the measured numbers whichever way it comes out."""
-    cand, base = groups.get(crit.get("candidate", "")), groups.get(crit.get("baseline", ""))
-    if not crit or cand is None or base is None:
-        return []
-    metric = crit.get("metric", "test_accuracy")
-    mean = lambda rs: float(np.mean([r["summary"]["test_metrics"].get(metric, np.nan) for r in rs]))  # noqa: E731
-    gap = mean(base) - mean(cand)
-    layers = cand[0]["decoder"].get("generated_layers", {})
-    target = sum(v["target"] for v in layers.values()) if isinstance(layers, dict) else 0
-    hyper = sum(v["hypernetwork"] for v in layers.values()) if isinstance(layers, dict) else 0
-    ratio = target / hyper if hyper else float("nan")
-    ok_gap, ok_ratio = gap <= crit.get("max_gap", 0.01), ratio >= crit.get("min_ratio", 3)
-    return ["## Criterion", "",
-            f"`{crit['candidate']}` vs `{crit['baseline']}` on mean {metric}: measured gap "
-            f"**{100 * gap:.2f} percentage points** ({100 * mean(cand):.2f} % vs {100 * mean(base):.2f} %; "
-            f"allowed ≤ {100 * crit.get('max_gap', 0.01):.1f}) — {'met' if ok_gap else 'NOT met'}. "
-            f"Trainable parameters in the generated layers: {hyper} vs {target} "
-            f"(**{ratio:.2f}x fewer**; required ≥ {crit.get('min_ratio', 3)}x) — "
-            f"{'met' if ok_ratio else 'NOT met'}.", ""]
-
-
-def write_report(spec: CompareSpec, results: list[dict[str, Any]], out_dir: Path, command: str, seconds: float) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    groups: dict[str, list[dict[str, Any]]] = {r.label: [] for r in spec.runs}
-    for res in results:
-        groups[res["label"]].append(res)
-    png = plot(groups, out_dir / f"compare_{spec.name}.png", spec.title or spec.name)
-    test_keys = sorted({k for res in results for k in res["summary"]["test_metrics"]})
-    lines = [
-        f"# Compare: {spec.title or spec.name}",
-        "",
-        f"Spec `{spec.path}`, seeds {spec.seeds}; every run on the local backend with one torch thread "
-        f"(runs of different seeds/configs execute concurrently, so wall-clock figures include sharing "
-        f"the machine's cores). Fitness is in the task's own direction; test metrics are of each run's "
-        f"best individual on the held-out split.",
-        "",
-        "| run | config | budget | generations | evaluations | sample forwards | seconds | best fitness |"
-        + "".join(f" {k} |" for k in test_keys),
-        "|---|---|---|---|---|---|---|---|" + "---|" * len(test_keys),
-    ]
-    for run in spec.runs:
-        rs = groups[run.label]
-        s = [r["summary"] for r in rs]
-        cfg = yaml.safe_load(Path(s[0]["run_dir"], "config.yaml").read_text()) if s else {}
-        budget = ", ".join(f"{k} {v}" for k, v in (cfg.get("budget") or {}).items() if v is not None)
-        lines.append(
-            f"| {run.label} | `{run.config}` | {budget} | {_ms([x['generations'] for x in s], '.0f')} | "
-            f"{_ms([x['evaluations'] for x in s], '.0f')} | {_ms([x['sample_forwards'] for x in s], '.3g')} | "
-            f"{_ms([x['seconds'] for x in s], '.3g')} | {_ms([x['best_fitness'] for x in s])} |"
-            + "".join(f" {_ms([x['test_metrics'].get(k) for x in s])} |" for k in test_keys)
-        )
-    lines += [
-        "",
-        "Parameters (from the decoder's own description): *searched* = numbers the strategy adjusts "
-        "(genome size), *decoder* = parameters the decoder owns, *generated layers* = target layer size → "
-        "hypernetwork parameters that produce it.",
-        "",
-        "| run | strategy | decoder | searched | decoder params | phenotype params | generated layers |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for run in spec.runs:
-        rs = groups[run.label]
-        if not rs:
-            continue
-        d, s = rs[0]["decoder"], rs[0]["summary"]
-        searched, owned, gen = _params(d)
-        lines.append(
-            f"| {run.label} | `{s['strategy']}` | `{s['decoder']}` | {searched} | {owned} | "
-            f"{d.get('target_params', '-')} | {gen} |"
-        )
-    lines += [
-        "",
-        *criterion_lines(spec.criterion, groups),
-        f"![best-so-far vs sample-forward passes and wall-clock]({png.name})",
-        "",
-        f"Generated by `{command}` in {seconds:.0f} s with Python {platform.python_version()} on "
-        f"{platform.machine()} ({os.cpu_count()} CPUs).",
-        "",
-    ]
-    out = out_dir / f"compare_{spec.name}.md"
-    out.write_text("\n".join(lines))
-    return out
-
-
 def compare(
     spec_path: str | Path,
     out_dir: str | Path = "reports",
@@ -286,12 +196,19 @@ def compare(
     seeds: list[int] | None = None,
     command: str | None = None,
     num_cpus: int | None = None,
+    runs_dir: str | Path | None = None,
 ) -> Path:
+    """Run every (config, seed) of a compare spec, keep the runs, write the report; returns its path.
+    ``runs_dir``: where the runs go (default: each config's own ``output.runs_dir``)."""
     spec = load_spec(spec_path)
     if seeds:
         spec.seeds = list(seeds)
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="evohyper-compare-") as tmp:
-        results = run_all(spec, Path(tmp), parallel=parallel, num_cpus=num_cpus)
-        cmd = command or "evohyper compare " + shlex.quote(str(spec_path))
-        return write_report(spec, results, Path(out_dir), cmd, time.perf_counter() - start)
+    jobs = jobs_of(spec, Path(runs_dir) if runs_dir is not None else None,
+                   f"compare-{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    note = budget_note(jobs)
+    if note:
+        log.warning("%s (the report says so too)", note)
+    results = run_all(jobs, parallel=parallel, num_cpus=num_cpus)
+    cmd = command or "evohyper compare " + shlex.quote(str(spec_path))
+    return write_report(spec, results, Path(out_dir), cmd, time.perf_counter() - start, budget=note)
