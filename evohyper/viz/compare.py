@@ -24,7 +24,6 @@ gives one for all. The report links each run.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -138,25 +137,9 @@ def run_one(config: Any, label: str) -> dict[str, Any]:
     torch.set_num_threads(1)  # one core per run: runs go in parallel, not threads inside a run
     _, run_dir = run(config)
     best = run_dir / "best" / "phenotype.json"
-    phenotype = json.loads(best.read_text()) if best.is_file() else {}
+    decoder = json.loads(best.read_text()).get("decoder", {}) if best.is_file() else {}
     return {"label": label, "seed": config.seed, "rows": read_metrics(run_dir), "summary": summarize(run_dir),
-            "decoder": phenotype.get("decoder", {}), "sizes": genome_sizes(run_dir)}
-
-
-def genome_sizes(run_dir: Path) -> dict[str, float]:
-    """Sizes of a best genome whose size varies (NEAT genomes, direct or CPPN): non-input nodes and enabled
-    connections of ``best/genotype.json``, and the parameters (weights + biases) of the best network when
-    the genome is the network (``best/phenotype.json``); empty for fixed-size genomes."""
-    out: dict[str, float] = {}
-    genotype, phenotype = run_dir / "best" / "genotype.json", run_dir / "best" / "phenotype.json"
-    data = json.loads(genotype.read_text()) if genotype.is_file() else {}
-    if isinstance(data, dict) and data.get("kind") == "neat-genome":
-        out["nodes"] = len(data["genome"]["nodes"])
-        out["connections"] = sum(bool(c[4]) for c in data["genome"]["connections"])
-    net = json.loads(phenotype.read_text()).get("phenotype", {}) if phenotype.is_file() else {}
-    if isinstance(net, dict) and "enabled_links" in net and "nodes" in net:
-        out["network_params"] = sum(net["enabled_links"]) + sum(net["nodes"])
-    return out
+            "decoder": decoder}
 
 
 def jobs_of(spec: CompareSpec, runs_dir: Path | None, batch: str) -> list[tuple[str, Any]]:

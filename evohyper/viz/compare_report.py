@@ -1,6 +1,7 @@
 """The report of `evohyper compare`: tables, parameter cells, the curves plot, the kept runs, budget notes."""
 from __future__ import annotations
 
+import json
 import os
 import platform
 from pathlib import Path
@@ -58,6 +59,22 @@ def _ms(values: list[float], fmt: str = ".4g") -> str:
     return "-" if not len(v) else f"{v.mean():{fmt}} ± {v.std():{fmt}}"
 
 
+def genome_sizes(run_dir: Path) -> dict[str, float]:
+    """Sizes of a best genome whose size varies (NEAT genomes, direct or CPPN): non-input nodes and enabled
+    connections of ``best/genotype.json``, and the parameters (weights + biases) of the best network when
+    the genome is the network (``best/phenotype.json``); empty for fixed-size genomes."""
+    out: dict[str, float] = {}
+    genotype, phenotype = run_dir / "best" / "genotype.json", run_dir / "best" / "phenotype.json"
+    data = json.loads(genotype.read_text()) if genotype.is_file() else {}
+    if isinstance(data, dict) and data.get("kind") == "neat-genome":
+        out["nodes"] = len(data["genome"]["nodes"])
+        out["connections"] = sum(bool(c[4]) for c in data["genome"]["connections"])
+    net = json.loads(phenotype.read_text()).get("phenotype", {}) if phenotype.is_file() else {}
+    if isinstance(net, dict) and "enabled_links" in net and "nodes" in net:
+        out["network_params"] = sum(net["enabled_links"]) + sum(net["nodes"])
+    return out
+
+
 def _mean(values: list[float]) -> str:
     return f"{float(np.mean(values)):.3g}"
 
@@ -67,7 +84,7 @@ def _params(results: list[dict[str, Any]]) -> tuple[str, str, str, str]:
     hypernetwork) of one compared method. A genome of variable size (NEAT, direct or a CPPN) gives the best
     genome's size and the best network's parameters, as the mean over seeds; a decoder that declares no
     parameters of its own (NEAT, HyperNEAT) owns 0."""
-    decoder, sizes = results[0]["decoder"], [r.get("sizes", {}) for r in results]
+    decoder, sizes = results[0]["decoder"], [genome_sizes(Path(r["summary"]["run_dir"])) for r in results]
     layers = decoder.get("generated_layers")
     gen = "-"
     if isinstance(layers, dict) and layers:
