@@ -109,6 +109,24 @@ def test_a_missing_module_in_the_id_is_one_line_naming_the_path(user_dir, capsys
     assert "no_such_user_mod" in err and "PYTHONPATH" in err
 
 
+def _register_in_this_process(env_id):
+    """What a user's own script does: register the environment in its own (the driver's) process only."""
+    if env_id not in gymnasium.registry:
+        gymnasium.register(env_id, entry_point="gymnasium.envs.classic_control:PendulumEnv", max_episode_steps=5)
+
+
+def test_an_env_registered_in_the_users_script_runs_on_the_local_backend(user_dir):
+    from evohyper.config import validate
+    from evohyper.engine.runner import build_search
+
+    _register_in_this_process("EvohyperUserPendulumScript-v0")
+    raw = {"name": "script-local", "task": {"name": "gym", "env": "EvohyperUserPendulumScript-v0"},
+           "network": {"hidden": []}, "strategy": {"name": "snes", "popsize": 4}, "budget": {"generations": 2}}
+    search = build_search(validate(raw), None)
+    search.run()
+    assert len(search.history) == 2 and all(-5 * 16.3 <= r.best <= 0 for r in search.history)
+
+
 @pytest.mark.ray
 def test_an_env_registered_only_in_the_users_script_fails_on_ray_saying_what_to_do(user_dir, ray_local):
     """Registered in the driver process only (as a user's own script would): the driver builds the task,
@@ -116,9 +134,7 @@ def test_an_env_registered_only_in_the_users_script_fails_on_ray_saying_what_to_
     from evohyper.config import validate
     from evohyper.engine.runner import build_search
 
-    if "EvohyperUserPointScript-v0" not in gymnasium.registry:   # the "script" registers it here only
-        gymnasium.register("EvohyperUserPointScript-v0", entry_point="gymnasium.envs.classic_control:PendulumEnv",
-                           max_episode_steps=5)
+    _register_in_this_process("EvohyperUserPointScript-v0")
     raw = {"name": "script", "task": {"name": "gym", "env": "EvohyperUserPointScript-v0"},
            "network": {"hidden": []}, "strategy": {"name": "snes", "popsize": 4}, "budget": {"generations": 1},
            "backend": {"name": "ray", "num_actors": 1, "num_cpus_per_actor": 0.5, "timeout_s": 120}}
