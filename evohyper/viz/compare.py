@@ -28,6 +28,7 @@ import logging
 import os
 import re
 import shlex
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -142,6 +143,18 @@ def run_one(config: Any, label: str) -> dict[str, Any]:
             "decoder": decoder}
 
 
+def _run_in_worker(config: Any, label: str, sys_path: list[str]) -> dict[str, Any]:
+    """``run_one`` in a Ray worker: the config arrives built, so its ``plugins:`` (a user's tasks or gymnasium
+    environments) were imported in the driver only; import them here first, from the driver's paths."""
+    from evohyper.api.registry import import_plugins
+
+    for path in reversed(sys_path):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    import_plugins(list(config.plugins))
+    return run_one(config, label)
+
+
 def jobs_of(spec: CompareSpec, runs_dir: Path | None, batch: str) -> list[tuple[str, Any]]:
     """``(label, validated config)`` of every (run, seed)."""
     return [(r.label, _config(spec, r, s, runs_dir, batch)) for r in spec.runs for s in spec.seeds]
@@ -165,8 +178,10 @@ def run_all(jobs: list[tuple[str, Any]], parallel: str = "auto", num_cpus: int |
 
     owns = ray_runtime.connect(None, num_cpus=num_cpus or os.cpu_count() or 1)
     try:
-        remote = ray.remote(num_cpus=1)(run_one)
-        return ray.get([remote.remote(cfg, label) for label, cfg in jobs])
+        from evohyper.engine.runner import _plugin_paths
+
+        remote = ray.remote(num_cpus=1)(_run_in_worker)
+        return ray.get([remote.remote(cfg, label, _plugin_paths()) for label, cfg in jobs])
     finally:
         if owns:
             ray_runtime.disconnect()

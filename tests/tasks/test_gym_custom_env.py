@@ -141,3 +141,17 @@ def test_an_env_registered_only_in_the_users_script_fails_on_ray_saying_what_to_
     config = validate(raw)                                # the driver knows the id
     with pytest.raises(ConfigError, match=r"NameNotFound.*plugins: \[my_envs\].*my_envs:EvohyperUserPointScript-v0"):
         build_search(config, None).run()                  # its actors do not
+
+
+@pytest.mark.ray
+def test_env_of_a_plugin_module_in_a_compare_on_ray(user_dir, ray_local):
+    """`evohyper compare` runs each (config, seed) as a Ray task: the plugin is imported there too."""
+    _write_env(user_dir, "user_envs_compare", "EvohyperUserPointCompare-v0")
+    cfg = {"name": "pc", "plugins": ["user_envs_compare"], "budget": {"generations": 2},
+           "task": {"name": "gym", "env": "EvohyperUserPointCompare-v0"}, "network": {"hidden": []},
+           "strategy": {"name": "snes", "popsize": 4}}
+    (user_dir / "pc.yaml").write_text(yaml.safe_dump(cfg))
+    (user_dir / "spec.yaml").write_text(yaml.safe_dump({"name": "pc", "seeds": [0],
+                                                        "runs": [{"label": "snes", "config": "pc.yaml"}]}))
+    assert main(["compare", "spec.yaml", "--out", "out", "--parallel", "ray"]) == 0
+    assert len(list((user_dir / "runs").glob("compare-pc-*/snes-seed0/pc-*/metrics.csv"))) == 1
