@@ -78,6 +78,10 @@ def test_best_is_the_better_candidate_in_expectation_not_the_luckiest(tmp_path):
     assert summary["search_best_fitness"] == result.best_fitness
     # both scores: the search fitness of the exported individual, and its re-evaluated mean
     assert summary["fitness"] is not None and summary["fitness"] != reeval["mean"]
+    from evohyper.viz.run_report import write_run_report
+    report = write_run_report(tmp_path / "run").read_text()
+    assert f"mean over 20 fresh episodes (`reevaluation.csv`): {reeval['mean']:.6g}" in report
+    assert f"its search fitness {summary['fitness']:.6g}" in report and f"{result.best_fitness:.6g}" in report
     rows = _rows(tmp_path / "run")
     assert {r["point"] for r in rows} == {"every"}      # the last generation was a periodic point already
     chosen = [r for r in rows if r["chosen"] == "1"]
