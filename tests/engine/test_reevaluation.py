@@ -3,6 +3,7 @@ over fresh episodes, not the luckiest single evaluation; the search itself is un
 import csv
 import json
 import math
+import time
 
 import pytest
 import torch
@@ -11,6 +12,7 @@ import yaml
 from evohyper import EvalResult, Task, VectorSpec
 from evohyper.api.registry import tasks
 from evohyper.config import validate
+from evohyper.engine.observers.reevaluation import end_episodes
 from evohyper.engine.runner import build_search, resume
 
 NOISE = 10.0
@@ -160,3 +162,36 @@ def test_default_follows_the_task_declaration(tmp_path, task, reevaluate, on):
     if on:
         assert math.isfinite(summary["reevaluation"]["mean"])
         assert summary["reevaluation"]["episodes"] == 10
+
+
+@tasks.register("test-slow-lucky")
+class SlowLuckyTask(LuckyTask):
+    """``test-lucky`` at 2 ms per individual-episode (a simulator's cost)."""
+
+    def evaluate(self, phenotypes, seed):
+        time.sleep(0.002 * len(phenotypes) * self.episodes)
+        return super().evaluate(phenotypes, seed)
+
+
+def test_end_of_run_reevaluation_fits_in_five_percent_of_budget_seconds(tmp_path):
+    """1000 episodes x 5 candidates would take 10 s; under ``budget.seconds: 2`` the end re-evaluation gets
+    5% of it (0.1 s), so it plays fewer episodes, measured from the generations' own cost, and says so."""
+    raw = {"name": "slow", "seed": 2, "task": {"name": "test-slow-lucky"},
+           "strategy": {"name": "snes", "popsize": 8}, "budget": {"seconds": 2.0},
+           "evaluation": {"reevaluate": {"episodes": 1000}},
+           "output": {"runs_dir": str(tmp_path), "tensorboard": False, "progress": False,
+                      "checkpoint_every": 1000}}
+    _run(validate(raw), tmp_path / "run")
+    with (tmp_path / "run" / "reevaluation.csv").open() as fh:
+        end = [r for r in csv.DictReader(fh) if r["point"] == "end"]
+    assert len(end) == 5                              # champion-less: best so far, centre, top 3
+    episodes, seconds = int(end[0]["episodes"]), float(end[0]["seconds"])
+    assert 1 <= episodes < 100 and seconds < 0.5, (episodes, seconds)
+
+
+def test_end_episodes_rule():
+    assert end_episodes(10, 0.01, 5, None) == 10              # no seconds budget: no limit
+    assert end_episodes(10, None, 5, 1.0) == 10               # nothing measured yet
+    assert end_episodes(10, 0.01, 5, 1.0) == 10               # 5 x 10 x 0.01 s = 0.5 s fits
+    assert end_episodes(1000, 0.01, 5, 1.0) == 20
+    assert end_episodes(1000, 10.0, 5, 1.0) == 1              # at least one episode
