@@ -145,6 +145,8 @@ class ReevaluateConfig:
 class EvaluationConfig:
     """What a task failure means: ``strict`` stops the run, ``lenient`` scores the individual worst.
 
+    on_error: ``strict`` (a task exception stops the run) or ``lenient`` (the failing individual scores
+      worst; its exception goes to ``errors.log``).
     reevaluate: re-score the best candidates on fresh episodes and choose ``best/`` by that score
       (``{enabled, every, top_k, episodes, centre}``, see ``ReevaluateConfig``; true / false switch it
       with the defaults).

@@ -110,3 +110,14 @@ def test_option_docs_parser_reads_the_documented_forms():
                     "gamma": "shared text.", "delta": "not indented (still an option line).",
                     "eps": "from the init docstring."}
     assert describe.first_sentence(Toy.__doc__) == registry.Entry("toy", Toy).description == "Toy."
+
+
+@pytest.mark.parametrize("name", ["evaluation", "evaluation.reevaluate"])
+def test_describe_an_engine_section_documents_every_option(capsys, name):
+    code, out, err = _cli(capsys, "describe", name)
+    assert code == 0, err
+    assert out.startswith(f"section {name}: ")
+    options = describe.section(name).options
+    assert options and all(o.doc for o in options), [o.name for o in options if not o.doc]
+    for o in options:
+        assert f"  {o.name} (" in out
