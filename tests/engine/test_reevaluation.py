@@ -195,3 +195,22 @@ def test_end_episodes_rule():
     assert end_episodes(10, 0.01, 5, 1.0) == 10               # 5 x 10 x 0.01 s = 0.5 s fits
     assert end_episodes(1000, 0.01, 5, 1.0) == 20
     assert end_episodes(1000, 10.0, 5, 1.0) == 1              # at least one episode
+
+
+@pytest.mark.ray
+def test_reevaluation_does_not_depend_on_the_number_of_actors(ray_local, tmp_path):
+    pytest.importorskip("gymnasium")
+    out = {}
+    for label, backend in (("local", {"name": "local"}),
+                           ("ray2", {"name": "ray", "num_actors": 2, "num_cpus_per_actor": 0.5, "timeout_s": 120})):
+        raw = {"name": label, "seed": 4,
+               "task": {"name": "gym", "env": "Pendulum-v1", "episodes": 2, "max_steps": 20,
+                        "observation_normalization": True},
+               "network": {"hidden": [3]}, "strategy": {"name": "pgpe", "popsize": 8}, "budget": {"generations": 4},
+               "evaluation": {"reevaluate": {"every": 2, "episodes": 4}}, "backend": backend,
+               "output": {"runs_dir": str(tmp_path), "tensorboard": False, "progress": False}}
+        _run(validate(raw), tmp_path / label)
+        summary = json.loads((tmp_path / label / "best" / "phenotype.json").read_text())
+        out[label] = (_rows(tmp_path / label), summary["reevaluation"], summary["fitness"])
+    assert out["local"] == out["ray2"]
+    assert {r["candidate"] for r in out["local"][0]} >= {"centre", "best_so_far", "top1"}
