@@ -214,3 +214,17 @@ def test_reevaluation_does_not_depend_on_the_number_of_actors(ray_local, tmp_pat
         out[label] = (_rows(tmp_path / label), summary["reevaluation"], summary["fitness"])
     assert out["local"] == out["ray2"]
     assert {r["candidate"] for r in out["local"][0]} >= {"centre", "best_so_far", "top1"}
+
+
+def test_resuming_a_finished_run_exports_the_same_best(tmp_path):
+    """The end's choice is in the final checkpoint: a resume that takes no step re-exports it unchanged
+    (the last generation's top k are not checkpointed, so it could not choose among them again)."""
+    raw = {"name": "fin", "seed": 5, "task": {"name": "test-lucky"}, "strategy": {"name": "snes", "popsize": 8},
+           "budget": {"generations": 5}, "evaluation": {"reevaluate": {"episodes": 4}},
+           "output": {"runs_dir": str(tmp_path), "tensorboard": False, "progress": False, "checkpoint_every": 4}}
+    _run(validate(raw), tmp_path / "run")
+    before = json.loads((tmp_path / "run" / "best" / "phenotype.json").read_text())
+    assert before["reevaluation"]["candidate"].startswith("top")     # so the choice needs the last generation
+    resume(tmp_path / "run")
+    after = json.loads((tmp_path / "run" / "best" / "phenotype.json").read_text())
+    assert after == before

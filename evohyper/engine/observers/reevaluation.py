@@ -100,6 +100,7 @@ class Reevaluator:
         self.totals = {"points": 0, "evaluations": 0, "episodes": 0, "env_steps": 0, "sample_forwards": 0}
         self._episode_seconds: float | None = None    # measured cost of one candidate-episode
         self._guess: float | None = None              # the same, estimated from a generation's time
+        self._loaded_final: Candidate | None = None   # the end's choice in the checkpoint resumed from
         self._last_seconds = 0.0
 
     # ------------------------------------------------------------------ observer
@@ -130,6 +131,10 @@ class Reevaluator:
 
     def on_end(self, search: Any, result: Any) -> None:
         g = search.counters.generation
+        loaded = self._loaded_final
+        if search.last_population is None and loaded is not None and loaded.reevaluation.get("generation") == g:
+            self.final = loaded          # a finished run resumed without a step: the same choice again
+            return
         if self.champion is not None and self.champion.reevaluation.get("generation") == g:
             self.final = self.champion   # this generation was a periodic point already
             return
@@ -205,22 +210,25 @@ class Reevaluator:
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self, search: Any) -> dict[str, Any]:
-        c = self.champion
-        champion = None if c is None else {
-            "name": c.name, "genotype": _export(search.strategy, c.genotype), "search_fitness": c.search_fitness,
-            "evaluation": c.evaluation, "reevaluation": c.reevaluation}
-        return {"champion": champion, "totals": dict(self.totals)}
+        """The champion (what later points compare against) and, in the final checkpoint, the end's choice
+        (only reused by a resume that takes no step: a run continued further chooses again at its end)."""
+        def data(c: Candidate | None) -> dict[str, Any] | None:
+            return None if c is None else {
+                "name": c.name, "genotype": _export(search.strategy, c.genotype), "search_fitness": c.search_fitness,
+                "evaluation": c.evaluation, "reevaluation": c.reevaluation}
+        return {"champion": data(self.champion), "final": data(self.final), "totals": dict(self.totals)}
 
     def load_state_dict(self, search: Any, state: dict[str, Any] | None) -> None:
-        self.champion, self.final = None, None
+        self.champion, self.final, self._loaded_final = None, None, None
         self.totals = {k: 0 for k in self.totals}
         if state is None:
             return
         self.totals.update(state["totals"])
-        c = state["champion"]
-        if c is not None:
-            self.champion = Candidate(c["name"], _import(search.strategy, c["genotype"]), c["search_fitness"],
-                                      c["evaluation"], c["reevaluation"])
+
+        def candidate(c: dict[str, Any] | None) -> Candidate | None:
+            return None if c is None else Candidate(c["name"], _import(search.strategy, c["genotype"]),
+                                                    c["search_fitness"], c["evaluation"], c["reevaluation"])
+        self.champion, self._loaded_final = candidate(state["champion"]), candidate(state.get("final"))
 
 
 def _export(strategy: Any, genotype: Any) -> Any:
