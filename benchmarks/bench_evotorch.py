@@ -78,7 +78,7 @@ def _time_evohyper(dim: int) -> tuple[float, torch.Tensor, float]:
     result = search.run()
     wall = time.perf_counter() - start
     assert result.generations == GENERATIONS
-    return wall, search.strategy.center, float(result.best_fitness)
+    return wall, search.strategy.center(), float(result.best_fitness)
 
 
 def run_dim(dim: int) -> dict[str, Any]:

@@ -168,9 +168,12 @@ def _replay(run_dir: Path, args: argparse.Namespace) -> int:
     except NotImplementedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    seed = best.seed if args.seed is None else args.seed
-    print(f"replay of the best individual (recorded fitness {best.fitness}, generation {best.generation}), "
-          f"seed {seed}:")
+    reeval = best.reevaluation
+    seed = (reeval["seed"] if reeval else best.seed) if args.seed is None else args.seed
+    scores = f"search fitness {best.fitness}, generation {best.generation}"
+    if reeval:   # best/ was chosen on fresh episodes: their seed is the default, so N of them reproduce the mean
+        scores += f"; re-evaluated mean {reeval['mean']:.6g} over {reeval['episodes']} fresh episodes"
+    print(f"replay of the best individual ({scores}), seed {seed}:")
     for i, (ret, length) in enumerate(zip(played.returns, played.lengths)):
         print(f"  episode {i + 1}: return {ret:.6g} ({length} steps)")
     mean = sum(played.returns) / len(played.returns)

@@ -41,6 +41,7 @@ class CartPoleTask(Task):
     """
 
     maximize: ClassVar[bool] = True
+    stochastic = True  # episodes drawn from the evaluate seed
     network_keys: ClassVar[tuple[str, ...]] = NETWORK_KEYS   # the MLP keys and ``recurrent``
     default_hidden: ClassVar[tuple[int, ...]] = (8,)
 

@@ -120,6 +120,7 @@ class DigitsTask(Task):
         self.fitness = check_choice("digits", "fitness", fitness, FITNESS_CHOICES)
         n_val = len(load_split()["val"][1])
         self.eval_batch = None if eval_batch is None else check_int("digits", "eval_batch", eval_batch, 1, n_val)
+        self.stochastic = self.eval_batch is not None   # a minibatch drawn from the evaluate seed
         self.device: torch.device | None = None
         self._data: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 

@@ -107,6 +107,7 @@ class GymTask(Task):
     """
 
     maximize: ClassVar[bool] = True
+    stochastic = True  # episodes drawn from the evaluate seed
     #: the MLP keys and ``recurrent``, ``type`` and the substrate block's keys
     network_keys: ClassVar[tuple[str, ...]] = tuple(dict.fromkeys(("type", *NETWORK_KEYS, *SUBSTRATE_KEYS)))
     default_hidden: ClassVar[tuple[int, ...]] = (16,)

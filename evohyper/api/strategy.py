@@ -139,6 +139,12 @@ class Strategy(ABC):
         """Apply one mutable option (subclasses with ``mutable_options`` implement it)."""
         raise NotImplementedError(f"{type(self).__name__} declares {name!r} mutable but cannot set it")
 
+    def center(self) -> Any:
+        """The centre of the search distribution as one genotype (what ES users deploy: CMA-ES's mean,
+        SNES/PGPE's mu), or None for a strategy without one (the default). Read only: it draws no random
+        numbers and changes nothing, so re-evaluating it (``evaluation.reevaluate``) leaves the search as is."""
+        return None
+
     def export_genotype(self, genotype: Any) -> dict[str, Any] | None:
         """JSON data describing one non-tensor genotype (written as ``best/genotype.json``), or None."""
         return None

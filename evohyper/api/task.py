@@ -72,6 +72,10 @@ class Task(ABC):
     #: (a typo such as ``hiden`` is an error, not a silent default). ``()``: the task takes no network options;
     #: ``None``: not checked.
     network_keys: ClassVar[tuple[str, ...] | None] = MLP_NETWORK_KEYS
+    #: True if fitness depends on the ``evaluate`` seed (episodes, start states or minibatches drawn from it):
+    #: the best single evaluation is then partly luck, so ``evaluation.reevaluate`` is on by default and
+    #: ``best/`` is chosen on fresh episodes. An instance may set it from its options (``TaskContract`` checks it).
+    stochastic: bool = False
 
     def setup(self, device: torch.device | str = "cpu") -> None:
         """Load data / build environments once per worker. Idempotent."""

@@ -17,9 +17,14 @@ from typing import Any
 import yaml
 
 from evohyper.api.registry import first_sentence
+from evohyper.config.budget import Budget
 from evohyper.config.build import COMPONENTS
 from evohyper.config.options import _describe, options_of
+from evohyper.config.sections import BackendConfig, EvaluationConfig, OutputConfig, ReevaluateConfig
 
+#: the engine's own config sections ``evohyper describe NAME`` documents besides components
+SECTIONS: dict[str, type] = {"budget": Budget, "backend": BackendConfig, "evaluation": EvaluationConfig,
+                             "evaluation.reevaluate": ReevaluateConfig, "output": OutputConfig}
 #: (config block, registry, constructor arguments that are not config options)
 KINDS = tuple((kind, *COMPONENTS[kind]) for kind in ("task", "strategy", "decoder"))
 
@@ -129,11 +134,23 @@ CONFIG_KEYS = {
 }
 
 
+def section(name: str) -> Component:
+    """An engine config section (``evaluation``, ``evaluation.reevaluate``, ``backend``, ...), documented
+    like a component: from its dataclass's fields and docstring."""
+    target = SECTIONS[name]
+    opts = options_of(target)
+    docs = option_docs(target, list(opts))
+    options = [Option(k, _describe(tp) if tp is not Any else "any", _yaml(default), docs.get(k, ""))
+               for k, (tp, default) in opts.items()]
+    return Component("section", name, first_sentence(inspect.getdoc(target)), options)
+
+
 def find(name: str) -> list[Component]:
     """Every registered component called ``name`` (a name may be a task and a decoder at once), or the
-    top-level config key of that name."""
+    top-level config key or engine config section of that name."""
     found = [component(kind, name) for kind, reg, _ in KINDS if name in reg.names()]
-    return found + ([CONFIG_KEYS[name]] if name in CONFIG_KEYS else [])
+    found += [CONFIG_KEYS[name]] if name in CONFIG_KEYS else []
+    return found + ([section(name)] if name in SECTIONS else [])
 
 
 def builtin(kind: str) -> list[str]:

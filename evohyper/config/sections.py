@@ -4,7 +4,7 @@ validator reads these dataclasses, and the backends take them as they are."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -105,10 +105,68 @@ class BackendConfig:
 
 
 @dataclass
+class ReevaluateConfig:
+    """Re-evaluation of candidates on fresh episodes (``evaluation.reevaluate``); ``best/`` is chosen by it.
+
+    enabled: true / false; null (default): on for tasks that declare stochastic evaluation
+      (``Task.stochastic``: gym, cart-pole), off for deterministic ones.
+    every: also re-evaluate every this many generations (the best re-evaluated candidate so far stays in
+      the running); null: only at the end of the run.
+    top_k: the generation's k best individuals (by search fitness) are candidates, with the search's
+      best so far and the strategy's distribution centre.
+    episodes: episodes per candidate (the task's ``episodes`` option, one batched call); for a task
+      without that option, this many evaluations with different seeds.
+    centre: also re-evaluate the strategy's distribution centre (``Strategy.center()``: CMA-ES's mean,
+      SNES/XNES/PGPE/CEM's mu).
+    """
+
+    enabled: bool | None = None
+    every: int | None = None
+    top_k: int = 3
+    episodes: int = 10
+    centre: bool = True
+
+    def __post_init__(self) -> None:
+        # top_k x episodes environments may exist at once (gym): both bounded
+        for key, high in (("every", 10**9), ("top_k", 1000), ("episodes", 1000)):
+            value = getattr(self, key)
+            if value is None and key == "every":
+                continue
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
+                raise ValueError(f"reevaluate.{key} must be an integer in [1, {high}], got {value!r}")
+        for key in ("enabled", "centre"):
+            value = getattr(self, key)
+            if not (isinstance(value, bool) or (value is None and key == "enabled")):
+                raise ValueError(f"reevaluate.{key} must be true or false{' or null' * (key == 'enabled')}, "
+                                 f"got {value!r}")
+
+
+@dataclass
 class EvaluationConfig:
-    """What a task failure means: ``strict`` stops the run, ``lenient`` scores the individual worst."""
+    """What a task failure means: ``strict`` stops the run, ``lenient`` scores the individual worst.
+
+    on_error: ``strict`` (a task exception stops the run) or ``lenient`` (the failing individual scores
+      worst; its exception goes to ``errors.log``).
+    reevaluate: re-score the best candidates on fresh episodes and choose ``best/`` by that score
+      (``{enabled, every, top_k, episodes, centre}``, see ``ReevaluateConfig``; true / false switch it
+      with the defaults).
+    """
 
     on_error: Literal["strict", "lenient"] = "strict"
+    reevaluate: dict[str, Any] | bool | None = None
+
+    def __post_init__(self) -> None:
+        value = self.reevaluate
+        if isinstance(value, ReevaluateConfig):
+            return
+        if value is None or isinstance(value, bool):
+            self.reevaluate = ReevaluateConfig(enabled=value)
+            return
+        allowed = [f.name for f in fields(ReevaluateConfig)]
+        unknown = [k for k in value if k not in allowed]
+        if unknown:
+            raise ValueError(f"reevaluate.{unknown[0]}: unknown key; allowed keys: {', '.join(allowed)}")
+        self.reevaluate = ReevaluateConfig(**value)
 
 
 @dataclass

@@ -1,14 +1,19 @@
-"""Replay a run's best individual in its task's real environment (``evohyper show RUN_DIR --episodes N``).
+"""A run's best individual, rebuilt from its run directory: the one ``load_best`` behind
+``evohyper show RUN_DIR --episodes N`` (replay in the task's real environment) and ``evohyper export``.
 
-The best individual is rebuilt from what the run exported: ``best/weights.pt`` (its phenotype's
-tensors, built into the task's target), and ``best/evaluation_state.pt`` with the seed it was scored
-with (``best/phenotype.json``: ``evaluation``), so the first episodes of that seed reproduce its
-recorded fitness (observation normalisation included).
+The run's resolved ``config.yaml`` builds the task, decoder and strategy once more; the best genotype is
+``best/genotype.pt`` (vectors) or ``best/genotype.json`` read back by the strategy
+(``Strategy.import_genotype``: NEAT genomes, NAS cells), and the decoder decodes it, so every decoder's
+phenotype comes back as the run had it (a NEAT network, a substrate, a hypernetwork's output), not the
+task's default target. ``best/phenotype.json`` says how it was scored: by the search (``evaluation``:
+generation and seed, with ``best/evaluation_state.pt``) and, when re-evaluated (``reevaluation``: its mean
+over N fresh episodes, their seed, with ``best/reevaluation_state.pt``); replaying with a recorded seed
+and state plays those very episodes (observation normalisation included), so they reproduce the score.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,43 +21,80 @@ import torch
 
 from evohyper.api.phenotypes import Phenotypes
 from evohyper.api.task import Replay, Task
-from evohyper.config.build import build
+from evohyper.engine.observers.best_export import genotype_batch
 from evohyper.engine.runner import load_run_config
+
+
+class NotAnIndividualError(ValueError):
+    """The run trained its decoder itself: ``best/`` holds the decoder's weights, not one network."""
 
 
 @dataclass
 class BestPolicy:
-    """A run's best individual, ready to replay: the task (with the evaluation state loaded) and its
-    phenotype (a population of one)."""
+    """A run's best individual, ready to replay: the task and its phenotype (a population of one)."""
 
     task: Task
     phenotypes: Phenotypes
-    fitness: float | None       # recorded, in the task's direction
+    fitness: float | None       # the search's score of it, in the task's direction (None: never scored)
     seed: int | None            # the evaluation seed that fitness was scored with
     generation: int | None
+    config: dict[str, Any] = field(default_factory=dict)   # the run's resolved config
+    #: ``{"mean", "episodes", "seed", "generation", ...}`` of its re-evaluation on fresh episodes, or None
+    reevaluation: dict[str, Any] | None = None
+    states: dict[str, Any] = field(default_factory=dict)    # "search" / "reevaluation": evaluation state
 
-    def replay(self, episodes: int, seed: int | None = None, render: bool = False) -> Replay:
-        """``episodes`` episodes seeded from ``seed`` (default: the recorded evaluation seed)."""
-        chosen = self.seed if seed is None else seed
+    @property
+    def recorded(self) -> str:
+        """The score a replay reproduces by default: ``reevaluation`` when there is one, else ``search``."""
+        return "reevaluation" if self.reevaluation is not None else "search"
+
+    def replay(self, episodes: int, seed: int | None = None, render: bool = False,
+               evaluation: str | None = None) -> Replay:
+        """``episodes`` episodes seeded from ``seed`` (default: the seed of ``evaluation``, by default
+        ``recorded``), played with the evaluation state that evaluation used."""
+        which = evaluation or self.recorded
+        recorded = self.reevaluation.get("seed") if which == "reevaluation" and self.reevaluation else self.seed
+        chosen = recorded if seed is None else seed
         if chosen is None:
             raise ValueError("this run recorded no evaluation seed for its best individual; pass a seed")
+        self.task.load_evaluation_state(self.states.get(which))
         return self.task.replay(self.phenotypes, int(chosen), int(episodes), render=render)
 
 
+def _state(best: Path, name: str | None) -> Any:
+    return torch.load(best / name, weights_only=True) if name else None
+
+
 def load_best(run_dir: str | Path, device: str = "cpu") -> BestPolicy:
+    """The best individual of a finished run, decoded from its genotype by the run's own decoder."""
     run_dir = Path(run_dir)
-    config = load_run_config(run_dir)
     best = run_dir / "best"
-    for name in ("phenotype.json", "weights.pt"):
-        if not (best / name).is_file():
-            raise FileNotFoundError(f"{run_dir} has no exported best individual (no best/{name})")
+    config = load_run_config(run_dir)
+    if not (best / "phenotype.json").is_file():
+        raise FileNotFoundError(f"{run_dir} has no exported best individual (no best/phenotype.json)")
+    components = config.components()
+    if components.trains_decoder:
+        raise NotAnIndividualError(
+            f"{run_dir} trained the decoder itself (best/decoder_weights.pt): show or export a run that searches "
+            "with it (decoder.weights: that file), whose best individual is a network")
+    if (best / "genotype.json").is_file():
+        genotype = components.strategy.import_genotype(json.loads((best / "genotype.json").read_text()))
+    elif (best / "genotype.pt").is_file():
+        genotype = torch.load(best / "genotype.pt", weights_only=True)
+    else:
+        raise FileNotFoundError(f"{run_dir} has no best/genotype.json or best/genotype.pt (did the run finish?)")
     summary: dict[str, Any] = json.loads((best / "phenotype.json").read_text())
-    built = build(config.spec().without_strategy())
-    task, decoder = built.task, built.decoder
+    task = components.task
     task.setup(device)
-    weights = torch.load(best / "weights.pt", map_location=device, weights_only=True)
-    phenotypes = decoder.target.build({k: v.unsqueeze(0) for k, v in weights.items()})
+    if isinstance(components.decoder, torch.nn.Module):
+        components.decoder.to(device)
+    with torch.no_grad():
+        phenotypes = components.decoder.decode(genotype_batch(genotype), device=device)
     evaluation = summary.get("evaluation") or {}
-    state = torch.load(best / evaluation["state"], weights_only=True) if evaluation.get("state") else None
-    task.load_evaluation_state(state)
-    return BestPolicy(task, phenotypes, summary.get("fitness"), evaluation.get("seed"), evaluation.get("generation"))
+    reevaluation = summary.get("reevaluation")
+    states = {"search": _state(best, evaluation.get("state")),
+              "reevaluation": _state(best, (reevaluation or {}).get("state"))}
+    policy = BestPolicy(task, phenotypes, summary.get("fitness"), evaluation.get("seed"), evaluation.get("generation"),
+                        config.to_dict(), reevaluation, states)
+    task.load_evaluation_state(states[policy.recorded])
+    return policy

@@ -11,6 +11,7 @@ import yaml
 
 from evohyper.config import Components, Config, ConfigError, load_raw, validate
 from evohyper.config.build import build_strategy
+from evohyper.config.options import options_of
 from evohyper.engine.checkpoint import list_checkpoints, load_latest
 from evohyper.engine.observers import (
     BestExporter,
@@ -21,6 +22,7 @@ from evohyper.engine.observers import (
     ProgressBar,
     TensorBoardLogger,
 )
+from evohyper.engine.observers.reevaluation import Reevaluator, driver_evaluate, reevaluation_enabled
 from evohyper.engine.search import Search, SearchResult
 
 log = logging.getLogger("evohyper.run")
@@ -49,17 +51,36 @@ def build_search(config: Config, run_dir: Path | None, observers: bool = True,
     obs: list[Any] = []
     if run_dir is not None and observers:
         out = config.output
+        reeval = _reevaluator(config, components, run_dir)
         obs = [CsvLogger(run_dir / "metrics.csv"), ErrorLog(run_dir / "errors.log"),
+               *([reeval] if reeval else []),    # before the checkpointer: its state goes in the same checkpoint
                Checkpointer(run_dir / "checkpoints", every=out.checkpoint_every, keep=out.keep_checkpoints),
                # a gradient run that trained the decoder itself exports the decoder's weights
-               (DecoderExporter if components.trains_decoder else BestExporter)(
-                   run_dir / "best", components, config.backend.evaluation_device())]
+               DecoderExporter(run_dir / "best", components, config.backend.evaluation_device())
+               if components.trains_decoder else
+               BestExporter(run_dir / "best", components, config.backend.evaluation_device(), chooser=reeval)]
         if out.tensorboard:
             obs.append(TensorBoardLogger(run_dir / "tensorboard"))
         if out.progress:
             obs.append(ProgressBar())
     return Search(components.strategy, make_backend(config, components), config.budget, maximize=components.maximize,
                   seed=config.seed, observers=obs, name=config.name)
+
+
+def _reevaluator(config: Config, components: Components, run_dir: Path) -> Reevaluator | None:
+    """The re-evaluation observer when ``evaluation.reevaluate`` is on; it evaluates in this process
+    (on the local backend's device, else the CPU)."""
+    options = config.evaluation.reevaluate
+    if not reevaluation_enabled(options, components):
+        return None
+    device = config.backend.evaluation_device() if config.backend.name == "local" else "cpu"
+    task = components.task
+    per = getattr(task, "episodes", 1) if "episodes" in options_of(type(task)) else 1
+    return Reevaluator(options, driver_evaluate(config.spec().without_strategy(), components, device),
+                       maximize=components.maximize, path=run_dir / "reevaluation.csv",
+                       seconds_budget=config.budget.seconds,
+                       parallel=config.backend.num_actors if config.backend.name == "ray" else 1,
+                       episodes_per_evaluation=per if isinstance(per, int) else 1)
 
 
 def new_run_dir(config: Config) -> Path:

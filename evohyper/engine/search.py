@@ -96,6 +96,11 @@ class Search:
         self.evaluation_state: dict[str, torch.Tensor] | None = None
         #: how the best-so-far individual was scored: ``{"generation", "seed", "state"}`` (for its export)
         self.best_evaluation: dict[str, Any] | None = None
+        #: the last generation, for observers (re-evaluation): genotypes, fitness (task direction) and
+        #: how they were scored (``{"generation", "seed", "state"}``); not checkpointed
+        self.last_population: Any = None
+        self.last_fitness: torch.Tensor | None = None
+        self.last_evaluation: dict[str, Any] | None = None
         # a generation either scores the population or, for a gradient strategy, trains its job
         self._generation = self._train if isinstance(strategy, TrainingStrategy) else self._evaluate
 
@@ -134,6 +139,8 @@ class Search:
                                                       else best < self.best_fitness)):
             self.best_fitness = best
             self.best_evaluation = {"generation": c.generation, "seed": seed, "state": state}  # a metrics.csv row
+        self.last_population, self.last_fitness = genotypes, fitness
+        self.last_evaluation = {"generation": c.generation, "seed": seed, "state": state}
         self.evaluation_state = merge_evaluation_state(state, result.state)
         metrics = {}
         for name, values in result.metrics.items():
@@ -185,7 +192,9 @@ class Search:
         return {"version": STATE_VERSION, "name": self.name, "seed": self.seed, "maximize": self.maximize,
                 "counters": asdict(self.counters), "best_fitness": self.best_fitness,
                 "history": [asdict(r) for r in self.history], "strategy": self.strategy.state_dict(),
-                "evaluation_state": self.evaluation_state, "best_evaluation": self.best_evaluation}
+                "evaluation_state": self.evaluation_state, "best_evaluation": self.best_evaluation,
+                # observers that keep state of their own (re-evaluation), each under its own key
+                **{obs.state_key: obs.state_dict(self) for obs in self.observers if hasattr(obs, "state_key")}}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a checkpoint. The search's own fields are checked before the strategy is touched; a
@@ -213,3 +222,6 @@ class Search:
         self.history = [GenerationRecord(**r) for r in state["history"]]
         self.evaluation_state = state.get("evaluation_state")   # absent in checkpoints before issue 15
         self.best_evaluation = state.get("best_evaluation")
+        for obs in self.observers:
+            if hasattr(obs, "state_key"):
+                obs.load_state_dict(self, state.get(obs.state_key))

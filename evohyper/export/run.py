@@ -1,14 +1,11 @@
 """A run directory's best individual, rebuilt from what the run wrote, exported to a file.
 
-The run's resolved ``config.yaml`` builds the task, decoder and strategy once more (the one build);
-the best genotype is ``best/genotype.pt`` (vectors) or ``best/genotype.json`` read back by the
-strategy (``Strategy.import_genotype``: NEAT genomes, NAS cells); the decoder decodes it, and the
-phenotype class turns it into a module (``to_module``). The file is then checked against the
+``evohyper.engine.replay.load_best`` rebuilds it (the run's own decoder decodes its best genotype), and
+the phenotype class turns it into a module (``to_module``). The file is then checked against the
 phenotype on random inputs, so a reported export computes what the run evolved.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -16,8 +13,7 @@ from typing import Any, Literal
 import torch
 
 from evohyper.api.phenotypes import Phenotypes
-from evohyper.engine.observers.best_export import genotype_batch
-from evohyper.engine.runner import load_run_config
+from evohyper.engine import replay
 from evohyper.export.modules import (
     TOLERANCE,
     ExportError,
@@ -41,24 +37,13 @@ class ExportResult:
 
 
 def load_best(run_dir: str | Path, device: str = "cpu") -> tuple[Phenotypes, dict[str, Any]]:
-    """The best individual of a finished run as a population of one, and the run's resolved config."""
-    run_dir = Path(run_dir)
-    best = run_dir / "best"
-    config = load_run_config(run_dir)
-    components = config.components()
-    if components.trains_decoder:
-        raise ExportError(f"{run_dir} trained the decoder itself (best/decoder_weights.pt): export a run that "
-                          "searches with it (decoder.weights: that file), whose best individual is a network")
-    if (best / "genotype.json").is_file():
-        genotype = components.strategy.import_genotype(json.loads((best / "genotype.json").read_text()))
-    elif (best / "genotype.pt").is_file():
-        genotype = torch.load(best / "genotype.pt", weights_only=True)
-    else:
-        raise FileNotFoundError(f"{run_dir} has no best/genotype.json or best/genotype.pt (did the run finish?)")
-    components.task.setup(device)
-    with torch.no_grad():
-        phenotypes = components.decoder.decode(genotype_batch(genotype), device=device)
-    return phenotypes, config.to_dict()
+    """The best individual of a finished run as a population of one, and the run's resolved config
+    (``evohyper.engine.replay.load_best``, the one that ``show`` uses too)."""
+    try:
+        best = replay.load_best(run_dir, device)
+    except replay.NotAnIndividualError as exc:
+        raise ExportError(str(exc)) from None
+    return best.phenotypes, best.config
 
 
 def export_run(run_dir: str | Path, fmt: Literal["torch", "onnx"] = "torch", out: str | Path | None = None,

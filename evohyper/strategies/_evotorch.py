@@ -101,9 +101,8 @@ class EvoTorchStrategy(Strategy):
         """The wrapped EvoTorch search algorithm (``.status``, ``.optimizer``, ...)."""
         return self._algo
 
-    @property
     def center(self) -> torch.Tensor:
-        """Mean of the search distribution."""
+        """Mean of the search distribution (``mu``)."""
         return self._algo._distribution.parameters["mu"].detach().clone()
 
     @property

@@ -71,6 +71,10 @@ class CMAES(Strategy):
         """The wrapped ``cma.CMAEvolutionStrategy`` (read its ``sigma``, ``mean``, ``result``)."""
         return self._es
 
+    def center(self) -> torch.Tensor:
+        """cma's distribution mean, as a float32 genotype like those ``ask`` returns."""
+        return torch.from_numpy(np.asarray(self._es.mean, dtype=np.float32).copy())
+
     def _ask(self) -> torch.Tensor:
         self._asked = self._es.ask()
         # cma keeps float64; the engine gets float32 genotypes, cma is told its own float64 points.

@@ -244,6 +244,21 @@ class TaskContract:
         for name in first.metrics:
             assert torch.equal(first.metrics[name], second.metrics[name]), f"same seed, different metric {name!r}"
 
+    def test_seed_dependent_fitness_is_declared_stochastic(self) -> None:
+        """A task whose fitness depends on the seed declares ``stochastic = True``: re-evaluation on fresh
+        episodes (``evaluation.reevaluate``) is on by default only for such tasks, so otherwise ``best/``
+        would hold the luckiest single evaluation."""
+        task = self.ready_task()
+        assert isinstance(task.stochastic, bool), f"{type(task).__name__}.stochastic must be a bool, " \
+                                                  f"got {task.stochastic!r}"
+        ph = self.make_phenotypes(task)
+        first, second = self.evaluate(task, ph, self.seed), self.evaluate(task, ph, self.seed + 1)
+        if not torch.equal(self.fitness_of(first), self.fitness_of(second)):
+            assert task.stochastic, (
+                f"{type(task).__name__}'s fitness depends on the evaluate seed (seeds {self.seed} and "
+                f"{self.seed + 1} differ), so it must declare stochastic = True (a class attribute, or set on "
+                "the instance from its options)")
+
     def test_chunk_invariance(self) -> None:
         task = self.ready_task()
         P = self.population

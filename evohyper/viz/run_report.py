@@ -34,7 +34,17 @@ def summarize(run_dir: str | Path) -> dict[str, Any]:
         "best_fitness": last.get("best_so_far"), "nonfinite": int(sum(r.get("nonfinite", 0) for r in rows)),
         "task_errors": int(sum(r.get("task_errors", 0) for r in rows)),
         "test_metrics": best.get("test_metrics", {}),
+        **_reevaluation(best),
     }
+
+
+def _reevaluation(best: dict[str, Any]) -> dict[str, Any]:
+    """Both scores of ``best/`` when it was chosen by re-evaluation on fresh episodes (else nothing)."""
+    r = best.get("reevaluation")
+    if not r:
+        return {}
+    return {"best_reevaluated": r["mean"], "best_reevaluation_episodes": r["episodes"],
+            "best_candidate": r.get("candidate"), "best_search_fitness": best.get("fitness")}
 
 
 def pictures(run_dir: str | Path) -> list[Path]:
@@ -85,6 +95,12 @@ def write_run_report(run_dir: str | Path) -> Path:
              f"| {s['generations']} | {s['evaluations']} | {s['sample_forwards']} | {s['seconds']:.1f} | "
              f"{s['best_fitness']:.6g} | {s['nonfinite']} | {s['task_errors']} |" if s["best_fitness"] is not None
              else "| 0 | 0 | 0 | 0 | - | 0 | 0 |", ""]
+    if "best_reevaluated" in s:
+        own = s["best_search_fitness"]
+        lines += [f"`best/` holds the candidate with the best mean over {s['best_reevaluation_episodes']} fresh "
+                  f"episodes (`reevaluation.csv`): {s['best_reevaluated']:.6g} ({s['best_candidate']}; its search "
+                  f"fitness {'-' if own is None else format(own, '.6g')}, the search's best single evaluation "
+                  f"{'-' if s['best_fitness'] is None else format(s['best_fitness'], '.6g')}).", ""]
     if s["test_metrics"]:
         lines += ["Held-out metrics of the best individual: "
                   + ", ".join(f"{k} = {v:.4g}" for k, v in s["test_metrics"].items()), ""]

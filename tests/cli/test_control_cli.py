@@ -59,15 +59,21 @@ def test_sigkill_and_resume_is_bit_identical_with_normalization(tmp_path, refere
 
 def test_show_replays_the_recorded_fitness(reference_run, tmp_path, capsys):
     best = json.loads((reference_run / "best" / "phenotype.json").read_text())
-    assert best["evaluation"]["state"] == "evaluation_state.pt" and best["evaluation"]["generation"] > 1
-    assert main(["show", str(reference_run), "--episodes", "3"]) == 0
-    returns = [float(r) for r in re.findall(r"episode \d: return (\S+) \(40 steps\)", capsys.readouterr().out)]
-    assert len(returns) == 3
-    assert (returns[0] + returns[1]) / 2 == pytest.approx(best["fitness"], rel=1e-5)  # printed with 6 digits
-    played = load_best(reference_run).replay(episodes=2)
-    assert sum(played.returns) / 2 == best["fitness"]                                  # exactly
+    reeval = best["reevaluation"]   # gym's episodes are stochastic: best/ was chosen on 10 fresh episodes
+    assert reeval["state"] == "reevaluation_state.pt" and reeval["episodes"] == 10
+    assert main(["show", str(reference_run), "--episodes", "10"]) == 0
+    out = capsys.readouterr().out
+    returns = [float(r) for r in re.findall(r"episode \d+: return (\S+) \(40 steps\)", out)]
+    assert len(returns) == 10 and f"re-evaluated mean {reeval['mean']:.6g} over 10 fresh episodes" in out
+    assert sum(returns) / 10 == pytest.approx(reeval["mean"], rel=1e-5)         # printed with 6 digits
+    played = load_best(reference_run).replay(episodes=10)
+    assert sum(played.returns) / 10 == pytest.approx(reeval["mean"], rel=1e-12)  # the same episodes
+    if best["evaluation"] is not None:   # the exported individual was scored by the search too
+        assert best["evaluation"]["state"] == "evaluation_state.pt"
+        search = load_best(reference_run).replay(episodes=2, evaluation="search")
+        assert sum(search.returns) / 2 == best["fitness"]                        # exactly
     fresh = load_best(reference_run).replay(episodes=2, seed=123)
-    assert fresh.seeds != played.seeds
+    assert fresh.seeds != played.seeds[:2]
     gif = tmp_path / "best.gif"
     assert main(["show", str(reference_run), "--episodes", "1", "--video", str(gif)]) == 0
     assert gif.stat().st_size > 0 and f"video: {gif}" in capsys.readouterr().out

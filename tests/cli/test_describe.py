@@ -126,3 +126,14 @@ def test_describe_gym_says_how_to_name_ones_own_environment(capsys):
     assert code == 0
     env_doc = out.split("  env (")[1].split("\n  episodes (")[0]
     assert "my_envs:MyEnv-v0" in env_doc and "plugins: [my_envs]" in env_doc
+
+
+@pytest.mark.parametrize("name", ["evaluation", "evaluation.reevaluate"])
+def test_describe_an_engine_section_documents_every_option(capsys, name):
+    code, out, err = _cli(capsys, "describe", name)
+    assert code == 0, err
+    assert out.startswith(f"section {name}: ")
+    options = describe.section(name).options
+    assert options and all(o.doc for o in options), [o.name for o in options if not o.doc]
+    for o in options:
+        assert f"  {o.name} (" in out

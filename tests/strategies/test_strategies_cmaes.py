@@ -62,3 +62,20 @@ def test_one_dimensional_genome_works():
         x = s.ask()
         s.tell(-((x.double() - 0.3) ** 2).sum(1))
     assert -s.best_fitness < 1e-8
+
+
+def test_center_is_cmas_mean_and_changes_nothing():
+    """``center()`` (re-evaluated as a candidate) is cma's mean, read without drawing or updating."""
+    a, b = CMAES(5, 3, popsize=8), CMAES(5, 3, popsize=8)
+    for s in (a, b):
+        for _ in range(3):
+            s.tell(sphere5(s.ask()))
+    centre = a.center()
+    assert centre.dtype == torch.float32 and torch.equal(centre, torch.from_numpy(a.es.mean.astype(np.float32)))
+    assert not torch.equal(centre, torch.zeros(5))           # it moved from x0
+    assert torch.equal(a.ask(), b.ask())                     # b never had its centre read
+
+
+def test_strategies_without_a_distribution_have_no_centre():
+    from evohyper.strategies import RandomSearch
+    assert RandomSearch(3, 0).center() is None

@@ -19,6 +19,7 @@ class ToyTask(Task):
     it "learns" the sum of the genotypes it saw (one row per individual)."""
 
     maximize = True
+    stochastic = True   # the noise comes from the seed
 
     def __init__(self, dim: int = 3) -> None:
         self.dim = dim
@@ -172,6 +173,14 @@ class ScalarLossTask(ToyTask):
         return phenotypes.x.pow(2).sum()
 
 
+class UndeclaredNoiseTask(ToyTask):
+    stochastic = False   # but its noise comes from the seed
+
+
+class NonBoolStochasticTask(ToyTask):
+    stochastic = 1
+
+
 BROKEN = [
     (WrongShapeTask, "test_evaluate_returns_eval_result_of_the_right_shapes"),
     (NotAResultTask, "test_evaluate_returns_eval_result_of_the_right_shapes"),
@@ -193,6 +202,8 @@ BROKEN = [
     (NanLossTask, "test_loss_gradients_reach_the_phenotypes"),
     (ScalarLossTask, "test_loss_gradients_reach_the_phenotypes"),
     (MixingLossTask, "test_loss_is_per_individual"),
+    (UndeclaredNoiseTask, "test_seed_dependent_fitness_is_declared_stochastic"),
+    (NonBoolStochasticTask, "test_seed_dependent_fitness_is_declared_stochastic"),
 ]
 
 

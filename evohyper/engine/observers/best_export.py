@@ -17,6 +17,8 @@ from evohyper.config.build import Components
 log = logging.getLogger("evohyper.best")
 #: the evaluation state the best individual was scored with, beside its weights (tensors only)
 STATE_FILE = "evaluation_state.pt"
+#: the evaluation state the re-evaluation of the exported individual played its episodes with
+REEVALUATION_STATE_FILE = "reevaluation_state.pt"
 
 
 def genotype_batch(genotype: Any) -> Any:
@@ -34,10 +36,13 @@ def _relative(path: Path, root: Path) -> str:
 class _Exporter:
     """Observer base: on end, with the task and decoder ready on ``device``, write ``best/``."""
 
-    def __init__(self, directory: str | Path, components: Components, device: str | torch.device = "cpu"):
+    def __init__(self, directory: str | Path, components: Components, device: str | torch.device = "cpu",
+                 chooser: Any = None):
         self.directory = Path(directory)
         self.components = components
         self.device = torch.device(device)
+        #: the re-evaluation observer (``observers.reevaluation``): when given, its ``final`` candidate is exported
+        self.chooser = chooser
         self.summary: dict[str, Any] = {}
 
     def on_start(self, search: Any) -> None:
@@ -47,7 +52,8 @@ class _Exporter:
         pass
 
     def on_end(self, search: Any, result: Any) -> None:
-        genotype = search.strategy.best_genotype
+        chosen = getattr(self.chooser, "final", None)   # the best candidate on fresh episodes, if re-evaluated
+        genotype = search.strategy.best_genotype if chosen is None else chosen.genotype
         if genotype is None:
             return
         self.components.task.setup(self.device)           # idempotent; a no-op after the local backend's
@@ -55,27 +61,45 @@ class _Exporter:
             self.components.decoder.to(self.device)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.summary = {
-            "fitness": result.best_fitness,
+            # the search's own score of the exported individual (None: a centre the search never scored)
+            "fitness": result.best_fitness if chosen is None else chosen.search_fitness,
             "generations": result.generations,
-            "evaluation": self._evaluation(search),
-            **self._export(search, genotype),
+            "evaluation": self._evaluation(getattr(search, "best_evaluation", None) if chosen is None
+                                           else chosen.evaluation),
         }
+        if chosen is not None:
+            self.summary["search_best_fitness"] = result.best_fitness
+            self.summary["reevaluation"] = self._reevaluation(chosen)
+        self.summary.update(self._export(search, genotype))
         (self.directory / "phenotype.json").write_text(json.dumps(self.summary, indent=2, default=str))
 
-    def _evaluation(self, search: Any) -> dict[str, Any] | None:
+    def _save_state(self, state: dict[str, torch.Tensor] | None, name: str) -> str | None:
+        """``state`` frozen beside the weights as ``best/<name>`` (None: no state) and loaded into the task."""
+        self.components.task.load_evaluation_state(state)
+        (self.directory / name).unlink(missing_ok=True)
+        if state is None:
+            return None
+        torch.save({k: v.detach().cpu() for k, v in state.items()}, self.directory / name)
+        return name
+
+    def _evaluation(self, best: dict[str, Any] | None) -> dict[str, Any] | None:
         """How the best was scored (generation, seed) and the evaluation state it was scored with, frozen
         beside its weights (``best/evaluation_state.pt``) and loaded into the task for the export, so a
         replay with that state and seed reproduces the recorded fitness."""
-        best = getattr(search, "best_evaluation", None)
         if best is None:
+            (self.directory / STATE_FILE).unlink(missing_ok=True)
             return None
-        state = best["state"]
-        self.components.task.load_evaluation_state(state)
-        (self.directory / STATE_FILE).unlink(missing_ok=True)
-        if state is not None:
-            torch.save({k: v.detach().cpu() for k, v in state.items()}, self.directory / STATE_FILE)
         return {"generation": best["generation"], "seed": best["seed"],
-                "state": STATE_FILE if state is not None else None}
+                "state": self._save_state(best["state"], STATE_FILE)}
+
+    def _reevaluation(self, chosen: Any) -> dict[str, Any]:
+        """Its mean over the re-evaluation's fresh episodes, their seed and the state they were played with
+        (``best/reevaluation_state.pt``): ``show --episodes N`` replays exactly those episodes."""
+        r = chosen.reevaluation
+        totals = dict(getattr(self.chooser, "totals", {}))
+        return {"mean": r["mean"], "episodes": r["episodes"], "seed": r["seed"], "generation": r["generation"],
+                "state": self._save_state(r["state"], REEVALUATION_STATE_FILE), "candidate": chosen.name,
+                "totals": totals}
 
     def _export(self, search: Any, genotype: Any) -> dict[str, Any]:
         raise NotImplementedError
