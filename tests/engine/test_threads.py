@@ -141,3 +141,34 @@ def test_ray_actors_and_driver_run_with_the_policy(ray_local):
             assert [i["threads"] for i in backend.actor_info()] == [vars(policy.evaluator)] * 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_compare_runs_with_the_policy_and_leaves_the_process_as_it_was(tmp_path):
+    """`evohyper compare` used to pin torch to 1 thread for good; a run now gets the policy like `evohyper run`."""
+    from evohyper.viz.compare import run_one
+
+    cfg = validate({"name": "t", "seed": 0, "task": {"name": "sphere", "dim": 6}, "decoder": {"name": "direct"},
+                    "strategy": {"name": "snes", "popsize": 8}, "budget": {"generations": 2},
+                    "backend": {"name": "local", "evaluator_torch_threads": 2},
+                    "output": {"runs_dir": str(tmp_path), "tensorboard": False, "progress": False}})
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    seen = []
+    try:
+        import evohyper.engine.search as search_module
+
+        original = search_module.Search.step
+
+        def step(self):
+            seen.append(torch.get_num_threads())
+            return original(self)
+
+        search_module.Search.step = step
+        try:
+            run_one(cfg, "snes")
+        finally:
+            search_module.Search.step = original
+        assert seen == [2, 2]                       # the configured count while the search ran
+        assert torch.get_num_threads() == 3         # and the process's own afterwards
+    finally:
+        torch.set_num_threads(before)
