@@ -2,10 +2,11 @@
 
 numpy's BLAS and torch each start a thread pool per process, sized to the machine; for the small
 matrices of a typical search (a 500x500 CMA-ES covariance, a population of tiny MLPs) the pools fight
-over the cores, and OpenMP workers spin after every op. Measured on a 2-core machine (benchmarks/
-bench_threads.py, reports/performance.md): ``cmaes`` on a 535-parameter MLP, 60 generations, took 1.4 s
-with (1 BLAS, 1 torch) thread and 36 s with (2, 2) while other work loaded the machine. So the engine
-sets both, explicitly, in every process it computes in:
+over the cores, and OpenMP workers spin after every op. Measured on a 2-core machine that other work
+loaded (1-min load 1.7-4): ``cmaes`` on a 535-parameter MLP (digits, hidden [7]), 60 generations, took
+1.4 s with (1 BLAS, 1 torch) thread, 5.4 s with (1, 2), 18.5 s with (2, 1) and 36 s with (2, 2);
+``benchmarks/bench_threads.py`` compares the default below with that grid. So the engine sets both,
+explicitly, in every process it computes in:
 
 * ``driver`` (the process that asks and tells): on the ``ray`` backend 1 BLAS and 1 torch thread (it
   only does strategy math between evaluations; the actors need the cores).
