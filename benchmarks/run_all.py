@@ -18,6 +18,7 @@ from benchmarks import (
     bench_hyperneat,
     bench_neat,
     bench_ray,
+    bench_threads,
 )
 from benchmarks.report import Section, build, write
 from benchmarks.timing import progress
@@ -32,6 +33,7 @@ SECTIONS: list[Section] = [
     Section("circuits", bench_circuits.section),
     Section("neat", bench_neat.section),
     Section("control", bench_control.section),
+    Section("threads", bench_threads.section),
     Section("ray", bench_ray.section),  # last: Ray's processes linger briefly after shutdown
 ]
 

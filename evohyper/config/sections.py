@@ -15,6 +15,15 @@ def _finite(name: str, value: Any, low: float, *, strict: bool) -> None:
         raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {low:g}, got {value!r}")
 
 
+MAX_THREADS = 1024   # more is a typo, not a machine
+
+
+def _thread_count(name: str, value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_THREADS):
+        raise ValueError(f"{name} must be an integer from 1 to {MAX_THREADS} or null (the thread policy's "
+                         f"choice), got {value!r}")
+
+
 @dataclass
 class BackendConfig:
     """Where evaluation runs: ``local`` (in this process) or ``ray`` (a pool of evaluator actors).
@@ -30,7 +39,12 @@ class BackendConfig:
       one chunk, each on a fresh actor.
     scheduling_strategy: ``SPREAD`` places actors over as many nodes as possible, ``DEFAULT`` packs them.
     runtime_env: a Ray runtime environment for the actors.
-    driver_threads: torch threads of the driver while Ray evaluates (null: unchanged).
+    driver_threads, driver_blas_threads, evaluator_torch_threads, evaluator_blas_threads: torch and BLAS
+      threads of the driver and of each evaluator (a Ray actor; on ``local``, the one process, where an
+      ``evaluator_*`` count wins over a ``driver_*`` one); null = the engine's thread policy
+      (:mod:`evohyper.engine.threads`: 1 each for a Ray driver, the actor's CPUs for an actor, 1 BLAS and
+      ``cores // 2`` torch threads locally). ``driver_threads`` keeps its earlier meaning (the driver's
+      torch threads; its old default 1 is now the policy's choice on Ray).
     """
 
     name: Literal["local", "ray"] = "local"
@@ -47,7 +61,10 @@ class BackendConfig:
     max_retries: int = 3
     scheduling_strategy: Literal["SPREAD", "DEFAULT"] = "SPREAD"
     runtime_env: dict[str, Any] | None = None
-    driver_threads: int | None = 1
+    driver_threads: int | None = None
+    driver_blas_threads: int | None = None
+    evaluator_torch_threads: int | None = None
+    evaluator_blas_threads: int | None = None
 
     def __post_init__(self) -> None:
         if self.num_actors < 1:
@@ -63,8 +80,8 @@ class BackendConfig:
             raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
         for key, value in self.resources.items():
             _finite(f"resources.{key}", value, 0, strict=False)
-        if self.driver_threads is not None and self.driver_threads < 1:
-            raise ValueError(f"driver_threads must be >= 1 or null, got {self.driver_threads}")
+        for key in ("driver_threads", "driver_blas_threads", "evaluator_torch_threads", "evaluator_blas_threads"):
+            _thread_count(key, getattr(self, key))
         if self.device is not None:
             self._check_device()
         if self.name == "ray" and self.address is None:   # a local Ray of num_cpus / num_gpus: can all actors fit?

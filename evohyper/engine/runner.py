@@ -34,7 +34,9 @@ def make_backend(config: Config, components: Components) -> Any:
     spec = config.spec().without_strategy()
     if config.backend.name == "local":
         from evohyper.engine.backends.local import LocalBackend
-        return LocalBackend(spec, device=config.backend.evaluation_device(), components=components)
+        from evohyper.engine.threads import choose
+        return LocalBackend(spec, device=config.backend.evaluation_device(), components=components,
+                            threads=choose(config.backend).evaluator)
     from evohyper.engine.backends.ray import RayBackend  # Ray is imported only when asked for
     return RayBackend(spec, config.backend, sys_path=_plugin_paths())
 

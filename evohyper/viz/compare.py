@@ -130,12 +130,11 @@ def run_one(config: Any, label: str) -> dict[str, Any]:
     """One search with the local backend; returns its metrics rows, summary and decoder description."""
     import json
 
-    import torch
-
     from evohyper.engine.runner import run
     from evohyper.viz.run_report import read_metrics, summarize
 
-    torch.set_num_threads(1)  # one core per run: runs go in parallel, not threads inside a run
+    # threads: the engine's policy, as in `evohyper run` (evohyper/engine/threads.py; inside a Ray task
+    # its cores are the task's one reserved CPU, through the OMP_NUM_THREADS that Ray sets)
     _, run_dir = run(config)
     best = run_dir / "best" / "phenotype.json"
     decoder = json.loads(best.read_text()).get("decoder", {}) if best.is_file() else {}

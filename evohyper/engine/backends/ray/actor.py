@@ -5,9 +5,11 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from evohyper.config.build import ComponentsSpec
+from evohyper.engine import threads as thread_policy
 from evohyper.engine.backends.ray.wire import from_wire, to_wire
 from evohyper.engine.evaluation import Evaluator
 
@@ -16,16 +18,20 @@ class EvaluatorActor:
     """Body of one evaluator actor (wrapped with ``ray.remote`` by :func:`remote_actor_class`)."""
 
     def __init__(self, spec: ComponentsSpec, device: str, sys_path: Sequence[str] = (),
-                 preload_modules: Sequence[str] = ()):
+                 preload_modules: Sequence[str] = (), threads: thread_policy.Threads | None = None):
         self._init_error: BaseException | None = None
         self.evaluator: Evaluator | None = None
         try:
+            if threads is not None:   # libraries loaded from here on start their pools at this size
+                thread_policy.export_env(threads)
             for path in reversed(list(sys_path)):
                 if path not in sys.path:
                     sys.path.insert(0, path)
             for module in preload_modules:  # e.g. a user module registering tasks by decorator
                 importlib.import_module(module)
             self.evaluator = Evaluator(spec, device)
+            if threads is not None:   # after the build: threadpoolctl reaches only libraries already loaded
+                thread_policy.apply(threads)
         except Exception as exc:  # noqa: BLE001 - reported by ready() as a task error, not a crash
             self._init_error = exc
 
@@ -38,7 +44,7 @@ class EvaluatorActor:
         ctx = ray.get_runtime_context()
         assert self.evaluator is not None
         return {"actor_id": ctx.get_actor_id(), "node_id": ctx.get_node_id(), "pid": os.getpid(),
-                "device": str(self.evaluator.device)}
+                "device": str(self.evaluator.device), "threads": asdict(thread_policy.current())}
 
     def evaluate(self, genotypes: Any, seed: int, state: Any = None) -> Any:
         assert self.evaluator is not None

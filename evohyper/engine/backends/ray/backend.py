@@ -13,11 +13,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-import torch
-
 from evohyper.api.training import TrainingJob
 from evohyper.config.build import ComponentsSpec
 from evohyper.config.sections import BackendConfig
+from evohyper.engine import threads as thread_policy
 from evohyper.engine.backends.ray import runtime, wire
 from evohyper.engine.backends.ray.pool import ActorPool, BackendError
 from evohyper.engine.evaluation import ChunkResult
@@ -57,11 +56,10 @@ class RayBackend:
         self._bundles: list[int] = []
         # The driver only asks and tells between evaluations; with several torch (OpenMP) threads, those
         # spin on after each op and take CPU from actors on the same machine (measured: Ray overhead
-        # +29.9% -> +11.8% with 1 thread; reports/performance.md). Restored by close().
-        threads = options.driver_threads
-        self._driver_threads = (torch.get_num_threads(), int(threads)) if threads else None
-        if self._driver_threads:
-            torch.set_num_threads(self._driver_threads[1])
+        # +29.9% -> +11.8% with 1 thread; reports/performance.md). The thread policy (engine/threads.py)
+        # sizes the driver and each actor; the driver's settings are restored by close().
+        self.threads = thread_policy.choose(options)
+        self._restore_threads = thread_policy.apply(self.threads.driver)
         self._owns_ray = runtime.connect(options.address, num_cpus=options.num_cpus, num_gpus=options.num_gpus)
         try:
             if self._owns_ray and options.address is None:
@@ -78,7 +76,8 @@ class RayBackend:
             self.pool = ActorPool(spec, self.num_actors, self.device, actor_options,
                                   placement=(self._pg, self._bundles), timeout_s=options.timeout_s,
                                   startup_timeout_s=options.startup_timeout_s, max_retries=options.max_retries,
-                                  sys_path=[os.fspath(p) for p in sys_path], preload_modules=preload_modules)
+                                  sys_path=[os.fspath(p) for p in sys_path], preload_modules=preload_modules,
+                                  threads=self.threads.evaluator)
             self.pool.wait_ready()
         except BaseException:
             self.close()
@@ -127,7 +126,8 @@ class RayBackend:
         return (self._pg.id.hex() if self._pg is not None else None), list(self._bundles)
 
     def actor_info(self) -> list[dict[str, Any]]:
-        """Per actor (in pool order): ``actor_id``, ``node_id``, ``pid``, ``device``."""
+        """Per actor (in pool order): ``actor_id``, ``node_id``, ``pid``, ``device``, ``threads`` (its BLAS
+        and torch threads, as the actor measures them)."""
         pool = self._open_pool()
         pool.ensure_ready()
         return [dict(s.info or {}) for s in pool.slots]
@@ -171,8 +171,7 @@ class RayBackend:
         if self._closed:
             return
         self._closed = True
-        if self._driver_threads and torch.get_num_threads() == self._driver_threads[1]:
-            torch.set_num_threads(self._driver_threads[0])
+        self._restore_threads()
         try:
             import ray
 

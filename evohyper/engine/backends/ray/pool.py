@@ -75,13 +75,13 @@ class ActorPool:
 
     def __init__(self, spec: ComponentsSpec, size: int, device: str, actor_options: dict[str, Any], *,
                  placement: tuple[Any, list[int]], timeout_s: float, startup_timeout_s: float, max_retries: int,
-                 sys_path: Sequence[str] = (), preload_modules: Sequence[str] = ()):
+                 sys_path: Sequence[str] = (), preload_modules: Sequence[str] = (), threads: Any = None):
         self.spec, self.device = spec, device
         self.timeout_s, self.startup_timeout_s, self.max_retries = timeout_s, startup_timeout_s, max_retries
         self.replacements = 0  # actors replaced so far (deaths + hangs)
         self._options = dict(actor_options)
         self._pg, self._bundles = placement
-        self._args = (spec, device, list(sys_path), list(preload_modules))
+        self._args = (spec, device, list(sys_path), list(preload_modules), threads)  # threads: engine/threads.py
         self.slots: list[_Slot] = []
         deadline = time.monotonic() + startup_timeout_s   # creating a huge pool is itself bounded
         for i in range(size):
