@@ -11,6 +11,11 @@ from evohyper.api.phenotypes import MLPSpec
 from evohyper.api.recurrent import ElmanSpec
 from evohyper.api.task import MLP_NETWORK_KEYS
 
+#: bounds of options that size memory or loops (issue 21: 10**12 episodes crashed torch, 10**16 steps never ended)
+MAX_EPISODES = 1_000        # episodes per individual (P x E environments or states are held at once)
+MAX_STEPS = 1_000_000       # steps per episode
+MAX_MAGNITUDE = 1e6         # a number added to or compared with rewards, actions or genome values
+
 #: keys a built-in MLP task accepts in the YAML ``network:`` block (``recurrent: true``: an Elman network).
 NETWORK_KEYS = (*MLP_NETWORK_KEYS, "recurrent")
 
@@ -25,10 +30,13 @@ def check_int(task: str, option: str, value: Any, minimum: int, maximum: int | N
     return int(value)
 
 
-def check_float(task: str, option: str, value: Any) -> float:
-    """``value`` as a finite float, else a ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) == float("inf"):
-        raise ValueError(f"task {task!r}: option {option!r} must be a finite number, got {value!r}")
+def check_float(task: str, option: str, value: Any, low: float = -MAX_MAGNITUDE,
+                high: float = MAX_MAGNITUDE) -> float:
+    """``value`` as a finite float in ``[low, high]``, else a ValueError."""
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or value != value
+            or not low <= value <= high):
+        raise ValueError(f"task {task!r}: option {option!r} must be a finite number in [{low:g}, {high:g}], "
+                         f"got {value!r}")
     return float(value)
 
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from evohyper.api import registry
 from evohyper.api.decoder import Decoder, DecoderInfo
-from evohyper.api.registry import UnknownComponentError, import_plugins
+from evohyper.api.registry import UnknownComponentError, component_name, did_you_mean, import_plugins
 from evohyper.api.self_trained import SelfTrainedDecoder
 from evohyper.api.strategy import Strategy, TrainingStrategy
 from evohyper.api.task import Task
@@ -62,7 +62,7 @@ COMPONENTS: dict[str, tuple[registry.Registry, tuple[str, ...]]] = {
 
 def _component(path: str, block: Any, reg: registry.Registry, skip: tuple[str, ...]) -> type:
     if not isinstance(block, dict) or "name" not in block:
-        raise ConfigError(path, f"expected a mapping with a 'name' key; {reg.kind}s: {', '.join(reg.names())}")
+        raise ConfigError(path, f"expected a mapping with a 'name' key; {reg.plural}: {', '.join(reg.names())}")
     if not isinstance(block["name"], str):
         raise ConfigError(f"{path}.name",
                           f"got {block['name']!r:.80}, expected a name, one of {', '.join(reg.names())}")
@@ -116,8 +116,9 @@ def _check_network(task_cls: type, network: dict[str, Any]) -> None:
         return
     for key in network:
         if key not in allowed:
-            raise ConfigError(f"network.{key}", f"unknown key; allowed keys: {', '.join(sorted(allowed)) or '(none)'} "
-                                                f"({task_cls.__name__}.network_keys)")
+            raise ConfigError(f"network.{key}", f"unknown key; {did_you_mean(key, allowed)}allowed keys: "
+                                                f"{', '.join(sorted(allowed)) or '(none)'} (what task "
+                                                f"{component_name(task_cls)!r} reads)")
 
 
 def build_strategy(spec: ComponentsSpec, info: DecoderInfo, cls: type | None = None) -> Strategy:
