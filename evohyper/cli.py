@@ -21,6 +21,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.address:
         overrides.append(f"backend.address={args.address}")
     config = validate(apply_overrides(load_raw(args.config), overrides))
+    from evohyper.config.budget import unbounded_warning
+
+    if unbounded_warning(config.budget):
+        print(unbounded_warning(config.budget), file=sys.stderr)
     if args.check:
         print(f"config OK: {config.name} (task {config.task['name']}, strategy {config.strategy['name']}, "
               f"decoder {config.decoder['name']}, backend {config.backend.name})")

@@ -7,6 +7,7 @@ decoder once more in its own process, on its own device, from the same plain-dat
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -74,6 +75,13 @@ def _component(path: str, block: Any, reg: registry.Registry, skip: tuple[str, .
     return cls
 
 
+def _option_path(path: str, text: str, options: dict[str, Any]) -> str:
+    """``path.option`` when the component's message names exactly one of the options it was given
+    (``option radius_init=...``, ``option 'episodes' must ...``), so the error points at the key; else ``path``."""
+    named = [k for k in options if re.search(rf"\boption '?{re.escape(k)}'?[= ]", text)]
+    return f"{path}.{named[0]}" if len(named) == 1 else path
+
+
 def construct(path: str, factory: Any, *args: Any, **kwargs: Any) -> Any:
     """Call a constructor; its ValueError/TypeError becomes a ConfigError at ``path``, and so does a file it
     could not read (an option naming a bad path) or an allocation it could not make (an option asking for
@@ -81,7 +89,7 @@ def construct(path: str, factory: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return factory(*args, **kwargs)
     except (ValueError, TypeError) as exc:
-        raise ConfigError(path, str(exc)) from None
+        raise ConfigError(_option_path(path, str(exc), kwargs), str(exc)) from None
     except OSError as exc:
         where = f" {str(exc.filename)[:120]!r}" if exc.filename else ""
         raise ConfigError(path, f"cannot read{where}: {exc.strerror or exc}") from None
