@@ -5,10 +5,19 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
 EXIT_CONFIG = 2
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread: the run unwinds as on Ctrl-C (Ray shut down, files closed)."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated()
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -288,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     from evohyper.engine.backends.ray.pool import BackendError  # no Ray import: it is imported lazily
     from evohyper.engine.checkpoint import CheckpointError
     from evohyper.engine.evaluation import TaskError
-
+    signal.signal(signal.SIGTERM, _on_sigterm)   # (re-installed after Ray starts: runtime.restore_sigterm)
     try:
         return args.func(args)
     except ConfigError as exc:
@@ -299,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except Terminated:
+        print("terminated (SIGTERM); resume with `evohyper resume RUN_DIR`", file=sys.stderr)
+        return 128 + 15
     except KeyboardInterrupt:
         print("interrupted; resume with `evohyper resume RUN_DIR`", file=sys.stderr)
         return 130

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -82,7 +84,7 @@ def connect(address: str | None = None, *, num_cpus: float | None = None, num_gp
         return False
     if address is None:
         kwargs = local_init_kwargs(num_cpus, num_gpus, **init_kwargs)
-        with _loopback_node_ip():
+        with _loopback_node_ip(), restore_sigterm():
             ray.init(**kwargs)
         logger.info("started a local Ray instance on %s (dashboard off)", LOCALHOST)
     else:
@@ -91,13 +93,27 @@ def connect(address: str | None = None, *, num_cpus: float | None = None, num_gp
         check_reachable(address)
         init_kwargs.setdefault("configure_logging", False)
         try:
-            ray.init(address=address, **init_kwargs)
+            with restore_sigterm():
+                ray.init(address=address, **init_kwargs)
         except Exception as exc:  # noqa: BLE001 - no cluster at 'auto', a refused client, ...: one line
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             raise BackendError(f"cannot connect to Ray at {address!r} ({type(exc).__name__}: {text}); check "
                                "backend.address") from None
         logger.info("connected to Ray cluster at %s", address)
     return True
+
+
+@contextlib.contextmanager
+def restore_sigterm() -> Iterator[None]:
+    """Keep this process's own Python SIGTERM handler (the CLI's: stop like Ctrl-C) across ``ray.init``,
+    which installs Ray's native failure-signal handler for SIGTERM too (it dumps ``*** SIGTERM received ...
+    PC: @`` stacks, then dies). Without a Python handler (SIG_DFL), Ray's stays."""
+    handler = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
+    try:
+        yield
+    finally:
+        if callable(handler):
+            signal.signal(signal.SIGTERM, handler)
 
 
 def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
