@@ -30,7 +30,7 @@ import torch
 from evohyper.api.phenotypes import MLPPhenotypes, TargetSpec
 from evohyper.api.task import EvalResult, Replay, Task
 from evohyper.families.hyperneat.substrate import SubstrateSpec
-from evohyper_tasks import _common
+from evohyper_tasks import _common, _mujoco_log
 from evohyper_tasks._common import NETWORK_KEYS, check_choice, check_float, check_int, mlp_target
 from evohyper_tasks.gym_substrate import SUBSTRATE_KEYS, body_layers, check_substrate_block
 
@@ -146,6 +146,7 @@ class GymTask(Task):
         """One environment; ``limit=-1``: no TimeLimit wrapper (this task counts steps itself)."""
         gymnasium = _gymnasium()
         try:
+            _mujoco_log.install(gymnasium, self.env_id)   # its compiler warnings once, not once per env
             return gymnasium.make(self.env_id, max_episode_steps=limit, disable_env_checker=True,
                                   **self.env_kwargs, **kwargs)
         except gymnasium.error.Error as exc:
