@@ -34,7 +34,23 @@ def summarize(run_dir: str | Path) -> dict[str, Any]:
         "best_fitness": last.get("best_so_far"), "nonfinite": int(sum(r.get("nonfinite", 0) for r in rows)),
         "task_errors": int(sum(r.get("task_errors", 0) for r in rows)),
         "test_metrics": best.get("test_metrics", {}),
+        **_circuit(best, config),
     }
+
+
+def _circuit(best: dict[str, Any], config: dict[str, Any]) -> dict[str, str]:
+    """A circuit design's chain in words and whether it reproduces the target's response (circuit runs only)."""
+    circuits = best.get("phenotype", {}).get("circuits") or []
+    if not circuits:
+        return {}
+    metrics, tol = best.get("test_metrics", {}), config["task"].get("equivalence_tol")
+    ratio = metrics.get("max_log_ratio")
+    if metrics.get("equivalent") is None or ratio is None:
+        return {"best_circuit": circuits[0]}
+    verdict = (f"response-equivalent to the target (max |log(r / r_target)| = {ratio:.3g} < equivalence_tol {tol})"
+               if metrics["equivalent"] == 1.0 else
+               f"not response-equivalent (max |log(r / r_target)| = {ratio:.3g}, equivalence_tol {tol})")
+    return {"best_circuit": circuits[0], "equivalence": verdict}
 
 
 def pictures(run_dir: str | Path) -> list[Path]:
@@ -85,6 +101,8 @@ def write_run_report(run_dir: str | Path) -> Path:
              f"| {s['generations']} | {s['evaluations']} | {s['sample_forwards']} | {s['seconds']:.1f} | "
              f"{s['best_fitness']:.6g} | {s['nonfinite']} | {s['task_errors']} |" if s["best_fitness"] is not None
              else "| 0 | 0 | 0 | 0 | - | 0 | 0 |", ""]
+    if "best_circuit" in s:
+        lines += [f"Best circuit: {s['best_circuit']}" + (f"; {s['equivalence']}." if "equivalence" in s else ""), ""]
     if s["test_metrics"]:
         lines += ["Held-out metrics of the best individual: "
                   + ", ".join(f"{k} = {v:.4g}" for k, v in s["test_metrics"].items()), ""]
