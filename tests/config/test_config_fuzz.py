@@ -231,7 +231,8 @@ def test_the_crashes_issue_21_found_are_one_config_error(tmp_path, base, path, v
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert len(lines) == 1 and lines[0].startswith(f"config error: {path}: "), proc.stderr[-2000:]
-    assert path.rsplit(".", 1)[1] in lines[0] and "1e+06]" in lines[0] or "000]" in lines[0], lines[0]   # the range
+    assert path.rsplit(".", 1)[1] in lines[0], lines[0]                    # the key ...
+    assert "1e+06]" in lines[0] or "000]" in lines[0], lines[0]             # ... and the range allowed
 
 
 def test_a_budget_with_only_target_fitness_warns_in_one_line(tmp_path):
