@@ -40,7 +40,7 @@ def did_you_mean(word: Any, choices: list[str] | tuple[str, ...]) -> str:
 def component_name(obj: Any) -> str:
     """The name a component was registered under (what configs and errors call it), else its class name."""
     cls = obj if isinstance(obj, type) else type(obj)
-    return getattr(cls, "registered_name", None) or cls.__name__
+    return vars(cls).get("registered_name") or cls.__name__   # a subclass registered under no name: its class
 
 
 @dataclass(frozen=True)
