@@ -14,6 +14,7 @@ from evohyper.api.task import MLP_NETWORK_KEYS
 #: bounds of options that size memory or loops (issue 21: 10**12 episodes crashed torch, 10**16 steps never ended)
 MAX_EPISODES = 1_000        # episodes per individual (P x E environments or states are held at once)
 MAX_STEPS = 1_000_000       # steps per episode
+MAX_LAYERS = 64            # hidden layers of a task's MLP (each a step of every forward)
 MAX_MAGNITUDE = 1e6         # a number added to or compared with rewards, actions or genome values
 
 #: keys a built-in MLP task accepts in the YAML ``network:`` block (``recurrent: true``: an Elman network).
@@ -67,10 +68,10 @@ def mlp_target(task: str, network: dict[str, Any] | None, n_in: int, n_out: int,
     if unknown:
         raise ValueError(f"task {task!r}: unknown network key(s) {unknown}; allowed: {list(NETWORK_KEYS)}")
     hid = network.get("hidden", list(hidden))
-    if (not isinstance(hid, (list, tuple))
+    if (not isinstance(hid, (list, tuple)) or len(hid) > MAX_LAYERS
             or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hid)):
-        raise ValueError(f"task {task!r}: network key 'hidden' must be a list of positive integers "
-                         f"(e.g. [16] or [] for no hidden layer), got {hid!r}")
+        raise ValueError(f"task {task!r}: network key 'hidden' must be a list of at most {MAX_LAYERS} positive "
+                         f"integers (e.g. [16] or [] for no hidden layer), got {str(hid)[:80]}")
     use_bias = network.get("bias", bias)
     if not isinstance(use_bias, bool):
         raise ValueError(f"task {task!r}: network key 'bias' must be true or false, got {use_bias!r}")
