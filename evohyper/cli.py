@@ -297,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     from evohyper.engine.backends.ray.pool import BackendError  # no Ray import: it is imported lazily
     from evohyper.engine.checkpoint import CheckpointError
     from evohyper.engine.evaluation import TaskError
+
     signal.signal(signal.SIGTERM, _on_sigterm)   # (re-installed after Ray starts: runtime.restore_sigterm)
     try:
         return args.func(args)
