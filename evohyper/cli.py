@@ -5,10 +5,19 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
 EXIT_CONFIG = 2
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread: the run unwinds as on Ctrl-C (Ray shut down, files closed)."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated()
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -21,6 +30,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.address:
         overrides.append(f"backend.address={args.address}")
     config = validate(apply_overrides(load_raw(args.config), overrides))
+    from evohyper.config.budget import unbounded_warning
+
+    if unbounded_warning(config.budget):
+        print(unbounded_warning(config.budget), file=sys.stderr)
     if args.check:
         print(f"config OK: {config.name} (task {config.task['name']}, strategy {config.strategy['name']}, "
               f"decoder {config.decoder['name']}, backend {config.backend.name})")
@@ -291,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     from evohyper.engine.checkpoint import CheckpointError
     from evohyper.engine.evaluation import TaskError
 
+    signal.signal(signal.SIGTERM, _on_sigterm)   # (re-installed after Ray starts: runtime.restore_sigterm)
     try:
         return args.func(args)
     except ConfigError as exc:
@@ -301,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except Terminated:
+        print("terminated (SIGTERM); resume with `evohyper resume RUN_DIR`", file=sys.stderr)
+        return 128 + 15
     except KeyboardInterrupt:
         print("interrupted; resume with `evohyper resume RUN_DIR`", file=sys.stderr)
         return 130

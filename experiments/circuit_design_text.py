@@ -5,9 +5,10 @@ from pathlib import Path
 
 import numpy as np
 
+from evohyper.families.circuits.drawing import circuit_text
 from evohyper.families.circuits.space import DEFAULT_SPACE as SPACE
 from experiments.circuit_design_shape import outlook_lines, shape_lines
-from experiments.circuit_design_write import LENGTHS, NAMES, _by_length, circuit_text, columns, same_targets, table
+from experiments.circuit_design_write import LENGTHS, NAMES, _by_length, columns, same_targets, table
 
 PAPER = [
     ("component set", "R, C, L in a two-port chain, series or parallel (read: abstract, introduction)",

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from evohyper.families.circuits.designer import parameter_count
-from evohyper.families.circuits.simulator import KINDS
+from evohyper.families.circuits.drawing import draw_ladder
 from evohyper.families.circuits.space import DEFAULT_SPACE as SPACE
 
 LENGTHS = list(SPACE.lengths)
@@ -69,25 +69,6 @@ def table(res: dict, metric: str, methods: list[str], restrict: bool) -> list[st
     means = [np.mean(_by_length(data[m][metric], data[m]["length"])) for m in methods]
     rows.append("| mean 4-10 | " + " | ".join(f"**{v:.3f}**" for v in means) + " |")
     return head + rows
-
-
-def circuit_text(kinds: torch.Tensor, values: torch.Tensor) -> str:
-    """``series R 1.2 kOhm -> parallel C 10 nF -> ...`` for one circuit."""
-    units = {"R": "Ohm", "C": "F", "L": "H"}
-    parts = []
-    for k, v in zip(kinds.tolist(), values.tolist()):
-        if k < 0:
-            continue
-        place, el = KINDS[k].split("_")
-        parts.append(f"{'S' if place == 'series' else 'P'}-{el} {_si(v)}{units[el]}")
-    return " · ".join(parts)
-
-
-def _si(v: float) -> str:
-    for scale, prefix in ((1e3, "k"), (1, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n")):
-        if v >= scale * 0.999:
-            return f"{v / scale:.3g} {prefix}"
-    return f"{v:.3g} "
 
 
 def _plt():
@@ -165,36 +146,6 @@ def plot_examples(res: dict, path: Path, picks: list[tuple[int, int]]) -> Path:
     fig.savefig(path)
     plt.close(fig)
     return path
-
-
-def draw_ladder(ax, kinds: torch.Tensor, values: torch.Tensor, title: str) -> None:
-    """A chain as a ladder schematic: series parts on the top wire, parallel parts down to the return wire."""
-    from matplotlib.patches import Rectangle
-
-    comps = [(k, v) for k, v in zip(kinds.tolist(), values.tolist()) if k >= 0]
-    n = len(comps)
-    ax.plot([0, n + 1], [1, 1], color="k", lw=1)
-    ax.plot([0, n + 1], [0, 0], color="k", lw=1)
-    ax.text(-0.1, 0.5, "1 V", ha="right", va="center", fontsize=7)
-    ax.text(n + 1.1, 0.5, "1 kOhm", ha="left", va="center", fontsize=7)
-    units = {"R": "Ohm", "C": "F", "L": "H"}
-    for x, (k, v) in enumerate(comps, start=1):
-        place, el = KINDS[k].split("_")
-        label = f"{el}\n{_si(v)}{units[el]}"
-        color = {"R": "#ddd", "C": "#bde", "L": "#edb"}[el]
-        if place == "series":
-            ax.add_patch(Rectangle(
-                (x - 0.35, 0.88), 0.7, 0.24, facecolor=color, edgecolor="k"))
-            ax.text(x, 1.0, label, ha="center", va="center", fontsize=5.5)
-        else:
-            ax.plot([x, x], [0, 1], color="k", lw=1)
-            ax.add_patch(Rectangle(
-                (x - 0.3, 0.3), 0.6, 0.4, facecolor=color, edgecolor="k"))
-            ax.text(x, 0.5, label, ha="center", va="center", fontsize=5.5)
-    ax.set_xlim(-0.8, SPACE.max_length + 1.9)
-    ax.set_ylim(-0.15, 1.25)
-    ax.set_title(title, fontsize=8)
-    ax.axis("off")
 
 
 def plot_circuits(res: dict, path: Path, picks: list[tuple[int, int]]) -> Path:

@@ -87,7 +87,7 @@ def _compare(name: str) -> Callable[[Path], Path]:
     def make(out_dir: Path) -> Path:
         from evohyper.viz.compare import compare
 
-        cmd = "make reports" if not sys.argv[1:] else "python -m experiments.make_reports " + " ".join(sys.argv[1:])
+        cmd = "make reports" if not sys.argv[1:] else f"python -m experiments.make_reports compare_{name}"
         return compare(ROOT / "search_spaces" / f"compare_{name}.yaml", out_dir=out_dir, parallel="auto",
                        command=f"{cmd} (= evohyper compare search_spaces/compare_{name}.yaml)")
     make.__doc__ = f"`evohyper compare search_spaces/compare_{name}.yaml` (5 seeds, parallel on a local Ray)."

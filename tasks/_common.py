@@ -11,6 +11,12 @@ from evohyper.api.phenotypes import MLPSpec
 from evohyper.api.recurrent import ElmanSpec
 from evohyper.api.task import MLP_NETWORK_KEYS
 
+#: bounds of options that size memory or loops (issue 21: 10**12 episodes crashed torch, 10**16 steps never ended)
+MAX_EPISODES = 1_000        # episodes per individual (P x E environments or states are held at once)
+MAX_STEPS = 1_000_000       # steps per episode
+MAX_LAYERS = 64            # hidden layers of a task's MLP (each a step of every forward)
+MAX_MAGNITUDE = 1e6         # a number added to or compared with rewards, actions or genome values
+
 #: keys a built-in MLP task accepts in the YAML ``network:`` block (``recurrent: true``: an Elman network).
 NETWORK_KEYS = (*MLP_NETWORK_KEYS, "recurrent")
 
@@ -25,10 +31,13 @@ def check_int(task: str, option: str, value: Any, minimum: int, maximum: int | N
     return int(value)
 
 
-def check_float(task: str, option: str, value: Any) -> float:
-    """``value`` as a finite float, else a ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) == float("inf"):
-        raise ValueError(f"task {task!r}: option {option!r} must be a finite number, got {value!r}")
+def check_float(task: str, option: str, value: Any, low: float = -MAX_MAGNITUDE,
+                high: float = MAX_MAGNITUDE) -> float:
+    """``value`` as a finite float in ``[low, high]``, else a ValueError."""
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or value != value
+            or not low <= value <= high):
+        raise ValueError(f"task {task!r}: option {option!r} must be a finite number in [{low:g}, {high:g}], "
+                         f"got {value!r}")
     return float(value)
 
 
@@ -59,10 +68,10 @@ def mlp_target(task: str, network: dict[str, Any] | None, n_in: int, n_out: int,
     if unknown:
         raise ValueError(f"task {task!r}: unknown network key(s) {unknown}; allowed: {list(NETWORK_KEYS)}")
     hid = network.get("hidden", list(hidden))
-    if (not isinstance(hid, (list, tuple))
+    if (not isinstance(hid, (list, tuple)) or len(hid) > MAX_LAYERS
             or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hid)):
-        raise ValueError(f"task {task!r}: network key 'hidden' must be a list of positive integers "
-                         f"(e.g. [16] or [] for no hidden layer), got {hid!r}")
+        raise ValueError(f"task {task!r}: network key 'hidden' must be a list of at most {MAX_LAYERS} positive "
+                         f"integers (e.g. [16] or [] for no hidden layer), got {str(hid)[:80]}")
     use_bias = network.get("bias", bias)
     if not isinstance(use_bias, bool):
         raise ValueError(f"task {task!r}: network key 'bias' must be true or false, got {use_bias!r}")

@@ -18,7 +18,7 @@ import torch
 
 from evohyper.api.phenotypes import MLPPhenotypes, MLPSpec
 from evohyper.api.task import EvalResult, Task
-from evohyper_tasks._common import NETWORK_KEYS, check_float, check_int, mlp_target
+from evohyper_tasks._common import MAX_EPISODES, MAX_STEPS, NETWORK_KEYS, check_float, check_int, mlp_target
 from evohyper_tasks.cartpole_env import BatchedCartPole
 
 INIT_LOW, INIT_HIGH = -0.05, 0.05  # gymnasium's reset bounds
@@ -47,8 +47,8 @@ class CartPoleTask(Task):
 
     def __init__(self, episodes: int = 5, max_steps: int = 500, action_threshold: float = 0.0,
                  hide_velocities: bool = False) -> None:
-        self.episodes = check_int("cartpole", "episodes", episodes, 1)
-        self.max_steps = check_int("cartpole", "max_steps", max_steps, 1)
+        self.episodes = check_int("cartpole", "episodes", episodes, 1, MAX_EPISODES)
+        self.max_steps = check_int("cartpole", "max_steps", max_steps, 1, MAX_STEPS)
         self.action_threshold = check_float("cartpole", "action_threshold", action_threshold)
         if not isinstance(hide_velocities, bool):
             raise ValueError(f"task 'cartpole': option 'hide_velocities' must be true or false, "

@@ -14,6 +14,8 @@ Metrics per candidate: ``error``; ``exact`` (same canonical form: kinds, placeme
 max |log ratio| < ``equivalence_tol``).
 """
 # No `from __future__ import annotations`: constructor annotations stay real types for the validator.
+import math
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import torch
@@ -21,6 +23,7 @@ import torch
 from evohyper.api.task import EvalResult, Task
 from evohyper.families.circuits.canonical import same_circuit, same_kinds
 from evohyper.families.circuits.dataset import SPLITS, circuit_block
+from evohyper.families.circuits.drawing import plot_design
 from evohyper.families.circuits.phenotypes import CircuitPhenotypes, CircuitSpec
 from evohyper.families.circuits.simulator import log_ratio
 from evohyper.families.circuits.space import DEFAULT_SPACE
@@ -95,3 +98,23 @@ class CircuitDesignTask(Task):
                    "kinds_match": same_kinds(kinds, tk).float(),
                    "equivalent": (max_err < self.equivalence_tol).float()}
         return EvalResult(fitness=mean_err, metrics=metrics)
+
+    def test_metrics(self, phenotypes: CircuitPhenotypes) -> dict[str, torch.Tensor]:
+        """The best design's metrics against the target: ``error``, ``max_log_ratio``, ``equivalent``, ``exact``,
+        ``kinds_match`` (reported in ``best/phenotype.json``, ``report.md`` and ``evohyper show``)."""
+        kinds, values = phenotypes.kinds.to(self.device), phenotypes.values.to(self.device)
+        max_err = response_errors(self.space.response(kinds, values), self.target_circuit()["response"])[1]
+        return {**self.evaluate(phenotypes, 0).metrics, "max_log_ratio": max_err.float()}
+
+    def pictures(self, phenotypes: CircuitPhenotypes, out_dir: Path) -> list[Path]:
+        """``circuit.png``: the target's and the first design's schematics and both responses in one plot."""
+        t = self.target_circuit()
+        kinds, values = phenotypes.kinds[:1].to(self.device), phenotypes.values[:1].to(self.device)
+        response = self.space.response(kinds, values)
+        max_err = response_errors(response, t["response"])[1][0]
+        verdict = (f"response-equivalent (max |log ratio| {float(max_err):.3g} < {self.equivalence_tol:g})"
+                   if max_err < self.equivalence_tol else f"not equivalent (max |log ratio| {float(max_err):.3g})")
+        design = {"kinds": kinds[0].cpu(), "values": values[0].cpu(), "response": response[0].cpu()}
+        target = {"kinds": t["kinds"][0].cpu(), "values": t["values"][0].cpu(), "response": t["response"][0].cpu()}
+        hz = self.space.omega / (2 * math.pi)
+        return [plot_design(Path(out_dir) / "circuit.png", hz.cpu(), target, design, verdict, self.space.max_length)]

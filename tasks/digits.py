@@ -21,7 +21,7 @@ import torch
 from evohyper.api.conv import ConvSpec
 from evohyper.api.phenotypes import MLPPhenotypes, TargetSpec
 from evohyper.api.task import EvalResult, Task
-from evohyper_tasks._common import NETWORK_KEYS, check_choice, check_int, mlp_target
+from evohyper_tasks._common import MAX_LAYERS, NETWORK_KEYS, check_choice, check_int, mlp_target
 
 N_FEATURES, N_CLASSES = 64, 10
 SPLIT_SEED = 0
@@ -37,10 +37,10 @@ def conv_target(network: dict[str, Any]) -> ConvSpec:
     if unknown:
         raise ValueError(f"task 'digits': unknown conv network key(s) {unknown}; allowed: {list(CONV_KEYS)}")
     channels = network.get("channels", [16, 16])
-    if not isinstance(channels, list) or not channels or any(
+    if not isinstance(channels, list) or not channels or len(channels) > MAX_LAYERS or any(
             isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in channels):
-        raise ValueError(f"task 'digits': network key 'channels' must be a non-empty list of positive "
-                         f"integers, got {channels!r}")
+        raise ValueError(f"task 'digits': network key 'channels' must be a non-empty list of at most {MAX_LAYERS} "
+                         f"positive integers, got {str(channels)[:80]}")
     kernel = check_int("digits", "kernel", network.get("kernel", 3), 1, 7)
     pool = network.get("pool", True)
     if not isinstance(pool, bool):

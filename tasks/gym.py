@@ -30,6 +30,7 @@ import torch
 from evohyper.api.phenotypes import MLPPhenotypes, TargetSpec
 from evohyper.api.task import EvalResult, Replay, Task
 from evohyper.families.hyperneat.substrate import SubstrateSpec
+from evohyper_tasks import _common, _mujoco_log
 from evohyper_tasks._common import NETWORK_KEYS, check_choice, check_float, check_int, mlp_target
 from evohyper_tasks.gym_substrate import SUBSTRATE_KEYS, body_layers, check_substrate_block
 
@@ -115,7 +116,7 @@ class GymTask(Task):
     def __init__(self, env: str = "Pendulum-v1", episodes: int = 1, max_steps: int | None = None,
                  env_kwargs: dict[str, Any] | None = None, action_mapping: Literal["clip", "tanh"] = "clip",
                  decrease_rewards_by: float = 0.0, observation_normalization: bool = False) -> None:
-        self.episodes = check_int(TASK, "episodes", episodes, 1)
+        self.episodes = check_int(TASK, "episodes", episodes, 1, _common.MAX_EPISODES)
         self.action_mapping = check_choice(TASK, "action_mapping", action_mapping, ACTION_MAPPINGS)
         self.decrease_rewards_by = check_float(TASK, "decrease_rewards_by", decrease_rewards_by)
         if not isinstance(observation_normalization, bool):
@@ -139,7 +140,7 @@ class GymTask(Task):
             probe.close()
         if max_steps is None:
             max_steps = registered if registered else DEFAULT_MAX_STEPS
-        self.max_steps = check_int(TASK, "max_steps", max_steps, 1)
+        self.max_steps = check_int(TASK, "max_steps", max_steps, 1, _common.MAX_STEPS)
         self.device = torch.device("cpu")
         self._envs: list[Any] = []
         self._norm: tuple[torch.Tensor, torch.Tensor] | None = None  # from the loaded evaluation state
@@ -149,6 +150,7 @@ class GymTask(Task):
         """One environment; ``limit=-1``: no TimeLimit wrapper (this task counts steps itself)."""
         gymnasium = _gymnasium()
         try:
+            _mujoco_log.install(gymnasium, self.env_id)   # its compiler warnings once, not once per env
             return gymnasium.make(self.env_id, max_episode_steps=limit, disable_env_checker=True,
                                   **self.env_kwargs, **kwargs)
         except gymnasium.error.Error as exc:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from evohyper.families.hyperneat.substrate import Substrate, grid
+from evohyper_tasks._common import MAX_LAYERS
 
 SPREAD = 0.1  # distance between nodes that share an anchor (normalised units)
 #: keys of ``network: {type: substrate, ...}``
@@ -94,12 +95,12 @@ def check_substrate_block(task: str, network: dict[str, Any]) -> list[list[int]]
         raise ValueError(f"task {task!r}: unknown network key(s) {unknown} for type 'substrate'; "
                          f"allowed: {list(SUBSTRATE_KEYS)}")
     hidden = network.get("hidden", [])
-    ok = isinstance(hidden, list) and all(
+    ok = isinstance(hidden, list) and len(hidden) <= MAX_LAYERS and all(
         isinstance(s, list) and s and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in s)
         for s in hidden)
     if not ok:
-        raise ValueError(f"task {task!r}: network key 'hidden' of a substrate must be a list of grid shapes "
-                         f"such as [[3, 5]] (one per hidden layer), got {hidden!r}")
+        raise ValueError(f"task {task!r}: network key 'hidden' of a substrate must be a list of at most {MAX_LAYERS} "
+                         f"grid shapes such as [[3, 5]] (one per hidden layer), got {str(hidden)[:80]}")
     if not isinstance(network.get("bias", False), bool):
         raise ValueError(f"task {task!r}: network key 'bias' must be true or false, got {network['bias']!r}")
     return hidden

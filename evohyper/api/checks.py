@@ -62,3 +62,34 @@ def boolean(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         fail(name, value, "true or false")
     return value
+
+
+# Bounds on values that size memory or loops, or that the libraries turn into float32 (issue 21): a value past
+# them crashed or hung in the first generation (an OverflowError in evotorch, a never-ending episode).
+MAX_POPULATION = 1_000_000   # individuals per generation
+MAX_LOOP = 100_000           # iterations an option asks for inside one generation (steps, rounds, passes)
+MAX_SCALE = 1e6              # a spread or a location in genome space: its square stays finite in float32
+MAX_RATE = 1e3               # a learning rate or a weighting coefficient
+
+
+def population(name: str, value: Any, minimum: int = 1, *, optional: bool = False) -> int | None:
+    return integer(name, value, minimum, MAX_POPULATION, optional=optional)
+
+
+def loop(name: str, value: Any, minimum: int = 1, *, optional: bool = False) -> int | None:
+    return integer(name, value, minimum, MAX_LOOP, optional=optional)
+
+
+def scale(name: str, value: Any, *, optional: bool = False) -> float | None:
+    """A spread (stdev, radius, sigma): finite, > 0 and at most ``MAX_SCALE``."""
+    return real(name, value, 0.0, MAX_SCALE, low_open=True, optional=optional)
+
+
+def location(name: str, value: Any) -> float:
+    """A point or offset in genome space: finite and within ``MAX_SCALE`` of 0."""
+    return real(name, value, -MAX_SCALE, MAX_SCALE)  # type: ignore[return-value]
+
+
+def rate(name: str, value: Any, *, optional: bool = False) -> float | None:
+    """A learning rate or coefficient: finite, > 0 and at most ``MAX_RATE``."""
+    return real(name, value, 0.0, MAX_RATE, low_open=True, optional=optional)

@@ -64,7 +64,7 @@ class DeapGA(Strategy):
     def _setup_ga(self, popsize: int, tournament_size: int, cx_prob: float, mut_prob: float, elite: int) -> None:
         """Check the shared options; set up the generators (Python's for DEAP, numpy's for the first
         population, both from ``seed``) and the toolbox with ``clone`` and tournament ``select``."""
-        _checks.integer("popsize", popsize, 2)
+        _checks.population("popsize", popsize, 2)
         _checks.integer("tournament_size", tournament_size, 1, popsize)
         _checks.probability("cx_prob", cx_prob)
         _checks.probability("mut_prob", mut_prob)

@@ -5,6 +5,7 @@ A user's package exposes ``[project.entry-points."evohyper.tasks"] mytask = "pkg
 """
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
 import re
@@ -28,6 +29,20 @@ def first_sentence(doc: str | None) -> str:
     return match.group(1) if match else paragraph
 
 
+def did_you_mean(word: Any, choices: list[str] | tuple[str, ...]) -> str:
+    """``"did you mean 'x'? "`` for the closest of ``choices`` to a mistyped ``word`` (difflib), else ``""``."""
+    if not isinstance(word, str):
+        return ""
+    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
+def component_name(obj: Any) -> str:
+    """The name a component was registered under (what configs and errors call it), else its class name."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    return vars(cls).get("registered_name") or cls.__name__   # a subclass registered under no name: its class
+
+
 @dataclass(frozen=True)
 class Entry:
     name: str
@@ -41,8 +56,9 @@ class Entry:
 class Registry:
     """Name -> component class. Built-ins register by decorator; others come from entry points."""
 
-    def __init__(self, kind: str, group: str, builtin_modules: tuple[str, ...] = ()):
+    def __init__(self, kind: str, group: str, builtin_modules: tuple[str, ...] = (), plural: str | None = None):
         self.kind, self.group = kind, group
+        self.plural = plural or f"{kind}s"
         self._builtin_modules = builtin_modules
         self._entries: dict[str, Any] = {}
         self._loaded = False
@@ -50,6 +66,7 @@ class Registry:
     def register(self, name: str) -> Callable[[Any], Any]:
         def deco(obj: Any) -> Any:
             self._entries[name] = obj
+            _name(obj, name)
             return obj
         return deco
 
@@ -67,11 +84,13 @@ class Registry:
         self._load()
         if name not in self._entries:
             raise UnknownComponentError(
-                f"unknown {self.kind} {name!r}; available: {', '.join(self.names())} "
-                f"(third-party {self.kind}s register under the entry-point group {self.group!r})")
+                f"unknown {self.kind} {name!r}; {did_you_mean(name, self.names())}available: "
+                f"{', '.join(self.names())} (third-party {self.plural} register under the entry-point group "
+                f"{self.group!r})")
         obj = self._entries[name]
         if hasattr(obj, "load") and hasattr(obj, "group"):  # an EntryPoint not yet imported
             obj = self._entries[name] = obj.load()
+            _name(obj, name)
         return obj
 
     def names(self) -> list[str]:
@@ -82,6 +101,15 @@ class Registry:
         return [Entry(n, self.get(n)) for n in self.names()]
 
 
+def _name(obj: Any, name: str) -> None:
+    """Remember a class's registered name (``component_name``); the first registration wins."""
+    if isinstance(obj, type) and "registered_name" not in vars(obj):
+        try:
+            obj.registered_name = name
+        except (AttributeError, TypeError):   # a class that refuses new attributes keeps its class name
+            pass
+
+
 def import_plugins(modules: list[str]) -> None:
     """Import user modules named in a config's ``plugins:`` (they may register components by decorator)."""
     for module in modules:
@@ -89,5 +117,6 @@ def import_plugins(modules: list[str]) -> None:
 
 
 tasks = Registry("task", "evohyper.tasks")
-strategies = Registry("strategy", "evohyper.strategies", ("evohyper.strategies", "evohyper.families"))
+strategies = Registry("strategy", "evohyper.strategies", ("evohyper.strategies", "evohyper.families"),
+                      plural="strategies")
 decoders = Registry("decoder", "evohyper.decoders", ("evohyper.decoders", "evohyper.families"))

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import torch
 
 from evohyper.api.decoder import DecoderInfo
+from evohyper.api.registry import component_name
 
 
 def sanitize_fitness(fitness: torch.Tensor) -> tuple[torch.Tensor, int]:
@@ -131,13 +132,13 @@ class Strategy(ABC):
         any other option is a ValueError naming the mutable ones."""
         for name, value in options.items():
             if name not in self.mutable_options:
-                raise ValueError(f"option {name!r} of {type(self).__name__} cannot change during a run; "
+                raise ValueError(f"option {name!r} of strategy {component_name(self)!r} cannot change during a run; "
                                  f"mutable options: {', '.join(self.mutable_options) or '(none)'}")
             self._set_option(name, value)
 
     def _set_option(self, name: str, value: Any) -> None:
         """Apply one mutable option (subclasses with ``mutable_options`` implement it)."""
-        raise NotImplementedError(f"{type(self).__name__} declares {name!r} mutable but cannot set it")
+        raise NotImplementedError(f"strategy {component_name(self)!r} declares {name!r} mutable but cannot set it")
 
     def center(self) -> Any:
         """The centre of the search distribution as one genotype (what ES users deploy: CMA-ES's mean,

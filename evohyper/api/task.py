@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
+from evohyper.api.registry import component_name
+
 if TYPE_CHECKING:
     from evohyper.api.phenotypes import Phenotypes, TargetSpec
 
@@ -93,7 +95,7 @@ class Task(ABC):
     def loss(self, phenotypes: Phenotypes, batch: Any) -> torch.Tensor:
         """Differentiable loss for gradient strategies, one value per individual: ``[P]`` (checked). Optional."""
         raise NotDifferentiableError(
-            f"task {type(self).__name__!r} defines no differentiable loss(); "
+            f"task {component_name(self)!r} defines no differentiable loss(); "
             "it can be searched by evolution strategies but not trained by gradient"
         )
 
@@ -101,7 +103,7 @@ class Task(ABC):
         """One finite epoch of training minibatches (each fed to ``loss``), in an order drawn from ``seed``
         (same seed, same batches). Optional; needed with ``loss`` by gradient strategies. Read lazily; more
         than ``evohyper.api.training.MAX_EPOCH_BATCHES`` batches is taken for an endless stream (an error)."""
-        raise NotDifferentiableError(f"task {type(self).__name__!r} defines no train_batches()")
+        raise NotDifferentiableError(f"task {component_name(self)!r} defines no train_batches()")
 
     @classmethod
     def differentiable(cls) -> bool:
@@ -120,7 +122,7 @@ class Task(ABC):
         by one in the real environment (the viewer's path, not the batched one), seeded so that the
         first episodes of ``seed`` are those ``evaluate(phenotypes, seed)`` scored; ``render``: keep
         the RGB frames of the first episode. ``evohyper show RUN_DIR --episodes N`` calls it."""
-        raise NotImplementedError(f"task {type(self).__name__!r} has no environment to replay episodes in")
+        raise NotImplementedError(f"task {component_name(self)!r} has no environment to replay episodes in")
 
     def pictures(self, phenotypes: Phenotypes, out_dir: Path) -> list[Path]:
         """Optional: write images of the best individual's behaviour into ``out_dir`` (end of a run)."""

@@ -69,3 +69,12 @@ class Budget:
         """Largest spent fraction over the counted limits (for progress bars and ETAs)."""
         parts = [getattr(c, counter) / getattr(self, n) for n, counter in _LIMITS.items() if getattr(self, n)]
         return min(1.0, max(parts)) if parts else None
+
+
+def unbounded_warning(budget: Budget) -> str | None:
+    """One line for a budget that only ends on ``target_fitness`` (a search that never reaches it runs
+    forever), else None. Printed at the start of a run, not refused: a user may mean it."""
+    if budget.target_fitness is None or any(getattr(budget, name) is not None for name in _LIMITS):
+        return None
+    return (f"warning: budget has only target_fitness ({budget.target_fitness:g}): the run stops only if it "
+            f"reaches it; add one of {', '.join(_LIMITS)} to bound it")

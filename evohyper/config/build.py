@@ -8,13 +8,14 @@ decoder once more in its own process, on its own device, from the same plain-dat
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from evohyper.api import registry
 from evohyper.api.decoder import Decoder, DecoderInfo
-from evohyper.api.registry import UnknownComponentError, import_plugins
+from evohyper.api.registry import UnknownComponentError, component_name, did_you_mean, import_plugins
 from evohyper.api.self_trained import SelfTrainedDecoder
 from evohyper.api.strategy import Strategy, TrainingStrategy
 from evohyper.api.task import Task
@@ -64,7 +65,7 @@ COMPONENTS: dict[str, tuple[registry.Registry, tuple[str, ...]]] = {
 
 def _component(path: str, block: Any, reg: registry.Registry, skip: tuple[str, ...]) -> type:
     if not isinstance(block, dict) or "name" not in block:
-        raise ConfigError(path, f"expected a mapping with a 'name' key; {reg.kind}s: {', '.join(reg.names())}")
+        raise ConfigError(path, f"expected a mapping with a 'name' key; {reg.plural}: {', '.join(reg.names())}")
     if not isinstance(block["name"], str):
         raise ConfigError(f"{path}.name",
                           f"got {block['name']!r:.80}, expected a name, one of {', '.join(reg.names())}")
@@ -76,6 +77,13 @@ def _component(path: str, block: Any, reg: registry.Registry, skip: tuple[str, .
     return cls
 
 
+def _option_path(path: str, text: str, options: dict[str, Any]) -> str:
+    """``path.option`` when the component's message names exactly one of the options it was given
+    (``option radius_init=...``, ``option 'episodes' must ...``), so the error points at the key; else ``path``."""
+    named = [k for k in options if re.search(rf"\boption '?{re.escape(k)}'?[= ]", text)]
+    return f"{path}.{named[0]}" if len(named) == 1 else path
+
+
 def construct(path: str, factory: Any, *args: Any, **kwargs: Any) -> Any:
     """Call a constructor; its ValueError/TypeError becomes a ConfigError at ``path``, and so does a file it
     could not read (an option naming a bad path) or an allocation it could not make (an option asking for
@@ -83,7 +91,7 @@ def construct(path: str, factory: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return factory(*args, **kwargs)
     except (ValueError, TypeError) as exc:
-        raise ConfigError(path, str(exc)) from None
+        raise ConfigError(_option_path(path, str(exc), kwargs), str(exc)) from None
     except OSError as exc:
         where = f" {str(exc.filename)[:120]!r}" if exc.filename else ""
         raise ConfigError(path, f"cannot read{where}: {exc.strerror or exc}") from None
@@ -118,8 +126,9 @@ def _check_network(task_cls: type, network: dict[str, Any]) -> None:
         return
     for key in network:
         if key not in allowed:
-            raise ConfigError(f"network.{key}", f"unknown key; allowed keys: {', '.join(sorted(allowed)) or '(none)'} "
-                                                f"({task_cls.__name__}.network_keys)")
+            raise ConfigError(f"network.{key}", f"unknown key; {did_you_mean(key, allowed)}allowed keys: "
+                                                f"{', '.join(sorted(allowed)) or '(none)'} (what task "
+                                                f"{component_name(task_cls)!r} reads)")
 
 
 def build_strategy(spec: ComponentsSpec, info: DecoderInfo, cls: type | None = None) -> Strategy:

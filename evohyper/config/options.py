@@ -11,6 +11,8 @@ import typing
 from collections.abc import Iterable
 from typing import Any, Literal, Union
 
+from evohyper.api.registry import did_you_mean
+
 
 class ConfigError(ValueError):
     """A config problem, located by its dotted key path; always one line (the CLI prints it as is)."""
@@ -96,7 +98,8 @@ def check_block(path: str, block: Any, target: Any, skip: Iterable[str] = (), ex
             continue
         if key not in opts:
             raise ConfigError(f"{path}.{key}" if path else key,
-                              f"unknown key; allowed keys: {', '.join(allowed) or '(none)'}")
+                              f"unknown key; {did_you_mean(key, allowed)}allowed keys: "
+                              f"{', '.join(allowed) or '(none)'}")
         tp, _ = opts[key]
         if not matches(value, tp):
             raise ConfigError(f"{path}.{key}" if path else key, f"got {value!r}, expected {_describe(tp)}")

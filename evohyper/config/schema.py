@@ -10,6 +10,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from evohyper.api.registry import did_you_mean
 from evohyper.config import memory
 from evohyper.config.budget import Budget
 from evohyper.config.build import COMPONENTS, Components, ComponentsSpec, build, construct
@@ -103,7 +104,8 @@ def validate_search(raw: Any) -> Config:
     walk(raw, data_children)
     for key in raw:
         if key not in TOP_KEYS:
-            raise ConfigError(str(key), f"unknown key; allowed keys: {', '.join(TOP_KEYS)}")
+            raise ConfigError(str(key), f"unknown key; {did_you_mean(key, TOP_KEYS)}allowed keys: "
+                                        f"{', '.join(TOP_KEYS)}")
     for key in ("name", "task", "strategy", "budget"):
         if key not in raw:
             raise ConfigError(key, "missing required key")

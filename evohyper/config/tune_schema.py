@@ -163,7 +163,8 @@ def _scheduler(raw: Any, base: dict[str, Any], params: dict[str, ParamSpec]) -> 
         raise ConfigError(f"{path}.name", f"got {name!r}, expected one of {', '.join(SCHEDULERS)}")
     for key in raw:
         if key not in _SCHED_KEYS[name]:
-            raise ConfigError(f"{path}.{key}", f"unknown key for the {name} scheduler; allowed keys: "
+            raise ConfigError(f"{path}.{key}", f"unknown key for the {name} scheduler; "
+                                               f"{registry.did_you_mean(key, _SCHED_KEYS[name])}allowed keys: "
                                                f"{', '.join(_SCHED_KEYS[name])}")
     s = SchedulerSpec(name=name)
     for key in ("grace_period", "brackets", "perturbation_interval"):
@@ -212,7 +213,8 @@ def validate_tune(raw: dict[str, Any]) -> TuneSpec:
         raise ConfigError("tune", f"got {block!r}, expected a mapping")
     for key in block:
         if key not in _TUNE_KEYS:
-            raise ConfigError(f"tune.{key}", f"unknown key; allowed keys: {', '.join(_TUNE_KEYS)}")
+            raise ConfigError(f"tune.{key}", f"unknown key; {registry.did_you_mean(key, _TUNE_KEYS)}allowed keys: "
+                                             f"{', '.join(_TUNE_KEYS)}")
     base = {k: v for k, v in raw.items() if k != "tune"}
     params_raw = block.get("params", {}) or {}
     if not isinstance(params_raw, dict):

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from evohyper.api.decoder import Decoder
+from evohyper.api.registry import component_name
 from evohyper.api.self_trained import is_self_trained
 from evohyper.api.task import EvalResult, NotDifferentiableError, Task
 from evohyper.api.training import TrainingJob, batch_len, minibatches, step_generator
@@ -35,7 +36,7 @@ def _to(obj: Any, device: torch.device) -> Any:
 def check_differentiable(task: Task) -> None:
     if not type(task).differentiable():
         raise NotDifferentiableError(
-            f"task {type(task).__name__!r} defines no differentiable loss() / train_batches(); "
+            f"task {component_name(task)!r} defines no differentiable loss() / train_batches(); "
             "it can be searched by evolution strategies but not trained by gradient")
 
 
@@ -48,7 +49,7 @@ def train(task: Task, decoder: Decoder, job: TrainingJob, seed: int,
     P = len(job)
     D = decoder.trained_size if is_self_trained(decoder) else decoder.genome_size
     if is_self_trained(decoder) and P != 1:
-        raise ValueError(f"{type(decoder).__name__} trains its own parameters: one row per job, got {P}")
+        raise ValueError(f"decoder {component_name(decoder)!r} trains its own parameters: one row per job, got {P}")
     if job.genotypes is None:
         init = decoder.initial_genotype(torch.Generator().manual_seed(int(job.data_seed)))
         start = torch.zeros(P, D) if init is None else init.reshape(1, D).expand(P, D)
@@ -96,7 +97,7 @@ def _checked(task: Task, loss: Any, P: int) -> torch.Tensor:
     """``task.loss`` must give one value per individual (a scalar would silently train on the sum)."""
     if not isinstance(loss, torch.Tensor) or loss.shape != (P,):
         got = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
-        raise TaskShapeError(f"task {type(task).__name__!r}.loss must return one value per individual, a tensor "
+        raise TaskShapeError(f"task {component_name(task)!r}.loss must return one value per individual, a tensor "
                              f"of shape [P]=[{P}]; got {got}")
     return loss
 

@@ -62,8 +62,18 @@ def save_torch(module: torch.nn.Module, path: str | Path, x: torch.Tensor) -> fl
         return max_difference(torch.export.load(path).module()(x), module(x))
 
 
+#: weights up to this size go inside the one ``.onnx`` file (protobuf refuses messages over 2 GiB); larger
+#: models keep them in ``<file>.data`` beside it (ONNX external data)
+ONNX_SINGLE_FILE_BYTES = 1_800_000_000
+
+
+def _weight_bytes(module: torch.nn.Module) -> int:
+    return sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers()))
+
+
 def save_onnx(module: torch.nn.Module, path: str | Path, x: torch.Tensor) -> float | None:
-    """Write ONNX; returns max |onnxruntime - module| on ``x`` (None when onnxruntime is not installed)."""
+    """Write ONNX, one self-contained file unless the weights pass ``ONNX_SINGLE_FILE_BYTES``; returns
+    max |onnxruntime - module| on ``x`` (None when onnxruntime is not installed)."""
     import importlib.util
     import logging
     import warnings
@@ -76,7 +86,8 @@ def save_onnx(module: torch.nn.Module, path: str | Path, x: torch.Tensor) -> flo
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(exported_program(module, x), (x,), str(path), dynamo=True, verbose=False,
-                          input_names=["x"], output_names=["y"], optimize=True)
+                          input_names=["x"], output_names=["y"], optimize=True,
+                          external_data=_weight_bytes(module) > ONNX_SINGLE_FILE_BYTES)
     if importlib.util.find_spec("onnxruntime") is None:
         return None
     import onnxruntime

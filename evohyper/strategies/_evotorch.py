@@ -41,16 +41,16 @@ def _quiet_evotorch() -> Iterator[None]:
 
 def stdev_args(stdev_init: float, radius_init: float | None) -> dict[str, Any]:
     """EvoTorch takes exactly one of stdev_init / radius_init; ours: radius_init, when set, wins."""
-    _checks.positive("stdev_init", stdev_init)
-    if _checks.positive("radius_init", radius_init, optional=True) is not None:
+    _checks.scale("stdev_init", stdev_init)
+    if _checks.scale("radius_init", radius_init, optional=True) is not None:
         return {"radius_init": float(radius_init)}  # type: ignore[arg-type]
     return {"stdev_init": float(stdev_init)}
 
 
 def stdev_limits(stdev_min: float | None, stdev_max: float | None,
                  stdev_max_change: float | None) -> dict[str, Any]:
-    lo = _checks.positive("stdev_min", stdev_min, optional=True)
-    hi = _checks.positive("stdev_max", stdev_max, optional=True)
+    lo = _checks.scale("stdev_min", stdev_min, optional=True)
+    hi = _checks.scale("stdev_max", stdev_max, optional=True)
     if lo is not None and hi is not None and hi < lo:
         _checks.fail("stdev_max", stdev_max, f"a number >= stdev_min ({lo:g})")
     _checks.real("stdev_max_change", stdev_max_change, 0.0, 1.0, low_open=True, optional=True)
@@ -73,7 +73,7 @@ class EvoTorchStrategy(Strategy):
 
     def __init__(self, genome_size: int, seed: int, center_init: float, **algorithm_kwargs: Any):
         super().__init__(_checks.genome_size(genome_size), seed)
-        _checks.real("center_init", center_init)
+        _checks.location("center_init", center_init)
         import evotorch.algorithms as algorithms
         from evotorch import SolutionBatch
 

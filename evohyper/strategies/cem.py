@@ -31,7 +31,7 @@ class CEM(EvoTorchStrategy):
                  stdev_max: float | None = None,
                  stdev_max_change: float | None = None):
         _checks.genome_size(genome_size)
-        _checks.integer("popsize", popsize, 2)
+        _checks.population("popsize", popsize, 2)
         _checks.real("parenthood_ratio", parenthood_ratio, 0.0, 1.0, low_open=True)
         if int(popsize * parenthood_ratio) < 1:  # evotorch's floor(popsize * ratio) elites
             _checks.fail("parenthood_ratio", parenthood_ratio,

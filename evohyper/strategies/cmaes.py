@@ -39,8 +39,8 @@ class CMAES(Strategy):
                  active: bool = True):
         super().__init__(_checks.genome_size(genome_size), seed)
         _checks.integer("popsize", popsize, 2, MAX_POPSIZE, optional=True)
-        _checks.positive("sigma0", sigma0)
-        _checks.real("x0", x0)
+        _checks.scale("sigma0", sigma0)
+        _checks.location("x0", x0)
         _checks.boolean("diagonal", diagonal)
         _checks.boolean("active", active)
         self._rs = np.random.RandomState(self.seed % 2**32)  # cma's Gaussian sampler

@@ -51,13 +51,13 @@ class GA(DeapGA):
         _checks.one_of("crossover", crossover, CROSSOVERS)
         if crossover == "two_point" and self.genome_size < 2:
             _checks.fail("crossover", crossover, "not 'two_point' for a genome of size 1")
-        _checks.positive("mut_sigma", mut_sigma)
+        _checks.scale("mut_sigma", mut_sigma)
         if mut_indpb is not None:
             _checks.real("mut_indpb", mut_indpb, 0.0, 1.0, low_open=True)
-        _checks.positive("init_sigma", init_sigma)
-        _checks.real("x0", x0)
-        _checks.real("blend_alpha", blend_alpha, 0.0)
-        _checks.positive("sbx_eta", sbx_eta)
+        _checks.scale("init_sigma", init_sigma)
+        _checks.location("x0", x0)
+        _checks.real("blend_alpha", blend_alpha, 0.0, _checks.MAX_RATE)
+        _checks.rate("sbx_eta", sbx_eta)
         self._setup_ga(popsize, tournament_size, cx_prob, mut_prob, elite)
         self._x0, self._init_sigma = float(x0), float(init_sigma)
         mate = {"blend": (tools.cxBlend, {"alpha": float(blend_alpha)}),

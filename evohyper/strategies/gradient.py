@@ -51,13 +51,13 @@ class GradientStrategy(TrainingStrategy):
         # None: a decoder without vector genotypes (a graph hypernetwork); bind resolves it
         super().__init__(None if genome_size is None else _checks.genome_size(genome_size), seed)
         _checks.one_of("optimizer", optimizer, tuple(_TORCH_NAMES))
-        _checks.positive("lr", lr)
+        _checks.rate("lr", lr)
         _checks.real("momentum", momentum, 0.0, 1.0, high_open=True)
-        _checks.real("weight_decay", weight_decay, 0.0)
+        _checks.real("weight_decay", weight_decay, 0.0, _checks.MAX_RATE)
         if optimizer != "sgd" and momentum:
             _checks.fail("momentum", momentum, "0 unless optimizer is 'sgd' (Adam keeps its own moments)")
-        self.steps = _checks.integer("steps_per_generation", steps_per_generation, 1)
-        self.batch_size = _checks.integer("batch_size", batch_size, 1)
+        self.steps = _checks.loop("steps_per_generation", steps_per_generation)
+        self.batch_size = _checks.population("batch_size", batch_size)
         self.clip_grad_norm = _checks.positive("clip_grad_norm", clip_grad_norm, optional=True)
         self.optimizer = _TORCH_NAMES[optimizer]
         self.options: dict[str, Any] = {"lr": float(lr), "weight_decay": float(weight_decay)}

@@ -10,9 +10,9 @@ RANKINGS = ("nes", "centered", "linear", "normalized", "raw")
 def _nes_args(popsize, center_learning_rate, stdev_learning_rate, ranking_method) -> dict:
     """Options SNES and XNES share. ``stdev_learning_rate`` None keeps EvoTorch's size-dependent default;
     a number is used as is (``scale_learning_rate=False``)."""
-    _checks.integer("popsize", popsize, 2, optional=True)
-    _checks.positive("center_learning_rate", center_learning_rate)
-    _checks.positive("stdev_learning_rate", stdev_learning_rate, optional=True)
+    _checks.population("popsize", popsize, 2, optional=True)
+    _checks.rate("center_learning_rate", center_learning_rate)
+    _checks.rate("stdev_learning_rate", stdev_learning_rate, optional=True)
     _checks.one_of("ranking_method", ranking_method, RANKINGS)
     return {"popsize": popsize, "center_learning_rate": float(center_learning_rate),
             "stdev_learning_rate": stdev_learning_rate, "scale_learning_rate": False,
@@ -38,7 +38,7 @@ class _NES(EvoTorchStrategy):
     def _set_option(self, name: str, value: Any) -> None:
         if value is None:   # null keeps the rate in force (EvoTorch's size-dependent default at the start)
             return
-        self._algo_option(name, _checks.positive(name, value))
+        self._algo_option(name, _checks.rate(name, value))
 
 
 class SNES(_NES):

@@ -48,13 +48,13 @@ class PGPE(EvoTorchStrategy):
                  stdev_max_change: float | None = 0.2):
         _checks.genome_size(genome_size)
         _checks.boolean("symmetric", symmetric)
-        _checks.integer("popsize", popsize, 2)
+        _checks.population("popsize", popsize, 2)
         if symmetric and popsize % 2:
             _checks.fail("popsize", popsize, "an even integer >= 2 when symmetric is true")
-        _checks.positive("center_learning_rate", center_learning_rate)
-        _checks.positive("stdev_learning_rate", stdev_learning_rate)
+        _checks.rate("center_learning_rate", center_learning_rate)
+        _checks.rate("stdev_learning_rate", stdev_learning_rate)
         _checks.one_of("optimizer", optimizer, ("clipup", "adam", "sgd", "none"))
-        _checks.positive("max_speed", max_speed, optional=True)
+        _checks.scale("max_speed", max_speed, optional=True)
         _checks.real("momentum", momentum, 0.0, 1.0, high_open=True)
         _checks.one_of("ranking_method", ranking_method, RANKINGS)
         if max_speed is not None and optimizer != "clipup":

@@ -27,13 +27,13 @@ class RandomSearch(Strategy):
                  local_fraction: float = 0.5,
                  sigma: float = 0.1):
         super().__init__(_checks.genome_size(genome_size), seed)
-        _checks.integer("popsize", popsize, 1)
-        _checks.real("low", low)
-        _checks.real("high", high)
+        _checks.population("popsize", popsize, 1)
+        _checks.location("low", low)
+        _checks.location("high", high)
         if not high > low:
             _checks.fail("high", high, f"a number > low ({low:g})")
         _checks.probability("local_fraction", local_fraction)
-        _checks.positive("sigma", sigma)
+        _checks.scale("sigma", sigma)
         self._popsize, self._low, self._high = int(popsize), float(low), float(high)
         self._local_fraction, self._sigma = float(local_fraction), float(sigma)
         self._gen = torch.Generator().manual_seed(self.seed % 2**63)

@@ -35,6 +35,7 @@ def summarize(run_dir: str | Path) -> dict[str, Any]:
         "task_errors": int(sum(r.get("task_errors", 0) for r in rows)),
         "test_metrics": best.get("test_metrics", {}),
         **_reevaluation(best),
+        **_circuit(best, config),
     }
 
 
@@ -45,6 +46,21 @@ def _reevaluation(best: dict[str, Any]) -> dict[str, Any]:
         return {}
     return {"best_reevaluated": r["mean"], "best_reevaluation_episodes": r["episodes"],
             "best_candidate": r.get("candidate"), "best_search_fitness": best.get("fitness")}
+
+
+def _circuit(best: dict[str, Any], config: dict[str, Any]) -> dict[str, str]:
+    """A circuit design's chain in words and whether it reproduces the target's response (circuit runs only)."""
+    circuits = best.get("phenotype", {}).get("circuits") or []
+    if not circuits:
+        return {}
+    metrics, tol = best.get("test_metrics", {}), config["task"].get("equivalence_tol")
+    ratio = metrics.get("max_log_ratio")
+    if metrics.get("equivalent") is None or ratio is None:
+        return {"best_circuit": circuits[0]}
+    verdict = (f"response-equivalent to the target (max |log(r / r_target)| = {ratio:.3g} < equivalence_tol {tol})"
+               if metrics["equivalent"] == 1.0 else
+               f"not response-equivalent (max |log(r / r_target)| = {ratio:.3g}, equivalence_tol {tol})")
+    return {"best_circuit": circuits[0], "equivalence": verdict}
 
 
 def pictures(run_dir: str | Path) -> list[Path]:
@@ -101,6 +117,8 @@ def write_run_report(run_dir: str | Path) -> Path:
                   f"episodes (`reevaluation.csv`): {s['best_reevaluated']:.6g} ({s['best_candidate']}; its search "
                   f"fitness {'-' if own is None else format(own, '.6g')}, the search's best single evaluation "
                   f"{'-' if s['best_fitness'] is None else format(s['best_fitness'], '.6g')}).", ""]
+    if "best_circuit" in s:
+        lines += [f"Best circuit: {s['best_circuit']}" + (f"; {s['equivalence']}." if "equivalence" in s else ""), ""]
     if s["test_metrics"]:
         lines += ["Held-out metrics of the best individual: "
                   + ", ".join(f"{k} = {v:.4g}" for k, v in s["test_metrics"].items()), ""]

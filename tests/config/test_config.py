@@ -16,7 +16,7 @@ def _with(path, value):
 
 @pytest.mark.parametrize("raw,where,what", [
     ({**BASE, "strategee": {}}, "strategee", "unknown key"),
-    (_with("strategy.popsiz", 8), "strategy.popsiz", "unknown key; allowed keys:.*popsize"),
+    (_with("strategy.popsiz", 8), "strategy.popsiz", "unknown key; did you mean .popsize.\\? allowed keys:.*popsize"),
     (_with("strategy.popsize", "many"), "strategy.popsize", "got 'many', expected"),
     (_with("budget.generations", 2.5), "budget.generations", "got 2.5, expected int or null"),
     (_with("backend.name", "slurm"), "backend.name", "got 'slurm', expected one of 'local', 'ray'"),

@@ -202,3 +202,51 @@ def test_a_sample_through_the_real_cli(data_cases, tmp_path):
         lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
         assert proc.returncode == 2, f"{label}: exit {proc.returncode}: {proc.stderr[-2000:]}"
         assert lines == [f"config error: {err}"], f"{label}: {proc.stderr[-2000:]}"
+
+
+# ---------------------------------------------------------------- issue 21 item 11: what still crashed
+def _cli_check(tmp_path, base: str, path: str, value) -> subprocess.CompletedProcess:
+    raw = load_raw(ROOT / "search_spaces" / base)
+    node = raw
+    *parents, key = path.split(".")
+    for p in parents:
+        node = node.setdefault(p, {})
+    if value is None:
+        del node[key]
+    else:
+        node[key] = value
+    file = tmp_path / "c.yaml"
+    file.write_text(yaml.safe_dump(raw))
+    return subprocess.run([sys.executable, "-m", "evohyper.cli", "run", "--check", str(file)],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("base,path,value", [
+    ("pendulum_pgpe.yaml", "strategy.radius_init", 1e300),    # was an OverflowError from evotorch
+    ("cartpole_po_elman_snes.yaml", "task.episodes", 10**30),  # was a torch native crash
+    ("pendulum_pgpe.yaml", "task.max_steps", 10**16),          # was an episode that never ended
+])
+def test_the_crashes_issue_21_found_are_one_config_error(tmp_path, base, path, value):
+    proc = _cli_check(tmp_path, base, path, value)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert len(lines) == 1 and lines[0].startswith(f"config error: {path}: "), proc.stderr[-2000:]
+    assert path.rsplit(".", 1)[1] in lines[0], lines[0]                    # the key ...
+    assert "1e+06]" in lines[0] or "000]" in lines[0], lines[0]             # ... and the range allowed
+
+
+def test_a_budget_with_only_target_fitness_warns_in_one_line(tmp_path, capsys):
+    from evohyper import cli
+
+    raw = {"name": "t", "task": {"name": "sphere", "dim": 2}, "strategy": {"name": "snes", "popsize": 4},
+           "budget": {"target_fitness": -0.001}}
+    file = tmp_path / "t.yaml"
+    for budget, warned in (({"target_fitness": -0.001}, True), ({"target_fitness": -0.001, "generations": 5}, False)):
+        file.write_text(yaml.safe_dump({**raw, "budget": budget}))
+        assert cli.main(["run", "--check", str(file)]) == 0
+        lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+        if warned:
+            assert len(lines) == 1 and "target_fitness" in lines[0] and "warning" in lines[0].lower(), lines
+            assert "generations" in lines[0] and "seconds" in lines[0], lines[0]   # says how to bound it
+        else:
+            assert lines == [], lines

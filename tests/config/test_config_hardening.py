@@ -56,7 +56,8 @@ def _error(raw, read=validate) -> ConfigError:
     (_with(XOR, strategy={"name": "neat"}, decoder={"name": "direct"}), "decoder.name",
      "decoders it can drive: es_hyperneat, hyperneat, neat"),
     # item 2: the network block is checked against the keys the task reads
-    (_with(XOR, network={"hiden": [16]}), "network.hiden", "unknown key; allowed keys: activation, bias, hidden"),
+    (_with(XOR, network={"hiden": [16]}), "network.hiden",
+     "unknown key; did you mean .hidden.\\? allowed keys: activation, bias, hidden"),
     (_with(XOR, network={"activaton": "relu"}), "network.activaton", "unknown key"),
     (_with(network={"hidden": [4]}), "network.hidden", "unknown key; allowed keys: [(]none[)]"),
 ])
@@ -149,11 +150,11 @@ def test_decoder_weights_that_are_not_a_safe_weights_file(tmp_path):
     raw = _with(task={"name": "digits"}, strategy={"name": "cmaes", "popsize": 4},
                 decoder={"name": "hypergan", "noise": 4, "code": 4, "hidden": 8, "weights": str(bad)})
     err = _error(raw)
-    assert err.path == "decoder" and "not a safe weights file" in str(err)
+    assert err.path == "decoder.weights" and "not a safe weights file" in str(err)
     garbage = tmp_path / "g.pt"
     garbage.write_bytes(b"\x00garbage" * 10)
     err = _error({**raw, "decoder": {**raw["decoder"], "weights": str(garbage)}})
-    assert err.path == "decoder" and "not a safe weights file" in str(err)
+    assert err.path == "decoder.weights" and "not a safe weights file" in str(err)
 
 
 # ---------------------------------------------------------------- memory (item 11)
@@ -247,4 +248,4 @@ def test_a_file_option_the_file_system_cannot_open_is_a_config_error():
 
 def test_cmaes_population_beyond_what_cma_can_build_quickly_is_refused():
     err = _error(_with(strategy={"name": "cmaes", "popsize": 8_000_000}))
-    assert err.path == "strategy" and "popsize" in str(err) and "100000" in str(err)
+    assert err.path == "strategy.popsize" and "100000" in str(err)

@@ -17,9 +17,9 @@ def _tune(**over):
 
 
 @pytest.mark.parametrize("tune,where,what", [
-    ({"paramz": {}}, "tune.paramz", "unknown key; allowed keys: params, num_samples"),
+    ({"paramz": {}}, "tune.paramz", "unknown key; did you mean 'params'\\? allowed keys: params, num_samples"),
     ({"params": {"strategy.popsiz": {"choice": [4, 8]}}}, "tune.params.strategy.popsiz",
-     "value 4 gives an invalid config: strategy.popsiz: unknown key; allowed keys:.*popsize"),
+     "value 4 gives an invalid config: strategy.popsiz: unknown key; did you mean 'popsize'\\? allowed keys:.*popsize"),
     ({"params": {"strategy.popsize": {"choice": [8, 1]}}}, "tune.params.strategy.popsize", "value 1 gives"),
     ({"params": {"strategy.stdev_init": {"normal": [0, 1]}}}, "tune.params.strategy.stdev_init",
      "expected a mapping with one key, one of uniform, loguniform, randint, choice, grid"),

@@ -13,7 +13,10 @@ from typing import Any
 import torch
 
 from evohyper.api.phenotypes import Phenotypes, TargetSpec
+from evohyper.families.circuits.drawing import circuit_text
 from evohyper.families.circuits.simulator import EMPTY, KINDS
+
+DESCRIBED = 10   # circuits of a population written out in words (an exported best is one)
 
 
 @dataclass
@@ -48,6 +51,11 @@ class CircuitPhenotypes(Phenotypes):
         safe = torch.where(kinds == EMPTY, torch.ones_like(values), values)
         return cls(CircuitSpec(kinds.shape[1]), {"kinds": kinds.to(torch.float64),
                                                  "log_values": torch.log10(safe.to(torch.float64))})
+
+    def describe(self) -> dict[str, Any]:
+        """Shapes, and each chain in words (``series resistor 1.2 kOhm -> ...``) for ``best/phenotype.json``."""
+        return {**super().describe(), "circuits": [circuit_text(k, v, words=True) for k, v in
+                                                   zip(self.kinds[:DESCRIBED], self.values[:DESCRIBED])]}
 
     @property
     def kinds(self) -> torch.Tensor:

@@ -25,6 +25,8 @@ from evohyper.api.deap_ga import DeapGA
 from evohyper.api.deap_ga import Individual as _Individual
 from evohyper.api.decoder import DecoderInfo
 
+MAX_GENE_RANGE = 10_000   # component kinds / values a gene ranges over
+
 
 class CircuitGA(DeapGA):
     """Genetic algorithm over variable-length component chains (DEAP two-point crossover, integer mutations).
@@ -60,10 +62,10 @@ class CircuitGA(DeapGA):
         self.max_length = (self.genome_size - 1) // 2
         _checks.probability("reset_indpb", reset_indpb)
         _checks.probability("creep_indpb", creep_indpb)
-        _checks.positive("creep_sigma", creep_sigma)
+        _checks.scale("creep_sigma", creep_sigma)
         _checks.integer("min_length", min_length, 1, self.max_length)
-        _checks.integer("n_kinds", n_kinds, 1)
-        _checks.integer("n_values", n_values, 1)
+        _checks.integer("n_kinds", n_kinds, 1, MAX_GENE_RANGE)
+        _checks.integer("n_values", n_values, 1, MAX_GENE_RANGE)
         self._setup_ga(popsize, tournament_size, cx_prob, mut_prob, elite)
         self._low = [int(min_length)] + [0, 0] * self.max_length
         self._up = [self.max_length] + [int(n_kinds) - 1, int(n_values) - 1] * self.max_length

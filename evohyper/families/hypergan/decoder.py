@@ -15,6 +15,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from evohyper.api.checks import MAX_LOOP, MAX_RATE
 from evohyper.api.decoder import Decoder
 from evohyper.api.phenotypes import Phenotypes, TargetSpec
 from evohyper.api.self_trained import SelfTrainedDecoder, as_one_individual
@@ -23,8 +24,8 @@ from evohyper.api.task import EvalResult, Task
 
 
 def _positive(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"invalid decoder option {name}={value!r}; allowed: an integer >= 1")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LOOP:
+        raise ValueError(f"invalid decoder option {name}={value!r}; allowed: an integer in [1, {MAX_LOOP}]")
     return value
 
 
@@ -97,8 +98,8 @@ class HyperGANDecoder(SelfTrainedDecoder, Decoder):
                  beta: float = 1.0, samples: int = 32, score_samples: int = 32, set_size: int = 1):
         torch.nn.Module.__init__(self)
         Decoder.__init__(self, target)
-        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta >= 0 or not math.isfinite(beta):
-            raise ValueError(f"invalid decoder option beta={beta!r}; allowed: a finite number >= 0")
+        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0 <= beta <= MAX_RATE:
+            raise ValueError(f"invalid decoder option beta={beta!r}; allowed: a finite number in [0, {MAX_RATE:g}]")
         self.beta = float(beta)
         self.samples, self.score_samples = _positive("samples", samples), _positive("score_samples", score_samples)
         self.noise, self.code = _positive("noise", noise), _positive("code", code)

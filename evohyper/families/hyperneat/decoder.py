@@ -22,12 +22,14 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
+from evohyper.api.checks import MAX_SCALE
 from evohyper.api.decoder import Decoder, DecoderInfo
 from evohyper.api.phenotypes import MLPPhenotypes, MLPSpec
 from evohyper.families.hyperneat.cppn import CompiledCPPNs, compile_cppns
 from evohyper.families.hyperneat.substrate import SubstrateSpec, mlp_substrate
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
+MAX_CHUNK_MB = 1e6   # MiB of CPPN working buffer (a terabyte)
 
 
 def express(w: torch.Tensor, threshold: float, max_weight: float, leo: torch.Tensor | None = None) -> torch.Tensor:
@@ -75,12 +77,14 @@ class HyperNEATDecoder(Decoder):
         super().__init__(target)
         if not (isinstance(weight_threshold, (int, float)) and 0.0 <= weight_threshold < 1.0):
             raise ValueError(f"decoder option weight_threshold={weight_threshold!r}; allowed: a number in [0, 1)")
-        if not (isinstance(max_weight, (int, float)) and math.isfinite(max_weight) and max_weight > 0):
-            raise ValueError(f"decoder option max_weight={max_weight!r}; allowed: a finite number > 0")
+        if not (isinstance(max_weight, (int, float)) and math.isfinite(max_weight) and 0 < max_weight <= MAX_SCALE):
+            raise ValueError(f"decoder option max_weight={max_weight!r}; allowed: a finite number in "
+                             f"(0, {MAX_SCALE:g}]")
         if dtype not in _DTYPES:
             raise ValueError(f"decoder option dtype={dtype!r}; allowed: {list(_DTYPES)}")
-        if not (isinstance(max_chunk_mb, (int, float)) and max_chunk_mb > 0):
-            raise ValueError(f"decoder option max_chunk_mb={max_chunk_mb!r}; allowed: a number > 0")
+        if not (isinstance(max_chunk_mb, (int, float)) and 0 < max_chunk_mb <= MAX_CHUNK_MB):
+            raise ValueError(f"decoder option max_chunk_mb={max_chunk_mb!r}; allowed: a number in "
+                             f"(0, {MAX_CHUNK_MB:g}]")
         self.substrate = target.substrate
         self.weight_threshold, self.max_weight = float(weight_threshold), float(max_weight)
         self.distance_input, self.bias_input = bool(distance_input), bool(bias_input)

@@ -23,11 +23,12 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
+from evohyper.api.checks import MAX_LOOP, MAX_SCALE
 from evohyper.api.decoder import Decoder
 from evohyper.api.phenotypes import MLPSpec
 from evohyper.families.hyperneat import es_network, es_quadtree
 from evohyper.families.hyperneat.cppn import CompiledCPPNs, compile_cppns
-from evohyper.families.hyperneat.decoder import HyperNEATDecoder
+from evohyper.families.hyperneat.decoder import MAX_CHUNK_MB, HyperNEATDecoder
 from evohyper.families.hyperneat.es_phenotypes import ESNetworkSpec, ESPhenotypes
 from evohyper.families.hyperneat.substrate import SubstrateSpec, line
 
@@ -97,15 +98,17 @@ class ESHyperNEATDecoder(Decoder):
                    f"an integer in [{low}, {high}]")
         for name, value in (("variance_threshold", variance_threshold), ("band_threshold", band_threshold),
                             ("division_threshold", division_threshold)):
-            _check(name, _number(value) and value >= 0, value, "a finite number >= 0")
+            _check(name, _number(value) and 0 <= value <= MAX_SCALE, value, f"a finite number in [0, {MAX_SCALE:g}]")
         _check("weight_threshold", _number(weight_threshold) and 0 <= weight_threshold < 1, weight_threshold,
                "a number in [0, 1)")
-        _check("max_weight", _number(max_weight) and max_weight > 0, max_weight, "a finite number > 0")
+        _check("max_weight", _number(max_weight) and 0 < max_weight <= MAX_SCALE, max_weight,
+               f"a finite number in (0, {MAX_SCALE:g}]")
         _check("activation_steps", activation_steps is None or (isinstance(activation_steps, int)
-               and not isinstance(activation_steps, bool) and activation_steps >= 1), activation_steps,
-               "null or an integer >= 1")
+               and not isinstance(activation_steps, bool) and 1 <= activation_steps <= MAX_LOOP), activation_steps,
+               f"null or an integer in [1, {MAX_LOOP}]")
         _check("dtype", dtype in _DTYPES, dtype, str(list(_DTYPES)))
-        _check("max_chunk_mb", _number(max_chunk_mb) and max_chunk_mb > 0, max_chunk_mb, "a number > 0")
+        _check("max_chunk_mb", _number(max_chunk_mb) and 0 < max_chunk_mb <= MAX_CHUNK_MB, max_chunk_mb,
+               f"a number in (0, {MAX_CHUNK_MB:g}]")
         self.inputs, self.outputs, self.layout, act, out_act = self._geometry(target)
         self.spec = ESNetworkSpec(len(self.inputs), len(self.outputs), act, out_act)
         self.options = es_quadtree.QuadtreeOptions(int(initial_depth), int(max_depth), float(variance_threshold),

@@ -40,19 +40,20 @@ from evohyper.families.hyperneat import neat_config as _neat_config
 from evohyper.families.hyperneat import neat_state as _neat_state
 from evohyper.families.hyperneat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
 
+MAX_HIDDEN = 10_000   # hidden nodes every first genome starts with
 CONNECTIONS = ("unconnected", "fs_neat_nohidden", "fs_neat_hidden", "full_nodirect", "full_direct")
 
 
 def _check_options(options: dict[str, Any]) -> None:
     """Range checks of the options present (each error names the option, the value and what is allowed)."""
     checks = {
-        "popsize": lambda n, v: _checks.integer(n, v, 2),
+        "popsize": lambda n, v: _checks.population(n, v, 2),
         "initial_connection": lambda n, v: _checks.one_of(n, v, CONNECTIONS),
-        "num_hidden": lambda n, v: _checks.integer(n, v, 0),
-        "max_stagnation": lambda n, v: _checks.integer(n, v, 1),
-        "species_elitism": lambda n, v: _checks.integer(n, v, 0),
-        "elitism": lambda n, v: _checks.integer(n, v, 0),
-        "min_species_size": lambda n, v: _checks.integer(n, v, 1),
+        "num_hidden": lambda n, v: _checks.integer(n, v, 0, MAX_HIDDEN),
+        "max_stagnation": lambda n, v: _checks.loop(n, v, 1),
+        "species_elitism": lambda n, v: _checks.population(n, v, 0),
+        "elitism": lambda n, v: _checks.population(n, v, 0),
+        "min_species_size": lambda n, v: _checks.population(n, v, 1),
         "reset_on_extinction": _checks.boolean,
     }
     for name in ("activation_mutate_rate", "aggregation_mutate_rate", "conn_add_prob", "conn_delete_prob",
@@ -60,10 +61,10 @@ def _check_options(options: dict[str, Any]) -> None:
                  "weight_replace_rate", "enabled_mutate_rate", "survival_threshold"):
         checks[name] = _checks.probability
     for name in ("weight_init_stdev", "bias_init_stdev", "weight_mutate_power"):
-        checks[name] = lambda n, v: _checks.real(n, v, 0.0)
+        checks[name] = lambda n, v: _checks.real(n, v, 0.0, _checks.MAX_SCALE)
     for name in ("weight_max", "compatibility_threshold", "compatibility_disjoint_coefficient",
                  "compatibility_weight_coefficient"):
-        checks[name] = _checks.positive
+        checks[name] = _checks.scale
     for name, value in options.items():
         if name in checks:
             checks[name](name, value)

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import networkx as nx
 import torch
 
+from evohyper.api.checks import MAX_LOOP
 from evohyper.api.conv import ConvSpec
 from evohyper.api.decoder import Decoder, DecoderInfo
 from evohyper.api.phenotypes import TargetSpec
@@ -74,10 +75,10 @@ class GHNDecoder(SelfTrainedDecoder, Decoder):
         _integer("nodes", nodes, 3, 12)
         _integer("max_inputs", max_inputs, 1, 3)
         _integer("channels", channels, 1, 256)
-        self.hidden = _integer("hidden", hidden, 1)
+        self.hidden = _integer("hidden", hidden, 1, MAX_LOOP)
         self.init_seed = _integer("init_seed", init_seed, 0)
-        self.graphs_per_step = _integer("graphs_per_step", graphs_per_step, 1)
-        self.score_graphs = _integer("score_graphs", score_graphs, 1)
+        self.graphs_per_step = _integer("graphs_per_step", graphs_per_step, 1, MAX_LOOP)
+        self.score_graphs = _integer("score_graphs", score_graphs, 1, MAX_LOOP)
         if (isinstance(virtual_edges, bool) or not isinstance(virtual_edges, int)
                 or not (virtual_edges == 0 or 2 <= virtual_edges <= nodes - 1)):
             raise ValueError(f"invalid decoder option virtual_edges={virtual_edges!r}; allowed: 0 (off) or an "

@@ -74,7 +74,7 @@ class NASRandom(GraphStrategy):
 
     def __init__(self, genome_size: int | None, seed: int, *, popsize: int = 20):
         super().__init__(genome_size, seed)
-        self._popsize = _checks.integer("popsize", popsize, 1)
+        self._popsize = _checks.population("popsize", popsize, 1)
 
     @property
     def popsize(self) -> int:
@@ -103,7 +103,7 @@ class RegularizedEvolution(GraphStrategy):
     def __init__(self, genome_size: int | None, seed: int, *, population: int = 20, sample: int = 5,
                  children: int = 10):
         super().__init__(genome_size, seed)
-        self.population = _checks.integer("population", population, 2)
+        self.population = _checks.population("population", population, 2)
         self.sample = _checks.integer("sample", sample, 1, self.population)
         self.children = _checks.integer("children", children, 1, self.population)
         self._members: deque[_Member] = deque()

@@ -10,13 +10,16 @@ workers listen on every interface. For a private single-machine instance we want
 (DESIGN.md, "safe defaults"), so while starting it we make Ray's node-IP lookup return the
 loopback address (the switch Ray itself uses on macOS/Windows, ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER``).
 Ray 2.5x+ token authentication stays at Ray's default (enabled for a new local instance; a token is
-generated under ``~/.ray/auth_token`` if none exists); set ``RAY_AUTH_MODE`` to override it.
+generated under ``~/.ray/auth_token`` if none exists); set ``RAY_AUTH_MODE`` to override it. Ray's banner saying
+so at every start of the private instance is not printed (``_no_token_banner``); its other messages are.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -82,7 +85,7 @@ def connect(address: str | None = None, *, num_cpus: float | None = None, num_gp
         return False
     if address is None:
         kwargs = local_init_kwargs(num_cpus, num_gpus, **init_kwargs)
-        with _loopback_node_ip():
+        with _loopback_node_ip(), restore_sigterm(), _no_token_banner():
             ray.init(**kwargs)
         logger.info("started a local Ray instance on %s (dashboard off)", LOCALHOST)
     else:
@@ -91,13 +94,47 @@ def connect(address: str | None = None, *, num_cpus: float | None = None, num_gp
         check_reachable(address)
         init_kwargs.setdefault("configure_logging", False)
         try:
-            ray.init(address=address, **init_kwargs)
+            with restore_sigterm():
+                ray.init(address=address, **init_kwargs)
         except Exception as exc:  # noqa: BLE001 - no cluster at 'auto', a refused client, ...: one line
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             raise BackendError(f"cannot connect to Ray at {address!r} ({type(exc).__name__}: {text}); check "
                                "backend.address") from None
         logger.info("connected to Ray cluster at %s", address)
     return True
+
+
+TOKEN_BANNER = "Token authentication is enabled for this Ray cluster"
+TOKEN_LOGGER = "ray._private.authentication.authentication_token_setup"
+
+
+def _drop_token_banner(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith(TOKEN_BANNER)
+
+
+@contextlib.contextmanager
+def _no_token_banner() -> Iterator[None]:
+    """Drop the one record Ray logs when it enables token auth by default for a new local instance (auth stays
+    on; setting ``RAY_AUTH_MODE`` ourselves would not do: Ray reads its cached config, not the variable)."""
+    logger = logging.getLogger(TOKEN_LOGGER)
+    logger.addFilter(_drop_token_banner)
+    try:
+        yield
+    finally:
+        logger.removeFilter(_drop_token_banner)
+
+
+@contextlib.contextmanager
+def restore_sigterm() -> Iterator[None]:
+    """Keep this process's own Python SIGTERM handler (the CLI's: stop like Ctrl-C) across ``ray.init``,
+    which installs Ray's native failure-signal handler for SIGTERM too (it dumps ``*** SIGTERM received ...
+    PC: @`` stacks, then dies). Without a Python handler (SIG_DFL), Ray's stays."""
+    handler = signal.getsignal(signal.SIGTERM) if threading.current_thread() is threading.main_thread() else None
+    try:
+        yield
+    finally:
+        if callable(handler):
+            signal.signal(signal.SIGTERM, handler)
 
 
 def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
