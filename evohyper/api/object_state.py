@@ -52,12 +52,12 @@ class _Capture:
         return any(module == lib or module.startswith(lib + ".") for lib in self.libraries)
 
     def value(self, obj: Any, path: str) -> Any:
-        if isinstance(obj, _SCALARS):
-            return obj
-        if isinstance(obj, np.generic):
+        if isinstance(obj, np.generic):   # before the scalars: np.float64 is a float
             if obj.dtype == object:
                 raise _NotData
             return {"@npscalar": obj.dtype.str, "v": obj.item()}
+        if isinstance(obj, _SCALARS):
+            return obj
         if id(obj) in self.ids:
             return {"@ref": self.ids[id(obj)]}
         if isinstance(obj, (type, torch.dtype, torch.device)) or callable(obj) and not self._library(obj) \

@@ -50,7 +50,8 @@ def build_search(config: Config, run_dir: Path | None, observers: bool = True,
     if run_dir is not None and observers:
         out = config.output
         obs = [CsvLogger(run_dir / "metrics.csv"), ErrorLog(run_dir / "errors.log"),
-               Checkpointer(run_dir / "checkpoints", every=out.checkpoint_every, keep=out.keep_checkpoints),
+               Checkpointer(run_dir / "checkpoints", every=out.checkpoint_every, keep=out.keep_checkpoints,
+                            seconds=out.checkpoint_seconds),
                # a gradient run that trained the decoder itself exports the decoder's weights
                (DecoderExporter if components.trains_decoder else BestExporter)(
                    run_dir / "best", components, config.backend.evaluation_device())]

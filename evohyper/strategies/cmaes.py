@@ -31,8 +31,9 @@ class CMAES(Strategy):
       active: active CMA (cma's ``CMA_active``): the worst samples also update the covariance, negatively.
     """
 
-    #: cma's data logger (off here) and the iterations whose h_sigma was off (a diagnostic list that grows)
-    state_exclude = ("_es.logger", "_es.hsiglist")
+    #: cma's data logger (off here), its wall-clock timer, and the iterations whose h_sigma was off (a
+    #: diagnostic list that grows): none of them changes what is asked
+    state_exclude = ("_es.logger", "_es.timer", "_es.hsiglist")
 
     def __init__(self, genome_size: int, seed: int, *,
                  popsize: int | None = None,
