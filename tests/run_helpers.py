@@ -64,6 +64,20 @@ def kill_and_resume(tmp_path, write, kill_after, generations, timeout_s=120):
     return (ref_dir, run_dir, *resume_beside(ref_dir, run_dir))
 
 
+def same_state(a, b):
+    """Are two checkpoint states equal, tensors bit for bit (a strategy's explicit state, say)?"""
+    import torch
+
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.dtype == b.dtype \
+            and a.shape == b.shape and torch.equal(a, b)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_state(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(same_state(x, y) for x, y in zip(a, b))
+    return a == b or (a != a and b != b)   # NaN == NaN here
+
+
 def write_config(tmp_path, raw):
     """``raw`` (a config dict with its ``name``) as ``tmp_path/<name>.yaml``; the path."""
     import yaml

@@ -75,6 +75,16 @@ class CMAES(Strategy):
         """The wrapped ``cma.CMAEvolutionStrategy`` (read its ``sigma``, ``mean``, ``result``)."""
         return self._es
 
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """The explicit state, and a new (paused) timer: cma creates its wall-clock timer at the first
+        ask, and only its display and ``timeout`` option (unused here) read it."""
+        super().load_state_dict(state)
+        if self._es.countiter > 0:
+            from cma.utilities.utils import ElapsedWCTime
+
+            self._es.timer = ElapsedWCTime()
+            self._es.timer.pause()
+
     def _ask(self) -> torch.Tensor:
         self._asked = self._es.ask()
         # cma keeps float64; the engine gets float32 genotypes, cma is told its own float64 points.
