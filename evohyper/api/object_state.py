@@ -108,9 +108,13 @@ class _Capture:
         items = []
         for k, v in d.items():
             try:
-                items.append([self.value(k, path), self.value(v, f"{path}[{k!r}]")])
+                key = self.value(k, path)
             except _NotData:
                 continue
+            try:
+                items.append([key, self.value(v, f"{path}[{k!r}]")])
+            except _NotData:
+                items.append([key, {"@keep": 1}])   # the fresh object's value, in this place of the order
         return items
 
     def _object(self, obj: Any, path: str) -> dict[str, Any]:
@@ -228,11 +232,13 @@ class _Restore:
         pairs = []
         for k, v in items:
             key = self.value(k, None)
+            if isinstance(v, dict) and "@keep" in v:       # left out at capture (a function, ...): the fresh one
+                if _hashable(key) and key in old:
+                    pairs.append((key, old[key]))
+                continue
             pairs.append((key, self.value(v, old.get(key) if _hashable(key) else None)))
         if self._fresh(target, kind):
-            kept = {k: v for k, v in target.items() if not _data_like(v)}   # left out at capture: functions, ...
             dict.clear(target)               # dict's own methods: a library subclass may override them
-            dict.update(target, kept)
             dict.update(target, pairs)
             return target
         return dict(pairs)
@@ -268,10 +274,6 @@ def _hashable(key: Any) -> bool:
     except TypeError:
         return False
     return True
-
-
-def _data_like(v: Any) -> bool:
-    return isinstance(v, (*_SCALARS, np.ndarray, np.generic, torch.Tensor, list, tuple, dict))
 
 
 def _tuples(v: Any) -> Any:
