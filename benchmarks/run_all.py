@@ -13,6 +13,7 @@ from benchmarks import (
     bench_batched,
     bench_circuits,
     bench_control,
+    bench_defaults,
     bench_es_hyperneat,
     bench_evotorch,
     bench_hyperneat,
@@ -32,6 +33,7 @@ SECTIONS: list[Section] = [
     Section("circuits", bench_circuits.section),
     Section("neat", bench_neat.section),
     Section("control", bench_control.section),
+    Section("defaults", bench_defaults.section),
     Section("ray", bench_ray.section),  # last: Ray's processes linger briefly after shutdown
 ]
 
