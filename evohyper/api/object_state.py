@@ -176,7 +176,8 @@ class _Restore:
                 if isinstance(target, torch.Tensor) and target.shape == t.shape and target.dtype == t.dtype \
                         and target.stride() == stride and self._fresh(target, torch.Tensor):
                     return target.copy_(t)
-                return torch.empty_strided(t.shape, stride, dtype=t.dtype).copy_(t)
+                device = target.device if isinstance(target, torch.Tensor) else t.device
+                return torch.empty_strided(t.shape, stride, dtype=t.dtype, device=device).copy_(t)
         if "@ndarray" in enc:
             a = enc["@ndarray"].numpy().astype(np.dtype(enc["dtype"]))
             a = np.asfortranarray(a) if enc["fortran"] else np.ascontiguousarray(a)
