@@ -226,7 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("resume", help="continue a run from its newest valid checkpoint")
     s.add_argument("run_dir")
     s.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="change a budget limit or output.checkpoint_*/tensorboard/progress, e.g. budget.generations=500")
+                   help="change a budget limit or output.checkpoint_*/tensorboard/progress, "
+                        "e.g. budget.generations=500")
     s.set_defaults(func=_cmd_resume)
 
     c = sub.add_parser("compare", help="run several configs over several seeds and write reports/compare_<name>.md")

@@ -101,10 +101,12 @@ def resume_config(run_dir: str | Path, overrides: list[str]) -> Config:
     if not overrides:
         return load_run_config(run_dir)
     for item in overrides:
-        key = item.split("=", 1)[0].strip()
-        if key not in RESUME_SETTABLE:
-            raise ConfigError(key, f"resume cannot change it (only budget limits, output.checkpoint_every, "
-                                   f"output.checkpoint_seconds, output.tensorboard, output.progress may change)")
+        key, _, value = item.partition("=")
+        if key.strip() not in RESUME_SETTABLE:
+            raise ConfigError(key.strip(), f"resume cannot set it to {value.strip()!r}: only budget limits "
+                                           "(budget.generations, ...), output.checkpoint_every, "
+                                           "output.checkpoint_seconds, output.tensorboard and output.progress "
+                                           "may change")
     cfg_path = Path(run_dir) / CONFIG_FILE
     if not cfg_path.is_file():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
