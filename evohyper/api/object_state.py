@@ -247,7 +247,7 @@ class _Restore:
     def _object(self, enc: dict[str, Any], target: Any, n: int) -> Any:
         module, _, qualname = enc["@object"].partition(":")
         if not any(module == lib or module.startswith(lib + ".") for lib in self.libraries):
-            raise ValueError(f"object state names {enc['__object__']!r}, outside the libraries "
+            raise ValueError(f"object state names {enc['@object']!r}, outside the libraries "
                              f"{', '.join(self.libraries)}")
         if target is not None and f"{type(target).__module__}:{type(target).__qualname__}" == enc["@object"] \
                 and id(target) not in self.written:
@@ -257,7 +257,7 @@ class _Restore:
             for part in qualname.split("."):
                 cls = getattr(cls, part)
             if not isinstance(cls, type):
-                raise ValueError(f"object state names {enc['__object__']!r}, which is not a class")
+                raise ValueError(f"object state names {enc['@object']!r}, which is not a class")
             obj = cls.__new__(cls)
         self.written.add(id(obj))
         self.memo[n] = obj
