@@ -150,6 +150,18 @@ def test_checkpoint_every_k_generations_stays_an_explicit_option(tmp_path, monke
     assert saved == [4, 8, 10]
 
 
+def test_the_final_checkpoint_holds_the_final_counters(tmp_path):
+    """Written at the end of the run: its seconds include the last generation's observers, as the result's do."""
+    from evohyper.engine.checkpoint import load_latest
+
+    clock = FakeClock()
+    search = _search(clock, {"generations": 3}, [SlowObserver(clock, 10.0)])
+    search.observers.insert(0, Checkpointer(tmp_path, every=1, clock=clock))
+    result = search.run()
+    state, path = load_latest(tmp_path)
+    assert path.name == "checkpoint-000003.pt" and state["counters"]["seconds"] == result.counters.seconds == 30.0
+
+
 def test_output_config_defaults_to_the_time_based_cadence():
     out = _config(generations=1).output
     assert out.checkpoint_every is None and out.checkpoint_seconds > 0

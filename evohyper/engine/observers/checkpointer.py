@@ -3,7 +3,8 @@
 Default: at most one checkpoint every ``seconds`` of wall-clock, and never more often than 50 times the
 last save took, so saving costs <= 2% of a run however fast its generations are (issue 21: a checkpoint
 every generation made a fast run spend most of its time writing). ``every`` (generations) is the
-explicit alternative. The final generation is always saved.
+explicit alternative. The final state is always saved, at the end of the run (so the last checkpoint's
+``seconds`` counts the last generation's observers too, as the run's result does).
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ class Checkpointer:
         self.seconds, self.clock = float(seconds), clock
         self._interval = self.seconds
         self._last = 0.0
-        self._saved: int | None = None   # the generation of the newest checkpoint on disk
+        self._saved: tuple[int, float] | None = None   # (generation, seconds) of the newest checkpoint on disk
 
     def save(self, search: Any) -> Path:
         start = self.clock()
@@ -38,13 +39,14 @@ class Checkpointer:
         prune(self.directory, self.keep)
         self._last = self.clock()
         self._interval = max(self.seconds, OVERHEAD_FACTOR * (self._last - start))
-        self._saved = search.counters.generation
+        self._saved = (search.counters.generation, search.counters.seconds)
         return path
 
     def on_start(self, search: Any) -> None:
         remove_temp_files(self.directory)   # left by a kill during a write
         self._last = self.clock()
-        self._saved = search.counters.generation if search.counters.generation else None
+        c = search.counters
+        self._saved = (c.generation, c.seconds) if c.generation else None   # a resume: its checkpoint exists
 
     def _due(self, generation: int) -> bool:
         if self.every is not None:
@@ -56,5 +58,5 @@ class Checkpointer:
             self.save(search)
 
     def on_end(self, search: Any, result: Any) -> None:
-        if self._saved != search.counters.generation:
+        if self._saved != (search.counters.generation, search.counters.seconds):
             self.save(search)
