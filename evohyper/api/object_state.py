@@ -68,8 +68,10 @@ class _Capture:
         self.keep.append(obj)
         try:
             out = self._mutable(obj, path)
-        except _NotData:
-            del self.ids[id(obj)]
+        except _NotData:   # forget this container and whatever inside it was numbered: none of it is written
+            for key in [k for k, v in self.ids.items() if v >= n]:
+                del self.ids[key]
+            self.count = n
             raise
         out["@id"] = n
         return out

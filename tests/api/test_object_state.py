@@ -92,6 +92,15 @@ def test_shared_references_generators_and_layouts_survive(tmp_path):
     assert torch.equal(torch.rand(2, generator=d["inner"].gen), torch.rand(2, generator=inner.gen))
 
 
+def test_a_container_left_out_does_not_leave_dangling_references(tmp_path):
+    h = Holder()
+    a = np.ones(3)
+    h.data = {"mixed": [a, len], "later": a}     # the list is not data (a function), its array is
+    fresh = Holder()
+    restore(fresh, through_file(capture(h, LIBS), tmp_path), LIBS)
+    assert np.array_equal(fresh.data["later"], a)
+
+
 def test_restore_refuses_classes_outside_the_named_libraries(tmp_path):
     h = Holder()
     h.data = Inner()
