@@ -3,7 +3,7 @@
 (a) Checkpoint overhead with the default cadence on a fast run: ``sphere`` (dim 10), SNES popsize 16, a
 real run directory with the default observers (metrics.csv, errors.log, checkpoints, best/; TensorBoard and
 the progress bar off), a fixed number of generations sized so that one run takes ~``RUN_S`` seconds.
-Variants, interleaved, ``REPEATS`` times each: *baseline* = one checkpoint at the end
+Variants, interleaved (in an order rotated every repeat), ``REPEATS`` times each: *baseline* = one checkpoint at the end
 (``checkpoint_every`` = the run's length); *default* = the default cadence (``checkpoint_seconds`` 30,
 stretched to 50x a save's duration); *1 s* = ``checkpoint_seconds: 1`` (many checkpoints: the 50x rule
 at work). (The old default, a checkpoint every generation, is left out: it multiplies a run's time by
@@ -86,9 +86,10 @@ def _overhead(runs_dir: str) -> tuple[str, bool]:
                 "checkpoint_seconds 1": {"checkpoint_seconds": 1.0}}
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
     load_start = _load()
+    names = list(variants)
     for r in range(REPEATS):
-        for name, output in variants.items():
-            runs[name].append(_timed_run(_config(runs_dir, {"generations": generations}, **output)))
+        for name in names[r % len(names):] + names[:r % len(names)]:   # rotated: load drift hits each alike
+            runs[name].append(_timed_run(_config(runs_dir, {"generations": generations}, **variants[name])))
         progress(f"defaults: overhead repeat {r + 1}/{REPEATS} done (load {_load()})")
     load_end = _load()
     many = runs["checkpoint_seconds 1"]

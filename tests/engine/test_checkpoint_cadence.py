@@ -162,6 +162,18 @@ def test_the_final_checkpoint_holds_the_final_counters(tmp_path):
     assert path.name == "checkpoint-000003.pt" and state["counters"]["seconds"] == result.counters.seconds == 30.0
 
 
+def test_every_generation_is_written_once(tmp_path, monkeypatch):
+    saved = []
+    real = checkpointer_module.save_state
+    monkeypatch.setattr(checkpointer_module, "save_state",
+                        lambda state, path: (saved.append(state["counters"]["generation"]), real(state, path))[1])
+    clock = FakeClock()
+    search = _search(clock, {"generations": 3}, [SlowObserver(clock, 1.0)])   # observers take time
+    search.observers.append(Checkpointer(tmp_path, every=1))
+    search.run()
+    assert saved == [1, 2, 3]
+
+
 def test_output_config_defaults_to_the_time_based_cadence():
     out = _config(generations=1).output
     assert out.checkpoint_every is None and out.checkpoint_seconds > 0

@@ -20,6 +20,12 @@ from evohyper.engine.checkpoint import checkpoint_path, prune, remove_temp_files
 OVERHEAD_FACTOR = 50.0
 
 
+def _ending(search: Any) -> bool:
+    """Has the search spent its budget with this generation (so ``on_end`` comes next)?"""
+    budget = getattr(search, "budget", None)
+    return budget is not None and budget.stop_reason(search.counters, search.best_fitness, search.maximize) is not None
+
+
 class Checkpointer:
     def __init__(self, directory: str | Path, every: int | None = None, keep: int = 3, seconds: float = 30.0,
                  clock: Callable[[], float] = time.monotonic):
@@ -54,7 +60,7 @@ class Checkpointer:
         return self.clock() - self._last >= self._interval
 
     def on_generation(self, search: Any, record: Any) -> None:
-        if self._due(record.generation):
+        if self._due(record.generation) and not _ending(search):   # the last one is on_end's (written once)
             self.save(search)
 
     def on_end(self, search: Any, result: Any) -> None:
