@@ -13,9 +13,9 @@ so that the actors can import the benchmark task. Ray itself is started once bef
 then reuses it); Ray start-up and each search's actor start-up (inside ``build_search``) are
 measured separately and excluded from the per-generation figures. Local and Ray runs alternate,
 plus a diagnostic Ray run with ``driver_threads: 2`` (the driver keeps 2 torch threads, as the
-backend did before it set 1). Per-generation time = the engine's
-own step time (ask + evaluate + tell) from ``search.history``; the first generation of each run is
-dropped as warm-up.
+backend did before it set 1). Per-generation time = the difference of consecutive ``seconds`` in
+``search.history`` (wall-clock; these searches have no observers, so it is ask + evaluate + tell); the
+first generation of each run is dropped as warm-up.
 """
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ from benchmarks import (
     bench_batched,
     bench_circuits,
     bench_control,
+    bench_defaults,
     bench_es_hyperneat,
     bench_evotorch,
     bench_hyperneat,
@@ -34,6 +35,7 @@ SECTIONS: list[Section] = [
     Section("neat", bench_neat.section),
     Section("control", bench_control.section),
     Section("threads", bench_threads.section),
+    Section("defaults", bench_defaults.section),
     Section("ray", bench_ray.section),  # last: Ray's processes linger briefly after shutdown
 ]
 

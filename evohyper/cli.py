@@ -46,7 +46,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_resume(args: argparse.Namespace) -> int:
     from evohyper.engine.runner import resume
 
-    result, run_dir = resume(args.run_dir)
+    result, run_dir = resume(args.run_dir, overrides=args.set or [])
     _print_result(result, run_dir)
     return 0
 
@@ -242,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("resume", help="continue a run from its newest valid checkpoint")
     s.add_argument("run_dir")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="change a budget limit or output.checkpoint_*/tensorboard/progress, "
+                        "e.g. budget.generations=500")
     s.set_defaults(func=_cmd_resume)
 
     c = sub.add_parser("compare", help="run several configs over several seeds and write reports/compare_<name>.md")

@@ -64,6 +64,26 @@ def kill_and_resume(tmp_path, write, kill_after, generations, timeout_s=120):
     return (ref_dir, run_dir, *resume_beside(ref_dir, run_dir))
 
 
+def same_state(a, b):
+    """Are two checkpoint states equal, tensors bit for bit (a strategy's explicit state, say)?"""
+    import torch
+
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.dtype == b.dtype \
+            and a.shape == b.shape and torch.equal(a, b)
+    if isinstance(a, dict) and isinstance(b, dict):
+        if "@dict" in a and "@dict" in b:   # an object_state dict: its items in any order (evotorch builds
+            #                               # some from sets, so their order differs from process to process)
+            ka, kb = {repr(k): v for k, v in a["@dict"]}, {repr(k): v for k, v in b["@dict"]}
+            return a.keys() == b.keys() and same_state(ka, kb) and \
+                all(same_state(a[k], b[k]) for k in a if k not in ("@dict", "@id"))
+        # object_state's reference numbers follow the walk's order, which such a dict changes
+        return a.keys() == b.keys() and all(same_state(a[k], b[k]) for k in a if k not in ("@id", "@ref"))
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(same_state(x, y) for x, y in zip(a, b))
+    return a == b or (a != a and b != b)   # NaN == NaN here
+
+
 def write_config(tmp_path, raw):
     """``raw`` (a config dict with its ``name``) as ``tmp_path/<name>.yaml``; the path."""
     import yaml

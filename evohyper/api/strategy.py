@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from evohyper.api import object_state
 from evohyper.api.decoder import DecoderInfo
 from evohyper.api.registry import component_name
 
@@ -35,11 +36,12 @@ class Strategy(ABC):
     ``seed`` (injected by the engine) followed by keyword-only config options; the options' type
     annotations and defaults are what the config validator checks.
 
-    Checkpointing: the default ``state_dict`` records the (sanitised) fitness told each generation;
-    ``load_state_dict`` rebuilds the exact state by replaying ask/tell on a freshly seeded strategy.
-    This works for any wrapped library whose randomness comes from our seeded generators, needs no
-    pickling of library objects, and is verified against the stored population fingerprint.
-    Strategies with explicit state (NEAT, gradient) override both methods.
+    Checkpointing: the default ``state_dict`` is the strategy's explicit state: its attributes and the
+    objects of ``state_libraries`` it holds (cma's mean, covariance, paths and step size, EvoTorch's
+    distribution and optimizer, DEAP's population, every random generator's state), recorded as
+    tensors + JSON by ``evohyper.api.object_state`` (no pickle); ``load_state_dict`` writes it into a
+    freshly constructed strategy. Its size and load time do not grow with the run. Strategies whose
+    state is easier to write by hand (NEAT, gradient) override both methods.
 
     Options a running search may change (Ray Tune's PBT does) are listed in ``mutable_options`` and
     changed through ``set_options``; nothing else of a live strategy is written from outside.
@@ -52,6 +54,10 @@ class Strategy(ABC):
     needs_loss: ClassVar[bool] = False
     #: options ``set_options`` may change in the middle of a run (read by the update step only).
     mutable_options: ClassVar[tuple[str, ...]] = ()
+    #: packages (besides the strategy's own) whose objects the default ``state_dict`` records attribute by attribute
+    state_libraries: ClassVar[tuple[str, ...]] = ("cma", "evotorch", "deap")
+    #: dotted attribute paths the default ``state_dict`` leaves out (diagnostics that grow with the run)
+    state_exclude: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, genome_size: int | None, seed: int):
         self.genome_size = genome_size
@@ -60,7 +66,6 @@ class Strategy(ABC):
         self.best_genotype: Any = None
         self.best_fitness = float("-inf")
         self._population: Any = None
-        self._history: list[torch.Tensor] = []
 
     # ---------------------------------------------------------------- algorithm (subclasses)
     @abstractmethod
@@ -98,7 +103,6 @@ class Strategy(ABC):
                 self.best_fitness = float(raw[i])
                 self.best_genotype = self._copy_genotype(population, i)
         self._tell(f)
-        self._history.append(f.clone())
         self._population = None
         self.generation += 1
 
@@ -161,25 +165,24 @@ class Strategy(ABC):
         return item.detach().clone() if isinstance(item, torch.Tensor) else item
 
     # ---------------------------------------------------------------- checkpoints
+    def _state_libraries(self) -> tuple[str, ...]:
+        return (*self.state_libraries, type(self).__module__.split(".")[0])
+
     def state_dict(self) -> dict[str, Any]:
-        return {"kind": "replay", "generation": self.generation, "history": list(self._history),
-                "best_fitness": self.best_fitness, "best_genotype": self.best_genotype}
+        return {"kind": "explicit", "class": f"{type(self).__module__}:{type(self).__qualname__}",
+                "generation": self.generation,
+                "state": object_state.capture(self, self._state_libraries(), self.state_exclude)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if self.generation != 0:
             raise RuntimeError("load_state_dict() needs a freshly constructed strategy")
-        if state.get("kind") != "replay":
-            raise ValueError(f"{type(self).__name__} cannot load a {state.get('kind')!r} state")
-        for f in state["history"]:
-            self._population = self._ask()
-            self._tell(f)
-            self._history.append(f.clone())
-            self._population = None
-            self.generation += 1
+        name = f"{type(self).__module__}:{type(self).__qualname__}"
+        if state.get("kind") != "explicit" or state.get("class") != name:
+            raise ValueError(f"{type(self).__name__} cannot load a {state.get('kind')!r} state of "
+                             f"{state.get('class')!r}")
+        object_state.restore(self, state["state"], self._state_libraries())
         if self.generation != state["generation"]:
-            raise ValueError("strategy state is inconsistent: history length != generation")
-        self.best_fitness = float(state["best_fitness"])
-        self.best_genotype = state["best_genotype"]
+            raise ValueError(f"strategy state is inconsistent: generation {self.generation} != {state['generation']}")
 
 
 class TrainingStrategy(Strategy):

@@ -188,18 +188,23 @@ class EvaluationConfig:
 
 @dataclass
 class OutputConfig:
-    """What a run writes: ``runs_dir/<name>-<time>/`` with checkpoints every ``checkpoint_every``
-    generations (the newest ``keep_checkpoints`` kept), TensorBoard events and a progress bar."""
+    """What a run writes: ``runs_dir/<name>-<time>/`` with a checkpoint at most every ``checkpoint_seconds``
+    of wall-clock (stretched to 50x a save's duration, so saving costs <= 2% of the run) and at the end, or
+    every ``checkpoint_every`` generations when set (the newest ``keep_checkpoints`` kept), TensorBoard
+    events and a progress bar."""
 
     runs_dir: str = "runs"
-    checkpoint_every: int = 1
+    checkpoint_every: int | None = None
     keep_checkpoints: int = 3
     tensorboard: bool = True
     progress: bool = True
+    checkpoint_seconds: float = 30.0
 
     def __post_init__(self) -> None:
-        if self.checkpoint_every < 1 or self.keep_checkpoints < 1:
+        if (self.checkpoint_every is not None and self.checkpoint_every < 1) or self.keep_checkpoints < 1:
             raise ValueError("checkpoint_every and keep_checkpoints must be >= 1")
+        if not (math.isfinite(self.checkpoint_seconds) and self.checkpoint_seconds > 0):
+            raise ValueError(f"checkpoint_seconds must be a finite number > 0, got {self.checkpoint_seconds!r}")
         if "\x00" in self.runs_dir:
             raise ValueError(f"runs_dir must be a directory path, got {self.runs_dir!r} (a NUL character)")
         try:

@@ -1,6 +1,7 @@
 """Builds a Search from a validated Config, with its run directory and observers; runs and resumes it."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -9,7 +10,8 @@ from typing import Any
 
 import yaml
 
-from evohyper.config import Components, Config, ConfigError, load_raw, validate
+from evohyper.config import Components, Config, ConfigError, apply_overrides, load_raw, validate
+from evohyper.config.budget import Budget
 from evohyper.config.build import build_strategy
 from evohyper.config.options import options_of
 from evohyper.engine.checkpoint import list_checkpoints, load_latest
@@ -56,7 +58,8 @@ def build_search(config: Config, run_dir: Path | None, observers: bool = True,
         reeval = _reevaluator(config, components, run_dir)
         obs = [CsvLogger(run_dir / "metrics.csv"), ErrorLog(run_dir / "errors.log"),
                *([reeval] if reeval else []),    # before the checkpointer: its state goes in the same checkpoint
-               Checkpointer(run_dir / "checkpoints", every=out.checkpoint_every, keep=out.keep_checkpoints),
+               Checkpointer(run_dir / "checkpoints", every=out.checkpoint_every, keep=out.keep_checkpoints,
+                            seconds=out.checkpoint_seconds),
                # a gradient run that trained the decoder itself exports the decoder's weights
                DecoderExporter(run_dir / "best", components, config.backend.evaluation_device())
                if components.trains_decoder else
@@ -110,10 +113,38 @@ def run(config: Config, run_dir: Path | None = None) -> tuple[SearchResult, Path
     return search.run(), run_dir
 
 
-def resume(run_dir: str | Path) -> tuple[SearchResult, Path]:
-    """Continue a run from its newest valid checkpoint; the result equals an uninterrupted run."""
+#: what ``resume --set`` may change: budget limits and how the run writes (never what it computes)
+RESUME_SETTABLE = tuple(f"budget.{f.name}" for f in dataclasses.fields(Budget)) + (
+    "output.checkpoint_every", "output.checkpoint_seconds", "output.tensorboard", "output.progress")
+
+
+def resume_config(run_dir: str | Path, overrides: list[str]) -> Config:
+    """The run's config with ``--set`` overrides of budget limits / output cadence applied, validated and
+    written back to its config.yaml; any other key is a ConfigError naming it."""
+    if not overrides:
+        return load_run_config(run_dir)
+    for item in overrides:
+        key, _, value = item.partition("=")
+        if key.strip() not in RESUME_SETTABLE:
+            raise ConfigError(key.strip(), f"resume cannot set it to {value.strip()!r}: only budget limits "
+                                           "(budget.generations, ...), output.checkpoint_every, "
+                                           "output.checkpoint_seconds, output.tensorboard and output.progress "
+                                           "may change")
+    cfg_path = Path(run_dir) / CONFIG_FILE
+    if not cfg_path.is_file():
+        raise FileNotFoundError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
+    config = validate(_strip_resolved(apply_overrides(load_raw(cfg_path), overrides)))
+    tmp = cfg_path.with_name(CONFIG_FILE + ".tmp")
+    tmp.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    os.replace(tmp, cfg_path)
+    return config
+
+
+def resume(run_dir: str | Path, overrides: list[str] | None = None) -> tuple[SearchResult, Path]:
+    """Continue a run from its newest valid checkpoint; the result equals an uninterrupted run (with the
+    budget it ends with: ``overrides`` may change budget limits and the output cadence, ``resume_config``)."""
     run_dir = Path(run_dir)
-    config = load_run_config(run_dir)
+    config = resume_config(run_dir, list(overrides or []))
     components = config.components()
     search = build_search(config, run_dir, components=components)
     checkpoints = run_dir / "checkpoints"
@@ -134,6 +165,10 @@ def resume(run_dir: str | Path) -> tuple[SearchResult, Path]:
         search.backend.close()
         raise
     log.info("resuming %s from %s (generation %d)", run_dir, path.name, state["counters"]["generation"])
+    spent = config.budget.stop_reason(search.counters, search.best_fitness, search.maximize)
+    if spent is not None:
+        log.warning("budget already spent at generation %d (%s): nothing to run, best/ re-exported",
+                    search.counters.generation, spent)
     return search.run(), run_dir
 
 

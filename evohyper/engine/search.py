@@ -17,7 +17,7 @@ from evohyper.engine.backends import Backend
 from evohyper.engine.evaluation import AllFailedError, ChunkResult
 
 log = logging.getLogger("evohyper.search")
-STATE_VERSION = 1
+STATE_VERSION = 2   # 2: no history inside (metrics.csv holds it), explicit strategy state
 
 
 def generation_seed(seed: int, generation: int) -> int:
@@ -83,13 +83,20 @@ class Search:
     """Runs one search. Higher-is-better inside; ``maximize`` says which way the task counts."""
 
     def __init__(self, strategy: Strategy, backend: Backend, budget: Budget, *, maximize: bool, seed: int,
-                 observers: Sequence[Observer] = (), name: str = "search"):
+                 observers: Sequence[Observer] = (), name: str = "search", clock: Any = time.perf_counter):
         self.strategy, self.backend, self.budget = strategy, backend, budget
         self.maximize, self.seed, self.name = bool(maximize), int(seed), name
         self.observers = list(observers)
         self.counters = Counters()
         self.best_fitness: float | None = None  # task direction
+        #: the records of the generations this object ran (a resumed search starts empty): the run's whole
+        #: history is its metrics.csv, never part of a checkpoint (whose size must not grow with the run)
         self.history: list[GenerationRecord] = []
+        #: ``budget.seconds`` is wall-clock from the start of the first generation, observers and checkpoints
+        #: included, summed over resumes: ``counters.seconds`` = the checkpoint's value + time since this
+        #: process started its first generation
+        self.clock = clock
+        self._clock_start: tuple[float, float] | None = None   # (clock at the first step, counters.seconds then)
         self.stop_reason: str | None = None
         #: what the task learned while evaluating, summed over the run (``EvalResult.state``); every
         #: evaluator evaluates with it (None: nothing learned yet, or a task that learns nothing)
@@ -116,8 +123,15 @@ class Search:
         self.strategy.adopt(trained)
         return result
 
+    def _tick(self) -> None:
+        """Bring ``counters.seconds`` up to now (wall-clock since this process's first generation)."""
+        now = self.clock()
+        if self._clock_start is None:
+            self._clock_start = (now, self.counters.seconds)
+        self.counters.seconds = self._clock_start[1] + (now - self._clock_start[0])
+
     def step(self) -> GenerationRecord:
-        start = time.perf_counter()
+        self._tick()
         genotypes = self.strategy.ask()
         seed, state = generation_seed(self.seed, self.counters.generation), self.evaluation_state
         result = self._generation(genotypes, seed)
@@ -133,7 +147,7 @@ class Search:
         c.env_steps += result.env_steps
         c.nonfinite += int((~torch.isfinite(fitness)).sum())
         c.task_errors += result.errors
-        c.seconds += time.perf_counter() - start
+        self._tick()
         best, mean, median, worst, i = _stats(fitness, self.maximize)
         if i >= 0 and (self.best_fitness is None or (best > self.best_fitness if self.maximize
                                                       else best < self.best_fitness)):
@@ -178,6 +192,7 @@ class Search:
         try:
             while (reason := self.budget.stop_reason(self.counters, self.best_fitness, self.maximize)) is None:
                 self.step()
+                self._tick()   # the observers' time counts too
             self.stop_reason = reason
             result = SearchResult(self.best_fitness, self.strategy.best_genotype, self.counters.generation,
                                   reason, self.counters)
@@ -191,7 +206,7 @@ class Search:
     def state_dict(self) -> dict[str, Any]:
         return {"version": STATE_VERSION, "name": self.name, "seed": self.seed, "maximize": self.maximize,
                 "counters": asdict(self.counters), "best_fitness": self.best_fitness,
-                "history": [asdict(r) for r in self.history], "strategy": self.strategy.state_dict(),
+                "strategy": self.strategy.state_dict(),
                 "evaluation_state": self.evaluation_state, "best_evaluation": self.best_evaluation,
                 # observers that keep state of their own (re-evaluation), each under its own key
                 **{obs.state_key: obs.state_dict(self) for obs in self.observers if hasattr(obs, "state_key")}}
@@ -204,10 +219,6 @@ class Search:
         if int(state["seed"]) != self.seed:
             raise ValueError(f"checkpoint seed {state['seed']} differs from the configured seed {self.seed}")
         counters = Counters(**state["counters"])
-        history = [GenerationRecord(**r) for r in state["history"]]
-        if [r.generation for r in history] != list(range(1, counters.generation + 1)):
-            raise ValueError(f"the checkpoint's history has {len(history)} generations, its counters "
-                             f"{counters.generation}")
         self.strategy.load_state_dict(state["strategy"])
         if getattr(self.strategy, "generation", counters.generation) != counters.generation:
             raise ValueError(f"the checkpoint's strategy is at generation {self.strategy.generation}, "
@@ -215,11 +226,12 @@ class Search:
         self.load_progress(state)
 
     def load_progress(self, state: dict[str, Any]) -> None:
-        """The loop's own part of a checkpoint (counters, best, history, evaluation state); the strategy's
-        is loaded by the caller (a PBT restore replays it under changing options)."""
+        """The loop's own part of a checkpoint (counters, best, evaluation state); the strategy's is loaded
+        by the caller."""
         self.counters = Counters(**state["counters"])
         self.best_fitness = state["best_fitness"]
-        self.history = [GenerationRecord(**r) for r in state["history"]]
+        self.history = []
+        self._clock_start = None
         self.evaluation_state = state.get("evaluation_state")   # absent in checkpoints before issue 15
         self.best_evaluation = state.get("best_evaluation")
         for obs in self.observers:

@@ -70,6 +70,9 @@ class EvoTorchStrategy(Strategy):
     """Base for strategies that wrap an ``evotorch.algorithms`` Gaussian search algorithm."""
 
     algorithm_name: str = ""  # attribute of evotorch.algorithms, set by subclasses
+    #: the population buffer (popsize x genome values) is refilled by the next ask: a checkpoint need not
+    #: carry it (issue 21: a checkpoint holds what the next generation needs)
+    state_exclude = ("_algo._population",)
 
     def __init__(self, genome_size: int, seed: int, center_init: float, **algorithm_kwargs: Any):
         super().__init__(_checks.genome_size(genome_size), seed)

@@ -31,6 +31,10 @@ class CMAES(Strategy):
       active: active CMA (cma's ``CMA_active``): the worst samples also update the covariance, negatively.
     """
 
+    #: cma's data logger (off here), its wall-clock timer, and the iterations whose h_sigma was off (a
+    #: diagnostic list that grows): none of them changes what is asked
+    state_exclude = ("_es.logger", "_es.timer", "_es.hsiglist")
+
     def __init__(self, genome_size: int, seed: int, *,
                  popsize: int | None = None,
                  sigma0: float = 0.5,
@@ -74,6 +78,16 @@ class CMAES(Strategy):
     def center(self) -> torch.Tensor:
         """cma's distribution mean, as a float32 genotype like those ``ask`` returns."""
         return torch.from_numpy(np.asarray(self._es.mean, dtype=np.float32).copy())
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """The explicit state, and a new (paused) timer: cma creates its wall-clock timer at the first
+        ask, and only its display and ``timeout`` option (unused here) read it."""
+        super().load_state_dict(state)
+        if self._es.countiter > 0:
+            from cma.utilities.utils import ElapsedWCTime
+
+            self._es.timer = ElapsedWCTime()
+            self._es.timer.pause()
 
     def _ask(self) -> torch.Tensor:
         self._asked = self._es.ask()

@@ -108,7 +108,7 @@ class GradientStrategy(TrainingStrategy):
 
     # ---------------------------------------------------------------- explicit checkpoints
     def state_dict(self) -> dict[str, Any]:
-        return {"kind": "gradient", "generation": self.generation, "history": list(self._history),
+        return {"kind": "gradient", "generation": self.generation,
                 "best_fitness": self.best_fitness, "best_genotype": self.best_genotype,
                 "genotype": self.genotype, "optimizer_state": self.optimizer_state, "steps_done": self.steps_done}
 
@@ -116,7 +116,6 @@ class GradientStrategy(TrainingStrategy):
         if state.get("kind") != "gradient":
             raise ValueError(f"{type(self).__name__} cannot load a {state.get('kind')!r} state")
         self.generation = int(state["generation"])
-        self._history = list(state["history"])
         self.best_fitness = float(state["best_fitness"])
         self.best_genotype = state["best_genotype"]
         self.genotype = state["genotype"]

@@ -10,7 +10,7 @@ class RandomSearch(Strategy):
 
     ``local_fraction`` 0 is pure uniform search; 1 is a (1, popsize) random local search. Local samples
     are N(best, sigma^2) clipped to [low, high]. The best point is tracked here, not taken from the
-    base class, so a checkpoint replay reproduces it. Draws come from a ``torch.Generator`` seeded
+    base class, so its checkpointed state holds it. Draws come from a ``torch.Generator`` seeded
     with ``seed``.
 
     Options:

@@ -65,6 +65,12 @@ def _global_states() -> tuple[Any, np.ndarray, torch.Tensor]:
     return random.getstate(), np.random.get_state()[1].copy(), torch.get_rng_state().clone()
 
 
+def _saved_size(state: Any) -> int:
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    return buf.tell()
+
+
 def _disturb_global_rngs() -> None:
     random.random(), np.random.rand(), torch.rand(1)
     random.seed(99), np.random.seed(99), torch.manual_seed(99)
@@ -82,6 +88,8 @@ class StrategyContract:
     #: generations of the improvement test, and the factor the best error must shrink by
     generations: ClassVar[int] = 40
     improvement: ClassVar[float] = 0.5
+    #: relative growth of the state's size (per ``state_scale``) from generation 5 to 60 still called constant
+    state_size_tolerance: ClassVar[float] = 0.05
 
     # ------------------------------------------------------------------ hooks
     def decoder_info(self) -> DecoderInfo:
@@ -92,6 +100,11 @@ class StrategyContract:
         strategy = self.strategy_class(self.genome_size, seed, **{**self.options, **options})
         strategy.bind(self.decoder_info())
         return strategy
+
+    def state_scale(self, strategy: Strategy) -> float:
+        """What a strategy's state is proportional to besides time (default 1: nothing). A strategy
+        whose genotypes grow (NEAT's genes) returns their number, so the test compares bytes per gene."""
+        return 1.0
 
     def fitness(self, population: Any) -> torch.Tensor:
         """Fitness ``[P]`` of a population (higher is better). Default, for vectors: a sphere with its
@@ -220,6 +233,18 @@ class StrategyContract:
         s.tell(self.fitness(x))
         resumed.tell(self.fitness(y))
         assert self.same(s.ask(), resumed.ask())
+
+    def test_state_size_does_not_grow_with_the_run(self) -> None:
+        """A checkpoint holds the strategy's state, not its history: its size at generation 60 is that at
+        generation 5 (within ``state_size_tolerance``), so checkpoints and resumes cost the same all run."""
+        s = self.make_strategy(seed=2)
+        self.run(s, 5)
+        small = _saved_size(s.state_dict()) / self.state_scale(s)
+        self.run(s, 55)
+        large = _saved_size(s.state_dict()) / self.state_scale(s)
+        assert large <= small * (1 + self.state_size_tolerance) + 512 / self.state_scale(s), \
+            f"state_dict grew from {small:.0f} bytes at generation 5 to {large:.0f} at generation 60 " \
+            f"(per unit of state_scale)"
 
     def test_independent_of_global_rngs_and_leaves_them_alone(self) -> None:
         quiet = self.run(self.make_strategy(seed=1), 4)

@@ -2,9 +2,9 @@
 
 The trial's checkpoint is a directory holding our safe checkpoint file (``search.pt``: JSON + tensors,
 no pickle) with the search state, the trial's resolved config and its *segments*: the strategy options
-in force from each generation on. Segments exist for PBT: an exploit copies another trial's checkpoint
-and changes some strategy options; restoring replays the recorded fitness under each segment's options
-in turn, so a later restore (after a failure) rebuilds exactly the same strategy state.
+in force from each generation on (a record of PBT's exploits). An exploit copies another trial's
+checkpoint: the donor's explicit strategy state is loaded, then this trial's options are set; a later
+restore (after a failure) loads this trial's own state, so it continues exactly.
 """
 from __future__ import annotations
 
@@ -45,31 +45,17 @@ def _without_mutable(config: dict[str, Any]) -> dict[str, Any]:
 def restore(search: Search, config: Config, saved: dict[str, Any]) -> list[list[Any]]:
     """Load a trial checkpoint into a fresh ``search`` built from ``config``; return the segments.
 
-    The same config (a restart after a failure) replays the search as ``Search.load_state_dict`` does;
-    a config that differs only in PBT-mutable strategy options (an exploit) replays the donor's
-    history under the donor's segments, then switches to this trial's options."""
+    The same config (a restart after a failure) loads the search as ``Search.load_state_dict`` does;
+    a config that differs only in PBT-mutable strategy options (an exploit) loads the donor's explicit
+    state (its distribution, optimizer and generators, with the options in force there), then switches
+    to this trial's options."""
     state, segments = saved["search"], [list(s) for s in saved["segments"]]
     if _without_mutable(saved["config"]) != _without_mutable(config.to_dict()):
         raise ValueError("the checkpoint belongs to a search with another config (only the PBT-mutable "
                          f"strategy options {mutable_options(config.strategy['name'])} may differ)")
     name = config.strategy["name"]
     strategy = search.strategy
-    retune(strategy, segments[0][1])
-    if len(segments) == 1:
-        search.load_state_dict(state)
-    else:
-        if int(state["seed"]) != search.seed or state["strategy"].get("kind") != "replay":
-            raise ValueError("a re-tuned (PBT) checkpoint needs the same seed and a replay-checkpointed strategy")
-        history = state["strategy"]["history"]
-        starts = {int(g): opts for g, opts in segments}
-        for g, fitness in enumerate(history):
-            if g in starts:
-                retune(strategy, starts[g])
-            strategy.ask()
-            strategy.tell(fitness)
-        strategy.best_fitness = float(state["strategy"]["best_fitness"])
-        strategy.best_genotype = state["strategy"]["best_genotype"]
-        search.load_progress(state)
+    search.load_state_dict(state)
     current = _mutable(name, config.strategy)
     if current != segments[-1][1]:
         segments.append([search.counters.generation, current])

@@ -93,14 +93,14 @@ def _damage(path, how):
         del state["counters"]
     elif how == "seed":
         state["seed"] = state["seed"] + 1
-    elif how == "history":
-        state["history"] = state["history"][:-1]
+    elif how == "generation":
+        state["counters"]["generation"] -= 1                  # the strategy is a generation further
     elif how == "strategy":
         state["strategy"] = {"nonsense": 1}
     save_state(state, path)                                   # a valid checksum over wrong content
 
 
-@pytest.mark.parametrize("how", ["no-counters", "seed", "history", "strategy"])
+@pytest.mark.parametrize("how", ["no-counters", "seed", "generation", "strategy"])
 def test_checkpoint_with_valid_checksum_but_wrong_content_falls_back(tmp_path, caplog, how):
     _, ref = run(_config(tmp_path / "a", {"name": "sphere", "dim": 3}, generations=5))
     _, run_dir = run(_config(tmp_path / "b", {"name": "sphere", "dim": 3}, generations=5))

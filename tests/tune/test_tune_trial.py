@@ -47,7 +47,7 @@ def test_restart_with_the_same_config_is_exact(tmp_path):
     c = _fresh(cfg)
     assert restore(c, cfg, _saved(b, cfg, segs, tmp_path, "b.pt")) == segs
     _steps(c, 3)
-    assert [r.best for r in c.history] == [r.best for r in a.history]
+    assert [r.best for r in b.history + c.history] == [r.best for r in a.history]
     assert torch.equal(c.strategy.ask(), a.strategy.ask())
 
 
@@ -66,13 +66,14 @@ def test_pbt_exploit_changes_the_rates_in_place_and_restores_exactly(tmp_path):
         assert torch.equal(_dist(t)[key], _dist(donor)[key])
     _steps(t, 3)
     _steps(donor, 3)                     # the retuned trial differs from the donor's own continuation
-    assert [r.best for r in t.history[3:]] != [r.best for r in donor.history[3:]]
+    assert [r.best for r in t.history] != [r.best for r in donor.history[3:]]
     # a failure restart of the exploited trial (config new_cfg, segments donor->new) is exact
     again = _fresh(new_cfg)
     assert restore(again, new_cfg, _saved(t, new_cfg, segs, tmp_path, "t.pt")) == segs
     for key in ("mu", "sigma"):
         assert torch.equal(_dist(again)[key], _dist(t)[key])
-    assert [r.best for r in again.history] == [r.best for r in t.history]
+    assert torch.equal(again.strategy.ask(), t.strategy.ask())
+    assert again.strategy._algo._center_learning_rate == 1.5
 
 
 def test_a_checkpoint_of_another_search_is_refused(tmp_path):
@@ -105,3 +106,21 @@ def test_pbt_restore_carries_the_evaluation_state(tmp_path):
     for key, value in donor.evaluation_state.items():
         assert torch.equal(t.evaluation_state[key], value)
     assert t.best_evaluation["seed"] == donor.best_evaluation["seed"]
+
+
+def test_pbt_exploit_loads_the_donor_state_without_replay(tmp_path):
+    """Issue 21: the exploit loads the donor's explicit state (constant time), it does not replay its history."""
+    donor_cfg, new_cfg = _cfg(), _cfg(center_learning_rate=1.5)
+    donor = _fresh(donor_cfg)
+    _steps(donor, 4)
+    saved = _saved(donor, donor_cfg, [[0, _mutable("snes", donor_cfg.strategy)]], tmp_path, "d.pt")
+    t = _fresh(new_cfg)
+
+    def no_replay(*args):
+        raise AssertionError("restore replayed ask/tell")
+
+    t.strategy._ask, t.strategy._tell = no_replay, no_replay
+    restore(t, new_cfg, saved)
+    del t.strategy._ask, t.strategy._tell
+    assert t.strategy._algo._center_learning_rate == 1.5 and t.strategy.generation == 4
+    assert torch.equal(_dist(t)["mu"], _dist(donor)["mu"])

@@ -62,7 +62,8 @@ def species_to_data(species_set: Any) -> dict[str, Any]:
         out.append({"key": sid, "created": s.created, "last_improved": s.last_improved,
                     "representative": genome_to_data(s.representative) if s.representative is not None else None,
                     "members": list(s.members), "fitness": s.fitness, "adjusted_fitness": s.adjusted_fitness,
-                    "fitness_history": list(s.fitness_history)})
+                    # neat-python's stagnation reads only max(fitness_history): the max keeps the state constant-size
+                    "fitness_history": [max(s.fitness_history)] if s.fitness_history else []})
     return {"indexer_next": nxt, "species": out,
             "genome_to_species": [[g, s] for g, s in species_set.genome_to_species.items()]}
 

@@ -4,7 +4,7 @@ Genotypes are cells as plain JSON (``{"ops": [...], "edges": [[u, v], ...]}``, `
 population crosses to Ray actors and into checkpoints as data. The space and its DEAP-style operators
 (``CellSpace.sample`` / ``mutate``) come from the decoder (``bind``: what the ``ghn`` decoder declares); the
 tournament is DEAP's ``tools.selBest`` over DEAP fitness objects. All randomness comes from one private
-``random.Random(seed)``, so the base class's replay checkpoint restores the exact run.
+``random.Random(seed)``, whose state the base class's explicit-state checkpoint holds: a resume is exact.
 """
 # No `from __future__ import annotations`: constructor annotations stay real types for the validator.
 import copy

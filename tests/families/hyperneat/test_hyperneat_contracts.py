@@ -15,6 +15,11 @@ class TestNEATStrategy(StrategyContract):
     options = {"popsize": 20}
     generations = 15
 
+    def state_scale(self, strategy):
+        """NEAT's state is its genomes: bytes per gene (node or connection) must stay constant."""
+        genomes = list(strategy._pop.population.values()) + [strategy.best_genotype]
+        return float(sum(len(g.nodes) + len(g.connections) for g in genomes))
+
     def decoder_info(self):
         return DecoderInfo(genotype="neat", genome_inputs=3, genome_outputs=2)
 
