@@ -20,7 +20,7 @@ def _start(tmp_path: Path, backend: dict, generations: int) -> tuple[subprocess.
     runs = tmp_path / "runs"
     cfg = {"name": "sig", "seed": 3, "task": {"name": "sphere", "dim": 4}, "strategy": {"name": "snes", "popsize": 8},
            "budget": {"generations": generations}, "backend": backend,
-           "output": {"runs_dir": str(runs), "progress": False, "tensorboard": False}}
+           "output": {"runs_dir": str(runs), "progress": False, "tensorboard": False, "checkpoint_every": 1}}
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(cfg))
     proc = subprocess.Popen([*CLI, "run", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -51,12 +51,15 @@ def _check_stopped_cleanly(proc: subprocess.Popen) -> None:
 
 
 def test_sigterm_stops_a_local_run_cleanly_and_it_resumes(tmp_path):
-    proc, runs = _start(tmp_path, {"name": "local"}, generations=150)
+    proc, runs = _start(tmp_path, {"name": "local"}, generations=10**6)
     run_dir = _terminate_after_first_checkpoint(proc, runs)
     _check_stopped_cleanly(proc)
-    resumed = subprocess.run([*CLI, "resume", str(run_dir)], capture_output=True, text=True, timeout=300)
+    newest = max(int(p.stem.split("-")[1]) for p in (run_dir / "checkpoints").glob("checkpoint-*.pt"))
+    # continue a few generations past the checkpoint (resume --set: the run was stopped far from its budget)
+    resumed = subprocess.run([*CLI, "resume", str(run_dir), "--set", f"budget.generations={newest + 20}"],
+                             capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "after 150 generations" in resumed.stdout, resumed.stdout
+    assert f"after {newest + 20} generations" in resumed.stdout, resumed.stdout
 
 
 @pytest.mark.ray

@@ -109,12 +109,17 @@ def _drive(cp, clock, generations, step=1.0):
     cp.on_end(search, None)
 
 
-def test_default_cadence_is_time_based_plus_the_final_checkpoint(tmp_path, monkeypatch):
-    clock = FakeClock()
-    saved = []
+def _record_saves(monkeypatch) -> list[int]:
+    """The generations the checkpointer saves, in order (the files are still written)."""
+    saved: list[int] = []
     real = checkpointer_module.save_state
     monkeypatch.setattr(checkpointer_module, "save_state",
                         lambda state, path: (saved.append(state["generation"]), real(state, path))[1])
+    return saved
+
+
+def test_default_cadence_is_time_based_plus_the_final_checkpoint(tmp_path, monkeypatch):
+    clock, saved = FakeClock(), _record_saves(monkeypatch)
     _drive(Checkpointer(tmp_path, seconds=30.0, keep=100, clock=clock), clock, 100)
     assert saved == [30, 60, 90, 100]
     assert [p.name for p in list_checkpoints(tmp_path)][0] == "checkpoint-000100.pt"
@@ -141,11 +146,7 @@ def test_slow_saves_stretch_the_interval_to_fifty_times_their_duration(tmp_path,
 
 
 def test_checkpoint_every_k_generations_stays_an_explicit_option(tmp_path, monkeypatch):
-    clock = FakeClock()
-    saved = []
-    real = checkpointer_module.save_state
-    monkeypatch.setattr(checkpointer_module, "save_state",
-                        lambda state, path: (saved.append(state["generation"]), real(state, path))[1])
+    clock, saved = FakeClock(), _record_saves(monkeypatch)
     _drive(Checkpointer(tmp_path, every=4, keep=100, clock=clock), clock, 10)
     assert saved == [4, 8, 10]
 
