@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from evohyper.engine.deferred_signals import deferred_signals
+
 SCHEMA_VERSION = 1
 _NAME = re.compile(r"^checkpoint-(\d{6,})\.pt$")
 log = logging.getLogger("evohyper.checkpoint")
@@ -92,16 +94,17 @@ def save_state(state: dict[str, Any], path: str | Path) -> Path:
     tensors: dict[str, torch.Tensor] = {}
     meta = json.dumps(_flatten(state, tensors), sort_keys=True)
     payload = {"schema": SCHEMA_VERSION, "meta": meta, "tensors": tensors, "checksum": _checksum(meta, tensors)}
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pt", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with deferred_signals():   # a Ctrl-C/SIGTERM arriving mid-write is delivered once the file is whole
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pt", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                torch.save(payload, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return path
 
 

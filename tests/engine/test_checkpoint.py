@@ -124,3 +124,38 @@ def test_loading_never_unpickles_code(tmp_path):
     with pytest.raises(CheckpointError):
         load_state(tmp_path / "c.pt")
     assert not (tmp_path / "pwned").exists()
+
+
+def test_a_signal_during_a_checkpoint_write_waits_for_the_write(tmp_path, monkeypatch):
+    """Issue 21 (found in CI): SIGTERM/Ctrl-C arriving inside ``torch.save`` raised there, and torch's zip
+    writer then failed on the way out ('unexpected pos 64 vs 0'): a traceback and exit 1 instead of the
+    clean stop. The write finishes first, then the signal is delivered to the handler that was installed."""
+    import os
+    import signal
+
+    import evohyper.engine.checkpoint as checkpoint_module
+
+    class Stop(KeyboardInterrupt):
+        pass
+
+    def handler(signum, frame):
+        raise Stop()
+
+    real_save = checkpoint_module.torch.save
+
+    def save_interrupted(obj, fh):   # the signal lands in the middle of the write
+        os.kill(os.getpid(), signal.SIGTERM)
+        real_save(obj, fh)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        monkeypatch.setattr(checkpoint_module.torch, "save", save_interrupted)
+        path = tmp_path / "checkpoint-000001.pt"
+        with pytest.raises(Stop):
+            save_state({"x": torch.arange(3)}, path)
+        monkeypatch.undo()
+        assert torch.equal(load_state(path)["x"], torch.arange(3))     # the write completed
+        assert not list(tmp_path.glob(".tmp-*"))
+        assert signal.getsignal(signal.SIGTERM) is handler              # the handler is back
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from evohyper.config.build import Components
+from evohyper.engine.deferred_signals import deferred_signals
 
 log = logging.getLogger("evohyper.best")
 #: the evaluation state the best individual was scored with, beside its weights (tensors only)
@@ -67,11 +68,12 @@ class _Exporter:
             "evaluation": self._evaluation(getattr(search, "best_evaluation", None) if chosen is None
                                            else chosen.evaluation),
         }
-        if chosen is not None:
-            self.summary["search_best_fitness"] = result.best_fitness
-            self.summary["reevaluation"] = self._reevaluation(chosen)
-        self.summary.update(self._export(search, genotype))
-        (self.directory / "phenotype.json").write_text(json.dumps(self.summary, indent=2, default=str))
+        with deferred_signals():   # best/ is written whole; a Ctrl-C/SIGTERM meanwhile is delivered after
+            if chosen is not None:
+                self.summary["search_best_fitness"] = result.best_fitness
+                self.summary["reevaluation"] = self._reevaluation(chosen)
+            self.summary.update(self._export(search, genotype))
+            (self.directory / "phenotype.json").write_text(json.dumps(self.summary, indent=2, default=str))
 
     def _save_state(self, state: dict[str, torch.Tensor] | None, name: str) -> str | None:
         """``state`` frozen beside the weights as ``best/<name>`` (None: no state) and loaded into the task."""
