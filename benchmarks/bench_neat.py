@@ -35,7 +35,7 @@ from benchmarks.report import add_summary
 from benchmarks.timing import Timing, fmt_ms, fmt_ratio, median_time, met, progress, table
 from evohyper.config import apply_overrides, load_raw, validate
 from evohyper.engine.runner import build_search
-from evohyper.families.hyperneat.direct import NEATDecoder
+from evohyper.families.neat.direct import NEATDecoder
 from evohyper_tasks.cartpole import CartPoleTask
 
 ROOT = Path(__file__).resolve().parent.parent

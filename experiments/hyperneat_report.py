@@ -31,8 +31,8 @@ def load_champion(run_dir: Path) -> tuple[Any, Any, dict[str, Any]]:
     """The best genome of a NEAT run, its neat-python config and the run's resolved config."""
     import yaml
 
-    from evohyper.families.hyperneat import neat_config as _neat_config
-    from evohyper.families.hyperneat import neat_state as _neat_state
+    from evohyper.families.neat import ini as _neat_config
+    from evohyper.families.neat import neat_state as _neat_state
 
     exported = json.loads((run_dir / "best" / "genotype.json").read_text())
     config = _neat_config.config_from_text(exported["neat_config"])

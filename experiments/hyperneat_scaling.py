@@ -58,7 +58,7 @@ class _ChampionRecorder:
 
 def genome_key(genome: Any) -> str:
     """Content hash of a genome (nodes, links, weights): equal CPPNs score equally."""
-    from evohyper.families.hyperneat.neat_state import genome_to_data
+    from evohyper.families.neat.neat_state import genome_to_data
 
     data = genome_to_data(genome)
     data.pop("key", None)
@@ -88,7 +88,7 @@ def run_one(config_path: Path, variant: str, seed: int, generations: int, extra:
     """One run: evolve ``generations`` at 11x11, score every distinct generation champion at 11, 33, 55."""
     from evohyper.config import apply_overrides, load_raw, validate
     from evohyper.engine.runner import build_search
-    from evohyper.families.hyperneat.neat_state import genome_to_data
+    from evohyper.families.neat.neat_state import genome_to_data
 
     overrides = ["backend.name=local", "output.progress=false", f"budget.generations={generations}",
                  "budget.target_fitness=null", f"decoder.distance_input={str(VARIANTS[variant]).lower()}",

@@ -15,8 +15,8 @@ import neat
 
 from evohyper.api import rng as _rng
 from evohyper.api.decoder import DecoderInfo
-from evohyper.families.hyperneat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
-from evohyper.families.hyperneat.strategy import NEAT
+from evohyper.families.neat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
+from evohyper.families.neat.strategy import NEAT
 
 
 def cppn_config(num_inputs: int, num_outputs: int, *, activations: Sequence[str] = ACTIVATION_NAMES,

@@ -23,7 +23,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "evohyper.config": CONFIG,
     "evohyper.strategies": COMPONENT,
     "evohyper.decoders": COMPONENT,
-    "evohyper.families.hyperneat": COMPONENT,
+    "evohyper.families.neat": COMPONENT,
+    "evohyper.families.hyperneat": (*COMPONENT, "evohyper.families.neat"),   # the one edge between families
     "evohyper.families.nas": COMPONENT,
     "evohyper.families.hypergan": COMPONENT,
     "evohyper.families.circuits": COMPONENT,
@@ -118,10 +119,22 @@ def test_no_module_imports_a_layer_above_its_own():
     assert violations() == []
 
 
+def test_one_family_imports_another_only_hyperneat_imports_neat():
+    """Families stay independent; HyperNEAT's CPPNs are NEAT genomes, the one recorded exception."""
+    families = [layer for layer in ALLOWED if layer.startswith("evohyper.families.")]
+    edges = {(a, b) for a in families for b in ALLOWED[a] if b.startswith("evohyper.families") and b != a}
+    assert edges == {("evohyper.families.hyperneat", "evohyper.families.neat")}
+
+
 @pytest.mark.parametrize("layer, line, fails", [
     ("strategies/bad.py", "from evohyper.engine.search import Search\n", True),
     ("api/bad.py", "def f():\n    from evohyper.config import ConfigError\n", True),
-    ("families/nas/bad.py", "from evohyper.families.hyperneat.cppn import compile_cppns\n", True),
+    ("families/nas/bad.py", "from evohyper.families.hyperneat.decoder import HyperNEATDecoder\n", True),
+    ("families/nas/bad.py", "from evohyper.families.neat.cppn import compile_cppns\n", True),
+    ("families/neat/bad.py", "def f():\n    from evohyper.families.hyperneat.substrate import grid\n", True),
+    ("families/neat/bad.py", "from evohyper.families.nas import space\n", True),
+    ("families/hyperneat/bad.py", "from evohyper.families.nas import space\n", True),
+    ("families/hyperneat/ok.py", "from evohyper.families.neat.cppn import compile_cppns\n", False),
     ("engine/bad.py", "import importlib\nimportlib.import_module('evohyper.viz.run_report')\n", True),
     ("decoders/bad.py", "from evohyper_tasks.digits import DigitsTask\n", True),
     ("families/nas/ok.py", "from evohyper.api.checks import integer\nfrom . import space\n", False),

@@ -12,10 +12,10 @@ from evohyper.export import ExportError, save_onnx, save_torch, to_module
 from evohyper.export.modules import example_input, max_difference
 from evohyper.families.hypergan.decoder import HyperGANDecoder
 from evohyper.families.hyperneat import HyperNEATDecoder
-from evohyper.families.hyperneat.networks import NEATPhenotypes
 from evohyper.families.hyperneat.substrate import SubstrateSpec, sandwich
 from evohyper.families.nas.decoder import GHNDecoder
 from evohyper.families.nas.space import graph_to_json
+from evohyper.families.neat.networks import NEATPhenotypes
 from evohyper.testing.neat_genomes import cppn_config, random_genomes
 
 TOL = 1e-5

@@ -25,8 +25,8 @@ import torch
 from evohyper.api.checks import MAX_SCALE
 from evohyper.api.decoder import Decoder, DecoderInfo
 from evohyper.api.phenotypes import MLPPhenotypes, MLPSpec
-from evohyper.families.hyperneat.cppn import CompiledCPPNs, compile_cppns
 from evohyper.families.hyperneat.substrate import SubstrateSpec, mlp_substrate
+from evohyper.families.neat.cppn import CompiledCPPNs, compile_cppns
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 MAX_CHUNK_MB = 1e6   # MiB of CPPN working buffer (a terabyte)

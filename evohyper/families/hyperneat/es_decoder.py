@@ -27,10 +27,10 @@ from evohyper.api.checks import MAX_LOOP, MAX_SCALE
 from evohyper.api.decoder import Decoder
 from evohyper.api.phenotypes import MLPSpec
 from evohyper.families.hyperneat import es_network, es_quadtree
-from evohyper.families.hyperneat.cppn import CompiledCPPNs, compile_cppns
 from evohyper.families.hyperneat.decoder import MAX_CHUNK_MB, HyperNEATDecoder
 from evohyper.families.hyperneat.es_phenotypes import ESNetworkSpec, ESPhenotypes
 from evohyper.families.hyperneat.substrate import SubstrateSpec, line
+from evohyper.families.neat.cppn import CompiledCPPNs, compile_cppns
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 KINDS = ("in", "hidden", "out")

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from evohyper.families.hyperneat.pictures import _plt, draw_cppn
+from evohyper.families.neat.drawing import _plt, draw_cppn
 
 
 def _segments(ax: Any, src: torch.Tensor, tgt: torch.Tensor, w: torch.Tensor, wmax: float) -> int:

@@ -63,3 +63,10 @@ class TestNEATDecoder(DecoderContract):
 
 class TestRecurrentNEATDecoder(TestNEATDecoder):
     recurrent = True
+
+
+def test_decoder_neat_takes_its_inputs_and_outputs_from_a_substrate_target():
+    """families.neat recognises families.hyperneat's SubstrateSpec without importing it: first and last sheet."""
+    decoder = NEATDecoder(SubstrateSpec(sandwich([3, 3], [2, 2])))
+    assert (decoder.num_inputs, decoder.num_outputs) == (9, 4)
+    assert (decoder.info().genome_inputs, decoder.info().genome_outputs) == (9, 4)

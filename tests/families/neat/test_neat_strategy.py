@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from evohyper.api.decoder import DecoderInfo
 from evohyper.engine.checkpoint import load_state, save_state
-from evohyper.families.hyperneat import neat_state as _neat_state
-from evohyper.families.hyperneat.strategy import NEAT
+from evohyper.families.neat import neat_state as _neat_state
+from evohyper.families.neat.strategy import NEAT
 
 SMALL = dict(popsize=24, num_inputs=3, num_outputs=2, node_add_prob=0.3, conn_add_prob=0.5,
              compatibility_threshold=1.5, max_stagnation=3, species_elitism=1)

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evohyper.api.phenotypes import MLPSpec
-from evohyper.families.hyperneat.cppn import feed_forward_plan
-from evohyper.families.hyperneat.networks import NEATPhenotypes
+from evohyper.families.neat.cppn import feed_forward_plan
+from evohyper.families.neat.networks import NEATPhenotypes
 from evohyper.testing.neat_genomes import cppn_config, random_genomes
 
 BOUNDED = ["sigmoid", "tanh", "sin", "gauss", "relu", "identity", "clamped", "abs", "hat", "softplus"]

@@ -19,9 +19,9 @@ from typing import Any
 import torch
 
 from evohyper.api.phenotypes import Phenotypes, TargetSpec
-from evohyper.families.hyperneat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
-from evohyper.families.hyperneat.cppn import CompiledNetworks, compile_networks, feed_forward_plan, recurrent_plan
-from evohyper.families.hyperneat.neat_module import NEATModule
+from evohyper.families.neat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
+from evohyper.families.neat.cppn import CompiledNetworks, compile_networks, feed_forward_plan, recurrent_plan
+from evohyper.families.neat.module import NEATModule
 
 
 def io_keys(num_inputs: int, num_outputs: int) -> tuple[list[int], list[int]]:

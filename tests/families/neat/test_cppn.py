@@ -7,8 +7,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evohyper.families.hyperneat import activations as nf
-from evohyper.families.hyperneat.cppn import compile_cppns
+from evohyper.families.neat import activations as nf
+from evohyper.families.neat.cppn import compile_cppns
 from evohyper.testing.neat_genomes import cppn_config, random_genomes
 
 

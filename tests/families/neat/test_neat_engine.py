@@ -97,7 +97,7 @@ def test_recurrent_networks_keep_one_state_per_gym_episode():
     """gym runs a stateful policy's E episodes in one call per step: episode 0 of E = 2 is episode 0 of E = 1
     (to rounding: one and two columns take different sparse-product kernels; see tasks/gym.py), and the
     states of the two episodes never mix (a mixed state would change the return by far more)."""
-    from evohyper.families.hyperneat.direct import NEATDecoder
+    from evohyper.families.neat.direct import NEATDecoder
     from evohyper.testing.neat_genomes import cppn_config, random_genomes
     from evohyper_tasks.gym import GymTask
 

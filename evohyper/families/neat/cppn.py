@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from neat.graphs import feed_forward_layers, required_for_output
 
-from evohyper.families.hyperneat.activations import ACTIVATION_NAMES, ACTIVATIONS, AGGREGATION_NAMES, AGGREGATIONS
+from evohyper.families.neat.activations import ACTIVATION_NAMES, ACTIVATIONS, AGGREGATION_NAMES, AGGREGATIONS
 
 _ACT_CODE = {n: i for i, n in enumerate(ACTIVATION_NAMES)}
 _AGG_CODE = {n: i for i, n in enumerate(AGGREGATION_NAMES)}

@@ -36,9 +36,9 @@ from evohyper.api import checks as _checks
 from evohyper.api import rng as _rng
 from evohyper.api.decoder import DecoderInfo
 from evohyper.api.strategy import Strategy
-from evohyper.families.hyperneat import neat_config as _neat_config
-from evohyper.families.hyperneat import neat_state as _neat_state
-from evohyper.families.hyperneat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
+from evohyper.families.neat import ini as _neat_config
+from evohyper.families.neat import neat_state as _neat_state
+from evohyper.families.neat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
 
 MAX_HIDDEN = 10_000   # hidden nodes every first genome starts with
 CONNECTIONS = ("unconnected", "fs_neat_nohidden", "fs_neat_hidden", "full_nodirect", "full_direct")

@@ -16,15 +16,17 @@ import torch
 
 from evohyper.api.decoder import Decoder, DecoderInfo
 from evohyper.api.phenotypes import TargetSpec
-from evohyper.families.hyperneat.networks import NEATPhenotypes
-from evohyper.families.hyperneat.substrate import SubstrateSpec
+from evohyper.families.neat.networks import NEATPhenotypes
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 def network_io(target: TargetSpec) -> tuple[int, int]:
     """Inputs and outputs of a task's MLP-like target (``sizes``: MLP, Elman RNN; or a substrate)."""
-    sizes = target.substrate.sizes if isinstance(target, SubstrateSpec) else getattr(target, "sizes", None)
+    # a substrate target (families.hyperneat's SubstrateSpec) is recognised by its ``substrate.sizes``:
+    # families.neat imports no other family (docs/architecture.md)
+    substrate = getattr(target, "substrate", None)
+    sizes = substrate.sizes if hasattr(substrate, "sizes") else getattr(target, "sizes", None)
     if not sizes or len(sizes) < 2:
         raise ValueError(f"decoder 'neat' needs a task whose network has a fixed number of inputs and outputs "
                          f"(an MLP-like target or a substrate); got {type(target).__name__}")
@@ -76,7 +78,7 @@ class NEATDecoder(Decoder):
 
     def pictures(self, genotype: Any, out_dir: Path) -> list[Path]:
         """``network.png``: the evolved network (nodes, links, activation functions), if small enough to read."""
-        from evohyper.families.hyperneat.pictures import draw_cppn
+        from evohyper.families.neat.drawing import draw_cppn
 
         if sum(bool(c.enabled) for c in genotype.connections.values()) > self.MAX_DRAWN_LINKS:
             return []

@@ -15,8 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from evohyper.families.hyperneat.activations import ACTIVATIONS, AGGREGATIONS
-from evohyper.families.hyperneat.cppn import Plan
+from evohyper.families.neat.activations import ACTIVATIONS, AGGREGATIONS
+from evohyper.families.neat.cppn import Plan
 
 
 class _Group(nn.Module):
