@@ -1,0 +1,129 @@
+"""neat-python genomes <-> ``GenomeBatch``, and one row as genotype JSON (docs/neat_engine.md, 5.4).
+
+Why here and not in the engine: neat-python stays the oracle and the export format (``FeedForwardNetwork``
+accepts what ``to_neat_python`` returns), so the two layouts must convert both ways without losing a bit.
+Activation and aggregation names become int8 codes: the index of the name in
+``activations.ACTIVATION_NAMES`` / ``AGGREGATION_NAMES``, the one table of the functions the compiler can run.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import neat
+import torch
+
+from evohyper.families.neat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
+from evohyper.families.neat.genome import GenomeBatch, pack_key, unpack_key
+
+_ACT = {name: i for i, name in enumerate(ACTIVATION_NAMES)}
+_AGG = {name: i for i, name in enumerate(AGGREGATION_NAMES)}
+
+
+def activation_code(name: str) -> int:
+    if name not in _ACT:
+        raise ValueError(f"activation {name!r} has no batched function; allowed: {list(ACTIVATION_NAMES)}")
+    return _ACT[name]
+
+
+def aggregation_code(name: str) -> int:
+    if name not in _AGG:
+        raise ValueError(f"aggregation {name!r} has no batched function; allowed: {list(AGGREGATION_NAMES)}")
+    return _AGG[name]
+
+
+def from_neat_python(genomes: Iterable[Any] | Mapping[int, Any], *, dtype: torch.dtype = torch.float64,
+                     device: torch.device | str | None = None) -> GenomeBatch:
+    """``DefaultGenome`` objects (a population dict: its values, in order) as one batch, rows in order.
+
+    ``float64`` by default: then every attribute is the very Python float (the round trip is the identity).
+    """
+    rows = list(genomes.values() if isinstance(genomes, Mapping) else genomes)
+    nodes: dict[str, list[Any]] = {k: [] for k in ("node_id", "bias", "response", "time_constant",
+                                                   "activation", "aggregation")}
+    conns: dict[str, list[Any]] = {k: [] for k in ("in", "out", "innovation", "weight", "enabled")}
+    for g in rows:
+        for k, n in g.nodes.items():
+            nodes["node_id"].append(k)
+            nodes["bias"].append(n.bias)
+            nodes["response"].append(n.response)
+            nodes["time_constant"].append(n.time_constant)
+            nodes["activation"].append(activation_code(n.activation))
+            nodes["aggregation"].append(aggregation_code(n.aggregation))
+        for (i, o), c in g.connections.items():
+            conns["in"].append(i)
+            conns["out"].append(o)
+            conns["innovation"].append(c.innovation)
+            conns["weight"].append(c.weight)
+            conns["enabled"].append(bool(c.enabled))
+    return _batch([g.key for g in rows], [len(g.nodes) for g in rows], [len(g.connections) for g in rows],
+                  nodes, conns, dtype, device)
+
+
+def _batch(gid: list[int], n_nodes: list[int], n_conns: list[int], nodes: dict[str, list[Any]],
+           conns: dict[str, list[Any]], dtype: torch.dtype, device: torch.device | str | None) -> GenomeBatch:
+    def t(values: list[Any], kind: torch.dtype) -> torch.Tensor:
+        return torch.tensor(values, dtype=kind, device=device)
+
+    node_t = {k: t(v, dtype if k in ("bias", "response", "time_constant") else torch.int64) for k, v in nodes.items()}
+    conn_t = {"conn_key": pack_key(t(conns["in"], torch.int64), t(conns["out"], torch.int64)),
+              "innovation": t(conns["innovation"], torch.int64), "weight": t(conns["weight"], dtype),
+              "enabled": t(conns["enabled"], torch.bool)}
+    return GenomeBatch.from_ragged(t(gid, torch.int64), t(n_nodes, torch.int32), t(n_conns, torch.int32),
+                                   node_t, conn_t, dtype=dtype)
+
+
+def to_neat_python(batch: GenomeBatch, i: int, genome_config: Any, fitness: float | None = None) -> Any:
+    """Row ``i`` as a ``DefaultGenome`` (gene dicts in slot order = sorted; innovations kept)."""
+    row = _row_lists(batch, i)
+    g = neat.DefaultGenome(row["gid"])
+    for k, bias, response, tc, act, agg in zip(*(row[n] for n in ("node_id", "bias", "response",
+                                                                  "time_constant", "activation", "aggregation"))):
+        node = genome_config.node_gene_type(k)
+        node.bias, node.response, node.time_constant = bias, response, tc
+        node.activation, node.aggregation = ACTIVATION_NAMES[act], AGGREGATION_NAMES[agg]
+        g.nodes[k] = node
+    for a, b, innovation, weight, enabled in zip(row["in"], row["out"], row["innovation"], row["weight"],
+                                                 row["enabled"]):
+        c = genome_config.connection_gene_type((a, b), innovation=innovation)
+        c.weight, c.enabled = weight, enabled
+        g.connections[(a, b)] = c
+    g.fitness = fitness
+    return g
+
+
+def _row_lists(batch: GenomeBatch, i: int) -> dict[str, Any]:
+    one = batch[i]
+    n, c = int(one.n_nodes[0]), int(one.n_conns[0])
+    row: dict[str, Any] = {"gid": int(one.gid[0])}
+    for name in ("node_id", "bias", "response", "time_constant", "activation", "aggregation"):
+        row[name] = getattr(one, name)[0, :n].tolist()
+    a, b = unpack_key(one.conn_key[0, :c])
+    row.update({"in": a.tolist(), "out": b.tolist(), "innovation": one.innovation[0, :c].tolist(),
+                "weight": one.weight[0, :c].tolist(), "enabled": one.enabled[0, :c].tolist()})
+    return row
+
+
+def genotype_to_data(batch: GenomeBatch, i: int, fitness: float | None = None) -> dict[str, Any]:
+    """Row ``i`` in the JSON form of ``neat_state.genome_to_data`` (``best/genotype.json``'s ``genome``)."""
+    row = _row_lists(batch, i)
+    nodes = [[k, bias, response, ACTIVATION_NAMES[act], AGGREGATION_NAMES[agg], tc] for k, bias, response, act, agg, tc
+             in zip(*(row[n] for n in ("node_id", "bias", "response", "activation", "aggregation", "time_constant")))]
+    conns = [list(x) for x in zip(row["in"], row["out"], row["innovation"], row["weight"], row["enabled"])]
+    return {"key": row["gid"], "fitness": fitness, "nodes": nodes, "connections": conns}
+
+
+def genotype_from_data(data: Mapping[str, Any], *, dtype: torch.dtype = torch.float64,
+                       device: torch.device | str | None = None) -> GenomeBatch:
+    """A one-row batch from ``genotype_to_data``'s (or ``neat_state.genome_to_data``'s) JSON."""
+    nodes: dict[str, list[Any]] = {"node_id": [], "bias": [], "response": [], "activation": [],
+                                   "aggregation": [], "time_constant": []}
+    for k, bias, response, act, agg, tc in data["nodes"]:
+        for name, v in zip(nodes, (int(k), float(bias), float(response), activation_code(act),
+                                   aggregation_code(agg), float(tc))):
+            nodes[name].append(v)
+    conns: dict[str, list[Any]] = {"in": [], "out": [], "innovation": [], "weight": [], "enabled": []}
+    for a, b, innovation, weight, enabled in data["connections"]:
+        for name, v in zip(conns, (int(a), int(b), int(innovation), float(weight), bool(enabled))):
+            conns[name].append(v)
+    return _batch([int(data["key"])], [len(data["nodes"])], [len(data["connections"])], nodes, conns, dtype, device)
