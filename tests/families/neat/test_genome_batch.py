@@ -256,3 +256,46 @@ def test_float32_batch_holds_rounded_attributes():
     b64 = convert.from_neat_python(genomes)
     assert b32.dtype == torch.float32 and torch.equal(b32.weight, b64.weight.float())
     assert b64.to(dtype=torch.float32).equal(b32)
+
+
+@SETTINGS
+@given(populations)
+def test_compact_sorts_genes_appended_at_the_tail(case):
+    """In flight a row holds appended genes after its sorted prefix; compaction puts them in place."""
+    _, genomes = _population(*case)
+    batch = convert.from_neat_python(genomes)
+    rows = torch.nonzero(batch.n_conns > 1).flatten()
+    moved = batch.with_widths(batch.node_width, batch.conn_width + 1)
+    tail = moved.n_conns[rows].to(torch.int64)
+    for name in CONN_FIELDS:  # slot 0 goes to the tail, slot 0 dies
+        t = getattr(moved, name)
+        t[rows, tail] = t[rows, 0]
+    keep = moved.conn_live
+    keep[rows, tail] = True
+    keep[rows, 0] = False
+    out = moved.compact(None, keep)
+    out.check()
+    assert out.equal(batch)
+    assert out.trim().conn_width == batch.conn_width
+
+
+@SETTINGS
+@given(populations, st.sampled_from(NODE_FIELDS + CONN_FIELDS + ("gid",)), st.integers(0, 2**16))
+def test_equal_sees_every_field(case, name, seed):
+    _, genomes = _population(*case)
+    batch = convert.from_neat_python(genomes)
+    other = convert.from_neat_python(genomes)
+    live = batch.conn_live if name in CONN_FIELDS else batch.node_live
+    candidates = torch.nonzero(live[:, 0]).flatten().tolist()
+    r = candidates[seed % len(candidates)]
+    t = getattr(other, name)
+    if name == "gid":
+        t[r] += 1
+    elif t.dtype == torch.bool:
+        t[r, 0] = ~t[r, 0]
+    else:
+        t[r, 0] = t[r, 0] + 1 if name not in ("activation", "aggregation") else (t[r, 0] + 1) % 2
+    assert batch.row_equal(other).tolist() == [i != r for i in range(len(batch))]
+    assert not batch.equal(other)
+    padded = other.with_widths(other.node_width + 2, other.conn_width + 2)
+    assert padded.row_equal(other).all()  # widths do not matter, padding is never compared
