@@ -4,10 +4,11 @@ population; direct NEAT, where the genome is the network itself, feed-forward or
 from evohyper.api.registry import decoders as _decoders
 from evohyper.api.registry import strategies as _strategies
 from evohyper.families.neat.direct import NEATDecoder
+from evohyper.families.neat.genome import GenomeBatch
 from evohyper.families.neat.networks import NEATPhenotypes
 from evohyper.families.neat.strategy import NEAT
 
 _decoders.register("neat")(NEATDecoder)
 _strategies.register("neat")(NEAT)
 
-__all__ = ["NEAT", "NEATDecoder", "NEATPhenotypes"]
+__all__ = ["NEAT", "GenomeBatch", "NEATDecoder", "NEATPhenotypes"]
