@@ -28,6 +28,15 @@ import torch
 _SCALARS = (bool, int, float, str, type(None))
 
 
+def qualified_name(cls: type) -> str:
+    """``module:QualName`` of a class: how a state names the class it was captured from."""
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _in_libraries(module: str, libraries: tuple[str, ...]) -> bool:
+    return any(module == lib or module.startswith(lib + ".") for lib in libraries)
+
+
 class _NotData(Exception):
     """A value the walk does not record (a function, a file handle, ...)."""
 
@@ -48,8 +57,7 @@ class _Capture:
         self.keep: list[Any] = []    # keeps every visited object alive, so ids are not reused mid-walk
 
     def _library(self, obj: Any) -> bool:
-        module = type(obj).__module__ or ""
-        return any(module == lib or module.startswith(lib + ".") for lib in self.libraries)
+        return _in_libraries(type(obj).__module__ or "", self.libraries)
 
     def value(self, obj: Any, path: str) -> Any:
         if isinstance(obj, np.generic):   # before the scalars: np.float64 is a float
@@ -132,7 +140,7 @@ class _Capture:
                 attrs.append([name, self.value(getattr(obj, name), sub)])
             except _NotData:
                 continue
-        out = {"@object": f"{cls.__module__}:{cls.__qualname__}", "attrs": attrs}
+        out = {"@object": qualified_name(cls), "attrs": attrs}
         if isinstance(obj, dict):
             out["items"] = self._items(obj, path)
         return out
@@ -248,10 +256,10 @@ class _Restore:
 
     def _object(self, enc: dict[str, Any], target: Any, n: int) -> Any:
         module, _, qualname = enc["@object"].partition(":")
-        if not any(module == lib or module.startswith(lib + ".") for lib in self.libraries):
+        if not _in_libraries(module, self.libraries):
             raise ValueError(f"object state names {enc['@object']!r}, outside the libraries "
                              f"{', '.join(self.libraries)}")
-        if target is not None and f"{type(target).__module__}:{type(target).__qualname__}" == enc["@object"] \
+        if target is not None and qualified_name(type(target)) == enc["@object"] \
                 and id(target) not in self.written:
             obj = target
         else:

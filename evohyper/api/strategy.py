@@ -169,14 +169,14 @@ class Strategy(ABC):
         return (*self.state_libraries, type(self).__module__.split(".")[0])
 
     def state_dict(self) -> dict[str, Any]:
-        return {"kind": "explicit", "class": f"{type(self).__module__}:{type(self).__qualname__}",
+        return {"kind": "explicit", "class": object_state.qualified_name(type(self)),
                 "generation": self.generation,
                 "state": object_state.capture(self, self._state_libraries(), self.state_exclude)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if self.generation != 0:
             raise RuntimeError("load_state_dict() needs a freshly constructed strategy")
-        name = f"{type(self).__module__}:{type(self).__qualname__}"
+        name = object_state.qualified_name(type(self))
         if state.get("kind") != "explicit" or state.get("class") != name:
             raise ValueError(f"{type(self).__name__} cannot load a {state.get('kind')!r} state of "
                              f"{state.get('class')!r}")

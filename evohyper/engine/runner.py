@@ -130,9 +130,7 @@ def resume_config(run_dir: str | Path, overrides: list[str]) -> Config:
                                            "(budget.generations, ...), output.checkpoint_every, "
                                            "output.checkpoint_seconds, output.tensorboard and output.progress "
                                            "may change")
-    cfg_path = Path(run_dir) / CONFIG_FILE
-    if not cfg_path.is_file():
-        raise FileNotFoundError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
+    cfg_path = _config_path(run_dir)
     config = validate(_strip_resolved(apply_overrides(load_raw(cfg_path), overrides)))
     tmp = cfg_path.with_name(CONFIG_FILE + ".tmp")
     tmp.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
@@ -174,10 +172,15 @@ def resume(run_dir: str | Path, overrides: list[str] | None = None) -> tuple[Sea
 
 def load_run_config(run_dir: str | Path) -> Config:
     """The validated config of a run directory (its resolved ``config.yaml``)."""
+    return validate(_strip_resolved(load_raw(_config_path(run_dir))))
+
+
+def _config_path(run_dir: str | Path) -> Path:
+    """A run directory's ``config.yaml``; FileNotFoundError when ``run_dir`` is not a run directory."""
     cfg_path = Path(run_dir) / CONFIG_FILE
     if not cfg_path.is_file():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
-    return validate(_strip_resolved(load_raw(cfg_path)))
+    return cfg_path
 
 
 def _strip_resolved(raw: dict[str, Any]) -> dict[str, Any]:

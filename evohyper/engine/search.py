@@ -149,12 +149,12 @@ class Search:
         c.task_errors += result.errors
         self._tick()
         best, mean, median, worst, i = _stats(fitness, self.maximize)
+        self.last_population, self.last_fitness = genotypes, fitness
+        self.last_evaluation = {"generation": c.generation, "seed": seed, "state": state}   # a metrics.csv row
         if i >= 0 and (self.best_fitness is None or (best > self.best_fitness if self.maximize
                                                       else best < self.best_fitness)):
             self.best_fitness = best
-            self.best_evaluation = {"generation": c.generation, "seed": seed, "state": state}  # a metrics.csv row
-        self.last_population, self.last_fitness = genotypes, fitness
-        self.last_evaluation = {"generation": c.generation, "seed": seed, "state": state}
+            self.best_evaluation = self.last_evaluation
         self.evaluation_state = merge_evaluation_state(state, result.state)
         metrics = {}
         for name, values in result.metrics.items():
