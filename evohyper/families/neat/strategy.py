@@ -41,6 +41,7 @@ from evohyper.families.neat import neat_state as _neat_state
 from evohyper.families.neat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
 
 MAX_HIDDEN = 10_000   # hidden nodes every first genome starts with
+ENGINES = ("neat-python",)  # the engine running the generation (docs/neat_engine.md, section 5.1)
 CONNECTIONS = ("unconnected", "fs_neat_nohidden", "fs_neat_hidden", "full_nodirect", "full_direct")
 
 
@@ -97,6 +98,8 @@ class NEAT(Strategy):
     Options (the rest map onto neat-python's INI config sections of the same names):
       popsize: genomes per generation (>= 2; neat-python's ``pop_size``).
       neat_config: path of a neat-python INI file used as-is instead of the options below; null: none.
+      engine: which engine runs the generation: ``neat-python`` (neat-python's own objects, the
+        reference).
       num_inputs, num_outputs: the genome's inputs/outputs (>= 1); null: what the decoder declares.
       initial_connection: how new genomes are wired (neat-python): ``full_direct``, ``full_nodirect``,
         ``fs_neat_nohidden``, ``fs_neat_hidden`` or ``unconnected``.
@@ -132,6 +135,7 @@ class NEAT(Strategy):
 
     def __init__(self, genome_size: int | None, seed: int, *,
                  neat_config: str | None = None,
+                 engine: Literal["neat-python"] = "neat-python",
                  num_inputs: int | None = None,
                  num_outputs: int | None = None,
                  popsize: int | None = None,
@@ -168,6 +172,8 @@ class NEAT(Strategy):
         """Every NEAT option left null takes the INI file's value (``neat_config``) or else the default in
         ``neat_config.DEFAULTS``; an option given replaces the INI item it maps to."""
         super().__init__(genome_size, seed)
+        _checks.one_of("engine", engine, ENGINES)
+        self.engine = engine
         given = {k: v for k, v in locals().items() if k in _neat_config.DEFAULTS and v is not None}
         _checks.integer("num_inputs", num_inputs, 1, optional=True)
         _checks.integer("num_outputs", num_outputs, 1, optional=True)
