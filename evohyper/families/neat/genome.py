@@ -171,6 +171,11 @@ class GenomeBatch:
             index = slice(index, index + 1 if index != -1 else None)
         elif not isinstance(index, (slice, Tensor)):
             index = torch.as_tensor(index, dtype=torch.int64, device=self.device)
+        if isinstance(index, Tensor):
+            if index.dtype == torch.bool:
+                index = torch.nonzero(index).reshape(-1)
+            index = index.to(device=self.device, dtype=torch.int64)  # index_select: ~10x advanced indexing on CPU
+            return self._replace(**{k: t.index_select(0, index) for k, t in self._tensors().items()})
         return self._replace(**{k: t[index] for k, t in self._tensors().items()})
 
     @classmethod
