@@ -29,6 +29,10 @@ from evohyper.families.neat.streams import Streams
 Tensor = torch.Tensor
 
 OP = "crossover"
+#: neat's literals: a matched attribute is the fitter parent's iff ``random() > TAKE_FITTER``; a gene disabled
+#: in either parent is disabled in the child iff ``random() < DISABLE``
+TAKE_FITTER = 0.5
+DISABLE = 0.75
 
 
 def fitter_parents(p1: Tensor, p2: Tensor, fitness: Tensor) -> tuple[Tensor, Tensor]:
@@ -56,12 +60,12 @@ def crossover(parents: GenomeBatch, p1: Tensor, p2: Tensor, fitness: Tensor, cfg
     if match is not None:
         j, hit = match
         hit &= mate.innovation.gather(1, j) == child.innovation
-        take = streams.uniform(OP, int(hit.sum()), len(CONN_ATTRIBUTES), dtype=dtype) > 0.5
+        take = streams.uniform(OP, int(hit.sum()), len(CONN_ATTRIBUTES), dtype=dtype) > TAKE_FITTER
         for col, name in enumerate(CONN_ATTRIBUTES):
             out[name] = _inherit(getattr(child, name), getattr(mate, name).gather(1, j), hit, take[:, col])
         en_fit, en_mate = child.enabled[hit], mate.enabled.gather(1, j)[hit]
         disabled = (~en_fit | ~en_mate).nonzero().squeeze(1)
-        off = disabled[streams.uniform(OP, disabled.numel(), dtype=dtype) < 0.75]
+        off = disabled[streams.uniform(OP, disabled.numel(), dtype=dtype) < DISABLE]
         enabled = out["enabled"][hit]
         enabled[off] = False
         out["enabled"][hit] = enabled
@@ -70,7 +74,7 @@ def crossover(parents: GenomeBatch, p1: Tensor, p2: Tensor, fitness: Tensor, cfg
     match = _aligned(child.node_id, mate.node_id, child.node_live)
     if match is not None:
         j, hit = match
-        take = streams.uniform(OP, int(hit.sum()), len(NODE_ATTRIBUTES), dtype=dtype) > 0.5
+        take = streams.uniform(OP, int(hit.sum()), len(NODE_ATTRIBUTES), dtype=dtype) > TAKE_FITTER
         for col, name in enumerate(NODE_ATTRIBUTES):
             out[name] = _inherit(getattr(child, name), getattr(mate, name).gather(1, j), hit, take[:, col])
     return dataclasses.replace(child, **out)
