@@ -71,9 +71,14 @@ def _slot_pairs(cfg: NEATConfig, n: int, streams: Streams, device: torch.device)
     if form.startswith("partial"):
         keep = int(round(len(pairs) * cfg.connection_fraction))  # Python round, as neat
         u = streams.uniform(OP, n, len(pairs))
-        chosen = torch.sort(torch.argsort(u, dim=1, stable=True)[:, :keep], dim=1).values
+        chosen = _subset(u, keep)
         ins, outs = ins.gather(1, chosen), outs.gather(1, chosen)
     return ins, outs
+
+
+def _subset(u: Tensor, keep: int) -> Tensor:
+    """Per row the (ascending) columns of the ``keep`` smallest uniforms: a uniform random ``keep``-subset."""
+    return torch.sort(torch.argsort(u, dim=1, stable=True)[:, :keep], dim=1).values
 
 
 def initial_population(cfg: NEATConfig, n: int, streams: Streams, counters: Counters, *,

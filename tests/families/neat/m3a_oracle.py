@@ -52,7 +52,8 @@ def config_text(base: str = XOR, **items: object) -> str:
     parser = configparser.ConfigParser()
     parser.read_string((INIS / base).read_text())
     for key, value in items.items():
-        parser.set(_SECTION_OF.get(key, "DefaultGenome"), key, " ".join(value) if isinstance(value, list) else str(value))
+        text = " ".join(value) if isinstance(value, list) else str(value)
+        parser.set(_SECTION_OF.get(key, "DefaultGenome"), key, text)
     out = io.StringIO()
     parser.write(out)
     return out.getvalue()

@@ -14,12 +14,12 @@ import copy
 import dataclasses
 import random
 
+import neat
 import numpy as np
 import pytest
 import torch
 from m3a_oracle import ALPHA, RICH, Script, chi2_same, config, counts, ks_same, population, scripted
 
-import neat
 from evohyper.families.neat import convert
 from evohyper.families.neat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
 from evohyper.families.neat.attributes import (

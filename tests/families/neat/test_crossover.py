@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 
+import neat
 import numpy as np
 import pytest
 import torch
@@ -19,7 +20,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from m3a_oracle import ALPHA, Script, chi2_same, population, scripted
 
-import neat
 from evohyper.families.neat import convert
 from evohyper.families.neat import crossover as xmod
 from evohyper.families.neat.crossover import crossover, fitter_parents
