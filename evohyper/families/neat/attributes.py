@@ -102,10 +102,10 @@ def mutate_float(values: Tensor, attr: FloatAttr, streams: Streams, op: str = OP
     if attr.mutate_rate > 0.0:
         idx = mutated.nonzero().squeeze(1)
         z = streams.normal(op, idx.numel(), dtype=dtype)
-        out[idx] = _clamp(values[idx] + z * attr.mutate_power, attr)
+        out.index_copy_(0, idx, _clamp(values.index_select(0, idx) + z * attr.mutate_power, attr))
     if attr.replace_rate > 0.0:
         idx = (~mutated & (r < attr.replace_rate + attr.mutate_rate)).nonzero().squeeze(1)
-        out[idx] = init_float(attr, idx.numel(), streams, op, dtype)
+        out.index_copy_(0, idx, init_float(attr, idx.numel(), streams, op, dtype))
     return out
 
 
@@ -154,24 +154,23 @@ def mutate_attributes(batch: GenomeBatch, rows: Tensor, cfg: NEATConfig, streams
     """
     rows = rows.to(device=batch.device, dtype=torch.int64)
     out: dict[str, Tensor] = {}
-    for names, live in ((CONN_ATTRIBUTES, batch.conn_live[rows]), (NODE_ATTRIBUTES, batch.node_live[rows])):
+    for names, counts in ((CONN_ATTRIBUTES, batch.n_conns), (NODE_ATTRIBUTES, batch.n_nodes)):
+        width = getattr(batch, names[0]).shape[1]
+        slots = torch.arange(width, device=batch.device)
+        live = slots < counts.index_select(0, rows)[:, None]
+        flat = (rows[:, None] * width + slots).masked_select(live)  # the live genes of rows, row-major
         for name in names:
             attr = getattr(cfg, name)
             full = getattr(batch, name)
-            sub = full[rows]
-            values = sub[live]
+            values = full.reshape(-1).index_select(0, flat)
             if isinstance(attr, FloatAttr):
                 new = mutate_float(values, attr, streams)
             elif isinstance(attr, BoolAttr):
                 new = mutate_bool(values, attr, streams, dtype=batch.dtype)
             else:
                 new = mutate_string(values, attr, streams, dtype=batch.dtype)
-            if new is values:
-                continue
-            sub[live] = new
-            full = full.clone()
-            full[rows] = sub
-            out[name] = full
+            if new is not values:
+                out[name] = torch.index_copy(full.reshape(-1), 0, flat, new).view(full.shape)
     return dataclasses.replace(batch, **out)
 
 

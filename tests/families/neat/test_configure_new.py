@@ -18,12 +18,16 @@ import neat
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from m3a_oracle import ALPHA, RICH, chi2_same, config, counts, ks_same
 
 from evohyper.families.neat import convert
 from evohyper.families.neat import initial as imod
 from evohyper.families.neat.activations import ACTIVATION_NAMES
+from evohyper.families.neat.attributes import mutate_attributes
 from evohyper.families.neat.counters import Counters
+from evohyper.families.neat.crossover import crossover
 from evohyper.families.neat.genome import unpack_key
 from evohyper.families.neat.initial import FORMS, initial_population
 from evohyper.families.neat.streams import Streams
@@ -192,3 +196,28 @@ def test_initial_attributes_match_neat():
     assert min(p.values()) > ALPHA, p
     wrong = dataclasses.replace(cfg, weight=dataclasses.replace(cfg.weight, init_stdev=1.1 * cfg.weight.init_stdev))
     assert p_values(initial_population(wrong, 1500, Streams(4, 0), Counters(), dtype=torch.float64))["weight"] < ALPHA
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(FORMS), st.booleans(), st.integers(0, 3), st.integers(1, 4), st.integers(1, 3),
+       st.integers(1, 9), st.sampled_from([0.0, 0.25, 0.5, 0.7, 1.0]), st.integers(0, 2**31 - 1))
+def test_any_shape_matches_neat_sizes_and_ids(form, feed_forward, hidden, inputs, outputs, n, fraction, seed):
+    """Random shapes: node ids, connection counts and candidate sets as neat's; the rows then go through
+    the other M3a operators (empty connection rows included)."""
+    text = f"{form} {fraction}" if form.startswith("partial") else form
+    neat_cfg, cfg = config(num_inputs=inputs, num_outputs=outputs, num_hidden=hidden, feed_forward=feed_forward,
+                           initial_connection=text)
+    genomes, _ = _neat_new(neat_cfg, n)
+    batch = initial_population(cfg, n, Streams(seed, 0), Counters())
+    batch.check()
+    assert [batch.node_id[i].tolist() for i in range(n)] == [sorted(g.nodes) for g in genomes]
+    assert batch.n_conns.tolist() == [len(g.connections) for g in genomes]
+    if not form.startswith("fs_neat"):
+        for i, g in enumerate(genomes):
+            assert set(_keys(batch, i)) <= set(g.compute_full_connections(neat_cfg.genome_config, "direct" in form
+                                                                          and "nodirect" not in form))
+    mutated = mutate_attributes(batch, torch.arange(n), cfg, Streams(seed, 1))
+    mutated.check()
+    children = crossover(mutated, torch.arange(n), torch.arange(n).flip(0), torch.zeros(n, dtype=torch.float64),
+                         cfg, Streams(seed, 1))
+    children.check()
