@@ -25,28 +25,30 @@ def creates_cycle(batch: GenomeBatch, rows: Tensor, src: Tensor, dst: Tensor) ->
     never be walked (nothing links into an input), so inputs need no slots. Edges at an id that is
     neither an input nor a node gene of the row (impossible in a valid genome) are ignored.
     """
-    rows = torch.as_tensor(rows, dtype=torch.int64, device=batch.device)
-    return row_creates_cycle(batch[rows], src, dst)
+    rows = torch.as_tensor(rows, device=batch.device).to(torch.int64).reshape(-1)
+    return rows_create_cycle(batch.node_id[rows], batch.n_nodes[rows], batch.conn_key[rows], batch.n_conns[rows],
+                             src, dst)
 
 
-def row_creates_cycle(part: GenomeBatch, src: Tensor, dst: Tensor) -> Tensor:
-    """``creates_cycle`` for every row of ``part`` (``src``, ``dst``: ``[len(part)]`` ids)."""
-    r, n = len(part), part.node_width
-    device = part.device
+def rows_create_cycle(node_id: Tensor, n_nodes: Tensor, conn_key: Tensor, n_conns: Tensor, src: Tensor,
+                      dst: Tensor) -> Tensor:
+    """``creates_cycle`` on gathered rows: ``node_id [R, N]``, ``conn_key [R, C]`` with their live counts."""
+    r, n = node_id.shape
+    device = node_id.device
     src = torch.as_tensor(src, device=device).to(torch.int64).reshape(r)
     dst = torch.as_tensor(dst, device=device).to(torch.int64).reshape(r)
     same = src == dst
-    if r == 0 or n == 0 or part.conn_width == 0:
+    if r == 0 or n == 0 or conn_key.shape[1] == 0:
         return same
-    ids = part.node_id.to(torch.int64)  # sorted rows, pad INT32_MAX after the live ids
-    cin, cout = unpack_key(part.conn_key)
-    s_slot, s_ok = _slot(ids, part.n_nodes, cin)
-    d_slot, d_ok = _slot(ids, part.n_nodes, cout)
-    edge = part.conn_live & s_ok & d_ok
+    ids = node_id.to(torch.int64)  # sorted rows, pad INT32_MAX after the live ids
+    cin, cout = unpack_key(conn_key)
+    s_slot, s_ok = _slot(ids, n_nodes, cin)
+    d_slot, d_ok = _slot(ids, n_nodes, cout)
+    edge = (torch.arange(conn_key.shape[1], device=device) < n_conns[:, None]) & s_ok & d_ok
     dump = torch.full_like(s_slot, n)  # slot n is never reached: masked edges read and write only it
     s_slot, d_slot = torch.where(edge, s_slot, dump), torch.where(edge, d_slot, dump)
-    start, start_ok = _slot(ids, part.n_nodes, dst[:, None])
-    goal, goal_ok = _slot(ids, part.n_nodes, src[:, None])
+    start, start_ok = _slot(ids, n_nodes, dst[:, None])
+    goal, goal_ok = _slot(ids, n_nodes, src[:, None])
     reach = torch.zeros(r, n + 1, dtype=torch.uint8, device=device)
     reach.scatter_(1, torch.where(start_ok, start, n), 1)
     reach[:, n] = 0

@@ -225,7 +225,9 @@ MODES = {"plain": dict(single_structural_mutation=False, structural_mutation_sur
          "plain_surer": dict(single_structural_mutation=False, structural_mutation_surer="true"),
          "single": dict(single_structural_mutation=True, structural_mutation_surer="default"),
          "single_unsure": dict(single_structural_mutation=True, structural_mutation_surer="false")}
-KINDS = {"ff": {}, "recurrent": dict(feed_forward=False), "hidden": dict(num_hidden=2)}
+KINDS = {"ff": {}, "recurrent": dict(feed_forward=False), "hidden": dict(num_hidden=2),
+         "wide": dict(num_inputs=12, num_outputs=10, num_hidden=3, initial_connection="full_direct")}
+GENERATIONS = {"ff": 6, "recurrent": 6, "hidden": 6, "wide": 2}  # wide: neat's crossover is slow there
 
 
 @pytest.mark.parametrize("rates", list(RATES))
@@ -233,7 +235,7 @@ KINDS = {"ff": {}, "recurrent": dict(feed_forward=False), "hidden": dict(num_hid
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_equals_neat_mutate_under_shared_draws(rates, mode, kind):
     seed = zlib.crc32(f"{rates}/{mode}/{kind}".encode()) % 1000
-    genomes = population(seed % 7, **KINDS[kind])
+    genomes = population(seed % 3, GENERATIONS[kind], **KINDS[kind])
     config = make_config(**RATES[rates], **MODES[mode], **KINDS[kind])
     batch = convert.from_neat_python(genomes)
     start = 1000 + seed
@@ -242,6 +244,19 @@ def test_equals_neat_mutate_under_shared_draws(rates, mode, kind):
     assert_same_up_to_innovations(got, convert.from_neat_python(ref))
     assert counters.next_node_id == next(config.genome_config.node_indexer)
     assert not got.equal(batch)  # something happened
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2), st.integers(0, 2**31), st.sampled_from(list(MODES)), st.sampled_from(list(KINDS)),
+       st.lists(st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]), min_size=4, max_size=4))
+def test_equals_neat_mutate_under_shared_draws_any_seed_and_rates(pop_seed, seed, mode, kind, rates):
+    genomes = population(pop_seed, GENERATIONS[kind], **KINDS[kind])
+    probs = dict(zip(("node_add_prob", "node_delete_prob", "conn_add_prob", "conn_delete_prob"), rates))
+    config = make_config(**probs, **MODES[mode], **KINDS[kind])
+    batch = convert.from_neat_python(genomes)
+    got, streams, _ = engine(batch, config, seed, node_start=5000)
+    ref = neat_structural(genomes, config, streams.draws, node_start=5000)
+    assert_same_up_to_innovations(got, convert.from_neat_python(ref))
 
 
 def test_lazy_node_counter_starts_like_neat():
@@ -386,3 +401,22 @@ def test_feed_forward_offspring_stay_acyclic(seed, mode):
         sources = {x for x in batch.conn_in[r, :c].tolist() if x >= 0}
         assert set(batch.conn_out[r, :c].tolist()) | sources <= ids  # no gene at a deleted node
         assert not sources & set(range(cfg.num_outputs))  # never a link out of an output (S10 quirk)
+
+
+@pytest.mark.parametrize("grow", [False, True])
+def test_inplace_gives_the_same_result_and_writes_the_input(grow):
+    genomes = population(6)
+    config = make_config(**RATES["all"])
+    batch = convert.from_neat_python(genomes)
+    batch = batch if grow else batch.with_widths(batch.node_width + 1, batch.conn_width + 3)
+    before = {k: t.clone() for k, t in batch._tensors().items()}
+    rows = torch.arange(1, len(batch), 2)
+    copied, _, _ = engine(batch, config, 2, rows=rows, node_start=700)
+    assert all(torch.equal(t, before[k]) for k, t in batch._tensors().items())  # not modified
+    cfg = neat_config.from_neat(config)
+    inplace = mutate_structure(batch, rows, cfg, Streams(2, 5), Counters(next_node_id=700, innovation=10**6),
+                               new_nodes, new_connections, inplace=True)
+    for k, t in copied._tensors().items():
+        assert torch.equal(getattr(inplace, k), t), k
+    written = not all(torch.equal(t, before[k]) for k, t in batch._tensors().items())
+    assert written == (not grow)  # a batch that had to grow cannot be written in place
