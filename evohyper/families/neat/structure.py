@@ -139,7 +139,7 @@ def _add_node(run: _Run, fire: Tensor) -> None:
     nodes = _values(run.new_nodes(r), r, NODE_FIELDS[1:], p)
     nodes["bias"] = torch.zeros_like(nodes["bias"])  # neat: "start with zero bias"
     nodes["node_id"] = new_id.to(torch.int32)[:, None]
-    _insert(p, NODE_FIELDS, "n_nodes", nodes, torch.ones(r, 1, dtype=torch.bool, device=device))
+    _insert(p, NODE_FIELDS, "n_nodes", nodes)
     i, o = unpack_key(key)
     conns = _values(run.new_connections(2 * r), 2 * r, CONN_FIELDS[2:], p)  # initialised, then overwritten
     conns = {n: v.reshape(r, 2) for n, v in conns.items()}
@@ -149,7 +149,7 @@ def _add_node(run: _Run, fire: Tensor) -> None:
     conns["innovation"] = run.counters.innovations(2 * r).to(device).reshape(r, 2)
     order = conns["conn_key"].argsort(dim=1)  # (i, new) < (new, o) unless i > new: keep the pair sorted
     conns = {n: v.gather(1, order) for n, v in conns.items()}
-    _insert(p, CONN_FIELDS, "n_conns", conns, torch.ones(r, 2, dtype=torch.bool, device=device))
+    _insert(p, CONN_FIELDS, "n_conns", conns)
     run.put(idx, p)
 
 
@@ -249,29 +249,34 @@ def _values(attrs: dict[str, Tensor], n: int, names: tuple[str, ...], like: dict
     return out
 
 
-def _insert(p: dict[str, Tensor], names: tuple[str, ...], count: str, new: dict[str, Tensor], valid: Tensor) -> None:
-    """Insert up to ``m`` genes per row at their sorted places (in place on the dict ``p`` of row tensors).
+def _insert(p: dict[str, Tensor], names: tuple[str, ...], count: str, new: dict[str, Tensor],
+            valid: Tensor | None = None) -> None:
+    """Insert ``m`` genes per row at their sorted places (in place on the dict ``p`` of row tensors).
 
-    ``new[name]`` is ``[R, m]``; the valid ones (``valid [R, m]``) are keys not yet in their row, ascending
-    along ``m``. The row must have room (widths ensured beforehand). One gather per field: output slot ``s``
-    holds new gene ``t`` where ``s`` is its final place, else the old slot ``s - (new genes placed before s)``.
+    ``new[name]`` is ``[R, m]``: keys not yet in their row, ascending along ``m``. ``valid [R, 1]`` (one gene
+    per row only) marks the rows that get theirs; ``None``: every row gets all ``m``. The row must have room
+    (widths ensured beforehand). One gather per field: output slot ``s`` holds new gene ``t`` where ``s`` is
+    its final place, else the old slot ``s - (new genes placed before s)``.
     """
     keys = p[names[0]]
-    width = keys.shape[1]
+    r, width, m = keys.shape[0], keys.shape[1], new[names[0]].shape[1]
+    if valid is not None and m != 1:
+        raise ValueError(f"_insert with a valid mask takes one gene per row, not {m}")
+    ok = torch.ones(r, m, dtype=torch.bool, device=keys.device) if valid is None else valid
     at = torch.searchsorted(keys, new[names[0]].to(keys.dtype).contiguous())  # old genes before each new one
-    place = at + torch.cumsum(valid, dim=1) - 1  # final slot of each valid new gene
+    place = (at + torch.arange(m, device=keys.device)).clamp(max=width - 1)  # final slot of each new gene
     s = torch.arange(width, device=keys.device)[None, :]
-    before = torch.zeros_like(keys, dtype=torch.int64)
-    for t in range(valid.shape[1]):
-        before += valid[:, t:t + 1] & (place[:, t:t + 1] < s)
-    src = (s - before).clamp(0, width - 1)
-    place = place.clamp(0, width - 1)
+    before = (ok[:, :1] & (place[:, :1] < s)).to(torch.int64)
+    for t in range(1, m):
+        before += place[:, t:t + 1] < s
+    src = (s - before).clamp(min=0)
     for name in names:
         out = p[name].gather(1, src)
-        # write each new gene at its place; an invalid one rewrites the value already there
-        values = torch.where(valid, new[name].to(out.dtype), out.gather(1, place))
+        values = new[name].to(out.dtype)
+        if valid is not None:  # a row without a new gene rewrites the value already at ``place``
+            values = torch.where(valid, values, out.gather(1, place))
         p[name] = out.scatter_(1, place, values)
-    p[count] = p[count] + valid.sum(dim=1, dtype=torch.int32)
+    p[count] = p[count] + ok.sum(dim=1, dtype=torch.int32)
 
 
 def _drop_slot(p: dict[str, Tensor], names: tuple[str, ...], count: str, slot: Tensor) -> None:
