@@ -114,26 +114,34 @@ def _round(x: float) -> float:
     return round(x / STEP) * STEP
 
 
-def table_from_neat(species_set, population_order: list[int]) -> tuple[SpeciesTable, torch.Tensor]:
-    """neat's species set as a ``SpeciesTable`` (rows ascending sid; ``representative`` = position of the
-    representative's genome id in ``population_order``) and ``species_of`` over ``population_order``."""
+def table_from_neat(species_set, population_order: list[int]) -> SpeciesTable:
+    """neat's species set as a ``SpeciesTable``: rows ascending sid, ``representative`` = position of the
+    representative's genome id in ``population_order`` (-1 when it is not there)."""
     row_of = {gid: i for i, gid in enumerate(population_order)}
-    sids = sorted(species_set.species)
     rows = []
-    for sid in sids:
+    for sid in sorted(species_set.species):
         s = species_set.species[sid]
         rows.append((sid, s.created, s.last_improved,
                      max(s.fitness_history) if s.fitness_history else -sys.float_info.max,
                      math.nan if s.fitness is None else s.fitness,
                      math.nan if s.adjusted_fitness is None else s.adjusted_fitness,
-                     row_of.get(s.representative.key, -1)))
+                     row_of.get(s.representative.key, -1) if s.representative is not None else -1))
     cols = list(zip(*rows)) if rows else [[]] * 7
-    table = SpeciesTable(*(torch.tensor(c, dtype=torch.float64 if k in (3, 4, 5) else torch.int64)
-                           for k, c in enumerate(cols)))
-    species_row = {sid: i for i, sid in enumerate(sids)}
-    species_of = torch.tensor([species_row[species_set.genome_to_species[g]] for g in population_order]
-                              if species_set.genome_to_species else [], dtype=torch.int64)
-    return table, species_of
+    return SpeciesTable(*(torch.tensor(c, dtype=torch.float64 if k in (3, 4, 5) else torch.int64)
+                          for k, c in enumerate(cols)))
+
+
+def species_of_from_neat(species_set, population_order: list[int]) -> torch.Tensor:
+    """Table row (ascending sid) of each genome id of ``population_order``, from neat's species members."""
+    sid_row = {sid: i for i, sid in enumerate(sorted(species_set.species))}
+    of = {gid: sid_row[sid] for sid, s in species_set.species.items() for gid in s.members}
+    return torch.tensor([of[g] for g in population_order], dtype=torch.int64)
+
+
+def assert_tables_equal(got: SpeciesTable, want: SpeciesTable) -> None:
+    for name in ("sid", "created", "last_improved", "best", "fitness", "adjusted_fitness", "representative"):
+        torch.testing.assert_close(getattr(got, name), getattr(want, name), rtol=0, atol=0, equal_nan=True,
+                                   msg=lambda m, name=name: f"{name}: {m}")
 
 
 def next_sid(species_set) -> int:
