@@ -137,6 +137,7 @@ class Offspring:
     is_elite: Tensor  # [P_new] bool
     gid: Tensor  # [P_new] int64, elites keep theirs; children get counters.gids(...) in slot order
     species: Tensor  # [P_new] int64, row of the parents' species in the returned (surviving) table
+    pool: Tensor  # [P_new] int64, size of the parent pool a child drew from (the top of its species); 0 for elites
 
     def __len__(self) -> int:
         return int(self.gid.shape[0])
@@ -218,4 +219,5 @@ def plan_offspring(table: SpeciesTable, species_of: Tensor, fitness: Tensor, gid
     new_row[t(survivors)] = torch.arange(len(survivors), device=device)
     kept = table.replace(adjusted_fitness=af).select(survivors)
     return kept, Offspring(source=source, parent2=parent2, is_elite=is_elite, gid=new_gid,
-                           species=new_row[rows[slot_species]])
+                           species=new_row[rows[slot_species]],
+                           pool=torch.where(is_elite, 0, pool_t[slot_species]))
