@@ -177,6 +177,11 @@ def from_text(text: str) -> NEATConfig:
     activation/aggregation names without a batched function are refused by name there)."""
     from evohyper.families.neat import ini
 
-    parsed = ini.config_from_text(text)
+    try:
+        parsed = ini.config_from_text(text)
+    except ValueError:
+        raise
+    except Exception as exc:  # neat-python reports config problems with bare Exceptions (and NameError)
+        raise ValueError(f"neat-python rejected the configuration: {exc}") from None
     ini.check_items(text, parsed)
     return from_neat(parsed)
