@@ -4,18 +4,21 @@
 Why an alignment through the representatives' key set: speciation compares a few representatives (tens)
 with the whole population. The keys of all representatives are collected into one sorted set ``U``
 (``unique``); every genome gene is located in ``U`` with one ``searchsorted`` (independent of the
-representative), and a dense ``[R, |U|]`` table says which slot of representative ``r`` holds key ``u``.
-Matching gene ``j`` of genome ``p`` against representative ``r`` is then a gather ``[R, P, W]``, the pairwise
-work itself, with no loop over representatives or genomes (representatives are processed in chunks only to
-bound memory).
+representative), and a dense ``[R, |U| + 1]`` table holds each representative's attributes by key. Matching
+gene ``j`` of genome ``p`` against representative ``r`` is then one gather ``[R, P, W]``, the pairwise work
+itself, with no loop over representatives or genomes (representatives are processed in chunks only to bound
+memory). ``PopulationDistances`` prepares the population side once, so speciation's repeated calls (one per
+round) pay only for the representatives.
 
 Float semantics: every per-gene term is computed in ``float64`` with neat's own order of operations
-(``((|db| + |dr|) + |dtc| + [act!=] + [agg!=]) * cw`` for nodes, ``(|dw| + [en!=]) * cw`` for connections,
+(``((|db| + |dr|) + |dtc| + [act!=] + [agg!=]) * cw`` for nodes, ``(|dw| + [en!=]) * cw`` for connections;
 ``|a - b|`` is symmetric in IEEE arithmetic, so the direction of the comparison does not matter); only the
 order of the sum over matched genes differs from neat's dict order. Values are therefore equal to neat's bit
 for bit when the terms are dyadic (the sums are then exact in any order) and within a few ulp otherwise.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 
@@ -30,86 +33,113 @@ CHUNK_ELEMENTS = 1 << 22
 
 def distances(reps: GenomeBatch, genomes: GenomeBatch, cfg: NEATConfig) -> Tensor:
     """``[R, P]`` float64: ``d[r, p]`` = neat's ``reps[r].distance(genomes[p])`` (S16)."""
-    cw = float(cfg.compatibility_weight_coefficient)
-    cd = float(cfg.compatibility_disjoint_coefficient)
-    device = genomes.device
-    reps = reps.to(device)
-    R, P = len(reps), len(genomes)
-    out = torch.zeros(R, P, dtype=torch.float64, device=device)
-    if R == 0 or P == 0:
+    return PopulationDistances(genomes, cfg)(reps)
+
+
+@dataclass
+class _Genes:
+    """One kind of gene (nodes or connections) of some genomes, ready for the distance: ``keys``/``live``
+    ``[X, W]``, ``floats [X, W, F]`` float64 (differences summed left to right), ``codes [X, W, K]``
+    (inequalities added after, left to right), ``count [X]`` int64 live genes."""
+
+    keys: Tensor
+    live: Tensor
+    floats: Tensor
+    codes: Tensor
+    count: Tensor
+
+    @classmethod
+    def nodes(cls, b: GenomeBatch) -> _Genes:
+        return cls(b.node_id.to(torch.int64), b.node_live,
+                   torch.stack([b.bias, b.response, b.time_constant], dim=-1).to(torch.float64),
+                   torch.stack([b.activation, b.aggregation], dim=-1), b.n_nodes.to(torch.int64))
+
+    @classmethod
+    def conns(cls, b: GenomeBatch) -> _Genes:
+        return cls(b.conn_key, b.conn_live, b.weight.to(torch.float64)[..., None], b.enabled[..., None],
+                   b.n_conns.to(torch.int64))
+
+    def rows(self, index: Tensor) -> _Genes:
+        return _Genes(self.keys[index], self.live[index], self.floats[index], self.codes[index], self.count[index])
+
+
+class PopulationDistances:
+    """Distances from any representatives to one population (its side prepared once)."""
+
+    def __init__(self, genomes: GenomeBatch, cfg: NEATConfig):
+        self.cw = float(cfg.compatibility_weight_coefficient)
+        self.cd = float(cfg.compatibility_disjoint_coefficient)
+        self.size, self.device = len(genomes), genomes.device
+        self.width = genomes.node_width + genomes.conn_width
+        self.node, self.conn = _Genes.nodes(genomes), _Genes.conns(genomes)
+
+    def __call__(self, reps: GenomeBatch) -> Tensor:
+        """``[R, P]`` float64 from the genomes ``reps``."""
+        reps = reps.to(self.device)
+        return self._pairwise(_Genes.nodes(reps), _Genes.conns(reps), len(reps))
+
+    def rows(self, index: Tensor) -> Tensor:
+        """``[len(index), P]`` float64 from the population's own rows ``index``."""
+        return self._pairwise(self.node.rows(index), self.conn.rows(index), int(index.numel()))
+
+    def _pairwise(self, rep_node: _Genes, rep_conn: _Genes, R: int) -> Tensor:
+        out = torch.zeros(R, self.size, dtype=torch.float64, device=self.device)
+        if R == 0 or self.size == 0:
+            return out
+        parts = [(_Dense(rep_node, self.node), self.node, rep_node.count),
+                 (_Dense(rep_conn, self.conn), self.conn, rep_conn.count)]
+        step = max(1, CHUNK_ELEMENTS // max(1, self.size * self.width))
+        for lo in range(0, R, step):
+            rows = slice(lo, min(R, lo + step))
+            total = None
+            for dense, genes, count in parts:
+                matched, floats, codes = dense.take(rows)  # [r, P, W], [r, P, W, F], [r, P, W, K]
+                diff = (floats - genes.floats).abs()
+                term = diff[..., 0]
+                for f in range(1, diff.shape[-1]):
+                    term = term + diff[..., f]
+                unequal = codes != genes.codes
+                for k in range(unequal.shape[-1]):
+                    term = term + unequal[..., k]
+                part = _component(term * self.cw, matched, count[rows], genes.count, self.cd)
+                total = part if total is None else total + part
+            out[rows] = total
         return out
-    f64 = torch.float64
-    node = _Aligned(reps.node_id.to(torch.int64), reps.node_live, genomes.node_id.to(torch.int64),
-                    genomes.node_live)
-    node_rep = {name: node.dense(getattr(reps, name).to(f64 if name in _NODE_FLOATS else torch.int64),
-                                 reps.node_live) for name in _NODE_ATTRS}
-    node_gen = {name: getattr(genomes, name).to(f64 if name in _NODE_FLOATS else torch.int64)
-                for name in _NODE_ATTRS}
-    conn = _Aligned(reps.conn_key, reps.conn_live, genomes.conn_key, genomes.conn_live)
-    conn_rep = {"weight": conn.dense(reps.weight.to(f64), reps.conn_live),
-                "enabled": conn.dense(reps.enabled, reps.conn_live)}
-    conn_gen = {"weight": genomes.weight.to(f64), "enabled": genomes.enabled}
-    width = max(1, genomes.node_width + genomes.conn_width)
-    step = max(1, CHUNK_ELEMENTS // max(1, P * width))
-    n_gen, c_gen = genomes.n_nodes.to(torch.int64), genomes.n_conns.to(torch.int64)
-    n_rep, c_rep = reps.n_nodes.to(torch.int64), reps.n_conns.to(torch.int64)
-    for lo in range(0, R, step):
-        rows = slice(lo, min(R, lo + step))
-        # nodes: neat's DefaultNodeGene.distance, term by term in its order of operations
-        matched = node.take(node.present, rows)  # [r, P, N]
-        rep = {k: node.take(v, rows) for k, v in node_rep.items()}
-        term = (rep["bias"] - node_gen["bias"]).abs() + (rep["response"] - node_gen["response"]).abs()
-        term = term + (rep["time_constant"] - node_gen["time_constant"]).abs()
-        term = term + (rep["activation"] != node_gen["activation"]).to(f64)
-        term = term + (rep["aggregation"] != node_gen["aggregation"]).to(f64)
-        out[rows] = _component(term * cw, matched, n_rep[rows], n_gen, cd)
-        # connections: DefaultConnectionGene.distance, homologous by key
-        matched = conn.take(conn.present, rows)
-        term = (conn.take(conn_rep["weight"], rows) - conn_gen["weight"]).abs()
-        term = term + (conn.take(conn_rep["enabled"], rows) != conn_gen["enabled"]).to(f64)
-        out[rows] = out[rows] + _component(term * cw, matched, c_rep[rows], c_gen, cd)
-    return out
 
 
-_NODE_FLOATS = ("bias", "response", "time_constant")
-_NODE_ATTRS = (*_NODE_FLOATS, "activation", "aggregation")
+class _Dense:
+    """The representatives' genes laid out by key: ``u [P, W]`` is the index of each genome gene's key in
+    the sorted union of the representatives' live keys (``U`` = in no representative); ``present``,
+    ``floats``, ``codes`` are ``[R, U + 1, ...]`` tables (column ``U`` and absent keys: not present)."""
 
-
-class _Aligned:
-    """Genome genes located among the representatives' keys: ``u [P, W]`` is the index of each genome gene's
-    key in the sorted union of the representatives' live keys (``U`` = in no representative), and
-    ``dense(values)`` lays a representative attribute out by that index, ``[R, U + 1]`` (column ``U`` and
-    keys a representative lacks hold 0 / False; ``present`` says which are real)."""
-
-    def __init__(self, rep_keys: Tensor, rep_live: Tensor, keys: Tensor, live: Tensor):
-        union = torch.unique(rep_keys[rep_live])  # sorted
-        self.U = U = int(union.numel())
+    def __init__(self, reps: _Genes, genomes: _Genes):
+        union = torch.unique(reps.keys[reps.live])  # sorted
+        U = int(union.numel())
         if U == 0:
-            self.u = torch.zeros_like(keys)
+            self.u = torch.zeros_like(genomes.keys)
         else:
-            pos = torch.searchsorted(union, keys).clamp(max=U - 1)
-            self.u = torch.where(live & (union[pos] == keys), pos, torch.full_like(pos, U))
-        r, s = rep_live.nonzero(as_tuple=True)
-        self._rep_live = rep_live
-        self._at = (r, torch.searchsorted(union, rep_keys[r, s]) if U else s)
-        self.present = self.dense(torch.ones_like(rep_live), rep_live)
+            pos = torch.searchsorted(union, genomes.keys).clamp_(max=U - 1)
+            self.u = torch.where(genomes.live & (union[pos] == genomes.keys), pos, U)
+        r, s = reps.live.nonzero(as_tuple=True)
+        at = (r, torch.searchsorted(union, reps.keys[r, s])) if U else (r, s)
+        R = reps.keys.shape[0]
+        self.present = torch.zeros((R, U + 1), dtype=torch.bool, device=union.device)
+        self.present[at] = True
+        self.floats = reps.floats.new_zeros((R, U + 1, reps.floats.shape[-1]))
+        self.floats[at] = reps.floats[r, s]
+        self.codes = reps.codes.new_zeros((R, U + 1, reps.codes.shape[-1]))
+        self.codes[at] = reps.codes[r, s]
 
-    def dense(self, values: Tensor, rep_live: Tensor) -> Tensor:
-        """``[R, U + 1]``: the representatives' ``values [R, W]`` by key index (0 / False where absent)."""
-        out = torch.zeros((values.shape[0], self.U + 1), dtype=values.dtype, device=values.device)
-        out[self._at] = values[rep_live]
-        return out
-
-    def take(self, dense: Tensor, rows: slice) -> Tensor:
-        """``dense[rows]`` read at every genome gene: ``[r, P, W]``."""
-        return dense[rows][:, self.u]
+    def take(self, rows: slice) -> tuple[Tensor, Tensor, Tensor]:
+        u = self.u
+        return self.present[rows][:, u], self.floats[rows][:, u], self.codes[rows][:, u]
 
 
 def _component(term: Tensor, matched: Tensor, n_rep: Tensor, n_gen: Tensor, cd: float) -> Tensor:
     """``(sum of matched terms + cd * disjoint) / max(n1, n2)``, 0 where both genomes have no genes."""
-    total = torch.where(matched, term, torch.zeros_like(term)).sum(dim=2)
+    total = torch.where(matched, term, 0.0).sum(dim=2)
     n_match = matched.sum(dim=2)
     disjoint = n_rep[:, None] + n_gen[None, :] - 2 * n_match
     most = torch.maximum(n_rep[:, None], n_gen[None, :])
     value = (total + cd * disjoint.to(torch.float64)) / most.clamp(min=1).to(torch.float64)
-    return torch.where(most > 0, value, torch.zeros_like(value))
+    return torch.where(most > 0, value, 0.0)

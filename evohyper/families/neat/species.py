@@ -25,7 +25,7 @@ import torch
 
 from evohyper.families.neat.config import NEATConfig
 from evohyper.families.neat.counters import Counters
-from evohyper.families.neat.distance import distances
+from evohyper.families.neat.distance import PopulationDistances
 from evohyper.families.neat.genome import GenomeBatch
 
 Tensor = torch.Tensor
@@ -34,6 +34,8 @@ Tensor = torch.Tensor
 NO_FITNESS = -sys.float_info.max
 _FIELDS = ("sid", "created", "last_improved", "best", "fitness", "adjusted_fitness", "representative")
 _FLOAT_FIELDS = ("best", "fitness", "adjusted_fitness")
+#: orphans examined per speciation round (their distances computed together; founders resolved among them)
+ROUND = 64
 
 
 @dataclass(eq=False)
@@ -199,57 +201,70 @@ def speciate(population: GenomeBatch, table: SpeciesTable, old_reps: GenomeBatch
     if S_old and int(table.sid.max()) >= counters.next_sid:
         raise ValueError(f"counters.next_sid={counters.next_sid} is not above the species ids in use")
     threshold = float(cfg.compatibility_threshold)
+    dist = PopulationDistances(population, cfg)
     by_gid = torch.argsort(population.gid)  # gids are unique
     rank = torch.empty(P, dtype=torch.int64, device=device)
     rank[by_gid] = torch.arange(P, device=device)  # position in ascending gid order
     inf = torch.tensor(float("inf"), dtype=torch.float64, device=device)
 
     # new representatives of the existing species, in ascending sid (S_old argmins, no host sync)
-    taken = torch.zeros(P, dtype=torch.bool, device=device)
     rep_rows = torch.empty(S_old, dtype=torch.int64, device=device)
     if S_old:
-        d_old = distances(old_reps, population, cfg)[:, by_gid]  # columns in ascending gid
-        taken_sorted = torch.zeros(P, dtype=torch.bool, device=device)
+        d_old = dist(old_reps)[:, by_gid]  # columns in ascending gid: argmin's first minimum is neat's
+        taken = torch.zeros(P, dtype=torch.bool, device=device)
         for s in range(S_old):
-            j = torch.argmin(torch.where(taken_sorted, inf, d_old[s]))  # first minimum in gid order
-            taken_sorted[j] = True
+            j = torch.argmin(torch.where(taken, inf, d_old[s]))
+            taken[j] = True
             rep_rows[s] = by_gid[j]
-        taken[rep_rows] = True
 
-    # assignment by rounds: best candidate so far (distance < threshold, first minimum in species order)
+    # assignment: best candidate so far per genome (distance < threshold, first minimum in species order)
     species_of = torch.full((P,), -1, dtype=torch.int64, device=device)
     species_of[rep_rows] = torch.arange(S_old, device=device)
+    unspeciated = species_of < 0
     best_d = torch.full((P,), float("inf"), dtype=torch.float64, device=device)
     best_s = torch.full((P,), -1, dtype=torch.int64, device=device)
     if S_old:
-        d = distances(population[rep_rows], population, cfg)  # [S_old, P]
+        d = dist.rows(rep_rows)  # [S_old, P]
         d = torch.where(d < threshold, d, inf)
         best_d, best_s = d.min(dim=0).values, torch.argmin(d, dim=0)
     founders: list[Tensor] = []
-    unspeciated = ~taken
-    done_rank = -1
-    while True:
+    n_founded, done_rank = 0, -1
+    while True:  # rounds: the next orphans (no candidate so far) in gid order, ROUND at a time
         orphan = unspeciated & torch.isinf(best_d) & (rank > done_rank)
-        first = int(torch.where(orphan, rank, P).min()) if P else P  # the host sync of the round
-        if first >= P:
+        n_orphans = int(orphan.sum())  # the host sync of the round
+        if n_orphans == 0:
             break
-        g = by_gid[first]
-        k = S_old + len(founders)
-        founders.append(g)
-        unspeciated[g] = False
-        species_of[g] = k
-        done_rank = first
-        d = distances(population[g.reshape(1)], population, cfg)[0]
-        better = unspeciated & (rank > first) & (d < threshold) & (d < best_d)
-        best_d = torch.where(better, d, best_d)
-        best_s = torch.where(better, torch.full_like(best_s, k), best_s)
+        cand_rank = torch.where(orphan, rank, P).sort().values[:min(n_orphans, ROUND)]
+        cand = by_gid[cand_rank]
+        d = dist.rows(cand)  # [k, P]
+        # candidate j founds a species unless a founder before it in this round reaches it
+        reach = (d[:, cand] < threshold).tolist()
+        chosen: list[int] = []
+        for j in range(len(reach)):
+            if not any(reach[i][j] for i in chosen):
+                chosen.append(j)
+        pick = torch.tensor(chosen, dtype=torch.int64, device=device)
+        new_rows, d_new = cand[pick], d[pick]
+        ids = torch.arange(S_old + n_founded, S_old + n_founded + len(chosen), device=device)
+        n_founded += len(chosen)
+        founders.append(new_rows)
+        species_of[new_rows] = ids
+        unspeciated[new_rows] = False
+        # a founder counts only for the genomes after it (neat handles the earlier ones before it exists)
+        d_new = torch.where((rank[new_rows][:, None] < rank[None, :]) & (d_new < threshold), d_new, inf)
+        low, which = d_new.min(dim=0).values, torch.argmin(d_new, dim=0)
+        better = unspeciated & (low < best_d)  # strict: earlier species win ties, as neat's min()
+        best_d = torch.where(better, low, best_d)
+        best_s = torch.where(better, ids[which], best_s)
+        done_rank = int(cand_rank[-1])
     species_of = torch.where(unspeciated, best_s, species_of)
+    founders_t = torch.cat(founders) if founders else rep_rows[:0]
 
-    n_new = len(founders)
+    n_new = int(founders_t.numel())
     sids = torch.arange(counters.next_sid, counters.next_sid + n_new, dtype=torch.int64, device=device)
     counters.next_sid += n_new
     if n_new:
-        new_rows = torch.stack(founders)
+        new_rows = founders_t
         gen = torch.full((n_new,), int(generation), dtype=torch.int64, device=device)
         nan = torch.full((n_new,), float("nan"), dtype=torch.float64, device=device)
         table = SpeciesTable(

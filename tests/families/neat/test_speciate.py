@@ -19,6 +19,7 @@ from m2_populations import (
     table_from_neat,
 )
 
+from evohyper.families.neat import species
 from evohyper.families.neat.counters import Counters
 from evohyper.families.neat.species import SpeciesTable, speciate
 
@@ -69,8 +70,11 @@ def test_speciation_equals_neat_generation_after_generation(name, threshold, dya
 
 
 @pytest.mark.parametrize("name,threshold", [("hidden2", 3.0), ("hidden2", 4.0), ("visual", 0.8), ("xor", 3.0)])
-def test_initial_speciation_equals_neat(name, threshold):
-    """Generation 0: no species yet, every species is founded (hidden2 at 3.0: one species per genome, S12)."""
+@pytest.mark.parametrize("round_size", [1, 3, 64])
+def test_initial_speciation_equals_neat(name, threshold, round_size, monkeypatch):
+    """Generation 0: no species yet, every species is founded (hidden2 at 3.0: one species per genome, S12);
+    rounds of 1, 3 and 64 orphans give the same result."""
+    monkeypatch.setattr(species, "ROUND", round_size)
     run = Run(name, 5, 80, species_set={"compatibility_threshold": threshold})
     population = run.pop.population
     run.pop.species = neat.DefaultSpeciesSet(run.config.species_set_config, run.pop.reporters)
