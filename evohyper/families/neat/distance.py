@@ -75,7 +75,8 @@ class PopulationDistances:
 
     def __call__(self, reps: GenomeBatch) -> Tensor:
         """``[R, P]`` float64 from the genomes ``reps``."""
-        reps = reps.to(self.device)
+        if reps.device != self.device:
+            reps = reps.to(self.device)
         return self._pairwise(_Genes.nodes(reps), _Genes.conns(reps), len(reps))
 
     def rows(self, index: Tensor) -> Tensor:
@@ -115,24 +116,34 @@ class _Dense:
     def __init__(self, reps: _Genes, genomes: _Genes):
         union = torch.unique(reps.keys[reps.live])  # sorted
         U = int(union.numel())
-        if U == 0:
-            self.u = torch.zeros_like(genomes.keys)
-        else:
-            pos = torch.searchsorted(union, genomes.keys).clamp_(max=U - 1)
-            self.u = torch.where(genomes.live & (union[pos] == genomes.keys), pos, U)
-        r, s = reps.live.nonzero(as_tuple=True)
-        at = (r, torch.searchsorted(union, reps.keys[r, s])) if U else (r, s)
+        self.u = _locate(union, genomes.keys, genomes.live)
+        at = _locate(union, reps.keys, reps.live)  # [R, W]; dead slots go to column U and write nothing real
         R = reps.keys.shape[0]
-        self.present = torch.zeros((R, U + 1), dtype=torch.bool, device=union.device)
-        self.present[at] = True
-        self.floats = reps.floats.new_zeros((R, U + 1, reps.floats.shape[-1]))
-        self.floats[at] = reps.floats[r, s]
-        self.codes = reps.codes.new_zeros((R, U + 1, reps.codes.shape[-1]))
-        self.codes[at] = reps.codes[r, s]
+        self.present = torch.zeros((R, U + 1), dtype=torch.bool, device=union.device).scatter_(1, at, reps.live)
+        self.present[:, U] = False
+        self.floats = _scatter(reps.floats, at, U)
+        self.codes = _scatter(reps.codes, at, U)
 
     def take(self, rows: slice) -> tuple[Tensor, Tensor, Tensor]:
         u = self.u
         return self.present[rows][:, u], self.floats[rows][:, u], self.codes[rows][:, u]
+
+
+def _locate(union: Tensor, keys: Tensor, live: Tensor) -> Tensor:
+    """Index of each live key in the sorted ``union`` (``len(union)`` where it is absent or not live)."""
+    U = int(union.numel())
+    if U == 0:
+        return torch.zeros_like(keys)
+    pos = torch.searchsorted(union, keys).clamp_(max=U - 1)
+    return torch.where(live & (union[pos] == keys), pos, U)
+
+
+def _scatter(values: Tensor, at: Tensor, U: int) -> Tensor:
+    """``values [R, W, K]`` laid out as ``[R, U + 1, K]`` by key index ``at [R, W]`` (column ``U``: zeros)."""
+    out = values.new_zeros((values.shape[0], U + 1, values.shape[-1]))
+    out.scatter_(1, at[..., None].expand_as(values), values)  # live keys are unique per row
+    out[:, U] = 0
+    return out
 
 
 def _component(term: Tensor, matched: Tensor, n_rep: Tensor, n_gen: Tensor, cd: float) -> Tensor:

@@ -11,9 +11,14 @@ species pick their new representative in ascending species id (the unspeciated g
 representative, first minimum in genome-id order); the other genomes join, in ascending genome id, the
 closest representative under the threshold or found a new species. The loop over genomes is replaced by
 *rounds*: with the representatives known so far, every unspeciated genome either has a candidate or is an
-orphan; the orphan with the smallest genome id founds the next species (no genome before it can be reached
-by a representative created later), one column of distances is added, and the next round starts. A round is
-a handful of tensor ops and one host sync; the number of rounds is the number of species founded.
+orphan. The orphan with the smallest genome id founds the next species, and no genome before it can be
+reached by a representative created later, so everything before it is final. A round takes the next
+``ROUND`` orphans in genome-id order at once: their distances to the population are one batched call, and
+which of them found species is decided among themselves (orphan ``j`` founds one unless a founder before it
+in the round is under the threshold: only those can reach it), a walk over a ``[k, k]`` boolean matrix on
+the host. The founders' distances then update every later genome's best candidate. A round is a handful of
+tensor ops and two host syncs; a first generation in which every genome founds its own species (S12's
+distinct hidden ids) takes ``P / ROUND`` rounds, a usual generation one or two.
 """
 from __future__ import annotations
 
