@@ -79,17 +79,24 @@ class PopulationDistances:
             reps = reps.to(self.device)
         return self._pairwise(_Genes.nodes(reps), _Genes.conns(reps), len(reps))
 
-    def rows(self, index: Tensor) -> Tensor:
-        """``[len(index), P]`` float64 from the population's own rows ``index``."""
-        return self._pairwise(self.node.rows(index), self.conn.rows(index), int(index.numel()))
+    def rows(self, index: Tensor, columns: Tensor | None = None) -> Tensor:
+        """``[len(index), P]`` float64 from the population's own rows ``index`` (to the rows ``columns`` only,
+        ``[len(index), len(columns)]``, when given)."""
+        node, conn = self.node, self.conn
+        if columns is not None:
+            node, conn = node.rows(columns), conn.rows(columns)
+        return self._pairwise(self.node.rows(index), self.conn.rows(index), int(index.numel()), node, conn)
 
-    def _pairwise(self, rep_node: _Genes, rep_conn: _Genes, R: int) -> Tensor:
-        out = torch.zeros(R, self.size, dtype=torch.float64, device=self.device)
-        if R == 0 or self.size == 0:
+    def _pairwise(self, rep_node: _Genes, rep_conn: _Genes, R: int, node: _Genes | None = None,
+                  conn: _Genes | None = None) -> Tensor:
+        node = self.node if node is None else node
+        conn = self.conn if conn is None else conn
+        size = int(node.count.shape[0])
+        out = torch.zeros(R, size, dtype=torch.float64, device=self.device)
+        if R == 0 or size == 0:
             return out
-        parts = [(_Dense(rep_node, self.node), self.node, rep_node.count),
-                 (_Dense(rep_conn, self.conn), self.conn, rep_conn.count)]
-        step = max(1, CHUNK_ELEMENTS // max(1, self.size * self.width))
+        parts = [(_Dense(rep_node, node), node, rep_node.count), (_Dense(rep_conn, conn), conn, rep_conn.count)]
+        step = max(1, CHUNK_ELEMENTS // max(1, size * self.width))
         for lo in range(0, R, step):
             rows = slice(lo, min(R, lo + step))
             total = None

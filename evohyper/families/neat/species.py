@@ -240,10 +240,13 @@ def speciate(population: GenomeBatch, table: SpeciesTable, old_reps: GenomeBatch
         if n_orphans == 0:
             break
         cand_rank = torch.where(orphan, rank, P).sort().values[:min(n_orphans, ROUND)]
+        first, last = (int(x) for x in cand_rank[[0, -1]].tolist())
         cand = by_gid[cand_rank]
-        d = dist.rows(cand)  # [k, P]
+        # only genomes from the first candidate on can change: columns in gid order from there
+        cols = by_gid[first:]
+        d = dist.rows(cand, cols)  # [k, P - first]
         # candidate j founds a species unless a founder before it in this round reaches it
-        reach = (d[:, cand] < threshold).tolist()
+        reach = (d[:, cand_rank - first] < threshold).tolist()
         chosen: list[int] = []
         for j in range(len(reach)):
             if not any(reach[i][j] for i in chosen):
@@ -256,12 +259,13 @@ def speciate(population: GenomeBatch, table: SpeciesTable, old_reps: GenomeBatch
         species_of[new_rows] = ids
         unspeciated[new_rows] = False
         # a founder counts only for the genomes after it (neat handles the earlier ones before it exists)
-        d_new = torch.where((rank[new_rows][:, None] < rank[None, :]) & (d_new < threshold), d_new, inf)
+        after = cand_rank[pick][:, None] < torch.arange(first, P, device=device)[None, :]
+        d_new = torch.where(after & (d_new < threshold), d_new, inf)
         low, which = d_new.min(dim=0).values, torch.argmin(d_new, dim=0)
-        better = unspeciated & (low < best_d)  # strict: earlier species win ties, as neat's min()
-        best_d = torch.where(better, low, best_d)
-        best_s = torch.where(better, ids[which], best_s)
-        done_rank = int(cand_rank[-1])
+        better = unspeciated[cols] & (low < best_d[cols])  # strict: earlier species win ties, as neat's min()
+        best_d[cols] = torch.where(better, low, best_d[cols])
+        best_s[cols] = torch.where(better, ids[which], best_s[cols])
+        done_rank = last
     species_of = torch.where(unspeciated, best_s, species_of)
     founders_t = torch.cat(founders) if founders else rep_rows[:0]
 
