@@ -169,3 +169,19 @@ def from_neat(config: Any) -> NEATConfig:
         species_fitness_func=str(st.species_fitness_func), max_stagnation=int(st.max_stagnation),
         species_elitism=int(st.species_elitism), elitism=int(r.elitism),
         survival_threshold=float(r.survival_threshold), min_species_size=int(r.min_species_size))
+
+
+def from_text(text: str) -> NEATConfig:
+    """The ``NEATConfig`` of an INI text: parsed by neat-python, checked item by item (``ini.check_items``:
+    unknown ``[DefaultGenome]`` items and foreign sections are refused by name), then read (``from_neat``;
+    activation/aggregation names without a batched function are refused by name there)."""
+    from evohyper.families.neat import ini
+
+    try:
+        parsed = ini.config_from_text(text)
+    except ValueError:
+        raise
+    except Exception as exc:  # neat-python reports config problems with bare Exceptions (and NameError)
+        raise ValueError(f"neat-python rejected the configuration: {exc}") from None
+    ini.check_items(text, parsed)
+    return from_neat(parsed)

@@ -176,3 +176,34 @@ def read_ini(path: str) -> str:
     except configparser.Error as exc:
         raise ValueError(f"invalid strategy option neat_config={path!r}: not a valid INI file ({exc})") from None
     return text
+
+
+#: the sections neat.Config reads with the Default* classes (the section name is the class name)
+SECTIONS = ("NEAT", "DefaultGenome", "DefaultSpeciesSet", "DefaultStagnation", "DefaultReproduction")
+
+
+def check_items(text: str, config: neat.Config) -> None:
+    """Refuse what neat-python would silently ignore, naming it (docs/neat_engine.md, section 5.2).
+
+    neat refuses unknown items of ``[NEAT]``, ``[DefaultSpeciesSet]``, ``[DefaultStagnation]`` and
+    ``[DefaultReproduction]`` itself, but ``DefaultGenomeConfig`` never looks at items it does not know, so
+    a mistyped ``[DefaultGenome]`` item (``weight_mutate_rat``) would run with neat's default or fail later
+    without naming the typo. A section no ``Default*`` class reads (another genome class) is refused too.
+    ``config`` is ``text`` parsed by ``config_from_text``; its genome config lists the items neat knows.
+    """
+    from evohyper.api.registry import did_you_mean
+
+    parser = configparser.ConfigParser()
+    parser.read_string(text)
+    for section in parser.sections():
+        if section not in SECTIONS:
+            raise ValueError(f"invalid neat-python section [{section}]: the batched engine reads only "
+                             f"{', '.join(f'[{s}]' for s in SECTIONS)}; {did_you_mean(section, SECTIONS)}"
+                             "(a genome, reproduction, species or stagnation class other than neat's Default* "
+                             "ones is not supported)")
+    known = [p.name for p in config.genome_config._params]  # neat's own list (genome items + gene attributes)
+    for item in parser.options("DefaultGenome"):
+        if item not in known and item not in parser.defaults():
+            raise ValueError(f"invalid neat-python item [DefaultGenome] {item}: unknown item (neat-python "
+                             f"ignores it, the batched engine refuses it); {did_you_mean(item, known)}"
+                             f"allowed: {sorted(known)}")
