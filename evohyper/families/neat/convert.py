@@ -8,6 +8,7 @@ Activation and aggregation names become int8 codes: the index of the name in
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from types import SimpleNamespace
 from typing import Any
 
 import neat
@@ -127,3 +128,38 @@ def genotype_from_data(data: Mapping[str, Any], *, dtype: torch.dtype = torch.fl
         for name, v in zip(conns, (int(a), int(b), int(innovation), float(weight), bool(enabled))):
             conns[name].append(v)
     return _batch([int(data["key"])], [len(data["nodes"])], [len(data["connections"])], nodes, conns, dtype, device)
+
+
+#: what ``to_neat_python`` needs of a genome config when there is none at hand: neat-python's default gene types
+DEFAULT_GENES = SimpleNamespace(node_gene_type=neat.genes.DefaultNodeGene,
+                                connection_gene_type=neat.genes.DefaultConnectionGene)
+
+
+def neat_genome(batch: GenomeBatch, i: int, fitness: float | None = None) -> Any:
+    """Row ``i`` as a ``DefaultGenome`` with neat-python's default gene classes (drawing, export)."""
+    return to_neat_python(batch, i, DEFAULT_GENES, fitness)
+
+
+def as_genome_batch(genotypes: Any) -> GenomeBatch:
+    """Decoder input as one ``GenomeBatch``: a batch as is, batches (one-row ones an observer collected)
+    concatenated, or neat-python genomes converted losslessly (``float64``) for callers that hold them."""
+    if isinstance(genotypes, GenomeBatch):
+        return genotypes
+    items = list(genotypes)
+    if not items:
+        raise ValueError("no genomes: a NEAT decoder needs at least one")
+    if all(isinstance(g, GenomeBatch) for g in items):
+        return GenomeBatch.cat(items)
+    if any(isinstance(g, GenomeBatch) for g in items):
+        raise TypeError("a mix of GenomeBatch rows and other genotypes cannot be decoded together")
+    return from_neat_python(items)
+
+
+def as_neat_genome(genotype: Any) -> Any:
+    """One genome as a ``DefaultGenome`` (a one-row ``GenomeBatch`` converted; a neat-python genome as is):
+    what drawings and exports of a single genome read."""
+    if isinstance(genotype, GenomeBatch):
+        if len(genotype) != 1:
+            raise ValueError(f"one genome expected, got a batch of {len(genotype)}")
+        return neat_genome(genotype, 0)
+    return genotype

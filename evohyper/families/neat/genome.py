@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -248,6 +248,11 @@ class GenomeBatch:
         return self._replace(**out)
 
     # ------------------------------------------------------------------ RowBatch (evohyper.api.rows)
+    def __iter__(self) -> Iterator[GenomeBatch]:
+        """One-row batches in order (without it, iteration would call ``__getitem__`` with ever larger
+        ints, which slice to empty batches and never raise IndexError: an endless loop)."""
+        return (self[i] for i in range(len(self)))
+
     def to_arrays(self) -> dict[str, Tensor]:
         """Every field as a tensor, at the narrowest widths that hold the live genes (what the wire ships:
         a chunk of small genomes does not carry the population's widest row)."""
