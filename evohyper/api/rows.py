@@ -7,7 +7,8 @@ dozen padded tensors) or any other structured genotype does the same through thi
 code knows a family, and nothing crosses a process boundary but named arrays and a little JSON (never
 pickled objects per gene: P-NEAT at P = 150 is 47 MB of arrays or 2.2 M Python gene objects).
 
-A row batch class registers under a *kind* (``row_batches.register("neat-genomes")``); the wire sends
+A row batch class registers under a *kind* (``registry.row_batches.register("neat-genomes")``; third-party
+ones under the entry-point group ``evohyper.row_batches``); the wire sends
 ``{"__rows__": kind, "arrays": {...}, "meta": {...}}`` and the receiving side rebuilds it with
 ``row_batches.get(kind).from_arrays(arrays, meta)``.
 """
@@ -18,10 +19,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import torch
 
-from evohyper.api.registry import Registry
+from evohyper.api.registry import row_batches
 
-#: kind -> RowBatch class (built-ins register when ``evohyper.families`` is imported; others by entry point)
-row_batches = Registry("row batch", "evohyper.row_batches", ("evohyper.families",), plural="row batches")
+__all__ = ["RowBatch", "cat_rows", "from_payload", "is_row_batch", "kind_of", "row_batches", "to_payload"]
 
 
 @runtime_checkable

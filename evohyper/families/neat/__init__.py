@@ -3,8 +3,8 @@
 itself, feed-forward or recurrent (decoder ``neat``).
 ``families.hyperneat`` builds its CPPN decoders on this package (the one import allowed between families)."""
 from evohyper.api.registry import decoders as _decoders
+from evohyper.api.registry import row_batches as _row_batches
 from evohyper.api.registry import strategies as _strategies
-from evohyper.api.rows import row_batches as _row_batches
 from evohyper.families.neat.direct import NEATDecoder
 from evohyper.families.neat.genome import GenomeBatch
 from evohyper.families.neat.networks import NEATPhenotypes
