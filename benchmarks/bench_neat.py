@@ -21,7 +21,6 @@ Run standalone: ``python -m benchmarks.bench_neat``.
 """
 from __future__ import annotations
 
-import copy
 import os
 import time
 from pathlib import Path
@@ -35,6 +34,7 @@ from benchmarks.report import add_summary
 from benchmarks.timing import Timing, fmt_ms, fmt_ratio, median_time, met, progress, table
 from evohyper.config import apply_overrides, load_raw, validate
 from evohyper.engine.runner import build_search
+from evohyper.families.neat.convert import to_neat_python
 from evohyper.families.neat.direct import NEATDecoder
 from evohyper_tasks.cartpole import CartPoleTask
 
@@ -62,8 +62,8 @@ def cartpole_populations() -> list[tuple[str, list[Any], Any]]:
     search = build_search(validate(raw), None)
     out, solved = [], None
     for gen in range(200):
-        genomes = list(search.strategy.ask())
-        snapshot = [copy.deepcopy(g) for g in genomes]    # neat-python changes the elites' fitness later
+        genomes = search.strategy.ask()                   # a GenomeBatch; neat-python objects for both sides:
+        snapshot = [to_neat_python(genomes, i, search.strategy.config.genome_config) for i in range(len(genomes))]
         if gen == 0:
             out.append(("generation 0 (random genomes)", snapshot, search.strategy.config))
         best = _step_with(search, genomes)

@@ -13,7 +13,6 @@ again: ``make reports hyperneat_visual`` rewrites the report from the cache, del
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -43,13 +42,16 @@ class _ChampionRecorder:
         self.keys: list[str] = []
 
     def evaluate(self, genotypes: Any, seed: int, state: Any = None) -> Any:
+        from evohyper.families.neat.convert import as_genome_batch
+
         result = self.backend.evaluate(genotypes, seed, state)
+        batch = as_genome_batch(genotypes)    # strategy neat's GenomeBatch (neat-python genomes are converted)
         fitness = torch.nan_to_num(result.fitness, nan=float("-inf"))
-        tied = sorted((fitness == fitness.max()).nonzero().flatten().tolist(), key=lambda j: genotypes[j].key)
-        keys = {i: genome_key(genotypes[i]) for i in tied} if len(tied) > 1 else {tied[0]: None}
+        tied = sorted((fitness == fitness.max()).nonzero().flatten().tolist(), key=lambda j: int(batch.gid[j]))
+        keys = {i: genome_key(batch[i]) for i in tied} if len(tied) > 1 else {tied[0]: None}
         i = next((j for j, k in keys.items() if self.keys and k == self.keys[-1]), tied[0])
-        self.champions.append((copy.deepcopy(genotypes[i]), float(result.fitness[i])))
-        self.keys.append(keys[i] or genome_key(genotypes[i]))
+        self.champions.append((batch[torch.tensor([i])], float(result.fitness[i])))   # a copy of the row
+        self.keys.append(keys[i] or genome_key(batch[i]))
         return result
 
     def close(self) -> None:
@@ -57,10 +59,11 @@ class _ChampionRecorder:
 
 
 def genome_key(genome: Any) -> str:
-    """Content hash of a genome (nodes, links, weights): equal CPPNs score equally."""
-    from evohyper.families.neat.neat_state import genome_to_data
+    """Content hash of a genome (a one-row GenomeBatch or a neat-python genome: nodes, links, weights): equal
+    CPPNs score equally."""
+    from evohyper.families.neat.convert import as_genome_batch, genotype_to_data
 
-    data = genome_to_data(genome)
+    data = genotype_to_data(as_genome_batch([genome]), 0)
     data.pop("key", None)
     data.pop("fitness", None)
     return hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
@@ -88,7 +91,7 @@ def run_one(config_path: Path, variant: str, seed: int, generations: int, extra:
     """One run: evolve ``generations`` at 11x11, score every distinct generation champion at 11, 33, 55."""
     from evohyper.config import apply_overrides, load_raw, validate
     from evohyper.engine.runner import build_search
-    from evohyper.families.neat.neat_state import genome_to_data
+    from evohyper.families.neat.convert import genotype_to_data
 
     overrides = ["backend.name=local", "output.progress=false", f"budget.generations={generations}",
                  "budget.target_fitness=null", f"decoder.distance_input={str(VARIANTS[variant]).lower()}",
@@ -113,8 +116,8 @@ def run_one(config_path: Path, variant: str, seed: int, generations: int, extra:
             "distinct_champions": len(distinct),
             "champion_fitness_11_as_evolved": [f for _, f in recorder.champions],
             "champion": keys, "scores": {str(r): scores[r] for r in RESOLUTIONS},
-            "genomes": {k: genome_to_data(g) for k, g in distinct.items()},
-            "final_champion_nodes": len(recorder.champions[-1][0].nodes)}
+            "genomes": {k: genotype_to_data(g, 0) for k, g in distinct.items()},
+            "final_champion_nodes": int(recorder.champions[-1][0].n_nodes[0])}
 
 
 def run_all(config_path: Path, seeds: list[int], generations: int, cache: Path = CACHE,

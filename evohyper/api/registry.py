@@ -120,3 +120,5 @@ tasks = Registry("task", "evohyper.tasks")
 strategies = Registry("strategy", "evohyper.strategies", ("evohyper.strategies", "evohyper.families"),
                       plural="strategies")
 decoders = Registry("decoder", "evohyper.decoders", ("evohyper.decoders", "evohyper.families"))
+#: kind -> ``RowBatch`` class (``evohyper.api.rows``): populations that are not one tensor (NEAT's ``GenomeBatch``)
+row_batches = Registry("row batch", "evohyper.row_batches", ("evohyper.families",), plural="row batches")

@@ -79,3 +79,10 @@ def reference_substrate_weights(genome: Any, config: Any, decoder: Any, pair: in
                 row.append(0.0)
         rows.append(row)
     return rows
+
+
+def random_batch(config: Any, n: int, mutations: int = 20, seed: int = 0) -> Any:
+    """``random_genomes`` as the ``GenomeBatch`` strategy ``neat`` hands out (``float64``: lossless)."""
+    from evohyper.families.neat.convert import from_neat_python
+
+    return from_neat_python(random_genomes(config, n, mutations=mutations, seed=seed))

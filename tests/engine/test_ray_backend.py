@@ -114,6 +114,30 @@ def test_wire_format_round_trips_chunk_results_bit_for_bit():
     assert to_wire([1, 2]) == [1, 2]                                      # non-tensor genotypes pass as-is
 
 
+def test_wire_ships_a_row_batch_as_named_arrays_and_rebuilds_it():
+    """A GenomeBatch chunk crosses as {"__rows__": kind, "arrays": numpy, "meta"}: no pickled gene objects,
+    widths trimmed to the chunk's own genomes, and the same rows on arrival."""
+    import pickle
+
+    import numpy as np
+
+    from evohyper.engine.backends.ray.wire import chunk, from_wire, nbytes, split_bounds
+    from evohyper.families.neat.genome import GenomeBatch
+    from evohyper.testing.neat_genomes import cppn_config, random_batch
+
+    batch = random_batch(cppn_config(3, 2), 9, mutations=30, seed=4)
+    parts = [chunk(batch, a, b) for a, b in split_bounds(len(batch), 3)]
+    for (a, b), part in zip(split_bounds(len(batch), 3), parts):
+        assert part["__rows__"] == "neat-genomes" and part["meta"] == {}
+        assert all(isinstance(v, np.ndarray) for v in part["arrays"].values())
+        assert part["arrays"]["conn_key"].shape[1] == int(batch.n_conns[a:b].max())     # trimmed
+        assert nbytes(part) == sum(v.nbytes for v in part["arrays"].values())
+        assert b"neat.genes" not in pickle.dumps(part) and b"DefaultGenome" not in pickle.dumps(part)
+        back = from_wire(pickle.loads(pickle.dumps(part)))
+        assert isinstance(back, GenomeBatch) and back.equal(batch[a:b])
+        back.check()
+
+
 @pytest.mark.ray
 def test_actor_death_mid_generation_is_replaced_and_chunk_resubmitted(ray_local, tmp_path, caplog):
     flag = tmp_path / "died"

@@ -61,13 +61,15 @@ def test_a_tied_generation_keeps_its_previous_champion():
         def evaluate(self, genotypes, seed, state=None):
             return ChunkResult(torch.tensor(self.fitness.pop(0), dtype=torch.float64), {}, len(genotypes))
 
+    from evohyper.families.neat.convert import from_neat_python
+
     a, b, c = random_genomes(cppn_config(5, 1), 3, seed=1)
     backend = Fixed()
     backend.fitness = [[1.0, 2.0, 0.0], [2.0, 2.0, 2.0], [3.0, 2.0, 3.0]]
     rec = _ChampionRecorder(backend)
-    rec.evaluate([a, b, c], 0)           # b is best
-    rec.evaluate([a, b, c], 0)           # all tied: b stays
-    rec.evaluate([c, b, a], 0)           # b no longer best: the oldest (smallest key) of the tied best (a)
+    rec.evaluate(from_neat_python([a, b, c]), 0)    # b is best
+    rec.evaluate(from_neat_python([a, b, c]), 0)    # all tied: b stays
+    rec.evaluate(from_neat_python([c, b, a]), 0)    # b no longer best: the oldest (smallest key) of the tied best (a)
     assert rec.keys == [genome_key(b), genome_key(b), genome_key(a)]
     assert [f for _, f in rec.champions] == [2.0, 2.0, 3.0]
 

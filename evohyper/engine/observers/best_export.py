@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from evohyper.api import rows as _rows
 from evohyper.config.build import Components
 from evohyper.engine.deferred_signals import deferred_signals
 
@@ -23,8 +24,10 @@ REEVALUATION_STATE_FILE = "reevaluation_state.pt"
 
 
 def genotype_batch(genotype: Any) -> Any:
-    """A population of one, whatever the genotype type."""
-    return genotype.unsqueeze(0) if isinstance(genotype, torch.Tensor) else [genotype]
+    """A population of one, whatever the genotype type (a row batch's one genotype is a batch of one row)."""
+    if isinstance(genotype, torch.Tensor):
+        return genotype.unsqueeze(0)
+    return genotype if _rows.is_row_batch(genotype) else [genotype]
 
 
 def _relative(path: Path, root: Path) -> str:

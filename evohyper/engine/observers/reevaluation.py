@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from evohyper.api import registry
+from evohyper.api import rows as _rows
 from evohyper.api.strategy import TrainingStrategy
 from evohyper.config.build import Components, ComponentsSpec, construct
 from evohyper.config.options import ConfigError, options_of
@@ -69,6 +70,8 @@ class Candidate:
 def _batch(genotypes: list[Any]) -> Any:
     if all(isinstance(g, torch.Tensor) for g in genotypes):
         return torch.stack([g.detach().to(torch.float32) for g in genotypes])
+    if genotypes and all(_rows.is_row_batch(g) for g in genotypes):   # one-row batches (NEAT genomes)
+        return _rows.cat_rows(genotypes)
     return list(genotypes)
 
 

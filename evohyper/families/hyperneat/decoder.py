@@ -8,8 +8,8 @@ HyperNEAT (Stanley et al. 2009): the output is clamped to [-1, 1]; ``|w| <= weig
 no connection, otherwise ``sign(w) (|w| - t) / (1 - t) * max_weight``. With LEO the connection
 exists iff ``leo_p > 0`` and its weight is ``w * max_weight`` (Verbancsics & Stanley 2011).
 
-Genotypes are neat-python genomes; this decoder compiles them (``cppn.compile_cppns``) and queries
-them batched: coordinate pairs in chunks of ``QUERY_CHUNK`` and, when the CPPN's working buffer
+Genotypes are NEAT genomes (a ``GenomeBatch``); this decoder compiles them (``compile.compile_cppns``,
+batched) and queries them batched: coordinate pairs in chunks of ``QUERY_CHUNK`` and, when the CPPN's working buffer
 ``[genomes, slots, QUERY_CHUNK]`` would exceed ``max_chunk_mb``, genomes in groups (the 55x55
 substrate has 9.15 M pairs per genome; ``decode_chunks`` bounds the weights themselves).
 """
@@ -26,7 +26,10 @@ from evohyper.api.checks import MAX_SCALE
 from evohyper.api.decoder import Decoder, DecoderInfo
 from evohyper.api.phenotypes import MLPPhenotypes, MLPSpec
 from evohyper.families.hyperneat.substrate import SubstrateSpec, mlp_substrate
-from evohyper.families.neat.cppn import CompiledCPPNs, compile_cppns
+from evohyper.families.neat.compile import compile_cppns
+from evohyper.families.neat.convert import as_genome_batch
+from evohyper.families.neat.genome import GenomeBatch
+from evohyper.families.neat.runtime import CompiledCPPNs
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 MAX_CHUNK_MB = 1e6   # MiB of CPPN working buffer (a terabyte)
@@ -45,7 +48,7 @@ def express(w: torch.Tensor, threshold: float, max_weight: float, leo: torch.Ten
 
 
 class HyperNEATDecoder(Decoder):
-    """CPPN (neat-python genome) queried at substrate coordinate pairs -> weight matrices (HyperNEAT).
+    """CPPN (NEAT genome) queried at substrate coordinate pairs -> weight matrices (HyperNEAT).
 
     Options:
       weight_threshold: CPPN outputs with ``|w| <= weight_threshold`` express no connection, in [0, 1).
@@ -140,12 +143,13 @@ class HyperNEATDecoder(Decoder):
         return self._query_cache[key]
 
     # ------------------------------------------------------------------ decoding
-    def compile(self, genotypes: Sequence[Any], device: torch.device | str = "cpu") -> CompiledCPPNs:
-        return compile_cppns(list(genotypes), self.num_inputs, self.num_outputs, dtype=self.dtype, device=device)
+    def compile(self, genotypes: GenomeBatch | Sequence[Any], device: torch.device | str = "cpu") -> CompiledCPPNs:
+        return compile_cppns(as_genome_batch(genotypes), self.num_inputs, self.num_outputs, dtype=self.dtype,
+                             device=device)
 
     QUERY_CHUNK = 16384  # coordinate pairs per CPPN call: 11x11 -> 11x11 (14,641) is one call
 
-    def _groups(self, genotypes: list[Any], device: torch.device) -> Iterator[tuple[int, CompiledCPPNs]]:
+    def _groups(self, genotypes: GenomeBatch, device: torch.device) -> Iterator[tuple[int, CompiledCPPNs]]:
         """Compiled groups of genomes whose working buffer ``[G, slots, QUERY_CHUNK]`` fits ``max_chunk_mb``.
         The query chunk does not depend on the population size, so neither does the arithmetic."""
         cppns = self.compile(genotypes, device)
@@ -167,9 +171,9 @@ class HyperNEATDecoder(Decoder):
             out[:, :, start:end] = cppns.query(inputs[start:end]).index_select(1, idx)
         return out
 
-    def decode(self, genotypes: Sequence[Any], device: torch.device | str = "cpu") -> MLPPhenotypes:
+    def decode(self, genotypes: GenomeBatch | Sequence[Any], device: torch.device | str = "cpu") -> MLPPhenotypes:
         device = torch.device(device)
-        genotypes = list(genotypes)
+        genotypes = as_genome_batch(genotypes)
         G, sizes = len(genotypes), self.substrate.sizes
         tensors = {}
         for p in range(self.num_pairs):
@@ -194,11 +198,11 @@ class HyperNEATDecoder(Decoder):
         raw = self.query_outputs(cppns, self._inputs(src, tgt), [self.output_index("bias", pair)])[:, 0]
         return raw.clamp_(-1.0, 1.0).mul_(self.max_weight).to(torch.float32)
 
-    def decode_chunks(self, genotypes: Sequence[Any], genomes_per_chunk: int,
+    def decode_chunks(self, genotypes: GenomeBatch | Sequence[Any], genomes_per_chunk: int,
                       device: torch.device | str = "cpu") -> Iterator[tuple[int, MLPPhenotypes]]:
         """``(start, phenotypes)`` for consecutive groups of genomes: big substrates (55x55 = 37 MB of
         weights per genome) are decoded and consumed a few genomes at a time."""
-        genotypes = list(genotypes)
+        genotypes = as_genome_batch(genotypes)
         for start in range(0, len(genotypes), genomes_per_chunk):
             yield start, self.decode(genotypes[start:start + genomes_per_chunk], device)
 

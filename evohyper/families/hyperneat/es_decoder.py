@@ -30,7 +30,10 @@ from evohyper.families.hyperneat import es_network, es_quadtree
 from evohyper.families.hyperneat.decoder import MAX_CHUNK_MB, HyperNEATDecoder
 from evohyper.families.hyperneat.es_phenotypes import ESNetworkSpec, ESPhenotypes
 from evohyper.families.hyperneat.substrate import SubstrateSpec, line
-from evohyper.families.neat.cppn import CompiledCPPNs, compile_cppns
+from evohyper.families.neat.compile import compile_cppns
+from evohyper.families.neat.convert import as_genome_batch
+from evohyper.families.neat.genome import GenomeBatch
+from evohyper.families.neat.runtime import CompiledCPPNs
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 KINDS = ("in", "hidden", "out")
@@ -183,10 +186,11 @@ class ESHyperNEATDecoder(Decoder):
         return out.nan_to_num_(nan=0.0).clamp_(-1.0, 1.0)  # NaN (e.g. inf - inf in a CPPN) reads as no weight
 
     # ------------------------------------------------------------------ decoding
-    def discover(self, genotypes: Sequence[Any], device: torch.device | str = "cpu") -> es_network.Discovery:
+    def discover(self, genotypes: GenomeBatch | Sequence[Any],
+                 device: torch.device | str = "cpu") -> es_network.Discovery:
         """Every genome's connections over the candidate positions, before pruning (see ``es_network``)."""
         device = torch.device(device)
-        genotypes = list(genotypes)
+        genotypes = as_genome_batch(genotypes)
         cppns = compile_cppns(genotypes, self.num_inputs, self.num_outputs, dtype=self.dtype, device=device)
         per_source = len(genotypes) * self.grid.points_per_source * torch.finfo(self.dtype).bits // 8
         block = max(1, int(self.max_chunk_bytes // (8 * per_source)))  # the quadtree tensors of one block
@@ -205,7 +209,7 @@ class ESHyperNEATDecoder(Decoder):
                                    self.grid.positions.to(device=device, dtype=self.dtype), self.iteration_level,
                                    feed_forward=not self.recurrent)
 
-    def decode(self, genotypes: Sequence[Any], device: torch.device | str = "cpu") -> ESPhenotypes:
+    def decode(self, genotypes: GenomeBatch | Sequence[Any], device: torch.device | str = "cpu") -> ESPhenotypes:
         found = self.discover(genotypes, device)
         return self.spec.build(es_network.assemble(found, self.grid.positions.to(found.w_in.device), self.steps))
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from evohyper.families.neat.convert import as_genome_batch, as_neat_genome
 from evohyper.families.neat.drawing import _plt, draw_cppn
 
 
@@ -68,9 +69,10 @@ def draw_weights(w: torch.Tensor, src_shape: list[int], tgt_shape: list[int], pa
 def decoder_pictures(decoder: Any, genome: Any, out_dir: Path, prefix: str = "") -> list[Path]:
     """``cppn.png`` and one ``weights_<pair>.png`` per substrate layer pair, for one genome."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [draw_cppn(genome, input_names(decoder), output_names(decoder), out_dir / f"{prefix}cppn.png")]
+    one = as_genome_batch([genome])   # a one-row GenomeBatch (or a neat-python genome, converted)
+    paths = [draw_cppn(as_neat_genome(one), input_names(decoder), output_names(decoder), out_dir / f"{prefix}cppn.png")]
     with torch.no_grad():
-        phen = decoder.decode([genome])
+        phen = decoder.decode(one)
     shapes = decoder.substrate.shapes or [[n] for n in decoder.substrate.sizes]
     for p in range(decoder.num_pairs):
         paths.append(draw_weights(phen.tensors[f"w{p}"][0], shapes[p], shapes[p + 1],

@@ -1,7 +1,9 @@
-"""NEAT in general: neat-python genomes evolved by strategy ``neat`` and compiled into tensors for a whole
-population; direct NEAT, where the genome is the network itself, feed-forward or recurrent (decoder ``neat``).
+"""NEAT in general: genomes evolved by strategy ``neat`` and handed out as a ``GenomeBatch`` (row batch kind
+``neat-genomes``), compiled into tensors for a whole population; direct NEAT, where the genome is the network
+itself, feed-forward or recurrent (decoder ``neat``).
 ``families.hyperneat`` builds its CPPN decoders on this package (the one import allowed between families)."""
 from evohyper.api.registry import decoders as _decoders
+from evohyper.api.registry import row_batches as _row_batches
 from evohyper.api.registry import strategies as _strategies
 from evohyper.families.neat.direct import NEATDecoder
 from evohyper.families.neat.genome import GenomeBatch
@@ -10,5 +12,6 @@ from evohyper.families.neat.strategy import NEAT
 
 _decoders.register("neat")(NEATDecoder)
 _strategies.register("neat")(NEAT)
+_row_batches.register("neat-genomes")(GenomeBatch)
 
 __all__ = ["NEAT", "GenomeBatch", "NEATDecoder", "NEATPhenotypes"]

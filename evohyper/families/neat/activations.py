@@ -4,7 +4,7 @@ Why a copy of the *formulas* (not of NEAT): the batched CPPN decoder must produc
 neat-python's ``FeedForwardNetwork`` produces, including its scalings and clamps (sigmoid of 5z,
 tanh of 2.5z, gauss exp(-5 z^2) with z clamped to +-3.4, ...). Each function here mirrors the one of the
 same name in ``neat/activations.py`` / ``neat/aggregations.py``; the property test in
-``tests/decoders/test_cppn.py`` checks them against neat-python on random genomes.
+``tests/families/neat/test_compile.py`` checks them against neat-python on random genomes.
 
 Aggregations take ``x [R, D, Q]`` (R nodes, up to D incoming links, Q queries) and a boolean
 ``mask [R, D]`` of real links; an empty link list gives neat-python's value for ``[]`` (1 for

@@ -1,4 +1,4 @@
-"""Decoder ``neat``: a neat-python genome *is* the network (direct NEAT, the P-NEAT baseline of HyperNEAT).
+"""Decoder ``neat``: a NEAT genome *is* the network (direct NEAT, the P-NEAT baseline of HyperNEAT).
 
 The task's target gives the network's inputs and outputs (an MLP's first and last width, or a
 substrate's input and output sheets); its hidden layers and activations do not apply, since a NEAT
@@ -16,6 +16,8 @@ import torch
 
 from evohyper.api.decoder import Decoder, DecoderInfo
 from evohyper.api.phenotypes import TargetSpec
+from evohyper.families.neat.convert import as_genome_batch, as_neat_genome
+from evohyper.families.neat.genome import GenomeBatch
 from evohyper.families.neat.networks import NEATPhenotypes
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -63,9 +65,10 @@ class NEATDecoder(Decoder):
         return DecoderInfo(genotype="neat", genome_inputs=self.num_inputs, genome_outputs=self.num_outputs,
                            genome_feed_forward=not self.recurrent)
 
-    def decode(self, genotypes: Sequence[Any], device: torch.device | str = "cpu") -> NEATPhenotypes:
-        """The genomes as one population of networks (compiled on their first ``forward``)."""
-        return NEATPhenotypes(self.target, list(genotypes), self.num_inputs, self.num_outputs,
+    def decode(self, genotypes: GenomeBatch | Sequence[Any], device: torch.device | str = "cpu") -> NEATPhenotypes:
+        """The genomes (a ``GenomeBatch``; neat-python genomes are converted) as one population of networks,
+        compiled on their first ``forward``."""
+        return NEATPhenotypes(self.target, as_genome_batch(genotypes), self.num_inputs, self.num_outputs,
                               recurrent=self.recurrent, dtype=self.dtype, device=device)
 
     def describe(self) -> dict[str, Any]:
@@ -80,9 +83,11 @@ class NEATDecoder(Decoder):
         """``network.png``: the evolved network (nodes, links, activation functions), if small enough to read."""
         from evohyper.families.neat.drawing import draw_cppn
 
-        if sum(bool(c.enabled) for c in genotype.connections.values()) > self.MAX_DRAWN_LINKS:
+        one = as_genome_batch([genotype]) if not isinstance(genotype, GenomeBatch) else genotype
+        if int((one.enabled & one.conn_live).sum()) > self.MAX_DRAWN_LINKS:
             return []
 
         names = [f"in{i}" for i in range(self.num_inputs)], [f"out{i}" for i in range(self.num_outputs)]
         kind = "recurrent" if self.recurrent else "feed-forward"
-        return [draw_cppn(genotype, *names, Path(out_dir) / "network.png", title=f"evolved {kind} NEAT network")]
+        return [draw_cppn(as_neat_genome(one), *names, Path(out_dir) / "network.png",
+                          title=f"evolved {kind} NEAT network")]

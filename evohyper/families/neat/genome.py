@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -250,6 +251,30 @@ class GenomeBatch:
                 out[name] = torch.where(live, t.gather(1, order), torch.full_like(t, PAD[name]))
             out[count] = n
         return self._replace(**out)
+
+    # ------------------------------------------------------------------ RowBatch (evohyper.api.rows)
+    def __iter__(self) -> Iterator[GenomeBatch]:
+        """One-row batches in order (without it, iteration would call ``__getitem__`` with ever larger
+        ints, which slice to empty batches and never raise IndexError: an endless loop)."""
+        return (self[i] for i in range(len(self)))
+
+    def to_arrays(self) -> dict[str, Tensor]:
+        """Every field as a tensor, at the narrowest widths that hold the live genes (what the wire ships:
+        a chunk of small genomes does not carry the population's widest row)."""
+        return self.trim()._tensors()
+
+    def meta(self) -> dict[str, Any]:
+        """Nothing beyond the arrays: codes index the global activation/aggregation tables."""
+        return {}
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, Tensor], meta: Mapping[str, Any] | None = None) -> GenomeBatch:
+        """The batch of ``to_arrays`` (dtypes as sent; the float attributes keep theirs)."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        missing = [n for n in names if n not in arrays]
+        if missing:
+            raise ValueError(f"GenomeBatch.from_arrays: missing array(s) {missing}; needs {names}")
+        return cls(**{n: torch.as_tensor(arrays[n]) for n in names})
 
     # ------------------------------------------------------------------ checks
     def row_equal(self, other: GenomeBatch) -> Tensor:

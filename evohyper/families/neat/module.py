@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from evohyper.families.neat.activations import ACTIVATIONS, AGGREGATIONS
-from evohyper.families.neat.cppn import Plan
+from evohyper.families.neat.compile import Plan
 
 
 class _Group(nn.Module):

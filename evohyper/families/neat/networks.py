@@ -1,9 +1,10 @@
-"""Direct NEAT phenotypes: a population of neat-python networks (any topologies) run in one batched call.
+"""Direct NEAT phenotypes: a population of NEAT networks (any topologies) run in one batched call.
 
 Why a phenotype of its own: the genome *is* the network, so there is no fixed weight shape to stack.
-``NEATPhenotypes`` keeps the genomes and compiles them (``cppn.compile_networks``) on the first
-``forward``: once with shared input rows for a batch every network sees (``[B, n_in]``: xor, digits),
-once with per-network input rows for each individual's own inputs (``[P, B, n_in]``: control tasks).
+``NEATPhenotypes`` keeps the genomes (a ``GenomeBatch``) and compiles them (``compile.compile_networks``,
+batched) on the first ``forward``: once with shared input rows for a batch every network sees
+(``[B, n_in]``: xor, digits), once with per-network input rows for each individual's own inputs
+(``[P, B, n_in]``: control tasks).
 
 **Recurrent state.** Recurrent genomes run as neat-python's ``RecurrentNetwork.activate``: each
 ``forward`` is one time step (every node updated once from the previous values), and the values are
@@ -19,9 +20,11 @@ from typing import Any
 import torch
 
 from evohyper.api.phenotypes import Phenotypes, TargetSpec
-from evohyper.families.neat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
-from evohyper.families.neat.cppn import CompiledNetworks, compile_networks, feed_forward_plan, recurrent_plan
+from evohyper.families.neat.compile import compile_networks, plan_networks, row_plan
+from evohyper.families.neat.convert import as_genome_batch, neat_genome
+from evohyper.families.neat.genome import GenomeBatch
 from evohyper.families.neat.module import NEATModule
+from evohyper.families.neat.runtime import CompiledNetworks
 
 
 def io_keys(num_inputs: int, num_outputs: int) -> tuple[list[int], list[int]]:
@@ -30,13 +33,16 @@ def io_keys(num_inputs: int, num_outputs: int) -> tuple[list[int], list[int]]:
 
 
 class NEATPhenotypes(Phenotypes):
-    """P neat-python networks; ``forward(x [B, n_in] or [P, B, n_in]) -> [P, B, n_out]``."""
+    """P NEAT networks; ``forward(x [B, n_in] or [P, B, n_in]) -> [P, B, n_out]``.
 
-    def __init__(self, spec: TargetSpec, genomes: list[Any], num_inputs: int, num_outputs: int, *,
+    ``genomes``: a ``GenomeBatch`` (neat-python ``DefaultGenome``s are converted, ``convert.as_genome_batch``)."""
+
+    def __init__(self, spec: TargetSpec, genomes: GenomeBatch | list[Any], num_inputs: int, num_outputs: int, *,
                  recurrent: bool = False, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu"):
-        if not genomes:
+        self.genomes = as_genome_batch(genomes)
+        if not len(self.genomes):
             raise ValueError("NEATPhenotypes needs at least one genome")
-        self.spec, self.genomes = spec, list(genomes)
+        self.spec = spec
         self.num_inputs, self.num_outputs, self.recurrent = int(num_inputs), int(num_outputs), bool(recurrent)
         self._dtype, self._device = dtype, torch.device(device)
         self._compiled: dict[bool, CompiledNetworks] = {}
@@ -61,9 +67,9 @@ class NEATPhenotypes(Phenotypes):
         return self.recurrent
 
     def select(self, index: torch.Tensor | slice | list[int]) -> NEATPhenotypes:
-        picked = torch.arange(len(self))[index].reshape(-1).tolist()
-        return NEATPhenotypes(self.spec, [self.genomes[i] for i in picked], self.num_inputs, self.num_outputs,
-                              recurrent=self.recurrent, dtype=self._dtype, device=self._device)
+        picked = torch.arange(len(self))[index].reshape(-1)
+        return NEATPhenotypes(self.spec, self.genomes[picked.to(self.genomes.device)], self.num_inputs,
+                              self.num_outputs, recurrent=self.recurrent, dtype=self._dtype, device=self._device)
 
     def compiled(self, shared_inputs: bool) -> CompiledNetworks:
         """The population compiled for shared or per-network inputs (once each, on first use)."""
@@ -110,49 +116,55 @@ class NEATPhenotypes(Phenotypes):
         return self._tensors
 
     def describe(self) -> dict[str, Any]:
+        g = self.genomes
         return {"kind": "NEATPhenotypes", "population": len(self), "recurrent": self.recurrent,
-                "inputs": self.num_inputs, "outputs": self.num_outputs,
-                "nodes": [len(g.nodes) for g in self.genomes],
-                "enabled_links": [sum(bool(c.enabled) for c in g.connections.values()) for g in self.genomes]}
+                "inputs": self.num_inputs, "outputs": self.num_outputs, "nodes": g.n_nodes.tolist(),
+                "enabled_links": (g.enabled & g.conn_live).sum(dim=1).tolist()}
 
     def to_module(self, index: int) -> torch.nn.Module:
         """Network ``index`` as a plain ``torch.nn.Module`` (feed-forward genomes)."""
         if self.recurrent:
             raise NotImplementedError("export of recurrent NEAT networks is not supported (feed-forward only)")
-        inputs, outputs = io_keys(self.num_inputs, self.num_outputs)
-        genome = self.genomes[index]
-        return NEATModule(genome, feed_forward_plan(genome, inputs, outputs), self.num_inputs, self.num_outputs,
-                          dtype=self._dtype)
+        one = self.genomes[index]
+        plan = row_plan(plan_networks(one, self.num_inputs, self.num_outputs), one, 0)
+        return NEATModule(neat_genome(one, 0), plan, self.num_inputs, self.num_outputs, dtype=self._dtype)
 
 
-def network_tensors(genomes: list[Any], num_inputs: int, num_outputs: int, recurrent: bool) -> dict[str, torch.Tensor]:
-    """Padded per-network tensors of the nodes neat-python evaluates, in its order (N = most nodes):
+def network_tensors(genomes: Any, num_inputs: int, num_outputs: int, recurrent: bool) -> dict[str, torch.Tensor]:
+    """Padded per-network tensors of the nodes neat-python evaluates, in its order (layer, then node id;
+    N = most evaluated nodes):
 
     ``weight``/``link`` ``[P, N, n_in + N]`` (columns: inputs, then nodes), ``bias``, ``response``
     ``[P, N]``, ``activation``/``aggregation`` ``[P, N]`` (indices into ``activations.ACTIVATION_NAMES`` /
     ``AGGREGATION_NAMES``, -1 = padding), ``layer`` ``[P, N]``, ``output`` ``[P, n_out]`` (node index,
     -1 = never evaluated: 0)."""
-    inputs, outputs = io_keys(num_inputs, num_outputs)
-    plan_of = recurrent_plan if recurrent else feed_forward_plan
-    plans = [plan_of(g, inputs, outputs) for g in genomes]
-    orders = [[(li, n) for li, layer in enumerate(p.layers) for n in layer] for p in plans]
-    P, N = len(genomes), max((len(o) for o in orders), default=0)
-    t = {"weight": torch.zeros(P, N, num_inputs + N, dtype=torch.float64),
-         "link": torch.zeros(P, N, num_inputs + N, dtype=torch.bool),
+    batch = as_genome_batch(genomes).to("cpu")
+    plan = plan_networks(batch, num_inputs, num_outputs, recurrent=recurrent)
+    P, W, n_in = len(batch), batch.node_width, num_inputs
+    p, slot = (plan.layer >= 0).nonzero(as_tuple=True)               # by genome, then slot
+    order = torch.argsort((p * (plan.n_layers + 1) + plan.layer[p, slot]) * (W + 1) + slot)
+    p, slot = p[order], slot[order]
+    count = torch.bincount(p, minlength=P)
+    j = torch.arange(p.numel()) - (torch.cumsum(count, 0) - count)[p]   # rank within its network
+    N = int(count.max()) if P else 0
+    column = torch.full((P, W), -1, dtype=torch.int64)
+    column[p, slot] = j
+    t = {"weight": torch.zeros(P, N, n_in + N, dtype=torch.float64),
+         "link": torch.zeros(P, N, n_in + N, dtype=torch.bool),
          "bias": torch.zeros(P, N, dtype=torch.float64), "response": torch.zeros(P, N, dtype=torch.float64),
          **{k: torch.full((P, N), -1, dtype=torch.int64) for k in ("activation", "aggregation", "layer")},
          "output": torch.full((P, num_outputs), -1, dtype=torch.int64)}
-    for p, (genome, plan, order) in enumerate(zip(genomes, plans, orders)):
-        column = {k: i for i, k in enumerate(inputs)} | {n: num_inputs + j for j, (_, n) in enumerate(order)}
-        for j, (li, node) in enumerate(order):
-            gene = genome.nodes[node]
-            t["bias"][p, j], t["response"][p, j], t["layer"][p, j] = gene.bias, gene.response, li
-            t["activation"][p, j] = ACTIVATION_NAMES.index(gene.activation)
-            t["aggregation"][p, j] = AGGREGATION_NAMES.index(gene.aggregation)
-            for src, w in plan.incoming.get(node, []):
-                if src in column:  # a recurrent link from a node never evaluated reads 0: no column
-                    t["weight"][p, j, column[src]], t["link"][p, j, column[src]] = w, True
-        for o, key in enumerate(outputs):
-            if key in column:
-                t["output"][p, o] = column[key] - num_inputs
+    t["bias"][p, j], t["response"][p, j] = batch.bias[p, slot].double(), batch.response[p, slot].double()
+    t["layer"][p, j] = plan.layer[p, slot]
+    t["activation"][p, j] = batch.activation[p, slot].long()
+    t["aggregation"][p, j] = batch.aggregation[p, slot].long()
+    q, c = plan.kept.nonzero(as_tuple=True)
+    src = plan.src[q, c]
+    src_node = column[q, (src - n_in).clamp(min=0)]
+    col = torch.where(src < n_in, src, n_in + src_node)
+    ok = (src < n_in) | (src_node >= 0)   # a recurrent link from a node never evaluated reads 0: no column
+    dst = column[q, plan.dst[q, c]]
+    t["weight"][q[ok], dst[ok], col[ok]] = batch.weight[q, c][ok].double()
+    t["link"][q[ok], dst[ok], col[ok]] = True
+    t["output"] = column[:, :num_outputs].clone()
     return t

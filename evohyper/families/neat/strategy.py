@@ -1,7 +1,10 @@
 """NEAT (neat-python) driven ask/tell: genomes, reproduction, speciation and stagnation are neat-python's.
 
-``ask`` returns the current neat-python population (a list of ``DefaultGenome``); ``tell`` writes the
-fitness into the genomes and runs one generation of neat-python's own ``Population.run`` (which
+``ask`` returns the current neat-python population converted to a ``GenomeBatch`` (``convert.from_neat_python``,
+``float64``: every attribute the very Python float), the genotype of kind ``neat`` every NEAT decoder reads;
+the strategy keeps evolving neat-python's own objects (a converted copy goes out: the batch's genes are in
+sorted order, neat-python's mutation iterates its dicts in insertion order). ``tell`` writes the fitness into
+those genomes in population order and runs one generation of neat-python's own ``Population.run`` (which
 reproduces with ``DefaultReproduction``, checks ``DefaultStagnation`` and re-speciates with
 ``DefaultSpeciesSet``). Nothing of NEAT is re-implemented here.
 
@@ -22,7 +25,6 @@ Checkpoints are explicit data (``_neat_state``) and resume bit-identically.
 from __future__ import annotations
 
 import contextlib
-import copy
 import gc as _gc
 import itertools
 import random
@@ -36,9 +38,11 @@ from evohyper.api import checks as _checks
 from evohyper.api import rng as _rng
 from evohyper.api.decoder import DecoderInfo
 from evohyper.api.strategy import Strategy
+from evohyper.families.neat import convert as _convert
 from evohyper.families.neat import ini as _neat_config
 from evohyper.families.neat import neat_state as _neat_state
 from evohyper.families.neat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
+from evohyper.families.neat.genome import GenomeBatch
 
 MAX_HIDDEN = 10_000   # hidden nodes every first genome starts with
 ENGINES = ("neat-python",)  # the engine running the generation (docs/neat_engine.md, section 5.1)
@@ -183,6 +187,7 @@ class NEAT(Strategy):
         self._random = random.Random(self.seed)
         self.config: Any = None
         self._pop: Any = None
+        self._genomes: list[Any] = []   # neat-python's genomes of the last ask, in population (row) order
         self._io = (num_inputs, num_outputs)
         if num_inputs is not None and num_outputs is not None:
             self._configure(num_inputs, num_outputs)
@@ -254,16 +259,18 @@ class NEAT(Strategy):
                                "or pass num_inputs/num_outputs")
 
     # ---------------------------------------------------------------- ask / tell
-    def _ask(self) -> list[Any]:
+    def _ask(self) -> GenomeBatch:
         self._require_config()
         if self._pop is None:
             with _neat_python(self._random):
                 self._pop = neat.Population(self.config)
-        return list(self._pop.population.values())
+        self._genomes = list(self._pop.population.values())
+        return _convert.from_neat_python(self._genomes)
 
     def _tell(self, fitness: torch.Tensor) -> None:
-        for genome, f in zip(self._population, fitness.tolist()):
+        for genome, f in zip(self._genomes, fitness.tolist()):
             genome.fitness = float(f)
+        self._genomes = []
         with _neat_python(self._random):
             try:
                 self._pop.run(lambda genomes, config: None, 1)  # fitness is already assigned
@@ -282,29 +289,35 @@ class NEAT(Strategy):
         self._pop.reproduction.ancestors.clear()  # neat-python's lineage log only grows; not state
 
     @staticmethod
-    def _copy_genotype(population: Any, i: int) -> Any:
-        return copy.deepcopy(population[i])  # elites live on in neat-python and get new fitness later
+    def _copy_genotype(population: GenomeBatch, i: int) -> GenomeBatch:
+        """Row ``i`` as a one-row batch of its own (copied: it keeps no view of the population's storage)."""
+        return population[torch.tensor([i], device=population.device)]
 
-    def export_genotype(self, genotype: Any) -> dict[str, Any]:
-        """JSON description of one genome (``best/genotype.json``), loadable with ``genome_from_data``."""
+    def export_genotype(self, genotype: GenomeBatch) -> dict[str, Any]:
+        """JSON description of one genome (``best/genotype.json``: ``kind: neat-genome``, the gene lists of
+        ``neat_state.genome_to_data``, genes in sorted order), loadable with ``import_genotype``; its
+        ``fitness`` is the search's best fitness for the best genotype, else null."""
         self._require_config()
+        one = _convert.as_genome_batch([genotype])
+        fitness = self.best_fitness if genotype is self.best_genotype else None
         return {
             "kind": "neat-genome",
             "num_inputs": self.config.genome_config.num_inputs,
             "num_outputs": self.config.genome_config.num_outputs,
-            "genome": _neat_state.genome_to_data(genotype),
+            "genome": _convert.genotype_to_data(one, 0, fitness),
             "neat_config": self._ini_text,
         }
 
-    def import_genotype(self, data: dict[str, Any]) -> Any:
-        """A genome from ``export_genotype``'s JSON (inputs and outputs must be this strategy's)."""
+    def import_genotype(self, data: dict[str, Any]) -> GenomeBatch:
+        """A one-row ``GenomeBatch`` from ``export_genotype``'s JSON (files written before the batch, by
+        ``neat_state.genome_to_data``, load too); inputs and outputs must be this strategy's."""
         self._require_config()
         gc = self.config.genome_config
         if data.get("kind") != "neat-genome" or (data.get("num_inputs"), data.get("num_outputs")) != \
                 (gc.num_inputs, gc.num_outputs):
             raise ValueError(f"not a NEAT genome with {gc.num_inputs} inputs / {gc.num_outputs} outputs: "
                              f"kind {data.get('kind')!r}, {data.get('num_inputs')} / {data.get('num_outputs')}")
-        return _neat_state.genome_from_data(data["genome"], gc)
+        return _convert.genotype_from_data(data["genome"])
 
     # ---------------------------------------------------------------- checkpoints (explicit data)
     def state_dict(self) -> dict[str, Any]:
@@ -315,7 +328,7 @@ class NEAT(Strategy):
             "kind": "neat",
             "generation": self.generation,
             "best_fitness": self.best_fitness,
-            "best_genotype": _neat_state.genome_to_data(self.best_genotype) if self.best_genotype is not None else None,
+            "best_genotype": None if self.best_genotype is None else _convert.genotype_to_data(self.best_genotype, 0),
             "rng": _neat_state.rng_to_data(self._random),
             "neat_config": self._ini_text,
             "started": self._pop is not None,
@@ -350,8 +363,8 @@ class NEAT(Strategy):
         gc = self.config.genome_config
         self.generation = int(state["generation"])
         self.best_fitness = float(state["best_fitness"])
-        self.best_genotype = (
-            None if state["best_genotype"] is None else _neat_state.genome_from_data(state["best_genotype"], gc)
+        self.best_genotype = (   # a one-row GenomeBatch (checkpoints of neat-python genomes hold the same JSON)
+            None if state["best_genotype"] is None else _convert.genotype_from_data(state["best_genotype"])
         )
         if state["started"]:
             population = {}

@@ -14,6 +14,7 @@ from evohyper.families.hyperneat import ESHyperNEATDecoder
 from evohyper.families.hyperneat.es_network import depth
 from evohyper.families.hyperneat.es_phenotypes import ESPhenotypes
 from evohyper.families.hyperneat.substrate import SubstrateSpec, sandwich
+from evohyper.families.neat.convert import from_neat_python
 from evohyper.testing import DecoderContract
 from evohyper.testing.neat_genomes import cppn_config, random_genomes
 
@@ -191,11 +192,7 @@ class TestESHyperNEATSheets(DecoderContract):
         return ESHyperNEATDecoder(SubstrateSpec(sandwich([3, 3])), band_threshold=0.05)
 
     def make_genotypes(self, decoder, n, seed=0):
-        return _population(decoder, n, seed)[1]
-
-    @staticmethod
-    def one(genotypes, i):
-        return [genotypes[i]]
+        return from_neat_python(_population(decoder, n, seed)[1])   # the GenomeBatch strategy neat hands out
 
 
 class TestESHyperNEATPlane(TestESHyperNEATSheets):

@@ -1,12 +1,12 @@
-"""The NEAT family's strategy and decoders run the shipped contracts."""
-import torch
+"""The NEAT family's strategy and decoders run the shipped contracts, on GenomeBatches (the genotype of kind neat)."""
 
 from evohyper.api.decoder import DecoderInfo
 from evohyper.api.phenotypes import MLPSpec
 from evohyper.families.hyperneat import NEAT, HyperNEATDecoder, NEATDecoder
 from evohyper.families.hyperneat.substrate import SubstrateSpec, sandwich
+from evohyper.families.neat.genome import GenomeBatch
 from evohyper.testing import DecoderContract, StrategyContract
-from evohyper.testing.neat_genomes import cppn_config, random_genomes
+from evohyper.testing.neat_genomes import cppn_config, random_batch
 
 
 class TestNEATStrategy(StrategyContract):
@@ -17,16 +17,17 @@ class TestNEATStrategy(StrategyContract):
 
     def state_scale(self, strategy):
         """NEAT's state is its genomes: bytes per gene (node or connection) must stay constant."""
-        genomes = list(strategy._pop.population.values()) + [strategy.best_genotype]
-        return float(sum(len(g.nodes) + len(g.connections) for g in genomes))
+        genomes = list(strategy._pop.population.values())
+        best = strategy.best_genotype
+        return float(sum(len(g.nodes) + len(g.connections) for g in genomes) + int(best.n_nodes[0] + best.n_conns[0]))
 
     def decoder_info(self):
         return DecoderInfo(genotype="neat", genome_inputs=3, genome_outputs=2)
 
     def fitness(self, population):
         """The summed weight of enabled connections: NEAT's mutations can raise it without bound."""
-        return torch.tensor([sum(c.weight for c in g.connections.values() if c.enabled) for g in population],
-                            dtype=torch.float64)
+        assert isinstance(population, GenomeBatch)
+        return (population.weight * (population.enabled & population.conn_live)).sum(dim=1).double()
 
 
 class TestHyperNEATDecoder(DecoderContract):
@@ -35,11 +36,7 @@ class TestHyperNEATDecoder(DecoderContract):
 
     def make_genotypes(self, decoder, n, seed=0):
         config = cppn_config(decoder.num_inputs, decoder.num_outputs)
-        return random_genomes(config, n, seed=seed)
-
-    @staticmethod
-    def one(genotypes, i):
-        return [genotypes[i]]
+        return random_batch(config, n, seed=seed)
 
 
 class TestNEATDecoder(DecoderContract):
@@ -50,11 +47,7 @@ class TestNEATDecoder(DecoderContract):
 
     def make_genotypes(self, decoder, n, seed=0):
         config = cppn_config(decoder.num_inputs, decoder.num_outputs, feed_forward=not self.recurrent)
-        return random_genomes(config, n, mutations=30, seed=seed)
-
-    @staticmethod
-    def one(genotypes, i):
-        return [genotypes[i]]
+        return random_batch(config, n, mutations=30, seed=seed)
 
     def test_declares_inputs_outputs_and_feed_forward(self):
         info = self.make_decoder().info()

@@ -46,7 +46,13 @@ def test_neat_pythons_single_pole_config_solves_cartpole(tmp_path):
 
 
 @pytest.mark.ray
-def test_neat_decoder_on_ray_matches_local(ray_local):
+def test_neat_decoder_on_ray_matches_local(ray_local, monkeypatch):
+    """The GenomeBatch travels to the actors as named arrays (kind neat-genomes) and scores as locally."""
+    from evohyper.engine.backends.ray import wire
+
+    shipped = []
+    chunk = wire.chunk
+    monkeypatch.setattr(wire, "chunk", lambda *a: shipped.append(chunk(*a)) or shipped[-1])
     over = ["strategy.popsize=40", "task.episodes=2", "task.max_steps=100", "budget.target_fitness=null"]
     path = ROOT / "search_spaces" / "neat_cartpole_po_recurrent.yaml"     # recurrent genomes, per-network inputs
     local = build_search(config(path, *over), None)
@@ -59,6 +65,8 @@ def test_neat_decoder_on_ray_matches_local(ray_local):
     finally:
         local.backend.close()
         remote.backend.close()
+    assert len(shipped) == 6 and all(c["__rows__"] == "neat-genomes" for c in shipped)
+    assert sum(len(c["arrays"]["gid"]) for c in shipped[:2]) == 40
 
 
 @pytest.mark.ray

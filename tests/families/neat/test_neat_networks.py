@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evohyper.api.phenotypes import MLPSpec
-from evohyper.families.neat.cppn import feed_forward_plan
+from evohyper.families.neat.convert import from_neat_python
 from evohyper.families.neat.networks import NEATPhenotypes
 from evohyper.testing.neat_genomes import cppn_config, random_genomes
 
@@ -52,7 +52,7 @@ def test_feed_forward_networks_match_neat_python(seed, n_in, n_out, mutations, s
     x = sequences(seed, len(genomes), 7, 1, n_in)[:, :, 0]                 # [P, B, n_in]
     if shared:
         x = x[0]                                                           # [B, n_in], every network sees it
-    phen = NEATPhenotypes(MLPSpec([n_in, n_out]), genomes, n_in, n_out, dtype=torch.float64)
+    phen = NEATPhenotypes(MLPSpec([n_in, n_out]), from_neat_python(genomes), n_in, n_out, dtype=torch.float64)
     out = phen.forward(x)
     assert out.shape == (len(genomes), 7, n_out)
     nets = [neat.nn.FeedForwardNetwork.create(g, config) for g in genomes]
@@ -69,7 +69,8 @@ def test_recurrent_networks_match_neat_python_over_sequences(seed, n_in, n_out, 
     config, genomes = population(seed, n_in, n_out, mutations, False, activations=[*BOUNDED, "elu", "lelu", "selu"])
     P, B = len(genomes), 3
     x = sequences(seed, P, B, steps, n_in)
-    phen = NEATPhenotypes(MLPSpec([n_in, n_out]), genomes, n_in, n_out, recurrent=True, dtype=torch.float64)
+    phen = NEATPhenotypes(MLPSpec([n_in, n_out]), from_neat_python(genomes), n_in, n_out, recurrent=True,
+                          dtype=torch.float64)
     phen.reset_state()
     out = torch.stack([phen.forward(x[:, :, t]) for t in range(steps)], dim=2)   # [P, B, T, n_out]
     expected = []
@@ -114,19 +115,44 @@ def test_a_population_equals_each_network_alone_and_select():
         one = phen.select([i])
         alone = torch.stack([one.forward(x[i:i + 1, :, t]) for t in range(4)])
         assert torch.allclose(together[:, i:i + 1], alone, rtol=1e-12, atol=1e-12)
-    assert phen.select(slice(2, 5)).genomes == genomes[2:5]
+    assert phen.select(slice(2, 5)).genomes.equal(from_neat_python(genomes[2:5]))
 
 
-def test_network_tensors_describe_each_network():
-    config, genomes = population(2, 3, 2, 20, True, n=4)
-    phen = NEATPhenotypes(MLPSpec([3, 2]), genomes, 3, 2)
+@pytest.mark.parametrize("recurrent", [False, True])
+def test_network_tensors_describe_each_network_as_neat_python_evaluates_it(recurrent):
+    """Node by node in neat-python's order (layer, then id): its bias, response, functions and the links it reads."""
+    config, genomes = population(2, 3, 2, 30, not recurrent, n=6)
+    phen = NEATPhenotypes(MLPSpec([3, 2]), from_neat_python(genomes), 3, 2, recurrent=recurrent)
     t = phen.tensors
     N = t["bias"].shape[1]
-    assert t["weight"].shape == (4, N, 3 + N) and t["output"].shape == (4, 2)
-    links = sum(int(t["link"][p].sum()) for p in range(4))
-    plans = [feed_forward_plan(g, [-1, -2, -3], [0, 1]) for g in genomes]
-    expressed = sum(len(p.incoming.get(n, [])) for p in plans for layer in p.layers for n in layer)
-    assert links == expressed > 0
+    assert t["weight"].shape == (6, N, 3 + N) and t["output"].shape == (6, 2)
+    gc = config.genome_config
+    for p, g in enumerate(genomes):
+        if recurrent:
+            evals = neat.nn.RecurrentNetwork.create(g, config).node_evals
+            order = sorted(node for node, *_ in evals)
+        else:
+            layers, _ = neat.graphs.feed_forward_layers(gc.input_keys, gc.output_keys,
+                                                        [c.key for c in g.connections.values() if c.enabled])
+            order = [n for layer in layers for n in sorted(layer)]
+            evals = neat.nn.FeedForwardNetwork.create(g, config).node_evals
+        column = {-i - 1: i for i in range(3)} | {n: 3 + j for j, n in enumerate(order)}
+        assert t["layer"][p, len(order):].eq(-1).all() and t["layer"][p, :len(order)].ge(0).all()
+        links = {}
+        for node, _, _, bias, response, ins in evals:
+            j = order.index(node)
+            assert (float(t["bias"][p, j]), float(t["response"][p, j])) == (bias, response)
+            assert nf_names(t, p, j) == (g.nodes[node].activation, g.nodes[node].aggregation)
+            links |= {(j, column[i]): w for i, w in ins if i in column}
+        got = {(j, c): float(t["weight"][p, j, c]) for j, c in t["link"][p].nonzero().tolist()}
+        assert got == links
+        assert t["output"][p].tolist() == [order.index(k) if k in order else -1 for k in range(2)]
+
+
+def nf_names(t, p, j):
+    from evohyper.families.neat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
+
+    return ACTIVATION_NAMES[int(t["activation"][p, j])], AGGREGATION_NAMES[int(t["aggregation"][p, j])]
 
 
 def test_a_perceptron_computes_the_same_feed_forward_or_recurrent():

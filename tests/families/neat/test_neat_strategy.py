@@ -1,4 +1,5 @@
-"""NEAT strategy: neat-python's own algorithm, deterministic, explicit checkpoints that resume exactly."""
+"""NEAT strategy: neat-python's own algorithm handing out GenomeBatches, deterministic, explicit checkpoints that
+resume exactly."""
 import gc
 import random
 
@@ -11,6 +12,8 @@ from hypothesis import strategies as st
 from evohyper.api.decoder import DecoderInfo
 from evohyper.engine.checkpoint import load_state, save_state
 from evohyper.families.neat import neat_state as _neat_state
+from evohyper.families.neat.convert import from_neat_python, genotype_to_data
+from evohyper.families.neat.genome import GenomeBatch
 from evohyper.families.neat.strategy import NEAT
 
 SMALL = dict(popsize=24, num_inputs=3, num_outputs=2, node_add_prob=0.3, conn_add_prob=0.5,
@@ -19,12 +22,12 @@ SMALL = dict(popsize=24, num_inputs=3, num_outputs=2, node_add_prob=0.3, conn_ad
 
 def fitness_of(genomes):
     """Cheap, structure-sensitive fitness: reward weight sum near 2 and a few hidden nodes."""
-    return torch.tensor([-abs(sum(c.weight for c in g.connections.values() if c.enabled) - 2.0)
-                         + 0.1 * min(len(g.nodes), 6) for g in genomes], dtype=torch.float64)
+    enabled = genomes.weight * (genomes.enabled & genomes.conn_live)
+    return -(enabled.sum(dim=1) - 2.0).abs() + 0.1 * genomes.n_nodes.clamp(max=6).double()
 
 
 def snapshot(genomes):
-    return [_neat_state.genome_to_data(g) for g in genomes]
+    return [genotype_to_data(genomes, i) for i in range(len(genomes))]
 
 
 def run(strategy, generations):
@@ -36,20 +39,65 @@ def run(strategy, generations):
     return seen
 
 
-def test_uses_neat_python_objects_and_speciates():
+def test_hands_out_a_genome_batch_of_neat_pythons_population_and_speciates():
     s = NEAT(None, 0, **SMALL)
     pop = s.ask()
-    assert all(isinstance(g, neat.DefaultGenome) for g in pop) and len(pop) == 24
-    s.tell(fitness_of(pop))
+    assert isinstance(pop, GenomeBatch) and len(pop) == 24 and pop.dtype == torch.float64
+    neat_pop = list(s._pop.population.values())
+    assert all(isinstance(g, neat.DefaultGenome) for g in neat_pop)
+    assert pop.equal(from_neat_python(neat_pop))                # a lossless copy, rows in population order
+    f = fitness_of(pop)
+    s.tell(f)
+    assert [g.fitness for g in neat_pop] == f.tolist()          # fitness written into neat's own objects, in order
     assert isinstance(s._pop.species, neat.DefaultSpeciesSet) and len(s._pop.species.species) >= 1
-    assert s.best_fitness == pytest.approx(float(fitness_of(pop).max()))
+    assert s.best_fitness == pytest.approx(float(f.max()))
+    best = int(f.argmax())
+    assert isinstance(s.best_genotype, GenomeBatch) and len(s.best_genotype) == 1
+    assert s.best_genotype.equal(pop[best])
+
+
+def test_evolves_neat_pythons_objects_not_the_converted_copy():
+    """The batch's genes are sorted; neat-python's dicts keep insertion order, which its mutation iterates:
+    every generation equals neat-python's own Population.run, fed the same fitness and random stream."""
+    from evohyper.api.rng import python_random
+
+    s = NEAT(None, 3, **SMALL)
+    config = NEAT(None, 3, **SMALL).config        # a config of its own (neat-python keeps counters in it)
+    rng = random.Random(3)
+    with python_random(rng):
+        pop = neat.Population(config)
+    for _ in range(5):
+        batch = s.ask()
+        genomes = list(pop.population.values())
+        assert snapshot(batch) == snapshot(from_neat_python(genomes))
+        f = fitness_of(batch)
+        s.tell(f)
+        for g, v in zip(genomes, f.tolist()):
+            g.fitness = v
+        with python_random(rng):
+            pop.run(lambda genomes, config: None, 1)
+
+
+def test_genotype_json_keeps_the_neat_genome_format_and_old_files_load(tmp_path):
+    s = NEAT(None, 0, **SMALL)
+    pop = s.ask()
+    s.tell(fitness_of(pop))
+    data = s.export_genotype(s.best_genotype)
+    assert data["kind"] == "neat-genome" and (data["num_inputs"], data["num_outputs"]) == (3, 2)
+    assert data["genome"]["fitness"] == s.best_fitness and data["neat_config"] == s.ini_text
+    assert s.import_genotype(data).equal(s.best_genotype)
+    old = dict(data, genome=_neat_state.genome_to_data(list(s._pop.population.values())[0]))  # before the batch
+    one = s.import_genotype(old)
+    assert isinstance(one, GenomeBatch) and one.equal(from_neat_python([list(s._pop.population.values())[0]]))
+    assert s.export_genotype(pop[3])["genome"]["fitness"] is None     # any other row: no recorded fitness
 
 
 def test_initial_hidden_nodes_with_a_default_activation():
     """num_hidden/activation_default reach neat-python: every first genome has the hidden nodes, gauss."""
     s = NEAT(None, 0, **{**SMALL, "num_hidden": 2, "activation_default": "gauss"})
     assert "num_hidden = 2" in s.ini_text
-    for g in s.ask():
+    s.ask()
+    for g in s._pop.population.values():
         hidden = [k for k in g.nodes if k >= 2]
         assert len(hidden) == 2 and all(g.nodes[k].activation == "gauss" for k in g.nodes)
         assert all((-1, h) in g.connections and (h, 0) in g.connections for h in hidden)   # full_direct
@@ -106,7 +154,7 @@ def test_checkpoint_round_trip_resumes_bit_identically(seed, split, tmp_path_fac
     got += run(resumed, total - split)
     assert got == expected
     assert resumed.best_fitness == reference.best_fitness
-    assert snapshot([resumed.best_genotype]) == snapshot([reference.best_genotype])
+    assert resumed.best_genotype.equal(reference.best_genotype)
     assert snapshot(resumed.ask()) == snapshot(reference.ask())
 
 
