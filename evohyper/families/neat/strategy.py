@@ -1,12 +1,10 @@
-"""NEAT (neat-python) driven ask/tell: genomes, reproduction, speciation and stagnation are neat-python's.
+"""Strategy ``neat``: NEAT's ask/tell with neat-python 2.0's semantics, run by one of two engines.
 
-``ask`` returns the current neat-python population converted to a ``GenomeBatch`` (``convert.from_neat_python``,
-``float64``: every attribute the very Python float), the genotype of kind ``neat`` every NEAT decoder reads;
-the strategy keeps evolving neat-python's own objects (a converted copy goes out: the batch's genes are in
-sorted order, neat-python's mutation iterates its dicts in insertion order). ``tell`` writes the fitness into
-those genomes in population order and runs one generation of neat-python's own ``Population.run`` (which
-reproduces with ``DefaultReproduction``, checks ``DefaultStagnation`` and re-speciates with
-``DefaultSpeciesSet``). Nothing of NEAT is re-implemented here.
+``engine: batched`` runs the whole generation as tensor ops on a ``GenomeBatch`` (``batched_engine.py``:
+reproduction, mutation and speciation over all genomes at once, on ``device``); ``engine: neat-python``
+runs neat-python's own ``Population`` (``python_engine.py``), the reference the batched engine is tested
+against. Both hand out a ``GenomeBatch``, the genotype of kind ``neat`` every NEAT decoder reads, and both
+read the same options and INI files with the same meaning (docs/neat_engine.md, section 5).
 
 The genome's number of inputs and outputs, and whether it is feed-forward, come from the decoder
 (``bind``: the HyperNEAT decoder knows its substrate, the ``neat`` decoder the task's network), or from
@@ -14,38 +12,29 @@ the options ``num_inputs``/``num_outputs``. Options map onto neat-python's INI c
 path.ini`` uses a neat-python config file as-is instead (``num_inputs``/``num_outputs``/``feed_forward``
 there must match the decoder; ``no_fitness_termination`` is forced on and ``seed`` off because the
 engine, not neat-python, decides when to stop and how to seed). An option given next to the file
-replaces the file's item (``--set strategy.popsize=50`` sets ``pop_size``).
-
-neat-python draws from Python's global ``random``; every neat-python call runs with this strategy's
-private ``random.Random`` swapped in, so a run depends on ``seed`` only, and with Python's cyclic garbage
-collector paused: neat-python makes a gene object per connection (2.2 million per P-NEAT generation) and
-the collector's passes over them, which free nothing, took 3 of 15 CPU seconds of a P-NEAT ``tell``.
-Checkpoints are explicit data (``_neat_state``) and resume bit-identically.
+replaces the file's item (``--set strategy.popsize=50`` sets ``pop_size``). Checkpoints are explicit
+data and resume bit-identically (on the same device for the batched engine).
 """
 from __future__ import annotations
 
-import contextlib
-import gc as _gc
-import itertools
-import random
-from collections.abc import Iterator
 from typing import Any, ClassVar, Literal
 
-import neat
 import torch
 
 from evohyper.api import checks as _checks
-from evohyper.api import rng as _rng
 from evohyper.api.decoder import DecoderInfo
 from evohyper.api.strategy import Strategy
+from evohyper.families.neat import config as _typed_config
 from evohyper.families.neat import convert as _convert
 from evohyper.families.neat import ini as _neat_config
-from evohyper.families.neat import neat_state as _neat_state
 from evohyper.families.neat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
+from evohyper.families.neat.batched_engine import BatchedEngine, CompleteExtinction
 from evohyper.families.neat.genome import GenomeBatch
+from evohyper.families.neat.python_engine import PythonEngine
 
 MAX_HIDDEN = 10_000   # hidden nodes every first genome starts with
-ENGINES = ("neat-python",)  # the engine running the generation (docs/neat_engine.md, section 5.1)
+ENGINES = ("batched", "neat-python")  # the engine running the generation (docs/neat_engine.md, section 5.1)
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
 CONNECTIONS = ("unconnected", "fs_neat_nohidden", "fs_neat_hidden", "full_nodirect", "full_direct")
 
 
@@ -83,27 +72,18 @@ def _check_options(options: dict[str, Any]) -> None:
             _checks.fail(f"{kind}_default", default, f"'random' or one of {list(allowed)}")
 
 
-@contextlib.contextmanager
-def _neat_python(own: random.Random) -> Iterator[None]:
-    """Run neat-python with ``own`` as Python's global ``random`` and the cyclic collector paused."""
-    was_enabled = _gc.isenabled()
-    _gc.disable()
-    try:
-        with _rng.python_random(own):
-            yield
-    finally:
-        if was_enabled:
-            _gc.enable()
-
-
 class NEAT(Strategy):
     """NEAT from neat-python (speciation, innovations, stagnation) evolving genomes (CPPNs or networks), ask/tell.
 
     Options (the rest map onto neat-python's INI config sections of the same names):
       popsize: genomes per generation (>= 2; neat-python's ``pop_size``).
       neat_config: path of a neat-python INI file used as-is instead of the options below; null: none.
-      engine: which engine runs the generation: ``neat-python`` (neat-python's own objects, the
-        reference).
+      engine: which engine runs the generation: ``batched`` (the whole generation as tensor ops on
+        ``device``, neat-python's semantics) or ``neat-python`` (neat-python's own objects, the reference).
+      device: where the batched engine keeps the genomes and runs the generation (``cpu``, ``cuda``,
+        ``cuda:N``); null: cpu. Batched engine only.
+      dtype: storage of gene attributes in the batched engine: ``float32`` or ``float64``; null: float32.
+        Batched engine only (decisions are computed in float64 either way).
       num_inputs, num_outputs: the genome's inputs/outputs (>= 1); null: what the decoder declares.
       initial_connection: how new genomes are wired (neat-python): ``full_direct``, ``full_nodirect``,
         ``fs_neat_nohidden``, ``fs_neat_hidden`` or ``unconnected``.
@@ -139,7 +119,9 @@ class NEAT(Strategy):
 
     def __init__(self, genome_size: int | None, seed: int, *,
                  neat_config: str | None = None,
-                 engine: Literal["neat-python"] = "neat-python",
+                 engine: Literal["batched", "neat-python"] = "neat-python",
+                 device: str | None = None,
+                 dtype: Literal["float32", "float64"] | None = None,
                  num_inputs: int | None = None,
                  num_outputs: int | None = None,
                  popsize: int | None = None,
@@ -178,16 +160,21 @@ class NEAT(Strategy):
         super().__init__(genome_size, seed)
         _checks.one_of("engine", engine, ENGINES)
         self.engine = engine
+        for name, value in (("device", device), ("dtype", dtype)):
+            if value is not None and engine != "batched":
+                _checks.fail(name, value, "null with engine 'neat-python' (only the batched engine reads it)")
+        if dtype is not None:
+            _checks.one_of("dtype", dtype, DTYPES)
+        self.device = _device(device)
+        self.dtype = DTYPES[dtype or "float32"]
         given = {k: v for k, v in locals().items() if k in _neat_config.DEFAULTS and v is not None}
         _checks.integer("num_inputs", num_inputs, 1, optional=True)
         _checks.integer("num_outputs", num_outputs, 1, optional=True)
         self._ini_text = _neat_config.read_ini(neat_config) if neat_config is not None else None
         _check_options(given if self._ini_text is not None else {**_neat_config.DEFAULTS, **given})
         self._given = given
-        self._random = random.Random(self.seed)
         self.config: Any = None
-        self._pop: Any = None
-        self._genomes: list[Any] = []   # neat-python's genomes of the last ask, in population (row) order
+        self._engine: Any = None   # BatchedEngine or PythonEngine, made on the first ask
         self._io = (num_inputs, num_outputs)
         if num_inputs is not None and num_outputs is not None:
             self._configure(num_inputs, num_outputs)
@@ -259,34 +246,41 @@ class NEAT(Strategy):
                                "or pass num_inputs/num_outputs")
 
     # ---------------------------------------------------------------- ask / tell
-    def _ask(self) -> GenomeBatch:
+    def _make_engine(self) -> Any:
         self._require_config()
-        if self._pop is None:
-            with _neat_python(self._random):
-                self._pop = neat.Population(self.config)
-        self._genomes = list(self._pop.population.values())
-        return _convert.from_neat_python(self._genomes)
+        if self._engine is None:
+            if self.engine == "batched":
+                self._engine = BatchedEngine(_typed_config.from_text(self._ini_text), self.seed,
+                                             device=self.device, dtype=self.dtype)
+            else:
+                self._engine = PythonEngine(self.config, self.seed)
+        return self._engine
+
+    @property
+    def species_count(self) -> int:
+        """Species of the current population (0 before the first ask)."""
+        return 0 if self._engine is None else self._engine.species_count
+
+    def _ask(self) -> GenomeBatch:
+        return self._make_engine().ask()
 
     def _tell(self, fitness: torch.Tensor) -> None:
-        for genome, f in zip(self._genomes, fitness.tolist()):
-            genome.fitness = float(f)
-        self._genomes = []
-        with _neat_python(self._random):
-            try:
-                self._pop.run(lambda genomes, config: None, 1)  # fitness is already assigned
-            except RuntimeError as exc:
-                if "num_species * min_species_size" not in str(exc):
-                    raise
-                from evohyper.config.options import ConfigError  # a ValueError the CLI reports as a config error
+        try:
+            self._engine.tell(fitness)
+        except CompleteExtinction as exc:
+            raise RuntimeError(f"strategy 'neat': {exc}") from None
+        except RuntimeError as exc:
+            if "num_species * min_species_size" not in str(exc) and "Internal error" not in str(exc):
+                raise
+            from evohyper.config.options import ConfigError  # a ValueError the CLI reports as a config error
 
-                raise ConfigError(
-                    "strategy.compatibility_threshold",
-                    f"{len(self._pop.species.species)} species need more than popsize="
-                    f"{self.popsize} genomes at min_species_size={self.config.reproduction_config.min_species_size}; "
-                    "raise compatibility_threshold (fewer species) or popsize, or lower min_species_size "
-                    f"(neat-python: {exc})",
-                ) from None
-        self._pop.reproduction.ancestors.clear()  # neat-python's lineage log only grows; not state
+            rc = self.config.reproduction_config
+            raise ConfigError(
+                "strategy.compatibility_threshold",
+                f"{self._engine.species_count} species cannot share popsize={self.popsize} genomes at "
+                f"min_species_size={rc.min_species_size}, elitism={rc.elitism}; raise compatibility_threshold "
+                f"(fewer species) or popsize, or lower min_species_size/elitism (neat-python's rule: {exc})",
+            ) from None
 
     @staticmethod
     def _copy_genotype(population: GenomeBatch, i: int) -> GenomeBatch:
@@ -326,60 +320,45 @@ class NEAT(Strategy):
         self._require_config()
         state: dict[str, Any] = {
             "kind": "neat",
+            "engine": self.engine,
             "generation": self.generation,
             "best_fitness": self.best_fitness,
             "best_genotype": None if self.best_genotype is None else _convert.genotype_to_data(self.best_genotype, 0),
-            "rng": _neat_state.rng_to_data(self._random),
             "neat_config": self._ini_text,
-            "started": self._pop is not None,
         }
-        if self._pop is None:
-            return state
-        pop, gc = self._pop, self.config.genome_config
-        genome_next, pop.reproduction.genome_indexer = _neat_state.peek_count(pop.reproduction.genome_indexer)
-        node_next = None
-        if gc.node_indexer is not None:
-            node_next, gc.node_indexer = _neat_state.peek_count(gc.node_indexer)
-        state.update(
-            {
-                "neat_generation": pop.generation,
-                "population": [_neat_state.genome_to_data(g) for g in pop.population.values()],
-                "species": _neat_state.species_to_data(pop.species),
-                "genome_indexer_next": genome_next,
-                "node_indexer_next": node_next,
-                "innovation": _neat_state.innovation_to_data(pop.reproduction.innovation_tracker),
-            }
-        )
+        state.update(self._make_engine().state_dict())
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        if self.generation != 0 or self._pop is not None:
+        if self.generation != 0 or self._engine is not None:
             raise RuntimeError("load_state_dict() needs a freshly constructed strategy")
         if state.get("kind") != "neat":
             raise ValueError(f"strategy 'neat' cannot load a {state.get('kind')!r} state")
+        saved = state.get("engine", "neat-python")  # states written before the batched engine were neat-python's
+        if saved != self.engine:
+            _checks.fail("engine", self.engine, f"{saved!r}: the checkpoint was written by that engine")
         self._require_config()
         if state["neat_config"] != self._ini_text:
             raise ValueError("checkpoint was written with a different neat-python configuration")
-        gc = self.config.genome_config
         self.generation = int(state["generation"])
         self.best_fitness = float(state["best_fitness"])
         self.best_genotype = (   # a one-row GenomeBatch (checkpoints of neat-python genomes hold the same JSON)
-            None if state["best_genotype"] is None else _convert.genotype_from_data(state["best_genotype"])
+            None if state["best_genotype"] is None
+            else _convert.genotype_from_data(state["best_genotype"]).to(self.device)
         )
-        if state["started"]:
-            population = {}
-            for data in state["population"]:
-                g = _neat_state.genome_from_data(data, gc)
-                population[g.key] = g
-            species = _neat_state.species_from_data(state["species"], self.config, population)
-            with _rng.python_random(random.Random(0)):  # Population() may reseed; our RNG is set below
-                self._pop = neat.Population(
-                    self.config, initial_state=(population, species, int(state["neat_generation"]))
-                )
-            self._pop.reproduction.genome_indexer = itertools.count(int(state["genome_indexer_next"]))
-            gc.node_indexer = (
-                None if state["node_indexer_next"] is None else itertools.count(int(state["node_indexer_next"]))
-            )
-            _neat_state.innovation_from_data(self._pop.reproduction.innovation_tracker, state["innovation"])
-            gc.innovation_tracker = self._pop.reproduction.innovation_tracker
-        self._random = _neat_state.rng_from_data(state["rng"])
+        self._make_engine().load_state_dict(state)
+
+
+def _device(device: str | None) -> torch.device:
+    """``device`` checked: cpu, or a CUDA device that exists here."""
+    if device is None:
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        _checks.fail("device", device, "cpu, cuda or cuda:N")
+    if dev.type not in ("cpu", "cuda"):
+        _checks.fail("device", device, "cpu, cuda or cuda:N")
+    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
+        _checks.fail("device", device, f"cpu (this machine has {torch.cuda.device_count()} CUDA devices)")
+    return dev

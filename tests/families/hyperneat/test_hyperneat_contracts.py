@@ -17,7 +17,7 @@ class TestNEATStrategy(StrategyContract):
 
     def state_scale(self, strategy):
         """NEAT's state is its genomes: bytes per gene (node or connection) must stay constant."""
-        genomes = list(strategy._pop.population.values())
+        genomes = list(strategy._engine._pop.population.values())
         best = strategy.best_genotype
         return float(sum(len(g.nodes) + len(g.connections) for g in genomes) + int(best.n_nodes[0] + best.n_conns[0]))
 

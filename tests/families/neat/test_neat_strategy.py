@@ -43,13 +43,13 @@ def test_hands_out_a_genome_batch_of_neat_pythons_population_and_speciates():
     s = NEAT(None, 0, **SMALL)
     pop = s.ask()
     assert isinstance(pop, GenomeBatch) and len(pop) == 24 and pop.dtype == torch.float64
-    neat_pop = list(s._pop.population.values())
+    neat_pop = list(s._engine._pop.population.values())
     assert all(isinstance(g, neat.DefaultGenome) for g in neat_pop)
     assert pop.equal(from_neat_python(neat_pop))                # a lossless copy, rows in population order
     f = fitness_of(pop)
     s.tell(f)
     assert [g.fitness for g in neat_pop] == f.tolist()          # fitness written into neat's own objects, in order
-    assert isinstance(s._pop.species, neat.DefaultSpeciesSet) and len(s._pop.species.species) >= 1
+    assert isinstance(s._engine._pop.species, neat.DefaultSpeciesSet) and len(s._engine._pop.species.species) >= 1
     assert s.best_fitness == pytest.approx(float(f.max()))
     best = int(f.argmax())
     assert isinstance(s.best_genotype, GenomeBatch) and len(s.best_genotype) == 1
@@ -86,9 +86,9 @@ def test_genotype_json_keeps_the_neat_genome_format_and_old_files_load(tmp_path)
     assert data["kind"] == "neat-genome" and (data["num_inputs"], data["num_outputs"]) == (3, 2)
     assert data["genome"]["fitness"] == s.best_fitness and data["neat_config"] == s.ini_text
     assert s.import_genotype(data).equal(s.best_genotype)
-    old = dict(data, genome=_neat_state.genome_to_data(list(s._pop.population.values())[0]))  # before the batch
+    old = dict(data, genome=_neat_state.genome_to_data(list(s._engine._pop.population.values())[0]))  # before the batch
     one = s.import_genotype(old)
-    assert isinstance(one, GenomeBatch) and one.equal(from_neat_python([list(s._pop.population.values())[0]]))
+    assert isinstance(one, GenomeBatch) and one.equal(from_neat_python([list(s._engine._pop.population.values())[0]]))
     assert s.export_genotype(pop[3])["genome"]["fitness"] is None     # any other row: no recorded fitness
 
 
@@ -97,7 +97,7 @@ def test_initial_hidden_nodes_with_a_default_activation():
     s = NEAT(None, 0, **{**SMALL, "num_hidden": 2, "activation_default": "gauss"})
     assert "num_hidden = 2" in s.ini_text
     s.ask()
-    for g in s._pop.population.values():
+    for g in s._engine._pop.population.values():
         hidden = [k for k in g.nodes if k >= 2]
         assert len(hidden) == 2 and all(g.nodes[k].activation == "gauss" for k in g.nodes)
         assert all((-1, h) in g.connections and (h, 0) in g.connections for h in hidden)   # full_direct

@@ -1,0 +1,153 @@
+"""``BatchedEngine``: one NEAT generation of neat-python 2.0's semantics as tensor ops on a ``GenomeBatch``.
+
+Why its own engine: neat-python holds one Python object per gene and runs reproduction, mutation and
+speciation gene by gene on the driver, so a NEAT search could not get faster with actors or GPUs
+(issue 22). Here every step runs on the whole population at once (docs/neat_engine.md, section 3):
+stagnation and spawn per species (a loop over tens of species), crossover, structural and attribute
+mutation batched over all children, speciation in rounds per new species. The order of the steps is
+``Population.run``'s loop body: evaluate -> reproduce (stagnation, adjusted fitness, spawn, elites,
+crossover, mutation) -> extinction check -> speciate -> generation += 1.
+
+Randomness comes from ``Streams`` derived from ``(seed, generation)``, so the checkpoint holds no
+generator state and a resumed run is bit-identical on the same device.
+"""
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import torch
+
+from evohyper.families.neat import attributes, crossover, initial, reproduction, species, structure
+from evohyper.families.neat.config import NEATConfig
+from evohyper.families.neat.counters import Counters
+from evohyper.families.neat.genome import CONN_FIELDS, NODE_FIELDS, GenomeBatch
+from evohyper.families.neat.streams import Streams
+
+Tensor = torch.Tensor
+STATE_KIND = "neat-batched"
+STATE_VERSION = 1
+
+
+class CompleteExtinction(RuntimeError):
+    """Every species stagnated away and ``reset_on_extinction`` is off (neat's ``CompleteExtinctionException``)."""
+
+
+class BatchedEngine:
+    """The population, the species table and the identity counters of a batched NEAT run."""
+
+    def __init__(self, cfg: NEATConfig, seed: int, *, device: torch.device | str = "cpu",
+                 dtype: torch.dtype = torch.float32):
+        self.cfg, self.seed = cfg, int(seed)
+        self.device, self.dtype = torch.device(device), dtype
+        self.counters = Counters()
+        self.generation = 0  # neat's Population.generation
+        self.population: GenomeBatch | None = None
+        self.table: species.SpeciesTable | None = None
+        self.species_of: Tensor | None = None
+
+    # ---------------------------------------------------------------- generation
+    def _streams(self, generation: int) -> Streams:
+        return Streams(self.seed, generation, self.device)
+
+    @property
+    def species_count(self) -> int:
+        return 0 if self.table is None else len(self.table)
+
+    def ask(self) -> GenomeBatch:
+        """The current population (after the last ``tell``'s speciation, as neat's ``population``)."""
+        return self.start()
+
+    def start(self) -> GenomeBatch:
+        """neat's ``Population.__init__``: ``create_new`` then ``speciate(..., 0)``."""
+        if self.population is None:
+            self._fresh_population(self._streams(0))
+        return self.population
+
+    def _fresh_population(self, streams: Streams) -> None:
+        pop = initial.initial_population(self.cfg, self.cfg.pop_size, streams, self.counters,
+                                         dtype=self.dtype, device=self.device)
+        self._speciate(pop, species.SpeciesTable.empty(self.device), pop[:0])
+
+    def _speciate(self, pop: GenomeBatch, table: species.SpeciesTable, old_reps: GenomeBatch) -> None:
+        self.table, self.species_of = species.speciate(pop, table, old_reps, self.generation, self.cfg,
+                                                       self.counters)
+        self.population = pop
+
+    def tell(self, fitness: Tensor) -> None:
+        """One pass of neat's generation loop after the evaluation; ``fitness [P]`` float64, finite."""
+        pop, cfg = self.start(), self.cfg
+        fitness = torch.as_tensor(fitness, dtype=torch.float64, device=self.device).reshape(-1)
+        if fitness.numel() != len(pop):
+            raise ValueError(f"tell() got {fitness.numel()} fitness values for {len(pop)} genomes")
+        streams = self._streams(self.generation + 1)
+        self.counters.reset_generation()
+        table, stagnant, order = species.update_stagnation(self.table, self.species_of, fitness,
+                                                           self.generation, cfg)
+        survivors, offspring = reproduction.plan_offspring(table, self.species_of, fitness, pop.gid, stagnant,
+                                                           order, cfg, cfg.pop_size, streams, self.counters)
+        if offspring is None:
+            if not cfg.reset_on_extinction:
+                raise CompleteExtinction("every species went extinct; set the neat-python item "
+                                         "reset_on_extinction = True to start a new random population")
+            self._fresh_population(streams)
+            self.generation += 1
+            return
+        new_pop = self._offspring(pop, fitness, offspring, streams)
+        old_reps = pop[survivors.representative]
+        self._speciate(new_pop, survivors, old_reps)
+        self.generation += 1
+
+    def _offspring(self, pop: GenomeBatch, fitness: Tensor, offspring: Any, streams: Streams) -> GenomeBatch:
+        """Elites copied unchanged, children crossed over and mutated, in the layout's population order."""
+        cfg = self.cfg
+        child = ~offspring.is_elite
+        kids = crossover.crossover(pop, offspring.source[child], offspring.parent2[child], fitness, cfg, streams)
+        kids.gid = offspring.gid[child].to(kids.gid.device)
+        rows = torch.arange(len(kids), device=self.device)
+        kids = structure.mutate_structure(
+            kids, rows, cfg, streams, self.counters,
+            new_nodes=partial(attributes.new_nodes, cfg=cfg, streams=streams, op="add_node", dtype=self.dtype),
+            new_connections=partial(attributes.new_connections, cfg=cfg, streams=streams, op="add_connection",
+                                    dtype=self.dtype), inplace=True)  # the children are this call's own
+        kids = attributes.mutate_attributes(kids, rows, cfg, streams)
+        elites = pop[offspring.source[offspring.is_elite]]
+        merged = GenomeBatch.cat([elites, kids]) if len(elites) else kids
+        # merged holds the elites first, then the children; put every row at its slot of the layout
+        slot = torch.cat([torch.nonzero(offspring.is_elite).reshape(-1), torch.nonzero(child).reshape(-1)])
+        inverse = torch.empty_like(slot)
+        inverse[slot] = torch.arange(len(slot), device=slot.device)
+        return merged[inverse].shrink()
+
+    # ---------------------------------------------------------------- state (docs/neat_engine.md, 5.5)
+    def state_dict(self) -> dict[str, Any]:
+        """Explicit data: counters, generation, the population ragged (size per gene), the species table."""
+        state: dict[str, Any] = {"kind": STATE_KIND, "version": STATE_VERSION, "generation": self.generation,
+                                 "counters": self.counters.state(), "started": self.population is not None}
+        if self.population is None:
+            return state
+        pop = self.population
+        nodes, conns = pop.to_ragged()
+        state["population"] = {"gid": pop.gid.cpu(), "n_nodes": pop.n_nodes.cpu(), "n_conns": pop.n_conns.cpu(),
+                               **{f"node.{k}": v.cpu() for k, v in nodes.items()},
+                               **{f"conn.{k}": v.cpu() for k, v in conns.items()}}
+        state["species"] = {k: v.cpu() for k, v in self.table.state().items()}
+        state["species_of"] = self.species_of.cpu()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("kind") != STATE_KIND or int(state.get("version", -1)) != STATE_VERSION:
+            raise ValueError(f"not a batched NEAT engine state (kind {state.get('kind')!r}, "
+                             f"version {state.get('version')!r}; expected {STATE_KIND!r} v{STATE_VERSION})")
+        self.generation = int(state["generation"])
+        self.counters = Counters.from_state(state["counters"])
+        if not state["started"]:
+            return
+        p = state["population"]
+        dev = self.device
+        nodes = {k: p[f"node.{k}"].to(dev) for k in NODE_FIELDS}
+        conns = {k: p[f"conn.{k}"].to(dev) for k in CONN_FIELDS}
+        self.population = GenomeBatch.from_ragged(p["gid"].to(dev), p["n_nodes"].to(dev), p["n_conns"].to(dev),
+                                                  nodes, conns, dtype=self.dtype)
+        self.table = species.SpeciesTable.from_state({k: v.to(dev) for k, v in state["species"].items()})
+        self.species_of = state["species_of"].to(dev)
