@@ -38,7 +38,7 @@ import torch
 
 from benchmarks import neat_engine_sides as sides
 from benchmarks.report import add_summary
-from benchmarks.timing import Timing, fmt_ms, fmt_ratio, met, progress, table
+from benchmarks.timing import Timing, fmt_ratio, met, progress, table
 
 ROOT = Path(__file__).resolve().parent.parent
 TENSORNEAT_PYTHON = ROOT / "benchmarks" / "tensorneat_env" / "bin" / "python"
@@ -84,8 +84,18 @@ def _engines(settings: Settings) -> tuple[list[str], str]:
     return ok, note
 
 
+def fmt_time(seconds: float) -> str:
+    """ms below a second, else s (``timing.fmt_ms`` writes 1.2e+03 ms up to 10 s)."""
+    return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
+
+
+def spread(t: Timing) -> str:
+    """``IQR a–b, min c, max d, n=k`` with readable units."""
+    return f"IQR {fmt_time(t.q1)}–{fmt_time(t.q3)}, min {fmt_time(t.min)}, max {fmt_time(t.max)}, n={t.n}"
+
+
 def _cell(t: Timing) -> str:
-    return f"{fmt_ms(t.median)} ({t.spread_ms()})"
+    return f"{fmt_time(t.median)} ({spread(t)})"
 
 
 def _timing(steps: list[sides.Step], phase: str | None = None) -> Timing:
@@ -156,7 +166,7 @@ def section_xor(settings: Settings) -> str:
                                 fmt_ratio(tn_s / t.median), t.median < tn_s)
         if tn_s is not None:
             rows.append([p, "TensorNEAT jitted `tell` + `ask`", _cell(tn_p) if isinstance(tn_p, Timing)
-                         else f"{fmt_ms(tn_s)} (quoted)", "—", fmt_ratio(ref.median / tn_s), "—", "1x"])
+                         else f"{fmt_time(tn_s)} (quoted)", "—", fmt_ratio(ref.median / tn_s), "—", "1x"])
         if "batched" not in engines and p in XOR_TARGETS:
             _summary_missing(f"NEAT XOR generation alone, P = {p:,} (batched vs Population.run)",
                              f">= {XOR_TARGETS[p]:g}x")
@@ -191,7 +201,7 @@ def _evaluated_section(settings: Settings, title: str, config: Path, popsize: in
     rows = []
     for e, st in steps.items():
         at, whole = _timing(st, "ask+tell"), _timing(st)
-        med = {ph: fmt_ms(_timing(st, ph).median) for ph in ("ask", "tell", "decode", "evaluate")}
+        med = {ph: fmt_time(_timing(st, ph).median) for ph in ("ask", "tell", "decode", "evaluate")}
         rows.append([timed[e].name, med["ask"], med["tell"], _cell(at), med["decode"], med["evaluate"], _cell(whole),
                      f"{at.median / whole.median:.0%}", f"{st[-1].nodes:.2f} / {st[-1].links:.1f}"])
     ratios = []

@@ -22,7 +22,7 @@ import torch
 
 from benchmarks import neat_engine_sides as sides
 from benchmarks.report import add_summary
-from benchmarks.timing import Timing, fmt_ms, fmt_ratio, progress, table
+from benchmarks.timing import Timing, fmt_ratio, progress, table
 
 PHASES = ("ask", "tell", "decode", "evaluate")
 
@@ -30,6 +30,8 @@ PHASES = ("ask", "tell", "decode", "evaluate")
 # ----------------------------------------------------------------------------- 4. scaling (subprocess per size)
 def scaling_child(engine: str, popsize: int, repeats: int) -> dict[str, Any]:
     """Subprocess body: one untimed and ``repeats`` timed generations; medians per phase and peak RSS."""
+    from benchmarks.bench_neat_engine import spread
+
     torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "1")))
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
@@ -40,7 +42,7 @@ def scaling_child(engine: str, popsize: int, repeats: int) -> dict[str, Any]:
         "engine": engine, "popsize": popsize, "genomes": [s.genomes for s in steps],
         "phases": {p: Timing.of([s.seconds[p] for s in steps]).median for p in PHASES},
         "generation": Timing.of([s.total for s in steps]).median,
-        "generation_spread": Timing.of([s.total for s in steps]).spread_ms(),
+        "generation_spread": spread(Timing.of([s.total for s in steps])),
         "nodes": steps[-1].nodes, "links": steps[-1].links,
         "rss_start_mib": rss0 / 1024, "rss_peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "wall_s": time.perf_counter() - start,
@@ -65,7 +67,7 @@ def _run_child(engine: str, popsize: int, repeats: int) -> dict[str, Any] | str:
 
 
 def section_scaling(settings: Any) -> str:
-    from benchmarks.bench_neat_engine import _engines
+    from benchmarks.bench_neat_engine import _engines, fmt_time
 
     engines, note = _engines(settings)
     rows, results = [], {}
@@ -80,8 +82,8 @@ def section_scaling(settings: Any) -> str:
             if any(abs(n - p) > max(2, 0.05 * p) for n in r["genomes"]):
                 raise sides.NotTheSameWork(f"scaling {engine} P = {p}: population sizes {r['genomes']}")
             g = r["generation"]
-            shares = [f"{r['phases'][ph] / g:.0%} ({fmt_ms(r['phases'][ph])})" for ph in PHASES]
-            rows.append([engine, f"{p:,}", f"{fmt_ms(g)} ({r['generation_spread']})", *shares,
+            shares = [f"{r['phases'][ph] / g:.0%} ({fmt_time(r['phases'][ph])})" for ph in PHASES]
+            rows.append([engine, f"{p:,}", f"{fmt_time(g)} ({r['generation_spread']})", *shares,
                          f"{r['rss_peak_mib']:,.0f} MiB", f"{r['nodes']:.2f} / {r['links']:.1f}"])
     ratio_lines = []
     for p in settings.scaling_sizes:
@@ -137,7 +139,7 @@ class BackendSide:
 
 
 def section_ray(settings: Any) -> str:
-    from benchmarks.bench_neat_engine import _engines
+    from benchmarks.bench_neat_engine import _engines, fmt_time, spread
     from evohyper.engine.backends.ray import runtime as ray_runtime
 
     engines, note = _engines(settings)
@@ -160,11 +162,11 @@ def section_ray(settings: Any) -> str:
             gen = {name: Timing.of([s.total for s in st]) for name, st in steps.items()}
             for name, st in steps.items():
                 driver = Timing.of([s.seconds["ask"] + s.seconds["tell"] for s in st])
-                rows.append([engine, name, f"{fmt_ms(gen[name].median)} ({gen[name].spread_ms()})",
-                             fmt_ms(Timing.of([s.seconds['ask'] for s in st]).median),
-                             fmt_ms(Timing.of([s.seconds['evaluate'] for s in st]).median),
-                             fmt_ms(Timing.of([s.seconds['tell'] for s in st]).median),
-                             f"{fmt_ms(driver.median)} ({driver.median / gen[name].median:.0%})",
+                rows.append([engine, name, f"{fmt_time(gen[name].median)} ({spread(gen[name])})",
+                             fmt_time(Timing.of([s.seconds['ask'] for s in st]).median),
+                             fmt_time(Timing.of([s.seconds['evaluate'] for s in st]).median),
+                             fmt_time(Timing.of([s.seconds['tell'] for s in st]).median),
+                             f"{fmt_time(driver.median)} ({driver.median / gen[name].median:.0%})",
                              fmt_ratio(gen[name].median / driver.median)])
             speedup = gen["local"].median / gen["ray, 2 actors"].median
             lines.append(f"`{engine}`: ray 2 actors vs local **{fmt_ratio(speedup)}**; every fitness of every "
