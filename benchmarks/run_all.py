@@ -18,6 +18,7 @@ from benchmarks import (
     bench_evotorch,
     bench_hyperneat,
     bench_neat,
+    bench_neat_engine,
     bench_ray,
     bench_threads,
 )
@@ -36,6 +37,7 @@ SECTIONS: list[Section] = [
     Section("control", bench_control.section),
     Section("threads", bench_threads.section),
     Section("defaults", bench_defaults.section),
+    Section("neat_engine", bench_neat_engine.section),  # uses Ray in its last part (section 5)
     Section("ray", bench_ray.section),  # last: Ray's processes linger briefly after shutdown
 ]
 

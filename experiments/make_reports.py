@@ -57,6 +57,17 @@ def pneat_visual(out_dir: Path) -> Path:
     return pneat_report(out_dir, seeds=list(range(10)))
 
 
+def neat_engines(out_dir: Path) -> Path:
+    """The NEAT engine parity study (issue 22): XOR and cart-pole x 20 seeds, HyperNEAT visual x 10 seeds, per
+    engine; resumable (run directories under experiments/out/neat_engines/, see experiments/neat_engines.py)."""
+    from experiments.neat_engines import RUNS, STUDIES, run_all
+    from experiments.neat_engines_report import write_report
+
+    run_all(RUNS, list(STUDIES), ["batched", "neat-python"], None, jobs=1)
+    cmd = "make reports" if not sys.argv[1:] else "python -m experiments.make_reports " + " ".join(sys.argv[1:])
+    return write_report(RUNS, out_dir, command=cmd)
+
+
 def hypergan_digits(out_dir: Path) -> Path:
     """HyperGAN ensembles on digits vs deep ensembles and an evolved population, 3 seeds."""
     from experiments.hypergan_report import hypergan_digits_report
@@ -114,6 +125,7 @@ def _tune_example(stem: str) -> Callable[[Path], Path]:
 REPORTS: dict[str, Callable[[Path], Path]] = {"cartpole_snes": cartpole_snes,
                                               "hyperneat_visual": hyperneat_visual,
                                               "pneat_visual": pneat_visual,
+                                              "neat_engines": neat_engines,
                                               "es_hyperneat": es_hyperneat,
                                               "circuit_design": circuit_design,
                                               "hypergan_digits": hypergan_digits,
