@@ -157,26 +157,23 @@ def final_population(strategy: dict[str, Any]) -> dict[str, Any]:
     5.5: ``n_nodes``, ``n_conns``, ``enabled`` concatenated, a species table with ``sid``). A format it
     does not know gives None, and the report says the figure was not recorded."""
     kind = strategy.get("kind")
-    if kind == "neat" and strategy.get("started"):
+    engine = strategy.get("engine", "neat-python")
+    if kind == "neat" and engine == "neat-python" and strategy.get("started"):
         pop = strategy["population"]
         return {"state_kind": kind, "species": len(strategy["species"]["species"]), "population": len(pop),
                 "mean_nodes": sum(len(g["nodes"]) for g in pop) / len(pop),
                 "mean_enabled_links": sum(sum(1 for c in g["connections"] if c[-1]) for g in pop) / len(pop)}
     out: dict[str, Any] = {"state_kind": kind, "species": None, "population": None, "mean_nodes": None,
                            "mean_enabled_links": None}
-    n_nodes, n_conns, enabled = (strategy.get(k) for k in ("n_nodes", "n_conns", "enabled"))
-    if n_nodes is not None and n_conns is not None and enabled is not None:
+    if kind == "neat" and engine == "batched" and strategy.get("started"):
         import torch
 
-        n_conns = torch.as_tensor(n_conns).long()
+        pop = strategy["population"]  # batched_engine.state_dict: counts and live genes concatenated
+        n_conns = torch.as_tensor(pop["n_conns"]).long()
         owner = torch.repeat_interleave(torch.arange(len(n_conns)), n_conns)
-        links = torch.zeros(len(n_conns)).index_add_(0, owner, torch.as_tensor(enabled).float())
-        out.update(population=len(n_conns), mean_nodes=float(torch.as_tensor(n_nodes).double().mean()),
-                   mean_enabled_links=float(links.double().mean()))
-    species = strategy.get("species")
-    sid = species.get("sid") if isinstance(species, dict) else strategy.get("sid")
-    if sid is not None:
-        out["species"] = len(sid)
+        links = torch.zeros(len(n_conns)).index_add_(0, owner, torch.as_tensor(pop["conn.enabled"]).float())
+        out.update(population=len(n_conns), mean_nodes=float(torch.as_tensor(pop["n_nodes"]).double().mean()),
+                   mean_enabled_links=float(links.double().mean()), species=len(strategy["species"]["sid"]))
     return out
 
 
