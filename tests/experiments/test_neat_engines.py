@@ -76,8 +76,10 @@ def test_final_population_reads_both_engines_state_formats():
                                  {"nodes": [[0]], "connections": [[-1, 0, 1, 0.5, True]]}]}
     assert study.final_population(neat_state) == {"state_kind": "neat", "species": 2, "population": 2,
                                                   "mean_nodes": 1.5, "mean_enabled_links": 1.0}
-    batched = {"kind": "neat-batched", "n_nodes": torch.tensor([2, 1]), "n_conns": torch.tensor([2, 1]),
-               "enabled": torch.tensor([True, False, True]), "species": {"sid": torch.tensor([1, 2, 3])}}
+    batched = {"kind": "neat", "engine": "batched", "started": True,
+               "population": {"n_nodes": torch.tensor([2, 1]), "n_conns": torch.tensor([2, 1]),
+                              "conn.enabled": torch.tensor([True, False, True])},
+               "species": {"sid": torch.tensor([1, 2, 3])}}
     got = study.final_population(batched)
     assert got["species"] == 3 and got["mean_nodes"] == 1.5 and got["mean_enabled_links"] == 1.0
     assert study.final_population({"kind": "other"})["species"] is None
