@@ -32,16 +32,18 @@ COMMON = ["backend.name=local", "output.progress=false", "output.tensorboard=fal
 START, END = "<!-- pneat-comparison:start -->", "<!-- pneat-comparison:end -->"
 
 
-def run_seed(method: str, seed: int, generations: int, runs_dir: Path) -> Path:
-    """The run directory of one (method, seed), run now unless a finished one exists."""
+def run_seed(method: str, seed: int, generations: int, runs_dir: Path, engine: str | None = None) -> Path:
+    """The run directory of one (method, seed), run now unless a finished one exists; ``engine`` sets
+    ``strategy.engine`` (null: the config's)."""
     from evohyper.config import apply_overrides, load_raw, validate
     from evohyper.engine.runner import run
 
-    base = runs_dir / f"{method.lower()}-seed{seed}-g{generations}"
+    base = runs_dir / (f"{method.lower()}-seed{seed}-g{generations}" + (f"-{engine}" if engine else ""))
     done = [d for d in sorted(runs_dir.glob(f"{base.name}/*")) if (d / "best" / "phenotype.json").is_file()]
     if done:
         return done[-1]
-    over = [*COMMON, f"seed={seed}", f"budget.generations={generations}", f"output.runs_dir={base}"]
+    over = [*COMMON, f"seed={seed}", f"budget.generations={generations}", f"output.runs_dir={base}",
+            *([f"strategy.engine={engine}"] if engine else [])]
     started = time.perf_counter()
     _, run_dir = run(validate(apply_overrides(load_raw(CONFIGS[method]), over)))
     print(f"[pneat] {method} seed {seed}: {time.perf_counter() - started:.0f} s -> {run_dir}", flush=True)
@@ -140,7 +142,7 @@ def _at(runs: list[Path], generation: int | None = None, seconds: float | None =
 
 
 def section(results: dict[str, tuple[list[Path], int]], seeds: dict[str, list[int]], out_dir: Path, command: str,
-            seconds: float) -> str:
+            seconds: float, engine: str | None = None) -> str:
     """The report section; ``results`` maps a method to (its run directories, its generation budget)."""
     from evohyper.viz.run_report import read_metrics
 
@@ -162,6 +164,8 @@ def section(results: dict[str, tuple[list[Path], int]], seeds: dict[str, list[in
              "held-out mean distance (cells) | champion's held-out hit rate | seconds per generation (median) |",
              "|---|---|---|---|---|---|---|---|"]
     lines += [_row(m, runs, data[m]) for m, (runs, _) in results.items()]
+    lines += ["", f"NEAT engine: `{engine}` (strategy option `engine`) for both methods." if engine else
+              "NEAT engine: the configs' default (`neat-python`, neat-python's own reproduction and speciation)."]
     lines += ["", "At equal budgets (mean ± std over each method's seeds; a run that reached fitness 100 earlier "
               "counts with its last generation):", "",
               "| budget | method | generation (median) | best fitness so far | champion's held-out mean distance "
@@ -206,14 +210,15 @@ def splice(report: Path, text: str) -> Path:
 
 def pneat_report(out_dir: Path, seeds: list[int], pneat_generations: int = 150, hyperneat_generations: int = 150,
                  runs_dir: Path = ROOT / "runs" / "pneat", command: str | None = None,
-                 pneat_seeds: list[int] | None = None) -> Path:
+                 pneat_seeds: list[int] | None = None, engine: str | None = None) -> Path:
     """Run the missing seeds (P-NEAT: ``pneat_seeds``, default ``seeds``) and splice the section into the report."""
     started = time.perf_counter()
     runs_dir.mkdir(parents=True, exist_ok=True)
     chosen = {"HyperNEAT": (seeds, hyperneat_generations), "P-NEAT": (pneat_seeds or seeds, pneat_generations)}
-    results = {m: ([run_seed(m, s, g, runs_dir) for s in ss], g) for m, (ss, g) in chosen.items()}
+    results = {m: ([run_seed(m, s, g, runs_dir, engine) for s in ss], g) for m, (ss, g) in chosen.items()}
     cmd = command or "python -m experiments.pneat_report " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    text = section(results, {m: ss for m, (ss, _) in chosen.items()}, out_dir, cmd, time.perf_counter() - started)
+    text = section(results, {m: ss for m, (ss, _) in chosen.items()}, out_dir, cmd, time.perf_counter() - started,
+                   engine)
     return splice(out_dir / "hyperneat_visual.md", text)
 
 
@@ -233,14 +238,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs-dir", type=Path, default=ROOT / "runs" / "pneat")
     p.add_argument("--out", type=Path, default=ROOT / "reports")
     p.add_argument("--runs-only", action="store_true", help="run the missing seeds, write no report")
+    p.add_argument("--engine", choices=["batched", "neat-python"], default=None,
+                   help="strategy.engine of both methods (default: the configs')")
     args = p.parse_args(argv)
     if args.runs_only:
         for method, g in (("HyperNEAT", args.hyperneat_generations), ("P-NEAT", args.pneat_generations)):
             for s in _seeds(args.pneat_seeds if method == "P-NEAT" and args.pneat_seeds else args.seeds):
-                run_seed(method, s, g, args.runs_dir)
+                run_seed(method, s, g, args.runs_dir, args.engine)
         return 0
     print(pneat_report(args.out, _seeds(args.seeds), args.pneat_generations, args.hyperneat_generations,
-                       args.runs_dir, pneat_seeds=_seeds(args.pneat_seeds) if args.pneat_seeds else None))
+                       args.runs_dir, pneat_seeds=_seeds(args.pneat_seeds) if args.pneat_seeds else None,
+                       engine=args.engine))
     return 0
 
 
