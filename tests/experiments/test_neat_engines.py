@@ -87,6 +87,6 @@ def test_final_population_reads_both_engines_state_formats():
 
 def test_the_study_matches_the_issue_and_is_a_report():
     assert {k: (s.target, s.generations, len(s.seeds)) for k, s in study.STUDIES.items()} == {
-        "xor": (3.9, 300, 20), "cartpole": (500.0, 100, 20), "visual": (100.0, 300, 10)}
+        "xor": (3.9, 300, 20), "cartpole": (500.0, 100, 20), "visual": (100.0, 300, 20)}
     assert "neat_engines" in REPORTS
     assert study.engine_refusal("neat-python") is None
