@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 import torch
+from neat.population import CompleteExtinctionException
 
 from evohyper.api import checks as _checks
 from evohyper.api.decoder import DecoderInfo
@@ -265,15 +266,20 @@ class NEAT(Strategy):
         return self._make_engine().ask()
 
     def _tell(self, fitness: torch.Tensor) -> None:
+        from evohyper.config.options import ConfigError  # a ValueError the CLI reports as a config error
+
         try:
             self._engine.tell(fitness)
-        except CompleteExtinction as exc:
-            raise RuntimeError(f"strategy 'neat': {exc}") from None
+        except (CompleteExtinction, CompleteExtinctionException):
+            raise ConfigError(
+                "strategy.reset_on_extinction",
+                f"every species went extinct at generation {self.generation} (each stagnated for max_stagnation "
+                f"generations); set reset_on_extinction: true to start a new random population, or raise "
+                f"max_stagnation or species_elitism",
+            ) from None
         except RuntimeError as exc:
             if "num_species * min_species_size" not in str(exc) and "Internal error" not in str(exc):
                 raise
-            from evohyper.config.options import ConfigError  # a ValueError the CLI reports as a config error
-
             rc = self.config.reproduction_config
             raise ConfigError(
                 "strategy.compatibility_threshold",

@@ -23,7 +23,7 @@ from batched_helpers import (
 )
 
 from evohyper.engine.checkpoint import load_state, save_state
-from evohyper.families.neat.batched_engine import BatchedEngine, CompleteExtinction
+from evohyper.families.neat.batched_engine import BatchedEngine
 from evohyper.families.neat.config import from_text
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -171,12 +171,14 @@ def test_extinction_with_reset_starts_a_fresh_population_and_continues():
     assert s._engine.generation == eng.generation
 
 
-def test_extinction_without_reset_is_one_line_naming_reset_on_extinction():
-    s = strategy(4, reset_on_extinction=False, **EXTINCT)
-    with pytest.raises(ValueError, match="reset_on_extinction") as err:
-        _until_extinct(s)
-    assert "\n" not in str(err.value)
-    assert isinstance(err.value.__cause__, CompleteExtinction) or err.value.__suppress_context__
+@pytest.mark.parametrize("engine", ["batched", "neat-python"])
+def test_extinction_without_reset_is_one_line_naming_reset_on_extinction(engine):
+    s = strategy(4, reset_on_extinction=False, **EXTINCT, engine=engine)
+    with pytest.raises(ValueError, match=r"strategy\.reset_on_extinction") as err:
+        for _ in range(60):
+            s.ask()
+            s.tell(torch.zeros(s.popsize, dtype=torch.float64))
+    assert "\n" not in str(err.value) and "extinct" in str(err.value)
 
 
 def test_cli_reports_extinction_in_one_line_without_traceback(tmp_path):
