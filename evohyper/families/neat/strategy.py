@@ -342,7 +342,11 @@ class NEAT(Strategy):
             raise ValueError(f"strategy 'neat' cannot load a {state.get('kind')!r} state")
         saved = state.get("engine", "neat-python")  # states written before the batched engine were neat-python's
         if saved != self.engine:
-            _checks.fail("engine", self.engine, f"{saved!r}: the checkpoint was written by that engine")
+            from evohyper.config.options import ConfigError
+
+            raise ConfigError("strategy.engine", f"{self.engine!r} cannot resume this checkpoint: it was written by "
+                                                 f"engine {saved!r} (engines do not share states; resume with "
+                                                 f"engine: {saved})")
         self._require_config()
         if state["neat_config"] != self._ini_text:
             raise ValueError("checkpoint was written with a different neat-python configuration")
