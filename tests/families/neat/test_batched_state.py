@@ -72,7 +72,7 @@ def test_strategy_checkpoint_round_trip_continues_bit_identically(n, tmp_path):
     assert (b.generation, b.best_fitness) == (a.generation, a.best_fitness)
     if n:
         assert_same_engine(a._engine, b._engine)
-        assert_same_batch(a.best_genotype, b.best_genotype.to(dtype=a.best_genotype.dtype))
+        assert_same_batch(a.best_genotype, b.best_genotype)   # same dtype too: the engine's, not float64
     for _ in range(3):
         x, y = a.ask(), b.ask()
         assert_same_batch(x, y)
