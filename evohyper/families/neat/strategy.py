@@ -354,7 +354,8 @@ class NEAT(Strategy):
         self.best_fitness = float(state["best_fitness"])
         self.best_genotype = (   # a one-row GenomeBatch (checkpoints of neat-python genomes hold the same JSON)
             None if state["best_genotype"] is None
-            else _convert.genotype_from_data(state["best_genotype"]).to(self.device)
+            else _convert.genotype_from_data(state["best_genotype"]).to(
+                self.device, dtype=self.dtype if self.engine == "batched" else None)   # as the population's rows
         )
         self._make_engine().load_state_dict(state)
 
