@@ -113,7 +113,7 @@ class NEAT(Strategy):
       survival_threshold: fraction of each species allowed to reproduce, in [0, 1].
       min_species_size: smallest number of offspring a species gets (>= 1).
       reset_on_extinction: start a new random population when every species went extinct (otherwise
-        neat-python raises).
+        the run stops with an error naming this option).
     """
 
     genotype_kind: ClassVar[str] = "neat"
