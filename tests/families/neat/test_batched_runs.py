@@ -67,9 +67,10 @@ def test_two_ray_actors_give_the_local_runs_metrics(tmp_path, ray_local):
     """The search runs on the driver only and the actors evaluate: metrics.csv is the local run's, row for row.
 
     Cart-pole, not XOR: its returns are step counts, so they do not move with the last bit of a network's
-    output. XOR's continuous fitness does: the float32 runtime of the ``neat`` decoder rounds a node's value
-    differently depending on where its row falls in the value buffer (measured: with period 4 in the row
-    offset), and a chunk of the population puts rows elsewhere (a decoder matter, not the engine's)."""
+    output. XOR's continuous fitness does: the ``neat`` decoder's runtime activates a layer's rows with one
+    in-place ``sigmoid_`` over the slice, whose vectorised body and scalar remainder round differently (1 ulp,
+    measured), and a chunk of the population moves a node between the two (a decoder matter, not the engine's).
+    """
     over = ["strategy.engine=batched", "strategy.popsize=50", "budget.generations=6", "budget.target_fitness=null",
             "task.episodes=2", "task.max_steps=200", f"output.runs_dir={tmp_path}", "output.progress=false"]
     raw = load_raw(SPACES / "neat_cartpole.yaml")
