@@ -25,6 +25,9 @@ from batched_helpers import (
 from evohyper.engine.checkpoint import load_state, save_state
 from evohyper.families.neat.batched_engine import BatchedEngine
 from evohyper.families.neat.config import from_text
+from evohyper.families.neat.counters import Counters
+from evohyper.families.neat.initial import initial_population
+from evohyper.families.neat.streams import Streams
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 CLI = [sys.executable, "-m", "evohyper.cli"]
@@ -141,14 +144,15 @@ def test_wide_population_runs_as_the_narrow_one_for_ten_generations(widths):
 
 
 def _until_extinct(s, limit=60):
-    """Constant fitness: no species ever improves again, so all stagnate (species_elitism 0) and die; returns
-    once a generation started afresh (every species founded in the generation that just ended)."""
+    """Constant fitness: no species ever improves again, so all stagnate (species_elitism 0) and die. Returns,
+    once a generation started afresh (no species survived), the counters and generation before it."""
     for _ in range(limit):
         s.ask()
-        old = s._engine.table.sid
+        eng = s._engine
+        old, before, generation = eng.table.sid, Counters.from_state(eng.counters.state()), eng.generation
         s.tell(torch.zeros(s.popsize, dtype=torch.float64))
-        if int(s._engine.table.sid.min()) > int(old.max()):  # no species survived: a fresh population
-            return
+        if int(eng.table.sid.min()) > int(old.max()):
+            return before, generation
     raise AssertionError("no extinction within the limit")
 
 
@@ -156,19 +160,21 @@ EXTINCT = dict(max_stagnation=1, species_elitism=0, elitism=0, popsize=20)
 
 
 def test_extinction_with_reset_starts_a_fresh_population_and_continues():
+    """neat's create_new(pop_size) then speciate: the initial population of that generation's init stream,
+    genome and node ids continuing, every species new."""
     s = strategy(4, reset_on_extinction=True, **EXTINCT)
     generations(s, 1)
-    _until_extinct(s)
+    counters, generation = _until_extinct(s)
     eng = s._engine
-    pop = eng.population
-    fresh = BatchedEngine(eng.cfg, 4, dtype=s.dtype)
-    fresh.start()
-    # a new random population: the initial structure (no hidden node), new genome ids, draws of this generation
-    assert len(pop) == 20 and bool((pop.n_nodes == 2).all()) and bool((pop.n_conns == 6).all())
-    assert not torch.equal(pop.weight, fresh.population.weight)
-    assert eng.species_count >= 1 and int(eng.species_of.max()) < eng.species_count
+    expected = initial_population(eng.cfg, 20, Streams(4, generation + 1), counters, dtype=s.dtype)
+    assert_same_batch(eng.population, expected)
+    assert int(expected.gid.min()) >= 20      # genome ids continue
+    # the engine's counters moved exactly as initial_population moved the copy (and speciation the species ids)
+    assert eng.counters.state() == {**counters.state(), "next_sid": eng.counters.next_sid}
+    assert bool((eng.table.created == generation).all()) and int(eng.species_of.max()) < eng.species_count
+    assert eng.generation == generation + 1
     generations(s, 3)   # and the run goes on
-    assert s._engine.generation == eng.generation
+    assert s._engine.generation == generation + 4
 
 
 @pytest.mark.parametrize("engine", ["batched", "neat-python"])
