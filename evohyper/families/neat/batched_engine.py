@@ -121,9 +121,13 @@ class BatchedEngine:
 
     # ---------------------------------------------------------------- state (docs/neat_engine.md, 5.5)
     def state_dict(self) -> dict[str, Any]:
-        """Explicit data: counters, generation, the population ragged (size per gene), the species table."""
-        state: dict[str, Any] = {"kind": STATE_KIND, "version": STATE_VERSION, "generation": self.generation,
-                                 "counters": self.counters.state(), "started": self.population is not None}
+        """Explicit data: counters, generation, the population ragged (size per gene), the species table.
+
+        Its keys sit beside the strategy's own (``kind``, ``engine``, ``generation``, ...) in one flat state,
+        as the neat-python engine's do, so none of them may repeat a strategy key."""
+        state: dict[str, Any] = {"format": STATE_KIND, "format_version": STATE_VERSION,
+                                 "neat_generation": self.generation, "counters": self.counters.state(),
+                                 "started": self.population is not None}
         if self.population is None:
             return state
         pop = self.population
@@ -136,10 +140,10 @@ class BatchedEngine:
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        if state.get("kind") != STATE_KIND or int(state.get("version", -1)) != STATE_VERSION:
-            raise ValueError(f"not a batched NEAT engine state (kind {state.get('kind')!r}, "
-                             f"version {state.get('version')!r}; expected {STATE_KIND!r} v{STATE_VERSION})")
-        self.generation = int(state["generation"])
+        if state.get("format") != STATE_KIND or int(state.get("format_version", -1)) != STATE_VERSION:
+            raise ValueError(f"not a batched NEAT engine state (format {state.get('format')!r}, "
+                             f"version {state.get('format_version')!r}; expected {STATE_KIND!r} v{STATE_VERSION})")
+        self.generation = int(state["neat_generation"])
         self.counters = Counters.from_state(state["counters"])
         if not state["started"]:
             return

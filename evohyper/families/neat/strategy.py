@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 import torch
+from neat.population import CompleteExtinctionException
 
 from evohyper.api import checks as _checks
 from evohyper.api.decoder import DecoderInfo
@@ -112,7 +113,7 @@ class NEAT(Strategy):
       survival_threshold: fraction of each species allowed to reproduce, in [0, 1].
       min_species_size: smallest number of offspring a species gets (>= 1).
       reset_on_extinction: start a new random population when every species went extinct (otherwise
-        neat-python raises).
+        the run stops with an error naming this option).
     """
 
     genotype_kind: ClassVar[str] = "neat"
@@ -265,15 +266,20 @@ class NEAT(Strategy):
         return self._make_engine().ask()
 
     def _tell(self, fitness: torch.Tensor) -> None:
+        from evohyper.config.options import ConfigError  # a ValueError the CLI reports as a config error
+
         try:
             self._engine.tell(fitness)
-        except CompleteExtinction as exc:
-            raise RuntimeError(f"strategy 'neat': {exc}") from None
+        except (CompleteExtinction, CompleteExtinctionException):
+            raise ConfigError(
+                "strategy.reset_on_extinction",
+                f"every species went extinct at generation {self.generation} (each stagnated for max_stagnation "
+                f"generations); set reset_on_extinction: true to start a new random population, or raise "
+                f"max_stagnation or species_elitism",
+            ) from None
         except RuntimeError as exc:
             if "num_species * min_species_size" not in str(exc) and "Internal error" not in str(exc):
                 raise
-            from evohyper.config.options import ConfigError  # a ValueError the CLI reports as a config error
-
             rc = self.config.reproduction_config
             raise ConfigError(
                 "strategy.compatibility_threshold",
@@ -336,7 +342,11 @@ class NEAT(Strategy):
             raise ValueError(f"strategy 'neat' cannot load a {state.get('kind')!r} state")
         saved = state.get("engine", "neat-python")  # states written before the batched engine were neat-python's
         if saved != self.engine:
-            _checks.fail("engine", self.engine, f"{saved!r}: the checkpoint was written by that engine")
+            from evohyper.config.options import ConfigError
+
+            raise ConfigError("strategy.engine", f"{self.engine!r} cannot resume this checkpoint: it was written by "
+                                                 f"engine {saved!r} (engines do not share states; resume with "
+                                                 f"engine: {saved})")
         self._require_config()
         if state["neat_config"] != self._ini_text:
             raise ValueError("checkpoint was written with a different neat-python configuration")
@@ -344,7 +354,8 @@ class NEAT(Strategy):
         self.best_fitness = float(state["best_fitness"])
         self.best_genotype = (   # a one-row GenomeBatch (checkpoints of neat-python genomes hold the same JSON)
             None if state["best_genotype"] is None
-            else _convert.genotype_from_data(state["best_genotype"]).to(self.device)
+            else _convert.genotype_from_data(state["best_genotype"]).to(
+                self.device, dtype=self.dtype if self.engine == "batched" else None)   # as the population's rows
         )
         self._make_engine().load_state_dict(state)
 

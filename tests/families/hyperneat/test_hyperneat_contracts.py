@@ -30,6 +30,24 @@ class TestNEATStrategy(StrategyContract):
         return (population.weight * (population.enabled & population.conn_live)).sum(dim=1).double()
 
 
+class TestBatchedNEATStrategy(TestNEATStrategy):
+    """The same contract with the batched engine (docs/neat_engine.md, 5.1)."""
+
+    options = {"popsize": 20, "engine": "batched"}
+
+    def state_scale(self, strategy):
+        """Bytes per gene: the batched state holds the live genes of the population and of the best genotype."""
+        pop, best = strategy._engine.population, strategy.best_genotype
+        return float(pop.n_nodes.sum() + pop.n_conns.sum() + best.n_nodes[0] + best.n_conns[0])
+
+    def test_runs_the_batched_engine(self):
+        from evohyper.families.neat.batched_engine import BatchedEngine
+
+        s = self.make_strategy()
+        s.ask()
+        assert isinstance(s._engine, BatchedEngine)
+
+
 class TestHyperNEATDecoder(DecoderContract):
     def make_decoder(self):
         return HyperNEATDecoder(SubstrateSpec(sandwich([3, 2])))

@@ -1,0 +1,76 @@
+"""Shared pieces of the batched NEAT engine's engine-level tests: a small strategy, a structure-sensitive
+fitness, and exact comparisons of two engines' whole state (population, species table, counters)."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from evohyper.families.neat.batched_engine import BatchedEngine
+from evohyper.families.neat.genome import GenomeBatch
+from evohyper.families.neat.strategy import NEAT
+
+#: a small problem with structural churn: species form, stagnate and die within a few generations
+SMALL = dict(popsize=40, num_inputs=3, num_outputs=2, node_add_prob=0.3, conn_add_prob=0.5, node_delete_prob=0.1,
+             conn_delete_prob=0.1, compatibility_threshold=1.5, max_stagnation=3, species_elitism=1,
+             engine="batched")
+
+
+def fitness_of(genomes: GenomeBatch) -> torch.Tensor:
+    """Cheap, structure-sensitive fitness: reward an enabled weight sum near 2 and a few nodes. Summed in
+    float64 (exact for a row's few float32 weights), so it does not depend on the padded width: torch sums a
+    float32 row in another order at another width."""
+    enabled = genomes.weight.double() * (genomes.enabled & genomes.conn_live)
+    return (-(enabled.sum(dim=1) - 2.0).abs() + 0.1 * genomes.n_nodes.clamp(max=6).double()).cpu()
+
+
+def strategy(seed: int = 0, **options) -> NEAT:
+    return NEAT(None, seed, **{**SMALL, **options})
+
+
+def generations(s: NEAT, n: int) -> NEAT:
+    for _ in range(n):
+        s.tell(fitness_of(s.ask()))
+    return s
+
+
+def genes(genomes: GenomeBatch) -> int:
+    return int(genomes.n_nodes.sum()) + int(genomes.n_conns.sum())
+
+
+def assert_same_batch(a: GenomeBatch, b: GenomeBatch) -> None:
+    """Same genomes gene for gene (widths may differ), dtypes equal, both canonical."""
+    a.check(), b.check()
+    assert a.dtype == b.dtype and a.device == b.device
+    assert len(a) == len(b) and a.equal(b), f"rows differ: {torch.nonzero(~a.row_equal(b)).reshape(-1).tolist()}"
+
+
+def assert_same_engine(a: BatchedEngine, b: BatchedEngine) -> None:
+    """Two engines hold the same generation: population, species table, membership, counters."""
+    assert a.generation == b.generation
+    assert a.counters.state() == b.counters.state()
+    assert (a.population is None) == (b.population is None)
+    if a.population is None:
+        return
+    assert_same_batch(a.population, b.population)
+    for name, x in a.table.state().items():
+        y = b.table.state()[name]
+        assert x.dtype == y.dtype and torch.equal(x.nan_to_num(math.pi), y.nan_to_num(math.pi)), name
+    assert torch.equal(a.species_of, b.species_of)
+
+
+def same_data(a, b) -> bool:
+    """Are two states equal: tensors bit for bit (dtype, shape, NaN where NaN), dicts and lists item by item?"""
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)) or a.dtype != b.dtype \
+                or a.shape != b.shape:
+            return False
+        if a.is_floating_point():
+            nan = torch.isnan(a)
+            return torch.equal(nan, torch.isnan(b)) and torch.equal(a[~nan], b[~nan])
+        return torch.equal(a, b)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_data(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same_data(x, y) for x, y in zip(a, b))
+    return a == b or (a != a and b != b)
