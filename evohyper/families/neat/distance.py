@@ -3,12 +3,19 @@
 
 Why an alignment through the representatives' key set: speciation compares a few representatives (tens)
 with the whole population. The keys of all representatives are collected into one sorted set ``U``
-(``unique``); every genome gene is located in ``U`` with one ``searchsorted`` (independent of the
-representative), and a dense ``[R, |U| + 1]`` table holds each representative's attributes by key. Matching
-gene ``j`` of genome ``p`` against representative ``r`` is then one gather ``[R, P, W]``, the pairwise work
-itself, with no loop over representatives or genomes (representatives are processed in chunks only to bound
-memory). ``PopulationDistances`` prepares the population side once, so speciation's repeated calls (one per
-round) pay only for the representatives.
+(``unique``); every genome gene is located in ``U`` once (independent of the representative), and a dense
+``[R, |U| + 1]`` table holds each representative's attributes by key. Matching gene ``j`` of genome ``p``
+against representative ``r`` is then one gather, the pairwise work itself, with no loop over
+representatives or genomes (representatives are processed in chunks only to bound memory).
+``PopulationDistances`` prepares the population side once, so speciation's repeated calls (one per round)
+pay only for the representatives.
+
+Layout of the population side, per kind of gene: *padded* (``[P, W]`` slots, a row sum per genome) when
+the rows are nearly full, *flat* (the live genes only, summed per genome with ``index_add``) when the
+widest genome makes most slots padding (the XOR example at ``P = 10,000``: widths 40, 3.7 genes per
+genome). Locating a gene in ``U`` is a ``searchsorted``, or, for large populations whose node ids are
+few (P-NEAT: 2.2 million connection genes over 242 ids), a lookup in a dense table indexed by
+``(in, out)`` (``searchsorted`` costs ~50 ns per gene, the lookup ~2).
 
 Float semantics: every per-gene term is computed in ``float64`` with neat's own order of operations
 (``((|db| + |dr|) + |dtc| + [act!=] + [agg!=]) * cw`` for nodes, ``(|dw| + [en!=]) * cw`` for connections;
@@ -27,8 +34,14 @@ from evohyper.families.neat.genome import GenomeBatch
 
 Tensor = torch.Tensor
 
-#: elements of one ``[R_chunk, P, W]`` temporary (float64: 32 MB); bounds the memory of a call
+#: elements of one ``[R_chunk, genes]`` temporary (float64: 32 MB); bounds the memory of a call
 CHUNK_ELEMENTS = 1 << 22
+#: the dense ``(in, out)`` lookup replaces ``searchsorted`` from this many genes on, if its table has at most
+#: as many cells as there are genes (filling it then costs less than the lookups)
+TABLE_MIN_GENES = 1 << 16
+TABLE_RATIO = 1
+#: the flat (live genes only) layout is used when the padded one would hold more than this many slots per gene
+FLAT_RATIO = 1.5
 
 
 def distances(reps: GenomeBatch, genomes: GenomeBatch, cfg: NEATConfig) -> Tensor:
@@ -37,10 +50,9 @@ def distances(reps: GenomeBatch, genomes: GenomeBatch, cfg: NEATConfig) -> Tenso
 
 
 @dataclass
-class _Genes:
-    """One kind of gene (nodes or connections) of some genomes, ready for the distance: ``keys``/``live``
-    ``[X, W]``, ``floats [X, W, F]`` float64 (differences summed left to right), ``codes [X, W, K]``
-    (inequalities added after, left to right), ``count [X]`` int64 live genes."""
+class _Reps:
+    """One kind of gene of the representatives, padded: ``keys``/``live [R, W]``, ``floats [R, W, F]`` float64,
+    ``codes [R, W, K]``, ``count [R]`` int64."""
 
     keys: Tensor
     live: Tensor
@@ -48,101 +60,247 @@ class _Genes:
     codes: Tensor
     count: Tensor
 
-    @classmethod
-    def nodes(cls, b: GenomeBatch) -> _Genes:
-        return cls(b.node_id.to(torch.int64), b.node_live,
-                   torch.stack([b.bias, b.response, b.time_constant], dim=-1).to(torch.float64),
-                   torch.stack([b.activation, b.aggregation], dim=-1), b.n_nodes.to(torch.int64))
 
-    @classmethod
-    def conns(cls, b: GenomeBatch) -> _Genes:
-        return cls(b.conn_key, b.conn_live, b.weight.to(torch.float64)[..., None], b.enabled[..., None],
-                   b.n_conns.to(torch.int64))
+def _node_fields(b: GenomeBatch, rows: Tensor | None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    def take(t: Tensor) -> Tensor:
+        return t if rows is None else t.index_select(0, rows)
+    count = take(b.n_nodes).to(torch.int64)
+    floats = torch.stack([take(b.bias), take(b.response), take(b.time_constant)], dim=-1).to(torch.float64)
+    codes = torch.stack([take(b.activation), take(b.aggregation)], dim=-1)
+    return take(b.node_id).to(torch.int64), count, floats, codes
 
-    def rows(self, index: Tensor) -> _Genes:
-        return _Genes(self.keys[index], self.live[index], self.floats[index], self.codes[index], self.count[index])
+
+def _conn_fields(b: GenomeBatch, rows: Tensor | None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    def take(t: Tensor) -> Tensor:
+        return t if rows is None else t.index_select(0, rows)
+    return (take(b.conn_key), take(b.n_conns).to(torch.int64), take(b.weight).to(torch.float64)[..., None],
+            take(b.enabled)[..., None])
+
+
+def _reps(fields: tuple[Tensor, Tensor, Tensor, Tensor]) -> _Reps:
+    keys, count, floats, codes = fields
+    live = torch.arange(keys.shape[1], device=keys.device) < count[:, None]
+    return _Reps(keys, live, floats, codes, count)
+
+
+class _Side:
+    """One kind of gene of the population, rows in a given order: ``keys [X]``, ``floats [X, F]``,
+    ``codes [X, K]``, ``count [n]``; padded (``X = n * width``, dead slots keyed by ``dead`` so they match
+    nothing) or flat (live genes only, ``seg [X]`` = genome of each gene, ``start`` gene offsets on the host).
+    ``cells [X]``: table cells of the keys when the dense lookup is used (``space``), else None."""
+
+    def __init__(self, fields: tuple[Tensor, Tensor, Tensor, Tensor], space: _KeySpace | None, kind: str):
+        keys, count, floats, codes = fields
+        n, width = keys.shape
+        device = keys.device
+        self.n, self.count, self.width = n, count, width
+        genes = int(count.sum()) if n else 0
+        self.flat = n * width > FLAT_RATIO * max(genes, 1) and genes < n * width
+        live = torch.arange(width, device=device) < count[:, None]
+        if self.flat:
+            pick = live.view(-1).nonzero().squeeze(1)
+            self.keys = keys.reshape(-1).index_select(0, pick)
+            self.floats = floats.reshape(-1, floats.shape[-1]).index_select(0, pick)
+            self.codes = codes.reshape(-1, codes.shape[-1]).index_select(0, pick)
+            self.seg = torch.div(pick, max(width, 1), rounding_mode="floor")
+            self.start = [0] + torch.cumsum(count, 0).tolist()
+            self.live = None
+        else:
+            self.keys, self.live = keys.reshape(-1), live.view(-1)
+            self.floats = floats.reshape(n * width, floats.shape[-1])
+            self.codes = codes.reshape(n * width, codes.shape[-1])
+            self.seg = self.start = None
+        self.size = int(self.keys.shape[0])
+        self.space = space if space is not None and space.fits(kind, self.size) else None
+        self.cells = None if self.space is None else self.space.cells(kind, self.keys)
+        self.kind = kind
+
+    def suffix(self, first: int) -> _Side:
+        """The genomes from position ``first`` on (a view of this side)."""
+        if first == 0:
+            return self
+        out = object.__new__(_Side)
+        out.__dict__.update(self.__dict__)
+        lo = self.start[first] if self.flat else first * self.width
+        out.n, out.count = self.n - first, self.count[first:]
+        out.keys, out.floats, out.codes = self.keys[lo:], self.floats[lo:], self.codes[lo:]
+        out.cells = None if self.cells is None else self.cells[lo:]
+        if self.flat:
+            out.seg, out.start = self.seg[lo:] - first, [s - lo for s in self.start[first:]]
+        else:
+            out.live = self.live[lo:]
+        out.size = int(out.keys.shape[0])
+        return out
+
+    def reduce(self, values: Tensor) -> Tensor:
+        """``[r, X]`` per-gene float64 values -> ``[r, n]`` per-genome sums, added one gene after the other in
+        slot order in both layouts (padding adds zeros), so the layout and the widths never change a value."""
+        r = values.shape[0]
+        if not self.flat:
+            return values.view(r, self.n, self.width).cumsum(dim=2)[..., -1] if self.width else \
+                values.new_zeros(r, self.n)
+        if values.device.type == "cpu":  # index_add_ adds in index order on CPU
+            out = torch.zeros(r, self.n, dtype=values.dtype, device=values.device)
+            return out.index_add_(1, self.seg, values)
+        # CUDA's index_add_ uses atomics (order not fixed): a segment sum over the genomes' runs instead
+        return torch.segment_reduce(values, "sum", lengths=self.count.expand(r, self.n), axis=1, unsafe=True)
+
+    def count_matches(self, matched: Tensor) -> Tensor:
+        """``[r, X]`` bool -> ``[r, n]`` float64 matched genes per genome (exact integers)."""
+        r = matched.shape[0]
+        if not self.flat:
+            return matched.view(r, self.n, self.width).sum(dim=2).to(torch.float64)
+        out = torch.zeros(r, self.n, dtype=torch.int64, device=matched.device)
+        return out.index_add_(1, self.seg, matched.to(torch.int64)).to(torch.float64)
+
+
+class _KeySpace:
+    """Dense cells of keys whose node ids are below ``ids`` (every id of the population): node id ``i`` ->
+    cell ``i``; connection ``(in, out)`` -> ``(in + I) * ids + out``; anything else -> the cell ``size``."""
+
+    def __init__(self, num_inputs: int, ids: int):
+        self.inputs, self.ids = num_inputs, ids
+        self.size = {"node": ids, "conn": (num_inputs + ids) * ids}
+
+    def fits(self, kind: str, genes: int) -> bool:
+        return genes >= TABLE_MIN_GENES and self.size[kind] <= TABLE_RATIO * genes
+
+    def cells(self, kind: str, keys: Tensor) -> Tensor:
+        if kind == "node":
+            return torch.where(keys < self.ids, keys, self.size[kind])
+        i, o = keys >> 32, (keys & 0xFFFFFFFF) - 2**31
+        ok = (i < self.ids) & (o < self.ids)
+        return torch.where(ok, (i + self.inputs) * self.ids + o, self.size[kind])
 
 
 class PopulationDistances:
-    """Distances from any representatives to one population (its side prepared once)."""
+    """Distances from any representatives to one population (its side prepared once).
 
-    def __init__(self, genomes: GenomeBatch, cfg: NEATConfig):
+    ``order`` (optional, a permutation of the rows): the order in which ``ranked`` returns the columns (speciation
+    uses ascending genome id, so that "the genomes from the ``first``-th on" is a suffix)."""
+
+    def __init__(self, genomes: GenomeBatch, cfg: NEATConfig, order: Tensor | None = None):
         self.cw = float(cfg.compatibility_weight_coefficient)
         self.cd = float(cfg.compatibility_disjoint_coefficient)
-        self.size, self.device = len(genomes), genomes.device
-        self.width = genomes.node_width + genomes.conn_width
-        self.node, self.conn = _Genes.nodes(genomes), _Genes.conns(genomes)
+        self.genomes, self.size, self.device = genomes, len(genomes), genomes.device
+        self.order = order
+        nodes, conns = _node_fields(genomes, order), _conn_fields(genomes, order)
+        space = None
+        if conns[0].numel() >= TABLE_MIN_GENES or nodes[0].numel() >= TABLE_MIN_GENES:
+            live = torch.arange(nodes[0].shape[1], device=self.device) < nodes[1][:, None]
+            most = int(torch.where(live, nodes[0], -1).max()) if nodes[0].numel() else -1
+            space = _KeySpace(int(cfg.num_inputs), most + 1)
+        self.node, self.conn = _Side(nodes, space, "node"), _Side(conns, space, "conn")
 
     def __call__(self, reps: GenomeBatch) -> Tensor:
-        """``[R, P]`` float64 from the genomes ``reps``."""
+        """``[R, P]`` float64 from the genomes ``reps`` (columns in row order)."""
         if reps.device != self.device:
             reps = reps.to(self.device)
-        return self._pairwise(_Genes.nodes(reps), _Genes.conns(reps), len(reps))
+        return self._unorder(self._pairwise(_reps(_node_fields(reps, None)), _reps(_conn_fields(reps, None)), 0))
 
     def rows(self, index: Tensor, columns: Tensor | None = None) -> Tensor:
         """``[len(index), P]`` float64 from the population's own rows ``index`` (to the rows ``columns`` only,
         ``[len(index), len(columns)]``, when given)."""
-        node, conn = self.node, self.conn
-        if columns is not None:
-            node, conn = node.rows(columns), conn.rows(columns)
-        return self._pairwise(self.node.rows(index), self.conn.rows(index), int(index.numel()), node, conn)
+        d = self._unorder(self.ranked(index))
+        return d if columns is None else d.index_select(1, columns)
 
-    def _pairwise(self, rep_node: _Genes, rep_conn: _Genes, R: int, node: _Genes | None = None,
-                  conn: _Genes | None = None) -> Tensor:
-        node = self.node if node is None else node
-        conn = self.conn if conn is None else conn
-        size = int(node.count.shape[0])
-        out = torch.zeros(R, size, dtype=torch.float64, device=self.device)
+    def ranked(self, index: Tensor, first: int = 0) -> Tensor:
+        """``[len(index), P - first]`` float64 from the population's rows ``index`` to the genomes at
+        positions ``first, first + 1, ...`` of ``order``."""
+        g = self.genomes
+        return self._pairwise(_reps(_node_fields(g, index)), _reps(_conn_fields(g, index)), first)
+
+    def ranked_batch(self, reps: GenomeBatch) -> Tensor:
+        """``[R, P]`` float64 from the genomes ``reps``, columns in ``order``."""
+        if reps.device != self.device:
+            reps = reps.to(self.device)
+        return self._pairwise(_reps(_node_fields(reps, None)), _reps(_conn_fields(reps, None)), 0)
+
+    def _unorder(self, d: Tensor) -> Tensor:
+        if self.order is None:
+            return d
+        out = torch.empty_like(d)
+        out[:, self.order] = d
+        return out
+
+    def _pairwise(self, rep_node: _Reps, rep_conn: _Reps, first: int) -> Tensor:
+        R = int(rep_node.count.shape[0])
+        node, conn = self.node.suffix(first), self.conn.suffix(first)
+        size = node.n
         if R == 0 or size == 0:
-            return out
+            return torch.zeros(R, size, dtype=torch.float64, device=self.device)
         parts = [(_Dense(rep_node, node), node, rep_node.count), (_Dense(rep_conn, conn), conn, rep_conn.count)]
-        step = max(1, CHUNK_ELEMENTS // max(1, size * self.width))
+        step = max(1, CHUNK_ELEMENTS // max(1, node.size * 3 + conn.size))
+        out = []
         for lo in range(0, R, step):
-            rows = slice(lo, min(R, lo + step))
+            hi = min(R, lo + step)
             total = None
             for dense, genes, count in parts:
-                matched, floats, codes = dense.take(rows)  # [r, P, W], [r, P, W, F], [r, P, W, K]
-                diff = (floats - genes.floats).abs()
+                matched, floats, codes = dense.take(lo, hi)  # [r, X], [r, X, F], [r, X, K]
+                diff = (floats - genes.floats).abs_()
                 term = diff[..., 0]
                 for f in range(1, diff.shape[-1]):
                     term = term + diff[..., f]
                 unequal = codes != genes.codes
                 for k in range(unequal.shape[-1]):
                     term = term + unequal[..., k]
-                part = _component(term * self.cw, matched, count[rows], genes.count, self.cd)
+                term = torch.where(matched, term * self.cw, 0.0)
+                n_match = genes.count_matches(matched)
+                part = _component(genes.reduce(term), n_match, count[lo:hi], genes.count, self.cd)
                 total = part if total is None else total + part
-            out[rows] = total
-        return out
+            out.append(total)
+        return out[0] if len(out) == 1 else torch.cat(out)
 
 
 class _Dense:
-    """The representatives' genes laid out by key: ``u [P, W]`` is the index of each genome gene's key in
+    """The representatives' genes laid out by key: ``u [X]`` is the index of each population gene's key in
     the sorted union of the representatives' live keys (``U`` = in no representative); ``present``,
     ``floats``, ``codes`` are ``[R, U + 1, ...]`` tables (column ``U`` and absent keys: not present)."""
 
-    def __init__(self, reps: _Genes, genomes: _Genes):
-        union = torch.unique(reps.keys[reps.live])  # sorted
-        U = int(union.numel())
-        self.u = _locate(union, genomes.keys, genomes.live)
-        at = _locate(union, reps.keys, reps.live)  # [R, W]; dead slots go to column U and write nothing real
+    def __init__(self, reps: _Reps, genomes: _Side):
         R = reps.keys.shape[0]
-        self.present = torch.zeros((R, U + 1), dtype=torch.bool, device=union.device).scatter_(1, at, reps.live)
-        self.present[:, U] = False
+        space = genomes.space
+        if space is None:
+            union = torch.unique(reps.keys[reps.live])  # sorted
+            U = int(union.numel())
+            self.u = _locate(union, genomes.keys, genomes.live)
+            at = _locate(union, reps.keys, reps.live)  # [R, W]; dead slots go to column U and write nothing real
+        else:  # the keys' cells in a dense table: a lookup instead of a binary search
+            size = space.size[genomes.kind]
+            cells = torch.where(reps.live, space.cells(genomes.kind, reps.keys), size)
+            union = torch.unique(cells)  # every cell < size is a key some population gene may have
+            U = int(union.numel())
+            lut = torch.full((size + 1,), U, dtype=torch.int64, device=union.device)
+            lut[union] = torch.arange(U, device=union.device)
+            lut[size] = U
+            self.u = lut.index_select(0, genomes.cells)
+            at = lut.index_select(0, cells.view(-1)).view(cells.shape)
+        self.U = U
+        present = torch.zeros((R, U + 1), dtype=torch.bool, device=at.device).scatter_(1, at, reps.live)
+        present[:, U] = False
+        self.present = present
         self.floats = _scatter(reps.floats, at, U)
         self.codes = _scatter(reps.codes, at, U)
 
-    def take(self, rows: slice) -> tuple[Tensor, Tensor, Tensor]:
-        u = self.u
-        return self.present[rows][:, u], self.floats[rows][:, u], self.codes[rows][:, u]
+    def take(self, lo: int, hi: int) -> tuple[Tensor, Tensor, Tensor]:
+        if hi - lo == 1:
+            idx = self.u + lo * (self.U + 1)
+        else:
+            idx = (torch.arange(lo, hi, device=self.u.device)[:, None] * (self.U + 1) + self.u).view(-1)
+        shape = (hi - lo, self.u.shape[0])
+        return (self.present.view(-1).index_select(0, idx).view(shape),
+                self.floats.view(-1, self.floats.shape[-1]).index_select(0, idx).view(*shape, -1),
+                self.codes.view(-1, self.codes.shape[-1]).index_select(0, idx).view(*shape, -1))
 
 
-def _locate(union: Tensor, keys: Tensor, live: Tensor) -> Tensor:
-    """Index of each live key in the sorted ``union`` (``len(union)`` where it is absent or not live)."""
+def _locate(union: Tensor, keys: Tensor, live: Tensor | None) -> Tensor:
+    """Index of each (live) key in the sorted ``union`` (``len(union)`` where it is absent or not live)."""
     U = int(union.numel())
     if U == 0:
         return torch.zeros_like(keys)
     pos = torch.searchsorted(union, keys).clamp_(max=U - 1)
-    return torch.where(live & (union[pos] == keys), pos, U)
+    hit = union.index_select(0, pos.view(-1)).view(pos.shape) == keys
+    return torch.where(hit if live is None else live & hit, pos, U)
 
 
 def _scatter(values: Tensor, at: Tensor, U: int) -> Tensor:
@@ -153,11 +311,9 @@ def _scatter(values: Tensor, at: Tensor, U: int) -> Tensor:
     return out
 
 
-def _component(term: Tensor, matched: Tensor, n_rep: Tensor, n_gen: Tensor, cd: float) -> Tensor:
+def _component(total: Tensor, n_match: Tensor, n_rep: Tensor, n_gen: Tensor, cd: float) -> Tensor:
     """``(sum of matched terms + cd * disjoint) / max(n1, n2)``, 0 where both genomes have no genes."""
-    total = torch.where(matched, term, 0.0).sum(dim=2)
-    n_match = matched.sum(dim=2)
-    disjoint = n_rep[:, None] + n_gen[None, :] - 2 * n_match
+    disjoint = (n_rep[:, None] + n_gen[None, :]).to(torch.float64) - 2 * n_match
     most = torch.maximum(n_rep[:, None], n_gen[None, :])
-    value = (total + cd * disjoint.to(torch.float64)) / most.clamp(min=1).to(torch.float64)
+    value = (total + cd * disjoint) / most.clamp(min=1).to(torch.float64)
     return torch.where(most > 0, value, 0.0)

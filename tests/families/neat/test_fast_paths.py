@@ -1,0 +1,58 @@
+"""The size-dependent fast paths of the batched engine (M5) give the very same numbers as the plain ones.
+
+Each fast path is chosen by the data's size (a padded or a flat layout of the genes, a dense ``(in, out)``
+lookup table instead of ``searchsorted``); here every choice is forced both ways on small neat-evolved
+populations and the results must be bit-identical, and equal to neat's where neat can be asked.
+"""
+from __future__ import annotations
+
+import pytest
+import torch
+from m2_populations import NAMES, Run, batch, make_dyadic
+
+from evohyper.families.neat import distance
+from evohyper.families.neat.distance import PopulationDistances, distances
+
+PATHS = {"padded": {"FLAT_RATIO": 1e9}, "flat": {"FLAT_RATIO": 0.0},
+         "table": {"TABLE_MIN_GENES": 0, "TABLE_RATIO": 10**6},
+         "flat+table": {"FLAT_RATIO": 0.0, "TABLE_MIN_GENES": 0, "TABLE_RATIO": 10**6}}
+
+
+def _force(monkeypatch, path: str) -> None:
+    for name, value in PATHS[path].items():
+        monkeypatch.setattr(distance, name, value)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("path", list(PATHS))
+def test_distance_paths_are_bit_identical(name, path, monkeypatch):
+    run = Run(name, 7, 40).run(4)
+    genomes = run.genomes
+    make_dyadic(genomes)
+    reps, pop = batch(genomes[::5]), batch(genomes)
+    plain = distances(reps, pop, run.cfg)
+    _force(monkeypatch, path)
+    assert torch.equal(distances(reps, pop, run.cfg), plain)
+    # and neat's own numbers (dyadic: exact in any order)
+    gc = run.config.genome_config
+    assert plain.tolist() == [[r.distance(g, gc) for g in genomes] for r in genomes[::5]]
+    # wider rows, a permuted order and a suffix, as speciation asks
+    wide = pop.with_widths(pop.node_width + 9, pop.conn_width + 13)
+    order = torch.randperm(len(pop), generator=torch.Generator().manual_seed(1))
+    dist = PopulationDistances(wide, run.cfg, order=order)
+    rows = torch.tensor([3, 0, 17])
+    assert torch.equal(dist.rows(rows), distances(pop[rows], pop, run.cfg))
+    assert torch.equal(dist.ranked(rows, 11), distances(pop[rows], pop[order[11:]], run.cfg))
+    assert torch.equal(dist.ranked_batch(reps), plain[:, order])
+
+
+def test_table_ignores_representative_ids_outside_the_population(monkeypatch):
+    """Old representatives may hold node ids no genome of the new population has (deleted since): the dense
+    table maps them to 'absent', as the binary search does."""
+    run = Run("hidden2", 3, 30).run(5)
+    genomes = run.genomes
+    by_nodes = sorted(genomes, key=lambda g: max(g.nodes))
+    pop, reps = batch(by_nodes[:10]), batch(by_nodes[-6:])  # reps with the largest ids
+    plain = distances(reps, pop, run.cfg)
+    _force(monkeypatch, "table")
+    assert torch.equal(distances(reps, pop, run.cfg), plain)
