@@ -16,6 +16,7 @@ config's option list (repeats kept, so a repeated name weighs as in neat's ``cho
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import torch
 
@@ -89,24 +90,16 @@ def new_connections(n: int, cfg: NEATConfig, streams: Streams, op: str, dtype: t
 
 
 # ---------------------------------------------------------------------------------------------- mutate
+#: ``(positions, values)`` pairs: what a mutation writes (positions index the 1-D values it was given)
+Updates = list[tuple[Tensor, Tensor]]
+Getter = Callable[[Tensor], Tensor]
+
+
 def mutate_float(values: Tensor, attr: FloatAttr, streams: Streams, op: str = OP) -> Tensor:
     """``FloatAttribute.mutate_value`` of every value of the 1-D ``values`` (a new tensor): one ``r`` each;
     ``r < mutate_rate``: ``clamp(v + gauss(0, power))``; else ``r < replace_rate + mutate_rate``:
     ``init_value``; else unchanged. Normals and replacements are drawn only for the values that take them."""
-    if attr.mutate_rate <= 0.0 and attr.replace_rate <= 0.0:
-        return values
-    dtype = values.dtype
-    r = streams.uniform(op, values.numel(), dtype=dtype)
-    out = values.clone()
-    mutated = r < attr.mutate_rate
-    if attr.mutate_rate > 0.0:
-        idx = mutated.nonzero().squeeze(1)
-        z = streams.normal(op, idx.numel(), dtype=dtype)
-        out.index_copy_(0, idx, _clamp(values.index_select(0, idx) + z * attr.mutate_power, attr))
-    if attr.replace_rate > 0.0:
-        idx = (~mutated & (r < attr.replace_rate + attr.mutate_rate)).nonzero().squeeze(1)
-        out.index_copy_(0, idx, init_float(attr, idx.numel(), streams, op, dtype))
-    return out
+    return _apply(values, _float_updates(values.numel(), _getter(values), attr, streams, op, values.dtype))
 
 
 def mutate_bool(values: Tensor, attr: BoolAttr, streams: Streams, op: str = OP,
@@ -114,64 +107,137 @@ def mutate_bool(values: Tensor, attr: BoolAttr, streams: Streams, op: str = OP,
     """``BoolAttribute.mutate_value`` of the 1-D ``values``: rate ``mutate_rate + rate_to_false_add`` for
     true values, ``+ rate_to_true_add`` for false ones; where the rate is positive one ``r``, and if
     ``r < rate`` the value becomes ``random() < 0.5`` (neat's quirk: the effective flip rate is rate/2)."""
-    rate_true = attr.mutate_rate + attr.rate_to_false_add  # neat: ``mutate_rate += ...`` in this order
-    rate_false = attr.mutate_rate + attr.rate_to_true_add
-    if rate_true <= 0.0 and rate_false <= 0.0:
-        return values
-    if rate_true > 0.0 and rate_false > 0.0:
-        eligible = torch.arange(values.numel(), device=values.device)
-    else:
-        eligible = (values if rate_true > 0.0 else ~values).nonzero().squeeze(1)
-    rate = torch.where(values[eligible], torch.tensor(rate_true, dtype=dtype, device=values.device),
-                       torch.tensor(rate_false, dtype=dtype, device=values.device))
-    r = streams.uniform(op, eligible.numel(), dtype=dtype)
-    fire = eligible[r < rate]
-    out = values.clone()
-    out[fire] = streams.uniform(op, fire.numel(), dtype=dtype) < 0.5
-    return out
+    return _apply(values, _bool_updates(values.numel(), _getter(values), attr, streams, op, dtype))
 
 
 def mutate_string(values: Tensor, attr: StringAttr, streams: Streams, op: str = OP,
                   dtype: torch.dtype = torch.float64) -> Tensor:
     """``StringAttribute.mutate_value`` of the 1-D int8 codes: if ``mutate_rate > 0`` one ``r`` each, and
     ``r < mutate_rate`` takes ``choice(options)`` (which may be the same value)."""
-    if attr.mutate_rate <= 0.0:
+    return _apply(values, _string_updates(values.numel(), attr, streams, op, dtype))
+
+
+def _getter(values: Tensor) -> Getter:
+    return lambda idx: values.index_select(0, idx)
+
+
+def _apply(values: Tensor, updates: Updates | None) -> Tensor:
+    if updates is None:
         return values
-    r = streams.uniform(op, values.numel(), dtype=dtype)
-    idx = (r < attr.mutate_rate).nonzero().squeeze(1)
     out = values.clone()
-    out[idx] = _choose(attr, idx.numel(), streams, op)
+    for idx, new in updates:
+        out.index_copy_(0, idx, new)
     return out
 
 
-def mutate_attributes(batch: GenomeBatch, rows: Tensor, cfg: NEATConfig, streams: Streams) -> GenomeBatch:
+def _float_updates(n: int, get: Getter, attr: FloatAttr, streams: Streams, op: str, dtype: torch.dtype
+                   ) -> Updates | None:
+    if attr.mutate_rate <= 0.0 and attr.replace_rate <= 0.0:
+        return None
+    r = streams.uniform(op, n, dtype=dtype)
+    mutated = r < attr.mutate_rate
+    out = []
+    if attr.mutate_rate > 0.0:
+        idx = mutated.nonzero().squeeze(1)
+        z = streams.normal(op, idx.numel(), dtype=dtype)
+        out.append((idx, _clamp(z.mul_(attr.mutate_power).add_(get(idx)), attr)))  # v + z*power, as neat
+    if attr.replace_rate > 0.0:
+        idx = (~mutated & (r < attr.replace_rate + attr.mutate_rate)).nonzero().squeeze(1)
+        out.append((idx, init_float(attr, idx.numel(), streams, op, dtype)))
+    return out
+
+
+def _bool_updates(n: int, get: Getter, attr: BoolAttr, streams: Streams, op: str, dtype: torch.dtype
+                  ) -> Updates | None:
+    rate_true = attr.mutate_rate + attr.rate_to_false_add  # neat: ``mutate_rate += ...`` in this order
+    rate_false = attr.mutate_rate + attr.rate_to_true_add
+    if rate_true <= 0.0 and rate_false <= 0.0:
+        return None
+    device = streams.device
+    if rate_true > 0.0 and rate_false > 0.0:
+        eligible = None  # every value draws
+        r = streams.uniform(op, n, dtype=dtype)
+        if rate_true == rate_false:
+            fire = r < _threshold(rate_true, dtype)
+        else:
+            values = get(torch.arange(n, device=device))
+            fire = r < torch.where(values, _threshold(rate_true, dtype), _threshold(rate_false, dtype))
+        idx = fire.nonzero().squeeze(1)
+    else:
+        eligible = (get(torch.arange(n, device=device)) == (rate_true > 0.0)).nonzero().squeeze(1)
+        r = streams.uniform(op, eligible.numel(), dtype=dtype)
+        idx = eligible[(r < _threshold(max(rate_true, rate_false), dtype)).nonzero().squeeze(1)]
+    return [(idx, streams.uniform(op, idx.numel(), dtype=dtype) < 0.5)]
+
+
+def _string_updates(n: int, attr: StringAttr, streams: Streams, op: str, dtype: torch.dtype) -> Updates | None:
+    if attr.mutate_rate <= 0.0:
+        return None
+    r = streams.uniform(op, n, dtype=dtype)
+    idx = (r < attr.mutate_rate).nonzero().squeeze(1)
+    return [(idx, _choose(attr, idx.numel(), streams, op))]
+
+
+def _threshold(rate: float, dtype: torch.dtype) -> float:
+    """A ``dtype`` number ``t`` with ``r < t`` iff ``r < rate`` (compared in float64) for every ``dtype`` value
+    ``r``: the smallest ``dtype`` number not below ``rate``. torch compares a tensor with a Python float in
+    the tensor's dtype (``rate`` rounded to nearest), so the plain ``r < rate`` would differ for the ``r``
+    between the two."""
+    t = torch.tensor(rate, dtype=torch.float64).to(dtype)
+    if float(t) < rate:
+        t = torch.nextafter(t, torch.tensor(float("inf"), dtype=dtype))
+    return float(t)
+
+
+def mutate_attributes(batch: GenomeBatch, rows: Tensor, cfg: NEATConfig, streams: Streams, *,
+                      inplace: bool = False) -> GenomeBatch:
     """S7's last part on ``rows`` (distinct row indices, e.g. the children; elites excluded): every live
     connection gene (``weight``, ``enabled``), then every live node gene (``bias, response, activation,
     aggregation, time_constant``) mutates as neat's ``mutate_value``. Other rows are unchanged; the
     batch's tensors are not modified in place. Draws come from stream ``attributes``, one call per
     attribute (and one per extra kind of draw), in that order; each draw is 1-D over the live genes of
-    ``rows`` taken in the order of ``rows``, slot by slot.
+    ``rows`` taken in the order of ``rows``, slot by slot. ``inplace=True`` writes into the batch's own tensors
+    (the engine's new population, which nothing else holds) instead of copies.
     """
     rows = rows.to(device=batch.device, dtype=torch.int64)
+    dtype = batch.dtype
     out: dict[str, Tensor] = {}
     for names, counts in ((CONN_ATTRIBUTES, batch.n_conns), (NODE_ATTRIBUTES, batch.n_nodes)):
+        attrs = [getattr(cfg, name) for name in names]
+        if not any(_mutates(a) for a in attrs):
+            continue
         width = getattr(batch, names[0]).shape[1]
         slots = torch.arange(width, device=batch.device)
         live = slots < counts.index_select(0, rows)[:, None]
         flat = (rows[:, None] * width + slots).masked_select(live)  # the live genes of rows, row-major
-        for name in names:
-            attr = getattr(cfg, name)
-            full = getattr(batch, name)
-            values = full.reshape(-1).index_select(0, flat)
+        n = flat.numel()
+        for name, attr in zip(names, attrs):
+            full = getattr(batch, name).view(-1)
+
+            def get(idx: Tensor, full: Tensor = full, flat: Tensor = flat) -> Tensor:
+                return full.index_select(0, flat.index_select(0, idx))
             if isinstance(attr, FloatAttr):
-                new = mutate_float(values, attr, streams)
+                updates = _float_updates(n, get, attr, streams, OP, dtype)
             elif isinstance(attr, BoolAttr):
-                new = mutate_bool(values, attr, streams, dtype=batch.dtype)
+                updates = _bool_updates(n, get, attr, streams, OP, dtype)
             else:
-                new = mutate_string(values, attr, streams, dtype=batch.dtype)
-            if new is not values:
-                out[name] = torch.index_copy(full.reshape(-1), 0, flat, new).view(full.shape)
+                updates = _string_updates(n, attr, streams, OP, dtype)
+            if updates is None:
+                continue
+            target = full if inplace else full.clone()
+            for idx, new in updates:
+                target.index_copy_(0, flat.index_select(0, idx), new)
+            if not inplace:
+                out[name] = target.view(getattr(batch, name).shape)
     return dataclasses.replace(batch, **out)
+
+
+def _mutates(attr: FloatAttr | BoolAttr | StringAttr) -> bool:
+    if isinstance(attr, FloatAttr):
+        return attr.mutate_rate > 0.0 or attr.replace_rate > 0.0
+    if isinstance(attr, BoolAttr):
+        return attr.mutate_rate + attr.rate_to_false_add > 0.0 or attr.mutate_rate + attr.rate_to_true_add > 0.0
+    return attr.mutate_rate > 0.0
 
 
 # ---------------------------------------------------------------------------------------------- helpers

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import torch
 
 from evohyper.families.neat.config import NEATConfig
-from evohyper.families.neat.genome import GenomeBatch
+from evohyper.families.neat.genome import GenomeBatch, KeyCells
 
 Tensor = torch.Tensor
 
@@ -89,7 +89,7 @@ class _Side:
     nothing) or flat (live genes only, ``seg [X]`` = genome of each gene, ``start`` gene offsets on the host).
     ``cells [X]``: table cells of the keys when the dense lookup is used (``space``), else None."""
 
-    def __init__(self, fields: tuple[Tensor, Tensor, Tensor, Tensor], space: _KeySpace | None, kind: str):
+    def __init__(self, fields: tuple[Tensor, Tensor, Tensor, Tensor], space: KeyCells | None, kind: str):
         keys, count, floats, codes = fields
         n, width = keys.shape
         device = keys.device
@@ -111,8 +111,9 @@ class _Side:
             self.codes = codes.reshape(n * width, codes.shape[-1])
             self.seg = self.start = None
         self.size = int(self.keys.shape[0])
-        self.space = space if space is not None and space.fits(kind, self.size) else None
-        self.cells = None if self.space is None else self.space.cells(kind, self.keys)
+        self.space = space if space is not None and self.size >= TABLE_MIN_GENES and \
+            space.size[kind] <= TABLE_RATIO * self.size else None
+        self.cells = None if self.space is None else self.space.own_cells(kind, self.keys)
         self.kind = kind
 
     def suffix(self, first: int) -> _Side:
@@ -154,25 +155,6 @@ class _Side:
         return out.index_add_(1, self.seg, matched.to(torch.int64)).to(torch.float64)
 
 
-class _KeySpace:
-    """Dense cells of keys whose node ids are below ``ids`` (every id of the population): node id ``i`` ->
-    cell ``i``; connection ``(in, out)`` -> ``(in + I) * ids + out``; anything else -> the cell ``size``."""
-
-    def __init__(self, num_inputs: int, ids: int):
-        self.inputs, self.ids = num_inputs, ids
-        self.size = {"node": ids, "conn": (num_inputs + ids) * ids}
-
-    def fits(self, kind: str, genes: int) -> bool:
-        return genes >= TABLE_MIN_GENES and self.size[kind] <= TABLE_RATIO * genes
-
-    def cells(self, kind: str, keys: Tensor) -> Tensor:
-        if kind == "node":
-            return torch.where(keys < self.ids, keys, self.size[kind])
-        i, o = keys >> 32, (keys & 0xFFFFFFFF) - 2**31
-        ok = (i < self.ids) & (o < self.ids)
-        return torch.where(ok, (i + self.inputs) * self.ids + o, self.size[kind])
-
-
 class PopulationDistances:
     """Distances from any representatives to one population (its side prepared once).
 
@@ -189,7 +171,7 @@ class PopulationDistances:
         if conns[0].numel() >= TABLE_MIN_GENES or nodes[0].numel() >= TABLE_MIN_GENES:
             live = torch.arange(nodes[0].shape[1], device=self.device) < nodes[1][:, None]
             most = int(torch.where(live, nodes[0], -1).max()) if nodes[0].numel() else -1
-            space = _KeySpace(int(cfg.num_inputs), most + 1)
+            space = KeyCells(int(cfg.num_inputs), most + 1)
         self.node, self.conn = _Side(nodes, space, "node"), _Side(conns, space, "conn")
 
     def __call__(self, reps: GenomeBatch) -> Tensor:

@@ -56,3 +56,47 @@ def test_table_ignores_representative_ids_outside_the_population(monkeypatch):
     plain = distances(reps, pop, run.cfg)
     _force(monkeypatch, "table")
     assert torch.equal(distances(reps, pop, run.cfg), plain)
+
+
+@pytest.mark.parametrize("variant", ["feed_forward", "recurrent", "hidden"])
+def test_crossover_table_equals_binary_search(variant, monkeypatch):
+    """The dense-table alignment of crossover (large populations) gives the children and draws of the
+    row-wise ``searchsorted`` one, with padding, identical parents and many shared other parents."""
+    from m3a_oracle import population
+    from test_crossover import VARIANTS, _pairs
+
+    from evohyper.families.neat import convert
+    from evohyper.families.neat import crossover as xmod
+    from evohyper.families.neat.streams import Streams
+
+    _, genomes = population(3, 4, **VARIANTS[variant])
+    parents = convert.from_neat_python(genomes).ensure_capacity(20, 40)
+    p1, p2, fitness = _pairs(len(parents), 90, 3)
+    runs = []
+    for table in (False, True):
+        monkeypatch.setattr(xmod, "TABLE_MIN_GENES", 0 if table else 1 << 60)
+        monkeypatch.setattr(xmod, "TABLE_RATIO", 10**6)
+        seen = []
+        monkeypatch.setattr(xmod, "_table", lambda *a, f=xmod._table, seen=seen: seen.append(f(*a)) or seen[-1])
+        streams = Streams(3, 2, record=True)
+        runs.append((xmod.crossover(parents, p1, p2, fitness, None, streams), streams.draws["crossover"]))
+        assert len(seen) == 2 and all((t is not None) == table for t in seen)  # the path asked for ran
+        monkeypatch.undo()
+    (a, da), (b, db) = runs
+    a.check()
+    assert a.equal(b) and all(torch.equal(x, y) for x, y in zip(da, db)) and len(da) == len(db) == 3
+
+
+@pytest.mark.parametrize("rate", [0.01, 0.2, 0.1 + 0.2, 1e-8, 0.5, 0.75, 1.0, 0.0, 2.0**-10, 0.9999999,
+                                  float(torch.tensor(0.3, dtype=torch.float32))])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16])
+def test_bernoulli_threshold_compares_as_float64(rate, dtype):
+    """``r < _threshold(rate, dtype)`` in the draws' dtype decides as ``r < rate`` in float64 (what the engine
+    compared before, through a float64 rate tensor), also for the ``r`` next to the rate."""
+    from evohyper.families.neat.attributes import _threshold
+
+    r = torch.rand(20000, generator=torch.Generator().manual_seed(0), dtype=torch.float64).to(dtype)
+    near = torch.tensor(rate, dtype=torch.float64).to(dtype)
+    inf = torch.tensor(float("inf"), dtype=dtype)
+    r = torch.cat([r, near[None], torch.nextafter(near, inf)[None], torch.nextafter(near, -inf)[None]])
+    assert torch.equal(r < _threshold(rate, dtype), r.double() < rate)
