@@ -15,7 +15,10 @@ the rows are nearly full, *flat* (the live genes only, summed per genome with ``
 widest genome makes most slots padding (the XOR example at ``P = 10,000``: widths 40, 3.7 genes per
 genome). Locating a gene in ``U`` is a ``searchsorted``, or, for large populations whose node ids are
 few (P-NEAT: 2.2 million connection genes over 242 ids), a lookup in a dense table indexed by
-``(in, out)`` (``searchsorted`` costs ~50 ns per gene, the lookup ~2).
+``(in, out)`` (``searchsorted`` costs ~50 ns per gene, the lookup ~2). Small populations (at most
+``JOINT_SLOTS`` gene slots) run node and connection genes through one pass (node ids keyed apart from every
+connection key, connections carrying zeros for the node-only attributes, each kind summed on its own): half
+the tensor ops, which is what a small population's time is.
 
 Float semantics: every per-gene term is computed in ``float64`` with neat's own order of operations
 (``((|db| + |dr|) + |dtc| + [act!=] + [agg!=]) * cw`` for nodes, ``(|dw| + [en!=]) * cw`` for connections;
@@ -37,11 +40,18 @@ Tensor = torch.Tensor
 #: elements of one ``[R_chunk, genes]`` temporary (float64: 32 MB); bounds the memory of a call
 CHUNK_ELEMENTS = 1 << 22
 #: the dense ``(in, out)`` lookup replaces ``searchsorted`` from this many genes on, if its table has at most
-#: as many cells as there are genes (filling it then costs less than the lookups)
+#: ``TABLE_RATIO`` cells per gene (filling it then costs less than the lookups)
 TABLE_MIN_GENES = 1 << 16
 TABLE_RATIO = 1
 #: the flat (live genes only) layout is used when the padded one would hold more than this many slots per gene
 FLAT_RATIO = 1.5
+#: populations with at most this many node + connection slots take both kinds in one pass
+JOINT_SLOTS = 1 << 16
+#: in the joint pass node id ``i`` is keyed ``NODE_KEY + i``: below every packed connection key
+NODE_KEY = -(2**62)
+
+#: ``keys [n, W]`` int64, ``count [n]`` int64, ``floats [n, W, F]`` float64, ``codes [n, W, K]``
+Fields = tuple[Tensor, Tensor, Tensor, Tensor]
 
 
 def distances(reps: GenomeBatch, genomes: GenomeBatch, cfg: NEATConfig) -> Tensor:
@@ -49,72 +59,87 @@ def distances(reps: GenomeBatch, genomes: GenomeBatch, cfg: NEATConfig) -> Tenso
     return PopulationDistances(genomes, cfg)(reps)
 
 
-@dataclass
-class _Reps:
-    """One kind of gene of the representatives, padded: ``keys``/``live [R, W]``, ``floats [R, W, F]`` float64,
-    ``codes [R, W, K]``, ``count [R]`` int64."""
-
-    keys: Tensor
-    live: Tensor
-    floats: Tensor
-    codes: Tensor
-    count: Tensor
-
-
-def _node_fields(b: GenomeBatch, rows: Tensor | None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def _node_fields(b: GenomeBatch, rows: Tensor | None) -> Fields:
     def take(t: Tensor) -> Tensor:
         return t if rows is None else t.index_select(0, rows)
-    count = take(b.n_nodes).to(torch.int64)
     floats = torch.stack([take(b.bias), take(b.response), take(b.time_constant)], dim=-1).to(torch.float64)
     codes = torch.stack([take(b.activation), take(b.aggregation)], dim=-1)
-    return take(b.node_id).to(torch.int64), count, floats, codes
+    return take(b.node_id).to(torch.int64), take(b.n_nodes).to(torch.int64), floats, codes
 
 
-def _conn_fields(b: GenomeBatch, rows: Tensor | None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def _conn_fields(b: GenomeBatch, rows: Tensor | None) -> Fields:
     def take(t: Tensor) -> Tensor:
         return t if rows is None else t.index_select(0, rows)
     return (take(b.conn_key), take(b.n_conns).to(torch.int64), take(b.weight).to(torch.float64)[..., None],
             take(b.enabled)[..., None])
 
 
-def _reps(fields: tuple[Tensor, Tensor, Tensor, Tensor]) -> _Reps:
-    keys, count, floats, codes = fields
-    live = torch.arange(keys.shape[1], device=keys.device) < count[:, None]
-    return _Reps(keys, live, floats, codes, count)
+@dataclass
+class _Genes:
+    """Genes of some genomes, padded rows: ``keys``/``live [n, W]``, ``floats [n, W, F]`` float64,
+    ``codes [n, W, K]``, ``count [n, k]`` live genes per kind (``k = 2`` for the joint pass), ``kinds [W]`` the
+    kind of each slot (joint pass) or None."""
+
+    keys: Tensor
+    live: Tensor
+    floats: Tensor
+    codes: Tensor
+    count: Tensor
+    kinds: Tensor | None = None
+
+    @classmethod
+    def single(cls, f: Fields) -> _Genes:
+        keys, count, floats, codes = f
+        live = torch.arange(keys.shape[1], device=keys.device) < count[:, None]
+        return cls(keys, live, floats, codes, count[:, None])
+
+    @classmethod
+    def joint(cls, nodes: Fields, conns: Fields) -> _Genes:
+        """Both kinds in one row: node slots then connection slots; connections carry ``weight, 0, 0`` and
+        ``enabled, 0`` so that each per-gene term is computed exactly as the connection's own."""
+        nk, nc, nf, ncode = nodes
+        ck, cc, cf, ccode = conns
+        device = nk.device
+        N, C = nk.shape[1], ck.shape[1]
+        keys = torch.cat([nk + NODE_KEY, ck], dim=1)
+        live = torch.cat([torch.arange(N, device=device) < nc[:, None], torch.arange(C, device=device) < cc[:, None]],
+                         dim=1)
+        floats = torch.cat([nf, torch.nn.functional.pad(cf, (0, nf.shape[-1] - cf.shape[-1]))], dim=1)
+        codes = torch.cat([ncode, torch.nn.functional.pad(ccode.to(ncode.dtype), (0, ncode.shape[-1] - 1))], dim=1)
+        kinds = torch.cat([torch.zeros(N, dtype=torch.int64, device=device),
+                           torch.ones(C, dtype=torch.int64, device=device)])
+        return cls(keys, live, floats, codes, torch.stack([nc, cc], dim=1), kinds)
 
 
 class _Side:
-    """One kind of gene of the population, rows in a given order: ``keys [X]``, ``floats [X, F]``,
-    ``codes [X, K]``, ``count [n]``; padded (``X = n * width``, dead slots keyed by ``dead`` so they match
-    nothing) or flat (live genes only, ``seg [X]`` = genome of each gene, ``start`` gene offsets on the host).
+    """Genes of the population, rows in a given order: ``keys [X]``, ``floats [X, F]``, ``codes [X, K]``,
+    ``count [n, k]``; padded (``X = n * width``: padding slots hold padding keys, which match nothing) or flat
+    (live genes only, ``seg [X]`` = ``genome * k + kind`` of each gene, ``start`` gene offsets on the host).
     ``cells [X]``: table cells of the keys when the dense lookup is used (``space``), else None."""
 
-    def __init__(self, fields: tuple[Tensor, Tensor, Tensor, Tensor], space: KeyCells | None, kind: str):
-        keys, count, floats, codes = fields
-        n, width = keys.shape
-        device = keys.device
-        self.n, self.count, self.width = n, count, width
-        genes = int(count.sum()) if n else 0
-        self.flat = n * width > FLAT_RATIO * max(genes, 1) and genes < n * width
-        live = torch.arange(width, device=device) < count[:, None]
+    def __init__(self, genes: _Genes, space: KeyCells | None, kind: str):
+        n, width = genes.keys.shape
+        self.n, self.count, self.width, self.kind = n, genes.count, width, kind
+        self.k = int(genes.count.shape[1])
+        total = int(genes.count.sum()) if n else 0
+        self.flat = genes.kinds is not None or (n * width > FLAT_RATIO * max(total, 1) and total < n * width)
         if self.flat:
-            pick = live.view(-1).nonzero().squeeze(1)
-            self.keys = keys.reshape(-1).index_select(0, pick)
-            self.floats = floats.reshape(-1, floats.shape[-1]).index_select(0, pick)
-            self.codes = codes.reshape(-1, codes.shape[-1]).index_select(0, pick)
-            self.seg = torch.div(pick, max(width, 1), rounding_mode="floor")
-            self.start = [0] + torch.cumsum(count, 0).tolist()
-            self.live = None
+            pick = genes.live.view(-1).nonzero().squeeze(1)
+            self.keys = genes.keys.reshape(-1).index_select(0, pick)
+            self.floats = genes.floats.reshape(-1, genes.floats.shape[-1]).index_select(0, pick)
+            self.codes = genes.codes.reshape(-1, genes.codes.shape[-1]).index_select(0, pick)
+            row = torch.div(pick, max(width, 1), rounding_mode="floor")
+            self.seg = row if genes.kinds is None else row * self.k + genes.kinds.index_select(0, pick - row * width)
+            self.start = [0] + torch.cumsum(genes.count.sum(dim=1), 0).tolist()
         else:
-            self.keys, self.live = keys.reshape(-1), live.view(-1)
-            self.floats = floats.reshape(n * width, floats.shape[-1])
-            self.codes = codes.reshape(n * width, codes.shape[-1])
+            self.keys = genes.keys.reshape(-1)
+            self.floats = genes.floats.reshape(n * width, genes.floats.shape[-1])
+            self.codes = genes.codes.reshape(n * width, genes.codes.shape[-1])
             self.seg = self.start = None
         self.size = int(self.keys.shape[0])
         self.space = space if space is not None and self.size >= TABLE_MIN_GENES and \
             space.size[kind] <= TABLE_RATIO * self.size else None
         self.cells = None if self.space is None else self.space.own_cells(kind, self.keys)
-        self.kind = kind
 
     def suffix(self, first: int) -> _Side:
         """The genomes from position ``first`` on (a view of this side)."""
@@ -127,32 +152,32 @@ class _Side:
         out.keys, out.floats, out.codes = self.keys[lo:], self.floats[lo:], self.codes[lo:]
         out.cells = None if self.cells is None else self.cells[lo:]
         if self.flat:
-            out.seg, out.start = self.seg[lo:] - first, [s - lo for s in self.start[first:]]
-        else:
-            out.live = self.live[lo:]
+            out.seg, out.start = self.seg[lo:] - first * self.k, [s - lo for s in self.start[first:]]
         out.size = int(out.keys.shape[0])
         return out
 
     def reduce(self, values: Tensor) -> Tensor:
-        """``[r, X]`` per-gene float64 values -> ``[r, n]`` per-genome sums, added one gene after the other in
-        slot order in both layouts (padding adds zeros), so the layout and the widths never change a value."""
+        """``[r, X]`` per-gene float64 values -> ``[r, n, k]`` sums per genome and kind, added one gene after the
+        other in slot order in every layout (padding adds zeros), so layouts and widths never change a value."""
         r = values.shape[0]
         if not self.flat:
-            return values.view(r, self.n, self.width).cumsum(dim=2)[..., -1] if self.width else \
-                values.new_zeros(r, self.n)
+            if not self.width:
+                return values.new_zeros(r, self.n, 1)
+            return values.view(r, self.n, self.width).cumsum(dim=2)[..., -1:]
         if values.device.type == "cpu":  # index_add_ adds in index order on CPU
-            out = torch.zeros(r, self.n, dtype=values.dtype, device=values.device)
-            return out.index_add_(1, self.seg, values)
-        # CUDA's index_add_ uses atomics (order not fixed): a segment sum over the genomes' runs instead
-        return torch.segment_reduce(values, "sum", lengths=self.count.expand(r, self.n), axis=1, unsafe=True)
+            out = torch.zeros(r, self.n * self.k, dtype=values.dtype, device=values.device)
+            return out.index_add_(1, self.seg, values).view(r, self.n, self.k)
+        # CUDA's index_add_ uses atomics (order not fixed): a segment sum over the genes' runs instead
+        lengths = self.count.reshape(1, -1).expand(r, -1)
+        return torch.segment_reduce(values, "sum", lengths=lengths, axis=1, unsafe=True).view(r, self.n, self.k)
 
     def count_matches(self, matched: Tensor) -> Tensor:
-        """``[r, X]`` bool -> ``[r, n]`` float64 matched genes per genome (exact integers)."""
+        """``[r, X]`` bool -> ``[r, n, k]`` float64 matched genes per genome and kind (exact integers)."""
         r = matched.shape[0]
         if not self.flat:
-            return matched.view(r, self.n, self.width).sum(dim=2).to(torch.float64)
-        out = torch.zeros(r, self.n, dtype=torch.int64, device=matched.device)
-        return out.index_add_(1, self.seg, matched.to(torch.int64)).to(torch.float64)
+            return matched.view(r, self.n, self.width).sum(dim=2, keepdim=True).to(torch.float64)
+        out = torch.zeros(r, self.n * self.k, dtype=torch.float64, device=matched.device)
+        return out.index_add_(1, self.seg, matched.to(torch.float64)).view(r, self.n, self.k)
 
 
 class PopulationDistances:
@@ -167,18 +192,25 @@ class PopulationDistances:
         self.genomes, self.size, self.device = genomes, len(genomes), genomes.device
         self.order = order
         nodes, conns = _node_fields(genomes, order), _conn_fields(genomes, order)
+        self.joint = len(genomes) * (genomes.node_width + genomes.conn_width) <= JOINT_SLOTS
+        if self.joint:
+            self.sides = [_Side(_Genes.joint(nodes, conns), None, "joint")]
+            return
         space = None
-        if conns[0].numel() >= TABLE_MIN_GENES or nodes[0].numel() >= TABLE_MIN_GENES:
+        if max(nodes[0].numel(), conns[0].numel()) >= TABLE_MIN_GENES:
             live = torch.arange(nodes[0].shape[1], device=self.device) < nodes[1][:, None]
             most = int(torch.where(live, nodes[0], -1).max()) if nodes[0].numel() else -1
             space = KeyCells(int(cfg.num_inputs), most + 1)
-        self.node, self.conn = _Side(nodes, space, "node"), _Side(conns, space, "conn")
+        self.sides = [_Side(_Genes.single(nodes), space, "node"), _Side(_Genes.single(conns), space, "conn")]
+
+    def _reps(self, nodes: Fields, conns: Fields) -> list[_Genes]:
+        if self.joint:
+            return [_Genes.joint(nodes, conns)]
+        return [_Genes.single(nodes), _Genes.single(conns)]
 
     def __call__(self, reps: GenomeBatch) -> Tensor:
         """``[R, P]`` float64 from the genomes ``reps`` (columns in row order)."""
-        if reps.device != self.device:
-            reps = reps.to(self.device)
-        return self._unorder(self._pairwise(_reps(_node_fields(reps, None)), _reps(_conn_fields(reps, None)), 0))
+        return self._unorder(self.ranked_batch(reps))
 
     def rows(self, index: Tensor, columns: Tensor | None = None) -> Tensor:
         """``[len(index), P]`` float64 from the population's own rows ``index`` (to the rows ``columns`` only,
@@ -190,13 +222,13 @@ class PopulationDistances:
         """``[len(index), P - first]`` float64 from the population's rows ``index`` to the genomes at
         positions ``first, first + 1, ...`` of ``order``."""
         g = self.genomes
-        return self._pairwise(_reps(_node_fields(g, index)), _reps(_conn_fields(g, index)), first)
+        return self._pairwise(self._reps(_node_fields(g, index), _conn_fields(g, index)), first)
 
     def ranked_batch(self, reps: GenomeBatch) -> Tensor:
         """``[R, P]`` float64 from the genomes ``reps``, columns in ``order``."""
         if reps.device != self.device:
             reps = reps.to(self.device)
-        return self._pairwise(_reps(_node_fields(reps, None)), _reps(_conn_fields(reps, None)), 0)
+        return self._pairwise(self._reps(_node_fields(reps, None), _conn_fields(reps, None)), 0)
 
     def _unorder(self, d: Tensor) -> Tensor:
         if self.order is None:
@@ -205,30 +237,29 @@ class PopulationDistances:
         out[:, self.order] = d
         return out
 
-    def _pairwise(self, rep_node: _Reps, rep_conn: _Reps, first: int) -> Tensor:
-        R = int(rep_node.count.shape[0])
-        node, conn = self.node.suffix(first), self.conn.suffix(first)
-        size = node.n
+    def _pairwise(self, reps: list[_Genes], first: int) -> Tensor:
+        R = int(reps[0].keys.shape[0])
+        sides = [side.suffix(first) for side in self.sides]
+        size = sides[0].n
         if R == 0 or size == 0:
             return torch.zeros(R, size, dtype=torch.float64, device=self.device)
-        parts = [(_Dense(rep_node, node), node, rep_node.count), (_Dense(rep_conn, conn), conn, rep_conn.count)]
-        step = max(1, CHUNK_ELEMENTS // max(1, node.size * 3 + conn.size))
+        parts = [(_Dense(rep, side), side, rep.count) for rep, side in zip(reps, sides)]
+        step = max(1, CHUNK_ELEMENTS // max(1, sum(side.size * side.floats.shape[-1] for side in sides)))
         out = []
         for lo in range(0, R, step):
             hi = min(R, lo + step)
             total = None
-            for dense, genes, count in parts:
+            for dense, side, count in parts:
                 matched, floats, codes = dense.take(lo, hi)  # [r, X], [r, X, F], [r, X, K]
-                diff = (floats - genes.floats).abs_()
+                diff = (floats - side.floats).abs_()
                 term = diff[..., 0]
                 for f in range(1, diff.shape[-1]):
                     term = term + diff[..., f]
-                unequal = codes != genes.codes
+                unequal = codes != side.codes
                 for k in range(unequal.shape[-1]):
                     term = term + unequal[..., k]
                 term = torch.where(matched, term * self.cw, 0.0)
-                n_match = genes.count_matches(matched)
-                part = _component(genes.reduce(term), n_match, count[lo:hi], genes.count, self.cd)
+                part = _component(side.reduce(term), side.count_matches(matched), count[lo:hi], side.count, self.cd)
                 total = part if total is None else total + part
             out.append(total)
         return out[0] if len(out) == 1 else torch.cat(out)
@@ -239,30 +270,26 @@ class _Dense:
     the sorted union of the representatives' live keys (``U`` = in no representative); ``present``,
     ``floats``, ``codes`` are ``[R, U + 1, ...]`` tables (column ``U`` and absent keys: not present)."""
 
-    def __init__(self, reps: _Reps, genomes: _Side):
-        R = reps.keys.shape[0]
+    def __init__(self, reps: _Genes, genomes: _Side):
+        R, W = reps.keys.shape
+        pos = reps.live.view(-1).nonzero().squeeze(1)  # the representatives' live genes
+        keys = reps.keys.view(-1).index_select(0, pos)
         space = genomes.space
         if space is None:
-            union = torch.unique(reps.keys[reps.live])  # sorted
-            U = int(union.numel())
-            self.u = _locate(union, genomes.keys, genomes.live)
-            at = _locate(union, reps.keys, reps.live)  # [R, W]; dead slots go to column U and write nothing real
+            union, inverse = torch.unique(keys, return_inverse=True)  # sorted
+            self.u = _locate(union, genomes.keys)
         else:  # the keys' cells in a dense table: a lookup instead of a binary search
             size = space.size[genomes.kind]
-            cells = torch.where(reps.live, space.cells(genomes.kind, reps.keys), size)
-            union = torch.unique(cells)  # every cell < size is a key some population gene may have
-            U = int(union.numel())
-            lut = torch.full((size + 1,), U, dtype=torch.int64, device=union.device)
-            lut[union] = torch.arange(U, device=union.device)
-            lut[size] = U
+            union, inverse = torch.unique(space.cells(genomes.kind, keys), return_inverse=True)
+            lut = torch.full((size + 1,), union.numel(), dtype=torch.int64, device=keys.device)
+            lut[union] = torch.arange(union.numel(), device=keys.device)
+            lut[size] = union.numel()  # keys outside the table (ids no population genome has) match nothing
             self.u = lut.index_select(0, genomes.cells)
-            at = lut.index_select(0, cells.view(-1)).view(cells.shape)
-        self.U = U
-        present = torch.zeros((R, U + 1), dtype=torch.bool, device=at.device).scatter_(1, at, reps.live)
-        present[:, U] = False
-        self.present = present
-        self.floats = _scatter(reps.floats, at, U)
-        self.codes = _scatter(reps.codes, at, U)
+        U = self.U = int(union.numel())
+        at = torch.div(pos, max(W, 1), rounding_mode="floor") * (U + 1) + inverse
+        self.present = torch.zeros(R * (U + 1), dtype=torch.bool, device=keys.device).index_fill_(0, at, True)
+        self.floats = _table(reps.floats, pos, at, R * (U + 1))
+        self.codes = _table(reps.codes, pos, at, R * (U + 1))
 
     def take(self, lo: int, hi: int) -> tuple[Tensor, Tensor, Tensor]:
         if hi - lo == 1:
@@ -270,32 +297,31 @@ class _Dense:
         else:
             idx = (torch.arange(lo, hi, device=self.u.device)[:, None] * (self.U + 1) + self.u).view(-1)
         shape = (hi - lo, self.u.shape[0])
-        return (self.present.view(-1).index_select(0, idx).view(shape),
-                self.floats.view(-1, self.floats.shape[-1]).index_select(0, idx).view(*shape, -1),
-                self.codes.view(-1, self.codes.shape[-1]).index_select(0, idx).view(*shape, -1))
+        return (self.present.index_select(0, idx).view(shape),
+                self.floats.index_select(0, idx).view(*shape, -1),
+                self.codes.index_select(0, idx).view(*shape, -1))
 
 
-def _locate(union: Tensor, keys: Tensor, live: Tensor | None) -> Tensor:
-    """Index of each (live) key in the sorted ``union`` (``len(union)`` where it is absent or not live)."""
+def _locate(union: Tensor, keys: Tensor) -> Tensor:
+    """Index of each key in the sorted ``union`` (``len(union)`` where it is absent; padding keys always are)."""
     U = int(union.numel())
     if U == 0:
         return torch.zeros_like(keys)
     pos = torch.searchsorted(union, keys).clamp_(max=U - 1)
-    hit = union.index_select(0, pos.view(-1)).view(pos.shape) == keys
-    return torch.where(hit if live is None else live & hit, pos, U)
+    return torch.where(union.index_select(0, pos) == keys, pos, U)
 
 
-def _scatter(values: Tensor, at: Tensor, U: int) -> Tensor:
-    """``values [R, W, K]`` laid out as ``[R, U + 1, K]`` by key index ``at [R, W]`` (column ``U``: zeros)."""
-    out = values.new_zeros((values.shape[0], U + 1, values.shape[-1]))
-    out.scatter_(1, at[..., None].expand_as(values), values)  # live keys are unique per row
-    out[:, U] = 0
-    return out
+def _table(values: Tensor, pos: Tensor, at: Tensor, cells: int) -> Tensor:
+    """``[cells, K]``: the live genes ``pos`` of ``values [R, W, K]`` at the table cells ``at``, zeros elsewhere."""
+    flat = values.reshape(-1, values.shape[-1])
+    return flat.new_zeros((cells, flat.shape[-1])).index_copy_(0, at, flat.index_select(0, pos))
 
 
 def _component(total: Tensor, n_match: Tensor, n_rep: Tensor, n_gen: Tensor, cd: float) -> Tensor:
-    """``(sum of matched terms + cd * disjoint) / max(n1, n2)``, 0 where both genomes have no genes."""
-    disjoint = (n_rep[:, None] + n_gen[None, :]).to(torch.float64) - 2 * n_match
-    most = torch.maximum(n_rep[:, None], n_gen[None, :])
-    value = (total + cd * disjoint) / most.clamp(min=1).to(torch.float64)
-    return torch.where(most > 0, value, 0.0)
+    """``[r, n]``: per kind ``(sum of matched terms + cd * disjoint) / max(n1, n2)`` (0 where both genomes have
+    no gene of the kind), the kinds added (nodes + connections, as neat)."""
+    nr, ng = n_rep[:, None, :], n_gen[None, :, :]
+    disjoint = (nr + ng).to(torch.float64) - 2 * n_match
+    most = torch.maximum(nr, ng)
+    value = torch.where(most > 0, (total + cd * disjoint) / most.clamp(min=1).to(torch.float64), 0.0)
+    return value[..., 0] if value.shape[-1] == 1 else value[..., 0] + value[..., 1]

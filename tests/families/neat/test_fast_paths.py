@@ -13,9 +13,11 @@ from m2_populations import NAMES, Run, batch, make_dyadic
 from evohyper.families.neat import distance
 from evohyper.families.neat.distance import PopulationDistances, distances
 
-PATHS = {"padded": {"FLAT_RATIO": 1e9}, "flat": {"FLAT_RATIO": 0.0},
-         "table": {"TABLE_MIN_GENES": 0, "TABLE_RATIO": 10**6},
-         "flat+table": {"FLAT_RATIO": 0.0, "TABLE_MIN_GENES": 0, "TABLE_RATIO": 10**6}}
+SEPARATE = {"JOINT_SLOTS": -1}
+PATHS = {"joint": {"JOINT_SLOTS": 1 << 60}, "padded": {**SEPARATE, "FLAT_RATIO": 1e9},
+         "flat": {**SEPARATE, "FLAT_RATIO": 0.0},
+         "table": {**SEPARATE, "FLAT_RATIO": 1e9, "TABLE_MIN_GENES": 0, "TABLE_RATIO": 10**6},
+         "flat+table": {**SEPARATE, "FLAT_RATIO": 0.0, "TABLE_MIN_GENES": 0, "TABLE_RATIO": 10**6}}
 
 
 def _force(monkeypatch, path: str) -> None:
@@ -32,6 +34,10 @@ def test_distance_paths_are_bit_identical(name, path, monkeypatch):
     reps, pop = batch(genomes[::5]), batch(genomes)
     plain = distances(reps, pop, run.cfg)
     _force(monkeypatch, path)
+    dist = PopulationDistances(pop, run.cfg)
+    assert dist.joint == (path == "joint")
+    assert all(side.flat == ("flat" in path or path == "joint") for side in dist.sides)
+    assert all((side.space is not None) == ("table" in path) for side in dist.sides)
     assert torch.equal(distances(reps, pop, run.cfg), plain)
     # and neat's own numbers (dyadic: exact in any order)
     gc = run.config.genome_config
