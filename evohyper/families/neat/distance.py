@@ -46,7 +46,7 @@ TABLE_RATIO = 1
 #: the flat (live genes only) layout is used when the padded one would hold more than this many slots per gene
 FLAT_RATIO = 1.5
 #: populations with at most this many node + connection slots take both kinds in one pass
-JOINT_SLOTS = 1 << 16
+JOINT_SLOTS = 1 << 14
 #: in the joint pass node id ``i`` is keyed ``NODE_KEY + i``: below every packed connection key
 NODE_KEY = -(2**62)
 
@@ -157,27 +157,27 @@ class _Side:
         return out
 
     def reduce(self, values: Tensor) -> Tensor:
-        """``[r, X]`` per-gene float64 values -> ``[r, n, k]`` sums per genome and kind, added one gene after the
+        """``[X, r]`` per-gene float64 values -> ``[n, r, k]`` sums per genome and kind, added one gene after the
         other in slot order in every layout (padding adds zeros), so layouts and widths never change a value."""
-        r = values.shape[0]
+        r = values.shape[1]
         if not self.flat:
             if not self.width:
-                return values.new_zeros(r, self.n, 1)
-            return values.view(r, self.n, self.width).cumsum(dim=2)[..., -1:]
+                return values.new_zeros(self.n, r, 1)
+            return values.view(self.n, self.width, r).cumsum(dim=1)[:, -1, :, None]
         if values.device.type == "cpu":  # index_add_ adds in index order on CPU
-            out = torch.zeros(r, self.n * self.k, dtype=values.dtype, device=values.device)
-            return out.index_add_(1, self.seg, values).view(r, self.n, self.k)
-        # CUDA's index_add_ uses atomics (order not fixed): a segment sum over the genes' runs instead
-        lengths = self.count.reshape(1, -1).expand(r, -1)
-        return torch.segment_reduce(values, "sum", lengths=lengths, axis=1, unsafe=True).view(r, self.n, self.k)
+            out = torch.zeros(self.n * self.k, r, dtype=values.dtype, device=values.device)
+            out.index_add_(0, self.seg, values)
+        else:  # CUDA's index_add_ uses atomics (order not fixed): a segment sum over the genes' runs instead
+            out = torch.segment_reduce(values, "sum", lengths=self.count.reshape(-1), axis=0, unsafe=True)
+        return out.view(self.n, self.k, r).transpose(1, 2)
 
     def count_matches(self, matched: Tensor) -> Tensor:
-        """``[r, X]`` bool -> ``[r, n, k]`` float64 matched genes per genome and kind (exact integers)."""
-        r = matched.shape[0]
+        """``[X, r]`` bool -> ``[n, r, k]`` float64 matched genes per genome and kind (exact integers)."""
+        r = matched.shape[1]
         if not self.flat:
-            return matched.view(r, self.n, self.width).sum(dim=2, keepdim=True).to(torch.float64)
-        out = torch.zeros(r, self.n * self.k, dtype=torch.float64, device=matched.device)
-        return out.index_add_(1, self.seg, matched.to(torch.float64)).view(r, self.n, self.k)
+            return matched.view(self.n, self.width, r).sum(dim=1, dtype=torch.float64)[..., None]
+        out = torch.zeros(self.n * self.k, r, dtype=torch.float64, device=matched.device)
+        return out.index_add_(0, self.seg, matched.to(torch.float64)).view(self.n, self.k, r).transpose(1, 2)
 
 
 class PopulationDistances:
@@ -249,26 +249,27 @@ class PopulationDistances:
         for lo in range(0, R, step):
             hi = min(R, lo + step)
             total = None
-            for dense, side, count in parts:
-                matched, floats, codes = dense.take(lo, hi)  # [r, X], [r, X, F], [r, X, K]
-                diff = (floats - side.floats).abs_()
+            for dense, side, count in parts:  # gene-major: [X, r] (each gene's representatives contiguous)
+                matched, floats, codes = dense.take(lo, hi)  # [X, r], [X, r, F], [X, r, K]
+                diff = (floats - side.floats[:, None, :]).abs_()
                 term = diff[..., 0]
                 for f in range(1, diff.shape[-1]):
                     term = term + diff[..., f]
-                unequal = codes != side.codes
+                unequal = codes != side.codes[:, None, :]
                 for k in range(unequal.shape[-1]):
                     term = term + unequal[..., k]
                 term = torch.where(matched, term * self.cw, 0.0)
                 part = _component(side.reduce(term), side.count_matches(matched), count[lo:hi], side.count, self.cd)
                 total = part if total is None else total + part
-            out.append(total)
+            out.append(total.T)
         return out[0] if len(out) == 1 else torch.cat(out)
 
 
 class _Dense:
     """The representatives' genes laid out by key: ``u [X]`` is the index of each population gene's key in
     the sorted union of the representatives' live keys (``U`` = in no representative); ``present``,
-    ``floats``, ``codes`` are ``[R, U + 1, ...]`` tables (column ``U`` and absent keys: not present)."""
+    ``floats``, ``codes`` are ``[U + 1, R, ...]`` tables (row ``U`` and absent keys: not present), key-major so
+    that one row gather gives a gene all its representatives."""
 
     def __init__(self, reps: _Genes, genomes: _Side):
         R, W = reps.keys.shape
@@ -286,20 +287,23 @@ class _Dense:
             lut[size] = union.numel()  # keys outside the table (ids no population genome has) match nothing
             self.u = lut.index_select(0, genomes.cells)
         U = self.U = int(union.numel())
-        at = torch.div(pos, max(W, 1), rounding_mode="floor") * (U + 1) + inverse
-        self.present = torch.zeros(R * (U + 1), dtype=torch.bool, device=keys.device).index_fill_(0, at, True)
-        self.floats = _table(reps.floats, pos, at, R * (U + 1))
-        self.codes = _table(reps.codes, pos, at, R * (U + 1))
+        at = inverse * R + torch.div(pos, max(W, 1), rounding_mode="floor")
+        cells = (U + 1) * R
+        self.R = R
+        self.present = torch.zeros(cells, dtype=torch.bool, device=keys.device).index_fill_(0, at, True)
+        self.floats = _table(reps.floats, pos, at, cells)
+        self.codes = _table(reps.codes, pos, at, cells)
 
     def take(self, lo: int, hi: int) -> tuple[Tensor, Tensor, Tensor]:
-        if hi - lo == 1:
-            idx = self.u + lo * (self.U + 1)
-        else:
-            idx = (torch.arange(lo, hi, device=self.u.device)[:, None] * (self.U + 1) + self.u).view(-1)
-        shape = (hi - lo, self.u.shape[0])
-        return (self.present.index_select(0, idx).view(shape),
-                self.floats.index_select(0, idx).view(*shape, -1),
-                self.codes.index_select(0, idx).view(*shape, -1))
+        """``[X, hi - lo]`` present, ``[X, hi - lo, F]`` floats, ``[X, hi - lo, K]`` codes."""
+        R = self.R
+        out = []
+        for t in (self.present, self.floats, self.codes):
+            t = t.view(self.U + 1, R, *t.shape[1:])
+            if hi - lo < R:
+                t = t[:, lo:hi].contiguous()
+            out.append(t.index_select(0, self.u))
+        return out[0], out[1], out[2]
 
 
 def _locate(union: Tensor, keys: Tensor) -> Tensor:
@@ -318,9 +322,9 @@ def _table(values: Tensor, pos: Tensor, at: Tensor, cells: int) -> Tensor:
 
 
 def _component(total: Tensor, n_match: Tensor, n_rep: Tensor, n_gen: Tensor, cd: float) -> Tensor:
-    """``[r, n]``: per kind ``(sum of matched terms + cd * disjoint) / max(n1, n2)`` (0 where both genomes have
+    """``[n, r]``: per kind ``(sum of matched terms + cd * disjoint) / max(n1, n2)`` (0 where both genomes have
     no gene of the kind), the kinds added (nodes + connections, as neat)."""
-    nr, ng = n_rep[:, None, :], n_gen[None, :, :]
+    nr, ng = n_rep[None, :, :], n_gen[:, None, :]
     disjoint = (nr + ng).to(torch.float64) - 2 * n_match
     most = torch.maximum(nr, ng)
     value = torch.where(most > 0, (total + cd * disjoint) / most.clamp(min=1).to(torch.float64), 0.0)
