@@ -145,8 +145,10 @@ def _table(keys: Tensor, other: Tensor, parents: GenomeBatch, kind: str):
     live = torch.arange(parents.node_width, device=keys.device) < parents.n_nodes[:, None]
     ids = int(torch.where(live, parents.node_id, -1).max()) + 1 if parents.node_width else 0
     space = KeyCells(_num_inputs(keys, kind), ids)
-    uniq, inverse = torch.unique(other, return_inverse=True)
     size = space.size[kind]
+    if size + 1 > TABLE_RATIO * K * W:  # one table alone is too large
+        return None
+    uniq, inverse = torch.unique(other, return_inverse=True)
     if uniq.numel() * (size + 1) > TABLE_RATIO * K * W:
         return None
     cells = space.own_cells(kind, keys)  # padding -> the cell ``size`` (reset to -1 below)
