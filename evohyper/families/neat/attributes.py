@@ -16,6 +16,7 @@ config's option list (repeats kept, so a repeated name weighs as in neat's ``cho
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 
 import torch
@@ -90,16 +91,21 @@ def new_connections(n: int, cfg: NEATConfig, streams: Streams, op: str, dtype: t
 
 
 # ---------------------------------------------------------------------------------------------- mutate
-#: ``(positions, values)`` pairs: what a mutation writes (positions index the 1-D values it was given)
-Updates = list[tuple[Tensor, Tensor]]
-Getter = Callable[[Tensor], Tensor]
+#: when the rows hold at most ``PADDED_RATIO`` slots per live gene (P-NEAT), attributes whose genes change at
+#: least ``DENSE_RATE`` of the time (float: mutate + replace rate; bool and string: their rate) are mutated on
+#: the padded ``[K, W]`` rows as they are (draws placed with ``masked_scatter``, one ``where``: no index of 2
+#: million genes); otherwise only the changed genes are read and written (1-D, located through the live genes'
+#: flat positions, or, when every attribute of the kind is rare, through a search in the rows' gene offsets)
+DENSE_RATE = 0.2
+PADDED_RATIO = 1.5
 
 
 def mutate_float(values: Tensor, attr: FloatAttr, streams: Streams, op: str = OP) -> Tensor:
     """``FloatAttribute.mutate_value`` of every value of the 1-D ``values`` (a new tensor): one ``r`` each;
     ``r < mutate_rate``: ``clamp(v + gauss(0, power))``; else ``r < replace_rate + mutate_rate``:
     ``init_value``; else unchanged. Normals and replacements are drawn only for the values that take them."""
-    return _apply(values, _float_updates(values.numel(), _getter(values), attr, streams, op, values.dtype))
+    out = _float_dense(values, None, values.numel(), attr, streams, op, values.dtype)
+    return values if out is None else out
 
 
 def mutate_bool(values: Tensor, attr: BoolAttr, streams: Streams, op: str = OP,
@@ -107,77 +113,114 @@ def mutate_bool(values: Tensor, attr: BoolAttr, streams: Streams, op: str = OP,
     """``BoolAttribute.mutate_value`` of the 1-D ``values``: rate ``mutate_rate + rate_to_false_add`` for
     true values, ``+ rate_to_true_add`` for false ones; where the rate is positive one ``r``, and if
     ``r < rate`` the value becomes ``random() < 0.5`` (neat's quirk: the effective flip rate is rate/2)."""
-    return _apply(values, _bool_updates(values.numel(), _getter(values), attr, streams, op, dtype))
+    out = _bool_dense(values, None, values.numel(), attr, streams, op, dtype)
+    return values if out is None else out
 
 
 def mutate_string(values: Tensor, attr: StringAttr, streams: Streams, op: str = OP,
                   dtype: torch.dtype = torch.float64) -> Tensor:
     """``StringAttribute.mutate_value`` of the 1-D int8 codes: if ``mutate_rate > 0`` one ``r`` each, and
     ``r < mutate_rate`` takes ``choice(options)`` (which may be the same value)."""
-    return _apply(values, _string_updates(values.numel(), attr, streams, op, dtype))
+    out = _string_dense(values, None, values.numel(), attr, streams, op, dtype)
+    return values if out is None else out
 
 
-def _getter(values: Tensor) -> Getter:
-    return lambda idx: values.index_select(0, idx)
+def _spread(draws: Tensor, mask: Tensor | None, fill: float | bool) -> Tensor:
+    """``draws`` (1-D, one per True of ``mask`` in row-major order) at their places, ``fill`` elsewhere."""
+    if mask is None:
+        return draws
+    return torch.full(mask.shape, fill, dtype=draws.dtype, device=draws.device).masked_scatter_(mask, draws)
 
 
-def _apply(values: Tensor, updates: Updates | None) -> Tensor:
-    if updates is None:
-        return values
-    out = values.clone()
-    for idx, new in updates:
-        out.index_copy_(0, idx, new)
-    return out
-
-
-def _float_updates(n: int, get: Getter, attr: FloatAttr, streams: Streams, op: str, dtype: torch.dtype
-                   ) -> Updates | None:
+def _float_dense(values: Tensor, live: Tensor | None, n: int, attr: FloatAttr, streams: Streams, op: str,
+                 dtype: torch.dtype) -> Tensor | None:
+    """New ``values`` (any shape; ``live`` marks the genes, row-major = draw order; None: all) or None."""
     if attr.mutate_rate <= 0.0 and attr.replace_rate <= 0.0:
         return None
-    r = streams.uniform(op, n, dtype=dtype)
+    r = _spread(streams.uniform(op, n, dtype=dtype), live, float("inf"))  # padding never fires
     mutated = r < attr.mutate_rate
-    out = []
+    out = values
     if attr.mutate_rate > 0.0:
-        idx = mutated.nonzero().squeeze(1)
-        z = streams.normal(op, idx.numel(), dtype=dtype)
-        out.append((idx, _clamp(z.mul_(attr.mutate_power).add_(get(idx)), attr)))  # v + z*power, as neat
+        z = _spread(streams.normal(op, int(mutated.sum()), dtype=dtype), mutated, 0.0)
+        out = torch.where(mutated, _clamp(values + z * attr.mutate_power, attr), values)  # v + z*power, as neat
     if attr.replace_rate > 0.0:
-        idx = (~mutated & (r < attr.replace_rate + attr.mutate_rate)).nonzero().squeeze(1)
-        out.append((idx, init_float(attr, idx.numel(), streams, op, dtype)))
+        replaced = ~mutated & (r < attr.replace_rate + attr.mutate_rate)
+        fresh = _spread(init_float(attr, int(replaced.sum()), streams, op, dtype), replaced, 0.0)
+        out = torch.where(replaced, fresh, out)
     return out
 
 
-def _bool_updates(n: int, get: Getter, attr: BoolAttr, streams: Streams, op: str, dtype: torch.dtype
-                  ) -> Updates | None:
-    rate_true = attr.mutate_rate + attr.rate_to_false_add  # neat: ``mutate_rate += ...`` in this order
-    rate_false = attr.mutate_rate + attr.rate_to_true_add
+def _bool_rates(attr: BoolAttr) -> tuple[float, float]:
+    return attr.mutate_rate + attr.rate_to_false_add, attr.mutate_rate + attr.rate_to_true_add  # neat's order
+
+
+def _bool_dense(values: Tensor, live: Tensor | None, n: int, attr: BoolAttr, streams: Streams, op: str,
+                dtype: torch.dtype) -> Tensor | None:
+    rate_true, rate_false = _bool_rates(attr)
     if rate_true <= 0.0 and rate_false <= 0.0:
         return None
-    device = streams.device
-    if rate_true > 0.0 and rate_false > 0.0:
-        eligible = None  # every value draws
-        r = streams.uniform(op, n, dtype=dtype)
-        if rate_true == rate_false:
-            fire = r < _threshold(rate_true, dtype)
-        else:
-            values = get(torch.arange(n, device=device))
-            fire = r < torch.where(values, _threshold(rate_true, dtype), _threshold(rate_false, dtype))
-        idx = fire.nonzero().squeeze(1)
-    else:
-        eligible = (get(torch.arange(n, device=device)) == (rate_true > 0.0)).nonzero().squeeze(1)
-        r = streams.uniform(op, eligible.numel(), dtype=dtype)
-        idx = eligible[(r < _threshold(max(rate_true, rate_false), dtype)).nonzero().squeeze(1)]
-    return [(idx, streams.uniform(op, idx.numel(), dtype=dtype) < 0.5)]
+    if rate_true > 0.0 and rate_false > 0.0:  # every gene draws
+        r = _spread(streams.uniform(op, n, dtype=dtype), live, float("inf"))
+        rate = _threshold(rate_true, dtype) if rate_true == rate_false else \
+            torch.where(values, _threshold(rate_true, dtype), _threshold(rate_false, dtype))
+    else:  # only the genes holding the value with a positive rate draw
+        eligible = values == (rate_true > 0.0)
+        if live is not None:
+            eligible &= live
+        r = _spread(streams.uniform(op, int(eligible.sum()), dtype=dtype), eligible, float("inf"))
+        rate = _threshold(max(rate_true, rate_false), dtype)
+    fire = r < rate
+    return torch.where(fire, _spread(streams.uniform(op, int(fire.sum()), dtype=dtype) < 0.5, fire, False), values)
 
 
-def _string_updates(n: int, attr: StringAttr, streams: Streams, op: str, dtype: torch.dtype) -> Updates | None:
+def _string_dense(values: Tensor, live: Tensor | None, n: int, attr: StringAttr, streams: Streams, op: str,
+                  dtype: torch.dtype) -> Tensor | None:
     if attr.mutate_rate <= 0.0:
         return None
-    r = streams.uniform(op, n, dtype=dtype)
-    idx = (r < attr.mutate_rate).nonzero().squeeze(1)
-    return [(idx, _choose(attr, idx.numel(), streams, op))]
+    fire = _spread(streams.uniform(op, n, dtype=dtype), live, float("inf")) < attr.mutate_rate
+    return torch.where(fire, _spread(_choose(attr, int(fire.sum()), streams, op), fire, 0), values)
 
 
+def _updates(full: Tensor, place: Callable[[Tensor], Tensor], n: int, attr: FloatAttr | BoolAttr | StringAttr,
+             streams: Streams, dtype: torch.dtype) -> list[tuple[Tensor, Tensor]]:
+    """The same draws as the dense kernels, touching only the changed genes: ``[(flat positions in full, new
+    values)]``; ``place`` maps genes (draw order) to flat positions of ``full``."""
+    flat = full.view(-1)
+    if isinstance(attr, FloatAttr):
+        r = streams.uniform(OP, n, dtype=dtype)
+        mutated = r < attr.mutate_rate
+        out = []
+        if attr.mutate_rate > 0.0:
+            at = place(mutated.nonzero().squeeze(1))
+            z = streams.normal(OP, at.numel(), dtype=dtype)
+            out.append((at, _clamp(z.mul_(attr.mutate_power).add_(flat.index_select(0, at)), attr)))  # v + z*power
+        if attr.replace_rate > 0.0:
+            at = place((~mutated & (r < attr.replace_rate + attr.mutate_rate)).nonzero().squeeze(1))
+            out.append((at, init_float(attr, at.numel(), streams, OP, dtype)))
+        return out
+    if isinstance(attr, BoolAttr):
+        rate_true, rate_false = _bool_rates(attr)
+        if rate_true > 0.0 and rate_false > 0.0:
+            r = streams.uniform(OP, n, dtype=dtype)
+            if rate_true == rate_false:
+                at = place((r < _threshold(rate_true, dtype)).nonzero().squeeze(1))
+            else:
+                every = place(torch.arange(n, device=r.device))
+                rate = torch.where(flat.index_select(0, every), _threshold(rate_true, dtype),
+                                   _threshold(rate_false, dtype))
+                at = every[(r < rate).nonzero().squeeze(1)]
+        else:
+            every = place(torch.arange(n, device=full.device))
+            eligible = every[flat.index_select(0, every) == (rate_true > 0.0)]
+            r = streams.uniform(OP, eligible.numel(), dtype=dtype)
+            at = eligible[(r < _threshold(max(rate_true, rate_false), dtype)).nonzero().squeeze(1)]
+        return [(at, streams.uniform(OP, at.numel(), dtype=dtype) < 0.5)]
+    r = streams.uniform(OP, n, dtype=dtype)
+    at = place((r < attr.mutate_rate).nonzero().squeeze(1))
+    return [(at, _choose(attr, at.numel(), streams, OP))]
+
+
+@functools.lru_cache(maxsize=256)
 def _threshold(rate: float, dtype: torch.dtype) -> float:
     """A ``dtype`` number ``t`` with ``r < t`` iff ``r < rate`` (compared in float64) for every ``dtype`` value
     ``r``: the smallest ``dtype`` number not below ``rate``. torch compares a tensor with a Python float in
@@ -204,40 +247,48 @@ def mutate_attributes(batch: GenomeBatch, rows: Tensor, cfg: NEATConfig, streams
     out: dict[str, Tensor] = {}
     for names, counts in ((CONN_ATTRIBUTES, batch.n_conns), (NODE_ATTRIBUTES, batch.n_nodes)):
         attrs = [getattr(cfg, name) for name in names]
-        if not any(_mutates(a) for a in attrs):
+        if not any(_rate(a) > 0.0 for a in attrs):
             continue
         width = getattr(batch, names[0]).shape[1]
+        counts = counts.index_select(0, rows)
+        dense = [_rate(a) >= DENSE_RATE for a in attrs]
+        n = int(counts.sum())
+        padded = any(dense) and rows.numel() * width <= PADDED_RATIO * n  # rows nearly full: use them as they are
         slots = torch.arange(width, device=batch.device)
-        live = slots < counts.index_select(0, rows)[:, None]
-        flat = (rows[:, None] * width + slots).masked_select(live)  # the live genes of rows, row-major
-        n = flat.numel()
-        for name, attr in zip(names, attrs):
-            full = getattr(batch, name).view(-1)
+        live = slots < counts[:, None] if padded or any(dense) else None
+        if any(dense) and not padded:  # the live genes of rows, row-major (= draw order), as flat positions
+            flat = (rows[:, None] * width + slots).masked_select(live)
 
-            def get(idx: Tensor, full: Tensor = full, flat: Tensor = flat) -> Tensor:
-                return full.index_select(0, flat.index_select(0, idx))
-            if isinstance(attr, FloatAttr):
-                updates = _float_updates(n, get, attr, streams, OP, dtype)
-            elif isinstance(attr, BoolAttr):
-                updates = _bool_updates(n, get, attr, streams, OP, dtype)
-            else:
-                updates = _string_updates(n, attr, streams, OP, dtype)
-            if updates is None:
+            def place(idx: Tensor, flat: Tensor = flat) -> Tensor:
+                return flat.index_select(0, idx)
+        else:  # rare changes: the row of each changed gene by a search in the rows' gene offsets
+            start = torch.nn.functional.pad(torch.cumsum(counts, 0), (1, 0))
+
+            def place(idx: Tensor, start: Tensor = start, width: int = width) -> Tensor:
+                k = torch.searchsorted(start, idx, right=True) - 1
+                return rows.index_select(0, k) * width + (idx - start.index_select(0, k))
+        for name, attr, fast in zip(names, attrs, dense):
+            if _rate(attr) <= 0.0:
                 continue
-            target = full if inplace else full.clone()
-            for idx, new in updates:
-                target.index_copy_(0, flat.index_select(0, idx), new)
-            if not inplace:
-                out[name] = target.view(getattr(batch, name).shape)
+            full = getattr(batch, name)
+            target = full if inplace else out.setdefault(name, full.clone())
+            if padded and fast:
+                kernel = _float_dense if isinstance(attr, FloatAttr) else \
+                    _bool_dense if isinstance(attr, BoolAttr) else _string_dense
+                target.index_copy_(0, rows, kernel(full.index_select(0, rows), live, n, attr, streams, OP, dtype))
+                continue
+            for at, new in _updates(target, place, n, attr, streams, dtype):
+                target.view(-1).index_copy_(0, at, new.to(target.dtype))
     return dataclasses.replace(batch, **out)
 
 
-def _mutates(attr: FloatAttr | BoolAttr | StringAttr) -> bool:
+def _rate(attr: FloatAttr | BoolAttr | StringAttr) -> float:
+    """How often a gene's value changes at most (0: never, nothing is drawn)."""
     if isinstance(attr, FloatAttr):
-        return attr.mutate_rate > 0.0 or attr.replace_rate > 0.0
+        return max(0.0, attr.mutate_rate) + max(0.0, attr.replace_rate)
     if isinstance(attr, BoolAttr):
-        return attr.mutate_rate + attr.rate_to_false_add > 0.0 or attr.mutate_rate + attr.rate_to_true_add > 0.0
-    return attr.mutate_rate > 0.0
+        return max(0.0, max(_bool_rates(attr)))
+    return max(0.0, attr.mutate_rate)
 
 
 # ---------------------------------------------------------------------------------------------- helpers

@@ -106,3 +106,37 @@ def test_bernoulli_threshold_compares_as_float64(rate, dtype):
     inf = torch.tensor(float("inf"), dtype=dtype)
     r = torch.cat([r, near[None], torch.nextafter(near, inf)[None], torch.nextafter(near, -inf)[None]])
     assert torch.equal(r < _threshold(rate, dtype), r.double() < rate)
+
+
+@pytest.mark.parametrize("variant", ["rich", "quiet", "asymmetric"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_attribute_mutation_paths_agree(variant, dtype, monkeypatch):
+    """Dense attributes run on the padded rows or on the live genes gathered 1-D, rare ones on the changed genes
+    only: forcing every attribute through each path gives the same genomes and the same draws, in place or not."""
+    from m3a_oracle import config, population
+    from test_attributes import NO_STRUCTURE, RICH, VARIANTS
+
+    from evohyper.families.neat import attributes as amod
+    from evohyper.families.neat import convert
+    from evohyper.families.neat.streams import Streams
+
+    items = VARIANTS.get(variant, {"enabled_mutate_rate": 0.3, "enabled_rate_to_false_add": 0.2})
+    _, cfg = config(**{**RICH, **NO_STRUCTURE, **items})
+    _, genomes = population(5, 3)
+    batch = convert.from_neat_python(genomes).to(dtype=dtype).ensure_capacity(30, 60)
+    rows = torch.randperm(len(batch), generator=torch.Generator().manual_seed(2))[: len(batch) * 2 // 3]
+    runs = []
+    for rate, ratio in ((amod.DENSE_RATE, amod.PADDED_RATIO), (0.0, 1e9), (0.0, 0.0), (10.0, 1e9)):
+        monkeypatch.setattr(amod, "DENSE_RATE", rate)
+        monkeypatch.setattr(amod, "PADDED_RATIO", ratio)
+        streams = Streams(4, 2, record=True)
+        out = amod.mutate_attributes(batch, rows, cfg, streams)
+        again = amod.mutate_attributes(batch.ensure_capacity(30, 60)._replace(
+            **{k: t.clone() for k, t in batch._tensors().items()}), rows, cfg, Streams(4, 2), inplace=True)
+        assert out.equal(again)
+        runs.append((out, streams.draws["attributes"]))
+    (a, da) = runs[0]
+    a.check()
+    assert not a.equal(batch)
+    for b, db in runs[1:]:
+        assert a.equal(b) and len(da) == len(db) and all(torch.equal(x, y) for x, y in zip(da, db))
