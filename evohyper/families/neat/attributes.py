@@ -16,6 +16,8 @@ config's option list (repeats kept, so a repeated name weighs as in neat's ``cho
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable
 
 import torch
 
@@ -89,24 +91,21 @@ def new_connections(n: int, cfg: NEATConfig, streams: Streams, op: str, dtype: t
 
 
 # ---------------------------------------------------------------------------------------------- mutate
+#: when the rows hold at most ``PADDED_RATIO`` slots per live gene (P-NEAT), attributes whose genes change at
+#: least ``DENSE_RATE`` of the time (float: mutate + replace rate; bool and string: their rate) are mutated on
+#: the padded ``[K, W]`` rows as they are (draws placed with ``masked_scatter``, one ``where``: no index of 2
+#: million genes); otherwise only the changed genes are read and written (1-D, located through the live genes'
+#: flat positions, or, when every attribute of the kind is rare, through a search in the rows' gene offsets)
+DENSE_RATE = 0.2
+PADDED_RATIO = 1.5
+
+
 def mutate_float(values: Tensor, attr: FloatAttr, streams: Streams, op: str = OP) -> Tensor:
     """``FloatAttribute.mutate_value`` of every value of the 1-D ``values`` (a new tensor): one ``r`` each;
     ``r < mutate_rate``: ``clamp(v + gauss(0, power))``; else ``r < replace_rate + mutate_rate``:
     ``init_value``; else unchanged. Normals and replacements are drawn only for the values that take them."""
-    if attr.mutate_rate <= 0.0 and attr.replace_rate <= 0.0:
-        return values
-    dtype = values.dtype
-    r = streams.uniform(op, values.numel(), dtype=dtype)
-    out = values.clone()
-    mutated = r < attr.mutate_rate
-    if attr.mutate_rate > 0.0:
-        idx = mutated.nonzero().squeeze(1)
-        z = streams.normal(op, idx.numel(), dtype=dtype)
-        out.index_copy_(0, idx, _clamp(values.index_select(0, idx) + z * attr.mutate_power, attr))
-    if attr.replace_rate > 0.0:
-        idx = (~mutated & (r < attr.replace_rate + attr.mutate_rate)).nonzero().squeeze(1)
-        out.index_copy_(0, idx, init_float(attr, idx.numel(), streams, op, dtype))
-    return out
+    out = _float_dense(values, None, values.numel(), attr, streams, op, values.dtype)
+    return values if out is None else out
 
 
 def mutate_bool(values: Tensor, attr: BoolAttr, streams: Streams, op: str = OP,
@@ -114,64 +113,182 @@ def mutate_bool(values: Tensor, attr: BoolAttr, streams: Streams, op: str = OP,
     """``BoolAttribute.mutate_value`` of the 1-D ``values``: rate ``mutate_rate + rate_to_false_add`` for
     true values, ``+ rate_to_true_add`` for false ones; where the rate is positive one ``r``, and if
     ``r < rate`` the value becomes ``random() < 0.5`` (neat's quirk: the effective flip rate is rate/2)."""
-    rate_true = attr.mutate_rate + attr.rate_to_false_add  # neat: ``mutate_rate += ...`` in this order
-    rate_false = attr.mutate_rate + attr.rate_to_true_add
-    if rate_true <= 0.0 and rate_false <= 0.0:
-        return values
-    if rate_true > 0.0 and rate_false > 0.0:
-        eligible = torch.arange(values.numel(), device=values.device)
-    else:
-        eligible = (values if rate_true > 0.0 else ~values).nonzero().squeeze(1)
-    rate = torch.where(values[eligible], torch.tensor(rate_true, dtype=dtype, device=values.device),
-                       torch.tensor(rate_false, dtype=dtype, device=values.device))
-    r = streams.uniform(op, eligible.numel(), dtype=dtype)
-    fire = eligible[r < rate]
-    out = values.clone()
-    out[fire] = streams.uniform(op, fire.numel(), dtype=dtype) < 0.5
-    return out
+    out = _bool_dense(values, None, values.numel(), attr, streams, op, dtype)
+    return values if out is None else out
 
 
 def mutate_string(values: Tensor, attr: StringAttr, streams: Streams, op: str = OP,
                   dtype: torch.dtype = torch.float64) -> Tensor:
     """``StringAttribute.mutate_value`` of the 1-D int8 codes: if ``mutate_rate > 0`` one ``r`` each, and
     ``r < mutate_rate`` takes ``choice(options)`` (which may be the same value)."""
-    if attr.mutate_rate <= 0.0:
-        return values
-    r = streams.uniform(op, values.numel(), dtype=dtype)
-    idx = (r < attr.mutate_rate).nonzero().squeeze(1)
-    out = values.clone()
-    out[idx] = _choose(attr, idx.numel(), streams, op)
+    out = _string_dense(values, None, values.numel(), attr, streams, op, dtype)
+    return values if out is None else out
+
+
+def _spread(draws: Tensor, mask: Tensor | None, fill: float | bool) -> Tensor:
+    """``draws`` (1-D, one per True of ``mask`` in row-major order) at their places, ``fill`` elsewhere."""
+    if mask is None:
+        return draws
+    return torch.full(mask.shape, fill, dtype=draws.dtype, device=draws.device).masked_scatter_(mask, draws)
+
+
+def _float_dense(values: Tensor, live: Tensor | None, n: int, attr: FloatAttr, streams: Streams, op: str,
+                 dtype: torch.dtype) -> Tensor | None:
+    """New ``values`` (any shape; ``live`` marks the genes, row-major = draw order; None: all) or None."""
+    if attr.mutate_rate <= 0.0 and attr.replace_rate <= 0.0:
+        return None
+    r = _spread(streams.uniform(op, n, dtype=dtype), live, float("inf"))  # padding never fires
+    mutated = r < attr.mutate_rate
+    out = values
+    if attr.mutate_rate > 0.0:
+        z = _spread(streams.normal(op, int(mutated.sum()), dtype=dtype), mutated, 0.0)
+        out = torch.where(mutated, _clamp(values + z * attr.mutate_power, attr), values)  # v + z*power, as neat
+    if attr.replace_rate > 0.0:
+        replaced = ~mutated & (r < attr.replace_rate + attr.mutate_rate)
+        fresh = _spread(init_float(attr, int(replaced.sum()), streams, op, dtype), replaced, 0.0)
+        out = torch.where(replaced, fresh, out)
     return out
 
 
-def mutate_attributes(batch: GenomeBatch, rows: Tensor, cfg: NEATConfig, streams: Streams) -> GenomeBatch:
+def _bool_rates(attr: BoolAttr) -> tuple[float, float]:
+    return attr.mutate_rate + attr.rate_to_false_add, attr.mutate_rate + attr.rate_to_true_add  # neat's order
+
+
+def _bool_dense(values: Tensor, live: Tensor | None, n: int, attr: BoolAttr, streams: Streams, op: str,
+                dtype: torch.dtype) -> Tensor | None:
+    rate_true, rate_false = _bool_rates(attr)
+    if rate_true <= 0.0 and rate_false <= 0.0:
+        return None
+    if rate_true > 0.0 and rate_false > 0.0:  # every gene draws
+        r = _spread(streams.uniform(op, n, dtype=dtype), live, float("inf"))
+        rate = _threshold(rate_true, dtype) if rate_true == rate_false else \
+            torch.where(values, _threshold(rate_true, dtype), _threshold(rate_false, dtype))
+    else:  # only the genes holding the value with a positive rate draw
+        eligible = values == (rate_true > 0.0)
+        if live is not None:
+            eligible &= live
+        r = _spread(streams.uniform(op, int(eligible.sum()), dtype=dtype), eligible, float("inf"))
+        rate = _threshold(max(rate_true, rate_false), dtype)
+    fire = r < rate
+    return torch.where(fire, _spread(streams.uniform(op, int(fire.sum()), dtype=dtype) < 0.5, fire, False), values)
+
+
+def _string_dense(values: Tensor, live: Tensor | None, n: int, attr: StringAttr, streams: Streams, op: str,
+                  dtype: torch.dtype) -> Tensor | None:
+    if attr.mutate_rate <= 0.0:
+        return None
+    fire = _spread(streams.uniform(op, n, dtype=dtype), live, float("inf")) < attr.mutate_rate
+    return torch.where(fire, _spread(_choose(attr, int(fire.sum()), streams, op), fire, 0), values)
+
+
+def _updates(full: Tensor, place: Callable[[Tensor], Tensor], n: int, attr: FloatAttr | BoolAttr | StringAttr,
+             streams: Streams, dtype: torch.dtype) -> list[tuple[Tensor, Tensor]]:
+    """The same draws as the dense kernels, touching only the changed genes: ``[(flat positions in full, new
+    values)]``; ``place`` maps genes (draw order) to flat positions of ``full``."""
+    flat = full.view(-1)
+    if isinstance(attr, FloatAttr):
+        r = streams.uniform(OP, n, dtype=dtype)
+        mutated = r < attr.mutate_rate
+        out = []
+        if attr.mutate_rate > 0.0:
+            at = place(mutated.nonzero().squeeze(1))
+            z = streams.normal(OP, at.numel(), dtype=dtype)
+            out.append((at, _clamp(z.mul_(attr.mutate_power).add_(flat.index_select(0, at)), attr)))  # v + z*power
+        if attr.replace_rate > 0.0:
+            at = place((~mutated & (r < attr.replace_rate + attr.mutate_rate)).nonzero().squeeze(1))
+            out.append((at, init_float(attr, at.numel(), streams, OP, dtype)))
+        return out
+    if isinstance(attr, BoolAttr):
+        rate_true, rate_false = _bool_rates(attr)
+        if rate_true > 0.0 and rate_false > 0.0:
+            r = streams.uniform(OP, n, dtype=dtype)
+            if rate_true == rate_false:
+                at = place((r < _threshold(rate_true, dtype)).nonzero().squeeze(1))
+            else:
+                every = place(torch.arange(n, device=r.device))
+                rate = torch.where(flat.index_select(0, every), _threshold(rate_true, dtype),
+                                   _threshold(rate_false, dtype))
+                at = every[(r < rate).nonzero().squeeze(1)]
+        else:
+            every = place(torch.arange(n, device=full.device))
+            eligible = every[flat.index_select(0, every) == (rate_true > 0.0)]
+            r = streams.uniform(OP, eligible.numel(), dtype=dtype)
+            at = eligible[(r < _threshold(max(rate_true, rate_false), dtype)).nonzero().squeeze(1)]
+        return [(at, streams.uniform(OP, at.numel(), dtype=dtype) < 0.5)]
+    r = streams.uniform(OP, n, dtype=dtype)
+    at = place((r < attr.mutate_rate).nonzero().squeeze(1))
+    return [(at, _choose(attr, at.numel(), streams, OP))]
+
+
+@functools.lru_cache(maxsize=256)
+def _threshold(rate: float, dtype: torch.dtype) -> float:
+    """A ``dtype`` number ``t`` with ``r < t`` iff ``r < rate`` (compared in float64) for every ``dtype`` value
+    ``r``: the smallest ``dtype`` number not below ``rate``. torch compares a tensor with a Python float in
+    the tensor's dtype (``rate`` rounded to nearest), so the plain ``r < rate`` would differ for the ``r``
+    between the two."""
+    t = torch.tensor(rate, dtype=torch.float64).to(dtype)
+    if float(t) < rate:
+        t = torch.nextafter(t, torch.tensor(float("inf"), dtype=dtype))
+    return float(t)
+
+
+def mutate_attributes(batch: GenomeBatch, rows: Tensor, cfg: NEATConfig, streams: Streams, *,
+                      inplace: bool = False) -> GenomeBatch:
     """S7's last part on ``rows`` (distinct row indices, e.g. the children; elites excluded): every live
     connection gene (``weight``, ``enabled``), then every live node gene (``bias, response, activation,
     aggregation, time_constant``) mutates as neat's ``mutate_value``. Other rows are unchanged; the
     batch's tensors are not modified in place. Draws come from stream ``attributes``, one call per
     attribute (and one per extra kind of draw), in that order; each draw is 1-D over the live genes of
-    ``rows`` taken in the order of ``rows``, slot by slot.
+    ``rows`` taken in the order of ``rows``, slot by slot. ``inplace=True`` writes into the batch's own tensors
+    (the engine's new population, which nothing else holds) instead of copies.
     """
     rows = rows.to(device=batch.device, dtype=torch.int64)
+    dtype = batch.dtype
     out: dict[str, Tensor] = {}
     for names, counts in ((CONN_ATTRIBUTES, batch.n_conns), (NODE_ATTRIBUTES, batch.n_nodes)):
+        attrs = [getattr(cfg, name) for name in names]
+        if not any(_rate(a) > 0.0 for a in attrs):
+            continue
         width = getattr(batch, names[0]).shape[1]
+        counts = counts.index_select(0, rows)
+        dense = [_rate(a) >= DENSE_RATE for a in attrs]
+        n = int(counts.sum())
+        padded = any(dense) and rows.numel() * width <= PADDED_RATIO * n  # rows nearly full: use them as they are
         slots = torch.arange(width, device=batch.device)
-        live = slots < counts.index_select(0, rows)[:, None]
-        flat = (rows[:, None] * width + slots).masked_select(live)  # the live genes of rows, row-major
-        for name in names:
-            attr = getattr(cfg, name)
+        live = slots < counts[:, None] if padded or any(dense) else None
+        if any(dense) and not padded:  # the live genes of rows, row-major (= draw order), as flat positions
+            flat = (rows[:, None] * width + slots).masked_select(live)
+
+            def place(idx: Tensor, flat: Tensor = flat) -> Tensor:
+                return flat.index_select(0, idx)
+        else:  # rare changes: the row of each changed gene by a search in the rows' gene offsets
+            start = torch.nn.functional.pad(torch.cumsum(counts, 0), (1, 0))
+
+            def place(idx: Tensor, start: Tensor = start, width: int = width) -> Tensor:
+                k = torch.searchsorted(start, idx, right=True) - 1
+                return rows.index_select(0, k) * width + (idx - start.index_select(0, k))
+        for name, attr, fast in zip(names, attrs, dense):
+            if _rate(attr) <= 0.0:
+                continue
             full = getattr(batch, name)
-            values = full.reshape(-1).index_select(0, flat)
-            if isinstance(attr, FloatAttr):
-                new = mutate_float(values, attr, streams)
-            elif isinstance(attr, BoolAttr):
-                new = mutate_bool(values, attr, streams, dtype=batch.dtype)
-            else:
-                new = mutate_string(values, attr, streams, dtype=batch.dtype)
-            if new is not values:
-                out[name] = torch.index_copy(full.reshape(-1), 0, flat, new).view(full.shape)
+            target = full if inplace else out.setdefault(name, full.clone())
+            if padded and fast:
+                kernel = _float_dense if isinstance(attr, FloatAttr) else \
+                    _bool_dense if isinstance(attr, BoolAttr) else _string_dense
+                target.index_copy_(0, rows, kernel(full.index_select(0, rows), live, n, attr, streams, OP, dtype))
+                continue
+            for at, new in _updates(target, place, n, attr, streams, dtype):
+                target.view(-1).index_copy_(0, at, new.to(target.dtype))
     return dataclasses.replace(batch, **out)
+
+
+def _rate(attr: FloatAttr | BoolAttr | StringAttr) -> float:
+    """How often a gene's value changes at most (0: never, nothing is drawn)."""
+    if isinstance(attr, FloatAttr):
+        return max(0.0, attr.mutate_rate) + max(0.0, attr.replace_rate)
+    if isinstance(attr, BoolAttr):
+        return max(0.0, max(_bool_rates(attr)))
+    return max(0.0, attr.mutate_rate)
 
 
 # ---------------------------------------------------------------------------------------------- helpers

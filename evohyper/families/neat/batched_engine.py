@@ -99,25 +99,27 @@ class BatchedEngine:
         self.generation += 1
 
     def _offspring(self, pop: GenomeBatch, fitness: Tensor, offspring: Any, streams: Streams) -> GenomeBatch:
-        """Elites copied unchanged, children crossed over and mutated, in the layout's population order."""
+        """Elites copied unchanged, children crossed over and mutated, in the layout's population order.
+
+        One gather builds the whole new population (each elite's row, each child's fitter parent's row); the
+        children are then crossed over, mutated and attribute-mutated in place at their slots (in slot order,
+        which is the order neat mutates them in)."""
         cfg = self.cfg
         child = ~offspring.is_elite
-        kids = crossover.crossover(pop, offspring.source[child], offspring.parent2[child], fitness, cfg, streams)
-        kids.gid = offspring.gid[child].to(kids.gid.device)
-        rows = torch.arange(len(kids), device=self.device)
-        kids = structure.mutate_structure(
-            kids, rows, cfg, streams, self.counters,
+        rows = child.nonzero().squeeze(1)  # the children's slots, ascending
+        fitter, other = crossover.fitter_parents(offspring.source.index_select(0, rows),
+                                                 offspring.parent2.index_select(0, rows), fitness)
+        source = offspring.source.index_copy(0, rows, fitter)  # elites: themselves
+        new = crossover.take_rows(pop, source)
+        new.gid = offspring.gid.to(new.gid.device)
+        crossover.cross_into(new, rows, pop, fitter, other, streams)
+        new = structure.mutate_structure(
+            new, rows, cfg, streams, self.counters,
             new_nodes=partial(attributes.new_nodes, cfg=cfg, streams=streams, op="add_node", dtype=self.dtype),
             new_connections=partial(attributes.new_connections, cfg=cfg, streams=streams, op="add_connection",
-                                    dtype=self.dtype), inplace=True)  # the children are this call's own
-        kids = attributes.mutate_attributes(kids, rows, cfg, streams)
-        elites = pop[offspring.source[offspring.is_elite]]
-        merged = GenomeBatch.cat([elites, kids]) if len(elites) else kids
-        # merged holds the elites first, then the children; put every row at its slot of the layout
-        slot = torch.cat([torch.nonzero(offspring.is_elite).reshape(-1), torch.nonzero(child).reshape(-1)])
-        inverse = torch.empty_like(slot)
-        inverse[slot] = torch.arange(len(slot), device=slot.device)
-        return merged[inverse].shrink()
+                                    dtype=self.dtype), inplace=True)  # the new rows are this call's own
+        new = attributes.mutate_attributes(new, rows, cfg, streams, inplace=True)
+        return new.shrink()
 
     # ---------------------------------------------------------------- state (docs/neat_engine.md, 5.5)
     def state_dict(self) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import torch
 
 from evohyper.families.neat.attributes import CONN_ATTRIBUTES, NODE_ATTRIBUTES
 from evohyper.families.neat.config import NEATConfig
-from evohyper.families.neat.genome import GenomeBatch
+from evohyper.families.neat.genome import GenomeBatch, KeyCells
 from evohyper.families.neat.streams import Streams
 
 Tensor = torch.Tensor
@@ -33,6 +33,10 @@ OP = "crossover"
 #: in either parent is disabled in the child iff ``random() < DISABLE``
 TAKE_FITTER = 0.5
 DISABLE = 0.75
+#: children x width from which the alignment looks keys up in a dense table of cells (``_table``)
+TABLE_MIN_GENES = 1 << 16
+#: ... if its tables hold at most this many cells per child gene (filling them then costs less than the lookups)
+TABLE_RATIO = 1
 
 
 def fitter_parents(p1: Tensor, p2: Tensor, fitness: Tensor) -> tuple[Tensor, Tensor]:
@@ -52,58 +56,111 @@ def crossover(parents: GenomeBatch, p1: Tensor, p2: Tensor, fitness: Tensor, cfg
     p2 = p2.to(device=device, dtype=torch.int64)
     fitter, other = fitter_parents(p1, p2, fitness.to(device))
     child = take_rows(parents, fitter)  # the child's genes are the fitter parent's; only matched values change
-    out: dict[str, Tensor] = {"gid": torch.zeros(len(fitter), dtype=torch.int64, device=device)}
+    child.gid = torch.zeros(len(fitter), dtype=torch.int64, device=device)
+    cross_into(child, torch.arange(len(fitter), device=device), parents, fitter, other, streams)
+    return child
+
+
+def cross_into(out: GenomeBatch, rows: Tensor, parents: GenomeBatch, fitter: Tensor, other: Tensor,
+               streams: Streams) -> None:
+    """Crossover in place: row ``rows[k]`` of ``out`` holds a copy of ``parents`` row ``fitter[k]`` (same widths)
+    and becomes the child of ``fitter[k]`` and ``other[k]``: only its genes matched in ``other[k]`` are written."""
     dtype = parents.dtype
-
     # connection genes: same key and same innovation
-    match = _aligned(child.conn_key, parents.conn_key.index_select(0, other), child.conn_live)
-    if match is not None:
-        j, hit = match
-        hit &= _at(parents.innovation, other, j) == child.innovation
-        flat = hit.view(-1).nonzero().squeeze(1)
+    if out.conn_width and parents.conn_width:
+        flat, src, mate = _matches(parents.conn_key, parents.n_conns, fitter, other, parents, "conn")
+        inno = parents.innovation.view(-1)
+        same = inno.index_select(0, mate) == inno.index_select(0, src)
+        if not bool(same.all()):
+            keep = same.nonzero().squeeze(1)
+            flat, src, mate = flat.index_select(0, keep), src.index_select(0, keep), mate.index_select(0, keep)
         take = streams.uniform(OP, flat.numel(), len(CONN_ATTRIBUTES), dtype=dtype) > TAKE_FITTER
-        for col, name in enumerate(CONN_ATTRIBUTES):
-            out[name] = _inherit(getattr(child, name), _at(getattr(parents, name), other, j), flat, take[:, col])
-        disabled = (hit & ~(child.enabled & _at(parents.enabled, other, j))).view(-1).nonzero().squeeze(1)
-        off = disabled[streams.uniform(OP, disabled.numel(), dtype=dtype) < DISABLE]
-        out["enabled"].view(-1)[off] = False
-
+        dst = _dst(flat, rows, parents.conn_width)
+        out.weight.view(-1)[dst] = _pick(parents.weight, src, mate, take[:, 0])
+        en_fit = parents.enabled.view(-1).index_select(0, src)
+        en_mate = parents.enabled.view(-1).index_select(0, mate)
+        enabled = torch.where(take[:, 1], en_fit, en_mate)
+        disabled = (~(en_fit & en_mate)).nonzero().squeeze(1)  # disabled in either parent: 0.75 disables
+        enabled[disabled[streams.uniform(OP, disabled.numel(), dtype=dtype) < DISABLE]] = False
+        out.enabled.view(-1)[dst] = enabled
     # node genes: same id
-    match = _aligned(child.node_id, parents.node_id.index_select(0, other), child.node_live)
-    if match is not None:
-        j, hit = match
-        flat = hit.view(-1).nonzero().squeeze(1)
+    if out.node_width and parents.node_width:
+        flat, src, mate = _matches(parents.node_id, parents.n_nodes, fitter, other, parents, "node")
         take = streams.uniform(OP, flat.numel(), len(NODE_ATTRIBUTES), dtype=dtype) > TAKE_FITTER
+        dst = _dst(flat, rows, parents.node_width)
         for col, name in enumerate(NODE_ATTRIBUTES):
-            out[name] = _inherit(getattr(child, name), _at(getattr(parents, name), other, j), flat, take[:, col])
-    return dataclasses.replace(child, **out)
+            getattr(out, name).view(-1)[dst] = _pick(getattr(parents, name), src, mate, take[:, col])
 
 
 def take_rows(batch: GenomeBatch, rows: Tensor) -> GenomeBatch:
-    """``batch[rows]`` through ``index_select`` (on CPU ~10x faster than advanced indexing, which
-    ``GenomeBatch.__getitem__`` uses)."""
+    """``batch[rows]`` through ``index_select`` (on CPU ~10x faster than advanced indexing)."""
     return dataclasses.replace(batch, **{f.name: getattr(batch, f.name).index_select(0, rows)
                                          for f in dataclasses.fields(batch)})
 
 
-def _at(values: Tensor, rows: Tensor, slots: Tensor) -> Tensor:
-    """``values[rows[k], slots[k, s]]`` as ``[K, S]``: one row gather and one slot gather."""
-    return values.index_select(0, rows).gather(1, slots)
+def _pick(values: Tensor, src: Tensor, mate: Tensor, take_fitter: Tensor) -> Tensor:
+    flat = values.view(-1)
+    return torch.where(take_fitter, flat.index_select(0, src), flat.index_select(0, mate))
 
 
-def _aligned(keys: Tensor, other_keys: Tensor, live: Tensor) -> tuple[Tensor, Tensor] | None:
-    """``(j, hit)``: for each slot of ``keys`` the slot ``j`` of the same key in ``other_keys`` (row-wise
-    sorted) and whether it is there. Padding keys are the largest value of the dtype and never equal a
-    live key, so no count is needed. ``None`` for zero-width rows."""
-    if keys.shape[1] == 0 or other_keys.shape[1] == 0:
+def _dst(flat: Tensor, rows: Tensor, width: int) -> Tensor:
+    """Flat indices in the output (same width) of the child genes ``flat`` (``k * width + slot``)."""
+    return (rows[:, None] * width + torch.arange(width, device=rows.device)).view(-1).index_select(0, flat)
+
+
+def _matches(keys: Tensor, counts: Tensor, fitter: Tensor, other: Tensor, parents: GenomeBatch,
+             kind: str) -> tuple[Tensor, Tensor, Tensor]:
+    """The child (= fitter) genes whose key is in the other parent's row, in row-major order: ``flat`` (child
+    gene ``k * W + slot``), ``src`` and ``mate`` (flat indices into the parents' ``[P, W]`` fields of the gene
+    and of its match). A row-wise ``searchsorted``; for large populations with few node ids a lookup in one
+    dense table of ``(in, out)`` cells per distinct other parent (P-NEAT: 2.2 million child genes)."""
+    W = keys.shape[1]
+    device = keys.device
+    slots = torch.arange(W, device=device)
+    table = _table(keys, other, parents, kind)
+    if table is None:
+        child = keys.index_select(0, fitter)
+        mine = keys.index_select(0, other)
+        j = torch.searchsorted(mine, child).clamp_(max=W - 1)
+        hit = (slots < counts.index_select(0, fitter)[:, None]) & (mine.gather(1, j) == child)
+        flat = hit.view(-1).nonzero().squeeze(1)
+        mate = (other[:, None] * W + j).view(-1).index_select(0, flat)
+    else:
+        lut, inverse, cells = table
+        at = (inverse[:, None] * lut.shape[1] + cells.index_select(0, fitter)).view(-1)
+        found = lut.view(-1).index_select(0, at)  # flat index of the match in the parents, or -1
+        flat = (found >= 0).nonzero().squeeze(1)  # padding and absent keys read -1
+        mate = found.index_select(0, flat)
+    src = (fitter[:, None] * W + slots).view(-1).index_select(0, flat)
+    return flat, src, mate
+
+
+def _table(keys: Tensor, other: Tensor, parents: GenomeBatch, kind: str):
+    """``(lut [U, T + 1] int64, inverse [K], cells [P, W])``: for each distinct other parent ``u`` a dense table
+    of cells holding the flat index (``row * W + slot``) of its gene with that key, or -1; or None where a binary
+    search is cheaper (small populations, or node ids too many for a dense table)."""
+    K, W = other.shape[0], keys.shape[1]
+    if K * W < TABLE_MIN_GENES:
         return None
-    j = torch.searchsorted(other_keys, keys).clamp_(max=other_keys.shape[1] - 1)
-    return j, live & (other_keys.gather(1, j) == keys)
+    live = torch.arange(parents.node_width, device=keys.device) < parents.n_nodes[:, None]
+    ids = int(torch.where(live, parents.node_id, -1).max()) + 1 if parents.node_width else 0
+    space = KeyCells(_num_inputs(keys, kind), ids)
+    size = space.size[kind]
+    if size + 1 > TABLE_RATIO * K * W:  # one table alone is too large
+        return None
+    uniq, inverse = torch.unique(other, return_inverse=True)
+    if uniq.numel() * (size + 1) > TABLE_RATIO * K * W:
+        return None
+    cells = space.own_cells(kind, keys)  # padding -> the cell ``size`` (reset to -1 below)
+    lut = torch.full((uniq.numel(), size + 1), -1, dtype=torch.int64, device=keys.device)
+    flat = uniq[:, None] * W + torch.arange(W, device=keys.device)
+    lut.scatter_(1, cells.index_select(0, uniq), flat)
+    lut[:, size] = -1
+    return lut, inverse, cells
 
 
-def _inherit(fit: Tensor, mate: Tensor, flat: Tensor, take_fitter: Tensor) -> Tensor:
-    """``fit`` with the matched slots ``flat`` (row-major indices) set to ``mate``'s value where
-    ``take_fitter`` is false (one scatter of a mask and one dense ``where``)."""
-    use_mate = torch.zeros(fit.numel(), dtype=torch.bool, device=fit.device)
-    use_mate[flat] = ~take_fitter
-    return torch.where(use_mate.view(fit.shape), mate, fit)
+def _num_inputs(keys: Tensor, kind: str) -> int:
+    """The most negative ``in`` of the connection keys (inputs are -1..-I), for the dense cells."""
+    if kind == "node" or keys.numel() == 0:
+        return 0
+    return max(0, -int((keys[:, 0] >> 32).min()))

@@ -3,12 +3,22 @@
 
 Why an alignment through the representatives' key set: speciation compares a few representatives (tens)
 with the whole population. The keys of all representatives are collected into one sorted set ``U``
-(``unique``); every genome gene is located in ``U`` with one ``searchsorted`` (independent of the
-representative), and a dense ``[R, |U| + 1]`` table holds each representative's attributes by key. Matching
-gene ``j`` of genome ``p`` against representative ``r`` is then one gather ``[R, P, W]``, the pairwise work
-itself, with no loop over representatives or genomes (representatives are processed in chunks only to bound
-memory). ``PopulationDistances`` prepares the population side once, so speciation's repeated calls (one per
-round) pay only for the representatives.
+(``unique``); every genome gene is located in ``U`` once (independent of the representative), and a dense
+``[R, |U| + 1]`` table holds each representative's attributes by key. Matching gene ``j`` of genome ``p``
+against representative ``r`` is then one gather, the pairwise work itself, with no loop over
+representatives or genomes (representatives are processed in chunks only to bound memory).
+``PopulationDistances`` prepares the population side once, so speciation's repeated calls (one per round)
+pay only for the representatives.
+
+Layout of the population side, per kind of gene: *padded* (``[P, W]`` slots, a row sum per genome) when
+the rows are nearly full, *flat* (the live genes only, summed per genome with ``index_add``) when the
+widest genome makes most slots padding (the XOR example at ``P = 10,000``: widths 40, 3.7 genes per
+genome). Locating a gene in ``U`` is a ``searchsorted``, or, for large populations whose node ids are
+few (P-NEAT: 2.2 million connection genes over 242 ids), a lookup in a dense table indexed by
+``(in, out)`` (``searchsorted`` costs ~50 ns per gene, the lookup ~2). Small populations (at most
+``JOINT_SLOTS`` gene slots) run node and connection genes through one pass (node ids keyed apart from every
+connection key, connections carrying zeros for the node-only attributes, each kind summed on its own): half
+the tensor ops, which is what a small population's time is.
 
 Float semantics: every per-gene term is computed in ``float64`` with neat's own order of operations
 (``((|db| + |dr|) + |dtc| + [act!=] + [agg!=]) * cw`` for nodes, ``(|dw| + [en!=]) * cw`` for connections;
@@ -23,12 +33,25 @@ from dataclasses import dataclass
 import torch
 
 from evohyper.families.neat.config import NEATConfig
-from evohyper.families.neat.genome import GenomeBatch
+from evohyper.families.neat.genome import GenomeBatch, KeyCells
 
 Tensor = torch.Tensor
 
-#: elements of one ``[R_chunk, P, W]`` temporary (float64: 32 MB); bounds the memory of a call
+#: elements of one ``[R_chunk, genes]`` temporary (float64: 32 MB); bounds the memory of a call
 CHUNK_ELEMENTS = 1 << 22
+#: the dense ``(in, out)`` lookup replaces ``searchsorted`` from this many genes on, if its table has at most
+#: ``TABLE_RATIO`` cells per gene (filling it then costs less than the lookups)
+TABLE_MIN_GENES = 1 << 16
+TABLE_RATIO = 1
+#: the flat (live genes only) layout is used when the padded one would hold more than this many slots per gene
+FLAT_RATIO = 1.5
+#: populations with at most this many node + connection slots take both kinds in one pass
+JOINT_SLOTS = 1 << 14
+#: in the joint pass node id ``i`` is keyed ``NODE_KEY + i``: below every packed connection key
+NODE_KEY = -(2**62)
+
+#: ``keys [n, W]`` int64, ``count [n]`` int64, ``floats [n, W, F]`` float64, ``codes [n, W, K]``
+Fields = tuple[Tensor, Tensor, Tensor, Tensor]
 
 
 def distances(reps: GenomeBatch, genomes: GenomeBatch, cfg: NEATConfig) -> Tensor:
@@ -36,128 +59,273 @@ def distances(reps: GenomeBatch, genomes: GenomeBatch, cfg: NEATConfig) -> Tenso
     return PopulationDistances(genomes, cfg)(reps)
 
 
+def _node_fields(b: GenomeBatch, rows: Tensor | None) -> Fields:
+    def take(t: Tensor) -> Tensor:
+        return t if rows is None else t.index_select(0, rows)
+    floats = torch.stack([take(b.bias), take(b.response), take(b.time_constant)], dim=-1).to(torch.float64)
+    codes = torch.stack([take(b.activation), take(b.aggregation)], dim=-1)
+    return take(b.node_id).to(torch.int64), take(b.n_nodes).to(torch.int64), floats, codes
+
+
+def _conn_fields(b: GenomeBatch, rows: Tensor | None) -> Fields:
+    def take(t: Tensor) -> Tensor:
+        return t if rows is None else t.index_select(0, rows)
+    return (take(b.conn_key), take(b.n_conns).to(torch.int64), take(b.weight).to(torch.float64)[..., None],
+            take(b.enabled)[..., None])
+
+
 @dataclass
 class _Genes:
-    """One kind of gene (nodes or connections) of some genomes, ready for the distance: ``keys``/``live``
-    ``[X, W]``, ``floats [X, W, F]`` float64 (differences summed left to right), ``codes [X, W, K]``
-    (inequalities added after, left to right), ``count [X]`` int64 live genes."""
+    """Genes of some genomes, padded rows: ``keys``/``live [n, W]``, ``floats [n, W, F]`` float64,
+    ``codes [n, W, K]``, ``count [n, k]`` live genes per kind (``k = 2`` for the joint pass), ``kinds [W]`` the
+    kind of each slot (joint pass) or None."""
 
     keys: Tensor
     live: Tensor
     floats: Tensor
     codes: Tensor
     count: Tensor
+    kinds: Tensor | None = None
 
     @classmethod
-    def nodes(cls, b: GenomeBatch) -> _Genes:
-        return cls(b.node_id.to(torch.int64), b.node_live,
-                   torch.stack([b.bias, b.response, b.time_constant], dim=-1).to(torch.float64),
-                   torch.stack([b.activation, b.aggregation], dim=-1), b.n_nodes.to(torch.int64))
+    def single(cls, f: Fields) -> _Genes:
+        keys, count, floats, codes = f
+        live = torch.arange(keys.shape[1], device=keys.device) < count[:, None]
+        return cls(keys, live, floats, codes, count[:, None])
 
     @classmethod
-    def conns(cls, b: GenomeBatch) -> _Genes:
-        return cls(b.conn_key, b.conn_live, b.weight.to(torch.float64)[..., None], b.enabled[..., None],
-                   b.n_conns.to(torch.int64))
+    def joint(cls, nodes: Fields, conns: Fields) -> _Genes:
+        """Both kinds in one row: node slots then connection slots; connections carry ``weight, 0, 0`` and
+        ``enabled, 0`` so that each per-gene term is computed exactly as the connection's own."""
+        nk, nc, nf, ncode = nodes
+        ck, cc, cf, ccode = conns
+        device = nk.device
+        N, C = nk.shape[1], ck.shape[1]
+        keys = torch.cat([nk + NODE_KEY, ck], dim=1)
+        live = torch.cat([torch.arange(N, device=device) < nc[:, None], torch.arange(C, device=device) < cc[:, None]],
+                         dim=1)
+        floats = torch.cat([nf, torch.nn.functional.pad(cf, (0, nf.shape[-1] - cf.shape[-1]))], dim=1)
+        codes = torch.cat([ncode, torch.nn.functional.pad(ccode.to(ncode.dtype), (0, ncode.shape[-1] - 1))], dim=1)
+        kinds = torch.cat([torch.zeros(N, dtype=torch.int64, device=device),
+                           torch.ones(C, dtype=torch.int64, device=device)])
+        return cls(keys, live, floats, codes, torch.stack([nc, cc], dim=1), kinds)
 
-    def rows(self, index: Tensor) -> _Genes:
-        return _Genes(self.keys[index], self.live[index], self.floats[index], self.codes[index], self.count[index])
+
+class _Side:
+    """Genes of the population, rows in a given order: ``keys [X]``, ``floats [X, F]``, ``codes [X, K]``,
+    ``count [n, k]``; padded (``X = n * width``: padding slots hold padding keys, which match nothing) or flat
+    (live genes only, ``seg [X]`` = ``genome * k + kind`` of each gene, ``start`` gene offsets on the host).
+    ``cells [X]``: table cells of the keys when the dense lookup is used (``space``), else None."""
+
+    def __init__(self, genes: _Genes, space: KeyCells | None, kind: str):
+        n, width = genes.keys.shape
+        self.n, self.count, self.width, self.kind = n, genes.count, width, kind
+        self.k = int(genes.count.shape[1])
+        total = int(genes.count.sum()) if n else 0
+        self.flat = genes.kinds is not None or (n * width > FLAT_RATIO * max(total, 1) and total < n * width)
+        if self.flat:
+            pick = genes.live.view(-1).nonzero().squeeze(1)
+            self.keys = genes.keys.reshape(-1).index_select(0, pick)
+            self.floats = genes.floats.reshape(-1, genes.floats.shape[-1]).index_select(0, pick)
+            self.codes = genes.codes.reshape(-1, genes.codes.shape[-1]).index_select(0, pick)
+            row = torch.div(pick, max(width, 1), rounding_mode="floor")
+            self.seg = row if genes.kinds is None else row * self.k + genes.kinds.index_select(0, pick - row * width)
+            self.start = [0] + torch.cumsum(genes.count.sum(dim=1), 0).tolist()
+        else:
+            self.keys = genes.keys.reshape(-1)
+            self.floats = genes.floats.reshape(n * width, genes.floats.shape[-1])
+            self.codes = genes.codes.reshape(n * width, genes.codes.shape[-1])
+            self.seg = self.start = None
+        self.size = int(self.keys.shape[0])
+        self.space = space if space is not None and self.size >= TABLE_MIN_GENES and \
+            space.size[kind] <= TABLE_RATIO * self.size else None
+        self.cells = None if self.space is None else self.space.own_cells(kind, self.keys)
+
+    def suffix(self, first: int) -> _Side:
+        """The genomes from position ``first`` on (a view of this side)."""
+        if first == 0:
+            return self
+        out = object.__new__(_Side)
+        out.__dict__.update(self.__dict__)
+        lo = self.start[first] if self.flat else first * self.width
+        out.n, out.count = self.n - first, self.count[first:]
+        out.keys, out.floats, out.codes = self.keys[lo:], self.floats[lo:], self.codes[lo:]
+        out.cells = None if self.cells is None else self.cells[lo:]
+        if self.flat:
+            out.seg, out.start = self.seg[lo:] - first * self.k, [s - lo for s in self.start[first:]]
+        out.size = int(out.keys.shape[0])
+        return out
+
+    def reduce(self, values: Tensor) -> Tensor:
+        """``[X, r]`` per-gene float64 values -> ``[n, r, k]`` sums per genome and kind, added one gene after the
+        other in slot order in every layout (padding adds zeros), so layouts and widths never change a value."""
+        r = values.shape[1]
+        if not self.flat:
+            if not self.width:
+                return values.new_zeros(self.n, r, 1)
+            return values.view(self.n, self.width, r).cumsum(dim=1)[:, -1, :, None]
+        if values.device.type == "cpu":  # index_add_ adds in index order on CPU
+            out = torch.zeros(self.n * self.k, r, dtype=values.dtype, device=values.device)
+            out.index_add_(0, self.seg, values)
+        else:  # CUDA's index_add_ uses atomics (order not fixed): a segment sum over the genes' runs instead
+            out = torch.segment_reduce(values, "sum", lengths=self.count.reshape(-1), axis=0, unsafe=True)
+        return out.view(self.n, self.k, r).transpose(1, 2)
+
+    def count_matches(self, matched: Tensor) -> Tensor:
+        """``[X, r]`` bool -> ``[n, r, k]`` float64 matched genes per genome and kind (exact integers)."""
+        r = matched.shape[1]
+        if not self.flat:
+            return matched.view(self.n, self.width, r).sum(dim=1, dtype=torch.float64)[..., None]
+        out = torch.zeros(self.n * self.k, r, dtype=torch.float64, device=matched.device)
+        return out.index_add_(0, self.seg, matched.to(torch.float64)).view(self.n, self.k, r).transpose(1, 2)
 
 
 class PopulationDistances:
-    """Distances from any representatives to one population (its side prepared once)."""
+    """Distances from any representatives to one population (its side prepared once).
 
-    def __init__(self, genomes: GenomeBatch, cfg: NEATConfig):
+    ``order`` (optional, a permutation of the rows): the order in which ``ranked`` returns the columns (speciation
+    uses ascending genome id, so that "the genomes from the ``first``-th on" is a suffix)."""
+
+    def __init__(self, genomes: GenomeBatch, cfg: NEATConfig, order: Tensor | None = None):
         self.cw = float(cfg.compatibility_weight_coefficient)
         self.cd = float(cfg.compatibility_disjoint_coefficient)
-        self.size, self.device = len(genomes), genomes.device
-        self.width = genomes.node_width + genomes.conn_width
-        self.node, self.conn = _Genes.nodes(genomes), _Genes.conns(genomes)
+        self.genomes, self.size, self.device = genomes, len(genomes), genomes.device
+        self.order = order
+        nodes, conns = _node_fields(genomes, order), _conn_fields(genomes, order)
+        self.joint = len(genomes) * (genomes.node_width + genomes.conn_width) <= JOINT_SLOTS
+        if self.joint:
+            self.sides = [_Side(_Genes.joint(nodes, conns), None, "joint")]
+            return
+        space = None
+        if max(nodes[0].numel(), conns[0].numel()) >= TABLE_MIN_GENES:
+            live = torch.arange(nodes[0].shape[1], device=self.device) < nodes[1][:, None]
+            most = int(torch.where(live, nodes[0], -1).max()) if nodes[0].numel() else -1
+            space = KeyCells(int(cfg.num_inputs), most + 1)
+        self.sides = [_Side(_Genes.single(nodes), space, "node"), _Side(_Genes.single(conns), space, "conn")]
+
+    def _reps(self, nodes: Fields, conns: Fields) -> list[_Genes]:
+        if self.joint:
+            return [_Genes.joint(nodes, conns)]
+        return [_Genes.single(nodes), _Genes.single(conns)]
 
     def __call__(self, reps: GenomeBatch) -> Tensor:
-        """``[R, P]`` float64 from the genomes ``reps``."""
-        if reps.device != self.device:
-            reps = reps.to(self.device)
-        return self._pairwise(_Genes.nodes(reps), _Genes.conns(reps), len(reps))
+        """``[R, P]`` float64 from the genomes ``reps`` (columns in row order)."""
+        return self._unorder(self.ranked_batch(reps))
 
     def rows(self, index: Tensor, columns: Tensor | None = None) -> Tensor:
         """``[len(index), P]`` float64 from the population's own rows ``index`` (to the rows ``columns`` only,
         ``[len(index), len(columns)]``, when given)."""
-        node, conn = self.node, self.conn
-        if columns is not None:
-            node, conn = node.rows(columns), conn.rows(columns)
-        return self._pairwise(self.node.rows(index), self.conn.rows(index), int(index.numel()), node, conn)
+        d = self._unorder(self.ranked(index))
+        return d if columns is None else d.index_select(1, columns)
 
-    def _pairwise(self, rep_node: _Genes, rep_conn: _Genes, R: int, node: _Genes | None = None,
-                  conn: _Genes | None = None) -> Tensor:
-        node = self.node if node is None else node
-        conn = self.conn if conn is None else conn
-        size = int(node.count.shape[0])
-        out = torch.zeros(R, size, dtype=torch.float64, device=self.device)
+    def ranked(self, index: Tensor, first: int = 0) -> Tensor:
+        """``[len(index), P - first]`` float64 from the population's rows ``index`` to the genomes at
+        positions ``first, first + 1, ...`` of ``order``."""
+        g = self.genomes
+        return self._pairwise(self._reps(_node_fields(g, index), _conn_fields(g, index)), first)
+
+    def ranked_batch(self, reps: GenomeBatch) -> Tensor:
+        """``[R, P]`` float64 from the genomes ``reps``, columns in ``order``."""
+        if reps.device != self.device:
+            reps = reps.to(self.device)
+        return self._pairwise(self._reps(_node_fields(reps, None), _conn_fields(reps, None)), 0)
+
+    def _unorder(self, d: Tensor) -> Tensor:
+        if self.order is None:
+            return d
+        out = torch.empty_like(d)
+        out[:, self.order] = d
+        return out
+
+    def _pairwise(self, reps: list[_Genes], first: int) -> Tensor:
+        R = int(reps[0].keys.shape[0])
+        sides = [side.suffix(first) for side in self.sides]
+        size = sides[0].n
         if R == 0 or size == 0:
-            return out
-        parts = [(_Dense(rep_node, node), node, rep_node.count), (_Dense(rep_conn, conn), conn, rep_conn.count)]
-        step = max(1, CHUNK_ELEMENTS // max(1, size * self.width))
+            return torch.zeros(R, size, dtype=torch.float64, device=self.device)
+        parts = [(_Dense(rep, side), side, rep.count) for rep, side in zip(reps, sides)]
+        step = max(1, CHUNK_ELEMENTS // max(1, sum(side.size * side.floats.shape[-1] for side in sides)))
+        out = []
         for lo in range(0, R, step):
-            rows = slice(lo, min(R, lo + step))
+            hi = min(R, lo + step)
             total = None
-            for dense, genes, count in parts:
-                matched, floats, codes = dense.take(rows)  # [r, P, W], [r, P, W, F], [r, P, W, K]
-                diff = (floats - genes.floats).abs()
+            for dense, side, count in parts:  # gene-major: [X, r] (each gene's representatives contiguous)
+                matched, floats, codes = dense.take(lo, hi)  # [X, r], [X, r, F], [X, r, K]
+                diff = (floats - side.floats[:, None, :]).abs_()
                 term = diff[..., 0]
                 for f in range(1, diff.shape[-1]):
                     term = term + diff[..., f]
-                unequal = codes != genes.codes
+                unequal = codes != side.codes[:, None, :]
                 for k in range(unequal.shape[-1]):
                     term = term + unequal[..., k]
-                part = _component(term * self.cw, matched, count[rows], genes.count, self.cd)
+                term = torch.where(matched, term * self.cw, 0.0)
+                part = _component(side.reduce(term), side.count_matches(matched), count[lo:hi], side.count, self.cd)
                 total = part if total is None else total + part
-            out[rows] = total
-        return out
+            out.append(total.T)
+        return out[0] if len(out) == 1 else torch.cat(out)
 
 
 class _Dense:
-    """The representatives' genes laid out by key: ``u [P, W]`` is the index of each genome gene's key in
+    """The representatives' genes laid out by key: ``u [X]`` is the index of each population gene's key in
     the sorted union of the representatives' live keys (``U`` = in no representative); ``present``,
-    ``floats``, ``codes`` are ``[R, U + 1, ...]`` tables (column ``U`` and absent keys: not present)."""
+    ``floats``, ``codes`` are ``[U + 1, R, ...]`` tables (row ``U`` and absent keys: not present), key-major so
+    that one row gather gives a gene all its representatives."""
 
-    def __init__(self, reps: _Genes, genomes: _Genes):
-        union = torch.unique(reps.keys[reps.live])  # sorted
-        U = int(union.numel())
-        self.u = _locate(union, genomes.keys, genomes.live)
-        at = _locate(union, reps.keys, reps.live)  # [R, W]; dead slots go to column U and write nothing real
-        R = reps.keys.shape[0]
-        self.present = torch.zeros((R, U + 1), dtype=torch.bool, device=union.device).scatter_(1, at, reps.live)
-        self.present[:, U] = False
-        self.floats = _scatter(reps.floats, at, U)
-        self.codes = _scatter(reps.codes, at, U)
+    def __init__(self, reps: _Genes, genomes: _Side):
+        R, W = reps.keys.shape
+        pos = reps.live.view(-1).nonzero().squeeze(1)  # the representatives' live genes
+        keys = reps.keys.view(-1).index_select(0, pos)
+        space = genomes.space
+        if space is None:
+            union, inverse = torch.unique(keys, return_inverse=True)  # sorted
+            self.u = _locate(union, genomes.keys)
+        else:  # the keys' cells in a dense table: a lookup instead of a binary search
+            size = space.size[genomes.kind]
+            union, inverse = torch.unique(space.cells(genomes.kind, keys), return_inverse=True)
+            lut = torch.full((size + 1,), union.numel(), dtype=torch.int64, device=keys.device)
+            lut[union] = torch.arange(union.numel(), device=keys.device)
+            lut[size] = union.numel()  # keys outside the table (ids no population genome has) match nothing
+            self.u = lut.index_select(0, genomes.cells)
+        U = self.U = int(union.numel())
+        at = inverse * R + torch.div(pos, max(W, 1), rounding_mode="floor")
+        cells = (U + 1) * R
+        self.R = R
+        self.present = torch.zeros(cells, dtype=torch.bool, device=keys.device).index_fill_(0, at, True)
+        self.floats = _table(reps.floats, pos, at, cells)
+        self.codes = _table(reps.codes, pos, at, cells)
 
-    def take(self, rows: slice) -> tuple[Tensor, Tensor, Tensor]:
-        u = self.u
-        return self.present[rows][:, u], self.floats[rows][:, u], self.codes[rows][:, u]
+    def take(self, lo: int, hi: int) -> tuple[Tensor, Tensor, Tensor]:
+        """``[X, hi - lo]`` present, ``[X, hi - lo, F]`` floats, ``[X, hi - lo, K]`` codes."""
+        R = self.R
+        out = []
+        for t in (self.present, self.floats, self.codes):
+            t = t.view(self.U + 1, R, *t.shape[1:])
+            if hi - lo < R:
+                t = t[:, lo:hi].contiguous()
+            out.append(t.index_select(0, self.u))
+        return out[0], out[1], out[2]
 
 
-def _locate(union: Tensor, keys: Tensor, live: Tensor) -> Tensor:
-    """Index of each live key in the sorted ``union`` (``len(union)`` where it is absent or not live)."""
+def _locate(union: Tensor, keys: Tensor) -> Tensor:
+    """Index of each key in the sorted ``union`` (``len(union)`` where it is absent; padding keys always are)."""
     U = int(union.numel())
     if U == 0:
         return torch.zeros_like(keys)
     pos = torch.searchsorted(union, keys).clamp_(max=U - 1)
-    return torch.where(live & (union[pos] == keys), pos, U)
+    return torch.where(union.index_select(0, pos) == keys, pos, U)
 
 
-def _scatter(values: Tensor, at: Tensor, U: int) -> Tensor:
-    """``values [R, W, K]`` laid out as ``[R, U + 1, K]`` by key index ``at [R, W]`` (column ``U``: zeros)."""
-    out = values.new_zeros((values.shape[0], U + 1, values.shape[-1]))
-    out.scatter_(1, at[..., None].expand_as(values), values)  # live keys are unique per row
-    out[:, U] = 0
-    return out
+def _table(values: Tensor, pos: Tensor, at: Tensor, cells: int) -> Tensor:
+    """``[cells, K]``: the live genes ``pos`` of ``values [R, W, K]`` at the table cells ``at``, zeros elsewhere."""
+    flat = values.reshape(-1, values.shape[-1])
+    return flat.new_zeros((cells, flat.shape[-1])).index_copy_(0, at, flat.index_select(0, pos))
 
 
-def _component(term: Tensor, matched: Tensor, n_rep: Tensor, n_gen: Tensor, cd: float) -> Tensor:
-    """``(sum of matched terms + cd * disjoint) / max(n1, n2)``, 0 where both genomes have no genes."""
-    total = torch.where(matched, term, 0.0).sum(dim=2)
-    n_match = matched.sum(dim=2)
-    disjoint = n_rep[:, None] + n_gen[None, :] - 2 * n_match
-    most = torch.maximum(n_rep[:, None], n_gen[None, :])
-    value = (total + cd * disjoint.to(torch.float64)) / most.clamp(min=1).to(torch.float64)
-    return torch.where(most > 0, value, 0.0)
+def _component(total: Tensor, n_match: Tensor, n_rep: Tensor, n_gen: Tensor, cd: float) -> Tensor:
+    """``[n, r]``: per kind ``(sum of matched terms + cd * disjoint) / max(n1, n2)`` (0 where both genomes have
+    no gene of the kind), the kinds added (nodes + connections, as neat)."""
+    nr, ng = n_rep[None, :, :], n_gen[:, None, :]
+    disjoint = (nr + ng).to(torch.float64) - 2 * n_match
+    most = torch.maximum(nr, ng)
+    value = torch.where(most > 0, (total + cd * disjoint) / most.clamp(min=1).to(torch.float64), 0.0)
+    return value[..., 0] if value.shape[-1] == 1 else value[..., 0] + value[..., 1]

@@ -206,68 +206,72 @@ def speciate(population: GenomeBatch, table: SpeciesTable, old_reps: GenomeBatch
     if S_old and int(table.sid.max()) >= counters.next_sid:
         raise ValueError(f"counters.next_sid={counters.next_sid} is not above the species ids in use")
     threshold = float(cfg.compatibility_threshold)
-    dist = PopulationDistances(population, cfg)
-    by_gid = torch.argsort(population.gid)  # gids are unique
-    rank = torch.empty(P, dtype=torch.int64, device=device)
-    rank[by_gid] = torch.arange(P, device=device)  # position in ascending gid order
-    inf = torch.tensor(float("inf"), dtype=torch.float64, device=device)
+    by_gid = torch.argsort(population.gid)  # gids are unique; everything below works in this order ("rank")
+    dist = PopulationDistances(population, cfg, order=by_gid)  # columns in ascending gid: argmin's first
+    inf = torch.tensor(float("inf"), dtype=torch.float64, device=device)  # minimum is neat's first
 
-    # new representatives of the existing species, in ascending sid (S_old argmins, no host sync)
-    rep_rows = torch.empty(S_old, dtype=torch.int64, device=device)
+    # new representatives of the existing species, in ascending sid: the closest genome not taken yet
+    rep_rank = torch.empty(S_old, dtype=torch.int64, device=device)
     if S_old:
-        d_old = dist(old_reps)[:, by_gid]  # columns in ascending gid: argmin's first minimum is neat's
-        taken = torch.zeros(P, dtype=torch.bool, device=device)
-        for s in range(S_old):
-            j = torch.argmin(torch.where(taken, inf, d_old[s]))
-            taken[j] = True
-            rep_rows[s] = by_gid[j]
+        d_old = dist.ranked_batch(old_reps)
+        rep_rank = torch.argmin(d_old, dim=1)
+        if int(torch.unique(rep_rank).numel()) != S_old:  # two species want one genome: neat's walk in order
+            taken = torch.zeros(P, dtype=torch.bool, device=device)
+            for s in range(S_old):
+                j = torch.argmin(torch.where(taken, inf, d_old[s]))
+                taken[j] = True
+                rep_rank[s] = j
+    rep_rows = by_gid.index_select(0, rep_rank)
 
     # assignment: best candidate so far per genome (distance < threshold, first minimum in species order)
-    species_of = torch.full((P,), -1, dtype=torch.int64, device=device)
-    species_of[rep_rows] = torch.arange(S_old, device=device)
+    species_of = torch.full((P,), -1, dtype=torch.int64, device=device)  # by rank until the end
+    species_of[rep_rank] = torch.arange(S_old, device=device)
     unspeciated = species_of < 0
     best_d = torch.full((P,), float("inf"), dtype=torch.float64, device=device)
     best_s = torch.full((P,), -1, dtype=torch.int64, device=device)
     if S_old:
-        d = dist.rows(rep_rows)  # [S_old, P]
+        d = dist.ranked(rep_rows)  # [S_old, P]
         d = torch.where(d < threshold, d, inf)
-        best_d, best_s = d.min(dim=0).values, torch.argmin(d, dim=0)
+        best_d, best_s = torch.min(d, dim=0)  # first minimum: the earlier species on ties
     founders: list[Tensor] = []
     n_founded, done_rank = 0, -1
+    positions = torch.arange(P, device=device)
     while True:  # rounds: the next orphans (no candidate so far) in gid order, ROUND at a time
-        orphan = unspeciated & torch.isinf(best_d) & (rank > done_rank)
-        n_orphans = int(orphan.sum())  # the host sync of the round
-        if n_orphans == 0:
+        orphan = unspeciated & torch.isinf(best_d)
+        if done_rank >= 0:
+            orphan &= positions > done_rank
+        cand_rank = orphan.nonzero().squeeze(1)[:ROUND]  # ascending
+        if cand_rank.numel() == 0:  # the host sync of the round
             break
-        cand_rank = torch.where(orphan, rank, P).sort().values[:min(n_orphans, ROUND)]
         first, last = (int(x) for x in cand_rank[[0, -1]].tolist())
-        cand = by_gid[cand_rank]
+        cand = by_gid.index_select(0, cand_rank)
         # only genomes from the first candidate on can change: columns in gid order from there
-        cols = by_gid[first:]
-        d = dist.rows(cand, cols)  # [k, P - first]
+        d = dist.ranked(cand, first)  # [k, P - first]
         # candidate j founds a species unless a founder before it in this round reaches it
-        reach = (d[:, cand_rank - first] < threshold).tolist()
+        reach = (d.index_select(1, cand_rank - first) < threshold).tolist()
         chosen: list[int] = []
         for j in range(len(reach)):
             if not any(reach[i][j] for i in chosen):
                 chosen.append(j)
         pick = torch.tensor(chosen, dtype=torch.int64, device=device)
-        new_rows, d_new = cand[pick], d[pick]
+        new_rank, d_new = cand_rank.index_select(0, pick), d.index_select(0, pick)
         ids = torch.arange(S_old + n_founded, S_old + n_founded + len(chosen), device=device)
         n_founded += len(chosen)
-        founders.append(new_rows)
-        species_of[new_rows] = ids
-        unspeciated[new_rows] = False
+        founders.append(new_rank)
+        species_of[new_rank] = ids
+        unspeciated[new_rank] = False
         # a founder counts only for the genomes after it (neat handles the earlier ones before it exists)
-        after = cand_rank[pick][:, None] < torch.arange(first, P, device=device)[None, :]
+        after = new_rank[:, None] < positions[None, first:]
         d_new = torch.where(after & (d_new < threshold), d_new, inf)
-        low, which = d_new.min(dim=0).values, torch.argmin(d_new, dim=0)
-        better = unspeciated[cols] & (low < best_d[cols])  # strict: earlier species win ties, as neat's min()
-        best_d[cols] = torch.where(better, low, best_d[cols])
-        best_s[cols] = torch.where(better, ids[which], best_s[cols])
+        low, which = torch.min(d_new, dim=0)
+        better = unspeciated[first:] & (low < best_d[first:])  # strict: earlier species win ties, as neat's min()
+        best_d[first:] = torch.where(better, low, best_d[first:])
+        best_s[first:] = torch.where(better, ids[which], best_s[first:])
         done_rank = last
-    species_of = torch.where(unspeciated, best_s, species_of)
-    founders_t = torch.cat(founders) if founders else rep_rows[:0]
+    by_rank = torch.where(unspeciated, best_s, species_of)
+    species_of = torch.empty_like(by_rank)
+    species_of[by_gid] = by_rank
+    founders_t = by_gid.index_select(0, torch.cat(founders)) if founders else rep_rows[:0]
 
     n_new = int(founders_t.numel())
     sids = torch.arange(counters.next_sid, counters.next_sid + n_new, dtype=torch.int64, device=device)
