@@ -165,7 +165,8 @@ def final_population(strategy: dict[str, Any]) -> dict[str, Any]:
                 "mean_enabled_links": sum(sum(1 for c in g["connections"] if c[-1]) for g in pop) / len(pop)}
     out: dict[str, Any] = {"state_kind": kind, "species": None, "population": None, "mean_nodes": None,
                            "mean_enabled_links": None}
-    if kind == "neat" and engine == "batched" and strategy.get("started"):
+    if (kind == "neat" and engine == "batched" or kind == "neat-batched") and strategy.get("started"):
+        # kind "neat-batched": states written before the engine's keys were renamed (format, neat_generation)
         import torch
 
         pop = strategy["population"]  # batched_engine.state_dict: counts and live genes concatenated
