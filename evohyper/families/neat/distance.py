@@ -87,6 +87,10 @@ class _Genes:
     count: Tensor
     kinds: Tensor | None = None
 
+    def rows(self, index: Tensor) -> _Genes:
+        return _Genes(*(t.index_select(0, index) for t in (self.keys, self.live, self.floats, self.codes, self.count)),
+                      self.kinds)
+
     @classmethod
     def single(cls, f: Fields) -> _Genes:
         keys, count, floats, codes = f
@@ -117,12 +121,18 @@ class _Side:
     (live genes only, ``seg [X]`` = ``genome * k + kind`` of each gene, ``start`` gene offsets on the host).
     ``cells [X]``: table cells of the keys when the dense lookup is used (``space``), else None."""
 
-    def __init__(self, genes: _Genes, space: KeyCells | None, kind: str):
+    def __init__(self, genes: _Genes, space: KeyCells | None, kind: str, order: Tensor | None = None):
         n, width = genes.keys.shape
-        self.n, self.count, self.width, self.kind = n, genes.count, width, kind
+        self.width, self.kind = width, kind
         self.k = int(genes.count.shape[1])
         total = int(genes.count.sum()) if n else 0
         self.flat = genes.kinds is not None or (n * width > FLAT_RATIO * max(total, 1) and total < n * width)
+        # a flat side is built in ``order``; a padded one keeps the batch's rows (no copy of P-NEAT's 2.5 million
+        # slots) and puts its results in ``order`` instead (``self.order``)
+        self.order = None if self.flat else order
+        if self.flat and order is not None:
+            genes = genes.rows(order)
+        self.n, self.count = n, genes.count
         if self.flat:
             pick = genes.live.view(-1).nonzero().squeeze(1)
             self.keys = genes.keys.reshape(-1).index_select(0, pick)
@@ -139,16 +149,30 @@ class _Side:
         self.size = int(self.keys.shape[0])
         self.space = space if space is not None and self.size >= TABLE_MIN_GENES and \
             space.size[kind] <= TABLE_RATIO * self.size else None
-        self.cells = None if self.space is None else self.space.own_cells(kind, self.keys)
+        self.cells = None
+        if self.space is not None:
+            cells = self.space.own_cells(kind, self.keys if self.flat else genes.keys)
+            self.cells = cells.reshape(-1)
 
     def suffix(self, first: int) -> _Side:
-        """The genomes from position ``first`` on (a view of this side)."""
+        """The genomes from position ``first`` (of ``order``) on, in ``order``."""
         if first == 0:
             return self
         out = object.__new__(_Side)
         out.__dict__.update(self.__dict__)
+        out.n = self.n - first
+        if self.order is not None:  # padded in the batch's rows: take the rows, in order
+            rows, w = self.order[first:], self.width
+            out.order = None
+            out.count = self.count.index_select(0, rows)
+            out.keys = self.keys.view(self.n, w).index_select(0, rows).view(-1)
+            out.floats = self.floats.view(self.n, w, -1).index_select(0, rows).view(out.n * w, -1)
+            out.codes = self.codes.view(self.n, w, -1).index_select(0, rows).view(out.n * w, -1)
+            out.cells = None if self.cells is None else self.cells.view(self.n, w).index_select(0, rows).view(-1)
+            out.size = int(out.keys.shape[0])
+            return out
         lo = self.start[first] if self.flat else first * self.width
-        out.n, out.count = self.n - first, self.count[first:]
+        out.count = self.count[first:]
         out.keys, out.floats, out.codes = self.keys[lo:], self.floats[lo:], self.codes[lo:]
         out.cells = None if self.cells is None else self.cells[lo:]
         if self.flat:
@@ -191,17 +215,19 @@ class PopulationDistances:
         self.cd = float(cfg.compatibility_disjoint_coefficient)
         self.genomes, self.size, self.device = genomes, len(genomes), genomes.device
         self.order = order
-        nodes, conns = _node_fields(genomes, order), _conn_fields(genomes, order)
         self.joint = len(genomes) * (genomes.node_width + genomes.conn_width) <= JOINT_SLOTS
         if self.joint:
-            self.sides = [_Side(_Genes.joint(nodes, conns), None, "joint")]
+            self.sides = [_Side(_Genes.joint(_node_fields(genomes, order), _conn_fields(genomes, order)), None,
+                                "joint")]
             return
+        nodes, conns = _node_fields(genomes, None), _conn_fields(genomes, None)
         space = None
         if max(nodes[0].numel(), conns[0].numel()) >= TABLE_MIN_GENES:
             live = torch.arange(nodes[0].shape[1], device=self.device) < nodes[1][:, None]
             most = int(torch.where(live, nodes[0], -1).max()) if nodes[0].numel() else -1
             space = KeyCells(int(cfg.num_inputs), most + 1)
-        self.sides = [_Side(_Genes.single(nodes), space, "node"), _Side(_Genes.single(conns), space, "conn")]
+        self.sides = [_Side(_Genes.single(nodes), space, "node", order),
+                      _Side(_Genes.single(conns), space, "conn", order)]
 
     def _reps(self, nodes: Fields, conns: Fields) -> list[_Genes]:
         if self.joint:
@@ -260,6 +286,8 @@ class PopulationDistances:
                     term = term + unequal[..., k]
                 term = torch.where(matched, term * self.cw, 0.0)
                 part = _component(side.reduce(term), side.count_matches(matched), count[lo:hi], side.count, self.cd)
+                if side.order is not None:  # a padded side in the batch's rows: its genomes into ``order``
+                    part = part.index_select(0, side.order)
                 total = part if total is None else total + part
             out.append(total.T)
         return out[0] if len(out) == 1 else torch.cat(out)
