@@ -330,7 +330,10 @@ class _Dense:
             t = t.view(self.U + 1, R, *t.shape[1:])
             if hi - lo < R:
                 t = t[:, lo:hi].contiguous()
-            out.append(t.index_select(0, self.u))
+            if t[0].numel() == 1:  # one value per key (one representative, one column): a 1-D gather, 2x faster
+                out.append(t.view(-1).index_select(0, self.u).view(-1, *t.shape[1:]))
+            else:
+                out.append(t.index_select(0, self.u))
         return out[0], out[1], out[2]
 
 
