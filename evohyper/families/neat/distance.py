@@ -276,14 +276,14 @@ class PopulationDistances:
             hi = min(R, lo + step)
             total = None
             for dense, side, count in parts:  # gene-major: [X, r] (each gene's representatives contiguous)
-                matched, floats, codes = dense.take(lo, hi)  # [X, r], [X, r, F], [X, r, K]
-                diff = (floats - side.floats[:, None, :]).abs_()
-                term = diff[..., 0]
-                for f in range(1, diff.shape[-1]):
-                    term = term + diff[..., f]
-                unequal = codes != side.codes[:, None, :]
-                for k in range(unequal.shape[-1]):
-                    term = term + unequal[..., k]
+                matched, floats, codes = dense.take(lo, hi)  # [X, r], [X, F, r], [X, K, r]
+                diff = (floats - side.floats[:, :, None]).abs_()  # (broadcast along the last dim: vectorised)
+                term = diff[:, 0]
+                for f in range(1, diff.shape[1]):
+                    term = term + diff[:, f]
+                unequal = codes != side.codes[:, :, None]
+                for k in range(unequal.shape[1]):
+                    term = term + unequal[:, k]
                 term = torch.where(matched, term * self.cw, 0.0)
                 part = _component(side.reduce(term), side.count_matches(matched), count[lo:hi], side.count, self.cd)
                 if side.order is not None:  # a padded side in the batch's rows: its genomes into ``order``
@@ -323,18 +323,19 @@ class _Dense:
         self.codes = _table(reps.codes, pos, at, cells)
 
     def take(self, lo: int, hi: int) -> tuple[Tensor, Tensor, Tensor]:
-        """``[X, hi - lo]`` present, ``[X, hi - lo, F]`` floats, ``[X, hi - lo, K]`` codes."""
+        """``[X, hi - lo]`` present, ``[X, F, hi - lo]`` floats, ``[X, K, hi - lo]`` codes (representatives last:
+        per-gene values broadcast along the last dimension, which CPU kernels vectorise)."""
         R = self.R
         out = []
         for t in (self.present, self.floats, self.codes):
-            t = t.view(self.U + 1, R, *t.shape[1:])
-            if hi - lo < R:
-                t = t[:, lo:hi].contiguous()
+            t = t.view(self.U + 1, R, -1).transpose(1, 2)  # [U + 1, columns, R]
+            if hi - lo < R or t.shape[1] > 1:
+                t = t[:, :, lo:hi].contiguous()
             if t[0].numel() == 1:  # one value per key (one representative, one column): a 1-D gather, 2x faster
-                out.append(t.view(-1).index_select(0, self.u).view(-1, *t.shape[1:]))
+                out.append(t.reshape(-1).index_select(0, self.u).view(-1, 1, 1))
             else:
                 out.append(t.index_select(0, self.u))
-        return out[0], out[1], out[2]
+        return out[0][:, 0], out[1], out[2]
 
 
 def _locate(union: Tensor, keys: Tensor) -> Tensor:
