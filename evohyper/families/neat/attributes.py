@@ -44,8 +44,7 @@ def init_float(attr: FloatAttr, n: int, streams: Streams, op: str, dtype: torch.
     device = streams.device
     if attr.init_type in ("gaussian", "normal"):
         if attr.init_stdev == 0.0:
-            value = _clamp(torch.tensor(attr.init_mean, dtype=dtype), attr).item()
-            return torch.full((n,), value, dtype=dtype, device=device)
+            return torch.full((n,), _fixed_value(attr, dtype), dtype=dtype, device=device)
         z = streams.normal(op, n, dtype=dtype)
         return _clamp(attr.init_mean + z * attr.init_stdev, attr)
     if attr.init_type == "uniform":
@@ -55,6 +54,12 @@ def init_float(attr: FloatAttr, n: int, streams: Streams, op: str, dtype: torch.
             return torch.full((n,), lo, dtype=dtype, device=device)
         return lo + (hi - lo) * streams.uniform(op, n, dtype=dtype)
     raise ValueError(f"unknown init_type {attr.init_type!r}; allowed: gaussian, normal, uniform")
+
+
+@functools.lru_cache(maxsize=256)
+def _fixed_value(attr: FloatAttr, dtype: torch.dtype) -> float:
+    """The value of a gaussian init with ``stdev == 0``: ``clamp(mean)`` in ``dtype`` (computed once)."""
+    return _clamp(torch.tensor(attr.init_mean, dtype=dtype), attr).item()
 
 
 def init_bool(attr: BoolAttr, n: int, streams: Streams, op: str) -> Tensor:

@@ -248,8 +248,12 @@ def _values(attrs: dict[str, Tensor], n: int, names: tuple[str, ...], like: dict
         raise ValueError(f"attribute initialiser returned no {missing}; expected: {list(names)}")
     out = {}
     for name in names:
-        v = torch.as_tensor(attrs[name], device=like[name].device).to(like[name].dtype).reshape(n)
-        out[name] = v[:, None]
+        v, target = attrs[name], like[name]
+        if not isinstance(v, Tensor):
+            v = torch.as_tensor(v)
+        if v.dtype != target.dtype or v.device != target.device:
+            v = v.to(device=target.device, dtype=target.dtype)
+        out[name] = v.view(n, 1) if v.is_contiguous() else v.reshape(n, 1)
     return out
 
 
