@@ -216,18 +216,18 @@ class PopulationDistances:
         self.genomes, self.size, self.device = genomes, len(genomes), genomes.device
         self.order = order
         self.joint = len(genomes) * (genomes.node_width + genomes.conn_width) <= JOINT_SLOTS
-        if self.joint:
-            self.sides = [_Side(_Genes.joint(_node_fields(genomes, order), _conn_fields(genomes, order)), None,
-                                "joint")]
-            return
         nodes, conns = _node_fields(genomes, None), _conn_fields(genomes, None)
+        if self.joint:  # (``_genes``: the padded rows in batch order, representatives are taken from them)
+            self._genes = [_Genes.joint(nodes, conns)]
+            self.sides = [_Side(self._genes[0], None, "joint", order)]
+            return
         space = None
         if max(nodes[0].numel(), conns[0].numel()) >= TABLE_MIN_GENES:
             live = torch.arange(nodes[0].shape[1], device=self.device) < nodes[1][:, None]
             most = int(torch.where(live, nodes[0], -1).max()) if nodes[0].numel() else -1
             space = KeyCells(int(cfg.num_inputs), most + 1)
-        self.sides = [_Side(_Genes.single(nodes), space, "node", order),
-                      _Side(_Genes.single(conns), space, "conn", order)]
+        self._genes = [_Genes.single(nodes), _Genes.single(conns)]
+        self.sides = [_Side(self._genes[0], space, "node", order), _Side(self._genes[1], space, "conn", order)]
 
     def _reps(self, nodes: Fields, conns: Fields) -> list[_Genes]:
         if self.joint:
@@ -247,8 +247,7 @@ class PopulationDistances:
     def ranked(self, index: Tensor, first: int = 0) -> Tensor:
         """``[len(index), P - first]`` float64 from the population's rows ``index`` to the genomes at
         positions ``first, first + 1, ...`` of ``order``."""
-        g = self.genomes
-        return self._pairwise(self._reps(_node_fields(g, index), _conn_fields(g, index)), first)
+        return self._pairwise([genes.rows(index) for genes in self._genes], first)
 
     def ranked_batch(self, reps: GenomeBatch) -> Tensor:
         """``[R, P]`` float64 from the genomes ``reps``, columns in ``order``."""
