@@ -14,16 +14,27 @@ one process, one torch thread, median over ``--repeat``):
     .venv/bin/python benchmarks/profile_neat_engine.py [--cases xor-150 ...] [--repeat 15] [--warmup 10]
     .venv/bin/python benchmarks/profile_neat_engine.py --profile xor-150      # cProfile of the batched side
     .venv/bin/python benchmarks/profile_neat_engine.py --torch-profile xor-150
+    .venv/bin/python benchmarks/profile_neat_engine.py --baseline-rev 460c8fb  # + that commit's batched engine
+
+``--baseline-rev REV`` adds a third side, interleaved with the other two: the batched engine of git revision
+``REV`` (its ``evohyper`` package exported with ``git archive`` into a temporary directory and imported under
+another name), so "before" and "after" figures come from one run on one machine state.
 """
 from __future__ import annotations
 
 import argparse
 import configparser
 import cProfile
+import importlib
 import io
 import pstats
 import random
+import re
 import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -88,6 +99,36 @@ class Batched:
         self.engine.tell(torch.randn(len(pop), dtype=torch.float64, generator=self.gen))
 
 
+class Baseline:
+    """The batched engine of another git revision, imported as package ``evohyper_baseline``."""
+
+    module: Any = None
+
+    @classmethod
+    def load(cls, rev: str) -> None:
+        tmp = Path(tempfile.mkdtemp(prefix="evohyper-baseline-"))
+        data = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "evohyper"], check=True,
+                              capture_output=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            tar.extractall(tmp, filter="data")
+        (tmp / "evohyper").rename(tmp / "evohyper_baseline")
+        for path in (tmp / "evohyper_baseline").rglob("*.py"):
+            text = path.read_text()
+            path.write_text(re.sub(r"\bevohyper(?=[. ]|$)", "evohyper_baseline", text, flags=re.M))
+        sys.path.insert(0, str(tmp))
+        cls.module = (importlib.import_module("evohyper_baseline.families.neat.batched_engine"),
+                      importlib.import_module("evohyper_baseline.families.neat.config"))
+
+    def __init__(self, text: str, seed: int):
+        engine, config = self.module
+        self.engine = engine.BatchedEngine(config.from_text(text), seed)
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def step(self) -> None:
+        pop = self.engine.ask()
+        self.engine.tell(torch.randn(len(pop), dtype=torch.float64, generator=self.gen))
+
+
 class NeatPopulation:
     """neat-python's own ``Population.run(f, 1)``, f assigning random fitness."""
 
@@ -120,23 +161,26 @@ def run_case(case: str, repeat: int, warmup: int, seed: int, neat_side: bool) ->
     text, kind = case_text(case)
     batched = Batched(text, seed)
     other = (NeatPopulation if kind == "population" else NeatEngine)(text, seed) if neat_side else None
+    base = Baseline(text, seed) if Baseline.module is not None else None
+    sides = [s for s in (batched, other, base) if s is not None]
     for _ in range(warmup):
-        batched.step()
-        if other is not None:
-            other.step()
-    tb, tn = [], []
+        for side in sides:
+            side.step()
+    times: dict[int, list[float]] = {id(s): [] for s in sides}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        batched.step()
-        tb.append(time.perf_counter() - t0)
-        if other is not None:
+        for side in sides:
             t0 = time.perf_counter()
-            other.step()
-            tn.append(time.perf_counter() - t0)
+            side.step()
+            times[id(side)].append(time.perf_counter() - t0)
+    tb = times[id(batched)]
+    tn = times[id(other)] if other is not None else []
     pop = batched.engine.population
     out = {"batched_ms": 1e3 * statistics.median(tb), "batched_min_ms": 1e3 * min(tb),
            "species": batched.engine.species_count, "nodes": float(pop.n_nodes.float().mean()),
            "conns": float(pop.n_conns.float().mean())}
+    if base is not None:
+        out["base_ms"] = 1e3 * statistics.median(times[id(base)])
+        out["base_min_ms"] = 1e3 * min(times[id(base)])
     if tn:
         out["neat_ms"] = 1e3 * statistics.median(tn)
         out["neat_min_ms"] = 1e3 * min(tn)
@@ -181,20 +225,27 @@ def main() -> None:
     ap.add_argument("--no-neat", action="store_true")
     ap.add_argument("--profile", choices=CASES)
     ap.add_argument("--torch-profile", choices=CASES)
+    ap.add_argument("--baseline-rev", help="also time this git revision's batched engine (the 'before')")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    if args.baseline_rev:
+        Baseline.load(args.baseline_rev)
     if args.profile or args.torch_profile:
         profile(args.profile or args.torch_profile, args.warmup, args.repeat, args.seed, bool(args.torch_profile))
         return
+    base = f" | before ({args.baseline_rev}) ms (min) | before speed-up" if args.baseline_rev else ""
     print("| case | species (batched/neat) | genes/genome (nodes, conns) | batched ms (min) | neat ms (min) | "
-          "speed-up | target |")
-    print("|---|---|---|---|---|---|---|")
+          f"speed-up | target{base} |")
+    print("|---|---|---|---|---|---|---|" + ("---|---|" if base else ""))
     for case in args.cases:
         r = run_case(case, args.repeat, args.warmup, args.seed, not args.no_neat)
         neat_ms = r.get("neat_ms", float("nan"))
+        extra = ""
+        if "base_ms" in r:
+            extra = f" | {r['base_ms']:.2f} ({r['base_min_ms']:.2f}) | {neat_ms / r['base_ms']:.1f}x"
         print(f"| {case} | {r['species']}/{r.get('neat_species', '-')} | {r['nodes']:.1f}, {r['conns']:.1f} | "
               f"{r['batched_ms']:.2f} ({r['batched_min_ms']:.2f}) | {neat_ms:.2f} ({r.get('neat_min_ms', 0):.2f}) | "
-              f"{neat_ms / r['batched_ms']:.1f}x | {TARGET[case]:g}x |", flush=True)
+              f"{neat_ms / r['batched_ms']:.1f}x | {TARGET[case]:g}x{extra} |", flush=True)
 
 
 if __name__ == "__main__":

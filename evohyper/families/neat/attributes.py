@@ -44,8 +44,7 @@ def init_float(attr: FloatAttr, n: int, streams: Streams, op: str, dtype: torch.
     device = streams.device
     if attr.init_type in ("gaussian", "normal"):
         if attr.init_stdev == 0.0:
-            value = _clamp(torch.tensor(attr.init_mean, dtype=dtype), attr).item()
-            return torch.full((n,), value, dtype=dtype, device=device)
+            return torch.full((n,), _fixed_value(attr, dtype), dtype=dtype, device=device)
         z = streams.normal(op, n, dtype=dtype)
         return _clamp(attr.init_mean + z * attr.init_stdev, attr)
     if attr.init_type == "uniform":
@@ -55,6 +54,12 @@ def init_float(attr: FloatAttr, n: int, streams: Streams, op: str, dtype: torch.
             return torch.full((n,), lo, dtype=dtype, device=device)
         return lo + (hi - lo) * streams.uniform(op, n, dtype=dtype)
     raise ValueError(f"unknown init_type {attr.init_type!r}; allowed: gaussian, normal, uniform")
+
+
+@functools.lru_cache(maxsize=256)
+def _fixed_value(attr: FloatAttr, dtype: torch.dtype) -> float:
+    """The value of a gaussian init with ``stdev == 0``: ``clamp(mean)`` in ``dtype`` (computed once)."""
+    return _clamp(torch.tensor(attr.init_mean, dtype=dtype), attr).item()
 
 
 def init_bool(attr: BoolAttr, n: int, streams: Streams, op: str) -> Tensor:
@@ -141,11 +146,11 @@ def _float_dense(values: Tensor, live: Tensor | None, n: int, attr: FloatAttr, s
     mutated = r < attr.mutate_rate
     out = values
     if attr.mutate_rate > 0.0:
-        z = _spread(streams.normal(op, int(mutated.sum()), dtype=dtype), mutated, 0.0)
+        z = _spread(streams.normal(op, int(torch.count_nonzero(mutated)), dtype=dtype), mutated, 0.0)
         out = torch.where(mutated, _clamp(values + z * attr.mutate_power, attr), values)  # v + z*power, as neat
     if attr.replace_rate > 0.0:
         replaced = ~mutated & (r < attr.replace_rate + attr.mutate_rate)
-        fresh = _spread(init_float(attr, int(replaced.sum()), streams, op, dtype), replaced, 0.0)
+        fresh = _spread(init_float(attr, int(torch.count_nonzero(replaced)), streams, op, dtype), replaced, 0.0)
         out = torch.where(replaced, fresh, out)
     return out
 
@@ -167,10 +172,11 @@ def _bool_dense(values: Tensor, live: Tensor | None, n: int, attr: BoolAttr, str
         eligible = values == (rate_true > 0.0)
         if live is not None:
             eligible &= live
-        r = _spread(streams.uniform(op, int(eligible.sum()), dtype=dtype), eligible, float("inf"))
+        r = _spread(streams.uniform(op, int(torch.count_nonzero(eligible)), dtype=dtype), eligible, float("inf"))
         rate = _threshold(max(rate_true, rate_false), dtype)
     fire = r < rate
-    return torch.where(fire, _spread(streams.uniform(op, int(fire.sum()), dtype=dtype) < 0.5, fire, False), values)
+    flips = streams.uniform(op, int(torch.count_nonzero(fire)), dtype=dtype) < 0.5
+    return torch.where(fire, _spread(flips, fire, False), values)
 
 
 def _string_dense(values: Tensor, live: Tensor | None, n: int, attr: StringAttr, streams: Streams, op: str,
@@ -178,7 +184,7 @@ def _string_dense(values: Tensor, live: Tensor | None, n: int, attr: StringAttr,
     if attr.mutate_rate <= 0.0:
         return None
     fire = _spread(streams.uniform(op, n, dtype=dtype), live, float("inf")) < attr.mutate_rate
-    return torch.where(fire, _spread(_choose(attr, int(fire.sum()), streams, op), fire, 0), values)
+    return torch.where(fire, _spread(_choose(attr, int(torch.count_nonzero(fire)), streams, op), fire, 0), values)
 
 
 def _updates(full: Tensor, place: Callable[[Tensor], Tensor], n: int, attr: FloatAttr | BoolAttr | StringAttr,
@@ -293,7 +299,9 @@ def _rate(attr: FloatAttr | BoolAttr | StringAttr) -> float:
 
 # ---------------------------------------------------------------------------------------------- helpers
 def _clamp(v: Tensor, attr: FloatAttr) -> Tensor:
-    """neat's ``max(min(v, max_value), min_value)``."""
+    """neat's ``max(min(v, max_value), min_value)`` (one ``clamp`` when ``min_value <= max_value``: the same)."""
+    if attr.min_value <= attr.max_value:
+        return torch.clamp(v, min=attr.min_value, max=attr.max_value)
     return torch.clamp(torch.clamp(v, max=attr.max_value), min=attr.min_value)
 
 

@@ -112,7 +112,7 @@ class BatchedEngine:
         source = offspring.source.index_copy(0, rows, fitter)  # elites: themselves
         new = crossover.take_rows(pop, source)
         new.gid = offspring.gid.to(new.gid.device)
-        crossover.cross_into(new, rows, pop, fitter, other, streams)
+        crossover.cross_into(new, rows, pop, fitter, other, streams, cfg.num_inputs)
         new = structure.mutate_structure(
             new, rows, cfg, streams, self.counters,
             new_nodes=partial(attributes.new_nodes, cfg=cfg, streams=streams, op="add_node", dtype=self.dtype),

@@ -62,16 +62,18 @@ def crossover(parents: GenomeBatch, p1: Tensor, p2: Tensor, fitness: Tensor, cfg
 
 
 def cross_into(out: GenomeBatch, rows: Tensor, parents: GenomeBatch, fitter: Tensor, other: Tensor,
-               streams: Streams) -> None:
+               streams: Streams, num_inputs: int | None = None) -> None:
     """Crossover in place: row ``rows[k]`` of ``out`` holds a copy of ``parents`` row ``fitter[k]`` (same widths)
-    and becomes the child of ``fitter[k]`` and ``other[k]``: only its genes matched in ``other[k]`` are written."""
+    and becomes the child of ``fitter[k]`` and ``other[k]``: only its genes matched in ``other[k]`` are written.
+    ``num_inputs`` (the config's; else read from the keys) shapes the dense key cells of large populations, so
+    that those speciation computed for these parents are reused."""
     dtype = parents.dtype
     # connection genes: same key and same innovation
     if out.conn_width and parents.conn_width:
-        flat, src, mate = _matches(parents.conn_key, parents.n_conns, fitter, other, parents, "conn")
+        flat, src, mate = _matches(parents.conn_key, parents.n_conns, fitter, other, parents, "conn", num_inputs)
         inno = parents.innovation.view(-1)
         same = inno.index_select(0, mate) == inno.index_select(0, src)
-        if not bool(same.all()):
+        if same.numel() and not bool(same.view(torch.uint8).min()):  # (all() is a slow reduction on CPU)
             keep = same.nonzero().squeeze(1)
             flat, src, mate = flat.index_select(0, keep), src.index_select(0, keep), mate.index_select(0, keep)
         take = streams.uniform(OP, flat.numel(), len(CONN_ATTRIBUTES), dtype=dtype) > TAKE_FITTER
@@ -85,7 +87,7 @@ def cross_into(out: GenomeBatch, rows: Tensor, parents: GenomeBatch, fitter: Ten
         out.enabled.view(-1)[dst] = enabled
     # node genes: same id
     if out.node_width and parents.node_width:
-        flat, src, mate = _matches(parents.node_id, parents.n_nodes, fitter, other, parents, "node")
+        flat, src, mate = _matches(parents.node_id, parents.n_nodes, fitter, other, parents, "node", num_inputs)
         take = streams.uniform(OP, flat.numel(), len(NODE_ATTRIBUTES), dtype=dtype) > TAKE_FITTER
         dst = _dst(flat, rows, parents.node_width)
         for col, name in enumerate(NODE_ATTRIBUTES):
@@ -109,7 +111,7 @@ def _dst(flat: Tensor, rows: Tensor, width: int) -> Tensor:
 
 
 def _matches(keys: Tensor, counts: Tensor, fitter: Tensor, other: Tensor, parents: GenomeBatch,
-             kind: str) -> tuple[Tensor, Tensor, Tensor]:
+             kind: str, num_inputs: int | None = None) -> tuple[Tensor, Tensor, Tensor]:
     """The child (= fitter) genes whose key is in the other parent's row, in row-major order: ``flat`` (child
     gene ``k * W + slot``), ``src`` and ``mate`` (flat indices into the parents' ``[P, W]`` fields of the gene
     and of its match). A row-wise ``searchsorted``; for large populations with few node ids a lookup in one
@@ -117,7 +119,7 @@ def _matches(keys: Tensor, counts: Tensor, fitter: Tensor, other: Tensor, parent
     W = keys.shape[1]
     device = keys.device
     slots = torch.arange(W, device=device)
-    table = _table(keys, other, parents, kind)
+    table = _table(keys, other, parents, kind, num_inputs)
     if table is None:
         child = keys.index_select(0, fitter)
         mine = keys.index_select(0, other)
@@ -135,7 +137,7 @@ def _matches(keys: Tensor, counts: Tensor, fitter: Tensor, other: Tensor, parent
     return flat, src, mate
 
 
-def _table(keys: Tensor, other: Tensor, parents: GenomeBatch, kind: str):
+def _table(keys: Tensor, other: Tensor, parents: GenomeBatch, kind: str, num_inputs: int | None = None):
     """``(lut [U, T + 1] int64, inverse [K], cells [P, W])``: for each distinct other parent ``u`` a dense table
     of cells holding the flat index (``row * W + slot``) of its gene with that key, or -1; or None where a binary
     search is cheaper (small populations, or node ids too many for a dense table)."""
@@ -144,7 +146,7 @@ def _table(keys: Tensor, other: Tensor, parents: GenomeBatch, kind: str):
         return None
     live = torch.arange(parents.node_width, device=keys.device) < parents.n_nodes[:, None]
     ids = int(torch.where(live, parents.node_id, -1).max()) + 1 if parents.node_width else 0
-    space = KeyCells(_num_inputs(keys, kind), ids)
+    space = KeyCells(_num_inputs(keys, kind) if num_inputs is None else num_inputs, ids)
     size = space.size[kind]
     if size + 1 > TABLE_RATIO * K * W:  # one table alone is too large
         return None

@@ -87,6 +87,10 @@ class _Genes:
     count: Tensor
     kinds: Tensor | None = None
 
+    def rows(self, index: Tensor) -> _Genes:
+        return _Genes(*(t.index_select(0, index) for t in (self.keys, self.live, self.floats, self.codes, self.count)),
+                      self.kinds)
+
     @classmethod
     def single(cls, f: Fields) -> _Genes:
         keys, count, floats, codes = f
@@ -117,12 +121,18 @@ class _Side:
     (live genes only, ``seg [X]`` = ``genome * k + kind`` of each gene, ``start`` gene offsets on the host).
     ``cells [X]``: table cells of the keys when the dense lookup is used (``space``), else None."""
 
-    def __init__(self, genes: _Genes, space: KeyCells | None, kind: str):
+    def __init__(self, genes: _Genes, space: KeyCells | None, kind: str, order: Tensor | None = None):
         n, width = genes.keys.shape
-        self.n, self.count, self.width, self.kind = n, genes.count, width, kind
+        self.width, self.kind = width, kind
         self.k = int(genes.count.shape[1])
         total = int(genes.count.sum()) if n else 0
         self.flat = genes.kinds is not None or (n * width > FLAT_RATIO * max(total, 1) and total < n * width)
+        # a flat side is built in ``order``; a padded one keeps the batch's rows (no copy of P-NEAT's 2.5 million
+        # slots) and puts its results in ``order`` instead (``self.order``)
+        self.order = None if self.flat else order
+        if self.flat and order is not None:
+            genes = genes.rows(order)
+        self.n, self.count = n, genes.count
         if self.flat:
             pick = genes.live.view(-1).nonzero().squeeze(1)
             self.keys = genes.keys.reshape(-1).index_select(0, pick)
@@ -139,16 +149,30 @@ class _Side:
         self.size = int(self.keys.shape[0])
         self.space = space if space is not None and self.size >= TABLE_MIN_GENES and \
             space.size[kind] <= TABLE_RATIO * self.size else None
-        self.cells = None if self.space is None else self.space.own_cells(kind, self.keys)
+        self.cells = None
+        if self.space is not None:
+            cells = self.space.own_cells(kind, self.keys if self.flat else genes.keys)
+            self.cells = cells.reshape(-1)
 
     def suffix(self, first: int) -> _Side:
-        """The genomes from position ``first`` on (a view of this side)."""
+        """The genomes from position ``first`` (of ``order``) on, in ``order``."""
         if first == 0:
             return self
         out = object.__new__(_Side)
         out.__dict__.update(self.__dict__)
+        out.n = self.n - first
+        if self.order is not None:  # padded in the batch's rows: take the rows, in order
+            rows, w = self.order[first:], self.width
+            out.order = None
+            out.count = self.count.index_select(0, rows)
+            out.keys = self.keys.view(self.n, w).index_select(0, rows).view(-1)
+            out.floats = self.floats.view(self.n, w, -1).index_select(0, rows).view(out.n * w, -1)
+            out.codes = self.codes.view(self.n, w, -1).index_select(0, rows).view(out.n * w, -1)
+            out.cells = None if self.cells is None else self.cells.view(self.n, w).index_select(0, rows).view(-1)
+            out.size = int(out.keys.shape[0])
+            return out
         lo = self.start[first] if self.flat else first * self.width
-        out.n, out.count = self.n - first, self.count[first:]
+        out.count = self.count[first:]
         out.keys, out.floats, out.codes = self.keys[lo:], self.floats[lo:], self.codes[lo:]
         out.cells = None if self.cells is None else self.cells[lo:]
         if self.flat:
@@ -191,17 +215,19 @@ class PopulationDistances:
         self.cd = float(cfg.compatibility_disjoint_coefficient)
         self.genomes, self.size, self.device = genomes, len(genomes), genomes.device
         self.order = order
-        nodes, conns = _node_fields(genomes, order), _conn_fields(genomes, order)
         self.joint = len(genomes) * (genomes.node_width + genomes.conn_width) <= JOINT_SLOTS
-        if self.joint:
-            self.sides = [_Side(_Genes.joint(nodes, conns), None, "joint")]
+        nodes, conns = _node_fields(genomes, None), _conn_fields(genomes, None)
+        if self.joint:  # (``_genes``: the padded rows in batch order, representatives are taken from them)
+            self._genes = [_Genes.joint(nodes, conns)]
+            self.sides = [_Side(self._genes[0], None, "joint", order)]
             return
         space = None
         if max(nodes[0].numel(), conns[0].numel()) >= TABLE_MIN_GENES:
             live = torch.arange(nodes[0].shape[1], device=self.device) < nodes[1][:, None]
             most = int(torch.where(live, nodes[0], -1).max()) if nodes[0].numel() else -1
             space = KeyCells(int(cfg.num_inputs), most + 1)
-        self.sides = [_Side(_Genes.single(nodes), space, "node"), _Side(_Genes.single(conns), space, "conn")]
+        self._genes = [_Genes.single(nodes), _Genes.single(conns)]
+        self.sides = [_Side(self._genes[0], space, "node", order), _Side(self._genes[1], space, "conn", order)]
 
     def _reps(self, nodes: Fields, conns: Fields) -> list[_Genes]:
         if self.joint:
@@ -221,8 +247,7 @@ class PopulationDistances:
     def ranked(self, index: Tensor, first: int = 0) -> Tensor:
         """``[len(index), P - first]`` float64 from the population's rows ``index`` to the genomes at
         positions ``first, first + 1, ...`` of ``order``."""
-        g = self.genomes
-        return self._pairwise(self._reps(_node_fields(g, index), _conn_fields(g, index)), first)
+        return self._pairwise([genes.rows(index) for genes in self._genes], first)
 
     def ranked_batch(self, reps: GenomeBatch) -> Tensor:
         """``[R, P]`` float64 from the genomes ``reps``, columns in ``order``."""
@@ -250,16 +275,18 @@ class PopulationDistances:
             hi = min(R, lo + step)
             total = None
             for dense, side, count in parts:  # gene-major: [X, r] (each gene's representatives contiguous)
-                matched, floats, codes = dense.take(lo, hi)  # [X, r], [X, r, F], [X, r, K]
-                diff = (floats - side.floats[:, None, :]).abs_()
-                term = diff[..., 0]
-                for f in range(1, diff.shape[-1]):
-                    term = term + diff[..., f]
-                unequal = codes != side.codes[:, None, :]
-                for k in range(unequal.shape[-1]):
-                    term = term + unequal[..., k]
+                matched, floats, codes = dense.take(lo, hi)  # [X, r], [X, F, r], [X, K, r]
+                diff = (floats - side.floats[:, :, None]).abs_()  # (broadcast along the last dim: vectorised)
+                term = diff[:, 0]
+                for f in range(1, diff.shape[1]):
+                    term = term + diff[:, f]
+                unequal = codes != side.codes[:, :, None]
+                for k in range(unequal.shape[1]):
+                    term = term + unequal[:, k]
                 term = torch.where(matched, term * self.cw, 0.0)
                 part = _component(side.reduce(term), side.count_matches(matched), count[lo:hi], side.count, self.cd)
+                if side.order is not None:  # a padded side in the batch's rows: its genomes into ``order``
+                    part = part.index_select(0, side.order)
                 total = part if total is None else total + part
             out.append(total.T)
         return out[0] if len(out) == 1 else torch.cat(out)
@@ -295,15 +322,19 @@ class _Dense:
         self.codes = _table(reps.codes, pos, at, cells)
 
     def take(self, lo: int, hi: int) -> tuple[Tensor, Tensor, Tensor]:
-        """``[X, hi - lo]`` present, ``[X, hi - lo, F]`` floats, ``[X, hi - lo, K]`` codes."""
+        """``[X, hi - lo]`` present, ``[X, F, hi - lo]`` floats, ``[X, K, hi - lo]`` codes (representatives last:
+        per-gene values broadcast along the last dimension, which CPU kernels vectorise)."""
         R = self.R
         out = []
         for t in (self.present, self.floats, self.codes):
-            t = t.view(self.U + 1, R, *t.shape[1:])
-            if hi - lo < R:
-                t = t[:, lo:hi].contiguous()
-            out.append(t.index_select(0, self.u))
-        return out[0], out[1], out[2]
+            t = t.view(self.U + 1, R, -1).transpose(1, 2)  # [U + 1, columns, R]
+            if hi - lo < R or t.shape[1] > 1:
+                t = t[:, :, lo:hi].contiguous()
+            if t[0].numel() == 1:  # one value per key (one representative, one column): a 1-D gather, 2x faster
+                out.append(t.reshape(-1).index_select(0, self.u).view(-1, 1, 1))
+            else:
+                out.append(t.index_select(0, self.u))
+        return out[0][:, 0], out[1], out[2]
 
 
 def _locate(union: Tensor, keys: Tensor) -> Tensor:

@@ -66,14 +66,24 @@ class KeyCells:
 
     def own_cells(self, kind: str, keys: Tensor) -> Tensor:
         """``cells`` of keys that are live keys inside the space or padding (the population's own keys: fewer
-        ops, no check)."""
+        ops, no check). Remembered on ``keys`` itself while it is not written to (speciation computes them for
+        the new population, the next generation's crossover reads the same tensor: six passes over P-NEAT's
+        2.5 million slots saved)."""
+        sig = (kind, self.inputs, self.ids, keys._version)
+        memo = getattr(keys, "_neat_cells", None)
+        if memo is not None and memo[0] == sig:
+            return memo[1]
         size = self.size[kind]
         if kind == "node":
-            return keys.to(torch.int64).clamp(max=size)
-        out = (keys >> 32).mul_(self.ids)
-        out += keys & 0xFFFFFFFF
-        out += self.inputs * self.ids - 2**31
-        return out.clamp_(max=size)  # padding: in = INT32_MAX >= ids, so its cell is beyond the table
+            out = keys.to(torch.int64).clamp(max=size)
+        else:
+            out = (keys >> 32).mul_(self.ids)
+            out += keys & 0xFFFFFFFF
+            out += self.inputs * self.ids - 2**31
+            out.clamp_(max=size)  # padding: in = INT32_MAX >= ids, so its cell is beyond the table
+        if keys.numel() >= 1 << 16:
+            keys._neat_cells = (sig, out)
+        return out
 
 
 def grown_width(width: int, need: int) -> int:

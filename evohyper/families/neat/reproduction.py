@@ -115,15 +115,14 @@ def adjusted_fitness(species_of: Tensor, fitness: Tensor, stagnant: Tensor) -> T
     ``af = (mean(member fitness) - min_f) / range``."""
     S = int(stagnant.shape[0])
     f = fitness.to(torch.float64)
-    alive = ~stagnant[species_of]
-    out = torch.full((S,), float("nan"), dtype=torch.float64, device=f.device)
-    if not bool(alive.any()):
-        return out
-    kept = f[alive]
-    min_f, max_f = float(kept.min()), float(kept.max())
-    fitness_range = max(1.0, max_f - min_f)
-    af = (species_means(species_of, f, S) - min_f) / fitness_range
-    return torch.where(stagnant, out, af)
+    alive = ~stagnant.index_select(0, species_of)
+    inf = float("inf")
+    low, high = torch.stack([torch.where(alive, f, inf).min(), torch.where(alive, f, -inf).max()]).tolist()
+    if low == inf:  # every member's species is stagnant
+        return torch.full((S,), float("nan"), dtype=torch.float64, device=f.device)
+    fitness_range = max(1.0, high - low)
+    af = (species_means(species_of, f, S) - low) / fitness_range
+    return torch.where(stagnant, float("nan"), af)
 
 
 # ---------------------------------------------------------------------------------------------- S3, S5
@@ -150,8 +149,8 @@ def rank_members(species_of: Tensor, fitness: Tensor, gid: Tensor, n_species: in
     parents)."""
     f = fitness.to(torch.float64) + 0.0  # -0.0 -> 0.0: Python compares them equal, then by genome id
     order = torch.sort(gid, descending=True, stable=True).indices
-    order = order[torch.sort(f[order], descending=True, stable=True).indices]
-    order = order[torch.sort(species_of[order], stable=True).indices]
+    order = order.index_select(0, torch.sort(f.index_select(0, order), descending=True, stable=True).indices)
+    order = order.index_select(0, torch.sort(species_of.index_select(0, order), stable=True).indices)
     count = torch.bincount(species_of, minlength=n_species)[:n_species]
     return order, torch.cumsum(count, 0) - count, count
 
@@ -181,43 +180,49 @@ def plan_offspring(table: SpeciesTable, species_of: Tensor, fitness: Tensor, gid
     spawn = compute_spawn([af_list[r] for r in remaining], [sizes[r] for r in remaining], pop_size, msz)
     spawn = adjust_spawn_exact(spawn, pop_size, msz)
 
-    # slots: per species in `remaining` order, e elites then c children
-    elites, children, pools = [], [], []
+    # slots: per species in `remaining` order, e elites then c children (Python lists over the species only)
+    first_l = start.tolist()
+    elites, children, pools, base = [], [], [], []
+    slot = 0
     for row, n in zip(remaining, spawn):
         n = max(n, cfg.elitism)
         e = min(cfg.elitism, sizes[row]) if cfg.elitism > 0 else 0
         elites.append(e)
         children.append(max(0, n - e))
         pools.append(min(sizes[row], max(int(math.ceil(cfg.survival_threshold * sizes[row])), 2)))
+        base.append(slot)
+        slot += e + children[-1]
+    n_slots, n_children = slot, sum(children)
 
-    def t(values: list[int]) -> Tensor:
-        return torch.tensor(values, dtype=torch.int64, device=device)
-
-    rows, e_t, c_t, pool_t = t(remaining), t(elites), t(children), t(pools)
-    per = e_t + c_t
-    slot_species = torch.repeat_interleave(torch.arange(len(remaining), device=device), per)  # k in remaining
-    offset = torch.arange(int(per.sum()), device=device) - (torch.cumsum(per, 0) - per)[slot_species]
-    is_elite = offset < e_t[slot_species]
-    first = start[rows][slot_species]  # where the species' ranking starts in `rank`
-    n_children = int(c_t.sum())
-    u = streams.uniform("select", n_children, 2)
-    child_pool = pool_t[slot_species[~is_elite]]
-    picks = Streams.choice(u, child_pool[:, None])  # [n_children, 2] ranks within the pool
-    child_first = first[~is_elite]
-    source = torch.empty(len(slot_species), dtype=torch.int64, device=device)
-    parent2 = torch.empty_like(source)
-    source[is_elite] = rank[first[is_elite] + offset[is_elite]]
-    parent2[is_elite] = source[is_elite]
-    source[~is_elite] = rank[child_first + picks[:, 0]]
-    parent2[~is_elite] = rank[child_first + picks[:, 1]]
-    new_gid = torch.empty_like(source)
-    new_gid[is_elite] = gid[source[is_elite]]
-    new_gid[~is_elite] = counters.gids(n_children).to(device)
-
+    # every small index list of the layout in one host-to-tensor copy, sliced
+    c_start = [0]
+    for c in children[:-1]:
+        c_start.append(c_start[-1] + c)
     survivors = sorted(remaining)
-    new_row = torch.full((S,), -1, dtype=torch.int64, device=device)
-    new_row[t(survivors)] = torch.arange(len(survivors), device=device)
+    new_row = {row: i for i, row in enumerate(survivors)}
+    E, K = sum(elites), len(remaining)
+    lists = ([first_l[row] + j for row, e in zip(remaining, elites) for j in range(e)]  # elites' ranking places
+             + [b + j for b, e in zip(base, elites) for j in range(e)]  # their slots
+             + [v for row, b, e, cs, pool in zip(remaining, base, elites, c_start, pools)
+                for v in (first_l[row], pool, b + e - cs)]  # per species: ranking start, pool, child slot base
+             + children + [e + c for e, c in zip(elites, children)] + [new_row[row] for row in remaining] + pools)
+    flat = torch.tensor(lists, dtype=torch.int64, device=device)
+    elite_at, elite_slot, per_species = flat[:E], flat[E:2 * E], flat[2 * E:2 * E + 3 * K].view(K, 3)
+    children_t, per, species_t, pools_t = flat[2 * E + 3 * K:].view(4, K)
+    elite_src = rank.index_select(0, elite_at)
+    # children: per child (species block order) its ranking start, its pool, and its slot
+    per_child = torch.repeat_interleave(per_species, children_t, dim=0, output_size=n_children)  # [C, 3]
+    u = streams.uniform("select", n_children, 2)
+    picks = Streams.choice(u, per_child[:, 1:2])  # [n_children, 2] ranks within the pool
+    parents = rank.index_select(0, (per_child[:, 0:1] + picks).view(-1)).view(n_children, 2)
+    child_slot = per_child[:, 2] + torch.arange(n_children, device=device)
+    source = torch.empty(n_slots, dtype=torch.int64, device=device)
+    source.index_copy_(0, elite_slot, elite_src).index_copy_(0, child_slot, parents[:, 0])
+    parent2 = source.clone().index_copy_(0, child_slot, parents[:, 1])
+    is_elite = torch.zeros(n_slots, dtype=torch.bool, device=device).index_fill_(0, elite_slot, True)
+    new_gid = torch.empty_like(source).index_copy_(0, elite_slot, gid.index_select(0, elite_src))
+    new_gid.index_copy_(0, child_slot, counters.gids(n_children).to(device))  # ids ascend in slot order
+    species = torch.repeat_interleave(species_t, per, output_size=n_slots)
+    pool = torch.repeat_interleave(pools_t, per, output_size=n_slots).index_fill_(0, elite_slot, 0)
     kept = table.replace(adjusted_fitness=af).select(survivors)
-    return kept, Offspring(source=source, parent2=parent2, is_elite=is_elite, gid=new_gid,
-                           species=new_row[rows[slot_species]],
-                           pool=torch.where(is_elite, 0, pool_t[slot_species]))
+    return kept, Offspring(source=source, parent2=parent2, is_elite=is_elite, gid=new_gid, species=species, pool=pool)

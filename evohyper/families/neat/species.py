@@ -70,7 +70,11 @@ class SpeciesTable:
     def select(self, index: Tensor | list[int] | slice) -> SpeciesTable:
         """The rows ``index`` (in that order)."""
         if isinstance(index, list):
+            if index == list(range(len(self))):
+                return self
             index = torch.as_tensor(index, dtype=torch.int64, device=self.device)
+        if isinstance(index, Tensor) and index.dtype == torch.int64:
+            return SpeciesTable(**{k: getattr(self, k).index_select(0, index) for k in _FIELDS})
         return SpeciesTable(**{k: getattr(self, k)[index] for k in _FIELDS})
 
     def replace(self, **tensors: Tensor) -> SpeciesTable:

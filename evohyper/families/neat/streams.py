@@ -81,5 +81,6 @@ class Streams:
     @staticmethod
     def choice(u: Tensor, n: Tensor | int) -> Tensor:
         """``floor(u * n)`` clamped to ``n - 1`` (int64): a uniform pick among ``n`` from a float64 uniform."""
-        n_t = torch.as_tensor(n, device=u.device)
-        return torch.minimum((u * n_t).floor().to(torch.int64), (n_t - 1).to(torch.int64).clamp(min=0))
+        if isinstance(n, int):  # (u * n >= 0, so the int64 cast is the floor)
+            return (u * n).to(torch.int64).clamp_(max=max(n - 1, 0))
+        return torch.minimum((u * n).to(torch.int64), (n - 1).clamp(min=0).to(torch.int64))

@@ -10,19 +10,13 @@ and keeps the layout invariant (rows sorted, live genes first, padding after) at
 no dead slots in flight). So "the k-th connection" and "does the key exist" mean the same at every step,
 and the result never depends on the padded widths (tested with widths 8 vs 4,096).
 
-Packed records: while the operators run, the mutated rows' genes are held as one integer record per slot
-(``[rows, width, fields]``: node id, the float attributes' bit patterns, the codes; connection key,
-innovation, weight bits, enabled), so inserting, deleting and moving a gene is one ``gather``/``scatter``
-of one tensor per kind instead of one per field; rows are packed once (only those where some operator
-fires) and written back once. At small populations a call is a few hundred tensor ops, so the op count is
-its time.
-
 Picks: neat's ``choice(list)`` over a dict's insertion order is replaced by ``floor(u * n)`` over the
 sorted row (``Streams.choice``, float64 uniforms); both are uniform, and the exact tests make neat pick
 the same gene. Draw shapes depend only on how many rows an operator runs on.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,68 +33,41 @@ Initialiser = Callable[[int], dict[str, Tensor]]
 
 __all__ = ["creates_cycle", "mutate_structure"]  # creates_cycle lives in cycles.py, re-exported here
 
-#: integer type of a float's bit pattern
-_BITS = {torch.float16: torch.int16, torch.bfloat16: torch.int16, torch.float32: torch.int32,
-         torch.float64: torch.int64}
-#: record columns
-_ID, _KEY, _INNOVATION, _WEIGHT, _ENABLED = 0, 0, 1, 2, 3
-
-
-class _Codec:
-    """One kind of gene's fields packed into integer records: column ``i`` holds field ``names[i]`` (floats as
-    their bit patterns, exact both ways)."""
-
-    def __init__(self, batch: GenomeBatch, names: tuple[str, ...], itype: torch.dtype):
-        self.names, self.itype = names, itype
-        self.dtypes = {n: getattr(batch, n).dtype for n in names}
-        self.pad = self.encode({n: torch.full((1,), PAD[n], dtype=self.dtypes[n], device=batch.device)
-                                for n in names})  # [1, F]
-
-    def column(self, name: str, t: Tensor) -> Tensor:
-        """``t`` (any dtype convertible to the field's) as a record column."""
-        dtype = self.dtypes[name]
-        if t.dtype != dtype:
-            t = t.to(dtype)
-        if t.is_floating_point():
-            t = t.view(_BITS[dtype])
-        return t if t.dtype == self.itype else t.to(self.itype)
-
-    def encode(self, fields: dict[str, Tensor]) -> Tensor:
-        return torch.stack([self.column(n, fields[n]) for n in self.names], dim=-1)
-
-    def decode(self, rec: Tensor, i: int) -> Tensor:
-        dtype = self.dtypes[self.names[i]]
-        col = rec[..., i]
-        if dtype.is_floating_point:
-            bits = _BITS[dtype]
-            return (col if col.dtype == bits else col.to(bits)).view(dtype)
-        return col if col.dtype == dtype else col.to(dtype)
+_FIELDS = tuple(f.name for f in dataclasses.fields(GenomeBatch))
 
 
 @dataclass
 class _Run:
-    """One ``mutate_structure`` call: its inputs and the packed records of the rows being mutated (local row
-    ``i`` = batch row ``rows[i]``). Operators gather the local rows they work on, change them and write them
-    back (``get`` / ``put``); counts are int64 here."""
+    """One ``mutate_structure`` call: its inputs and the population's tensors as the operators leave them.
+
+    ``t`` starts as the (widened) input's tensors; a field is cloned the first time an operator writes to
+    it (copy on write), so the input is never modified and fields no operator touched are shared with it,
+    as ``GenomeBatch``'s own methods share unchanged tensors. Operators gather the rows they work on
+    (``get``), change them, and write them back (``put``): only the fields they change, only their rows.
+    """
 
     cfg: NEATConfig
     streams: Streams
     counters: Counters
     new_nodes: Initialiser
     new_connections: Initialiser
-    nodes: _Codec
-    conns: _Codec
-    node: Tensor  # [S, N, 6]
-    n_nodes: Tensor  # [S]
-    conn: Tensor  # [S, C, 4]
-    n_conns: Tensor  # [S]
+    rows: Tensor  # [K] batch rows being mutated, in neat's order
+    t: dict[str, Tensor]
+    owned: set[str] = dataclasses.field(default_factory=set)
 
-    def get(self, loc: Tensor, *kinds: str) -> list[Tensor]:
-        return [getattr(self, k).index_select(0, loc) for k in kinds]
+    def get(self, idx: Tensor, names: tuple[str, ...]) -> dict[str, Tensor]:
+        return {n: self.t[n].index_select(0, idx) for n in names}
 
-    def put(self, loc: Tensor, **values: Tensor) -> None:
-        for k, v in values.items():
-            getattr(self, k).index_copy_(0, loc, v)
+    def put(self, idx: Tensor, values: dict[str, Tensor]) -> None:
+        for n, v in values.items():
+            if n not in self.owned:
+                self.t[n] = self.t[n].clone()
+                self.owned.add(n)
+            self.t[n].index_copy_(0, idx, v)
+
+    def count(self, name: str) -> Tensor:
+        """``[K]`` live counts (``n_nodes`` / ``n_conns``) of the mutated rows, as they are now."""
+        return self.t[name].index_select(0, self.rows)
 
 
 def mutate_structure(batch: GenomeBatch, rows: Tensor, cfg: NEATConfig, streams: Streams, counters: Counters,
@@ -121,40 +88,18 @@ def mutate_structure(batch: GenomeBatch, rows: Tensor, cfg: NEATConfig, streams:
     fire = _firing(cfg, streams, rows.numel(), batch.device)
     if rows.numel() == 0:
         return batch
-    loc = fire.any(dim=1).nonzero().squeeze(1)  # rows where some operator fires: the only ones packed
-    if loc.numel() < rows.numel():
-        rows, fire = rows.index_select(0, loc), fire.index_select(0, loc)
     # a pass adds at most one node and three connections to a row (add node's two + add connection's
-    # one, or add connection twice where add node fell back to it): one growth, before anything is inserted
-    n_nodes, n_conns = batch.n_nodes.index_select(0, rows), batch.n_conns.index_select(0, rows)
-    wide = batch
-    if rows.numel():
-        most = torch.stack([n_nodes.max(), n_conns.max()]).tolist()
-        wide = batch.ensure_capacity(most[0] + 1, most[1] + 3)
-    itype = torch.int64 if _BITS.get(batch.dtype, torch.int64) == torch.int64 else torch.int32
-    nodes, conns = _Codec(wide, NODE_FIELDS, itype), _Codec(wide, CONN_FIELDS, torch.int64)
-    run = _Run(cfg, streams, counters, new_nodes, new_connections, nodes, conns,
-               nodes.encode({n: getattr(wide, n).index_select(0, rows) for n in NODE_FIELDS}),
-               n_nodes.to(torch.int64), conns.encode({n: getattr(wide, n).index_select(0, rows) for n in CONN_FIELDS}),
-               n_conns.to(torch.int64))
+    # one, or add connection twice where add node fell back to it): one growth, before anything is appended
+    most = torch.stack([batch.n_nodes.index_select(0, rows).max(), batch.n_conns.index_select(0, rows).max()]).tolist()
+    wide = batch.ensure_capacity(most[0] + 1, most[1] + 3)
+    run = _Run(cfg, streams, counters, new_nodes, new_connections, rows, {f: getattr(wide, f) for f in _FIELDS})
+    if inplace or wide is not batch:  # a grown batch's tensors are already this call's own
+        run.owned.update(_FIELDS)
     _add_node(run, fire[:, 0])
     _delete_node(run, fire[:, 1])
     _add_connection(run, fire[:, 2])
     _delete_connection(run, fire[:, 3])
-    if rows.numel() == 0:  # nothing fired (the operators still made their draws, of no rows)
-        return batch
-    own = inplace or wide is not batch  # a grown batch's tensors are already this call's own
-    out = {"gid": wide.gid}
-    for codec, rec, count, name in ((nodes, run.node, run.n_nodes, "n_nodes"),
-                                    (conns, run.conn, run.n_conns, "n_conns")):
-        for i, field in enumerate(codec.names):
-            out[field] = _write(getattr(wide, field), rows, codec.decode(rec, i), own)
-        out[name] = _write(getattr(wide, name), rows, count.to(torch.int32), own)
-    return GenomeBatch(**out)
-
-
-def _write(target: Tensor, rows: Tensor, values: Tensor, own: bool) -> Tensor:
-    return (target if own else target.clone()).index_copy_(0, rows, values)
+    return GenomeBatch(**run.t)
 
 
 def _firing(cfg: NEATConfig, streams: Streams, k: int, device: torch.device) -> Tensor:
@@ -172,181 +117,198 @@ def _firing(cfg: NEATConfig, streams: Streams, k: int, device: torch.device) -> 
 
 
 # ---------------------------------------------------------------------------------------------- operators
+_NODES = (*NODE_FIELDS, "n_nodes")
+_CONNS = (*CONN_FIELDS, "n_conns")
+
+
 def _add_node(run: _Run, fire: Tensor) -> None:
     """S8: split a uniformly chosen connection (disabled ones included) of each firing row."""
     cfg = run.cfg
-    has = run.n_conns > 0
+    has = run.count("n_conns") > 0
     if cfg.structural_mutation_surer:  # neat calls mutate_add_connection from inside mutate_add_node
         _add_connection(run, fire & ~has)
-    loc = (fire & has).nonzero().squeeze(1)
-    r = loc.numel()
+    idx = run.rows.index_select(0, (fire & has).nonzero().squeeze(1))
+    r = idx.numel()
     u = run.streams.uniform("add_node", r)
     if r == 0:
         return
-    node, n_nodes, conn, n_conns = run.get(loc, "node", "n_nodes", "conn", "n_conns")
-    device = loc.device
-    k = _choice(u, n_conns)[:, None]
-    split = conn.gather(1, k[..., None].expand(r, 1, conn.shape[2]))[:, 0]  # [r, 4]
-    conn[..., _ENABLED].scatter_(1, k, 0)
-    first_free = None if run.counters.next_node_id is not None else _first_free(node, n_nodes, cfg)
+    p = run.get(idx, _NODES + _CONNS)
+    device = idx.device
+    k = Streams.choice(u, p["n_conns"])[:, None]
+    key, w = p["conn_key"].gather(1, k)[:, 0], p["weight"].gather(1, k)
+    p["enabled"].scatter_(1, k, False)
+    first_free = None if run.counters.next_node_id is not None else _first_free(p, cfg)  # (a host sync)
     new_id = run.counters.node_ids(r, first_free).to(device)
-    attrs = _initialised(run.new_nodes(r), NODE_FIELDS[1:])
-    attrs["bias"] = torch.zeros(r, dtype=run.nodes.dtypes["bias"], device=device)  # neat: "start with zero bias"
-    attrs["node_id"] = new_id
-    node, n_nodes = _insert(node, n_nodes, run.nodes.encode(attrs)[:, None, :])
-    i, o = unpack_key(split[:, _KEY])
-    _initialised(run.new_connections(2 * r), CONN_FIELDS[2:])  # drawn as neat initialises them; overwritten
-    pair = torch.stack([pack_key(i, new_id), pack_key(new_id, o)], dim=1)
-    one = run.conns.column("weight", torch.ones(r, dtype=run.conns.dtypes["weight"], device=device))
-    rec = torch.stack([pair, run.counters.innovations(2 * r).to(device).view(r, 2),
-                       torch.stack([one, split[:, _WEIGHT]], dim=1),  # (i, new) weight 1, (new, o) the split's
-                       torch.ones(r, 2, dtype=torch.int64, device=device)], dim=-1)
-    swap = pair[:, 0] > pair[:, 1]  # (i, new) < (new, o) unless the genome holds an id above the counter
-    rec = torch.where(swap[:, None, None], rec.flip(1), rec)
-    conn, n_conns = _insert(conn, n_conns, rec)
-    run.put(loc, node=node, n_nodes=n_nodes, conn=conn, n_conns=n_conns)
+    nodes = _values(run.new_nodes(r), r, NODE_FIELDS[1:], p)
+    nodes["bias"] = torch.zeros_like(nodes["bias"])  # neat: "start with zero bias"
+    nodes["node_id"] = new_id.to(torch.int32)[:, None]
+    _insert(p, NODE_FIELDS, "n_nodes", nodes)
+    i, o = unpack_key(key)
+    conns = _values(run.new_connections(2 * r), 2 * r, CONN_FIELDS[2:], p)  # initialised, then overwritten
+    conns = {n: v.reshape(r, 2) for n, v in conns.items()}
+    conns["weight"] = torch.cat([torch.ones_like(w), w], dim=1)  # (i, new) weight 1, (new, o) the split's
+    conns["enabled"] = torch.ones(r, 2, dtype=torch.bool, device=device)
+    conns["conn_key"] = torch.stack([pack_key(i, new_id), pack_key(new_id, o)], dim=1)
+    conns["innovation"] = run.counters.innovations(2 * r).to(device).reshape(r, 2)
+    order = conns["conn_key"].argsort(dim=1)  # (i, new) < (new, o) unless i > new: keep the pair sorted
+    conns = {n: v.gather(1, order) for n, v in conns.items()}
+    _insert(p, CONN_FIELDS, "n_conns", conns)
+    run.put(idx, p)
 
 
-def _first_free(node: Tensor, n_nodes: Tensor, cfg: NEATConfig) -> int:
+def _first_free(p: dict[str, Tensor], cfg: NEATConfig) -> int:
     """neat's lazy start of the node counter (``get_new_node_key``): the largest node id of the first genome
     that asks for a new node, plus one (``num_outputs`` for a genome without nodes). Read only while the
     counter is unstarted (one host sync in a run); the engine normally starts it at the initial population."""
-    n = int(n_nodes[0])
-    return int(node[0, n - 1, _ID]) + 1 if n else cfg.num_outputs
+    n = int(p["n_nodes"][0])
+    return int(p["node_id"][0, n - 1]) + 1 if n else cfg.num_outputs
 
 
 def _delete_node(run: _Run, fire: Tensor) -> None:
     """S9: delete a uniformly chosen hidden node and every connection at either end of it."""
     o = run.cfg.num_outputs
-    hidden = run.n_nodes - o
-    loc = (fire & (hidden > 0)).nonzero().squeeze(1)
-    r = loc.numel()
+    hidden = run.count("n_nodes").to(torch.int64) - o
+    local = (fire & (hidden > 0)).nonzero().squeeze(1)
+    idx = run.rows.index_select(0, local)
+    r = idx.numel()
     u = run.streams.uniform("delete_node", r)
     if r == 0:
         return
-    node, n_nodes, conn, n_conns = run.get(loc, "node", "n_nodes", "conn", "n_conns")
-    slot = o + _choice(u, hidden.index_select(0, loc))[:, None]  # outputs are slots 0..O-1, hidden nodes follow
-    gone = node[..., _ID].gather(1, slot).to(torch.int64)
-    cin, cout = unpack_key(conn[..., _KEY])
-    live = torch.arange(conn.shape[1], device=loc.device) < n_conns[:, None]
-    node, n_nodes = _drop_slot(node, n_nodes, slot, run.nodes.pad)
-    conn, n_conns = _keep(conn, live & (cin != gone) & (cout != gone), run.conns.pad)
-    run.put(loc, node=node, n_nodes=n_nodes, conn=conn, n_conns=n_conns)
+    p = run.get(idx, _NODES + _CONNS)
+    slot = o + Streams.choice(u, hidden.index_select(0, local))[:, None]  # outputs: slots 0..O-1, hidden after
+    gone = p["node_id"].gather(1, slot).to(torch.int64)
+    cin, cout = unpack_key(p["conn_key"])
+    live = torch.arange(p["conn_key"].shape[1], device=idx.device) < p["n_conns"][:, None]
+    _drop_slot(p, NODE_FIELDS, "n_nodes", slot)
+    _keep(p, CONN_FIELDS, "n_conns", live & (cin != gone) & (cout != gone))
+    run.put(idx, p)
 
 
 def _add_connection(run: _Run, fire: Tensor) -> None:
     """S10: ``out`` uniform over all nodes, ``in`` uniform over inputs and hidden nodes (never an output);
     an existing key is enabled iff surer; feed-forward refuses a cycle; otherwise a new gene."""
     cfg = run.cfg
-    loc = fire.nonzero().squeeze(1)
-    r = loc.numel()
+    idx = run.rows.index_select(0, fire.nonzero().squeeze(1))
+    r = idx.numel()
     u = run.streams.uniform("add_connection", r, 2)
     if r == 0:
         return
-    device = loc.device
-    ids = run.node[..., _ID].index_select(0, loc).to(torch.int64)
-    n_nodes, conn, n_conns = run.get(loc, "n_nodes", "conn", "n_conns")
+    p = run.get(idx, ("node_id", "n_nodes") + _CONNS)
+    ids, n_nodes = p.pop("node_id").to(torch.int64), p.pop("n_nodes")
     n_in, o = cfg.num_inputs, cfg.num_outputs
-    dst = ids.gather(1, _choice(u[:, 0], n_nodes)[:, None])[:, 0]
-    k = _choice(u[:, 1], n_in + n_nodes - o)  # inputs -1..-n_in, then hidden nodes
+    dst = ids.gather(1, Streams.choice(u[:, 0], n_nodes)[:, None])[:, 0]
+    k = Streams.choice(u[:, 1], n_in + n_nodes.to(torch.int64) - o)  # inputs -1..-n_in, then hidden nodes
     hid = ids.gather(1, (o + k - n_in).clamp(0, ids.shape[1] - 1)[:, None])[:, 0]
     src = torch.where(k < n_in, -(k + 1), hid)
     key = pack_key(src, dst)
-    keys = conn[..., _KEY].contiguous()
-    j = torch.searchsorted(keys, key[:, None]).clamp_(max=keys.shape[1] - 1)
+    keys = p["conn_key"]
+    j = torch.searchsorted(keys, key[:, None]).clamp(max=keys.shape[1] - 1)
     exists = (keys.gather(1, j) == key[:, None])[:, 0]  # padding keys are never real keys
     if cfg.structural_mutation_surer:
-        enabled = conn[..., _ENABLED]
-        enabled.scatter_(1, j, torch.where(exists[:, None], 1, enabled.gather(1, j)))
+        p["enabled"].scatter_(1, j, p["enabled"].gather(1, j) | exists[:, None])
     new = ~exists
     if cfg.feed_forward:  # only a hidden ``in`` can close a cycle (nothing links into an input): test those
         test = (new & (src >= 0)).nonzero().squeeze(1)
         if test.numel():
-            cyc = rows_create_cycle(ids.index_select(0, test), n_nodes.index_select(0, test),
-                                    keys.index_select(0, test), n_conns.index_select(0, test),
-                                    src.index_select(0, test), dst.index_select(0, test))
+            cyc = rows_create_cycle(*(t.index_select(0, test) for t in (ids, n_nodes, keys, p["n_conns"], src, dst)))
             new.index_put_((test,), new.index_select(0, test) & ~cyc)
     chosen = new.nonzero().squeeze(1)
     a = chosen.numel()
     if a:
-        attrs = _initialised(run.new_connections(a), CONN_FIELDS[2:])
-        fields = {"conn_key": key.index_select(0, chosen),
-                  "innovation": run.counters.shared_innovations(key.index_select(0, chosen)).to(device), **attrs}
-        rec = run.conns.pad.expand(r, -1).clone().index_copy_(0, chosen, run.conns.encode(fields))
-        conn, n_conns = _insert(conn, n_conns, rec[:, None, :], new[:, None])
+        conns = {n: torch.full((r, 1), PAD[n], dtype=p[n].dtype, device=idx.device) for n in CONN_FIELDS}
+        for n, v in _values(run.new_connections(a), a, CONN_FIELDS[2:], p).items():
+            conns[n][chosen] = v
+        conns["conn_key"] = key[:, None]
+        conns["innovation"][chosen, 0] = run.counters.shared_innovations(key[chosen]).to(idx.device)
+        _insert(p, CONN_FIELDS, "n_conns", conns, new[:, None])
     elif not cfg.structural_mutation_surer:
         return  # nothing changed
-    run.put(loc, conn=conn, n_conns=n_conns)
+    run.put(idx, p)
 
 
 def _delete_connection(run: _Run, fire: Tensor) -> None:
     """S11: delete a uniformly chosen connection (disabled ones included)."""
-    loc = (fire & (run.n_conns > 0)).nonzero().squeeze(1)
-    r = loc.numel()
+    n_conns = run.count("n_conns")
+    local = (fire & (n_conns > 0)).nonzero().squeeze(1)
+    idx = run.rows.index_select(0, local)
+    r = idx.numel()
     u = run.streams.uniform("delete_connection", r)
     if r == 0:
         return
-    conn, n_conns = run.get(loc, "conn", "n_conns")
-    conn, n_conns = _drop_slot(conn, n_conns, _choice(u, n_conns)[:, None], run.conns.pad)
-    run.put(loc, conn=conn, n_conns=n_conns)
+    p = run.get(idx, _CONNS)
+    _drop_slot(p, CONN_FIELDS, "n_conns", Streams.choice(u, n_conns.index_select(0, local))[:, None])
+    run.put(idx, p)
 
 
 # ---------------------------------------------------------------------------------------------- layout
-def _choice(u: Tensor, n: Tensor) -> Tensor:
-    """``Streams.choice`` for ``n >= 1`` (every caller here): ``floor(u * n)`` clamped to ``n - 1``."""
-    return torch.minimum((u * n).to(torch.int64), n - 1)
-
-
-def _initialised(attrs: dict[str, Tensor], names: tuple[str, ...]) -> dict[str, Tensor]:
+def _values(attrs: dict[str, Tensor], n: int, names: tuple[str, ...], like: dict[str, Tensor]) -> dict[str, Tensor]:
+    """An initialiser's ``[n]`` attributes as ``[n, 1]`` columns in the batch's dtypes."""
     missing = [name for name in names if name not in attrs]
     if missing:
         raise ValueError(f"attribute initialiser returned no {missing}; expected: {list(names)}")
-    return {name: attrs[name] for name in names}
+    out = {}
+    for name in names:
+        v, target = attrs[name], like[name]
+        if not isinstance(v, Tensor):
+            v = torch.as_tensor(v)
+        if v.dtype != target.dtype or v.device != target.device:
+            v = v.to(device=target.device, dtype=target.dtype)
+        out[name] = v.view(n, 1) if v.is_contiguous() else v.reshape(n, 1)
+    return out
 
 
-def _insert(rec: Tensor, count: Tensor, new: Tensor, valid: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """Insert ``m`` genes per row at their sorted places: ``rec [R, W, F]`` records (column 0 the key),
-    ``new [R, m, F]`` records whose keys are not yet in their row, ascending along ``m``. ``valid [R, 1]`` (one
-    gene per row only) marks the rows that get theirs; ``None``: every row gets all ``m``. The row must have
-    room (widths ensured beforehand). One gather: output slot ``s`` holds new gene ``t`` where ``s`` is its
-    final place, else the old slot ``s - (new genes placed before s)``."""
-    r, width, f = rec.shape
-    m = new.shape[1]
+def _insert(p: dict[str, Tensor], names: tuple[str, ...], count: str, new: dict[str, Tensor],
+            valid: Tensor | None = None) -> None:
+    """Insert ``m`` genes per row at their sorted places (in place on the dict ``p`` of row tensors).
+
+    ``new[name]`` is ``[R, m]``: keys not yet in their row, ascending along ``m``. ``valid [R, 1]`` (one gene
+    per row only) marks the rows that get theirs; ``None``: every row gets all ``m``. The row must have room
+    (widths ensured beforehand). One gather per field: output slot ``s`` holds new gene ``t`` where ``s`` is
+    its final place, else the old slot ``s - (new genes placed before s)``.
+    """
+    keys = p[names[0]]
+    r, width, m = keys.shape[0], keys.shape[1], new[names[0]].shape[1]
     if valid is not None and m != 1:
         raise ValueError(f"_insert with a valid mask takes one gene per row, not {m}")
-    at = torch.searchsorted(rec[..., 0].contiguous(), new[..., 0].contiguous())  # old genes before each new one
-    place = (at + torch.arange(m, device=rec.device)).clamp_(max=width - 1)  # final slot of each new gene
-    s = torch.arange(width, device=rec.device)[None, :]
-    before = place[:, :1] < s
-    if valid is not None:
-        before &= valid
-    before = before.to(torch.int64)
+    ok = torch.ones(r, m, dtype=torch.bool, device=keys.device) if valid is None else valid
+    at = torch.searchsorted(keys, new[names[0]].to(keys.dtype).contiguous())  # old genes before each new one
+    place = (at + torch.arange(m, device=keys.device)).clamp(max=width - 1)  # final slot of each new gene
+    s = torch.arange(width, device=keys.device)[None, :]
+    before = (ok[:, :1] & (place[:, :1] < s)).to(torch.int64)
     for t in range(1, m):
         before += place[:, t:t + 1] < s
-    out = rec.gather(1, (s - before).clamp_(min=0)[..., None].expand(r, width, f))
-    at = place[..., None].expand(r, m, f)
-    if valid is not None:  # a row without a new gene rewrites the value already at ``place``
-        new = torch.where(valid[..., None], new, out.gather(1, at))
-    out.scatter_(1, at, new)
-    return out, count + (m if valid is None else valid[:, 0])
+    src = (s - before).clamp(min=0)
+    for name in names:
+        out = p[name].gather(1, src)
+        values = new[name].to(out.dtype)
+        if valid is not None:  # a row without a new gene rewrites the value already at ``place``
+            values = torch.where(valid, values, out.gather(1, place))
+        p[name] = out.scatter_(1, place, values)
+    p[count] = p[count] + ok.sum(dim=1, dtype=torch.int32)
 
 
-def _drop_slot(rec: Tensor, count: Tensor, slot: Tensor, pad: Tensor) -> tuple[Tensor, Tensor]:
+def _drop_slot(p: dict[str, Tensor], names: tuple[str, ...], count: str, slot: Tensor) -> None:
     """Remove slot ``slot [R, 1]`` (a live one) of each row: later genes move up one, padding fills the end."""
-    r, width, f = rec.shape
+    width = p[names[0]].shape[1]
     s = torch.arange(width, device=slot.device)[None, :]
-    out = rec.gather(1, (s + (s >= slot)).clamp_(max=width - 1)[..., None].expand(r, width, f))
-    last = (count - 1)[:, None, None].expand(r, 1, f)  # the old last live slot becomes padding (slots after
-    out.scatter_(1, last, pad.expand(r, 1, f))           # it already read padding, except in a full row)
-    return out, count - 1
+    src = (s + (s >= slot)).clamp(max=width - 1)
+    last = (p[count].to(torch.int64) - 1)[:, None]  # the old last live slot becomes padding (slots after it
+    for name in names:                                # already read padding, except in a full row)
+        p[name] = p[name].gather(1, src).scatter_(1, last, PAD[name])
+    p[count] = p[count] - 1
 
 
-def _keep(rec: Tensor, keep: Tensor, pad: Tensor) -> tuple[Tensor, Tensor]:
-    """Keep the marked slots of each row in their order (live genes first, padding after)."""
-    r, width, f = rec.shape
+def _keep(p: dict[str, Tensor], names: tuple[str, ...], count: str, keep: Tensor) -> None:
+    """Keep the marked slots of each row in their order (live genes first, padding after), in place."""
+    width = keep.shape[1]
+    if width == 0:
+        return
     kept = torch.cumsum(keep, dim=1)
     s = torch.arange(width, device=keep.device)
-    src = torch.searchsorted(kept, (s + 1).expand_as(kept).contiguous()).clamp_(max=width - 1)  # (s+1)-th kept
+    src = torch.searchsorted(kept, (s + 1).expand_as(kept).contiguous()).clamp(max=width - 1)  # (s+1)-th kept
     n = kept[:, -1]
     live = s[None, :] < n[:, None]
-    return torch.where(live[..., None], rec.gather(1, src[..., None].expand(r, width, f)), pad), n
+    for name in names:
+        t = p[name]
+        p[name] = torch.where(live, t.gather(1, src), torch.full_like(t, PAD[name]))
+    p[count] = n.to(torch.int32)

@@ -140,3 +140,15 @@ def test_attribute_mutation_paths_agree(variant, dtype, monkeypatch):
     assert not a.equal(batch)
     for b, db in runs[1:]:
         assert a.equal(b) and len(da) == len(db) and all(torch.equal(x, y) for x, y in zip(da, db))
+
+
+@pytest.mark.parametrize("path", ["padded", "flat", "table", "joint"])
+def test_single_representative_rows_equal_the_matrix(path, monkeypatch):
+    """One representative (P-NEAT's usual single species) takes 1-D gathers: the same values as its row of
+    the matrix of several."""
+    run = Run("partial", 2, 30).run(3)
+    pop = batch(run.genomes)
+    _force(monkeypatch, path)
+    whole = distances(pop[[4, 9, 2]], pop, run.cfg)
+    for i, r in enumerate([4, 9, 2]):
+        assert torch.equal(distances(pop[[r]], pop, run.cfg), whole[i:i + 1])
