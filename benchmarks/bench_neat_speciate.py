@@ -10,9 +10,7 @@ speciations start from there (the batched result is checked equal to neat's firs
 from __future__ import annotations
 
 import argparse
-import configparser
 import copy
-import io
 import itertools
 import random
 import statistics
@@ -22,6 +20,7 @@ from pathlib import Path
 import neat
 import torch
 
+from benchmarks.profile_neat_engine import xor_text
 from evohyper.families.neat import config as neat_config
 from evohyper.families.neat import convert, ini
 from evohyper.families.neat.counters import Counters
@@ -31,19 +30,8 @@ from evohyper.families.neat.species import SpeciesTable, speciate
 XOR = Path(__file__).resolve().parents[1] / "search_spaces" / "neat_python" / "xor-config-feedforward"
 
 
-def _text(popsize: int) -> str:
-    parser = configparser.ConfigParser()
-    parser.read_string(XOR.read_text())
-    parser.set("NEAT", "pop_size", str(popsize))
-    parser.set("NEAT", "no_fitness_termination", "True")
-    parser.set("NEAT", "fitness_threshold", "1e308")
-    out = io.StringIO()
-    parser.write(out)
-    return out.getvalue()
-
-
 def _inputs(popsize: int, generations: int, seed: int = 1):
-    config = ini.config_from_text(_text(popsize))
+    config = ini.config_from_text(xor_text(popsize))
     pop = neat.Population(config, seed=seed)
     rng = random.Random(seed)
 
