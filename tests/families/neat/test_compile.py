@@ -125,16 +125,22 @@ def test_compiled_population_matches_neat_python_on_converted_genomes(kind, seed
         out = torch.stack([net.step(x[:, :, t], state) for t in range(steps)], dim=3)    # [P, n_out, 3, T]
     else:
         out = net.query(x[:, :, 0])[..., None]                                           # [P, n_out, 3, 1]
+    compared = 0
     for source in (genomes, converted):
         for p, genome in enumerate(source):
             for b in range(3):
-                if recurrent:
-                    ref = neat.nn.RecurrentNetwork.create(genome, config)
-                    expected = [ref.activate(x[p, b, t].tolist()) for t in range(steps)]
-                else:
-                    ref = neat.nn.FeedForwardNetwork.create(genome, config)
-                    expected = [ref.activate(x[p, b, 0].tolist())]
+                try:
+                    if recurrent:
+                        ref = neat.nn.RecurrentNetwork.create(genome, config)
+                        expected = [ref.activate(x[p, b, t].tolist()) for t in range(steps)]
+                    else:
+                        ref = neat.nn.FeedForwardNetwork.create(genome, config)
+                        expected = [ref.activate(x[p, b, 0].tolist())]
+                except OverflowError:  # neat-python's Python floats raise where a recurrent cube/exp chain
+                    continue           # passes 1e308 (torch gives inf): no reference value to compare with
                 _assert_matches(out[p:p + 1, :, b], [expected])
+                compared += 1
+    assert compared >= 3 * len(genomes), f"only {compared} of {6 * len(genomes)} activations had a reference"
 
 
 @pytest.mark.parametrize("name", nf.ACTIVATION_NAMES)
