@@ -65,6 +65,14 @@ class _Run:
                 self.owned.add(n)
             self.t[n].index_copy_(0, idx, v)
 
+    def firing(self, mask: Tensor, op: str, *draw_shape: int) -> tuple[Tensor, Tensor, Tensor]:
+        """The mutated rows where ``mask [K]`` holds: ``(local [R] positions in rows, idx [R] batch rows,
+        u [R, *draw_shape] uniforms of stream op)``. The stream is drawn from even when ``R = 0``, so each
+        operator's call sequence (and every later draw) never depends on whether it fired."""
+        local = mask.nonzero().squeeze(1)
+        idx = self.rows.index_select(0, local)
+        return local, idx, self.streams.uniform(op, idx.numel(), *draw_shape)
+
     def count(self, name: str) -> Tensor:
         """``[K]`` live counts (``n_nodes`` / ``n_conns``) of the mutated rows, as they are now."""
         return self.t[name].index_select(0, self.rows)
@@ -127,9 +135,8 @@ def _add_node(run: _Run, fire: Tensor) -> None:
     has = run.count("n_conns") > 0
     if cfg.structural_mutation_surer:  # neat calls mutate_add_connection from inside mutate_add_node
         _add_connection(run, fire & ~has)
-    idx = run.rows.index_select(0, (fire & has).nonzero().squeeze(1))
+    _, idx, u = run.firing(fire & has, "add_node")
     r = idx.numel()
-    u = run.streams.uniform("add_node", r)
     if r == 0:
         return
     p = run.get(idx, _NODES + _CONNS)
@@ -168,11 +175,8 @@ def _delete_node(run: _Run, fire: Tensor) -> None:
     """S9: delete a uniformly chosen hidden node and every connection at either end of it."""
     o = run.cfg.num_outputs
     hidden = run.count("n_nodes").to(torch.int64) - o
-    local = (fire & (hidden > 0)).nonzero().squeeze(1)
-    idx = run.rows.index_select(0, local)
-    r = idx.numel()
-    u = run.streams.uniform("delete_node", r)
-    if r == 0:
+    local, idx, u = run.firing(fire & (hidden > 0), "delete_node")
+    if idx.numel() == 0:
         return
     p = run.get(idx, _NODES + _CONNS)
     slot = o + Streams.choice(u, hidden.index_select(0, local))[:, None]  # outputs: slots 0..O-1, hidden after
@@ -188,9 +192,8 @@ def _add_connection(run: _Run, fire: Tensor) -> None:
     """S10: ``out`` uniform over all nodes, ``in`` uniform over inputs and hidden nodes (never an output);
     an existing key is enabled iff surer; feed-forward refuses a cycle; otherwise a new gene."""
     cfg = run.cfg
-    idx = run.rows.index_select(0, fire.nonzero().squeeze(1))
+    _, idx, u = run.firing(fire, "add_connection", 2)
     r = idx.numel()
-    u = run.streams.uniform("add_connection", r, 2)
     if r == 0:
         return
     p = run.get(idx, ("node_id", "n_nodes") + _CONNS)
@@ -229,11 +232,8 @@ def _add_connection(run: _Run, fire: Tensor) -> None:
 def _delete_connection(run: _Run, fire: Tensor) -> None:
     """S11: delete a uniformly chosen connection (disabled ones included)."""
     n_conns = run.count("n_conns")
-    local = (fire & (n_conns > 0)).nonzero().squeeze(1)
-    idx = run.rows.index_select(0, local)
-    r = idx.numel()
-    u = run.streams.uniform("delete_connection", r)
-    if r == 0:
+    local, idx, u = run.firing(fire & (n_conns > 0), "delete_connection")
+    if idx.numel() == 0:
         return
     p = run.get(idx, _CONNS)
     _drop_slot(p, CONN_FIELDS, "n_conns", Streams.choice(u, n_conns.index_select(0, local))[:, None])
