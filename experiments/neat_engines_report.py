@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.neat_engines import COMMON, ENGINES, STUDIES, SUMMARY
+from experiments.neat_engines import COMMON, DEFAULT_ENGINES, ENGINES, STUDIES, SUMMARY
 
 MEDIAN_FACTOR = 1.25
 TITLES = {"xor": "XOR (neat-python's example config)", "cartpole": "Single-pole cart-pole (neat-python's example "
@@ -78,13 +78,14 @@ def engine_row(engine: str, data: dict[str, Any], budget: int) -> list[str]:
             f"{np.median([r['seconds'] / max(1, r['generations']) for r in runs]) * 1e3:.0f}"]
 
 
-def verdicts(data: dict[str, dict[str, Any]], budget: int) -> list[str]:
-    """Mann-Whitney U and the two verdicts, on the seeds both engines finished."""
-    b, n = (data.get(e, {"runs": []})["runs"] for e in ("batched", "neat-python"))
+def verdicts(data: dict[str, dict[str, Any]], budget: int, arm: str = "batched") -> list[str]:
+    """Mann-Whitney U on generations to solve, Fisher's exact test on solve counts, and the two verdicts, for one
+    batched arm against neat-python on the seeds both finished."""
+    b, n = (data.get(e, {"runs": []})["runs"] for e in (arm, "neat-python"))
     if not b or not n:
-        missing = [e for e, runs in (("batched", b), ("neat-python", n)) if not runs]
+        missing = [e for e, runs in ((arm, b), ("neat-python", n)) if not runs]
         return [f"No comparison yet: no finished runs of {', '.join(f'`{e}`' for e in missing)}. Verdicts pending."]
-    from scipy.stats import mannwhitneyu
+    from scipy.stats import fisher_exact, mannwhitneyu
 
     seeds = sorted({r["seed"] for r in b} & {r["seed"] for r in n})
     b = [r for r in b if r["seed"] in seeds]
@@ -92,20 +93,42 @@ def verdicts(data: dict[str, dict[str, Any]], budget: int) -> list[str]:
     gb, gn = solve_generations(b, budget), solve_generations(n, budget)
     sb, sn = sum(r["solved_at"] is not None for r in b), sum(r["solved_at"] is not None for r in n)
     test = mannwhitneyu(gb, gn, alternative="two-sided") if len(set(gb) | set(gn)) > 1 else None
+    fisher = fisher_exact([[sb, len(seeds) - sb], [sn, len(seeds) - sn]]).pvalue
     mb, mn = float(np.median(gb)), float(np.median(gn))
-    lines = [f"On the {len(seeds)} seeds both engines finished: Mann-Whitney U (two-sided) on generations to solve: "
-             + (f"U = {test.statistic:g}, p = {test.pvalue:.3g}." if test is not None else "all values equal, no test.")]
+    lines = [f"`{arm}` vs `neat-python` on the {len(seeds)} seeds both finished: Mann-Whitney U (two-sided) on "
+             "generations to solve: " + (f"U = {test.statistic:g}, p = {test.pvalue:.3g}" if test is not None
+                                         else "all values equal, no test")
+             + f"; Fisher's exact test (two-sided) on solve counts: p = {fisher:.3g}."]
     ok_rate = sb >= sn - 1
-    lines.append(f"- Verdict, solve rate >= neat-python's minus one seed: batched {sb}, neat-python {sn} of "
+    lines.append(f"- Verdict, solve rate >= neat-python's minus one seed: {arm} {sb}, neat-python {sn} of "
                  f"{len(seeds)}: **{'yes' if ok_rate else 'no'}**.")
     if mn > budget:
         lines.append("- Verdict, median generations to solve <= 1.25x neat-python's: neat-python's median is censored "
                      f"(> {budget}): **undecided**.")
     else:
         ok_med = mb <= MEDIAN_FACTOR * mn
-        lines.append(f"- Verdict, median generations to solve <= {MEDIAN_FACTOR}x neat-python's: batched "
+        lines.append(f"- Verdict, median generations to solve <= {MEDIAN_FACTOR}x neat-python's: {arm} "
                      f"{_gen(mb, budget)}, neat-python {_gen(mn, budget)} (limit {MEDIAN_FACTOR * mn:g}): "
                      f"**{'yes' if ok_med else 'no'}**.")
+    return lines
+
+
+def seed_blocks(data: dict[str, dict[str, Any]], size: int = 20) -> list[str]:
+    """Solve counts per block of ``size`` seeds and arm: whether a gap is steady or one block's luck."""
+    seeds = sorted({r["seed"] for d in data.values() for r in d["runs"]})
+    if len(seeds) <= size:
+        return []
+    blocks = sorted({s // size for s in seeds})
+    arms = [e for e, d in data.items() if d["runs"]]
+    lines = ["Solved per block of seeds (solved / finished):", "",
+             "| arm | " + " | ".join(f"seeds {k * size}-{k * size + size - 1}" for k in blocks) + " |",
+             "|---|" + "---|" * len(blocks)]
+    for e in arms:
+        cells = []
+        for k in blocks:
+            runs = [r for r in data[e]["runs"] if r["seed"] // size == k]
+            cells.append(f"{sum(r['solved_at'] is not None for r in runs)} / {len(runs)}" if runs else "—")
+        lines.append(f"| `{e}` | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -130,7 +153,7 @@ def plot(name: str, data: dict[str, dict[str, Any]], budget: int, target: float,
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), dpi=110)
-    colours = {"batched": "#d62728", "neat-python": "#1f77b4"}
+    colours = {"batched": "#d62728", "batched-float64": "#ff7f0e", "neat-python": "#1f77b4"}
     last = max([len(r["rows"]) for d in data.values() for r in d["runs"]] or [budget])
     for engine, d in data.items():
         if not d["runs"]:
@@ -182,11 +205,16 @@ def config_section(root: Path, name: str, out_dir: Path) -> str:
         lines += ["", f"Most runs solve within {int(np.percentile(solved, 75))} generations: generations to solve has "
                   "little resolution here (ties dominate the test); this config checks mostly that both engines "
                   "solve it at all."]
-    missing = [e for e in ENGINES if e not in data or not data[e]["runs"]]
+    missing = [e for e in DEFAULT_ENGINES if e not in data or not data[e]["runs"]]
     if missing:
         lines += ["", "No finished runs of " + ", ".join(f"`{e}`" for e in missing) + " (the engine is not "
                   "available yet, or its runs have not been made)."]
-    lines += ["", *verdicts(data, generations), "", f"![{name}: learning curves and solve fraction]({png.name})"]
+    arms = [e for e in ENGINES if e != "neat-python" and (e in DEFAULT_ENGINES or data.get(e, {}).get("runs"))]
+    for arm in arms:
+        lines += ["", *verdicts(data, generations, arm)]
+    blocks = seed_blocks(data)
+    lines += ["", *blocks] if blocks else []
+    lines += ["", f"![{name}: learning curves and solve fraction]({png.name})"]
     return "\n".join(lines)
 
 
@@ -209,9 +237,11 @@ def write_report(root: Path, out_dir: Path, command: str = "python -m experiment
         "would evaluate next; metrics.csv records fitness only), the champion's from `best/genotype.json`. Node "
         "genes count outputs and hidden nodes (inputs have no genes, as in neat-python).",
         "The issue's criteria: the batched engine's solve rate at least neat-python's minus one seed, and its "
-        f"median generations to solve at most {MEDIAN_FACTOR}x neat-python's. With 20 (or 10) seeds per engine only "
+        f"median generations to solve at most {MEDIAN_FACTOR}x neat-python's. With 20 seeds per engine only "
         "large differences are detectable; the operator-level tests carry the equivalence, this study guards "
-        "against integration mistakes.",
+        "against integration mistakes. An arm `batched-float64` (the batched engine with `strategy.dtype: float64`, "
+        "run with `--engines batched-float64`) appears where it was run: it tells a float32 rounding effect from a "
+        "semantic difference.",
         *sections,
         f"Generated by `{command}` (run directories reused where finished) with Python {platform.python_version()} "
         f"on {platform.machine()}. Overrides of every run: {', '.join(COMMON)}, `strategy.engine`, `seed`, "

@@ -68,6 +68,23 @@ def test_report_censors_unsolved_runs_tests_and_gives_the_verdicts(tmp_path):
     assert "Mann-Whitney U (two-sided)" in text and "p = " in text
     assert "solve rate >= neat-python's minus one seed: batched 3, neat-python 4 of 4: **yes**" in text
     assert "batched 6, neat-python 4.5 (limit 5.625): **no**" in text
+    assert "batched-float64" not in text and "Solved per block" not in text     # opt-in arm without runs: absent
+
+
+def test_an_opt_in_arm_gets_its_own_row_and_verdicts_and_blocks_of_seeds_show_steadiness(tmp_path):
+    root = tmp_path / "runs"
+    for seed in range(24):
+        _fake_run(root, "neat-python", seed, 3)
+        _fake_run(root, "batched", seed, None if seed < 12 else 3)
+        _fake_run(root, "batched-float64", seed, 4)
+    text = write_report(root, tmp_path).read_text()
+    assert "| `batched-float64` | 24 | 24 of 24 |" in text
+    assert "solve rate >= neat-python's minus one seed: batched 12, neat-python 24 of 24: **no**" in text
+    assert "solve rate >= neat-python's minus one seed: batched-float64 24, neat-python 24 of 24: **yes**" in text
+    assert "Fisher's exact test (two-sided) on solve counts: p = 1" in text            # float64 vs neat-python
+    assert "| `batched` | 8 / 20 | 4 / 4 |" in text and "| `neat-python` | 20 / 20 | 4 / 4 |" in text
+    arm = set(study.overrides("xor", "batched-float64", 3))
+    assert {"strategy.engine=batched", "strategy.dtype=float64", "seed=3"} <= arm
 
 
 def test_final_population_reads_both_engines_state_formats():
@@ -87,6 +104,6 @@ def test_final_population_reads_both_engines_state_formats():
 
 def test_the_study_matches_the_issue_and_is_a_report():
     assert {k: (s.target, s.generations, len(s.seeds)) for k, s in study.STUDIES.items()} == {
-        "xor": (3.9, 300, 20), "cartpole": (500.0, 100, 20), "visual": (100.0, 300, 20)}
+        "xor": (3.9, 300, 20), "cartpole": (500.0, 100, 20), "visual": (100.0, 300, 60)}
     assert "neat_engines" in REPORTS
     assert study.engine_refusal("neat-python") is None
