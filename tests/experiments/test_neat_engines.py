@@ -68,7 +68,7 @@ def test_report_censors_unsolved_runs_tests_and_gives_the_verdicts(tmp_path):
     assert "Mann-Whitney U (two-sided)" in text and "p = " in text
     assert "solve rate >= neat-python's minus one seed: batched 3, neat-python 4 of 4: **yes**" in text
     assert "batched 6, neat-python 4.5 (limit 5.625): **no**" in text
-    assert "batched-float64" not in text and "Solved per block" not in text     # opt-in arm without runs: absent
+    assert "batched-float32" not in text and "Solved per block" not in text     # opt-in arm without runs: absent
 
 
 def test_an_opt_in_arm_gets_its_own_row_and_verdicts_and_blocks_of_seeds_show_steadiness(tmp_path):
@@ -76,15 +76,21 @@ def test_an_opt_in_arm_gets_its_own_row_and_verdicts_and_blocks_of_seeds_show_st
     for seed in range(24):
         _fake_run(root, "neat-python", seed, 3)
         _fake_run(root, "batched", seed, None if seed < 12 else 3)
-        _fake_run(root, "batched-float64", seed, 4)
+        _fake_run(root, "batched-float32", seed, 4)
     text = write_report(root, tmp_path).read_text()
-    assert "| `batched-float64` | 24 | 24 of 24 |" in text
+    assert "| `batched-float32` | 24 | 24 of 24 |" in text
     assert "solve rate >= neat-python's minus one seed: batched 12, neat-python 24 of 24: **no**" in text
-    assert "solve rate >= neat-python's minus one seed: batched-float64 24, neat-python 24 of 24: **yes**" in text
-    assert "Fisher's exact test (two-sided) on solve counts: p = 1" in text            # float64 vs neat-python
+    assert "solve rate >= neat-python's minus one seed: batched-float32 24, neat-python 24 of 24: **yes**" in text
+    assert "Fisher's exact test (two-sided) on solve counts: p = 1" in text            # float32 arm vs neat-python
     assert "| `batched` | 8 / 20 | 4 / 4 |" in text and "| `neat-python` | 20 / 20 | 4 / 4 |" in text
-    arm = set(study.overrides("xor", "batched-float64", 3))
-    assert {"strategy.engine=batched", "strategy.dtype=float64", "seed=3"} <= arm
+    arm = set(study.overrides("xor", "batched-float32", 3))
+    assert {"strategy.engine=batched", "strategy.dtype=float32", "seed=3"} <= arm
+
+
+def test_the_batched_arm_is_the_strategys_default_dtype():
+    from evohyper.families.neat.strategy import DEFAULT_DTYPE
+
+    assert f"strategy.dtype={DEFAULT_DTYPE}" in study.ARMS["batched"]
 
 
 def test_final_population_reads_both_engines_state_formats():

@@ -10,6 +10,7 @@ from run_helpers import metric_rows as _rows
 from evohyper.cli import main
 from evohyper.config import apply_overrides, load_raw, validate
 from evohyper.engine.runner import build_search, run
+from evohyper.testing.states import same_data
 
 CLI = [sys.executable, "-m", "evohyper.cli"]
 SMALL = ["strategy.popsize=16", "output.progress=false", "output.tensorboard=false", "output.checkpoint_every=1",
@@ -34,7 +35,8 @@ def test_es_run_writes_cppn_and_substrate_pictures_and_show_lists_them(tmp_path,
 
 
 def test_es_on_cart_pole_runs_the_mlp_interface(tmp_path):
-    result, run_dir = run(_config(tmp_path, "es_hyperneat_cartpole", "budget.generations=2"))
+    result, run_dir = run(_config(tmp_path, "es_hyperneat_cartpole", "budget.generations=2",
+                                  "strategy.compatibility_threshold=30"))   # one species: 16 genomes spawn it
     assert result.generations in (1, 2)   # the target (500) can be reached in the first generation
     best = json.loads((run_dir / "best" / "phenotype.json").read_text())
     assert best["decoder"]["layout"] == "plane" and best["phenotype"]["spec"]["num_inputs"] == 4
@@ -51,8 +53,9 @@ def test_es_sigkill_and_resume_is_bit_identical(tmp_path):
     ref_dir, run_dir, a, b = kill_and_resume(tmp_path, _cli_config, kill_after=3, generations=8)
     assert a["counters"]["generation"] == b["counters"]["generation"] == 8
     assert _rows(ref_dir) == _rows(run_dir)                           # every generation's fitness statistics
-    for key in ("population", "species", "best_genotype", "rng", "innovation"):
-        assert a["strategy"][key] == b["strategy"][key], key
+    assert a["strategy"].keys() == b["strategy"].keys()
+    for key in a["strategy"]:                                          # population, species, counters, ...
+        assert same_data(a["strategy"][key], b["strategy"][key]), key
     assert (ref_dir / "best" / "weights.pt").read_bytes() == (run_dir / "best" / "weights.pt").read_bytes()
 
 
@@ -65,7 +68,7 @@ def test_es_on_ray_matches_local(tmp_path, ray_local):
             a, b = local.step(), remote.step()
             assert b.evaluations == a.evaluations
             assert b.best == pytest.approx(a.best, rel=1e-6) and b.mean == pytest.approx(a.mean, rel=1e-6)
-        assert local.strategy.state_dict()["population"] == remote.strategy.state_dict()["population"]
+        assert same_data(local.strategy.state_dict()["population"], remote.strategy.state_dict()["population"])
     finally:
         local.backend.close()
         remote.backend.close()

@@ -10,9 +10,11 @@ from evohyper.testing.neat_genomes import cppn_config, random_batch
 
 
 class TestNEATStrategy(StrategyContract):
+    """The contract with the reference engine, neat-python's own objects."""
+
     strategy_class = NEAT
     genome_size = None
-    options = {"popsize": 20}
+    options = {"popsize": 20, "engine": "neat-python"}
     generations = 15
 
     def state_scale(self, strategy):

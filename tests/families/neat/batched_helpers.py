@@ -9,6 +9,7 @@ import torch
 from evohyper.families.neat.batched_engine import BatchedEngine
 from evohyper.families.neat.genome import GenomeBatch
 from evohyper.families.neat.strategy import NEAT
+from evohyper.testing.states import same_data  # noqa: F401  (re-exported to the engine tests)
 
 #: a small problem with structural churn: species form, stagnate and die within a few generations
 SMALL = dict(popsize=40, num_inputs=3, num_outputs=2, node_add_prob=0.3, conn_add_prob=0.5, node_delete_prob=0.1,
@@ -18,9 +19,9 @@ SMALL = dict(popsize=40, num_inputs=3, num_outputs=2, node_add_prob=0.3, conn_ad
 
 def fitness_of(genomes: GenomeBatch) -> torch.Tensor:
     """Cheap, structure-sensitive fitness: reward an enabled weight sum near 2 and a few nodes. Summed in
-    float64 (exact for a row's few float32 weights), so it does not depend on the padded width: torch sums a
-    float32 row in another order at another width."""
-    enabled = genomes.weight.double() * (genomes.enabled & genomes.conn_live)
+    float64 from the weights rounded to float32 (exact for a row's few float32 values), so it does not depend on
+    the padded width: torch sums a row in another order at another width, and float64 genes' sums would round."""
+    enabled = genomes.weight.float().double() * (genomes.enabled & genomes.conn_live)
     return (-(enabled.sum(dim=1) - 2.0).abs() + 0.1 * genomes.n_nodes.clamp(max=6).double()).cpu()
 
 
@@ -59,18 +60,3 @@ def assert_same_engine(a: BatchedEngine, b: BatchedEngine) -> None:
     assert torch.equal(a.species_of, b.species_of)
 
 
-def same_data(a, b) -> bool:
-    """Are two states equal: tensors bit for bit (dtype, shape, NaN where NaN), dicts and lists item by item?"""
-    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
-        if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)) or a.dtype != b.dtype \
-                or a.shape != b.shape:
-            return False
-        if a.is_floating_point():
-            nan = torch.isnan(a)
-            return torch.equal(nan, torch.isnan(b)) and torch.equal(a[~nan], b[~nan])
-        return torch.equal(a, b)
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same_data(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(same_data(x, y) for x, y in zip(a, b))
-    return a == b or (a != a and b != b)

@@ -251,3 +251,42 @@ def test_a_state_loads_onto_a_fresh_engine_only():
     engine = BatchedEngine(a._engine.cfg, 0)
     with pytest.raises(ValueError, match="batched NEAT engine state"):
         engine.load_state_dict({"kind": "neat", "engine": "neat-python"})
+
+
+def test_default_dtype_is_float64_the_configuration_the_parity_study_holds_for():
+    from evohyper.families.neat.strategy import DEFAULT_DTYPE
+
+    options = {k: v for k, v in SMALL.items() if k != "dtype"}
+    s = generations(strategy(0, **options), 1)
+    assert DEFAULT_DTYPE == "float64" and s.dtype == torch.float64 and s._engine.population.dtype == torch.float64
+    assert s.state_dict()["dtype"] == "float64"
+
+
+@pytest.mark.parametrize("with_key", [True, False])
+def test_a_checkpoint_resumes_in_its_own_dtype_when_dtype_is_null(with_key, tmp_path):
+    """A float32 run resumed with ``dtype`` null (whose default is float64) stays float32 and continues bit for bit,
+    also from a state written before the ``dtype`` key existed (its gene tensors say it)."""
+    options = {k: v for k, v in SMALL.items() if k != "dtype"}
+    a = generations(strategy(4, **options, dtype="float32"), 3)
+    state = load_state(save_state(a.state_dict(), tmp_path / "c.pt"))
+    if not with_key:
+        del state["dtype"]
+    b = strategy(4, **options)
+    b.load_state_dict(state)
+    assert b.dtype == torch.float32
+    for _ in range(3):
+        x, y = a.ask(), b.ask()
+        assert_same_batch(x, y)
+        a.tell(fitness_of(x))
+        b.tell(fitness_of(y))
+    assert_same_engine(a._engine, b._engine)
+
+
+def test_a_checkpoint_refuses_an_explicit_other_dtype_naming_strategy_dtype(tmp_path):
+    options = {k: v for k, v in SMALL.items() if k != "dtype"}
+    state = load_state(save_state(generations(strategy(0, **options, dtype="float32"), 2).state_dict(),
+                                  tmp_path / "c.pt"))
+    b = strategy(0, **options, dtype="float64")
+    with pytest.raises(ValueError, match=r"strategy\.dtype") as err:
+        b.load_state_dict(state)
+    assert "float32" in str(err.value) and "\n" not in str(err.value)

@@ -88,7 +88,8 @@ def _write(tmp_path, name):
     raw.update(name=name, budget={"generations": 40}, backend={"name": "local"},
                output={"runs_dir": str(tmp_path / "runs"), "tensorboard": False, "progress": False,
                        "checkpoint_every": 1, "keep_checkpoints": 3})
-    raw["strategy"] = {**raw["strategy"], "popsize": 60, "neat_config": str(ROOT / raw["strategy"]["neat_config"])}
+    raw["strategy"] = {**raw["strategy"], "popsize": 60, "neat_config": str(ROOT / raw["strategy"]["neat_config"]),
+                       "engine": "neat-python"}   # the batched engine's kill -9 test: test_batched_runs.py
     return write_config(tmp_path, raw)
 
 

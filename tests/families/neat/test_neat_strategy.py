@@ -1,5 +1,6 @@
-"""NEAT strategy: neat-python's own algorithm handing out GenomeBatches, deterministic, explicit checkpoints that
-resume exactly."""
+"""NEAT strategy with engine ``neat-python`` (the reference; the default engine is ``batched``, tested in
+test_batched_*.py): neat-python's own algorithm handing out GenomeBatches, deterministic, explicit checkpoints
+that resume exactly."""
 import gc
 import random
 
@@ -17,7 +18,7 @@ from evohyper.families.neat.genome import GenomeBatch
 from evohyper.families.neat.strategy import NEAT
 
 SMALL = dict(popsize=24, num_inputs=3, num_outputs=2, node_add_prob=0.3, conn_add_prob=0.5,
-             compatibility_threshold=1.5, max_stagnation=3, species_elitism=1)
+             compatibility_threshold=1.5, max_stagnation=3, species_elitism=1, engine="neat-python")
 
 
 def fitness_of(genomes):
