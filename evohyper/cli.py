@@ -303,9 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         logger.addHandler(handler)
     logger.setLevel(logging.INFO if args.verbose else logging.WARNING)
     from evohyper.config import ConfigError
-    from evohyper.engine.backends.ray.pool import BackendError  # no Ray import: it is imported lazily
-    from evohyper.engine.checkpoint import CheckpointError
-    from evohyper.engine.evaluation import TaskError
+    from evohyper.engine.errors import BackendError, CheckpointError, TaskError
 
     signal.signal(signal.SIGTERM, _on_sigterm)   # (re-installed after Ray starts: runtime.restore_sigterm)
     try:
