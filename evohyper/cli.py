@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 EXIT_CONFIG = 2
 
@@ -202,7 +203,7 @@ def _replay(run_dir: Path, args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_export(sub: argparse._SubParsersAction) -> None:
+def _add_export(sub: Any) -> None:   # what ArgumentParser.add_subparsers returns
     """`evohyper export RUN_DIR --format torch|onnx [--out FILE]`: the best phenotype as a file (evohyper.export)."""
     def run_export(args: argparse.Namespace) -> int:
         from evohyper.export import ExportError, export_run

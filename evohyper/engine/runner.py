@@ -40,10 +40,10 @@ def make_backend(config: Config, components: Components) -> Any:
         return LocalBackend(spec, device=config.backend.evaluation_device(), components=components,
                             threads=choose(config.backend).evaluator)
     from evohyper.engine.backends.ray import RayBackend  # Ray is imported only when asked for
-    return RayBackend(spec, config.backend, sys_path=_plugin_paths())
+    return RayBackend(spec, config.backend, sys_path=plugin_paths())
 
 
-def _plugin_paths() -> list[str]:
+def plugin_paths() -> list[str]:
     """Where a driver finds user modules (cwd, PYTHONPATH): actors on this machine look there too."""
     return [os.getcwd(), *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
 

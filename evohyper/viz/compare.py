@@ -31,33 +31,16 @@ import shlex
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from evohyper.config import ConfigError, apply_overrides, load_raw, validate
 from evohyper.viz.compare_report import write_report
+from evohyper.viz.compare_spec import CompareRun, CompareSpec
 
 RUN_DEFAULTS = ["backend.name=local", "output.tensorboard=false", "output.progress=false"]
 log = logging.getLogger("evohyper.compare")
-
-
-@dataclass
-class CompareRun:
-    label: str
-    config: str
-    overrides: list[str] = field(default_factory=list)
-
-
-@dataclass
-class CompareSpec:
-    name: str
-    runs: list[CompareRun]
-    seeds: list[int]
-    title: str = ""
-    overrides: list[str] = field(default_factory=list)
-    criterion: dict[str, Any] = field(default_factory=dict)
-    path: str = ""
 
 
 def load_spec(path: str | Path) -> CompareSpec:
@@ -177,10 +160,10 @@ def run_all(jobs: list[tuple[str, Any]], parallel: str = "auto", num_cpus: int |
 
     owns = ray_runtime.connect(None, num_cpus=num_cpus or os.cpu_count() or 1)
     try:
-        from evohyper.engine.runner import _plugin_paths
+        from evohyper.engine.runner import plugin_paths
 
         remote = ray.remote(num_cpus=1)(_run_in_worker)
-        return ray.get([remote.remote(cfg, label, _plugin_paths()) for label, cfg in jobs])
+        return ray.get([remote.remote(cfg, label, plugin_paths()) for label, cfg in jobs])
     finally:
         if owns:
             ray_runtime.disconnect()

@@ -11,7 +11,7 @@ import numpy as np
 import yaml
 
 if TYPE_CHECKING:
-    from evohyper.viz.compare import CompareSpec
+    from evohyper.viz.compare_spec import CompareSpec
 
 
 def _band(results: list[dict[str, Any]], x_key: str, log: bool
