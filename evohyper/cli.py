@@ -140,11 +140,14 @@ def _cmd_describe(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
+    from evohyper.engine.run_dir import RunDir
     from evohyper.viz.run_report import pictures, plot_fitness, summarize
 
     run_dir = Path(args.run_dir)
-    if not (run_dir / "config.yaml").is_file():
-        print(f"error: {run_dir} is not a run directory (no config.yaml)", file=sys.stderr)
+    try:
+        RunDir.open(run_dir)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     summary = summarize(run_dir)
     png = plot_fitness(run_dir)

@@ -111,16 +111,14 @@ def budget_note(jobs: list[tuple[str, Any]]) -> str | None:
 
 def run_one(config: Any, label: str) -> dict[str, Any]:
     """One search with the local backend; returns its metrics rows, summary and decoder description."""
-    import json
-
+    from evohyper.engine.run_dir import RunDir
     from evohyper.engine.runner import run
     from evohyper.viz.run_report import read_metrics, summarize
 
     # threads: the engine's policy, as in `evohyper run` (evohyper/engine/threads.py; inside a Ray task
     # its cores are the task's one reserved CPU, through the OMP_NUM_THREADS that Ray sets)
     _, run_dir = run(config)
-    best = run_dir / "best" / "phenotype.json"
-    decoder = json.loads(best.read_text()).get("decoder", {}) if best.is_file() else {}
+    decoder = (RunDir(run_dir).best_summary() or {}).get("decoder", {})
     return {"label": label, "seed": config.seed, "rows": read_metrics(run_dir), "summary": summarize(run_dir),
             "decoder": decoder}
 
