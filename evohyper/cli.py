@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 EXIT_CONFIG = 2
 
@@ -139,11 +140,14 @@ def _cmd_describe(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
+    from evohyper.engine.run_dir import RunDir
     from evohyper.viz.run_report import pictures, plot_fitness, summarize
 
     run_dir = Path(args.run_dir)
-    if not (run_dir / "config.yaml").is_file():
-        print(f"error: {run_dir} is not a run directory (no config.yaml)", file=sys.stderr)
+    try:
+        RunDir.open(run_dir)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     summary = summarize(run_dir)
     png = plot_fitness(run_dir)
@@ -202,7 +206,7 @@ def _replay(run_dir: Path, args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_export(sub: argparse._SubParsersAction) -> None:
+def _add_export(sub: Any) -> None:   # what ArgumentParser.add_subparsers returns
     """`evohyper export RUN_DIR --format torch|onnx [--out FILE]`: the best phenotype as a file (evohyper.export)."""
     def run_export(args: argparse.Namespace) -> int:
         from evohyper.export import ExportError, export_run
@@ -303,9 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         logger.addHandler(handler)
     logger.setLevel(logging.INFO if args.verbose else logging.WARNING)
     from evohyper.config import ConfigError
-    from evohyper.engine.backends.ray.pool import BackendError  # no Ray import: it is imported lazily
-    from evohyper.engine.checkpoint import CheckpointError
-    from evohyper.engine.evaluation import TaskError
+    from evohyper.engine.errors import BackendError, CheckpointError, TaskError
 
     signal.signal(signal.SIGTERM, _on_sigterm)   # (re-installed after Ray starts: runtime.restore_sigterm)
     try:

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     task = DigitsTask()
     task.setup("cpu")
-    x_test, y_test = task._split("test", torch.device("cpu"))
+    x_test, y_test = task.split("test", torch.device("cpu"))
     before = accuracy(net, x_test, y_test)
     net.train()
     opt = torch.optim.Adam(net.parameters(), lr=1e-2)         # 3. fine-tune by gradient

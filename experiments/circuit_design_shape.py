@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments.circuit_design_write import LENGTHS, PUBLISHED, _by_length, columns, same_targets
+from experiments.circuit_design_columns import LENGTHS, PUBLISHED, by_length, columns, same_targets
 
 TARGET = 0.25
 
 
 def _curve(col: dict, metric: str = "equivalent") -> list[float]:
-    return _by_length(col[metric], col["length"])
+    return by_length(col[metric], col["length"])
 
 
 def _ends(curve: list[float]) -> tuple[float, float]:

@@ -7,8 +7,8 @@ import numpy as np
 
 from evohyper.families.circuits.drawing import circuit_text
 from evohyper.families.circuits.space import DEFAULT_SPACE as SPACE
+from experiments.circuit_design_columns import LENGTHS, NAMES, by_length, columns, same_targets, table
 from experiments.circuit_design_shape import outlook_lines, shape_lines
-from experiments.circuit_design_write import LENGTHS, NAMES, _by_length, columns, same_targets, table
 
 PAPER = [
     ("component set", "R, C, L in a two-port chain, series or parallel (read: abstract, introduction)",
@@ -33,7 +33,7 @@ PAPER = [
 
 
 def _mean(col: dict, metric: str) -> float:
-    return float(np.mean(_by_length(col[metric], col["length"])))
+    return float(np.mean(by_length(col[metric], col["length"])))
 
 
 def report_lines(res: dict, plots: dict[str, Path], command: str, seconds: float, env: dict) -> list[str]:
@@ -43,7 +43,7 @@ def report_lines(res: dict, plots: dict[str, Path], command: str, seconds: float
     ours, ga_small, ga_big = same["ours"], same["GA (same wall-clock)"], same[big_name]
     ours_all = _mean(cols["ours"], "equivalent")
     long = [i for i, n in enumerate(LENGTHS) if n >= 6]
-    beats = {g: all(_by_length(ours["equivalent"], ours["length"])[i] > _by_length(same[g]["equivalent"],
+    beats = {g: all(by_length(ours["equivalent"], ours["length"])[i] > by_length(same[g]["equivalent"],
                                                                                     same[g]["length"])[i]
                     for i in long) for g in ("GA (same wall-clock)", big_name)}
     networks = [m for m in s.designers]

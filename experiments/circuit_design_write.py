@@ -11,64 +11,8 @@ import torch
 from evohyper.families.circuits.designer import parameter_count
 from evohyper.families.circuits.drawing import draw_ladder
 from evohyper.families.circuits.space import DEFAULT_SPACE as SPACE
-
-LENGTHS = list(SPACE.lengths)
-PUBLISHED = {  # Rotman & Wolf (2020), Table 1: accuracy by length 4..10
-    "exact": {"GA": [.58, .28, .09, .03, .01, 0, 0], "GRU": [.01, 0, 0, 0, 0, 0, 0],
-              "GRU per length": [.30, .08, .02, 0, 0, 0, 0], "hypernet, GRU-only": [.07, .05, .04, .01, 0, 0, 0],
-              "ours w/o simulator": [.30, .41, .50, .46, .44, .42, .42], "ours": [.32, .42, .51, .46, .44, .42, .43]},
-    "kinds_match": {"GA": [.66, .35, .15, .05, .02, 0, 0], "ours": [.36, .45, .54, .47, .49, .47, .46]},
-}
-NAMES = {"exact": "exact (kinds + values)", "kinds_match": "kinds only (placements and elements, values ignored)",
-         "equivalent": "response-equivalent (max |log(r / r_target)| < 0.01)"}
-
-
-def _by_length(values, lengths) -> list[float]:
-    v, ln = np.asarray(values, dtype=float), np.asarray(lengths)
-    return [float(v[ln == n].mean()) for n in LENGTHS]
-
-
-def columns(res: dict) -> dict[str, dict]:
-    """Every method's per-target metrics and lengths, on the GA's targets (the first ga_per_length test
-    targets per length) and, for the networks, on all their test targets."""
-    s, test_len = res["settings"], res["test"].lengths.numpy()
-    cols = {}
-    for label, ga in res["ga"].items():
-        cols[f"GA ({'same wall-clock' if label != 'big' else f'{s.big_budget} evaluations'})"] = {
-            **{m: ga[m] for m in ("exact", "kinds_match", "equivalent")}, "length": ga["length"]}
-    for name, net in res["nets"].items():
-        for mode, suffix in (("greedy", " w/o simulator"), ("full", "")):
-            cols[name + suffix] = {**{m: net[mode][m] for m in ("exact", "kinds_match", "equivalent")},
-                                   "length": test_len.tolist()}
-    cols["hybrid: GA seeded by ours"] = {**{m: res["hybrid"][m] for m in ("exact", "kinds_match", "equivalent")},
-                                         "length": res["hybrid"]["length"]}
-    return cols
-
-
-def same_targets(res: dict, col: dict) -> dict:
-    """A network column restricted to the GA's targets (first ga_per_length per length)."""
-    s = res["settings"]
-    if len(col["length"]) != s.nn_per_length * len(LENGTHS):    # a GA column: already on those targets
-        return col
-    keep = np.arange(len(col["length"])) % s.nn_per_length < s.ga_per_length
-    return {k: list(np.asarray(v)[keep]) for k, v in col.items()}
-
-
-def table(res: dict, metric: str, methods: list[str], restrict: bool) -> list[str]:
-    cols = columns(res)
-    head = ["| length | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
-    data = {m: (same_targets(res, cols[m]) if restrict else cols[m]) for m in methods}
-    rows = []
-    for i, n in enumerate(LENGTHS):
-        cells = []
-        for m in methods:
-            ours = _by_length(data[m][metric], data[m]["length"])[i]
-            paper = PUBLISHED.get(metric, {}).get("GA" if m.startswith("GA") else m)
-            cells.append(f"{ours:.2f} / {paper[i]:.2f}" if paper and ", paper's input" not in m else f"{ours:.2f}")
-        rows.append(f"| {n} | " + " | ".join(cells) + " |")
-    means = [np.mean(_by_length(data[m][metric], data[m]["length"])) for m in methods]
-    rows.append("| mean 4-10 | " + " | ".join(f"**{v:.3f}**" for v in means) + " |")
-    return head + rows
+from experiments.circuit_design_columns import LENGTHS, by_length, columns, same_targets
+from experiments.circuit_design_text import report_lines
 
 
 def _plt():
@@ -102,13 +46,13 @@ def plot_training(res: dict, path: Path) -> Path:
     return path
 
 
-def plot_by_length(res: dict, path: Path) -> Path:
+def plotby_length(res: dict, path: Path) -> Path:
     plt = _plt()
     cols = columns(res)
     fig, ax = plt.subplots(figsize=(6.5, 3.8), dpi=100)
     for m in [c for c in cols if c.startswith("GA")] + ["ours", "ours w/o simulator", "hybrid: GA seeded by ours"]:
         data = same_targets(res, cols[m])
-        ax.plot(LENGTHS, _by_length(data["equivalent"], data["length"]), marker="o", label=m,
+        ax.plot(LENGTHS, by_length(data["equivalent"], data["length"]), marker="o", label=m,
                 ls="--" if m.startswith("hybrid") else "-")          # the hybrid often lies on ours
     ax.set_xlabel("circuit length (components)")
     ax.set_ylabel("response-equivalent accuracy")
@@ -165,11 +109,9 @@ def plot_circuits(res: dict, path: Path, picks: list[tuple[int, int]]) -> Path:
 
 
 def write(res: dict, out_dir: Path, command: str, seconds: float) -> Path:
-    from experiments.circuit_design_text import report_lines
-
     out_dir.mkdir(parents=True, exist_ok=True)
     plots = {"training": plot_training(res, out_dir / "circuit_design_training.png"),
-             "by_length": plot_by_length(res, out_dir / "circuit_design_by_length.png"),
+             "by_length": plotby_length(res, out_dir / "circuit_design_by_length.png"),
              "examples": plot_examples(res, out_dir / "circuit_design.png", [(4, 0), (7, 0), (10, 0)]),
              "circuits": plot_circuits(res, out_dir / "circuit_design_circuits.png", [(4, 0), (7, 0), (10, 0)])}
     env = {"python": platform.python_version(), "torch": torch.__version__, "machine": platform.machine(),

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from experiments.multi_seed import _band, run_seeds
+from experiments.multi_seed import band, run_seeds
 
 TASKS = {"visual": ("visual discrimination 11x11", "ES-HyperNEAT: a hidden sheet over the 11x11 square between "
                                                    "the input and output sheets; fixed: no hidden layer (the "
@@ -38,7 +38,7 @@ def _plot(results: dict[tuple[str, str], list[dict[str, Any]]], task: str, path:
     for (method, label), colour in zip(METHODS, ("#d95f02", "#1b9e77")):
         runs = results[(task, method)]
         for ax, key in ((axes[0], "generation"), (axes[1], "seconds")):
-            grid, mean, std = _band(runs, key)
+            grid, mean, std = band(runs, key)
             ax.plot(grid, mean, color=colour, lw=2, label=f"{label} (mean of {len(runs)} seeds)")
             ax.fill_between(grid, mean - std, mean + std, color=colour, alpha=0.15)
     for ax, label in zip(axes, ("generation", "wall-clock seconds (one process, 1 torch thread)")):

@@ -36,7 +36,7 @@ def _finetune_lines(c: dict, s: dict) -> list[str]:
     if not rows:
         return []
     L = ["Exploratory: k Adam steps on the training split for each of the cells before scoring (all cells in "
-         "one batched loss, `evohyper/nas/finetune.py`), from the GHN's weights or, for scale, from He "
+         "one batched loss, `evohyper/families/nas/finetune.py`), from the GHN's weights or, for scale, from He "
          "initialisation (the from-scratch recipe cut to k steps, another init seed):\n",
          "| start | steps | lr | Kendall tau (accuracy) | seconds for all cells |", "|---|---|---|---|---|"]
     for r in rows:
@@ -95,9 +95,9 @@ def write(res: dict, out_dir: Path, command: str, total_seconds: float) -> Path:
          "## Setup\n",
          f"* Space: cells of {d['nodes']} nodes (stem 3x3 conv, {d['nodes'] - 2} op nodes from conv3x3, conv5x5, "
          f"dwconv3x3, maxpool3x3, avgpool3x3, identity with 1-{d['max_inputs']} inputs each, head = 2x2 average "
-         f"pool + linear), {d['channels']} channels (`evohyper/nas/space.py`, executor `evohyper/nas/executor.py`, "
-         "mixed populations `evohyper/nas/phenotypes.py`).",
-         f"* GHN (decoder `ghn`, `evohyper/decoders/ghn.py` over `evohyper/nas/ghn.py`): hidden {d['hidden']}, "
+         f"pool + linear), {d['channels']} channels (`evohyper/families/nas/space.py`, executor `evohyper/families/nas/executor.py`, "
+         "mixed populations `evohyper/families/nas/phenotypes.py`).",
+         f"* GHN (decoder `ghn`, `evohyper/families/nas/decoder.py` over `evohyper/families/nas/ghn.py`): hidden {d['hidden']}, "
          f"{d.get('passes', 1)} round(s) of one forward + one backward gated (GRU) message pass, "
          + (f"virtual edges up to distance {d['virtual_edges']} (weighted 1/distance, own MLP). "
             if d.get("virtual_edges") else "no virtual edges. ") +
@@ -111,7 +111,7 @@ def write(res: dict, out_dir: Path, command: str, total_seconds: float) -> Path:
          f"`{s['weights_out']}`, which the search configs load (`decoder.weights`).",
          f"* From scratch: He init, Adam lr 1e-2, {s['scratch_steps']} steps of 64 samples, "
          f"{s['seeds_per_cell']} seeds per cell averaged (trained together as one batched group, "
-         "`evohyper/nas/training.py`); accuracy on the fixed validation split (359 samples). For the "
+         "`evohyper/families/nas/training.py`); accuracy on the fixed validation split (359 samples). For the "
          f"correlation set, {s.get('ref_repeats', 1)} such independent runs (training seeds 0..."
          f"{s.get('ref_repeats', 1) - 1}, so {s['seeds_per_cell'] * s.get('ref_repeats', 1)} seeds per cell) are "
          "averaged to lower the reference's noise; the searches' retrainings use one run.\n",

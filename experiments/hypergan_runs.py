@@ -182,7 +182,7 @@ def run_seed(seed: int, work: Path) -> dict[str, Any]:
     task = DigitsTask()
     task.setup("cpu")
     target = task.target({"hidden": [HIDDEN]})
-    x_test, y_test = task._split("test", torch.device("cpu"))
+    x_test, y_test = task.split("test", torch.device("cpu"))
     data = {
         "test": (x_test, y_test),
         "inputs": {
@@ -237,7 +237,7 @@ def run_seed(seed: int, work: Path) -> dict[str, Any]:
         )
     )
     out["seconds"]["CMA-ES over s"] = time.perf_counter() - t
-    x_val, y_val = task._split("val", torch.device("cpu"))
+    x_val, y_val = task.split("val", torch.device("cpu"))
     with torch.no_grad():
         best = dec.decode(torch.as_tensor(result.best_genotype).reshape(1, -1))
         prior_s = dec.sample_noise(100, seed=seed + 1000)

@@ -25,7 +25,7 @@ def run_seeds(config_path: Path, seeds: list[int], overrides: list[str], runs_di
     return results
 
 
-def _band(results: list[dict[str, Any]], x_key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def band(results: list[dict[str, Any]], x_key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Best-so-far interpolated on a common x grid (runs that stop early hold their last value)."""
     xs = [np.array([r[x_key] for r in res["rows"]]) for res in results]
     ys = [np.array([r["best_so_far"] for r in res["rows"]]) for res in results]
@@ -44,7 +44,7 @@ def plot_curves(results: list[dict[str, Any]], path: Path, title: str) -> Path:
                            (axes[1], "seconds", "wall-clock seconds")):
         for res in results:
             ax.plot([r[key] for r in res["rows"]], [r["best_so_far"] for r in res["rows"]], lw=0.8, alpha=0.35)
-        grid, mean, std = _band(results, key)
+        grid, mean, std = band(results, key)
         ax.plot(grid, mean, lw=2, color="k", label=f"mean of {len(results)} seeds")
         ax.fill_between(grid, mean - std, mean + std, alpha=0.2, color="k", label="± std")
         ax.set_xlabel(label)

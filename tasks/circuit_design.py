@@ -21,12 +21,17 @@ from typing import Any, ClassVar, Literal
 import torch
 
 from evohyper.api.task import EvalResult, Task
-from evohyper.families.circuits.canonical import same_circuit, same_kinds
-from evohyper.families.circuits.dataset import SPLITS, circuit_block
-from evohyper.families.circuits.drawing import plot_design
-from evohyper.families.circuits.phenotypes import CircuitPhenotypes, CircuitSpec
-from evohyper.families.circuits.simulator import log_ratio
-from evohyper.families.circuits.space import DEFAULT_SPACE
+from evohyper.families.circuits import (
+    DEFAULT_SPACE,
+    SPLITS,
+    CircuitPhenotypes,
+    CircuitSpec,
+    circuit_block,
+    log_ratio,
+    plot_design,
+    same_circuit,
+    same_kinds,
+)
 from evohyper_tasks._common import check_choice, check_float, check_int
 
 MAX_TARGETS = 100_000

@@ -131,7 +131,8 @@ class DigitsTask(Task):
         self._data = {name: (torch.from_numpy(x.copy()).to(self.device), torch.from_numpy(y.copy()).to(self.device))
                       for name, (x, y) in load_split().items()}
 
-    def _split(self, name: str, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    def split(self, name: str, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """The images and labels of split ``name`` (train, val, test) on ``device``, set up on first use."""
         if self.device != device or not self._data:
             self.setup(device)  # evaluated before setup, or phenotypes on another device
         return self._data[name]
@@ -143,7 +144,7 @@ class DigitsTask(Task):
         """One epoch over the training split in an order shuffled from ``seed``: ``(x [B, 64], y [B])``
         batches, the last one possibly smaller. Call again (e.g. with ``seed + epoch``) for more epochs."""
         check_int("digits", "batch_size", batch_size, 1)
-        x, y = self._split("train", self.device or torch.device("cpu"))
+        x, y = self.split("train", self.device or torch.device("cpu"))
         order = torch.randperm(len(y), generator=torch.Generator().manual_seed(int(seed))).to(x.device)
         for start in range(0, len(y), batch_size):
             idx = order[start:start + batch_size]
@@ -169,7 +170,7 @@ class DigitsTask(Task):
         return ce, acc
 
     def evaluate(self, phenotypes: MLPPhenotypes, seed: int) -> EvalResult:
-        x, y = self._split("val", phenotypes.device)
+        x, y = self.split("val", phenotypes.device)
         if self.eval_batch is not None:
             pick = torch.randperm(len(y), generator=torch.Generator().manual_seed(int(seed)))[:self.eval_batch]
             pick = pick.to(x.device)
@@ -188,7 +189,7 @@ class DigitsTask(Task):
 
     def test_metrics(self, phenotypes: MLPPhenotypes) -> dict[str, torch.Tensor]:
         """Held-out test accuracy and cross-entropy ``{name: [P]}`` (reported once, at the end)."""
-        x, y = self._split("test", phenotypes.device)
+        x, y = self.split("test", phenotypes.device)
         with torch.no_grad():
             ce, acc = self._scores(phenotypes, x, y)
         return {"test_accuracy": acc, "test_loss": ce}

@@ -29,7 +29,7 @@ import torch
 
 from evohyper.api.phenotypes import MLPPhenotypes, TargetSpec
 from evohyper.api.task import EvalResult, Replay, Task
-from evohyper.families.hyperneat.substrate import SubstrateSpec
+from evohyper.families.hyperneat import SubstrateSpec
 from evohyper_tasks import _common, _mujoco_log
 from evohyper_tasks._common import NETWORK_KEYS, check_choice, check_float, check_int, mlp_target
 from evohyper_tasks.gym_substrate import SUBSTRATE_KEYS, body_layers, check_substrate_block

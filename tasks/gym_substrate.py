@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from evohyper.families.hyperneat.substrate import Substrate, grid
+from evohyper.families.hyperneat import Substrate, grid
 from evohyper_tasks._common import MAX_LAYERS
 
 SPREAD = 0.1  # distance between nodes that share an anchor (normalised units)

@@ -28,7 +28,7 @@ import torch
 
 from evohyper.api.phenotypes import MLPPhenotypes
 from evohyper.api.task import EvalResult, Task
-from evohyper.families.hyperneat.substrate import SubstrateSpec, sandwich
+from evohyper.families.hyperneat import SubstrateSpec, sandwich
 from evohyper_tasks._common import check_choice, check_int
 
 BASE = 11

@@ -21,7 +21,8 @@ import torch
 
 from evohyper.api.registry import row_batches
 
-__all__ = ["RowBatch", "cat_rows", "from_payload", "is_row_batch", "kind_of", "row_batches", "to_payload"]
+__all__ = ["RowBatch", "cat_rows", "from_payload", "is_row_batch", "kind_of", "population_of_one", "row_batches",
+           "to_payload"]
 
 
 @runtime_checkable
@@ -52,6 +53,15 @@ def is_row_batch(obj: Any) -> bool:
     """A registered row batch (plain tensors, lists and other genotypes are not)."""
     return not isinstance(obj, (torch.Tensor, list, tuple, dict)) and isinstance(obj, RowBatch) \
         and kind_of(obj) is not None
+
+
+def population_of_one(genotype: Any) -> Any:
+    """One genotype as a population of one, whatever its type (a tensor row gains a first dimension, a row
+    batch's one genotype already is a batch of one row, anything else goes in a list): what a decoder
+    decodes when one individual (the exported best, a replayed one) is all there is."""
+    if isinstance(genotype, torch.Tensor):
+        return genotype.unsqueeze(0)
+    return genotype if is_row_batch(genotype) else [genotype]
 
 
 def kind_of(obj: Any) -> str | None:

@@ -159,8 +159,20 @@ class Strategy(ABC):
         back); the default suits genotypes that are plain JSON already."""
         return data
 
+    def copy_genotype(self, population: Any, i: int) -> Any:
+        """Genotype ``i`` of a population this strategy asked for, as a copy that keeps no view of the
+        population (best-so-far, the re-evaluation's candidates). Subclasses override ``_copy_genotype``."""
+        return self._copy_genotype(population, i)
+
+    def discard(self) -> None:
+        """Forget the last ``ask`` without telling it (a population drawn only to look at, e.g. an
+        ensemble of the final search distribution): the strategy is askable again. The draw itself is not
+        undone (the strategy's generators moved on), so a discarded ask changes the rest of the run."""
+        self._population = None
+
     @staticmethod
     def _copy_genotype(population: Any, i: int) -> Any:
+        """The copy ``copy_genotype`` hands out; the default suits tensors and immutable genotypes."""
         item = population[i]
         return item.detach().clone() if isinstance(item, torch.Tensor) else item
 

@@ -141,7 +141,7 @@ def build_strategy(spec: ComponentsSpec, info: DecoderInfo, cls: type | None = N
 
 def _cwd_importable() -> None:
     """User modules (``plugins:``, a gym ``env: "module:Id-v0"``) are found in the current directory, as under
-    ``python -m`` and in Ray actors (``engine.runner._plugin_paths``); the ``evohyper`` console script
+    ``python -m`` and in Ray actors (``engine.runner.plugin_paths``); the ``evohyper`` console script
     does not put it on ``sys.path``. Appended, so it never shadows an installed module."""
     cwd = os.getcwd()
     if cwd not in sys.path and "" not in sys.path:

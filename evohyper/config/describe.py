@@ -19,7 +19,7 @@ import yaml
 from evohyper.api.registry import first_sentence
 from evohyper.config.budget import Budget
 from evohyper.config.build import COMPONENTS
-from evohyper.config.options import _describe, options_of
+from evohyper.config.options import describe_type, options_of
 from evohyper.config.sections import BackendConfig, EvaluationConfig, OutputConfig, ReevaluateConfig
 
 #: the engine's own config sections ``evohyper describe NAME`` documents besides components
@@ -103,7 +103,7 @@ def component(kind: str, name: str) -> Component:
     target = reg.get(name)
     opts = options_of(target, skip)
     docs = option_docs(target, list(opts))
-    options = [Option(k, _describe(tp) if tp is not Any else "any", _yaml(default), docs.get(k, ""))
+    options = [Option(k, describe_type(tp) if tp is not Any else "any", _yaml(default), docs.get(k, ""))
                for k, (tp, default) in opts.items()]
     notes = []
     if kind == "task":
@@ -140,7 +140,7 @@ def section(name: str) -> Component:
     target = SECTIONS[name]
     opts = options_of(target)
     docs = option_docs(target, list(opts))
-    options = [Option(k, _describe(tp) if tp is not Any else "any", _yaml(default), docs.get(k, ""))
+    options = [Option(k, describe_type(tp) if tp is not Any else "any", _yaml(default), docs.get(k, ""))
                for k, (tp, default) in opts.items()]
     return Component("section", name, first_sentence(inspect.getdoc(target)), options)
 

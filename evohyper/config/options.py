@@ -27,15 +27,16 @@ class ConfigError(ValueError):
         return type(self), (self.path, self.message)
 
 
-def _describe(tp: Any) -> str:
+def describe_type(tp: Any) -> str:
+    """An annotation in words, as error messages and ``evohyper describe`` say it (``one of 'a', 'b'``)."""
     origin = typing.get_origin(tp)
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
     if origin in (Union, types.UnionType):
-        return " or ".join(_describe(a) for a in typing.get_args(tp))
+        return " or ".join(describe_type(a) for a in typing.get_args(tp))
     if origin in (list, tuple, typing.Sequence):
         args = typing.get_args(tp)
-        return f"a list of {_describe(args[0])}" if args else "a list"
+        return f"a list of {describe_type(args[0])}" if args else "a list"
     if origin is dict:
         return "a mapping"
     if tp is type(None):
@@ -102,7 +103,7 @@ def check_block(path: str, block: Any, target: Any, skip: Iterable[str] = (), ex
                               f"{', '.join(allowed) or '(none)'}")
         tp, _ = opts[key]
         if not matches(value, tp):
-            raise ConfigError(f"{path}.{key}" if path else key, f"got {value!r}, expected {_describe(tp)}")
+            raise ConfigError(f"{path}.{key}" if path else key, f"got {value!r}, expected {describe_type(tp)}")
     for key, (tp, default) in opts.items():
         if default is inspect.Parameter.empty and key not in block:
-            raise ConfigError(f"{path}.{key}" if path else key, f"missing required key ({_describe(tp)})")
+            raise ConfigError(f"{path}.{key}" if path else key, f"missing required key ({describe_type(tp)})")

@@ -13,9 +13,8 @@ import torch
 
 from evohyper.api.phenotypes import ACTIVATIONS, MLPSpec, Phenotypes, TargetSpec
 from evohyper.decoders import _ha
-from evohyper.decoders._params import init_std, standard_init
+from evohyper.decoders._params import init_std, positive_size, standard_init
 from evohyper.decoders.parametrised import ParametrisedDecoder
-from evohyper.decoders.static_hyper import _positive
 
 
 @dataclass
@@ -85,7 +84,7 @@ class InputConditionedDecoder(ParametrisedDecoder):
         super().__init__(target, genotype, init_seed, allowed=("theta", "all"))
         if not isinstance(target, MLPSpec):
             raise ValueError(f"decoder hyper_conditioned needs an MLP target, got {type(target).__name__}")
-        _positive("embedding", embedding), _positive("hidden", hidden)
+        positive_size("embedding", embedding), positive_size("hidden", hidden)
         weights = [f"w{i}" for i in range(target.num_layers)]
         chosen = weights if layers is None else list(layers)
         if not chosen or any(n not in weights for n in chosen):

@@ -6,14 +6,8 @@ import torch
 
 from evohyper.api.phenotypes import Phenotypes, TargetSpec
 from evohyper.decoders import _ha
-from evohyper.decoders._params import init_std, standard_init
+from evohyper.decoders._params import init_std, positive_size, standard_init
 from evohyper.decoders.parametrised import ParametrisedDecoder
-
-
-def _positive(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"invalid decoder option {name}={value!r}; allowed: an integer >= 1")
-    return value
 
 
 class StaticHyperDecoder(ParametrisedDecoder):
@@ -33,7 +27,7 @@ class StaticHyperDecoder(ParametrisedDecoder):
                  hidden: int = 4, mip: bool = False, genotype: Literal["z", "theta", "all"] = "z",
                  init_seed: int = 0):
         super().__init__(target, genotype, init_seed)
-        self.embedding, self.hidden = _positive("embedding", embedding), _positive("hidden", hidden)
+        self.embedding, self.hidden = positive_size("embedding", embedding), positive_size("hidden", hidden)
         if not isinstance(mip, bool):
             raise ValueError(f"invalid decoder option mip={mip!r}; allowed: true or false")
         self.mip = mip

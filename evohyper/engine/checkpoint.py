@@ -22,14 +22,14 @@ import numpy as np
 import torch
 
 from evohyper.engine.deferred_signals import deferred_signals
+from evohyper.engine.errors import CheckpointError
+
+__all__ = ["CheckpointError", "checkpoint_path", "list_checkpoints", "load_latest", "load_state", "prune",
+           "remove_temp_files", "save_state"]   # CheckpointError: its old home
 
 SCHEMA_VERSION = 1
 _NAME = re.compile(r"^checkpoint-(\d{6,})\.pt$")
 log = logging.getLogger("evohyper.checkpoint")
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint is missing, corrupt, of an unknown schema, or fails its checksum."""
 
 
 # ----------------------------------------------------------------------------- (de)flattening

@@ -16,18 +16,10 @@ import torch
 from evohyper.api.task import EvalResult, NotDifferentiableError
 from evohyper.api.training import TrainingJob
 from evohyper.config.build import Components, ComponentsSpec, build
+from evohyper.engine.errors import AllFailedError, TaskError, TaskShapeError
+from evohyper.engine.training import train
 
-
-class TaskError(RuntimeError):
-    """A task misbehaved (raised in strict mode, or broke its output contract)."""
-
-
-class TaskShapeError(TaskError):
-    pass
-
-
-class AllFailedError(TaskError):
-    """Lenient mode, but every evaluation of a generation raised: there is nothing to search with."""
+__all__ = ["AllFailedError", "ChunkResult", "Evaluator", "TaskError", "TaskShapeError"]   # errors: old home
 
 
 @dataclass
@@ -101,8 +93,6 @@ class Evaluator:
     def train(self, job: TrainingJob, seed: int) -> tuple[ChunkResult, TrainingJob]:
         """Gradient steps where the data and decoder live (see ``engine/training.py``); the trained
         job's score and the trained job."""
-        from evohyper.engine.training import train
-
         try:
             result, trained = train(self.task, self.decoder, job, int(seed), self.device)
         except (TaskShapeError, NotDifferentiableError):

@@ -1,5 +1,6 @@
 """A run's best individual, rebuilt from its run directory: the one ``load_best`` behind
-``evohyper show RUN_DIR --episodes N`` (replay in the task's real environment) and ``evohyper export``.
+``evohyper show RUN_DIR --episodes N`` (replay in the task's real environment), ``evohyper export`` and
+``evohyper.export.load_best`` (the same function). The files are read through ``engine/run_dir.py``.
 
 The run's resolved ``config.yaml`` builds the task, decoder and strategy once more; the best genotype is
 ``best/genotype.pt`` (vectors) or ``best/genotype.json`` read back by the strategy
@@ -12,7 +13,7 @@ and state plays those very episodes (observation normalisation included), so the
 """
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,9 @@ from typing import Any
 import torch
 
 from evohyper.api.phenotypes import Phenotypes
+from evohyper.api.rows import population_of_one
 from evohyper.api.task import Replay, Task
-from evohyper.engine.observers.best_export import genotype_batch
-from evohyper.engine.runner import load_run_config
+from evohyper.engine.run_dir import SUMMARY_FILE, RunDir
 
 
 class NotAnIndividualError(ValueError):
@@ -43,6 +44,11 @@ class BestPolicy:
     reevaluation: dict[str, Any] | None = None
     states: dict[str, Any] = field(default_factory=dict)    # "search" / "reevaluation": evaluation state
 
+    def __iter__(self) -> Iterator[Any]:
+        """Unpacks as ``phenotypes, config``: what ``evohyper.export.load_best`` returned before it became
+        this function (``phenotypes, _ = load_best(run_dir)`` keeps working)."""
+        return iter((self.phenotypes, self.config))
+
     @property
     def recorded(self) -> str:
         """The score a replay reproduces by default: ``reevaluation`` when there is one, else ``search``."""
@@ -61,39 +67,30 @@ class BestPolicy:
         return self.task.replay(self.phenotypes, int(chosen), int(episodes), render=render)
 
 
-def _state(best: Path, name: str | None) -> Any:
-    return torch.load(best / name, weights_only=True) if name else None
-
-
 def load_best(run_dir: str | Path, device: str = "cpu") -> BestPolicy:
-    """The best individual of a finished run, decoded from its genotype by the run's own decoder."""
-    run_dir = Path(run_dir)
-    best = run_dir / "best"
-    config = load_run_config(run_dir)
-    if not (best / "phenotype.json").is_file():
-        raise FileNotFoundError(f"{run_dir} has no exported best individual (no best/phenotype.json)")
+    """The best individual of a finished run, decoded from its genotype by the run's own decoder (the
+    run's components are built once, by the validation of its config)."""
+    layout = RunDir.open(run_dir)
+    config = layout.config()
+    summary = layout.best_summary()
+    if summary is None:
+        raise FileNotFoundError(f"{run_dir} has no exported best individual (no best/{SUMMARY_FILE})")
     components = config.components()
     if components.trains_decoder:
         raise NotAnIndividualError(
             f"{run_dir} trained the decoder itself (best/decoder_weights.pt): show or export a run that searches "
             "with it (decoder.weights: that file), whose best individual is a network")
-    if (best / "genotype.json").is_file():
-        genotype = components.strategy.import_genotype(json.loads((best / "genotype.json").read_text()))
-    elif (best / "genotype.pt").is_file():
-        genotype = torch.load(best / "genotype.pt", weights_only=True)
-    else:
-        raise FileNotFoundError(f"{run_dir} has no best/genotype.json or best/genotype.pt (did the run finish?)")
-    summary: dict[str, Any] = json.loads((best / "phenotype.json").read_text())
+    genotype = layout.best_genotype(components.strategy)
     task = components.task
     task.setup(device)
     if isinstance(components.decoder, torch.nn.Module):
         components.decoder.to(device)
     with torch.no_grad():
-        phenotypes = components.decoder.decode(genotype_batch(genotype), device=device)
+        phenotypes = components.decoder.decode(population_of_one(genotype), device=device)
     evaluation = summary.get("evaluation") or {}
     reevaluation = summary.get("reevaluation")
-    states = {"search": _state(best, evaluation.get("state")),
-              "reevaluation": _state(best, (reevaluation or {}).get("state"))}
+    states = {"search": layout.best_state(evaluation.get("state")),
+              "reevaluation": layout.best_state((reevaluation or {}).get("state"))}
     policy = BestPolicy(task, phenotypes, summary.get("fitness"), evaluation.get("seed"), evaluation.get("generation"),
                         config.to_dict(), reevaluation, states)
     task.load_evaluation_state(states[policy.recorded])

@@ -1,20 +1,19 @@
-"""Builds a Search from a validated Config, with its run directory and observers; runs and resumes it."""
+"""Builds a Search from a validated Config, with its run directory and observers; runs and resumes it.
+
+The run directory's layout (file names, readers) is ``engine/run_dir.py``'s; ``CONFIG_FILE``, ``new_run_dir``
+and ``load_run_config`` are re-exported here, where callers have always found them."""
 from __future__ import annotations
 
 import dataclasses
 import logging
 import os
-import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from evohyper.config import Components, Config, ConfigError, apply_overrides, load_raw, validate
+from evohyper.config import Components, Config, ConfigError
 from evohyper.config.budget import Budget
 from evohyper.config.build import build_strategy
 from evohyper.config.options import options_of
-from evohyper.engine.checkpoint import list_checkpoints, load_latest
 from evohyper.engine.observers import (
     BestExporter,
     Checkpointer,
@@ -25,10 +24,13 @@ from evohyper.engine.observers import (
     TensorBoardLogger,
 )
 from evohyper.engine.observers.reevaluation import Reevaluator, driver_evaluate, reevaluation_enabled
+from evohyper.engine.run_dir import CONFIG_FILE, RunDir, load_run_config, new_run_dir
 from evohyper.engine.search import Search, SearchResult
 
+__all__ = ["CONFIG_FILE", "RESUME_SETTABLE", "build_search", "load_run_config", "make_backend", "new_run_dir",
+           "plugin_paths", "resume", "resume_config", "run"]
+
 log = logging.getLogger("evohyper.run")
-CONFIG_FILE = "config.yaml"
 
 
 def make_backend(config: Config, components: Components) -> Any:
@@ -40,10 +42,10 @@ def make_backend(config: Config, components: Components) -> Any:
         return LocalBackend(spec, device=config.backend.evaluation_device(), components=components,
                             threads=choose(config.backend).evaluator)
     from evohyper.engine.backends.ray import RayBackend  # Ray is imported only when asked for
-    return RayBackend(spec, config.backend, sys_path=_plugin_paths())
+    return RayBackend(spec, config.backend, sys_path=plugin_paths())
 
 
-def _plugin_paths() -> list[str]:
+def plugin_paths() -> list[str]:
     """Where a driver finds user modules (cwd, PYTHONPATH): actors on this machine look there too."""
     return [os.getcwd(), *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
 
@@ -54,25 +56,25 @@ def build_search(config: Config, run_dir: Path | None, observers: bool = True,
     components = components or config.components()
     obs: list[Any] = []
     if run_dir is not None and observers:
-        out = config.output
-        reeval = _reevaluator(config, components, run_dir)
-        obs = [CsvLogger(run_dir / "metrics.csv"), ErrorLog(run_dir / "errors.log"),
+        out, layout = config.output, RunDir(Path(run_dir))
+        reeval = _reevaluator(config, components, layout)
+        obs = [CsvLogger(layout.metrics), ErrorLog(layout.errors),
                *([reeval] if reeval else []),    # before the checkpointer: its state goes in the same checkpoint
-               Checkpointer(run_dir / "checkpoints", every=out.checkpoint_every, keep=out.keep_checkpoints,
+               Checkpointer(layout.checkpoints, every=out.checkpoint_every, keep=out.keep_checkpoints,
                             seconds=out.checkpoint_seconds),
                # a gradient run that trained the decoder itself exports the decoder's weights
-               DecoderExporter(run_dir / "best", components, config.backend.evaluation_device())
+               DecoderExporter(layout.best, components, config.backend.evaluation_device())
                if components.trains_decoder else
-               BestExporter(run_dir / "best", components, config.backend.evaluation_device(), chooser=reeval)]
+               BestExporter(layout.best, components, config.backend.evaluation_device(), chooser=reeval)]
         if out.tensorboard:
-            obs.append(TensorBoardLogger(run_dir / "tensorboard"))
+            obs.append(TensorBoardLogger(layout.tensorboard))
         if out.progress:
             obs.append(ProgressBar())
     return Search(components.strategy, make_backend(config, components), config.budget, maximize=components.maximize,
                   seed=config.seed, observers=obs, name=config.name)
 
 
-def _reevaluator(config: Config, components: Components, run_dir: Path) -> Reevaluator | None:
+def _reevaluator(config: Config, components: Components, layout: RunDir) -> Reevaluator | None:
     """The re-evaluation observer when ``evaluation.reevaluate`` is on; it evaluates in this process
     (on the local backend's device, else the CPU)."""
     options = config.evaluation.reevaluate
@@ -82,27 +84,10 @@ def _reevaluator(config: Config, components: Components, run_dir: Path) -> Reeva
     task = components.task
     per = getattr(task, "episodes", 1) if "episodes" in options_of(type(task)) else 1
     return Reevaluator(options, driver_evaluate(config.spec().without_strategy(), components, device),
-                       maximize=components.maximize, path=run_dir / "reevaluation.csv",
+                       maximize=components.maximize, path=layout.reevaluation,
                        seconds_budget=config.budget.seconds,
                        parallel=config.backend.num_actors if config.backend.name == "ray" else 1,
                        episodes_per_evaluation=per if isinstance(per, int) else 1)
-
-
-def new_run_dir(config: Config) -> Path:
-    base = Path(config.output.runs_dir)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    run_dir = base / f"{config.name}-{stamp}"
-    n = 1
-    while run_dir.exists():
-        n += 1
-        run_dir = base / f"{config.name}-{stamp}-{n}"
-    try:
-        run_dir.mkdir(parents=True)
-        (run_dir / CONFIG_FILE).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
-    except OSError as exc:   # e.g. a read-only place such as /proc: nothing has started yet
-        raise ConfigError("output.runs_dir", f"cannot create the run directory {str(run_dir)!r}: "
-                                             f"{exc.strerror or exc}") from None
-    return run_dir
 
 
 def run(config: Config, run_dir: Path | None = None) -> tuple[SearchResult, Path]:
@@ -121,8 +106,9 @@ RESUME_SETTABLE = tuple(f"budget.{f.name}" for f in dataclasses.fields(Budget)) 
 def resume_config(run_dir: str | Path, overrides: list[str]) -> Config:
     """The run's config with ``--set`` overrides of budget limits / output cadence applied, validated and
     written back to its config.yaml; any other key is a ConfigError naming it."""
+    layout = RunDir.open(run_dir)
     if not overrides:
-        return load_run_config(run_dir)
+        return layout.config()
     for item in overrides:
         key, _, value = item.partition("=")
         if key.strip() not in RESUME_SETTABLE:
@@ -130,11 +116,8 @@ def resume_config(run_dir: str | Path, overrides: list[str]) -> Config:
                                            "(budget.generations, ...), output.checkpoint_every, "
                                            "output.checkpoint_seconds, output.tensorboard and output.progress "
                                            "may change")
-    cfg_path = _config_path(run_dir)
-    config = validate(_strip_resolved(apply_overrides(load_raw(cfg_path), overrides)))
-    tmp = cfg_path.with_name(CONFIG_FILE + ".tmp")
-    tmp.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
-    os.replace(tmp, cfg_path)
+    config = layout.config(overrides)
+    layout.write_config(config)
     return config
 
 
@@ -145,8 +128,8 @@ def resume(run_dir: str | Path, overrides: list[str] | None = None) -> tuple[Sea
     config = resume_config(run_dir, list(overrides or []))
     components = config.components()
     search = build_search(config, run_dir, components=components)
-    checkpoints = run_dir / "checkpoints"
-    if not list_checkpoints(checkpoints):
+    layout = RunDir(run_dir)
+    if not layout.checkpoint_files():
         log.warning("%s has no checkpoint (stopped before its first one): restarting it from generation 0", run_dir)
         return search.run(), run_dir
 
@@ -158,7 +141,7 @@ def resume(run_dir: str | Path, overrides: list[str] | None = None) -> tuple[Sea
             raise
 
     try:
-        state, path = load_latest(checkpoints, accept=restore)
+        state, path = layout.latest_checkpoint(accept=restore)
     except BaseException:
         search.backend.close()
         raise
@@ -168,24 +151,3 @@ def resume(run_dir: str | Path, overrides: list[str] | None = None) -> tuple[Sea
         log.warning("budget already spent at generation %d (%s): nothing to run, best/ re-exported",
                     search.counters.generation, spent)
     return search.run(), run_dir
-
-
-def load_run_config(run_dir: str | Path) -> Config:
-    """The validated config of a run directory (its resolved ``config.yaml``)."""
-    return validate(_strip_resolved(load_raw(_config_path(run_dir))))
-
-
-def _config_path(run_dir: str | Path) -> Path:
-    """A run directory's ``config.yaml``; FileNotFoundError when ``run_dir`` is not a run directory."""
-    cfg_path = Path(run_dir) / CONFIG_FILE
-    if not cfg_path.is_file():
-        raise FileNotFoundError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
-    return cfg_path
-
-
-def _strip_resolved(raw: dict[str, Any]) -> dict[str, Any]:
-    """A resolved config lists every default; None-valued budget entries are simply defaults."""
-    raw = dict(raw)
-    raw["budget"] = {k: v for k, v in raw.get("budget", {}).items() if v is not None}
-    return raw
-

@@ -14,7 +14,8 @@ from evohyper.api.evaluation_state import merge_evaluation_state
 from evohyper.api.strategy import Strategy, TrainingStrategy
 from evohyper.config.budget import Budget, Counters
 from evohyper.engine.backends import Backend
-from evohyper.engine.evaluation import AllFailedError, ChunkResult
+from evohyper.engine.errors import AllFailedError
+from evohyper.engine.evaluation import ChunkResult
 
 log = logging.getLogger("evohyper.search")
 STATE_VERSION = 2   # 2: no history inside (metrics.csv holds it), explicit strategy state

@@ -18,7 +18,7 @@ from evohyper.api.registry import component_name
 from evohyper.api.self_trained import is_self_trained
 from evohyper.api.task import EvalResult, NotDifferentiableError, Task
 from evohyper.api.training import TrainingJob, batch_len, minibatches, step_generator
-from evohyper.engine.evaluation import TaskShapeError
+from evohyper.engine.errors import TaskShapeError
 
 OPTIMIZERS = {"Adam": torch.optim.Adam, "AdamW": torch.optim.AdamW, "SGD": torch.optim.SGD}
 

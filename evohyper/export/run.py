@@ -1,6 +1,7 @@
 """A run directory's best individual, rebuilt from what the run wrote, exported to a file.
 
-``evohyper.engine.replay.load_best`` rebuilds it (the run's own decoder decodes its best genotype), and
+``evohyper.engine.replay.load_best`` rebuilds it (the run's own decoder decodes its best genotype; it is
+also this package's ``load_best``, and unpacks as ``phenotypes, config``), and
 the phenotype class turns it into a module (``to_module``). The file is then checked against the
 phenotype on random inputs, so a reported export computes what the run evolved.
 """
@@ -12,8 +13,8 @@ from typing import Any, Literal
 
 import torch
 
-from evohyper.api.phenotypes import Phenotypes
-from evohyper.engine import replay
+from evohyper.engine.replay import NotAnIndividualError, load_best
+from evohyper.engine.run_dir import RunDir
 from evohyper.export.modules import (
     TOLERANCE,
     ExportError,
@@ -25,6 +26,7 @@ from evohyper.export.modules import (
 )
 
 SUFFIX = {"torch": ".pt2", "onnx": ".onnx"}
+__all__ = ["SUFFIX", "ExportResult", "export_run", "load_best"]   # load_best: engine.replay's, the one
 
 
 @dataclass
@@ -36,22 +38,16 @@ class ExportResult:
     description: dict[str, Any]
 
 
-def load_best(run_dir: str | Path, device: str = "cpu") -> tuple[Phenotypes, dict[str, Any]]:
-    """The best individual of a finished run as a population of one, and the run's resolved config
-    (``evohyper.engine.replay.load_best``, the one that ``show`` uses too)."""
-    try:
-        best = replay.load_best(run_dir, device)
-    except replay.NotAnIndividualError as exc:
-        raise ExportError(str(exc)) from None
-    return best.phenotypes, best.config
-
-
 def export_run(run_dir: str | Path, fmt: Literal["torch", "onnx"] = "torch", out: str | Path | None = None,
                batch: int = 64) -> ExportResult:
     """Write the best phenotype of ``run_dir`` as ``fmt`` (default ``best/model.pt2`` / ``best/model.onnx``)."""
     if fmt not in SUFFIX:
         raise ExportError(f"--format {fmt!r}; allowed: {list(SUFFIX)}")
-    phenotypes, config = load_best(run_dir)
+    try:
+        best = load_best(run_dir)
+    except NotAnIndividualError as exc:   # a run that trained its decoder: no one network to export
+        raise ExportError(str(exc)) from None
+    phenotypes, config = best.phenotypes, best.config
     module = to_module(phenotypes, 0)
     x = example_input(module, batch)
     with torch.no_grad():
@@ -59,7 +55,7 @@ def export_run(run_dir: str | Path, fmt: Literal["torch", "onnx"] = "torch", out
     if not module_diff <= TOLERANCE:
         raise ExportError(f"the module differs from the evohyper phenotype by {module_diff:.3g} (> {TOLERANCE}); "
                           "nothing written")
-    path = Path(out) if out is not None else Path(run_dir) / "best" / f"model{SUFFIX[fmt]}"
+    path = Path(out) if out is not None else RunDir(Path(run_dir)).best / f"model{SUFFIX[fmt]}"
     path.parent.mkdir(parents=True, exist_ok=True)
     file_diff = save_torch(module, path, x) if fmt == "torch" else save_onnx(module, path, x)
     if file_diff is not None and not file_diff <= TOLERANCE:

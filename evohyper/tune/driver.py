@@ -20,6 +20,7 @@ import yaml
 from evohyper.config import Config, validate
 from evohyper.config.tune_schema import TuneSpec, apply_params, validate_tune
 from evohyper.engine.backends.ray import runtime as ray_runtime
+from evohyper.engine.runner import plugin_paths
 from evohyper.tune import space
 from evohyper.tune.trial import make_trainable
 
@@ -34,10 +35,6 @@ class TuneOutcome:
     raw: dict[str, Any]     # the config as given, tune block included
     spec: TuneSpec
     mode: str
-
-
-def _plugin_paths() -> list[str]:
-    return [os.getcwd(), *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
 
 
 def _base(raw: dict[str, Any]) -> dict[str, Any]:
@@ -56,7 +53,7 @@ def _tuner_parts(raw: dict[str, Any]) -> tuple[TuneSpec, Config, Any, dict[str, 
     def resources(params: dict[str, Any]) -> Any:
         return space.placement_group_factory(validate(apply_params(base, params)), driver_cpus)
 
-    trainable = tune.with_resources(make_trainable(base, spec.checkpoint_every, _plugin_paths()), resources)
+    trainable = tune.with_resources(make_trainable(base, spec.checkpoint_every, plugin_paths()), resources)
     return spec, config, trainable, space.param_space(spec), space.mode_of(spec, config)
 
 

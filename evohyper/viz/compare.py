@@ -31,33 +31,16 @@ import shlex
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from evohyper.config import ConfigError, apply_overrides, load_raw, validate
 from evohyper.viz.compare_report import write_report
+from evohyper.viz.compare_spec import CompareRun, CompareSpec
 
 RUN_DEFAULTS = ["backend.name=local", "output.tensorboard=false", "output.progress=false"]
 log = logging.getLogger("evohyper.compare")
-
-
-@dataclass
-class CompareRun:
-    label: str
-    config: str
-    overrides: list[str] = field(default_factory=list)
-
-
-@dataclass
-class CompareSpec:
-    name: str
-    runs: list[CompareRun]
-    seeds: list[int]
-    title: str = ""
-    overrides: list[str] = field(default_factory=list)
-    criterion: dict[str, Any] = field(default_factory=dict)
-    path: str = ""
 
 
 def load_spec(path: str | Path) -> CompareSpec:
@@ -128,16 +111,14 @@ def budget_note(jobs: list[tuple[str, Any]]) -> str | None:
 
 def run_one(config: Any, label: str) -> dict[str, Any]:
     """One search with the local backend; returns its metrics rows, summary and decoder description."""
-    import json
-
+    from evohyper.engine.run_dir import RunDir
     from evohyper.engine.runner import run
     from evohyper.viz.run_report import read_metrics, summarize
 
     # threads: the engine's policy, as in `evohyper run` (evohyper/engine/threads.py; inside a Ray task
     # its cores are the task's one reserved CPU, through the OMP_NUM_THREADS that Ray sets)
     _, run_dir = run(config)
-    best = run_dir / "best" / "phenotype.json"
-    decoder = json.loads(best.read_text()).get("decoder", {}) if best.is_file() else {}
+    decoder = (RunDir(run_dir).best_summary() or {}).get("decoder", {})
     return {"label": label, "seed": config.seed, "rows": read_metrics(run_dir), "summary": summarize(run_dir),
             "decoder": decoder}
 
@@ -177,10 +158,10 @@ def run_all(jobs: list[tuple[str, Any]], parallel: str = "auto", num_cpus: int |
 
     owns = ray_runtime.connect(None, num_cpus=num_cpus or os.cpu_count() or 1)
     try:
-        from evohyper.engine.runner import _plugin_paths
+        from evohyper.engine.runner import plugin_paths
 
         remote = ray.remote(num_cpus=1)(_run_in_worker)
-        return ray.get([remote.remote(cfg, label, _plugin_paths()) for label, cfg in jobs])
+        return ray.get([remote.remote(cfg, label, plugin_paths()) for label, cfg in jobs])
     finally:
         if owns:
             ray_runtime.disconnect()

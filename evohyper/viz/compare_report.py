@@ -1,17 +1,17 @@
 """The report of `evohyper compare`: tables, parameter cells, the curves plot, the kept runs, budget notes."""
 from __future__ import annotations
 
-import json
 import os
 import platform
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import yaml
+
+from evohyper.engine.run_dir import RunDir
 
 if TYPE_CHECKING:
-    from evohyper.viz.compare import CompareSpec
+    from evohyper.viz.compare_spec import CompareSpec
 
 
 def _band(results: list[dict[str, Any]], x_key: str, log: bool
@@ -64,12 +64,12 @@ def genome_sizes(run_dir: Path) -> dict[str, float]:
     connections of ``best/genotype.json``, and the parameters (weights + biases) of the best network when
     the genome is the network (``best/phenotype.json``); empty for fixed-size genomes."""
     out: dict[str, float] = {}
-    genotype, phenotype = run_dir / "best" / "genotype.json", run_dir / "best" / "phenotype.json"
-    data = json.loads(genotype.read_text()) if genotype.is_file() else {}
+    layout = RunDir(Path(run_dir))
+    data = layout.best_genotype_json() or {}
     if isinstance(data, dict) and data.get("kind") == "neat-genome":
         out["nodes"] = len(data["genome"]["nodes"])
         out["connections"] = sum(bool(c[4]) for c in data["genome"]["connections"])
-    net = json.loads(phenotype.read_text()).get("phenotype", {}) if phenotype.is_file() else {}
+    net = (layout.best_summary() or {}).get("phenotype", {})
     if isinstance(net, dict) and "enabled_links" in net and "nodes" in net:
         out["network_params"] = sum(net["enabled_links"]) + sum(net["nodes"])
     return out
@@ -171,7 +171,7 @@ def write_report(spec: CompareSpec, results: list[dict[str, Any]], out_dir: Path
     for run in spec.runs:
         rs = groups[run.label]
         s = [r["summary"] for r in rs]
-        cfg = yaml.safe_load(Path(s[0]["run_dir"], "config.yaml").read_text()) if s else {}
+        cfg = RunDir(Path(s[0]["run_dir"])).raw_config() if s else {}
         budget = ", ".join(f"{k} {v}" for k, v in (cfg.get("budget") or {}).items() if v is not None)
         lines.append(
             f"| {run.label} | `{run.config}` | {budget} | {_ms([x['generations'] for x in s], '.0f')} | "

@@ -1,16 +1,16 @@
-"""A run's summary, fitness-curve PNG and short markdown report, made from its run directory alone."""
+"""A run's summary, fitness-curve PNG and short markdown report, made from its run directory alone (read
+through ``engine/run_dir.py``, which owns the layout)."""
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
-import yaml
+from evohyper.engine.run_dir import RunDir
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, float]]:
-    path = Path(run_dir) / "metrics.csv"
+    path = RunDir(Path(run_dir)).metrics
     if not path.is_file():
         return []
     with path.open() as fh:
@@ -19,10 +19,10 @@ def read_metrics(run_dir: Path) -> list[dict[str, float]]:
 
 def summarize(run_dir: str | Path) -> dict[str, Any]:
     run_dir = Path(run_dir)
-    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    layout = RunDir(run_dir)
+    config = layout.raw_config()
     rows = read_metrics(run_dir)
-    best_path = run_dir / "best" / "phenotype.json"
-    best = json.loads(best_path.read_text()) if best_path.is_file() else {}
+    best = layout.best_summary() or {}
     last = rows[-1] if rows else {}
     return {
         "run_dir": str(run_dir), "name": config["name"], "seed": config["seed"],
@@ -65,12 +65,7 @@ def _circuit(best: dict[str, Any], config: dict[str, Any]) -> dict[str, str]:
 
 def pictures(run_dir: str | Path) -> list[Path]:
     """Images of the best individual contributed by the decoder/task hooks (listed in best/phenotype.json)."""
-    run_dir = Path(run_dir)
-    best_path = run_dir / "best" / "phenotype.json"
-    if not best_path.is_file():
-        return []
-    listed = json.loads(best_path.read_text()).get("pictures", [])
-    return [run_dir / p for p in listed if (run_dir / p).is_file()]
+    return RunDir(Path(run_dir)).pictures()
 
 
 def plot_fitness(run_dir: str | Path) -> Path | None:
@@ -93,7 +88,7 @@ def plot_fitness(run_dir: str | Path) -> Path | None:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    out = run_dir / "fitness.png"
+    out = RunDir(run_dir).fitness_plot
     fig.savefig(out)
     plt.close(fig)
     return out
@@ -126,7 +121,8 @@ def write_run_report(run_dir: str | Path) -> Path:
         lines += [f"![fitness]({png.name})", ""]
     for pic in pictures(run_dir):
         lines += [f"![{pic.stem}]({pic.relative_to(run_dir)})", ""]
-    lines += [f"Reproduce: `evohyper run {run_dir / 'config.yaml'}`", ""]
-    out = run_dir / "report.md"
+    layout = RunDir(run_dir)
+    lines += [f"Reproduce: `evohyper run {layout.config_file}`", ""]
+    out = layout.report
     out.write_text("\n".join(lines))
     return out

@@ -1,17 +1,17 @@
-"""The import rule of docs/architecture.md, enforced: no module imports a layer above its own.
+"""The import rule of docs/architecture.md, enforced: no module imports a layer above its own, and a task
+imports only the core and a family's public face.
 
-Every ``import`` in ``evohyper/`` is read from the source (module level and inside functions alike,
-``importlib.import_module("...")`` with a literal name too), so a lazy upward import fails as well.
+Every import in ``evohyper/`` and ``tasks/`` is read from the source (``import_graph.py``: module level and
+inside functions alike, ``importlib.import_module`` with a literal name, and the modules a file names as
+strings when it imports by name), so a lazy or computed upward import fails as well.
 """
 from __future__ import annotations
 
-import ast
+import re
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = ROOT / "evohyper"
+from import_graph import REGISTRY_BY_NAME, allowed_by_name, imports_of, plant, sources, within
 
 CORE = ("evohyper.api",)
 CONFIG = (*CORE, "evohyper.config")
@@ -39,84 +39,87 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 }
 #: never imported from the library: the built-in tasks, the science scripts, the benchmarks
 OUTSIDE = ("evohyper_tasks", "experiments", "benchmarks", "tasks", "tests")
-
-
-def _module_name(path: Path, root: Path = ROOT) -> str:
-    parts = list(path.relative_to(root).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
-def _resolve(node: ast.ImportFrom, module: str, is_package: bool) -> str:
-    if node.level == 0:
-        return node.module or ""
-    base = module.split(".")
-    base = base if is_package else base[:-1]
-    base = base[:len(base) - (node.level - 1)]
-    return ".".join([*base, *([node.module] if node.module else [])])
-
-
-def imports_of(path: Path, root: Path = ROOT) -> list[tuple[int, str]]:
-    """``(line, imported module)`` for every import in one source file (``from a import b`` counts
-    ``a.b`` too, since ``b`` may be a submodule)."""
-    module = _module_name(path, root)
-    out: list[tuple[int, str]] = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            out += [(node.lineno, a.name) for a in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = _resolve(node, module, path.name == "__init__.py")
-            out.append((node.lineno, base))
-            out += [(node.lineno, f"{base}.{a.name}") for a in node.names if a.name != "*"]
-        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-                and isinstance(node.args[0].value, str):
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if name in ("import_module", "__import__"):
-                out.append((node.lineno, node.args[0].value))
-    return out
+#: a family's public face: ``evohyper.families.<family>`` itself (its ``__init__``), none of its modules
+FAMILY_FACE = re.compile(r"^evohyper\.families(\.[A-Za-z0-9_]+)?$")
 
 
 def layer_of(module: str) -> str:
     """The most specific layer prefix that ``module`` belongs to."""
     best = ""
     for layer in ALLOWED:
-        if (module == layer or module.startswith(layer + ".")) and len(layer) > len(best):
+        if within(module, layer) and len(layer) > len(best):
             best = layer
     return best
 
 
 def _within(name: str, prefixes: tuple[str, ...]) -> bool:
-    return any(name == p or name.startswith(p + ".") for p in prefixes)
+    return any(within(name, p) for p in prefixes)
 
 
-def violations(package: Path = PACKAGE) -> list[str]:
-    """One line per upward import under ``package`` (a folder named ``evohyper``)."""
-    root = package.parent
+def _library_violations(srcs, known) -> list[str]:
     found = []
-    for path in sorted(package.rglob("*.py")):
-        module = _module_name(path, root)
+    for module, source in srcs.items():
+        if not within(module, "evohyper"):
+            continue
         layer = layer_of(module)
         allowed = tuple(dict.fromkeys((*ALLOWED[layer], layer)))
-        for line, name in imports_of(path, root):
-            where = f"{path.relative_to(root)}:{line}"
-            if _within(name, OUTSIDE):
-                found.append(f"{where} imports {name} (the library never imports tasks, experiments or benchmarks)")
-            elif _within(name, ("evohyper",)) and not _within(name, allowed):
-                if name == "evohyper" and layer != "evohyper":   # `from evohyper import x` names a submodule
-                    continue
-                found.append(f"{where}: layer {layer} imports {name}; allowed: {', '.join(allowed)}")
+        for imp in imports_of(source, known):
+            if allowed_by_name(module, imp):
+                continue
+            where = source.shown
+            for name in imp.named():
+                if _within(name, OUTSIDE):
+                    found.append(f"{where}:{imp.line} imports {name} "
+                                 "(the library never imports tasks, experiments or benchmarks)")
+                elif _within(name, ("evohyper",)) and not _within(name, allowed):
+                    if name == "evohyper" and layer != "evohyper":   # `from evohyper import x` names a submodule
+                        continue
+                    found.append(f"{where}:{imp.line}: layer {layer} imports {name} ({imp.how}); "
+                                 f"allowed: {', '.join(allowed)}")
     return found
 
 
+def _task_violations(srcs, known) -> list[str]:
+    """A built-in task imports the core (``evohyper.api``, ``evohyper``), a family's face, its own package."""
+    found = []
+    for module, source in srcs.items():
+        if not within(module, "evohyper_tasks"):
+            continue
+        for imp in imports_of(source, known):
+            names = [imp.base, *(f"{imp.base}.{n}" for n in imp.names if f"{imp.base}.{n}" in known)]
+            for name in names:
+                if _within(name, ("experiments", "benchmarks", "tests")):
+                    found.append(f"{source.shown}:{imp.line} imports {name} (tasks import no scripts)")
+                elif _within(name, ("evohyper",)) and not (_within(name, CORE) or name == "evohyper"
+                                                           or FAMILY_FACE.match(name)):
+                    found.append(f"{source.shown}:{imp.line} imports {name}; a task may import "
+                                 "evohyper.api, evohyper and a family's face evohyper.families.<family>")
+    return found
+
+
+def violations(roots: dict[str, Path] | None = None) -> list[str]:
+    """One line per import that breaks the rule, under the roots (default: ours)."""
+    srcs = sources(roots)
+    known = set(srcs)
+    return _library_violations(srcs, known) + _task_violations(srcs, known)
+
+
 def test_every_module_belongs_to_a_layer():
-    modules = [_module_name(p) for p in PACKAGE.rglob("*.py")]
+    modules = [m for m in sources() if within(m, "evohyper")]
     assert [m for m in modules if not layer_of(m)] == []
 
 
 def test_no_module_imports_a_layer_above_its_own():
     assert violations() == []
+
+
+def test_every_allowed_import_by_name_is_still_made():
+    """The registry's allow-listed imports by name go when built-ins register by entry points (issue 25
+    item 5); this fails then, so the allow-list goes too."""
+    srcs = sources()
+    made = {(m, imp.base) for m in {importer for importer, _ in REGISTRY_BY_NAME}
+            for imp in imports_of(srcs[m], set(srcs)) if imp.how == "by name"}
+    assert REGISTRY_BY_NAME <= made
 
 
 def test_one_family_imports_another_only_hyperneat_imports_neat():
@@ -142,8 +145,35 @@ def test_one_family_imports_another_only_hyperneat_imports_neat():
 ])
 def test_the_rule_catches_an_upward_import(tmp_path, layer, line, fails):
     """The checker itself can fail: an upward import planted in a copy of the layout is reported."""
-    pkg = tmp_path / "evohyper"
-    target = pkg / layer
-    target.parent.mkdir(parents=True)
-    target.write_text(line)
-    assert bool(violations(pkg)) == fails
+    assert bool(violations(plant(tmp_path, {f"evohyper/{layer}": line}))) == fails
+
+
+@pytest.mark.parametrize("text, fails", [
+    # by a variable: the module names the file holds as strings are taken as imported
+    ("import importlib\nMODULES = ('evohyper.engine.search',)\n\ndef f():\n"
+     "    for m in MODULES:\n        importlib.import_module(m)\n", True),
+    ("import importlib\n\nclass R:\n    def __init__(self, mods=('evohyper.viz',)):\n        self.mods = mods\n\n"
+     "    def load(self):\n        for m in self.mods:\n            importlib.import_module(m)\n", True),
+    # a string naming a module in a file that imports nothing by name is just text
+    ("MODULES = ('evohyper.engine.search',)\n", False),
+])
+def test_the_rule_resolves_imports_by_name(tmp_path, text, fails):
+    files = {"evohyper/api/bad.py": text, "evohyper/engine/search.py": "", "evohyper/viz/__init__.py": ""}
+    assert bool(violations(plant(tmp_path, files))) == fails
+
+
+@pytest.mark.parametrize("line, fails", [
+    ("from evohyper.api.task import Task\n", False),
+    ("from evohyper import Task\n", False),
+    ("from evohyper.families.circuits import log_ratio\n", False),               # the family's face
+    ("from evohyper_tasks._common import check_int\n", False),
+    ("from evohyper.families.circuits.space import DEFAULT_SPACE\n", True),        # one of its modules
+    ("from evohyper.families.circuits import space\n", True),                      # the same, through the face
+    ("def f():\n    from evohyper.engine.runner import run\n", True),
+    ("from evohyper.config import validate\n", True),
+    ("from experiments.multi_seed import band\n", True),
+])
+def test_the_rule_holds_tasks_to_the_core_and_family_faces(tmp_path, line, fails):
+    files = {"tasks/bad.py": line, "tasks/_common.py": "", "evohyper/families/circuits/__init__.py": "",
+             "evohyper/families/circuits/space.py": ""}
+    assert bool(violations(plant(tmp_path, files))) == fails

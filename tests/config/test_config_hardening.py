@@ -226,7 +226,7 @@ def test_every_shipped_config_resolves_to_a_config_that_validates_to_itself():
     from pathlib import Path
 
     from evohyper.config import load_config
-    from evohyper.engine.runner import _strip_resolved
+    from evohyper.engine.run_dir import _strip_resolved
     for f in sorted(Path(__file__).resolve().parents[2].joinpath("search_spaces").glob("*.yaml")):
         raw = yaml.safe_load(f.read_text())
         if "tune" in raw or "runs" in raw:

@@ -1,7 +1,7 @@
 """The circuit-design report's column bookkeeping: every column on the same targets."""
 from types import SimpleNamespace
 
-from experiments.circuit_design_write import LENGTHS, same_targets
+from experiments.circuit_design_columns import LENGTHS, same_targets
 
 
 def _res(nn: int, ga: int) -> dict:

@@ -12,22 +12,20 @@ from typing import Any
 
 import torch
 
-from evohyper.api import rows as _rows
+from evohyper.api.rows import population_of_one
 from evohyper.config.build import Components
 from evohyper.engine.deferred_signals import deferred_signals
+from evohyper.engine.run_dir import (
+    DECODER_WEIGHTS_FILE,
+    GENOTYPE_JSON_FILE,
+    GENOTYPE_TENSOR_FILE,
+    REEVALUATION_STATE_FILE,
+    STATE_FILE,
+    SUMMARY_FILE,
+    WEIGHTS_FILE,
+)
 
 log = logging.getLogger("evohyper.best")
-#: the evaluation state the best individual was scored with, beside its weights (tensors only)
-STATE_FILE = "evaluation_state.pt"
-#: the evaluation state the re-evaluation of the exported individual played its episodes with
-REEVALUATION_STATE_FILE = "reevaluation_state.pt"
-
-
-def genotype_batch(genotype: Any) -> Any:
-    """A population of one, whatever the genotype type (a row batch's one genotype is a batch of one row)."""
-    if isinstance(genotype, torch.Tensor):
-        return genotype.unsqueeze(0)
-    return genotype if _rows.is_row_batch(genotype) else [genotype]
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -76,7 +74,7 @@ class _Exporter:
                 self.summary["search_best_fitness"] = result.best_fitness
                 self.summary["reevaluation"] = self._reevaluation(chosen)
             self.summary.update(self._export(search, genotype))
-            (self.directory / "phenotype.json").write_text(json.dumps(self.summary, indent=2, default=str))
+            (self.directory / SUMMARY_FILE).write_text(json.dumps(self.summary, indent=2, default=str))
 
     def _save_state(self, state: dict[str, torch.Tensor] | None, name: str) -> str | None:
         """``state`` frozen beside the weights as ``best/<name>`` (None: no state) and loaded into the task."""
@@ -132,15 +130,15 @@ class BestExporter(_Exporter):
     def _export(self, search: Any, genotype: Any) -> dict[str, Any]:
         task, decoder = self.components.task, self.components.decoder
         with torch.no_grad():
-            phen = decoder.decode(genotype_batch(genotype), device=self.device)
+            phen = decoder.decode(population_of_one(genotype), device=self.device)
             test = {k: float(v[0]) for k, v in task.test_metrics(phen).items()}
-        torch.save({k: v[0].detach().cpu() for k, v in phen.tensors.items()}, self.directory / "weights.pt")
+        torch.save({k: v[0].detach().cpu() for k, v in phen.tensors.items()}, self.directory / WEIGHTS_FILE)
         if isinstance(genotype, torch.Tensor):
-            torch.save(genotype.detach().cpu(), self.directory / "genotype.pt")
+            torch.save(genotype.detach().cpu(), self.directory / GENOTYPE_TENSOR_FILE)
         else:
             exported = search.strategy.export_genotype(genotype)
             if exported is not None:
-                (self.directory / "genotype.json").write_text(json.dumps(exported))
+                (self.directory / GENOTYPE_JSON_FILE).write_text(json.dumps(exported))
         pictures = self._pictures(genotype, phen)
         return {
             "test_metrics": test,
@@ -158,8 +156,8 @@ class DecoderExporter(_Exporter):
     def _export(self, search: Any, genotype: Any) -> dict[str, Any]:
         task, decoder = self.components.task, self.components.decoder
         decoder.load_parameter_vector(genotype.reshape(-1))
-        path = decoder.save_weights(self.directory / "decoder_weights.pt")
-        torch.save(genotype.detach().cpu(), self.directory / "genotype.pt")
+        path = decoder.save_weights(self.directory / DECODER_WEIGHTS_FILE)
+        torch.save(genotype.detach().cpu(), self.directory / GENOTYPE_TENSOR_FILE)
         test: dict[str, float] = {}
         scorer = getattr(decoder, "test_metrics", None)
         if scorer is not None:

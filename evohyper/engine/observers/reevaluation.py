@@ -167,7 +167,7 @@ class Reevaluator:
             finite = torch.nonzero(torch.isfinite(internal)).flatten()
             order = finite[torch.argsort(internal[finite], descending=True, stable=True)]
             for rank, i in enumerate(order[:self.options.top_k].tolist()):
-                out.append(Candidate(f"top{rank + 1}", search.strategy._copy_genotype(population, i),
+                out.append(Candidate(f"top{rank + 1}", search.strategy.copy_genotype(population, i),
                                      float(fitness[i]), dict(search.last_evaluation)))
         return out
 

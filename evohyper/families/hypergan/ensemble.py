@@ -92,7 +92,7 @@ class PoolSource:
         """The final population of a finished engine ``Search`` (vector strategies): one more ``ask``
         from the strategy's final state, decoded. The strategy is told the population is discarded."""
         genotypes = search.strategy.ask()
-        search.strategy._population = None  # not evaluated: leave the strategy askable again
+        search.strategy.discard()  # not evaluated: leave the strategy askable again
         return cls.from_genotypes(decoder, genotypes)
 
 

@@ -12,8 +12,9 @@ from typing import Any
 
 import torch
 
+from evohyper.families.hyperneat.pictures import pyplot
 from evohyper.families.neat.convert import as_genome_batch, as_neat_genome
-from evohyper.families.neat.drawing import _plt, draw_cppn
+from evohyper.families.neat.drawing import draw_cppn
 
 
 def _segments(ax: Any, src: torch.Tensor, tgt: torch.Tensor, w: torch.Tensor, wmax: float) -> int:
@@ -35,7 +36,7 @@ def _links(weights: torch.Tensor, src_xy: torch.Tensor, tgt_xy: torch.Tensor):
 
 def draw_substrate(decoder: Any, phenotypes: Any, path: Path, index: int = 0, title: str = "") -> Path:
     """The discovered network of individual ``index``: nodes at their positions, links by sign/weight."""
-    plt = _plt()
+    plt = pyplot()
     one = phenotypes.select([index])
     t = {k: v[0].detach().float().cpu() for k, v in one.tensors.items()}
     hid = t["hidden_xy"]

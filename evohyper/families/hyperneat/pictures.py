@@ -14,7 +14,16 @@ from typing import Any
 import torch
 
 from evohyper.families.neat.convert import as_genome_batch, as_neat_genome
-from evohyper.families.neat.drawing import _plt, draw_cppn
+from evohyper.families.neat.drawing import draw_cppn
+
+
+def pyplot() -> Any:
+    """matplotlib's pyplot on the file-only Agg backend, imported on first use (a run that draws no
+    picture never imports matplotlib; a headless actor never looks for a display)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
 
 
 def input_names(decoder: Any) -> list[str]:
@@ -38,7 +47,7 @@ def draw_weights(w: torch.Tensor, src_shape: list[int], tgt_shape: list[int], pa
                  title: str = "") -> Path:
     """Weight matrix ``w [n_src, n_tgt]``: the connectivity of one source node on the target grid
     (left) and the whole matrix (right)."""
-    plt = _plt()
+    plt = pyplot()
     w = w.detach().float().cpu()
     n_src = w.shape[0]
     source = n_src // 2 if source is None else source

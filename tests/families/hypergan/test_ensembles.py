@@ -26,7 +26,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny kernels: 1 thre
 def test_split():
     task = DigitsTask()
     task.setup("cpu")
-    return task._split("test", torch.device("cpu"))
+    return task.split("test", torch.device("cpu"))
 
 
 def _evolved_source():

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny kernels: 1 thre
 def _val():
     task = DigitsTask()
     task.setup("cpu")
-    return task, *task._split("val", torch.device("cpu"))
+    return task, *task.split("val", torch.device("cpu"))
 
 
 def test_set_decoding_shapes_and_members():
@@ -143,7 +143,7 @@ def test_sets_of_conv_networks_are_scored_by_the_task():
     with torch.no_grad():
         sets = dec.decode(torch.randn(4, 24))
         result = task.evaluate(sets, 0)
-        probs = Ensemble(sets.members(1)).predict_proba(task._split("val", torch.device("cpu"))[0])
+        probs = Ensemble(sets.members(1)).predict_proba(task.split("val", torch.device("cpu"))[0])
     assert tuple(sets.tensors["conv0"].shape)[:2] == (4, 3) and result.fitness.shape == (4,)
-    y = task._split("val", torch.device("cpu"))[1]
+    y = task.split("val", torch.device("cpu"))[1]
     assert float(result.fitness[1]) == pytest.approx(-float(torch.nn.functional.nll_loss(probs.log(), y)), abs=1e-5)

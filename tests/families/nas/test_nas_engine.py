@@ -33,7 +33,7 @@ def _raw(strategy=None, decoder=None, generations=4, **extra):
 
 def _held_out_loss(decoder, vector, cells, task):
     decoder.load_parameter_vector(vector)
-    x, y = task._split("val", torch.device("cpu"))
+    x, y = task.split("val", torch.device("cpu"))
     with torch.no_grad():
         return float(task.loss(decoder.decode(cells), (x, y)).mean())
 

@@ -5,7 +5,8 @@ Importing this package does not import Ray; ``import evohyper`` never does.
 """
 from evohyper.engine.backends.ray.actor import EvaluatorActor
 from evohyper.engine.backends.ray.backend import RayBackend
-from evohyper.engine.backends.ray.pool import ActorPool, BackendError, EvaluationTimeout
+from evohyper.engine.backends.ray.pool import ActorPool
 from evohyper.engine.backends.ray.wire import split_bounds
+from evohyper.engine.errors import BackendError, EvaluationTimeout
 
 __all__ = ["ActorPool", "BackendError", "EvaluationTimeout", "EvaluatorActor", "RayBackend", "split_bounds"]

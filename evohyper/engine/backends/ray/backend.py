@@ -18,7 +18,8 @@ from evohyper.config.build import ComponentsSpec
 from evohyper.config.sections import BackendConfig
 from evohyper.engine import threads as thread_policy
 from evohyper.engine.backends.ray import runtime, wire
-from evohyper.engine.backends.ray.pool import ActorPool, BackendError
+from evohyper.engine.backends.ray.pool import ActorPool
+from evohyper.engine.errors import BackendError
 from evohyper.engine.evaluation import ChunkResult
 
 

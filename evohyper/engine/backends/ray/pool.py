@@ -23,16 +23,11 @@ from typing import Any
 
 from evohyper.config.build import ComponentsSpec
 from evohyper.engine.backends.ray.actor import remote_actor_class
+from evohyper.engine.errors import BackendError, EvaluationTimeout
+
+__all__ = ["ActorPool", "BackendError", "EvaluationTimeout"]   # the errors: their old home
 
 logger = logging.getLogger("evohyper.ray")
-
-
-class BackendError(RuntimeError):
-    """The backend could not evaluate a population (actors lost, unschedulable, retries exhausted)."""
-
-
-class EvaluationTimeout(BackendError, TimeoutError):
-    """A chunk produced no result within ``timeout_s``, on ``max_retries + 1`` successive actors."""
 
 
 def _actor_failures() -> tuple[type[BaseException], ...]:

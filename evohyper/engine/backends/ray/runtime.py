@@ -23,7 +23,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from evohyper.engine.backends.ray.pool import BackendError
+from evohyper.engine.errors import BackendError
 
 logger = logging.getLogger("evohyper.ray")
 
