@@ -38,7 +38,7 @@ import torch
 
 from benchmarks import neat_engine_sides as sides
 from benchmarks.report import add_summary
-from benchmarks.timing import Timing, fmt_ratio, met, progress, table
+from benchmarks.timing import Timing, fmt_ratio, fmt_time, met, progress, spread, table
 
 ROOT = Path(__file__).resolve().parent.parent
 TENSORNEAT_PYTHON = ROOT / "benchmarks" / "tensorneat_env" / "bin" / "python"
@@ -77,21 +77,7 @@ class Settings:
 
 
 def _engines(settings: Settings) -> tuple[list[str], str]:
-    """The engines to measure and a sentence on those that are missing."""
-    ok, missing = sides.available_engines(settings.engines)
-    note = " ".join(f"**Engine `{e}` not available**: the strategy refuses it ({why}); no figure is reported "
-                    "for it." for e, why in missing.items())
-    return ok, note
-
-
-def fmt_time(seconds: float) -> str:
-    """ms below a second, else s (``timing.fmt_ms`` writes 1.2e+03 ms up to 10 s)."""
-    return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
-
-
-def spread(t: Timing) -> str:
-    """``IQR a–b, min c, max d, n=k`` with readable units."""
-    return f"IQR {fmt_time(t.q1)}–{fmt_time(t.q3)}, min {fmt_time(t.min)}, max {fmt_time(t.max)}, n={t.n}"
+    return sides.engines_and_note(settings.engines)
 
 
 def _cell(t: Timing) -> str:

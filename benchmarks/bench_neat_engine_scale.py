@@ -22,7 +22,7 @@ import torch
 
 from benchmarks import neat_engine_sides as sides
 from benchmarks.report import add_summary
-from benchmarks.timing import Timing, fmt_ratio, progress, table
+from benchmarks.timing import Timing, fmt_ratio, fmt_time, progress, spread, table
 
 PHASES = ("ask", "tell", "decode", "evaluate")
 
@@ -30,7 +30,6 @@ PHASES = ("ask", "tell", "decode", "evaluate")
 # ----------------------------------------------------------------------------- 4. scaling (subprocess per size)
 def scaling_child(engine: str, popsize: int, repeats: int) -> dict[str, Any]:
     """Subprocess body: one untimed and ``repeats`` timed generations; medians per phase and peak RSS."""
-    from benchmarks.bench_neat_engine import spread
 
     torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "1")))
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -67,9 +66,8 @@ def _run_child(engine: str, popsize: int, repeats: int) -> dict[str, Any] | str:
 
 
 def section_scaling(settings: Any) -> str:
-    from benchmarks.bench_neat_engine import _engines, fmt_time
 
-    engines, note = _engines(settings)
+    engines, note = sides.engines_and_note(settings.engines)
     rows, results = [], {}
     for engine in engines:
         for p in settings.scaling_sizes:
@@ -139,10 +137,9 @@ class BackendSide:
 
 
 def section_ray(settings: Any) -> str:
-    from benchmarks.bench_neat_engine import _engines, fmt_time, spread
     from evohyper.engine.backends.ray import runtime as ray_runtime
 
-    engines, note = _engines(settings)
+    engines, note = sides.engines_and_note(settings.engines)
     p = settings.ray_size
     backends = {"local": ["backend.name=local"],
                 "ray, 2 actors": ["backend.name=ray", "backend.num_actors=2", "backend.num_cpus_per_actor=1"]}

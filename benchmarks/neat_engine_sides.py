@@ -60,6 +60,14 @@ def available_engines(wanted: Sequence[str] = ENGINES) -> tuple[list[str], dict[
     return ok, missing
 
 
+def engines_and_note(wanted: Sequence[str]) -> tuple[list[str], str]:
+    """The engines to measure and a sentence on those the strategy refuses (never estimated)."""
+    ok, missing = available_engines(wanted)
+    note = " ".join(f"**Engine `{e}` not available**: the strategy refuses it ({why}); no figure is reported "
+                    "for it." for e, why in missing.items())
+    return ok, note
+
+
 def random_fitness(seed: int, generation: int, n: int) -> np.ndarray:
     """The same "random fitness" for every side: uniform in [0, 4) (XOR's range), by (seed, generation)."""
     return np.random.default_rng([seed, generation]).uniform(0.0, 4.0, n)

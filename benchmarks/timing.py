@@ -95,6 +95,16 @@ def fmt_ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3g} ms" if seconds < 10 else f"{seconds:.3g} s"
 
 
+def fmt_time(seconds: float) -> str:
+    """ms below a second, else s (``timing.fmt_ms`` writes 1.2e+03 ms up to 10 s)."""
+    return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
+
+
+def spread(t: Timing) -> str:
+    """``IQR a–b, min c, max d, n=k`` with readable units."""
+    return f"IQR {fmt_time(t.q1)}–{fmt_time(t.q3)}, min {fmt_time(t.min)}, max {fmt_time(t.max)}, n={t.n}"
+
+
 def fmt_ratio(x: float) -> str:
     return f"{x:.3g}x"
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.neat_engines import COMMON, DEFAULT_ENGINES, ENGINES, STUDIES, SUMMARY
+from experiments.neat_engines_spec import COMMON, DEFAULT_ENGINES, ENGINES, STUDIES, SUMMARY
 
 MEDIAN_FACTOR = 1.25
 TITLES = {"xor": "XOR (neat-python's example config)", "cartpole": "Single-pole cart-pole (neat-python's example "

@@ -34,11 +34,12 @@ ALLOWED_PRIVATE: dict[tuple[str, str], str] = {
     # Ray's cluster flag, switched off while a private local Ray starts; a Ray without it is handled (no-op)
     ("evohyper.engine.backends.ray.runtime", "ray._private"): "Ray's ray_constants.ENABLE_RAY_CLUSTER",
     ("evohyper.engine.backends.ray.runtime", "ray._private.ray_constants"): "Ray's ray_constants.ENABLE_RAY_CLUSTER",
-    # issue 25: neat engine files under change (another engineer is editing families/neat/ now): a torch
-    # tensor's version counter and a cache stored on it, and neat-python's list of genome config items
-    ("evohyper.families.neat.genome", "_version"): "issue 25: neat engine files under change",
-    ("evohyper.families.neat.genome", "_neat_cells"): "issue 25: neat engine files under change",
-    ("evohyper.families.neat.ini", "_params"): "issue 25: neat engine files under change",
+    # torch's in-place version counter of a tensor (what autograd checks too): a memo of the genome's key cells
+    # is valid while the keys tensor is unchanged; the memo itself is an attribute this module sets on that tensor
+    ("evohyper.families.neat.genome", "_version"): "torch Tensor._version: the in-place change counter",
+    ("evohyper.families.neat.genome", "_neat_cells"): "the memo genome.py stores on a keys tensor (its own name)",
+    # neat-python 2.0 (pinned) keeps the genome config's item list only there; the INI check refuses unknown items
+    ("evohyper.families.neat.ini", "_params"): "neat-python DefaultGenomeConfig._params: the known INI items",
 }
 
 

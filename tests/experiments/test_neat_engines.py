@@ -68,7 +68,7 @@ def test_report_censors_unsolved_runs_tests_and_gives_the_verdicts(tmp_path):
     assert "Mann-Whitney U (two-sided)" in text and "p = " in text
     assert "solve rate >= neat-python's minus one seed: batched 3, neat-python 4 of 4: **yes**" in text
     assert "batched 6, neat-python 4.5 (limit 5.625): **no**" in text
-    assert "batched-float32" not in text and "Solved per block" not in text     # opt-in arm without runs: absent
+    assert "| `batched-float32`" not in text and "Solved per block" not in text   # opt-in arm without runs: no row
 
 
 def test_an_opt_in_arm_gets_its_own_row_and_verdicts_and_blocks_of_seeds_show_steadiness(tmp_path):
