@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from experiments.multi_seed import band, run_seeds
+from experiments.neat_engine_label import engine_label
 
 TASKS = {"visual": ("visual discrimination 11x11", "ES-HyperNEAT: a hidden sheet over the 11x11 square between "
                                                    "the input and output sheets; fixed: no hidden layer (the "
@@ -90,7 +91,9 @@ def es_hyperneat_report(out_dir: Path, seeds: dict[str, list[int]], overrides: l
              "(decoder `hyperneat`, hand-placed substrate) evolve neat-python CPPNs with the same NEAT settings, "
              "population and generations; only the decoder differs. Each task's pair of configs is "
              "`search_spaces/es_hyperneat_<task>.yaml` / `search_spaces/hyperneat_<task>.yaml`; overrides for "
-             f"every run: {', '.join(f'`{o}`' for o in overrides)}. Seconds are wall-clock of one process with "
+             f"every run: {', '.join(f'`{o}`' for o in overrides)}. "
+             f"{engine_label(Path('search_spaces') / 'hyperneat_visual.yaml', overrides)} Seconds are wall-clock "
+             "of one process with "
              "one torch thread on a shared 2-core machine (other jobs ran at the same time: compare them "
              "loosely).", ""]
     for task, (title, layout) in TASKS.items():

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from experiments.multi_seed import plot_curves, run_seeds
+from experiments.neat_engine_label import engine_label
 from experiments.pneat_report import END as PNEAT_END
 from experiments.pneat_report import START as PNEAT_START
 from experiments.pneat_report import splice
@@ -111,8 +112,9 @@ def hyperneat_visual_report(config_path: Path, seeds: list[int], out_dir: Path, 
     lines = [
         "# HyperNEAT on visual discrimination: 11x11 evolution, 33x33 and 55x55 without further evolution", "",
         f"Config `{cfg_rel}` (overrides: {', '.join(overrides) or 'none'}), seeds {seeds}. "
-        "NEAT is neat-python's (`DefaultGenome`, `DefaultReproduction`, `DefaultSpeciesSet`, "
-        "`DefaultStagnation`); every generation's CPPNs are compiled into tensors and queried at all "
+        f"NEAT semantics are neat-python's (`DefaultGenome`, `DefaultReproduction`, `DefaultSpeciesSet`, "
+        f"`DefaultStagnation`); {engine_label(config_path, overrides)} Every generation's CPPNs are compiled into "
+        "tensors and queried at all "
         "14,641 coordinate pairs at once. Fitness is 10000 / (100 + Σ d²) over the 75 trials of "
         "Stanley et al. (2009) (d in cells of the 11x11 field); 100 means every trial marks the large "
         "box's centre. The champion of each seed (best 11x11 fitness) is then decoded by the *same* CPPN "

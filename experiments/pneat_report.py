@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.neat_engine_label import engine_label
+
 ROOT = Path.cwd()
 CONFIGS = {"HyperNEAT": ROOT / "search_spaces" / "hyperneat_visual.yaml",
            "P-NEAT": ROOT / "search_spaces" / "pneat_visual.yaml"}
@@ -165,7 +167,7 @@ def section(results: dict[str, tuple[list[Path], int]], seeds: dict[str, list[in
              "|---|---|---|---|---|---|---|---|"]
     lines += [_row(m, runs, data[m]) for m, (runs, _) in results.items()]
     lines += ["", f"NEAT engine: `{engine}` (strategy option `engine`) for both methods." if engine else
-              "NEAT engine: the configs' default (`neat-python`, neat-python's own reproduction and speciation)."]
+              engine_label(ROOT / "search_spaces" / "pneat_visual.yaml") + " (the configs' default, both methods)"]
     lines += ["", "At equal budgets (mean ± std over each method's seeds; a run that reached fitness 100 earlier "
               "counts with its last generation):", "",
               "| budget | method | generation (median) | best fitness so far | champion's held-out mean distance "
