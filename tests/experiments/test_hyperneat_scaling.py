@@ -5,7 +5,7 @@ from experiments.es_hyperneat_report import es_hyperneat_report
 from experiments.hyperneat_scaling import RESOLUTIONS, curves, genome_key, run_all, scaling_section
 from experiments.make_reports import REPORTS
 
-TINY = ("strategy.popsize=16",)
+TINY = ("strategy.popsize=16", "strategy.compatibility_threshold=30")   # one species: 16 genomes can spawn it
 
 
 def test_registered():
@@ -40,7 +40,7 @@ def test_genome_key_ignores_identity_not_content():
 def test_es_hyperneat_report_tiny(tmp_path):
     out = es_hyperneat_report(tmp_path, seeds={"visual": [0], "pendulum": [0]},
                               overrides=["backend.name=local", "output.progress=false", "output.tensorboard=false",
-                                         "budget.generations=2", "strategy.popsize=16"])
+                                         "budget.generations=2", *TINY])
     text = out.read_text()
     assert "## visual discrimination 11x11" in text and "## Pendulum-v1 (gymnasium)" in text
     for name in ("es_hyperneat_visual.png", "es_hyperneat_visual_substrate.png", "es_hyperneat_pendulum.png"):
