@@ -33,6 +33,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -69,15 +70,28 @@ class Settings:
     scale_repeats: int = 3
     tensorneat: bool = True
     quick: bool = False
+    float32: bool = True   # also time the batched engine with float32 genes (an option; float64 is the default)
 
     @classmethod
     def quick_settings(cls, engines: list[str]) -> Settings:
         return cls(engines=engines, xor_sizes=(150, 300), visual_size=150, pneat_size=12, scaling_sizes=(50, 150),
-                   ray_size=300, repeats=2, scale_repeats=2, tensorneat=False, quick=True)
+                   ray_size=300, repeats=2, scale_repeats=2, tensorneat=False, quick=True, float32=False)
 
 
 def _engines(settings: Settings) -> tuple[list[str], str]:
     return sides.engines_and_note(settings.engines)
+
+
+FLOAT32 = "batched-float32"
+
+
+def _float32_side(settings: Settings, engines: list[str], config: Path, popsize: int,
+                  **kwargs: Any) -> dict[str, sides.StrategySide]:
+    """The batched engine with ``dtype: float32`` as one more side (no target: the targets are the default's)."""
+    if not settings.float32 or "batched" not in engines:
+        return {}
+    return {FLOAT32: sides.StrategySide(config, "batched", popsize, overrides=["strategy.dtype=float32"],
+                                        name="strategy `neat`, engine `batched`, `dtype: float32`", **kwargs)}
 
 
 def _cell(t: Timing) -> str:
@@ -128,6 +142,7 @@ def section_xor(settings: Settings) -> str:
     for p in settings.xor_sizes:
         progress(f"neat_engine: XOR generation alone, P = {p}")
         timed = {e: sides.StrategySide(sides.XOR_YAML, e, p) for e in engines}
+        timed.update(_float32_side(settings, engines, sides.XOR_YAML, p))
         timed[POPULATION_RUN] = sides.PopulationSide(sides.XOR_INI, p)
         steps = sides.interleaved(timed, settings.repeats)
         exact = [("neat-python", POPULATION_RUN)] if "neat-python" in engines else []
@@ -182,6 +197,7 @@ def _evaluated_section(settings: Settings, title: str, config: Path, popsize: in
     engines, note = _engines(settings)
     progress(f"neat_engine: {title}, P = {popsize}, engines {engines}")
     timed = {e: sides.StrategySide(config, e, popsize, evaluate=True) for e in engines}
+    timed.update(_float32_side(settings, engines, config, popsize, evaluate=True))
     steps = sides.interleaved(timed, settings.repeats) if timed else {}
     check = sides.check_same_work(steps, popsize) if steps else "no engine ran"
     rows = []
@@ -198,6 +214,9 @@ def _evaluated_section(settings: Settings, title: str, config: Path, popsize: in
         whole_text = f"; whole generation {fmt_ratio(r_all)}" if whole_generation else ""
         ratios.append(f"**batched vs neat-python: `ask` + `tell` {fmt_ratio(r_at)}** (target >= {target:g}x: "
                       f"{met(r_at >= target)}){whole_text}")
+        if FLOAT32 in steps:
+            f32 = _timing(n, "ask+tell").median / _timing(steps[FLOAT32], "ask+tell").median
+            ratios.append(f"(with `dtype: float32` genes: `ask` + `tell` {fmt_ratio(f32)})")
         add_summary(summary, f">= {target:g}x", fmt_ratio(r_at), r_at >= target)
     else:
         _summary_missing(summary, f">= {target:g}x")
