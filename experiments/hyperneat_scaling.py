@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from experiments.neat_engine_label import engine_of
+
 RESOLUTIONS = (11, 33, 55)
 VARIANTS = {"no_distance": False, "distance": True}
 CACHE = Path("experiments/out/hyperneat_scaling")
@@ -112,6 +114,7 @@ def run_one(config_path: Path, variant: str, seed: int, generations: int, extra:
     scores = {r: dict(zip(distinct, score(list(distinct.values()), options, r, 16 if r < 55 else 4)))
               for r in RESOLUTIONS}
     return {"variant": variant, "seed": seed, "generations": generations, "overrides": overrides,
+            "engine": list(engine_of(config_path, overrides)),
             "evolve_seconds": round(evolve_s, 1), "score_seconds": round(time.perf_counter() - started, 1),
             "distinct_champions": len(distinct),
             "champion_fitness_11_as_evolved": [f for _, f in recorder.champions],
@@ -133,7 +136,9 @@ def run_all(config_path: Path, seeds: list[int], generations: int, cache: Path =
             path = cache / f"{variant}_seed{seed}.json"
             if path.is_file():
                 data = json.loads(path.read_text())
-                if data.get("generations") == generations and data.get("overrides", [])[6:] == list(extra):
+                made_by = data.get("engine", ["neat-python", None])   # runs cached before engines were recorded
+                if data.get("generations") == generations and data.get("overrides", [])[6:] == list(extra) \
+                        and made_by == list(engine_of(config_path, data.get("overrides", []))):
                     results.append(data)
                     continue
             if cached_only:

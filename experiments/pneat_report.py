@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.neat_engine_label import engine_label
+from experiments.neat_engine_label import engine_label, engine_of
 
 ROOT = Path.cwd()
 CONFIGS = {"HyperNEAT": ROOT / "search_spaces" / "hyperneat_visual.yaml",
@@ -40,7 +40,9 @@ def run_seed(method: str, seed: int, generations: int, runs_dir: Path, engine: s
     from evohyper.config import apply_overrides, load_raw, validate
     from evohyper.engine.runner import run
 
-    base = runs_dir / (f"{method.lower()}-seed{seed}-g{generations}" + (f"-{engine}" if engine else ""))
+    made_by, dtype = engine_of(CONFIGS[method], [f"strategy.engine={engine}"] if engine else [])
+    tag = made_by if made_by == "neat-python" else f"batched-{dtype}"   # a cached run keeps its engine and dtype
+    base = runs_dir / f"{method.lower()}-seed{seed}-g{generations}-{tag}"
     done = [d for d in sorted(runs_dir.glob(f"{base.name}/*")) if (d / "best" / "phenotype.json").is_file()]
     if done:
         return done[-1]

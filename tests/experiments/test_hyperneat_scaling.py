@@ -1,4 +1,5 @@
 """The HyperNEAT scaling experiment (generation champions at 11, 33, 55) and the ES-HyperNEAT report, tiny."""
+import json
 from pathlib import Path
 
 from experiments.es_hyperneat_report import es_hyperneat_report
@@ -25,6 +26,15 @@ def test_generation_champions_scored_once_each_and_cached(tmp_path):
     again = run_all(Path("search_spaces/hyperneat_visual.yaml"), [0], 3, cache=cache, extra=TINY,
                     log=lambda m: (_ for _ in ()).throw(AssertionError("ran again: " + m)))
     assert again == runs                                        # read from the cache, not run again
+    assert runs[0]["engine"] == ["batched", "float64"]          # the engine that made them, defaults resolved
+    legacy = cache / "no_distance_seed0.json"                   # as cached before engines were recorded:
+    data = json.loads(legacy.read_text())         # neat-python's runs, not the default's now
+    del data["engine"]
+    legacy.write_text(json.dumps(data))
+    seen = []
+    run_all(Path("search_spaces/hyperneat_visual.yaml"), [0], 3, cache=cache, extra=TINY, log=seen.append,
+            variants=("no_distance",))
+    assert len(seen) == 1 and "no_distance seed 0" in seen[0]   # run again under the current engine
     text = "\n".join(scaling_section(runs, tmp_path, [0], 3))
     assert "55 as % of 11" in text and (tmp_path / "hyperneat_visual_scaling.png").is_file()
 
