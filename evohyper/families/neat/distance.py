@@ -47,6 +47,8 @@ TABLE_RATIO = 1
 FLAT_RATIO = 1.5
 #: populations with at most this many node + connection slots take both kinds in one pass
 JOINT_SLOTS = 1 << 14
+#: the matched (gene, representative) pairs alone are used when they are at most this share of all pairs
+SPARSE_RATIO = 0.5
 #: in the joint pass node id ``i`` is keyed ``NODE_KEY + i``: below every packed connection key
 NODE_KEY = -(2**62)
 
@@ -154,12 +156,26 @@ class _Side:
             cells = self.space.own_cells(kind, self.keys if self.flat else genes.keys)
             self.cells = cells.reshape(-1)
 
+    def columns(self) -> tuple[Tensor, Tensor]:
+        """``floats [F, X]`` and ``codes [K, X]``, one attribute per row (made once per side)."""
+        if getattr(self, "_columns", None) is None:
+            self._columns = self.floats.T.contiguous(), self.codes.T.contiguous()
+        return self._columns
+
+    def segments(self, R: int) -> Tensor:
+        """``[X]`` ``(genome * k + kind) * R`` of each gene (padding slots: their row's)."""
+        if self.flat:
+            return self.seg * R
+        return torch.div(torch.arange(self.size, device=self.keys.device), max(self.width, 1),
+                         rounding_mode="floor").mul_(R)
+
     def suffix(self, first: int) -> _Side:
         """The genomes from position ``first`` (of ``order``) on, in ``order``."""
         if first == 0:
             return self
         out = object.__new__(_Side)
         out.__dict__.update(self.__dict__)
+        out._columns = None
         out.n = self.n - first
         if self.order is not None:  # padded in the batch's rows: take the rows, in order
             rows, w = self.order[first:], self.width
@@ -275,6 +291,12 @@ class PopulationDistances:
             hi = min(R, lo + step)
             total = None
             for dense, side, count in parts:  # gene-major: [X, r] (each gene's representatives contiguous)
+                if lo == 0 and hi == R and dense.sparse(side):
+                    part = _component(*_sparse_sums(dense, side, self.cw), count, side.count, self.cd)
+                    if side.order is not None:
+                        part = part.index_select(0, side.order)
+                    total = part if total is None else total + part
+                    continue
                 matched, floats, codes = dense.take(lo, hi)  # [X, r], [X, F, r], [X, K, r]
                 diff = (floats - side.floats[:, :, None]).abs_()  # (broadcast along the last dim: vectorised)
                 term = diff[:, 0]
@@ -313,18 +335,46 @@ class _Dense:
             lut[union] = torch.arange(union.numel(), device=keys.device)
             lut[size] = union.numel()  # keys outside the table (ids no population genome has) match nothing
             self.u = lut.index_select(0, genomes.cells)
-        U = self.U = int(union.numel())
-        at = inverse * R + torch.div(pos, max(W, 1), rounding_mode="floor")
-        cells = (U + 1) * R
-        self.R = R
-        self.present = torch.zeros(cells, dtype=torch.bool, device=keys.device).index_fill_(0, at, True)
-        self.floats = _table(reps.floats, pos, at, cells)
-        self.codes = _table(reps.codes, pos, at, cells)
+        self.U = int(union.numel())
+        self.R, self.reps, self.pos, self.inverse = R, reps, pos, inverse
+        self.at = inverse * R + torch.div(pos, max(W, 1), rounding_mode="floor")  # (key, representative) cells
+
+    def _tables(self) -> None:
+        cells = (self.U + 1) * self.R
+        self.present = torch.zeros(cells, dtype=torch.bool, device=self.at.device).index_fill_(0, self.at, True)
+        self.floats = _table(self.reps.floats, self.pos, self.at, cells)
+        self.codes = _table(self.reps.codes, self.pos, self.at, cells)
+
+    def sparse(self, genomes: _Side) -> bool:
+        """Whether the matched pairs are few enough (``SPARSE_RATIO`` of the dense ``[X, R]``) for
+        ``_sparse_sums``; prepares its pairs (``pairs``: population gene and table cell of each). CPU only:
+        elsewhere the dense sums are not sequential (atomics, tree reductions), so leaving out the zeros could
+        change a bit."""
+        if self.u.device.type != "cpu":
+            return False
+        count = torch.bincount(self.inverse, minlength=self.U + 1)  # representatives per key; 0 at U (absent)
+        per_gene = count.index_select(0, self.u)
+        M = int(per_gene.sum())
+        if M > SPARSE_RATIO * self.u.numel() * self.R:
+            return False
+        gene = torch.repeat_interleave(per_gene, output_size=M)  # gene-major, ascending: each pair's gene
+        # the pair's table cell: its key's first cell (in (key, representative) order) + its rank within the gene
+        first = torch.cumsum(count, 0) - count
+        delta = first.index_select(0, self.u) - (torch.cumsum(per_gene, 0) - per_gene)
+        slot = torch.arange(M, device=gene.device) + delta.index_select(0, gene)
+        cells, order = torch.sort(self.at)  # the representatives' genes in (key, representative) order
+        pos = self.pos.index_select(0, order)
+        self.rep_floats = self.reps.floats.reshape(-1, self.reps.floats.shape[-1]).index_select(0, pos).T.contiguous()
+        self.rep_codes = self.reps.codes.reshape(-1, self.reps.codes.shape[-1]).index_select(0, pos).T.contiguous()
+        self.pairs = gene, slot, (cells % self.R).index_select(0, slot)
+        return True
 
     def take(self, lo: int, hi: int) -> tuple[Tensor, Tensor, Tensor]:
         """``[X, hi - lo]`` present, ``[X, F, hi - lo]`` floats, ``[X, K, hi - lo]`` codes (representatives last:
         per-gene values broadcast along the last dimension, which CPU kernels vectorise)."""
         R = self.R
+        if not hasattr(self, "present"):
+            self._tables()
         out = []
         for t in (self.present, self.floats, self.codes):
             t = t.view(self.U + 1, R, -1).transpose(1, 2)  # [U + 1, columns, R]
@@ -335,6 +385,29 @@ class _Dense:
             else:
                 out.append(t.index_select(0, self.u))
         return out[0][:, 0], out[1], out[2]
+
+
+def _sparse_sums(dense: _Dense, side: _Side, cw: float) -> tuple[Tensor, Tensor]:
+    """``_Side.reduce`` of the matched terms and ``_Side.count_matches``, ``[n, R, k]`` each, from the matched
+    (gene, representative) pairs only. Each pair's term is computed with the dense path's very ops; pairs come
+    in gene order, so every (genome, representative) sum adds its terms one after the other in slot order from
+    0.0, as the dense path's cumsum / index_add do (which add only zeros besides): the same bits."""
+    gene, slot, rep = dense.pairs
+    R = dense.R
+    floats, codes = side.columns()  # one attribute per row: 1-D gathers (a row gather of 1-3 values is slower)
+    rep_floats, rep_codes = dense.rep_floats, dense.rep_codes  # [F, genes], [K, genes] in ``slot`` order
+    term = None
+    for f in range(floats.shape[0]):
+        diff = (rep_floats[f].index_select(0, slot) - floats[f].index_select(0, gene)).abs_()
+        term = diff if term is None else term + diff
+    for k in range(codes.shape[0]):
+        term = term + (rep_codes[k].index_select(0, slot) != codes[k].index_select(0, gene))
+    term = term * cw
+    at = side.segments(R).index_select(0, gene) + rep  # (genome * k + kind) * R + representative
+    cells = side.n * side.k * R
+    sums = torch.zeros(cells, dtype=torch.float64, device=gene.device).index_add_(0, at, term)  # in index order
+    matches = torch.bincount(at, minlength=cells).to(torch.float64)
+    return (sums.view(side.n, side.k, R).transpose(1, 2), matches.view(side.n, side.k, R).transpose(1, 2))
 
 
 def _locate(union: Tensor, keys: Tensor) -> Tensor:
