@@ -34,7 +34,8 @@ def equal(a: Any, b: Any, path: str) -> None:
             equal(a[k], b[k], f"{path}.{k}")
     elif isinstance(a, torch.Tensor):
         assert isinstance(b, torch.Tensor), f"{path}: tensor vs {type(b)}"
-        assert a.dtype == b.dtype and a.shape == b.shape, f"{path}: {a.dtype}{tuple(a.shape)} vs {b.dtype}{tuple(b.shape)}"
+        assert a.dtype == b.dtype and a.shape == b.shape, \
+            f"{path}: {a.dtype}{tuple(a.shape)} vs {b.dtype}{tuple(b.shape)}"
         if a.is_floating_point():  # bits, so that nan, -0.0 and every ulp count
             ok = torch.equal(a.view(torch.int64 if a.dtype == torch.float64 else torch.int32),
                              b.view(torch.int64 if b.dtype == torch.float64 else torch.int32))

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import torch
 
+from evohyper.families.neat import distance_pairs
 from evohyper.families.neat.config import NEATConfig
 from evohyper.families.neat.genome import GenomeBatch, KeyCells
 
@@ -47,8 +48,6 @@ TABLE_RATIO = 1
 FLAT_RATIO = 1.5
 #: populations with at most this many node + connection slots take both kinds in one pass
 JOINT_SLOTS = 1 << 14
-#: the matched (gene, representative) pairs alone are used when they are at most this share of all pairs
-SPARSE_RATIO = 0.5
 #: in the joint pass node id ``i`` is keyed ``NODE_KEY + i``: below every packed connection key
 NODE_KEY = -(2**62)
 
@@ -291,8 +290,9 @@ class PopulationDistances:
             hi = min(R, lo + step)
             total = None
             for dense, side, count in parts:  # gene-major: [X, r] (each gene's representatives contiguous)
-                if lo == 0 and hi == R and dense.sparse(side):
-                    part = _component(*_sparse_sums(dense, side, self.cw), count, side.count, self.cd)
+                pairs = distance_pairs.pairs(dense) if lo == 0 and hi == R else None
+                if pairs is not None:  # few matched pairs: those alone (the same bits, distance_pairs)
+                    part = _component(*distance_pairs.sums(pairs, side, R, self.cw), count, side.count, self.cd)
                     if side.order is not None:
                         part = part.index_select(0, side.order)
                     total = part if total is None else total + part
@@ -345,30 +345,6 @@ class _Dense:
         self.floats = _table(self.reps.floats, self.pos, self.at, cells)
         self.codes = _table(self.reps.codes, self.pos, self.at, cells)
 
-    def sparse(self, genomes: _Side) -> bool:
-        """Whether the matched pairs are few enough (``SPARSE_RATIO`` of the dense ``[X, R]``) for
-        ``_sparse_sums``; prepares its pairs (``pairs``: population gene and table cell of each). CPU only:
-        elsewhere the dense sums are not sequential (atomics, tree reductions), so leaving out the zeros could
-        change a bit."""
-        if self.u.device.type != "cpu":
-            return False
-        count = torch.bincount(self.inverse, minlength=self.U + 1)  # representatives per key; 0 at U (absent)
-        per_gene = count.index_select(0, self.u)
-        M = int(per_gene.sum())
-        if M > SPARSE_RATIO * self.u.numel() * self.R:
-            return False
-        gene = torch.repeat_interleave(per_gene, output_size=M)  # gene-major, ascending: each pair's gene
-        # the pair's table cell: its key's first cell (in (key, representative) order) + its rank within the gene
-        first = torch.cumsum(count, 0) - count
-        delta = first.index_select(0, self.u) - (torch.cumsum(per_gene, 0) - per_gene)
-        slot = torch.arange(M, device=gene.device) + delta.index_select(0, gene)
-        cells, order = torch.sort(self.at)  # the representatives' genes in (key, representative) order
-        pos = self.pos.index_select(0, order)
-        self.rep_floats = self.reps.floats.reshape(-1, self.reps.floats.shape[-1]).index_select(0, pos).T.contiguous()
-        self.rep_codes = self.reps.codes.reshape(-1, self.reps.codes.shape[-1]).index_select(0, pos).T.contiguous()
-        self.pairs = gene, slot, (cells % self.R).index_select(0, slot)
-        return True
-
     def take(self, lo: int, hi: int) -> tuple[Tensor, Tensor, Tensor]:
         """``[X, hi - lo]`` present, ``[X, F, hi - lo]`` floats, ``[X, K, hi - lo]`` codes (representatives last:
         per-gene values broadcast along the last dimension, which CPU kernels vectorise)."""
@@ -385,29 +361,6 @@ class _Dense:
             else:
                 out.append(t.index_select(0, self.u))
         return out[0][:, 0], out[1], out[2]
-
-
-def _sparse_sums(dense: _Dense, side: _Side, cw: float) -> tuple[Tensor, Tensor]:
-    """``_Side.reduce`` of the matched terms and ``_Side.count_matches``, ``[n, R, k]`` each, from the matched
-    (gene, representative) pairs only. Each pair's term is computed with the dense path's very ops; pairs come
-    in gene order, so every (genome, representative) sum adds its terms one after the other in slot order from
-    0.0, as the dense path's cumsum / index_add do (which add only zeros besides): the same bits."""
-    gene, slot, rep = dense.pairs
-    R = dense.R
-    floats, codes = side.columns()  # one attribute per row: 1-D gathers (a row gather of 1-3 values is slower)
-    rep_floats, rep_codes = dense.rep_floats, dense.rep_codes  # [F, genes], [K, genes] in ``slot`` order
-    term = None
-    for f in range(floats.shape[0]):
-        diff = (rep_floats[f].index_select(0, slot) - floats[f].index_select(0, gene)).abs_()
-        term = diff if term is None else term + diff
-    for k in range(codes.shape[0]):
-        term = term + (rep_codes[k].index_select(0, slot) != codes[k].index_select(0, gene))
-    term = term * cw
-    at = side.segments(R).index_select(0, gene) + rep  # (genome * k + kind) * R + representative
-    cells = side.n * side.k * R
-    sums = torch.zeros(cells, dtype=torch.float64, device=gene.device).index_add_(0, at, term)  # in index order
-    matches = torch.bincount(at, minlength=cells).to(torch.float64)
-    return (sums.view(side.n, side.k, R).transpose(1, 2), matches.view(side.n, side.k, R).transpose(1, 2))
 
 
 def _locate(union: Tensor, keys: Tensor) -> Tensor:
