@@ -214,7 +214,7 @@ class _Side:
         """``[X, r]`` bool -> ``[n, r, k]`` float64 matched genes per genome and kind (exact integers)."""
         r = matched.shape[1]
         if not self.flat:
-            return matched.view(self.n, self.width, r).sum(dim=1, dtype=torch.float64)[..., None]
+            return matched.view(self.n, self.width, r).sum(dim=1).to(torch.float64)[..., None]  # (an int sum: faster)
         out = torch.zeros(self.n * self.k, r, dtype=torch.float64, device=matched.device)
         return out.index_add_(0, self.seg, matched.to(torch.float64)).view(self.n, self.k, r).transpose(1, 2)
 
@@ -318,16 +318,26 @@ class _Dense:
     """The representatives' genes laid out by key: ``u [X]`` is the index of each population gene's key in
     the sorted union of the representatives' live keys (``U`` = in no representative); ``present``,
     ``floats``, ``codes`` are ``[U + 1, R, ...]`` tables (row ``U`` and absent keys: not present), key-major so
-    that one row gather gives a gene all its representatives."""
+    that one row gather gives a gene all its representatives. ``folded``: where the dense key cells of the
+    population (``_Side.space``) make tables no larger than the population's genes (P-NEAT: 87,846 cells, one
+    or a few representatives, 2.5 million slots), the tables are indexed by the cells themselves (``U`` = the
+    space's size) and ``u`` is the genes' own cells: one pass over the genes less per call."""
 
     def __init__(self, reps: _Genes, genomes: _Side):
         R, W = reps.keys.shape
         pos = reps.live.view(-1).nonzero().squeeze(1)  # the representatives' live genes
         keys = reps.keys.view(-1).index_select(0, pos)
         space = genomes.space
+        self.folded = space is not None and (space.size[genomes.kind] + 1) * R <= genomes.size
         if space is None:
             union, inverse = torch.unique(keys, return_inverse=True)  # sorted
             self.u = _locate(union, genomes.keys)
+        elif self.folded:  # the tables indexed by the cells themselves: the genes' own cells are ``u``, no lookup
+            size = space.size[genomes.kind]
+            cells = space.cells(genomes.kind, keys)
+            inside = (cells < size).nonzero().squeeze(1)  # keys outside the space (ids no population genome has)
+            pos, inverse = pos.index_select(0, inside), cells.index_select(0, inside)  # match nothing: left out
+            self.u = genomes.cells  # (``U = size``: padding's cell ``size`` is the absent row)
         else:  # the keys' cells in a dense table: a lookup instead of a binary search
             size = space.size[genomes.kind]
             union, inverse = torch.unique(space.cells(genomes.kind, keys), return_inverse=True)
@@ -335,7 +345,7 @@ class _Dense:
             lut[union] = torch.arange(union.numel(), device=keys.device)
             lut[size] = union.numel()  # keys outside the table (ids no population genome has) match nothing
             self.u = lut.index_select(0, genomes.cells)
-        self.U = int(union.numel())
+        self.U = space.size[genomes.kind] if self.folded else int(union.numel())
         self.R, self.reps, self.pos, self.inverse = R, reps, pos, inverse
         self.at = inverse * R + torch.div(pos, max(W, 1), rounding_mode="floor")  # (key, representative) cells
 

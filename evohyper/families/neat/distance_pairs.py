@@ -43,9 +43,10 @@ class Pairs:
 
 def pairs(dense: Any) -> Pairs | None:
     """The matched pairs of a ``distance._Dense`` (its ``u``, ``at``, ``inverse``, ``pos``, ``reps``, ``U``,
-    ``R``), or None where they are too many for the sparse path to pay (or off the CPU)."""
+    ``R``), or None where they are too many for the sparse path to pay (or off the CPU, or its tables are
+    indexed by dense key cells: populations with few node ids and many genes, as P-NEAT's)."""
     u, at, R, U = dense.u, dense.at, dense.R, dense.U
-    if u.device.type != "cpu" or at.numel() > SPARSE_RATIO * U * R:
+    if u.device.type != "cpu" or dense.folded or at.numel() > SPARSE_RATIO * U * R:
         return None  # (the representatives share most of their keys: so do the pairs, as in P-NEAT)
     count = torch.bincount(dense.inverse, minlength=U + 1)  # representatives per key; 0 at U (absent)
     per_gene = count.index_select(0, u)
