@@ -302,8 +302,8 @@ class PopulationDistances:
                 term = diff[:, 0]
                 for f in range(1, diff.shape[1]):
                     term = term + diff[:, f]
-                unequal = codes != side.codes[:, :, None]
-                for k in range(unequal.shape[1]):
+                unequal = (codes != side.codes[:, :, None]).to(torch.float64)  # (1.0 / 0.0: as the bool's promotion,
+                for k in range(unequal.shape[1]):  # which a float64 + bool add does 3x slower)
                     term = term + unequal[:, k]
                 term = torch.where(matched, term * self.cw, 0.0)
                 part = _component(side.reduce(term), side.count_matches(matched), count[lo:hi], side.count, self.cd)

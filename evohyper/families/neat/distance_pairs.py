@@ -76,7 +76,7 @@ def sums(p: Pairs, side: Any, R: int, cw: float) -> tuple[Tensor, Tensor]:
         diff = (p.rep_floats[f].index_select(0, slot) - floats[f].index_select(0, gene)).abs_()
         term = diff if term is None else term + diff
     for k in range(codes.shape[0]):
-        term = term + (p.rep_codes[k].index_select(0, slot) != codes[k].index_select(0, gene))
+        term = term + (p.rep_codes[k].index_select(0, slot) != codes[k].index_select(0, gene)).to(torch.float64)
     term = term * cw
     at = side.segments(R).index_select(0, gene) + p.rep  # (genome * k + kind) * R + representative
     cells = side.n * side.k * R
