@@ -8,7 +8,7 @@ with the whole population. The keys of all representatives are collected into on
 against representative ``r`` is then one gather, the pairwise work itself, with no loop over
 representatives or genomes (representatives are processed in chunks only to bound memory).
 ``PopulationDistances`` prepares the population side once, so speciation's repeated calls (one per round)
-pay only for the representatives.
+pay only for the representatives. The tables and the sparse pairing live in ``distance_pairs``.
 
 Layout of the population side, per kind of gene: *padded* (``[P, W]`` slots, a row sum per genome) when
 the rows are nearly full, *flat* (the live genes only, summed per genome with ``index_add``) when the
@@ -28,12 +28,14 @@ for bit when the terms are dyadic (the sums are then exact in any order) and wit
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 
 from evohyper.families.neat import distance_pairs
 from evohyper.families.neat.config import NEATConfig
+from evohyper.families.neat.distance_pairs import Dense
 from evohyper.families.neat.genome import GenomeBatch, KeyCells
 
 Tensor = torch.Tensor
@@ -283,7 +285,7 @@ class PopulationDistances:
         size = sides[0].n
         if R == 0 or size == 0:
             return torch.zeros(R, size, dtype=torch.float64, device=self.device)
-        parts = [(_Dense(rep, side), side, rep.count) for rep, side in zip(reps, sides)]
+        parts = [(Dense(rep, side), side, rep.count) for rep, side in zip(reps, sides)]
         step = max(1, CHUNK_ELEMENTS // max(1, sum(side.size * side.floats.shape[-1] for side in sides)))
         out = []
         for lo in range(0, R, step):
@@ -297,16 +299,10 @@ class PopulationDistances:
                         part = part.index_select(0, side.order)
                     total = part if total is None else total + part
                     continue
-                matched, floats, codes = dense.take(lo, hi)  # [X, r], [X, F, r], [X, K, r]
-                diff = (floats - side.floats[:, :, None]).abs_()  # (broadcast along the last dim: vectorised)
-                term = diff[:, 0]
-                for f in range(1, diff.shape[1]):
-                    term = term + diff[:, f]
-                unequal = (codes != side.codes[:, :, None]).to(torch.float64)  # (1.0 / 0.0: as the bool's promotion,
-                for k in range(unequal.shape[1]):  # which a float64 + bool add does 3x slower)
-                    term = term + unequal[:, k]
-                term = torch.where(matched, term * self.cw, 0.0)
-                part = _component(side.reduce(term), side.count_matches(matched), count[lo:hi], side.count, self.cd)
+                scaled = self.cw > 0.0 and math.isfinite(self.cw)
+                part = self._dense(dense, side, count, lo, hi, scaled)
+                if scaled and bool(torch.isnan(part).any()):  # a non-finite term of an unmatched pair: the where
+                    part = self._dense(dense, side, count, lo, hi, False)
                 if side.order is not None:  # a padded side in the batch's rows: its genomes into ``order``
                     part = part.index_select(0, side.order)
                 total = part if total is None else total + part
@@ -314,78 +310,24 @@ class PopulationDistances:
         return out[0] if len(out) == 1 else torch.cat(out)
 
 
-class _Dense:
-    """The representatives' genes laid out by key: ``u [X]`` is the index of each population gene's key in
-    the sorted union of the representatives' live keys (``U`` = in no representative); ``present``,
-    ``floats``, ``codes`` are ``[U + 1, R, ...]`` tables (row ``U`` and absent keys: not present), key-major so
-    that one row gather gives a gene all its representatives. ``folded``: where the dense key cells of the
-    population (``_Side.space``) make tables no larger than the population's genes (P-NEAT: 87,846 cells, one
-    or a few representatives, 2.5 million slots), the tables are indexed by the cells themselves (``U`` = the
-    space's size) and ``u`` is the genes' own cells: one pass over the genes less per call."""
-
-    def __init__(self, reps: _Genes, genomes: _Side):
-        R, W = reps.keys.shape
-        pos = reps.live.view(-1).nonzero().squeeze(1)  # the representatives' live genes
-        keys = reps.keys.view(-1).index_select(0, pos)
-        space = genomes.space
-        self.folded = space is not None and (space.size[genomes.kind] + 1) * R <= genomes.size
-        if space is None:
-            union, inverse = torch.unique(keys, return_inverse=True)  # sorted
-            self.u = _locate(union, genomes.keys)
-        elif self.folded:  # the tables indexed by the cells themselves: the genes' own cells are ``u``, no lookup
-            size = space.size[genomes.kind]
-            cells = space.cells(genomes.kind, keys)
-            inside = (cells < size).nonzero().squeeze(1)  # keys outside the space (ids no population genome has)
-            pos, inverse = pos.index_select(0, inside), cells.index_select(0, inside)  # match nothing: left out
-            self.u = genomes.cells  # (``U = size``: padding's cell ``size`` is the absent row)
-        else:  # the keys' cells in a dense table: a lookup instead of a binary search
-            size = space.size[genomes.kind]
-            union, inverse = torch.unique(space.cells(genomes.kind, keys), return_inverse=True)
-            lut = torch.full((size + 1,), union.numel(), dtype=torch.int64, device=keys.device)
-            lut[union] = torch.arange(union.numel(), device=keys.device)
-            lut[size] = union.numel()  # keys outside the table (ids no population genome has) match nothing
-            self.u = lut.index_select(0, genomes.cells)
-        self.U = space.size[genomes.kind] if self.folded else int(union.numel())
-        self.R, self.reps, self.pos, self.inverse = R, reps, pos, inverse
-        self.at = inverse * R + torch.div(pos, max(W, 1), rounding_mode="floor")  # (key, representative) cells
-
-    def _tables(self) -> None:
-        cells = (self.U + 1) * self.R
-        self.present = torch.zeros(cells, dtype=torch.bool, device=self.at.device).index_fill_(0, self.at, True)
-        self.floats = _table(self.reps.floats, self.pos, self.at, cells)
-        self.codes = _table(self.reps.codes, self.pos, self.at, cells)
-
-    def take(self, lo: int, hi: int) -> tuple[Tensor, Tensor, Tensor]:
-        """``[X, hi - lo]`` present, ``[X, F, hi - lo]`` floats, ``[X, K, hi - lo]`` codes (representatives last:
-        per-gene values broadcast along the last dimension, which CPU kernels vectorise)."""
-        R = self.R
-        if not hasattr(self, "present"):
-            self._tables()
-        out = []
-        for t in (self.present, self.floats, self.codes):
-            t = t.view(self.U + 1, R, -1).transpose(1, 2)  # [U + 1, columns, R]
-            if hi - lo < R or t.shape[1] > 1:
-                t = t[:, :, lo:hi].contiguous()
-            if t[0].numel() == 1:  # one value per key (one representative, one column): a 1-D gather, 2x faster
-                out.append(t.reshape(-1).index_select(0, self.u).view(-1, 1, 1))
-            else:
-                out.append(t.index_select(0, self.u))
-        return out[0][:, 0], out[1], out[2]
-
-
-def _locate(union: Tensor, keys: Tensor) -> Tensor:
-    """Index of each key in the sorted ``union`` (``len(union)`` where it is absent; padding keys always are)."""
-    U = int(union.numel())
-    if U == 0:
-        return torch.zeros_like(keys)
-    pos = torch.searchsorted(union, keys).clamp_(max=U - 1)
-    return torch.where(union.index_select(0, pos) == keys, pos, U)
-
-
-def _table(values: Tensor, pos: Tensor, at: Tensor, cells: int) -> Tensor:
-    """``[cells, K]``: the live genes ``pos`` of ``values [R, W, K]`` at the table cells ``at``, zeros elsewhere."""
-    flat = values.reshape(-1, values.shape[-1])
-    return flat.new_zeros((cells, flat.shape[-1])).index_copy_(0, at, flat.index_select(0, pos))
+    def _dense(self, dense: Dense, side: _Side, count: Tensor, lo: int, hi: int, scaled: bool) -> Tensor:
+        """``[n, hi - lo]`` component of one kind of gene through the dense ``[X, r]`` pairs. ``scaled`` (``cw > 0``):
+        the presence table holds ``cw`` (else 0.0), so ``term * cw`` and the zeros of unmatched pairs are one
+        multiplication (a ``where`` costs 3 of them): the same bits for finite terms (``+0.0`` either way; a
+        non-finite one gives nan, and the caller then takes the ``where``)."""
+        matched, floats, codes = dense.take(lo, hi, self.cw if scaled else None)  # [X, r], [X, F, r], [X, K, r]
+        diff = (floats - side.floats[:, :, None]).abs_()  # (broadcast along the last dim: vectorised)
+        term = diff[:, 0]
+        for f in range(1, diff.shape[1]):
+            term = term + diff[:, f]
+        unequal = (codes != side.codes[:, :, None]).to(torch.float64)  # (1.0 / 0.0: as the bool's promotion,
+        for k in range(unequal.shape[1]):  # which a float64 + bool add does 3x slower)
+            term = term + unequal[:, k]
+        if scaled:
+            term, matched = term * matched, matched > 0.0
+        else:
+            term = torch.where(matched, term * self.cw, 0.0)
+        return _component(side.reduce(term), side.count_matches(matched), count[lo:hi], side.count, self.cd)
 
 
 def _component(total: Tensor, n_match: Tensor, n_rep: Tensor, n_gen: Tensor, cd: float) -> Tensor:
