@@ -13,6 +13,7 @@ generation, for float32 and float64 genes.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 from pathlib import Path
@@ -24,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from profile_neat_engine import Baseline, case_text  # noqa: E402
 
 from evohyper.families.neat import config as typed_config  # noqa: E402
+from evohyper.families.neat import distance as my_dist  # noqa: E402
 from evohyper.families.neat.batched_engine import BatchedEngine  # noqa: E402
 
 
@@ -50,9 +52,18 @@ def equal(a: Any, b: Any, path: str) -> None:
         assert a == b, f"{path}: {a!r} != {b!r}"
 
 
+def speciation_distances(dist_mod: Any, pop: Any, engine: Any) -> list[torch.Tensor]:
+    """The distance matrices speciation asks for (representatives to every genome, columns in gid order, whole
+    and from a third on), so that a changed bit shows even where it changes no species."""
+    d = dist_mod.PopulationDistances(pop, engine.cfg, order=torch.argsort(pop.gid))
+    reps = engine.table.representative
+    return [d.ranked_batch(pop[reps]), d.ranked(reps, len(pop) // 3), d.rows(reps[:3])]
+
+
 def run(case: str, dtype: torch.dtype, seed: int, generations: int) -> float:
     text, _ = case_text(case)
     engine_mod, config_mod = Baseline.module
+    base_dist = importlib.import_module("evohyper_baseline.families.neat.distance")
     base = engine_mod.BatchedEngine(config_mod.from_text(text), seed, dtype=dtype)
     mine = BatchedEngine(typed_config.from_text(text), seed, dtype=dtype)
     t_mine = 0.0
@@ -62,6 +73,8 @@ def run(case: str, dtype: torch.dtype, seed: int, generations: int) -> float:
         pm = mine.ask()
         t_mine += time.perf_counter() - t0
         equal(base.state_dict(), mine.state_dict(), f"{case}/{dtype}/seed {seed}/gen {g}")
+        equal(speciation_distances(base_dist, pb, base), speciation_distances(my_dist, pm, mine),
+              f"{case}/{dtype}/seed {seed}/gen {g}/distances")
         fit = torch.randn(len(pb), dtype=torch.float64, generator=torch.Generator().manual_seed(seed * 100_003 + g))
         assert len(pm) == len(pb)
         base.tell(fit)
