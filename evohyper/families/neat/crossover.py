@@ -78,20 +78,20 @@ def cross_into(out: GenomeBatch, rows: Tensor, parents: GenomeBatch, fitter: Ten
             flat, src, mate = flat.index_select(0, keep), src.index_select(0, keep), mate.index_select(0, keep)
         take = streams.uniform(OP, flat.numel(), len(CONN_ATTRIBUTES), dtype=dtype) > TAKE_FITTER
         dst = _dst(flat, rows, parents.conn_width)
-        out.weight.view(-1)[dst] = _pick(parents.weight, src, mate, take[:, 0])
+        out.weight.view(-1).scatter_(0, dst, _pick(parents.weight, src, mate, take[:, 0]))  # (dst distinct)
         en_fit = parents.enabled.view(-1).index_select(0, src)
         en_mate = parents.enabled.view(-1).index_select(0, mate)
-        enabled = torch.where(take[:, 1], en_fit, en_mate)
+        enabled = (take[:, 1] & en_fit) | (~take[:, 1] & en_mate)  # (a bool where is 20x slower on CPU)
         disabled = (~(en_fit & en_mate)).nonzero().squeeze(1)  # disabled in either parent: 0.75 disables
         enabled[disabled[streams.uniform(OP, disabled.numel(), dtype=dtype) < DISABLE]] = False
-        out.enabled.view(-1)[dst] = enabled
+        out.enabled.view(-1).scatter_(0, dst, enabled)
     # node genes: same id
     if out.node_width and parents.node_width:
         flat, src, mate = _matches(parents.node_id, parents.n_nodes, fitter, other, parents, "node", num_inputs)
         take = streams.uniform(OP, flat.numel(), len(NODE_ATTRIBUTES), dtype=dtype) > TAKE_FITTER
         dst = _dst(flat, rows, parents.node_width)
         for col, name in enumerate(NODE_ATTRIBUTES):
-            getattr(out, name).view(-1)[dst] = _pick(getattr(parents, name), src, mate, take[:, col])
+            getattr(out, name).view(-1).scatter_(0, dst, _pick(getattr(parents, name), src, mate, take[:, col]))
 
 
 def take_rows(batch: GenomeBatch, rows: Tensor) -> GenomeBatch:

@@ -8,7 +8,7 @@ with the whole population. The keys of all representatives are collected into on
 against representative ``r`` is then one gather, the pairwise work itself, with no loop over
 representatives or genomes (representatives are processed in chunks only to bound memory).
 ``PopulationDistances`` prepares the population side once, so speciation's repeated calls (one per round)
-pay only for the representatives.
+pay only for the representatives. The tables and the sparse pairing live in ``distance_pairs``.
 
 Layout of the population side, per kind of gene: *padded* (``[P, W]`` slots, a row sum per genome) when
 the rows are nearly full, *flat* (the live genes only, summed per genome with ``index_add``) when the
@@ -28,11 +28,14 @@ for bit when the terms are dyadic (the sums are then exact in any order) and wit
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 
+from evohyper.families.neat import distance_pairs
 from evohyper.families.neat.config import NEATConfig
+from evohyper.families.neat.distance_pairs import Dense
 from evohyper.families.neat.genome import GenomeBatch, KeyCells
 
 Tensor = torch.Tensor
@@ -154,12 +157,26 @@ class _Side:
             cells = self.space.own_cells(kind, self.keys if self.flat else genes.keys)
             self.cells = cells.reshape(-1)
 
+    def columns(self) -> tuple[Tensor, Tensor]:
+        """``floats [F, X]`` and ``codes [K, X]``, one attribute per row (made once per side)."""
+        if getattr(self, "_columns", None) is None:
+            self._columns = self.floats.T.contiguous(), self.codes.T.contiguous()
+        return self._columns
+
+    def segments(self, R: int) -> Tensor:
+        """``[X]`` ``(genome * k + kind) * R`` of each gene (padding slots: their row's)."""
+        if self.flat:
+            return self.seg * R
+        return torch.div(torch.arange(self.size, device=self.keys.device), max(self.width, 1),
+                         rounding_mode="floor").mul_(R)
+
     def suffix(self, first: int) -> _Side:
         """The genomes from position ``first`` (of ``order``) on, in ``order``."""
         if first == 0:
             return self
         out = object.__new__(_Side)
         out.__dict__.update(self.__dict__)
+        out._columns = None
         out.n = self.n - first
         if self.order is not None:  # padded in the batch's rows: take the rows, in order
             rows, w = self.order[first:], self.width
@@ -199,7 +216,7 @@ class _Side:
         """``[X, r]`` bool -> ``[n, r, k]`` float64 matched genes per genome and kind (exact integers)."""
         r = matched.shape[1]
         if not self.flat:
-            return matched.view(self.n, self.width, r).sum(dim=1, dtype=torch.float64)[..., None]
+            return matched.view(self.n, self.width, r).sum(dim=1).to(torch.float64)[..., None]  # (an int sum: faster)
         out = torch.zeros(self.n * self.k, r, dtype=torch.float64, device=matched.device)
         return out.index_add_(0, self.seg, matched.to(torch.float64)).view(self.n, self.k, r).transpose(1, 2)
 
@@ -268,23 +285,24 @@ class PopulationDistances:
         size = sides[0].n
         if R == 0 or size == 0:
             return torch.zeros(R, size, dtype=torch.float64, device=self.device)
-        parts = [(_Dense(rep, side), side, rep.count) for rep, side in zip(reps, sides)]
+        parts = [(Dense(rep, side), side, rep.count) for rep, side in zip(reps, sides)]
         step = max(1, CHUNK_ELEMENTS // max(1, sum(side.size * side.floats.shape[-1] for side in sides)))
         out = []
         for lo in range(0, R, step):
             hi = min(R, lo + step)
             total = None
             for dense, side, count in parts:  # gene-major: [X, r] (each gene's representatives contiguous)
-                matched, floats, codes = dense.take(lo, hi)  # [X, r], [X, F, r], [X, K, r]
-                diff = (floats - side.floats[:, :, None]).abs_()  # (broadcast along the last dim: vectorised)
-                term = diff[:, 0]
-                for f in range(1, diff.shape[1]):
-                    term = term + diff[:, f]
-                unequal = codes != side.codes[:, :, None]
-                for k in range(unequal.shape[1]):
-                    term = term + unequal[:, k]
-                term = torch.where(matched, term * self.cw, 0.0)
-                part = _component(side.reduce(term), side.count_matches(matched), count[lo:hi], side.count, self.cd)
+                pairs = distance_pairs.pairs(dense) if lo == 0 and hi == R else None
+                if pairs is not None:  # few matched pairs: those alone (the same bits, distance_pairs)
+                    part = _component(*distance_pairs.sums(pairs, side, R, self.cw), count, side.count, self.cd)
+                    if side.order is not None:
+                        part = part.index_select(0, side.order)
+                    total = part if total is None else total + part
+                    continue
+                scaled = self.cw > 0.0 and math.isfinite(self.cw)
+                part = self._dense(dense, side, count, lo, hi, scaled)
+                if scaled and bool(torch.isnan(part).any()):  # a non-finite term of an unmatched pair: the where
+                    part = self._dense(dense, side, count, lo, hi, False)
                 if side.order is not None:  # a padded side in the batch's rows: its genomes into ``order``
                     part = part.index_select(0, side.order)
                 total = part if total is None else total + part
@@ -292,64 +310,24 @@ class PopulationDistances:
         return out[0] if len(out) == 1 else torch.cat(out)
 
 
-class _Dense:
-    """The representatives' genes laid out by key: ``u [X]`` is the index of each population gene's key in
-    the sorted union of the representatives' live keys (``U`` = in no representative); ``present``,
-    ``floats``, ``codes`` are ``[U + 1, R, ...]`` tables (row ``U`` and absent keys: not present), key-major so
-    that one row gather gives a gene all its representatives."""
-
-    def __init__(self, reps: _Genes, genomes: _Side):
-        R, W = reps.keys.shape
-        pos = reps.live.view(-1).nonzero().squeeze(1)  # the representatives' live genes
-        keys = reps.keys.view(-1).index_select(0, pos)
-        space = genomes.space
-        if space is None:
-            union, inverse = torch.unique(keys, return_inverse=True)  # sorted
-            self.u = _locate(union, genomes.keys)
-        else:  # the keys' cells in a dense table: a lookup instead of a binary search
-            size = space.size[genomes.kind]
-            union, inverse = torch.unique(space.cells(genomes.kind, keys), return_inverse=True)
-            lut = torch.full((size + 1,), union.numel(), dtype=torch.int64, device=keys.device)
-            lut[union] = torch.arange(union.numel(), device=keys.device)
-            lut[size] = union.numel()  # keys outside the table (ids no population genome has) match nothing
-            self.u = lut.index_select(0, genomes.cells)
-        U = self.U = int(union.numel())
-        at = inverse * R + torch.div(pos, max(W, 1), rounding_mode="floor")
-        cells = (U + 1) * R
-        self.R = R
-        self.present = torch.zeros(cells, dtype=torch.bool, device=keys.device).index_fill_(0, at, True)
-        self.floats = _table(reps.floats, pos, at, cells)
-        self.codes = _table(reps.codes, pos, at, cells)
-
-    def take(self, lo: int, hi: int) -> tuple[Tensor, Tensor, Tensor]:
-        """``[X, hi - lo]`` present, ``[X, F, hi - lo]`` floats, ``[X, K, hi - lo]`` codes (representatives last:
-        per-gene values broadcast along the last dimension, which CPU kernels vectorise)."""
-        R = self.R
-        out = []
-        for t in (self.present, self.floats, self.codes):
-            t = t.view(self.U + 1, R, -1).transpose(1, 2)  # [U + 1, columns, R]
-            if hi - lo < R or t.shape[1] > 1:
-                t = t[:, :, lo:hi].contiguous()
-            if t[0].numel() == 1:  # one value per key (one representative, one column): a 1-D gather, 2x faster
-                out.append(t.reshape(-1).index_select(0, self.u).view(-1, 1, 1))
-            else:
-                out.append(t.index_select(0, self.u))
-        return out[0][:, 0], out[1], out[2]
-
-
-def _locate(union: Tensor, keys: Tensor) -> Tensor:
-    """Index of each key in the sorted ``union`` (``len(union)`` where it is absent; padding keys always are)."""
-    U = int(union.numel())
-    if U == 0:
-        return torch.zeros_like(keys)
-    pos = torch.searchsorted(union, keys).clamp_(max=U - 1)
-    return torch.where(union.index_select(0, pos) == keys, pos, U)
-
-
-def _table(values: Tensor, pos: Tensor, at: Tensor, cells: int) -> Tensor:
-    """``[cells, K]``: the live genes ``pos`` of ``values [R, W, K]`` at the table cells ``at``, zeros elsewhere."""
-    flat = values.reshape(-1, values.shape[-1])
-    return flat.new_zeros((cells, flat.shape[-1])).index_copy_(0, at, flat.index_select(0, pos))
+    def _dense(self, dense: Dense, side: _Side, count: Tensor, lo: int, hi: int, scaled: bool) -> Tensor:
+        """``[n, hi - lo]`` component of one kind of gene through the dense ``[X, r]`` pairs. ``scaled`` (``cw > 0``):
+        the presence table holds ``cw`` (else 0.0), so ``term * cw`` and the zeros of unmatched pairs are one
+        multiplication (a ``where`` costs 3 of them): the same bits for finite terms (``+0.0`` either way; a
+        non-finite one gives nan, and the caller then takes the ``where``)."""
+        matched, floats, codes = dense.take(lo, hi, self.cw if scaled else None)  # [X, r], [X, F, r], [X, K, r]
+        diff = (floats - side.floats[:, :, None]).abs_()  # (broadcast along the last dim: vectorised)
+        term = diff[:, 0]
+        for f in range(1, diff.shape[1]):
+            term = term + diff[:, f]
+        unequal = (codes != side.codes[:, :, None]).to(torch.float64)  # (1.0 / 0.0: as the bool's promotion,
+        for k in range(unequal.shape[1]):  # which a float64 + bool add does 3x slower)
+            term = term + unequal[:, k]
+        if scaled:
+            term, matched = term * matched, matched > 0.0
+        else:
+            term = torch.where(matched, term * self.cw, 0.0)
+        return _component(side.reduce(term), side.count_matches(matched), count[lo:hi], side.count, self.cd)
 
 
 def _component(total: Tensor, n_match: Tensor, n_rep: Tensor, n_gen: Tensor, cd: float) -> Tensor:
