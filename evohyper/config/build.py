@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from evohyper.api import registry
+from evohyper.api.checks import OptionError
 from evohyper.api.decoder import Decoder, DecoderInfo
 from evohyper.api.registry import UnknownComponentError, component_name, did_you_mean, import_plugins
 from evohyper.api.self_trained import SelfTrainedDecoder
@@ -79,7 +80,8 @@ def _component(path: str, block: Any, reg: registry.Registry, skip: tuple[str, .
 
 def _option_path(path: str, text: str, options: dict[str, Any]) -> str:
     """``path.option`` when the component's message names exactly one of the options it was given
-    (``option radius_init=...``, ``option 'episodes' must ...``), so the error points at the key; else ``path``."""
+    (``option radius_init=...``, ``option 'episodes' must ...``), so the error points at the key; else ``path``.
+    For components that raise a plain ValueError (a third party's); the built-ins raise ``OptionError``."""
     named = [k for k in options if re.search(rf"\boption '?{re.escape(k)}'?[= ]", text)]
     return f"{path}.{named[0]}" if len(named) == 1 else path
 
@@ -90,6 +92,8 @@ def construct(path: str, factory: Any, *args: Any, **kwargs: Any) -> Any:
     more memory than the machine has)."""
     try:
         return factory(*args, **kwargs)
+    except OptionError as exc:   # the toolkit's refusals carry their key path
+        raise ConfigError(exc.path, exc.detail) from None
     except (ValueError, TypeError) as exc:
         raise ConfigError(_option_path(path, str(exc), kwargs), str(exc)) from None
     except OSError as exc:
