@@ -9,8 +9,8 @@ from evohyper.api.registry import strategies as _strategies
 from evohyper.families.circuits.canonical import same_circuit, same_kinds
 from evohyper.families.circuits.dataset import SPLITS, circuit_block
 from evohyper.families.circuits.decoder import CircuitDecoder
-from evohyper.families.circuits.drawing import plot_design
 from evohyper.families.circuits.phenotypes import CircuitPhenotypes, CircuitSpec
+from evohyper.families.circuits.pictures import plot_design
 from evohyper.families.circuits.simulator import (
     EMPTY,
     KINDS,
