@@ -7,6 +7,7 @@ decoder once more in its own process, on its own device, from the same plain-dat
 """
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import sys
@@ -16,7 +17,7 @@ from typing import Any, Literal
 from evohyper.api import registry
 from evohyper.api.checks import OptionError
 from evohyper.api.decoder import Decoder, DecoderInfo
-from evohyper.api.registry import UnknownComponentError, component_name, did_you_mean, import_plugins
+from evohyper.api.registry import UnknownComponentError, component_name, did_you_mean
 from evohyper.api.self_trained import SelfTrainedDecoder
 from evohyper.api.strategy import Strategy, TrainingStrategy
 from evohyper.api.task import Task
@@ -141,6 +142,14 @@ def build_strategy(spec: ComponentsSpec, info: DecoderInfo, cls: type | None = N
     strategy = construct("strategy", cls, info.genome_size, spec.seed, **_kwargs(spec.strategy))
     construct("strategy", strategy.bind, info)
     return strategy
+
+
+def import_plugins(modules: list[str]) -> None:
+    """Import user modules named in a config's ``plugins:`` (they may register components by decorator).
+    Here, not in the core's registry: a module that imports names it gets from data is read by the import rule
+    as importing every module it names, and the registry names entry-point groups that look like ours."""
+    for module in modules:
+        importlib.import_module(module)
 
 
 def _cwd_importable() -> None:

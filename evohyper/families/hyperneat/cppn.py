@@ -29,7 +29,7 @@ class CPPNDecoder(Decoder):
       max_weight: the largest weight magnitude (> 0); expressed weights are scaled into [-max_weight, max_weight].
       distance_input: give the CPPN the distance between the two nodes as an extra input.
       bias_input: give the CPPN a constant 1.0 input.
-      dtype: precision of the CPPN queries: ``float32`` or ``float64``.
+      dtype: precision of the CPPN queries (and of ES-HyperNEAT's networks): ``float32`` or ``float64``.
       max_chunk_mb: largest CPPN working buffer in MiB (> 0); bigger populations are decoded in groups.
     """
 
