@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evohyper.families.circuits.drawing import circuit_text
+from evohyper.families.circuits.pictures import circuit_text
 from evohyper.families.circuits.space import DEFAULT_SPACE as SPACE
 from experiments.circuit_design_columns import LENGTHS, NAMES, by_length, columns, same_targets, table
 from experiments.circuit_design_shape import outlook_lines, shape_lines

@@ -9,21 +9,14 @@ import numpy as np
 import torch
 
 from evohyper.families.circuits.designer import parameter_count
-from evohyper.families.circuits.drawing import draw_ladder
+from evohyper.families.circuits.pictures import plot_ladders, plot_responses, pyplot
 from evohyper.families.circuits.space import DEFAULT_SPACE as SPACE
 from experiments.circuit_design_columns import LENGTHS, by_length, columns, same_targets
 from experiments.circuit_design_text import report_lines
 
 
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
 def plot_training(res: dict, path: Path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 4, figsize=(18, 3.8), dpi=100)
     for name, log in res["logs"].items():
         every = log.get("loss_every", 1)
@@ -47,7 +40,7 @@ def plot_training(res: dict, path: Path) -> Path:
 
 
 def plotby_length(res: dict, path: Path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     cols = columns(res)
     fig, ax = plt.subplots(figsize=(6.5, 3.8), dpi=100)
     for m in [c for c in cols if c.startswith("GA")] + ["ours", "ours w/o simulator", "hybrid: GA seeded by ours"]:
@@ -65,47 +58,31 @@ def plotby_length(res: dict, path: Path) -> Path:
 
 
 def plot_examples(res: dict, path: Path, picks: list[tuple[int, int]]) -> Path:
-    plt = _plt()
+    """Target, big-budget GA and our designer's responses for a few test targets (drawn by the family)."""
     test, s = res["test"], res["settings"]
-    f = SPACE.omega.numpy() / (2 * np.pi)
-    fig, axes = plt.subplots(2, len(picks), figsize=(4.2 * len(picks), 6), dpi=100)
-    for col, (length, index) in enumerate(picks):
+    columns = []
+    for length, index in picks:
         row = (length - SPACE.min_length) * s.nn_per_length + index
         curves = {"target": test.response[row]}
         gk, gv = res["ga"]["big"]["best"][(length, index)]
         curves["GA (big budget)"] = SPACE.response(gk, gv)[0]
         k, i = res["nets"]["ours"]["kinds"][row:row + 1], res["nets"]["ours"]["index"][row:row + 1]
         curves["ours"] = SPACE.response(k, SPACE.values(k, i))[0]
-        for ch, name in ((0, "|V_out| (V)"), (1, "|I_in| (A)")):
-            ax = axes[ch, col]
-            for label, r in curves.items():
-                ax.loglog(f, r[ch].abs().numpy(), lw=2.5 if label == "target" else 1.2,
-                          ls="-" if label == "target" else "--", label=label)
-            ax.set_xlabel("frequency (Hz)")
-            ax.set_ylabel(name)
-            ax.grid(alpha=0.3, which="both")
-        axes[0, col].set_title(f"test target: length {length}, index {index}", fontsize=9)
-    axes[0, 0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+        columns.append((f"test target: length {length}, index {index}", curves))
+    return plot_responses(path, SPACE.omega / (2 * np.pi), columns)
 
 
 def plot_circuits(res: dict, path: Path, picks: list[tuple[int, int]]) -> Path:
-    plt = _plt()
+    """The target's and our designer's schematics for a few test targets (drawn by the family)."""
     test, s, ours = res["test"], res["settings"], res["nets"]["ours"]
-    fig, axes = plt.subplots(len(picks), 2, figsize=(13, 1.6 * len(picks)), dpi=110)
-    for row, (length, index) in enumerate(picks):
+    rows = []
+    for length, index in picks:
         i = (length - SPACE.min_length) * s.nn_per_length + index
         k, idx = ours["kinds"][i], ours["index"][i]
         eq = "response-equivalent" if ours["full"]["equivalent"][i] else "not equivalent"
-        draw_ladder(axes[row, 0], test.kinds[i], test.values[i], f"target (test, length {length}, index {index})")
-        draw_ladder(axes[row, 1], k, SPACE.values(k[None], idx[None])[0], f"ours: {eq}")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+        rows.append(((test.kinds[i], test.values[i], f"target (test, length {length}, index {index})"),
+                     (k, SPACE.values(k[None], idx[None])[0], f"ours: {eq}")))
+    return plot_ladders(path, rows)
 
 
 def write(res: dict, out_dir: Path, command: str, seconds: float) -> Path:

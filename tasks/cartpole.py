@@ -16,10 +16,13 @@ from typing import Any, ClassVar
 
 import torch
 
+from evohyper.api.checks import MAX_EPISODES, MAX_STEPS, Checks
+from evohyper.api.network_block import NETWORK_KEYS, mlp_target
 from evohyper.api.phenotypes import MLPPhenotypes, MLPSpec
 from evohyper.api.task import EvalResult, Task
-from evohyper_tasks._common import MAX_EPISODES, MAX_STEPS, NETWORK_KEYS, check_float, check_int, mlp_target
 from evohyper_tasks.cartpole_env import BatchedCartPole
+
+_checks = Checks("task")
 
 INIT_LOW, INIT_HIGH = -0.05, 0.05  # gymnasium's reset bounds
 
@@ -47,13 +50,10 @@ class CartPoleTask(Task):
 
     def __init__(self, episodes: int = 5, max_steps: int = 500, action_threshold: float = 0.0,
                  hide_velocities: bool = False) -> None:
-        self.episodes = check_int("cartpole", "episodes", episodes, 1, MAX_EPISODES)
-        self.max_steps = check_int("cartpole", "max_steps", max_steps, 1, MAX_STEPS)
-        self.action_threshold = check_float("cartpole", "action_threshold", action_threshold)
-        if not isinstance(hide_velocities, bool):
-            raise ValueError(f"task 'cartpole': option 'hide_velocities' must be true or false, "
-                             f"got {hide_velocities!r}")
-        self.hide_velocities = hide_velocities
+        self.episodes = _checks.integer("episodes", episodes, 1, MAX_EPISODES)
+        self.max_steps = _checks.integer("max_steps", max_steps, 1, MAX_STEPS)
+        self.action_threshold = _checks.magnitude("action_threshold", action_threshold)
+        self.hide_velocities = _checks.boolean("hide_velocities", hide_velocities)
         self.device = torch.device("cpu")
 
     @property
@@ -61,7 +61,7 @@ class CartPoleTask(Task):
         return 2 if self.hide_velocities else 4
 
     def target(self, network: dict[str, Any]) -> MLPSpec:
-        return mlp_target("cartpole", network, self.obs_dim, 1, hidden=self.default_hidden,
+        return mlp_target(network, self.obs_dim, 1, hidden=self.default_hidden,
                           activation="tanh", output_activation="identity")
 
     def initial_states(self, seed: int) -> torch.Tensor:

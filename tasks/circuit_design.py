@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
+from evohyper.api.checks import MAX_MAGNITUDE, Checks
 from evohyper.api.task import EvalResult, Task
 from evohyper.families.circuits import (
     DEFAULT_SPACE,
@@ -32,7 +33,8 @@ from evohyper.families.circuits import (
     same_circuit,
     same_kinds,
 )
-from evohyper_tasks._common import check_choice, check_float, check_int
+
+_checks = Checks("task")
 
 MAX_TARGETS = 100_000
 
@@ -60,13 +62,10 @@ class CircuitDesignTask(Task):
     def __init__(self, target_length: int = 6, target_index: int = 0,
                  split: Literal["train", "val", "test"] = "test", equivalence_tol: float = 0.01) -> None:
         space = DEFAULT_SPACE
-        self.target_length = check_int("circuit_design", "target_length", target_length,
-                                       space.min_length, space.max_length)
-        self.target_index = check_int("circuit_design", "target_index", target_index, 0, MAX_TARGETS - 1)
-        self.split = check_choice("circuit_design", "split", split, SPLITS)
-        tol = check_float("circuit_design", "equivalence_tol", equivalence_tol)
-        if tol <= 0:
-            raise ValueError(f"task 'circuit_design': option 'equivalence_tol' must be > 0, got {tol!r}")
+        self.target_length = _checks.integer("target_length", target_length, space.min_length, space.max_length)
+        self.target_index = _checks.integer("target_index", target_index, 0, MAX_TARGETS - 1)
+        self.split = _checks.one_of("split", split, SPLITS)
+        tol = _checks.real("equivalence_tol", equivalence_tol, 0.0, MAX_MAGNITUDE, low_open=True)
         self.equivalence_tol, self.space = tol, space
         self.device = torch.device("cpu")
         self._target: dict[str, torch.Tensor] = {}
@@ -85,9 +84,7 @@ class CircuitDesignTask(Task):
         return self._target
 
     def target(self, network: dict[str, Any]) -> CircuitSpec:
-        if network:
-            raise ValueError(f"task 'circuit_design' takes no network: block (its phenotype is a circuit); "
-                             f"got unknown key(s) {sorted(network)}; allowed: []")
+        Checks("network").keys(network, self.network_keys)   # none: the phenotype is a circuit
         return CircuitSpec(self.space.max_length, target_response=self.target_circuit()["response"][0].cpu())
 
     def evaluate(self, phenotypes: CircuitPhenotypes, seed: int) -> EvalResult:

@@ -18,10 +18,14 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import torch
 
+from evohyper.api.checks import Checks
 from evohyper.api.conv import ConvSpec
-from evohyper.api.phenotypes import MLPPhenotypes, TargetSpec
+from evohyper.api.network_block import NETWORK_KEYS, mlp_target
+from evohyper.api.phenotypes import ACTIVATIONS, MLPPhenotypes, TargetSpec
 from evohyper.api.task import EvalResult, Task
-from evohyper_tasks._common import MAX_LAYERS, NETWORK_KEYS, check_choice, check_int, mlp_target
+
+_checks = Checks("task")
+_network = Checks("network")
 
 N_FEATURES, N_CLASSES = 64, 10
 SPLIT_SEED = 0
@@ -33,23 +37,14 @@ CONV_KEYS = ("type", "channels", "kernel", "activation", "pool")
 def conv_target(network: dict[str, Any]) -> ConvSpec:
     """``network: {type: conv, channels: [16, 16], kernel: 3, activation: relu, pool: true}`` over
     the 8x8 image (1 channel): convs + 2x2 max-pools, then a linear head to the 10 logits."""
-    unknown = sorted(set(network) - set(CONV_KEYS))
-    if unknown:
-        raise ValueError(f"task 'digits': unknown conv network key(s) {unknown}; allowed: {list(CONV_KEYS)}")
-    channels = network.get("channels", [16, 16])
-    if not isinstance(channels, list) or not channels or len(channels) > MAX_LAYERS or any(
-            isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in channels):
-        raise ValueError(f"task 'digits': network key 'channels' must be a non-empty list of at most {MAX_LAYERS} "
-                         f"positive integers, got {str(channels)[:80]}")
-    kernel = check_int("digits", "kernel", network.get("kernel", 3), 1, 7)
-    pool = network.get("pool", True)
-    if not isinstance(pool, bool):
-        raise ValueError(f"task 'digits': network key 'pool' must be true or false, got {pool!r}")
-    try:
-        return ConvSpec([1, 8, 8], channels, N_CLASSES, kernel=kernel,
-                        activation=network.get("activation", "relu"), pool=pool)
-    except ValueError as exc:
-        raise ValueError(f"task 'digits': bad conv network block: {exc}") from None
+    network = _network.keys(network, CONV_KEYS)
+    channels = _network.sizes("channels", network.get("channels", [16, 16]), non_empty=True)
+    kernel = network.get("kernel", 3)
+    if kernel not in (1, 3, 5, 7) or isinstance(kernel, (bool, float)):
+        _network.fail("kernel", kernel, "one of 1, 3, 5, 7 (an odd width: the convolution keeps the image size)")
+    pool = _network.boolean("pool", network.get("pool", True))
+    activation = _network.one_of("activation", network.get("activation", "relu"), ACTIVATIONS)
+    return ConvSpec([1, 8, 8], channels, N_CLASSES, kernel=kernel, activation=activation, pool=pool)
 
 
 def image_split() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
@@ -117,9 +112,9 @@ class DigitsTask(Task):
 
     def __init__(self, fitness: Literal["neg_cross_entropy", "accuracy"] = "neg_cross_entropy",
                  eval_batch: int | None = None) -> None:
-        self.fitness = check_choice("digits", "fitness", fitness, FITNESS_CHOICES)
+        self.fitness = _checks.one_of("fitness", fitness, FITNESS_CHOICES)
         n_val = len(load_split()["val"][1])
-        self.eval_batch = None if eval_batch is None else check_int("digits", "eval_batch", eval_batch, 1, n_val)
+        self.eval_batch = None if eval_batch is None else _checks.integer("eval_batch", eval_batch, 1, n_val)
         self.stochastic = self.eval_batch is not None   # a minibatch drawn from the evaluate seed
         self.device: torch.device | None = None
         self._data: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -143,7 +138,8 @@ class DigitsTask(Task):
     def train_batches(self, batch_size: int = 64, seed: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """One epoch over the training split in an order shuffled from ``seed``: ``(x [B, 64], y [B])``
         batches, the last one possibly smaller. Call again (e.g. with ``seed + epoch``) for more epochs."""
-        check_int("digits", "batch_size", batch_size, 1)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:  # an argument
+            raise ValueError(f"train_batches needs batch_size >= 1, got {batch_size!r}")
         x, y = self.split("train", self.device or torch.device("cpu"))
         order = torch.randperm(len(y), generator=torch.Generator().manual_seed(int(seed))).to(x.device)
         for start in range(0, len(y), batch_size):
@@ -158,9 +154,9 @@ class DigitsTask(Task):
         if kind == "conv":
             return conv_target(network)
         if kind != "mlp":
-            raise ValueError(f"task 'digits': network key 'type' must be one of ['mlp', 'conv'], got {kind!r}")
+            _network.fail("type", kind, "one of 'mlp', 'conv'")
         network.pop("type", None)
-        return mlp_target("digits", network, N_FEATURES, N_CLASSES, hidden=self.default_hidden,
+        return mlp_target(network, N_FEATURES, N_CLASSES, hidden=self.default_hidden,
                           activation="tanh", output_activation="identity")
 
     def _scores(self, phenotypes: MLPPhenotypes, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, ...]:

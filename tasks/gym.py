@@ -27,12 +27,15 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import torch
 
+from evohyper.api.checks import MAX_EPISODES, MAX_STEPS, Checks
+from evohyper.api.network_block import NETWORK_KEYS, mlp_target
 from evohyper.api.phenotypes import MLPPhenotypes, TargetSpec
 from evohyper.api.task import EvalResult, Replay, Task
 from evohyper.families.hyperneat import SubstrateSpec
-from evohyper_tasks import _common, _mujoco_log
-from evohyper_tasks._common import NETWORK_KEYS, check_choice, check_float, check_int, mlp_target
+from evohyper_tasks import _mujoco_log
 from evohyper_tasks.gym_substrate import SUBSTRATE_KEYS, body_layers, check_substrate_block
+
+_checks = Checks("task")
 
 TASK = "gym"
 ACTION_MAPPINGS = ("clip", "tanh")
@@ -116,21 +119,16 @@ class GymTask(Task):
     def __init__(self, env: str = "Pendulum-v1", episodes: int = 1, max_steps: int | None = None,
                  env_kwargs: dict[str, Any] | None = None, action_mapping: Literal["clip", "tanh"] = "clip",
                  decrease_rewards_by: float = 0.0, observation_normalization: bool = False) -> None:
-        self.episodes = check_int(TASK, "episodes", episodes, 1, _common.MAX_EPISODES)
-        self.action_mapping = check_choice(TASK, "action_mapping", action_mapping, ACTION_MAPPINGS)
-        self.decrease_rewards_by = check_float(TASK, "decrease_rewards_by", decrease_rewards_by)
-        if not isinstance(observation_normalization, bool):
-            raise ValueError(f"task {TASK!r}: option 'observation_normalization' must be true or false, "
-                             f"got {observation_normalization!r}")
-        self.observation_normalization = observation_normalization
+        self.episodes = _checks.integer("episodes", episodes, 1, MAX_EPISODES)
+        self.action_mapping = _checks.one_of("action_mapping", action_mapping, ACTION_MAPPINGS)
+        self.decrease_rewards_by = _checks.magnitude("decrease_rewards_by", decrease_rewards_by)
+        self.observation_normalization = _checks.boolean("observation_normalization", observation_normalization)
         if env_kwargs is not None and (not isinstance(env_kwargs, dict)
                                        or not all(isinstance(k, str) for k in env_kwargs)):
-            raise ValueError(f"task {TASK!r}: option 'env_kwargs' must be a mapping of keyword arguments "
-                             f"for gymnasium.make, got {env_kwargs!r}")
+            _checks.fail("env_kwargs", env_kwargs, "a mapping of keyword arguments for gymnasium.make")
         self.env_kwargs = dict(env_kwargs or {})
         if not isinstance(env, str) or not env:
-            raise ValueError(f"task {TASK!r}: option 'env' must be a registered gymnasium environment id "
-                             f"such as 'Pendulum-v1', got {env!r}")
+            _checks.fail("env", env, "a registered gymnasium environment id such as 'Pendulum-v1'")
         self.env_id = env
         probe = self._make(limit=None)  # validates the id, the kwargs and the spaces, then goes
         try:
@@ -140,7 +138,7 @@ class GymTask(Task):
             probe.close()
         if max_steps is None:
             max_steps = registered if registered else DEFAULT_MAX_STEPS
-        self.max_steps = check_int(TASK, "max_steps", max_steps, 1, _common.MAX_STEPS)
+        self.max_steps = _checks.integer("max_steps", max_steps, 1, MAX_STEPS)
         self.device = torch.device("cpu")
         self._envs: list[Any] = []
         self._norm: tuple[torch.Tensor, torch.Tensor] | None = None  # from the loaded evaluation state
@@ -161,23 +159,21 @@ class GymTask(Task):
                         f"(each Ray actor too): call gymnasium.register in a module and name it under `plugins:` "
                         f"(plugins: [my_envs]) or in the id (env: 'my_envs:{self.env_id}'), the module in the "
                         f"current directory or on PYTHONPATH")
-            raise ValueError(f"task {TASK!r}: option 'env' = {self.env_id!r} cannot be made: "
-                             f"{type(exc).__name__}: {str(exc).rstrip('.') if hint else exc}{hint}") from None
+            _checks.refuse("env", f"{self.env_id!r} cannot be made: "
+                                  f"{type(exc).__name__}: {str(exc).rstrip('.') if hint else exc}{hint}")
         except ImportError as exc:   # env: "module:Id-v0" whose module does not import
-            raise ValueError(f"task {TASK!r}: option 'env' = {self.env_id!r}: cannot import module "
-                             f"{self.env_id.partition(':')[0]!r} ({str(exc).split('. ')[0]}); put it in the current "
-                             f"directory or on PYTHONPATH") from None
+            _checks.refuse("env", f"{self.env_id!r}: cannot import module {self.env_id.partition(':')[0]!r} "
+                                  f"({str(exc).split('. ')[0]}); put it in the current directory or on PYTHONPATH")
         except TypeError as exc:
-            raise ValueError(f"task {TASK!r}: option 'env_kwargs' = {self.env_kwargs!r} does not fit "
-                             f"{self.env_id!r}: {exc}") from None
+            _checks.refuse("env_kwargs", f"{self.env_kwargs!r} does not fit {self.env_id!r}: {exc}")
 
     def _read_spaces(self, env: Any) -> None:
         spaces = _gymnasium().spaces
         obs, act = env.observation_space, env.action_space
         allowed = "an environment with a Box observation space and a Discrete or Box action space"
         if not isinstance(obs, spaces.Box) or not isinstance(act, (spaces.Discrete, spaces.Box)) or obs.shape == ():
-            raise ValueError(f"task {TASK!r}: option 'env' must name {allowed}; {self.env_id!r} has observation "
-                             f"space {obs} and action space {act}")
+            _checks.refuse("env", f"{self.env_id!r} has observation space {obs} and action space {act}; "
+                                  f"allowed: {allowed}")
         self.obs_shape = tuple(obs.shape)
         self.obs_dim = int(np.prod(self.obs_shape))
         self.discrete = isinstance(act, spaces.Discrete)
@@ -188,8 +184,8 @@ class GymTask(Task):
         self.act_dim = int(np.prod(self.act_shape))
         self.low, self.high = act.low.astype(np.float64), act.high.astype(np.float64)
         if self.action_mapping == "tanh" and not (np.isfinite(self.low).all() and np.isfinite(self.high).all()):
-            raise ValueError(f"task {TASK!r}: option 'action_mapping' = 'tanh' needs finite action bounds; "
-                             f"{self.env_id!r} has {act}; use 'clip'")
+            _checks.fail("action_mapping", "tanh", f"'clip' ('tanh' needs finite action bounds; {self.env_id!r} "
+                                                   f"has {act})")
 
     def environments(self, n: int) -> list[Any]:
         """At least ``n`` cached environments (made once: MuJoCo models are slow to build)."""
@@ -216,12 +212,12 @@ class GymTask(Task):
         network = dict(network or {})
         kind = network.get("type", "mlp")
         if kind not in ("mlp", "substrate"):
-            raise ValueError(f"task {TASK!r}: network key 'type' must be one of ['mlp', 'substrate'], got {kind!r}")
+            Checks("network").fail("type", kind, "one of 'mlp', 'substrate'")
         if kind == "mlp":
             network.pop("type", None)
-            return mlp_target(TASK, network, self.obs_dim, self.act_dim, hidden=self.default_hidden,
+            return mlp_target(network, self.obs_dim, self.act_dim, hidden=self.default_hidden,
                               activation="tanh", output_activation="identity")
-        hidden = check_substrate_block(TASK, network)
+        hidden = check_substrate_block(network)
         probe = self._make()
         try:
             substrate = body_layers(probe, self.obs_dim, self.act_dim, hidden)

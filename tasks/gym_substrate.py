@@ -19,8 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from evohyper.api.checks import MAX_LAYERS, Checks
 from evohyper.families.hyperneat import Substrate, grid
-from evohyper_tasks._common import MAX_LAYERS
+
+_network = Checks("network")
 
 SPREAD = 0.1  # distance between nodes that share an anchor (normalised units)
 #: keys of ``network: {type: substrate, ...}``
@@ -80,27 +82,23 @@ def body_layers(env: Any, obs_dim: int, act_dim: int, hidden: list[list[int]]) -
     layers = [np.column_stack([inputs, kinds]).tolist()]
     for shape in hidden:
         if len(shape) != len(axes):
-            raise ValueError(f"network key 'hidden' lists grids over the body's {len(axes)} spatial "
-                             f"axes; got shape {shape}")
+            _network.fail("hidden", hidden, f"grids over the body's {len(axes)} spatial axes "
+                                            f"(a grid of shape {shape} has {len(shape)})")
         # grid() lists the fastest axis first; a layout axis a gets the grid's coordinate a
         layers.append([[*point, 0.0] for point in grid(shape)])
     layers.append(np.column_stack([outputs, np.zeros(len(outputs))]).tolist())
     return Substrate(layers)
 
 
-def check_substrate_block(task: str, network: dict[str, Any]) -> list[list[int]]:
+def check_substrate_block(network: dict[str, Any]) -> list[list[int]]:
     """The ``hidden`` grids of a ``network: {type: substrate}`` block, after checking its keys."""
-    unknown = sorted(set(network) - set(SUBSTRATE_KEYS))
-    if unknown:
-        raise ValueError(f"task {task!r}: unknown network key(s) {unknown} for type 'substrate'; "
-                         f"allowed: {list(SUBSTRATE_KEYS)}")
+    network = _network.keys(network, SUBSTRATE_KEYS)
     hidden = network.get("hidden", [])
     ok = isinstance(hidden, list) and len(hidden) <= MAX_LAYERS and all(
         isinstance(s, list) and s and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in s)
         for s in hidden)
     if not ok:
-        raise ValueError(f"task {task!r}: network key 'hidden' of a substrate must be a list of at most {MAX_LAYERS} "
-                         f"grid shapes such as [[3, 5]] (one per hidden layer), got {str(hidden)[:80]}")
-    if not isinstance(network.get("bias", False), bool):
-        raise ValueError(f"task {task!r}: network key 'bias' must be true or false, got {network['bias']!r}")
+        _network.fail("hidden", hidden, f"a list of at most {MAX_LAYERS} grid shapes such as [[3, 5]] "
+                                         "(one per hidden layer) for type 'substrate'")
+    _network.boolean("bias", network.get("bias", False))
     return hidden

@@ -8,9 +8,11 @@ from typing import Any, ClassVar
 
 import torch
 
+from evohyper.api.checks import Checks
 from evohyper.api.phenotypes import VectorPhenotypes, VectorSpec
 from evohyper.api.task import EvalResult, Task
-from evohyper_tasks._common import check_float, check_int, reject_network
+
+_checks = Checks("task")
 
 
 class SphereTask(Task):
@@ -25,12 +27,12 @@ class SphereTask(Task):
     network_keys: ClassVar[tuple[str, ...]] = ()   # the phenotype is a plain vector
 
     def __init__(self, dim: int = 10, shift: float = 0.5) -> None:
-        self.dim = check_int("sphere", "dim", dim, 1)
-        self.shift = check_float("sphere", "shift", shift)
+        self.dim = _checks.integer("dim", dim, 1)
+        self.shift = _checks.magnitude("shift", shift)
         self.device = torch.device("cpu")
 
     def target(self, network: dict[str, Any]) -> VectorSpec:
-        reject_network("sphere", network)
+        Checks("network").keys(network, self.network_keys)   # none: the phenotype is a plain vector
         return VectorSpec(self.dim)
 
     def _value(self, phenotypes: VectorPhenotypes) -> torch.Tensor:

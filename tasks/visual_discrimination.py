@@ -26,10 +26,13 @@ from typing import Any, ClassVar
 
 import torch
 
-from evohyper.api.phenotypes import MLPPhenotypes
+from evohyper.api.checks import Checks
+from evohyper.api.phenotypes import ACTIVATIONS, MLPPhenotypes
 from evohyper.api.task import EvalResult, Task
 from evohyper.families.hyperneat import SubstrateSpec, sandwich
-from evohyper_tasks._common import check_choice, check_int
+
+_checks = Checks("task")
+_network = Checks("network")
 
 BASE = 11
 ALPHA = 100.0
@@ -89,11 +92,10 @@ class VisualDiscriminationTask(Task):
     network_keys: ClassVar[tuple[str, ...]] = NETWORK_KEYS
 
     def __init__(self, resolution: int = 11, heldout: int = 0) -> None:
-        check_int("visual-discrimination", "resolution", resolution, BASE)
-        self.heldout = check_int("visual-discrimination", "heldout", heldout, 0, MAX_HELDOUT)
+        _checks.integer("resolution", resolution, BASE)
+        self.heldout = _checks.integer("heldout", heldout, 0, MAX_HELDOUT)
         if resolution % BASE:
-            raise ValueError(f"task 'visual-discrimination': option 'resolution' must be a multiple of {BASE} "
-                             f"(11, 22, 33, 44, 55, ...), got {resolution!r}")
+            _checks.fail("resolution", resolution, f"a multiple of {BASE} (11, 22, 33, 44, 55, ...)")
         self.resolution = int(resolution)
         self.device = torch.device("cpu")
         self._x, self._centres = visual_fields(self.resolution)
@@ -107,15 +109,10 @@ class VisualDiscriminationTask(Task):
             self._heldout = tuple(t.to(self.device) for t in self._heldout)
 
     def target(self, network: dict[str, Any]) -> SubstrateSpec:
-        network = dict(network or {})
-        unknown = sorted(set(network) - set(NETWORK_KEYS))
-        if unknown:
-            raise ValueError(f"task 'visual-discrimination': unknown network key(s) {unknown}; "
-                             f"allowed: {list(NETWORK_KEYS)}")
-        from evohyper.api.phenotypes import ACTIVATIONS
+        network = _network.keys(network, NETWORK_KEYS)
         for key in NETWORK_KEYS:
             if key in network:
-                check_choice("visual-discrimination", f"network.{key}", network[key], sorted(ACTIVATIONS))
+                _network.one_of(key, network[key], sorted(ACTIVATIONS))
         return SubstrateSpec(sandwich([self.resolution] * 2), activation=network.get("activation", "tanh"),
                              output_activation=network.get("output_activation", "identity"), bias=False)
 

@@ -10,9 +10,9 @@ from typing import Any, ClassVar
 
 import torch
 
+from evohyper.api.network_block import NETWORK_KEYS, mlp_target
 from evohyper.api.phenotypes import MLPPhenotypes, MLPSpec
 from evohyper.api.task import EvalResult, Task
-from evohyper_tasks._common import NETWORK_KEYS, mlp_target
 
 XOR_INPUTS = ((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0))
 XOR_TARGETS = (0.0, 1.0, 1.0, 0.0)
@@ -38,7 +38,7 @@ class XorTask(Task):
         self._y = torch.tensor(XOR_TARGETS, device=self.device)
 
     def target(self, network: dict[str, Any]) -> MLPSpec:
-        return mlp_target("xor", network, 2, 1, hidden=self.default_hidden,
+        return mlp_target(network, 2, 1, hidden=self.default_hidden,
                           activation="tanh", output_activation="sigmoid")
 
     def _outputs(self, phenotypes: MLPPhenotypes) -> torch.Tensor:

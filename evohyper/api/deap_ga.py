@@ -9,9 +9,11 @@ import numpy as np
 import torch
 from deap import algorithms, base, tools
 
-from evohyper.api import checks as _checks
 from evohyper.api import rng as _rng
+from evohyper.api.checks import Checks
 from evohyper.api.strategy import Strategy
+
+_checks = Checks("strategy")
 
 
 class Fitness(base.Fitness):

@@ -1,12 +1,14 @@
-"""Registries of tasks, strategies and decoders, by name, extended through Python entry points.
+"""Registries of tasks, strategies and decoders, by name, filled from Python entry points.
 
-A user's package exposes ``[project.entry-points."evohyper.tasks"] mytask = "pkg.mod:MyTask"``
-(likewise ``evohyper.strategies`` and ``evohyper.decoders``) and evohyper finds it by name.
+A package exposes ``[project.entry-points."evohyper.tasks"] mytask = "pkg.mod:MyTask"`` (likewise
+``evohyper.strategies``, ``evohyper.decoders`` and ``evohyper.row_batches``) and evohyper finds it by name.
+The built-ins register exactly so (evohyper's own ``pyproject.toml``), so this core module names no module
+above it; a class is imported when its name is first asked for. ``register`` (a decorator) serves modules
+named under a config's ``plugins:``.
 """
 from __future__ import annotations
 
 import difflib
-import importlib
 import inspect
 import re
 from collections.abc import Callable
@@ -40,7 +42,18 @@ def did_you_mean(word: Any, choices: list[str] | tuple[str, ...]) -> str:
 def component_name(obj: Any) -> str:
     """The name a component was registered under (what configs and errors call it), else its class name."""
     cls = obj if isinstance(obj, type) else type(obj)
-    return vars(cls).get("registered_name") or cls.__name__   # a subclass registered under no name: its class
+    name = vars(cls).get("registered_name") or _entry_point_name(cls)
+    return name or cls.__name__   # a subclass registered under no name: its class
+
+
+def _entry_point_name(cls: type) -> str | None:
+    """The entry-point name of a class built before any registry loaded it (``CMAES(...)`` in Python)."""
+    value = f"{cls.__module__}:{cls.__qualname__}"
+    for registry in (tasks, strategies, decoders, row_batches):
+        for ep in entry_points(group=registry.group):
+            if ep.value == value:
+                return ep.name
+    return None
 
 
 @dataclass(frozen=True)
@@ -54,12 +67,11 @@ class Entry:
 
 
 class Registry:
-    """Name -> component class. Built-ins register by decorator; others come from entry points."""
+    """Name -> component class, from the entry-point group ``group`` (and ``register`` for plug-in modules)."""
 
-    def __init__(self, kind: str, group: str, builtin_modules: tuple[str, ...] = (), plural: str | None = None):
+    def __init__(self, kind: str, group: str, plural: str | None = None):
         self.kind, self.group = kind, group
         self.plural = plural or f"{kind}s"
-        self._builtin_modules = builtin_modules
         self._entries: dict[str, Any] = {}
         self._loaded = False
 
@@ -74,8 +86,6 @@ class Registry:
         if self._loaded:
             return
         self._loaded = True
-        for mod in self._builtin_modules:
-            importlib.import_module(mod)
         for ep in entry_points(group=self.group):
             if ep.name not in self._entries:
                 self._entries[ep.name] = ep  # resolved lazily: a broken plug-in only fails when used
@@ -110,15 +120,8 @@ def _name(obj: Any, name: str) -> None:
             pass
 
 
-def import_plugins(modules: list[str]) -> None:
-    """Import user modules named in a config's ``plugins:`` (they may register components by decorator)."""
-    for module in modules:
-        importlib.import_module(module)
-
-
 tasks = Registry("task", "evohyper.tasks")
-strategies = Registry("strategy", "evohyper.strategies", ("evohyper.strategies", "evohyper.families"),
-                      plural="strategies")
-decoders = Registry("decoder", "evohyper.decoders", ("evohyper.decoders", "evohyper.families"))
+strategies = Registry("strategy", "evohyper.strategies", plural="strategies")
+decoders = Registry("decoder", "evohyper.decoders")
 #: kind -> ``RowBatch`` class (``evohyper.api.rows``): populations that are not one tensor (NEAT's ``GenomeBatch``)
-row_batches = Registry("row batch", "evohyper.row_batches", ("evohyper.families",), plural="row batches")
+row_batches = Registry("row batch", "evohyper.row_batches", plural="row batches")

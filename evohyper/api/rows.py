@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import torch
 
-from evohyper.api.registry import row_batches
+from evohyper.api.registry import component_name, row_batches
 
 __all__ = ["RowBatch", "cat_rows", "from_payload", "is_row_batch", "kind_of", "population_of_one", "row_batches",
            "to_payload"]
@@ -67,8 +67,8 @@ def population_of_one(genotype: Any) -> Any:
 def kind_of(obj: Any) -> str | None:
     """The kind ``obj``'s class is registered under in ``row_batches`` (None: not registered)."""
     cls = type(obj)
-    kind = vars(cls).get("registered_name")
-    if kind is None or kind not in row_batches.names():
+    kind = component_name(cls)   # its entry-point name, even before the registry loaded it
+    if kind not in row_batches.names():
         return None
     return kind if row_batches.get(kind) is cls else None
 

@@ -29,8 +29,11 @@ from typing import Any, ClassVar
 
 import torch
 
+from evohyper.api.checks import Checks
 from evohyper.api.decoder import DecoderInfo
 from evohyper.api.task import EvalResult, Task
+
+_checks = Checks("decoder")
 
 
 class SelfTrainedDecoder(torch.nn.Module):
@@ -115,28 +118,27 @@ class SelfTrainedDecoder(torch.nn.Module):
     def load_weights(self, path: str | Path) -> None:
         path = Path(path)
         if not path.is_file():
-            raise ValueError(
-                f"invalid decoder option weights={str(path)!r}; allowed: an existing file "
-                f"written by {type(self).__name__}.save_weights (e.g. a gradient run's "
-                f"best/decoder_weights.pt), or null"
-            )
+            _checks.fail("weights", str(path), f"an existing file written by {type(self).__name__}.save_weights "
+                                               "(e.g. a gradient run's best/decoder_weights.pt), or null")
         state = read_weights(path)
         try:
             self.load_state_dict(state)
         except RuntimeError as exc:
-            raise ValueError(
-                f"invalid decoder option weights={str(path)!r}: the file does not match this "
-                f"decoder's options (sizes differ): {exc}"
-            ) from None
+            _checks.refuse("weights", f"{str(path)!r}: the file does not match this decoder's options "
+                                      f"(sizes differ): {' '.join(str(exc).split())}")
 
 
-def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
+def read_weights(path: str | Path, key: str = "weights") -> dict[str, torch.Tensor]:
     """A weights file's tensors, read once per process (a file changed on disk is read again).
 
-    Loaded with ``weights_only=True``; a file that is not a plain tensor dict is a ValueError in one line."""
+    Loaded with ``weights_only=True``; a file that is not a plain tensor dict is refused in one line naming the
+    decoder option ``key`` that gave the path."""
     path = Path(path).resolve()
     stat = path.stat()
-    return _read_weights(str(path), stat.st_mtime_ns, stat.st_size)
+    try:
+        return _read_weights(str(path), stat.st_mtime_ns, stat.st_size)
+    except ValueError as exc:
+        _checks.refuse(key, f"{str(path)!r}: {exc}")
 
 
 @lru_cache(maxsize=8)
@@ -145,9 +147,9 @@ def _read_weights(path: str, mtime_ns: int, size: int) -> dict[str, torch.Tensor
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - pickle errors, truncation, not a torch file: all one answer
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"invalid decoder option weights={path!r}: not a safe weights file ({first})") from None
+        raise ValueError(f"not a safe weights file ({first})") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f"invalid decoder option weights={path!r}: expected a mapping of names to tensors")
+        raise ValueError("expected a mapping of names to tensors")
     return state
 
 

@@ -7,6 +7,7 @@ decoder once more in its own process, on its own device, from the same plain-dat
 """
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import sys
@@ -14,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from evohyper.api import registry
+from evohyper.api.checks import OptionError
 from evohyper.api.decoder import Decoder, DecoderInfo
-from evohyper.api.registry import UnknownComponentError, component_name, did_you_mean, import_plugins
+from evohyper.api.registry import UnknownComponentError, component_name, did_you_mean
 from evohyper.api.self_trained import SelfTrainedDecoder
 from evohyper.api.strategy import Strategy, TrainingStrategy
 from evohyper.api.task import Task
@@ -79,7 +81,8 @@ def _component(path: str, block: Any, reg: registry.Registry, skip: tuple[str, .
 
 def _option_path(path: str, text: str, options: dict[str, Any]) -> str:
     """``path.option`` when the component's message names exactly one of the options it was given
-    (``option radius_init=...``, ``option 'episodes' must ...``), so the error points at the key; else ``path``."""
+    (``option radius_init=...``, ``option 'episodes' must ...``), so the error points at the key; else ``path``.
+    For components that raise a plain ValueError (a third party's); the built-ins raise ``OptionError``."""
     named = [k for k in options if re.search(rf"\boption '?{re.escape(k)}'?[= ]", text)]
     return f"{path}.{named[0]}" if len(named) == 1 else path
 
@@ -90,6 +93,8 @@ def construct(path: str, factory: Any, *args: Any, **kwargs: Any) -> Any:
     more memory than the machine has)."""
     try:
         return factory(*args, **kwargs)
+    except OptionError as exc:   # the toolkit's refusals carry their key path
+        raise ConfigError(exc.path, exc.detail) from None
     except (ValueError, TypeError) as exc:
         raise ConfigError(_option_path(path, str(exc), kwargs), str(exc)) from None
     except OSError as exc:
@@ -137,6 +142,14 @@ def build_strategy(spec: ComponentsSpec, info: DecoderInfo, cls: type | None = N
     strategy = construct("strategy", cls, info.genome_size, spec.seed, **_kwargs(spec.strategy))
     construct("strategy", strategy.bind, info)
     return strategy
+
+
+def import_plugins(modules: list[str]) -> None:
+    """Import user modules named in a config's ``plugins:`` (they may register components by decorator).
+    Here, not in the core's registry: a module that imports names it gets from data is read by the import rule
+    as importing every module it names, and the registry names entry-point groups that look like ours."""
+    for module in modules:
+        importlib.import_module(module)
 
 
 def _cwd_importable() -> None:

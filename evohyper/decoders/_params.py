@@ -6,7 +6,6 @@ both) must flatten to the ``[P, D]`` vectors every vector strategy works on, and
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 
@@ -33,13 +32,6 @@ class ParamLayout:
     def flatten(self, tensors: dict[str, torch.Tensor]) -> torch.Tensor:
         rows = [tensors[n].reshape(tensors[n].shape[0], -1) for n in self.shapes]
         return torch.cat(rows, dim=1) if rows else torch.zeros(0, 0)
-
-
-def positive_size(name: str, value: Any) -> int:
-    """A size option of the hypernetwork decoders (``embedding``, ``hidden``): an integer >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"invalid decoder option {name}={value!r}; allowed: an integer >= 1")
-    return value
 
 
 def standard_init(target: TargetSpec, name: str, generator: torch.Generator) -> torch.Tensor:

@@ -11,10 +11,13 @@ from typing import Any, Literal
 
 import torch
 
+from evohyper.api.checks import Checks
 from evohyper.api.phenotypes import ACTIVATIONS, MLPSpec, Phenotypes, TargetSpec
 from evohyper.decoders import _ha
-from evohyper.decoders._params import init_std, positive_size, standard_init
+from evohyper.decoders._params import init_std, standard_init
 from evohyper.decoders.parametrised import ParametrisedDecoder
+
+_checks = Checks("decoder")
 
 
 @dataclass
@@ -83,12 +86,12 @@ class InputConditionedDecoder(ParametrisedDecoder):
                  init_seed: int = 0):
         super().__init__(target, genotype, init_seed, allowed=("theta", "all"))
         if not isinstance(target, MLPSpec):
-            raise ValueError(f"decoder hyper_conditioned needs an MLP target, got {type(target).__name__}")
-        positive_size("embedding", embedding), positive_size("hidden", hidden)
+            _checks.refuse("name", f"'hyper_conditioned' needs an MLP target, got {type(target).__name__}")
+        _checks.size("embedding", embedding), _checks.size("hidden", hidden)
         weights = [f"w{i}" for i in range(target.num_layers)]
         chosen = weights if layers is None else list(layers)
         if not chosen or any(n not in weights for n in chosen):
-            raise ValueError(f"invalid decoder option layers={layers!r}; allowed: a non-empty list of {weights}")
+            _checks.fail("layers", layers, f"a non-empty list of {weights}")
         gen = self.generator
         self.add("enc", torch.randn(target.sizes[0], embedding, generator=gen) / target.sizes[0] ** 0.5, "theta")
         self.add("enc_b", torch.zeros(embedding), "theta")

@@ -14,9 +14,12 @@ from typing import Any
 
 import torch
 
+from evohyper.api.checks import Checks
 from evohyper.api.decoder import Decoder
 from evohyper.api.phenotypes import Phenotypes, TargetSpec
 from evohyper.decoders._params import ParamLayout
+
+_checks = Checks("decoder")
 
 GENOTYPES = ("z", "theta", "all")
 
@@ -27,10 +30,8 @@ class ParametrisedDecoder(torch.nn.Module, Decoder):
     def __init__(self, target: TargetSpec, genotype: str, init_seed: int, allowed: tuple[str, ...] = GENOTYPES):
         torch.nn.Module.__init__(self)
         Decoder.__init__(self, target)
-        if genotype not in allowed:
-            raise ValueError(f"invalid decoder option genotype={genotype!r}; allowed: {list(allowed)}")
-        if isinstance(init_seed, bool) or not isinstance(init_seed, int) or init_seed < 0:
-            raise ValueError(f"invalid decoder option init_seed={init_seed!r}; allowed: an integer >= 0")
+        _checks.one_of("genotype", genotype, allowed)
+        _checks.integer("init_seed", init_seed, 0)
         self.genotype = genotype
         self.generator = torch.Generator().manual_seed(init_seed)
         self.groups: dict[str, str] = {}
@@ -47,8 +48,8 @@ class ParametrisedDecoder(torch.nn.Module, Decoder):
         chosen = {n: tuple(self.base(n).shape) for n, g in self.groups.items()
                   if self.genotype == "all" or g == self.genotype}
         if not chosen:
-            raise ValueError(f"decoder option genotype={self.genotype!r} selects no parameters of "
-                             f"{type(self).__name__}; groups present: {sorted(set(self.groups.values()))}")
+            _checks.fail("genotype", self.genotype, f"a group of {type(self).__name__}'s parameters: "
+                                                    f"{sorted(set(self.groups.values()))}")
         self.layout = ParamLayout(chosen)
 
     def base(self, name: str) -> torch.Tensor:

@@ -4,10 +4,13 @@ from typing import Any, Literal
 
 import torch
 
+from evohyper.api.checks import Checks
 from evohyper.api.phenotypes import Phenotypes, TargetSpec
 from evohyper.decoders import _ha
-from evohyper.decoders._params import init_std, positive_size, standard_init
+from evohyper.decoders._params import init_std, standard_init
 from evohyper.decoders.parametrised import ParametrisedDecoder
+
+_checks = Checks("decoder")
 
 
 class StaticHyperDecoder(ParametrisedDecoder):
@@ -27,17 +30,14 @@ class StaticHyperDecoder(ParametrisedDecoder):
                  hidden: int = 4, mip: bool = False, genotype: Literal["z", "theta", "all"] = "z",
                  init_seed: int = 0):
         super().__init__(target, genotype, init_seed)
-        self.embedding, self.hidden = positive_size("embedding", embedding), positive_size("hidden", hidden)
-        if not isinstance(mip, bool):
-            raise ValueError(f"invalid decoder option mip={mip!r}; allowed: true or false")
-        self.mip = mip
+        self.embedding, self.hidden = _checks.size("embedding", embedding), _checks.size("hidden", hidden)
+        self.mip = _checks.boolean("mip", mip)
         shapes = target.shapes()
         weights = [n for n, s in shapes.items() if len(s) >= 2]
         chosen = weights if layers is None else list(layers)
         bad = [n for n in chosen if n not in weights]
         if bad or not chosen:
-            raise ValueError(f"invalid decoder option layers={layers!r}; allowed: a non-empty list of "
-                             f"weight tensors of the target: {weights}")
+            _checks.fail("layers", layers, f"a non-empty list of weight tensors of the target: {weights}")
         self.generated = chosen
         gen = self.generator
         for name, shape in shapes.items():

@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 
 import torch
 
+from evohyper.api.checks import Checks
 from evohyper.api.self_trained import SelfTrainedDecoder
 from evohyper.api.task import Task
 from evohyper.api.training import TrainingJob
 from evohyper.engine.training import train  # the training step the gradient strategy runs
+
+_checks = Checks("decoder_training")
 
 
 @dataclass
@@ -29,12 +32,9 @@ class DecoderTraining:
     history: list[dict[str, float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"invalid decoder training option {name}={v!r}; allowed: an integer >= 1")
-        if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not self.lr > 0:
-            raise ValueError(f"invalid decoder training option lr={self.lr!r}; allowed: a number > 0")
+        _checks.integer("steps", self.steps, 1)
+        _checks.integer("batch_size", self.batch_size, 1)
+        _checks.positive("lr", self.lr)
 
 
 def train_decoder(decoder: SelfTrainedDecoder, task: Task, opts: DecoderTraining,

@@ -1,10 +1,9 @@
 """Generic vector strategies wrapping cma, evotorch and deap, random search and gradient training.
-Each registers itself by name; method-specific strategies (NEAT, graph search, circuit GA) live with
-their family in ``evohyper.families``.
+Each is registered by name through an entry point (``pyproject.toml``); method-specific strategies
+(NEAT, graph search, circuit GA) live with their family in ``evohyper.families``.
 
 EvoTorch (which imports Ray) is only imported when an EvoTorch strategy is constructed.
 """
-from evohyper.api.registry import strategies as _registry
 from evohyper.strategies.cem import CEM
 from evohyper.strategies.cmaes import CMAES
 from evohyper.strategies.ga import GA
@@ -12,9 +11,5 @@ from evohyper.strategies.gradient import GradientStrategy
 from evohyper.strategies.nes import SNES, XNES
 from evohyper.strategies.pgpe import PGPE
 from evohyper.strategies.random_search import RandomSearch
-
-for _name, _cls in {"cmaes": CMAES, "snes": SNES, "xnes": XNES, "pgpe": PGPE, "cem": CEM,
-                    "ga": GA, "random": RandomSearch, "gradient": GradientStrategy}.items():
-    _registry.register(_name)(_cls)
 
 __all__ = ["CEM", "CMAES", "GA", "PGPE", "SNES", "XNES", "GradientStrategy", "RandomSearch"]

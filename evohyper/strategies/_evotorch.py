@@ -23,8 +23,10 @@ from typing import Any
 
 import torch
 
-from evohyper.api import checks as _checks
+from evohyper.api.checks import Checks
 from evohyper.api.strategy import Strategy
+
+_checks = Checks("strategy")
 
 
 @contextmanager

@@ -1,6 +1,8 @@
 """Cross-entropy method from EvoTorch: refit a separable Gaussian to the elite fraction each generation."""
-from evohyper.api import checks as _checks
+from evohyper.api.checks import Checks
 from evohyper.strategies._evotorch import EvoTorchStrategy, stdev_args, stdev_limits
+
+_checks = Checks("strategy")
 
 
 class CEM(EvoTorchStrategy):

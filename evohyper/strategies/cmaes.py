@@ -4,8 +4,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from evohyper.api import checks as _checks
+from evohyper.api.checks import Checks
 from evohyper.api.strategy import Strategy
+
+_checks = Checks("strategy")
 
 #: the largest population: cma's constructor takes about 9 us per sample (measured), so 10**5 costs ~1 s
 MAX_POPSIZE = 100_000

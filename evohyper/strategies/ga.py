@@ -13,8 +13,10 @@ from typing import Literal
 import numpy as np
 from deap import tools
 
-from evohyper.api import checks as _checks
+from evohyper.api.checks import MAX_RATE, Checks
 from evohyper.api.deap_ga import DeapGA
+
+_checks = Checks("strategy")
 
 CROSSOVERS = ("blend", "sbx", "two_point", "uniform")
 
@@ -56,7 +58,7 @@ class GA(DeapGA):
             _checks.real("mut_indpb", mut_indpb, 0.0, 1.0, low_open=True)
         _checks.scale("init_sigma", init_sigma)
         _checks.location("x0", x0)
-        _checks.real("blend_alpha", blend_alpha, 0.0, _checks.MAX_RATE)
+        _checks.real("blend_alpha", blend_alpha, 0.0, MAX_RATE)
         _checks.rate("sbx_eta", sbx_eta)
         self._setup_ga(popsize, tournament_size, cx_prob, mut_prob, elite)
         self._x0, self._init_sigma = float(x0), float(init_sigma)

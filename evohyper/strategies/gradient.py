@@ -11,10 +11,12 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
-from evohyper.api import checks as _checks
+from evohyper.api.checks import MAX_RATE, Checks
 from evohyper.api.decoder import DecoderInfo
 from evohyper.api.strategy import TrainingStrategy
 from evohyper.api.training import TrainingJob
+
+_checks = Checks("strategy")
 
 _TORCH_NAMES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
 
@@ -53,7 +55,7 @@ class GradientStrategy(TrainingStrategy):
         _checks.one_of("optimizer", optimizer, tuple(_TORCH_NAMES))
         _checks.rate("lr", lr)
         _checks.real("momentum", momentum, 0.0, 1.0, high_open=True)
-        _checks.real("weight_decay", weight_decay, 0.0, _checks.MAX_RATE)
+        _checks.real("weight_decay", weight_decay, 0.0, MAX_RATE)
         if optimizer != "sgd" and momentum:
             _checks.fail("momentum", momentum, "0 unless optimizer is 'sgd' (Adam keeps its own moments)")
         self.steps = _checks.loop("steps_per_generation", steps_per_generation)

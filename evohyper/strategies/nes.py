@@ -1,8 +1,10 @@
 """Natural evolution strategies from EvoTorch: separable (SNES) and full-covariance (XNES)."""
 from typing import Any, ClassVar, Literal
 
-from evohyper.api import checks as _checks
+from evohyper.api.checks import Checks
 from evohyper.strategies._evotorch import EvoTorchStrategy, stdev_args, stdev_limits
+
+_checks = Checks("strategy")
 
 RANKINGS = ("nes", "centered", "linear", "normalized", "raw")
 

@@ -1,9 +1,11 @@
 """PGPE from EvoTorch: symmetric-sampling policy-gradient ES with a ClipUp/Adam optimizer on the center."""
 from typing import Literal
 
-from evohyper.api import checks as _checks
+from evohyper.api.checks import Checks
 from evohyper.strategies._evotorch import EvoTorchStrategy, stdev_args, stdev_limits
 from evohyper.strategies.nes import RANKINGS
+
+_checks = Checks("strategy")
 
 
 class PGPE(EvoTorchStrategy):

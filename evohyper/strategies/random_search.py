@@ -1,8 +1,10 @@
 """Random search: the baseline every other strategy must beat."""
 import torch
 
-from evohyper.api import checks as _checks
+from evohyper.api.checks import Checks
 from evohyper.api.strategy import Strategy
+
+_checks = Checks("strategy")
 
 
 class RandomSearch(Strategy):

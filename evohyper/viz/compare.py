@@ -126,7 +126,7 @@ def run_one(config: Any, label: str) -> dict[str, Any]:
 def _run_in_worker(config: Any, label: str, sys_path: list[str]) -> dict[str, Any]:
     """``run_one`` in a Ray worker: the config arrives built, so its ``plugins:`` (a user's tasks or gymnasium
     environments) were imported in the driver only; import them here first, from the driver's paths."""
-    from evohyper.api.registry import import_plugins
+    from evohyper.config.build import import_plugins
 
     for path in reversed(sys_path):
         if path not in sys.path:

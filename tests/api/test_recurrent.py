@@ -2,9 +2,9 @@
 import pytest
 import torch
 
+from evohyper.api.network_block import mlp_target
 from evohyper.api.recurrent import ElmanSpec
 from evohyper.decoders.direct import DirectDecoder
-from evohyper_tasks._common import mlp_target
 from evohyper_tasks.cartpole import CartPoleTask
 
 
@@ -32,12 +32,12 @@ def test_one_step_per_call_with_state_matches_the_recurrence():
 
 
 def test_network_block_recurrent_and_the_direct_decoder():
-    spec = mlp_target("t", {"hidden": [6], "recurrent": True}, 2, 1, hidden=[8])
+    spec = mlp_target({"hidden": [6], "recurrent": True}, 2, 1, hidden=[8])
     assert isinstance(spec, ElmanSpec) and spec.shapes()["u0"] == (6, 6)
     decoder = DirectDecoder(spec)
     assert decoder.genome_size == 2 * 6 + 6 * 6 + 6 + 6 * 1 + 1
-    with pytest.raises(ValueError, match="recurrent"):
-        mlp_target("t", {"hidden": [], "recurrent": True}, 2, 1, hidden=[8])
+    with pytest.raises(ValueError, match=r"^network.hidden: \[\]; allowed: a list of >= 1 layer for a recurrent"):
+        mlp_target({"hidden": [], "recurrent": True}, 2, 1, hidden=[8])
     with pytest.raises(ValueError, match="Elman network sizes must list >= 3"):
         ElmanSpec([2, 1])
 

@@ -115,8 +115,6 @@ def graph(srcs: dict[str, Source]) -> dict[str, dict[str, int]]:
     edges: dict[str, dict[str, int]] = {m: {} for m in srcs}
     for module, source in srcs.items():
         for imp in imports_of(source, known):
-            if allowed_by_name(module, imp):
-                continue
             for target in targets(imp, known):
                 if target != module:
                     edges[module].setdefault(target, imp.line)
@@ -224,15 +222,6 @@ def defined_names(tree: ast.AST) -> set[str]:
     return out
 
 
-#: Imports by name that the rule lets stand (importer, imported): issue 25 item 5. Built-in strategies and
-#: decoders register when their packages are imported, and the registry names those packages as strings
-#: (``api/registry.py``: ``Registry(..., ("evohyper.strategies", "evohyper.families"))``), an upward import
-#: by name and a circle through the core. It goes when built-ins register through entry points, as tasks do.
-REGISTRY_BY_NAME = {("evohyper.api.registry", "evohyper.strategies"),
-                    ("evohyper.api.registry", "evohyper.decoders"),
-                    ("evohyper.api.registry", "evohyper.families")}
-
-
 def plant(tmp: Path, files: dict[str, str]) -> dict[str, Path]:
     """Write ``files`` (``evohyper/...``, ``tasks/...``) into a copy of the layout under ``tmp``; its roots.
     The self-tests plant a violation this way and check that the check sees it."""
@@ -241,6 +230,3 @@ def plant(tmp: Path, files: dict[str, str]) -> dict[str, Path]:
         (tmp / rel).write_text(text)
     return {top: tmp / folder.name for top, folder in ROOTS.items()}
 
-
-def allowed_by_name(module: str, imp: Import) -> bool:
-    return imp.how == "by name" and (module, imp.base) in REGISTRY_BY_NAME

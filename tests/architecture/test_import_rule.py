@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from import_graph import REGISTRY_BY_NAME, allowed_by_name, imports_of, plant, sources, within
+from import_graph import imports_of, plant, sources, within
 
 CORE = ("evohyper.api",)
 CONFIG = (*CORE, "evohyper.config")
@@ -64,8 +64,6 @@ def _library_violations(srcs, known) -> list[str]:
         layer = layer_of(module)
         allowed = tuple(dict.fromkeys((*ALLOWED[layer], layer)))
         for imp in imports_of(source, known):
-            if allowed_by_name(module, imp):
-                continue
             where = source.shown
             for name in imp.named():
                 if _within(name, OUTSIDE):
@@ -111,15 +109,6 @@ def test_every_module_belongs_to_a_layer():
 
 def test_no_module_imports_a_layer_above_its_own():
     assert violations() == []
-
-
-def test_every_allowed_import_by_name_is_still_made():
-    """The registry's allow-listed imports by name go when built-ins register by entry points (issue 25
-    item 5); this fails then, so the allow-list goes too."""
-    srcs = sources()
-    made = {(m, imp.base) for m in {importer for importer, _ in REGISTRY_BY_NAME}
-            for imp in imports_of(srcs[m], set(srcs)) if imp.how == "by name"}
-    assert REGISTRY_BY_NAME <= made
 
 
 def test_one_family_imports_another_only_hyperneat_imports_neat():

@@ -109,12 +109,12 @@ def test_every_base_config_is_valid():
 
 @pytest.mark.parametrize("raw,where", [
     ({**CARTPOLE, "network": {"hidden": [HUGE_INT]}}, "network"),
-    ({**CARTPOLE, "network": {"hidden": [1] * 1000}}, "network"),      # a loop of 1,000 layers per step
+    ({**CARTPOLE, "network": {"hidden": [1] * 1000}}, "network.hidden"),      # a loop of 1,000 layers per step
     ({**GHN, "decoder": {"name": "direct"}, "strategy": {"name": "snes"}, "network": {"type": "conv",
                                                                                       "channels": [1] * 1000}},
-     "network"),
+     "network.channels"),
     ({**BASES[("task", "gym")], "decoder": {"name": "hyperneat"}, "strategy": {"name": "neat"},
-      "network": {"type": "substrate", "hidden": [[1]] * 1000}}, "network"),
+      "network": {"type": "substrate", "hidden": [[1]] * 1000}}, "network.hidden"),
     ({**SPHERE, "strategy": {"name": "pgpe", "radius_init": 1e300}}, "strategy.radius_init"),
     ({**SPHERE, "strategy": {"name": "pgpe", "stdev_init": 1e39}}, "strategy.stdev_init"),   # float32 overflows
     ({**CARTPOLE, "task": {"name": "cartpole", "episodes": 10**30}}, "task.episodes"),

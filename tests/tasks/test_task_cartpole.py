@@ -140,14 +140,15 @@ def test_hidden_layer_policy_and_network_block():
     task = CartPoleTask()
     assert task.target({}).sizes == [4, 8, 1]
     assert task.target({"hidden": []}).sizes == [4, 1]
-    with pytest.raises(ValueError, match=r"\['outputs'\]"):
+    with pytest.raises(ValueError, match=r"^network\.outputs: unknown key; allowed keys: hidden, activation, "
+                       r"output_activation, bias, recurrent$"):
         task.target({"outputs": 2})
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
-    ({"episodes": 0}, "'episodes'.*0"),
-    ({"max_steps": -1}, "'max_steps'"),
-    ({"episodes": 2.5}, "'episodes'"),
+    ({"episodes": 0}, r"^task\.episodes: 0; allowed: an integer in \[1, 1000\]$"),
+    ({"max_steps": -1}, r"^task\.max_steps: -1; allowed: an integer in \[1, 1000000\]$"),
+    ({"episodes": 2.5}, r"^task\.episodes: 2\.5; allowed: an integer in \[1, 1000\]$"),
 ])
 def test_bad_options_are_rejected(kwargs, match):
     with pytest.raises(ValueError, match=match):

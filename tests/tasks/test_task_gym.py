@@ -344,20 +344,26 @@ gymnasium.register("EvohyperTestUnbounded-v0", entry_point=UnboundedActions)
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
-    ({"env": "NoSuchEnv-v0"}, r"'env' = 'NoSuchEnv-v0' cannot be made.*NameNotFound"),
-    ({"env": "CartPole-v9"}, r"'env' = 'CartPole-v9'.*v1"),
-    ({"env": 3}, "'env' must be a registered gymnasium environment id"),
-    ({"env": "Blackjack-v1"}, r"'env' must name an environment with a Box observation space.*Blackjack-v1.*Tuple"),
-    ({"env": "FrozenLake-v1"}, r"'env'.*Box observation space.*Discrete\(16\)"),
-    ({"episodes": 0}, "'episodes'.*0"),
-    ({"max_steps": 0}, "'max_steps'"),
-    ({"max_steps": 2.5}, "'max_steps'"),
-    ({"action_mapping": "squash"}, r"'action_mapping' must be one of \['clip', 'tanh'\], got 'squash'"),
-    ({"env": "EvohyperTestUnbounded-v0", "action_mapping": "tanh"}, "'action_mapping' = 'tanh' needs finite"),
-    ({"decrease_rewards_by": float("nan")}, "'decrease_rewards_by'.*finite"),
-    ({"observation_normalization": "yes"}, "'observation_normalization'.*'yes'"),
-    ({"env_kwargs": {"no_such_argument": 1}}, r"'env_kwargs' = \{'no_such_argument': 1\} does not fit"),
-    ({"env_kwargs": [1]}, "'env_kwargs' must be a mapping"),
+    ({"env": "NoSuchEnv-v0"}, r"^task\.env: 'NoSuchEnv-v0' cannot be made: NameNotFound: Environment `NoSuchEnv` "
+                              r"doesn't exist; an environment"),
+    ({"env": "CartPole-v9"}, r"^task\.env: 'CartPole-v9' cannot be made: VersionNotFound: .*`v1`"),
+    ({"env": 3}, r"^task\.env: 3; allowed: a registered gymnasium environment id such as 'Pendulum-v1'$"),
+    ({"env": "Blackjack-v1"}, r"^task\.env: 'Blackjack-v1' has observation space Tuple\(.*; allowed: an environment "
+                              r"with a Box observation space and a Discrete or Box action space$"),
+    ({"env": "FrozenLake-v1"}, r"^task\.env: 'FrozenLake-v1' has observation space Discrete\(16\) and action space "
+                               r"Discrete\(4\); allowed: an environment with a Box observation space"),
+    ({"episodes": 0}, r"^task\.episodes: 0; allowed: an integer in \[1, 1000\]$"),
+    ({"max_steps": 0}, r"^task\.max_steps: 0; allowed: an integer in \[1, 1000000\]$"),
+    ({"max_steps": 2.5}, r"^task\.max_steps: 2\.5; allowed: an integer in \[1, 1000000\]$"),
+    ({"action_mapping": "squash"}, r"^task\.action_mapping: 'squash'; allowed: one of 'clip', 'tanh'$"),
+    ({"env": "EvohyperTestUnbounded-v0", "action_mapping": "tanh"},
+     r"^task\.action_mapping: 'tanh'; allowed: 'clip' \('tanh' needs finite action bounds; 'EvohyperTestUnbounded-v0'"),
+    ({"decrease_rewards_by": float("nan")},
+     r"^task\.decrease_rewards_by: nan; allowed: a finite number in \[-1e\+06, 1e\+06\]$"),
+    ({"observation_normalization": "yes"}, r"^task\.observation_normalization: 'yes'; allowed: true or false$"),
+    ({"env_kwargs": {"no_such_argument": 1}},
+     r"^task\.env_kwargs: \{'no_such_argument': 1\} does not fit 'Pendulum-v1': .*unexpected keyword argument"),
+    ({"env_kwargs": [1]}, r"^task\.env_kwargs: \[1\]; allowed: a mapping of keyword arguments for gymnasium\.make$"),
 ])
 def test_bad_options_are_rejected(kwargs, match):
     with pytest.raises(ValueError, match=match):

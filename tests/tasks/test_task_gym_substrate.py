@@ -36,10 +36,11 @@ def test_hidden_grids_must_span_the_bodys_axes():
 
 
 @pytest.mark.parametrize(("network", "message"), [
-    ({"type": "graph"}, "network key 'type' must be one of"),
-    ({"type": "substrate", "depth": 2}, "unknown network key"),
+    ({"type": "graph"}, r"^network\.type: 'graph'; allowed: one of 'mlp', 'substrate'$"),
+    ({"type": "substrate", "depth": 2}, r"^network\.depth: unknown key; allowed keys: type, hidden, "
+     r"activation, output_activation, bias$"),
     ({"type": "substrate", "hidden": [3]}, "list of at most 64 grid shapes"),
-    ({"type": "substrate", "bias": "yes"}, "'bias' must be true or false"),
+    ({"type": "substrate", "bias": "yes"}, r"^network\.bias: 'yes'; allowed: true or false$"),
 ])
 def test_a_bad_substrate_block_is_one_error_naming_the_key(network, message):
     with pytest.raises(ValueError, match=message):

@@ -34,11 +34,11 @@ def test_loss_equals_fitness_and_its_gradient_points_to_the_optimum():
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
-    ({"dim": 0}, "'dim'.*>= 1.*0"),
-    ({"dim": 2.5}, "'dim'"),
-    ({"dim": True}, "'dim'"),
-    ({"shift": float("nan")}, "'shift'"),
-    ({"shift": "0.5"}, "'shift'"),
+    ({"dim": 0}, r"^task\.dim: 0; allowed: an integer >= 1$"),
+    ({"dim": 2.5}, r"^task\.dim: 2\.5; allowed: an integer >= 1$"),
+    ({"dim": True}, r"^task\.dim: True; allowed: an integer >= 1$"),
+    ({"shift": float("nan")}, r"^task\.shift: nan; allowed: a finite number in \[-1e\+06, 1e\+06\]$"),
+    ({"shift": "0.5"}, r"^task\.shift: '0\.5'; allowed: a finite number in \[-1e\+06, 1e\+06\]$"),
 ])
 def test_bad_options_are_rejected(kwargs, match):
     with pytest.raises(ValueError, match=match):

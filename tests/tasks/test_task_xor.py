@@ -70,7 +70,8 @@ def test_default_network_and_overrides(task):
 
 
 @pytest.mark.parametrize(("network", "match"), [
-    ({"hiden": [4]}, r"unknown network key\(s\) \['hiden'\]"),
+    ({"hiden": [4]}, r"^network\.hiden: unknown key; allowed keys: hidden, activation, "
+                       r"output_activation, bias, recurrent$"),
     ({"hidden": 4}, "hidden"),
     ({"hidden": [0]}, "hidden"),
     ({"bias": "yes"}, "bias"),

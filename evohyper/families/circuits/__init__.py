@@ -4,13 +4,11 @@ and the GA ``circuit_ga`` over integer circuit genes.
 
 The names below are the family's public face: what a task (``evohyper_tasks.circuit_design``) may import.
 """
-from evohyper.api.registry import decoders as _decoders
-from evohyper.api.registry import strategies as _strategies
 from evohyper.families.circuits.canonical import same_circuit, same_kinds
 from evohyper.families.circuits.dataset import SPLITS, circuit_block
 from evohyper.families.circuits.decoder import CircuitDecoder
-from evohyper.families.circuits.drawing import plot_design
 from evohyper.families.circuits.phenotypes import CircuitPhenotypes, CircuitSpec
+from evohyper.families.circuits.pictures import plot_design
 from evohyper.families.circuits.simulator import (
     EMPTY,
     KINDS,
@@ -23,9 +21,6 @@ from evohyper.families.circuits.simulator import (
 )
 from evohyper.families.circuits.space import DEFAULT_SPACE, CircuitSpace
 from evohyper.families.circuits.strategy import CircuitGA
-
-_decoders.register("circuit")(CircuitDecoder)
-_strategies.register("circuit_ga")(CircuitGA)
 
 __all__ = ["DEFAULT_SPACE", "EMPTY", "KINDS", "SPLITS", "CircuitDecoder", "CircuitGA", "CircuitPhenotypes",
            "CircuitSpace", "CircuitSpec", "chain_abcd", "chain_matrix", "circuit_block", "impedances",

@@ -17,12 +17,15 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from evohyper.api.checks import Checks
 from evohyper.api.decoder import Decoder, DecoderInfo
 from evohyper.api.phenotypes import TargetSpec
 from evohyper.families.circuits.inference import DesignConfig, design
 from evohyper.families.circuits.phenotypes import CircuitPhenotypes, CircuitSpec
 from evohyper.families.circuits.space import CircuitSpace
 from evohyper.families.circuits.training import load_designer
+
+_checks = Checks("decoder")
 
 
 class CircuitDecoder(Decoder):
@@ -48,34 +51,31 @@ class CircuitDecoder(Decoder):
                  refine_steps: int = 100, polish_rounds: int = 4):
         super().__init__(target)
         if not isinstance(target, CircuitSpec):
-            raise ValueError(f"the circuit decoder needs a circuit task (CircuitSpec target), got "
-                             f"{type(target).__name__}")
-        if isinstance(min_length, bool) or not isinstance(min_length, int) or not 1 <= min_length <= target.max_length:
-            raise ValueError(f"invalid decoder option min_length={min_length!r}; allowed: an integer in "
-                             f"[1, {target.max_length}]")
-        for name, value, low in (("beams", beams, 1), ("refine_steps", refine_steps, 0),
-                                 ("polish_rounds", polish_rounds, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 1000:
-                raise ValueError(f"invalid decoder option {name}={value!r}; allowed: an integer in [{low}, 1000]")
+            _checks.refuse("name", f"'circuit' needs a circuit task (CircuitSpec target), got "
+                                   f"{type(target).__name__}")
+        _checks.integer("min_length", min_length, 1, target.max_length)
+        _checks.integer("beams", beams, 1, 1000)
+        _checks.integer("refine_steps", refine_steps, 0, 1000)
+        _checks.integer("polish_rounds", polish_rounds, 0, 1000)
         self.space = CircuitSpace(min_length=min_length, max_length=target.max_length)
         self.designer, self.beams = designer, beams
         self.refine_steps, self.polish_rounds = refine_steps, polish_rounds
         if designer is not None:
             if not isinstance(designer, str) or not Path(designer).is_file():
-                raise ValueError(f"invalid decoder option designer={designer!r}; allowed: an existing designer "
-                                 "weights file (training.save_designer), or null")
+                _checks.fail("designer", designer, "an existing designer weights file (training.save_designer), "
+                                                   "or null")
             if target.target_response is None:
-                raise ValueError("decoder option designer needs a task that declares its target response "
-                                 "(CircuitSpec.target_response; the circuit_design task does)")
+                _checks.refuse("designer", "needs a task that declares its target response "
+                                           "(CircuitSpec.target_response; the circuit_design task does)")
             model = load_designer(designer)                          # validated here: the build is the check
             grid = lambda sp: (sp.frequencies, sp.f_min, sp.f_max, sp.load)  # noqa: E731
             if (model.max_length != target.max_length or model.min_length < min_length
                     or grid(model.space) != grid(self.space)
                     or target.target_response.shape[-1] != self.space.frequencies):
-                raise ValueError(f"invalid decoder option designer={designer!r}: it designs chains of "
-                                 f"{model.min_length}-{model.max_length} components from responses at "
-                                 f"{grid(model.space)} (frequencies, f_min, f_max, load); this decoder needs "
-                                 f"{min_length}-{target.max_length} components at {grid(self.space)}")
+                _checks.fail("designer", designer,
+                             f"a designer of the chains this decoder needs ({min_length}-{target.max_length} "
+                             f"components at {grid(self.space)}: frequencies, f_min, f_max, load); this one "
+                             f"designs {model.min_length}-{model.max_length} components at {grid(model.space)}")
 
     @property
     def genome_size(self) -> int:

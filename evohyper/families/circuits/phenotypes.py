@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from evohyper.api.phenotypes import Phenotypes, TargetSpec
-from evohyper.families.circuits.drawing import circuit_text
+from evohyper.families.circuits.pictures import circuit_text
 from evohyper.families.circuits.simulator import EMPTY, KINDS
 
 DESCRIBED = 10   # circuits of a population written out in words (an exported best is one)

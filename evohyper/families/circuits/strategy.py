@@ -20,10 +20,12 @@ import numpy as np
 import torch
 from deap import tools
 
-from evohyper.api import checks as _checks
+from evohyper.api.checks import Checks
 from evohyper.api.deap_ga import DeapGA
 from evohyper.api.deap_ga import Individual as _Individual
 from evohyper.api.decoder import DecoderInfo
+
+_checks = Checks("strategy")
 
 MAX_GENE_RANGE = 10_000   # component kinds / values a gene ranges over
 

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from evohyper.api.checks import Checks
 from evohyper.api.self_trained import read_weights
 from evohyper.families.circuits.beam import beam_search
 from evohyper.families.circuits.canonical import canonicalize
@@ -193,10 +194,10 @@ def save_designer(model: Designer, path: str | Path) -> Path:
 
 def load_designer(path: str | Path) -> Designer:
     """A designer from a file written by ``save_designer`` (read with ``torch.load(weights_only=True)``)."""
-    state = dict(read_weights(path))
+    state = dict(read_weights(path, key="designer"))
     cfg = {k.removeprefix("config."): state.pop(k).item() for k in list(state) if k.startswith("config.")}
     if not 0 <= int(cfg.get("variant", -1)) < len(VARIANTS):
-        raise ValueError(f"invalid designer weights file {str(path)!r}: no designer configuration in it")
+        Checks("decoder").refuse("designer", f"{str(path)!r}: a weights file without a designer configuration")
     cfg["variant"] = VARIANTS[int(cfg["variant"])]
     cfg["residual"] = bool(cfg.get("residual", 0))
     try:

@@ -1,12 +1,9 @@
 """HyperGAN (Ratzlaff & Li 2019): the generator as a decoder (``hypergan``), and ensembles of networks
 from any source (a generator, an evolved population, independently trained nets), their metrics and
 the generator's latent space."""
-from evohyper.api.registry import decoders as _decoders
 from evohyper.families.hypergan.decoder import HyperGANDecoder
 from evohyper.families.hypergan.ensemble import Ensemble, GeneratorSource, PoolSource, Source, train_independent
 from evohyper.families.hypergan.latent import interpolate
-
-_decoders.register("hypergan")(HyperGANDecoder)
 
 __all__ = ["Ensemble", "GeneratorSource", "HyperGANDecoder", "PoolSource", "Source", "interpolate",
            "train_independent"]

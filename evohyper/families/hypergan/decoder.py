@@ -15,18 +15,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from evohyper.api.checks import MAX_LOOP, MAX_RATE
+from evohyper.api.checks import MAX_RATE, Checks
 from evohyper.api.decoder import Decoder
 from evohyper.api.phenotypes import Phenotypes, TargetSpec
 from evohyper.api.self_trained import SelfTrainedDecoder, as_one_individual
 from evohyper.api.set_phenotypes import SetSpec
 from evohyper.api.task import EvalResult, Task
 
-
-def _positive(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LOOP:
-        raise ValueError(f"invalid decoder option {name}={value!r}; allowed: an integer in [1, {MAX_LOOP}]")
-    return value
+_checks = Checks("decoder")
 
 
 def target_layers(target: TargetSpec) -> list[list[str]]:
@@ -98,15 +94,13 @@ class HyperGANDecoder(SelfTrainedDecoder, Decoder):
                  beta: float = 1.0, samples: int = 32, score_samples: int = 32, set_size: int = 1):
         torch.nn.Module.__init__(self)
         Decoder.__init__(self, target)
-        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0 <= beta <= MAX_RATE:
-            raise ValueError(f"invalid decoder option beta={beta!r}; allowed: a finite number in [0, {MAX_RATE:g}]")
-        self.beta = float(beta)
-        self.samples, self.score_samples = _positive("samples", samples), _positive("score_samples", score_samples)
-        self.noise, self.code = _positive("noise", noise), _positive("code", code)
-        self.set_size = _positive("set_size", set_size)
-        self.hidden, self.disc_hidden = _positive("hidden", hidden), _positive("disc_hidden", disc_hidden)
-        if isinstance(init_seed, bool) or not isinstance(init_seed, int) or init_seed < 0:
-            raise ValueError(f"invalid decoder option init_seed={init_seed!r}; allowed: an integer >= 0")
+        self.beta = _checks.real("beta", beta, 0.0, MAX_RATE)
+        self.samples = _checks.loop("samples", samples)
+        self.score_samples = _checks.loop("score_samples", score_samples)
+        self.noise, self.code = _checks.loop("noise", noise), _checks.loop("code", code)
+        self.set_size = _checks.loop("set_size", set_size)
+        self.hidden, self.disc_hidden = _checks.loop("hidden", hidden), _checks.loop("disc_hidden", disc_hidden)
+        _checks.integer("init_seed", init_seed, 0)
         gen = torch.Generator().manual_seed(init_seed)
         self.layers = target_layers(target)
         shapes = target.shapes()
@@ -169,7 +163,9 @@ class HyperGANDecoder(SelfTrainedDecoder, Decoder):
 
     def sample_noise(self, n: int, seed: int) -> torch.Tensor:
         """``n`` prior draws ``s ~ N(0, I)``, a function of ``seed`` only."""
-        return torch.randn(_positive("n", n), self.noise, generator=torch.Generator().manual_seed(int(seed)))
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:   # an argument, not an option
+            raise ValueError(f"sample_noise needs n >= 1 noise vectors, got {n!r}")
+        return torch.randn(n, self.noise, generator=torch.Generator().manual_seed(int(seed)))
 
     @torch.no_grad()
     def sample(self, n: int, seed: int = 0) -> Phenotypes:

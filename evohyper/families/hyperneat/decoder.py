@@ -15,24 +15,22 @@ substrate has 9.15 M pairs per genome; ``decode_chunks`` bounds the weights them
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import torch
 
-from evohyper.api.checks import MAX_SCALE
-from evohyper.api.decoder import Decoder, DecoderInfo
+from evohyper.api.checks import Checks
 from evohyper.api.phenotypes import MLPPhenotypes, MLPSpec
+from evohyper.families.hyperneat.cppn import CPPNDecoder
 from evohyper.families.hyperneat.substrate import SubstrateSpec, mlp_substrate
 from evohyper.families.neat.compile import compile_cppns
 from evohyper.families.neat.convert import as_genome_batch
 from evohyper.families.neat.genome import GenomeBatch
 from evohyper.families.neat.runtime import CompiledCPPNs
 
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
-MAX_CHUNK_MB = 1e6   # MiB of CPPN working buffer (a terabyte)
+_checks = Checks("decoder")
 
 
 def express(w: torch.Tensor, threshold: float, max_weight: float, leo: torch.Tensor | None = None) -> torch.Tensor:
@@ -47,21 +45,13 @@ def express(w: torch.Tensor, threshold: float, max_weight: float, leo: torch.Ten
     return torch.nn.functional.softshrink(w, threshold).mul_(max_weight / (1.0 - threshold))
 
 
-class HyperNEATDecoder(Decoder):
+class HyperNEATDecoder(CPPNDecoder):
     """CPPN (NEAT genome) queried at substrate coordinate pairs -> weight matrices (HyperNEAT).
 
-    Options:
-      weight_threshold: CPPN outputs with ``|w| <= weight_threshold`` express no connection, in [0, 1).
-      max_weight: the largest weight magnitude (> 0); expressed weights are scaled into [-max_weight, max_weight].
-      distance_input: give the CPPN the source-target distance as an extra input.
-      bias_input: give the CPPN a constant 1.0 input.
+    Options (and those of every CPPN decoder, ``cppn.CPPNDecoder``):
       bias_output: an extra CPPN output per layer pair for node biases (needs a substrate with biases).
       leo: link-expression output (Verbancsics & Stanley 2011): a connection exists iff its LEO output > 0.
-      dtype: precision of the CPPN queries: ``float32`` or ``float64``.
-      max_chunk_mb: largest CPPN working buffer in MiB (> 0); bigger populations are decoded in groups.
     """
-
-    genotype_kind: ClassVar[str] = "neat"
 
     def __init__(self, target: SubstrateSpec | MLPSpec, *,
                  weight_threshold: float = 0.2,
@@ -75,44 +65,22 @@ class HyperNEATDecoder(Decoder):
         if isinstance(target, MLPSpec):  # an MLP task: its layers as rows of nodes (substrate.mlp_substrate)
             target = mlp_substrate(target)
         if not isinstance(target, SubstrateSpec):
-            raise ValueError(f"decoder 'hyperneat' needs a task whose target is a substrate (SubstrateSpec) or an MLP; "
-                             f"got {type(target).__name__}")
+            _checks.refuse("name", f"'hyperneat' needs a task whose target is a substrate (SubstrateSpec) or an "
+                                   f"MLP; got {type(target).__name__}")
         super().__init__(target)
-        if not (isinstance(weight_threshold, (int, float)) and 0.0 <= weight_threshold < 1.0):
-            raise ValueError(f"decoder option weight_threshold={weight_threshold!r}; allowed: a number in [0, 1)")
-        if not (isinstance(max_weight, (int, float)) and math.isfinite(max_weight) and 0 < max_weight <= MAX_SCALE):
-            raise ValueError(f"decoder option max_weight={max_weight!r}; allowed: a finite number in "
-                             f"(0, {MAX_SCALE:g}]")
-        if dtype not in _DTYPES:
-            raise ValueError(f"decoder option dtype={dtype!r}; allowed: {list(_DTYPES)}")
-        if not (isinstance(max_chunk_mb, (int, float)) and 0 < max_chunk_mb <= MAX_CHUNK_MB):
-            raise ValueError(f"decoder option max_chunk_mb={max_chunk_mb!r}; allowed: a number in "
-                             f"(0, {MAX_CHUNK_MB:g}]")
+        self.set_cppn_options(weight_threshold=weight_threshold, max_weight=max_weight, distance_input=distance_input,
+                              bias_input=bias_input, dtype=dtype, max_chunk_mb=max_chunk_mb)
         self.substrate = target.substrate
-        self.weight_threshold, self.max_weight = float(weight_threshold), float(max_weight)
-        self.distance_input, self.bias_input = bool(distance_input), bool(bias_input)
-        self.bias_output, self.leo = bool(bias_output) and target.bias, bool(leo)
+        self.bias_output, self.leo = _checks.boolean("bias_output", bias_output), _checks.boolean("leo", leo)
         if bias_output and not target.bias:
-            raise ValueError("decoder option bias_output=True needs a substrate with node biases (target bias: true)")
-        self.dtype = _DTYPES[dtype]
-        self.max_chunk_bytes = float(max_chunk_mb) * 2**20
+            _checks.fail("bias_output", bias_output, "false on a substrate without node biases (target bias: false)")
         self.num_pairs = len(self.substrate.layers) - 1
         self._query_cache: dict[tuple[int, str, str], torch.Tensor] = {}
 
     # ------------------------------------------------------------------ CPPN geometry
     @property
-    def genome_size(self) -> None:
-        return None
-
-    def info(self) -> DecoderInfo:
-        """NEAT genotypes with the CPPN's inputs and outputs (what strategy ``neat`` configures)."""
-        return DecoderInfo(genotype="neat", genome_inputs=self.num_inputs, genome_outputs=self.num_outputs,
-                           genome_feed_forward=True)
-
-    @property
-    def num_inputs(self) -> int:
-        """CPPN inputs: source and target coordinates, then optional distance and bias."""
-        return 2 * self.substrate.dim + int(self.distance_input) + int(self.bias_input)
+    def coordinate_dim(self) -> int:
+        return self.substrate.dim
 
     @property
     def num_outputs(self) -> int:
@@ -122,6 +90,16 @@ class HyperNEATDecoder(Decoder):
     def output_index(self, kind: Literal["weight", "leo", "bias"], pair: int) -> int:
         order = ["weight"] + (["leo"] if self.leo else []) + (["bias"] if self.bias_output else [])
         return order.index(kind) * self.num_pairs + pair
+
+    def output_names(self) -> list[str]:
+        """CPPN output labels for drawings: ``w``, ``leo``, ``b`` (numbered by layer pair when several)."""
+        names = [""] * self.num_outputs
+        for kind, short in (("weight", "w"), ("leo", "leo"), ("bias", "b")):
+            if kind == "leo" and not self.leo or kind == "bias" and not self.bias_output:
+                continue
+            for p in range(self.num_pairs):
+                names[self.output_index(kind, p)] = f"{short}{p}" if self.num_pairs > 1 else short
+        return names
 
     def _inputs(self, src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
         """All ``(source, target)`` pairs, source-major: row ``s * n_tgt + t``."""

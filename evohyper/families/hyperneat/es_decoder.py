@@ -16,18 +16,16 @@ Everything is batched over the population (see the two modules above); the pheno
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import torch
 
-from evohyper.api.checks import MAX_LOOP, MAX_SCALE
-from evohyper.api.decoder import Decoder
+from evohyper.api.checks import MAX_LOOP, MAX_SCALE, Checks
 from evohyper.api.phenotypes import MLPSpec
 from evohyper.families.hyperneat import es_network, es_quadtree
-from evohyper.families.hyperneat.decoder import MAX_CHUNK_MB, HyperNEATDecoder
+from evohyper.families.hyperneat.cppn import CPPNDecoder
 from evohyper.families.hyperneat.es_phenotypes import ESNetworkSpec, ESPhenotypes
 from evohyper.families.hyperneat.substrate import SubstrateSpec, line
 from evohyper.families.neat.compile import compile_cppns
@@ -35,23 +33,15 @@ from evohyper.families.neat.convert import as_genome_batch
 from evohyper.families.neat.genome import GenomeBatch
 from evohyper.families.neat.runtime import CompiledCPPNs
 
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 KINDS = ("in", "hidden", "out")
 
-
-def _check(name: str, ok: bool, value: Any, allowed: str) -> None:
-    if not ok:
-        raise ValueError(f"decoder option {name}={value!r}; allowed: {allowed}")
+_checks = Checks("decoder")
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-class ESHyperNEATDecoder(Decoder):
+class ESHyperNEATDecoder(CPPNDecoder):
     """ES-HyperNEAT: a CPPN's quadtree search places the hidden nodes, then weights them (batched).
 
-    Options:
+    Options (and those of every CPPN decoder, ``cppn.CPPNDecoder``; the CPPN's dtype is the networks' too):
       initial_depth: quadtree depth every cell is divided to, whatever its variance (resolution 2^d).
       max_depth: deepest quadtree level, at most 5 (the finest hidden-node resolution, 2^d per side).
       variance_threshold: pruning descends into a cell whose weight variance (over its subtree's leaves)
@@ -61,20 +51,13 @@ class ESHyperNEATDecoder(Decoder):
       division_threshold: below ``max_depth``, a cell past ``initial_depth`` is divided when the variance of
         its four children's weights exceeds this.
       iteration_level: rounds of hidden -> hidden discovery from the hidden nodes already found (0: none).
-      weight_threshold: a connection whose CPPN output has magnitude at most this is not expressed, in [0, 1).
-      max_weight: expressed weights are scaled into [-max_weight, max_weight].
-      distance_input: give the CPPN the distance between the two nodes as an extra input.
-      bias_input: give the CPPN a constant 1.0 input.
       output_per_kind: one CPPN output each for input -> hidden, hidden -> hidden and hidden -> output
         connections instead of one shared output.
       recurrent: allow hidden -> hidden cycles and run the network for ``activation_steps`` synchronous
         steps (otherwise acyclic, in exact feed-forward order).
       activation_steps: synchronous steps of a recurrent network (null: 2^max_depth + 1).
-      dtype: precision of the CPPN queries and the networks: ``float32`` or ``float64``.
-      max_chunk_mb: memory bound of one batched quadtree query; larger populations are split into chunks.
     """
 
-    genotype_kind: ClassVar[str] = "neat"
     MAX_DEPTH: ClassVar[int] = 5
 
     def __init__(self, target: SubstrateSpec | MLPSpec, *,
@@ -94,37 +77,25 @@ class ESHyperNEATDecoder(Decoder):
                  dtype: Literal["float32", "float64"] = "float32",
                  max_chunk_mb: float = 256.0):
         super().__init__(target)
-        for name, value, low, high in (("max_depth", max_depth, 1, self.MAX_DEPTH),
-                                       ("initial_depth", initial_depth, 0, max_depth),
-                                       ("iteration_level", iteration_level, 0, 100)):
-            _check(name, isinstance(value, int) and not isinstance(value, bool) and low <= value <= high, value,
-                   f"an integer in [{low}, {high}]")
+        _checks.integer("max_depth", max_depth, 1, self.MAX_DEPTH)
+        _checks.integer("initial_depth", initial_depth, 0, max_depth)
+        _checks.integer("iteration_level", iteration_level, 0, 100)
         for name, value in (("variance_threshold", variance_threshold), ("band_threshold", band_threshold),
                             ("division_threshold", division_threshold)):
-            _check(name, _number(value) and 0 <= value <= MAX_SCALE, value, f"a finite number in [0, {MAX_SCALE:g}]")
-        _check("weight_threshold", _number(weight_threshold) and 0 <= weight_threshold < 1, weight_threshold,
-               "a number in [0, 1)")
-        _check("max_weight", _number(max_weight) and 0 < max_weight <= MAX_SCALE, max_weight,
-               f"a finite number in (0, {MAX_SCALE:g}]")
-        _check("activation_steps", activation_steps is None or (isinstance(activation_steps, int)
-               and not isinstance(activation_steps, bool) and 1 <= activation_steps <= MAX_LOOP), activation_steps,
-               f"null or an integer in [1, {MAX_LOOP}]")
-        _check("dtype", dtype in _DTYPES, dtype, str(list(_DTYPES)))
-        _check("max_chunk_mb", _number(max_chunk_mb) and 0 < max_chunk_mb <= MAX_CHUNK_MB, max_chunk_mb,
-               f"a number in (0, {MAX_CHUNK_MB:g}]")
+            _checks.real(name, value, 0.0, MAX_SCALE)
+        _checks.integer("activation_steps", activation_steps, 1, MAX_LOOP, optional=True)
+        self.set_cppn_options(weight_threshold=weight_threshold, max_weight=max_weight, distance_input=distance_input,
+                              bias_input=bias_input, dtype=dtype, max_chunk_mb=max_chunk_mb)
         self.inputs, self.outputs, self.layout, act, out_act = self._geometry(target)
         self.spec = ESNetworkSpec(len(self.inputs), len(self.outputs), act, out_act)
         self.options = es_quadtree.QuadtreeOptions(int(initial_depth), int(max_depth), float(variance_threshold),
                                                    float(band_threshold), float(division_threshold),
-                                                   float(weight_threshold), float(max_weight))
+                                                   self.weight_threshold, self.max_weight)
         self.grid = es_quadtree.QuadGrid(max_depth)
-        self.iteration_level, self.recurrent = int(iteration_level), bool(recurrent)
-        self.distance_input, self.bias_input = bool(distance_input), bool(bias_input)
-        self.output_per_kind = bool(output_per_kind)
+        self.iteration_level, self.recurrent = int(iteration_level), _checks.boolean("recurrent", recurrent)
+        self.output_per_kind = _checks.boolean("output_per_kind", output_per_kind)
         self.steps = activation_steps if activation_steps is not None else (
             2 ** int(max_depth) + 1 if self.recurrent else None)
-        self.dtype = _DTYPES[dtype]
-        self.max_chunk_bytes = float(max_chunk_mb) * 2**20
 
     @staticmethod
     def _geometry(target: Any) -> tuple[list[list[float]], list[list[float]], str, str, str]:
@@ -132,24 +103,18 @@ class ESHyperNEATDecoder(Decoder):
         if isinstance(target, SubstrateSpec):
             sub = target.substrate
             if sub.dim != 2 or len(sub.layers) != 2:
-                raise ValueError(f"decoder 'es_hyperneat' places the hidden nodes itself: it needs a substrate of "
-                                 f"two layers (inputs, outputs) of 2-D points; got {len(sub.layers)} layers of "
-                                 f"{sub.dim}-D points")
+                _checks.refuse("name", f"'es_hyperneat' places the hidden nodes itself: it needs a substrate of "
+                                       f"two layers (inputs, outputs) of 2-D points; got {len(sub.layers)} layers of "
+                                       f"{sub.dim}-D points")
             return sub.layers[0], sub.layers[1], "sheets", target.activation, target.output_activation
         if isinstance(target, MLPSpec):
             return (line(target.sizes[0], -1.0), line(target.sizes[-1], 1.0), "plane", target.activation,
                     target.output_activation)
-        raise ValueError(f"decoder 'es_hyperneat' needs a task whose target is a substrate (SubstrateSpec) or an "
-                         f"MLP (MLPSpec, for its inputs and outputs); got {type(target).__name__}")
+        _checks.refuse("name", f"'es_hyperneat' needs a task whose target is a substrate (SubstrateSpec) or an "
+                               f"MLP (MLPSpec, for its inputs and outputs); got {type(target).__name__}")
 
     # ------------------------------------------------------------------ CPPN geometry
-    # NEAT genotypes declared exactly as HyperNEAT's: no vector genome, the CPPN's inputs/outputs in info()
-    genome_size = HyperNEATDecoder.genome_size
-    info = HyperNEATDecoder.info
-
-    @property
-    def num_inputs(self) -> int:
-        return 4 + int(self.distance_input) + int(self.bias_input)
+    coordinate_dim = 2   # every node lies in [-1, 1]^2
 
     @property
     def num_outputs(self) -> int:
@@ -157,10 +122,6 @@ class ESHyperNEATDecoder(Decoder):
 
     def output_index(self, kind: str) -> int:
         return KINDS.index(kind) if self.output_per_kind else 0
-
-    def input_names(self) -> list[str]:
-        return ["x1", "y1", "x2", "y2"] + (["dist"] if self.distance_input else []) + \
-            (["bias"] if self.bias_input else [])
 
     def output_names(self) -> list[str]:
         return [f"w_{k}" for k in KINDS] if self.output_per_kind else ["w"]

@@ -12,9 +12,7 @@ from typing import Any
 
 import torch
 
-from evohyper.families.hyperneat.pictures import pyplot
-from evohyper.families.neat.convert import as_genome_batch, as_neat_genome
-from evohyper.families.neat.drawing import draw_cppn
+from evohyper.families.hyperneat.pictures import cppn_picture, pyplot
 
 
 def _segments(ax: Any, src: torch.Tensor, tgt: torch.Tensor, w: torch.Tensor, wmax: float) -> int:
@@ -75,11 +73,5 @@ def draw_substrate(decoder: Any, phenotypes: Any, path: Path, index: int = 0, ti
 
 def es_decoder_pictures(decoder: Any, genome: Any, out_dir: Path, prefix: str = "") -> list[Path]:
     """``cppn.png`` and ``substrate.png`` for one genome."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    one = as_genome_batch([genome])   # a one-row GenomeBatch (or a neat-python genome, converted)
-    paths = [draw_cppn(as_neat_genome(one), decoder.input_names(), decoder.output_names(),
-                       out_dir / f"{prefix}cppn.png")]
-    with torch.no_grad():
-        phen = decoder.decode(one)
-    paths.append(draw_substrate(decoder, phen, out_dir / f"{prefix}substrate.png"))
-    return paths
+    cppn, phen = cppn_picture(decoder, genome, out_dir, prefix)
+    return [cppn, draw_substrate(decoder, phen, out_dir / f"{prefix}substrate.png")]

@@ -26,21 +26,14 @@ def pyplot() -> Any:
     return plt
 
 
-def input_names(decoder: Any) -> list[str]:
-    d = decoder.substrate.dim
-    axes = ["x", "y", "z"] + [f"c{i}" for i in range(3, d)]
-    names = [f"{a}1" for a in axes[:d]] + [f"{a}2" for a in axes[:d]]
-    return names + (["dist"] if decoder.distance_input else []) + (["bias"] if decoder.bias_input else [])
-
-
-def output_names(decoder: Any) -> list[str]:
-    names = [""] * decoder.num_outputs
-    for kind, short in (("weight", "w"), ("leo", "leo"), ("bias", "b")):
-        if kind == "leo" and not decoder.leo or kind == "bias" and not decoder.bias_output:
-            continue
-        for p in range(decoder.num_pairs):
-            names[decoder.output_index(kind, p)] = f"{short}{p}" if decoder.num_pairs > 1 else short
-    return names
+def cppn_picture(decoder: Any, genome: Any, out_dir: Path, prefix: str = "") -> tuple[Path, Any]:
+    """``cppn.png`` of one genome (labelled with the decoder's ``input_names``/``output_names``) and the
+    genome decoded: the half both HyperNEAT decoders' pictures share; each then draws what it decoded."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    one = as_genome_batch([genome])   # a one-row GenomeBatch (or a neat-python genome, converted)
+    path = draw_cppn(as_neat_genome(one), decoder.input_names(), decoder.output_names(), out_dir / f"{prefix}cppn.png")
+    with torch.no_grad():
+        return path, decoder.decode(one)
 
 
 def draw_weights(w: torch.Tensor, src_shape: list[int], tgt_shape: list[int], path: Path, source: int | None = None,
@@ -77,11 +70,8 @@ def draw_weights(w: torch.Tensor, src_shape: list[int], tgt_shape: list[int], pa
 
 def decoder_pictures(decoder: Any, genome: Any, out_dir: Path, prefix: str = "") -> list[Path]:
     """``cppn.png`` and one ``weights_<pair>.png`` per substrate layer pair, for one genome."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    one = as_genome_batch([genome])   # a one-row GenomeBatch (or a neat-python genome, converted)
-    paths = [draw_cppn(as_neat_genome(one), input_names(decoder), output_names(decoder), out_dir / f"{prefix}cppn.png")]
-    with torch.no_grad():
-        phen = decoder.decode(one)
+    cppn, phen = cppn_picture(decoder, genome, out_dir, prefix)
+    paths = [cppn]
     shapes = decoder.substrate.shapes or [[n] for n in decoder.substrate.sizes]
     for p in range(decoder.num_pairs):
         paths.append(draw_weights(phen.tensors[f"w{p}"][0], shapes[p], shapes[p + 1],

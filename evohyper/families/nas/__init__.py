@@ -1,8 +1,6 @@
 """Graph-hypernetwork NAS: cell DAGs (``space``), their batched executor (``executor``), the GHN that
 predicts every node's weights (``ghn``, decoder ``ghn``), and random / regularized-evolution search
 over cells (``strategies``: ``nas_random``, ``regularized_evolution``)."""
-from evohyper.api.registry import decoders as _decoders
-from evohyper.api.registry import strategies as _strategies
 from evohyper.families.nas.decoder import GHNDecoder
 from evohyper.families.nas.space import (
     OPS,
@@ -15,10 +13,6 @@ from evohyper.families.nas.space import (
     is_valid,
 )
 from evohyper.families.nas.strategies import NASRandom, RegularizedEvolution
-
-_decoders.register("ghn")(GHNDecoder)
-_strategies.register("nas_random")(NASRandom)
-_strategies.register("regularized_evolution")(RegularizedEvolution)
 
 __all__ = ["OPS", "CellSpace", "GHNDecoder", "NASRandom", "RegularizedEvolution", "canonical_hash", "canonicalise",
            "encoding", "graph_from_json", "graph_to_json", "is_valid"]

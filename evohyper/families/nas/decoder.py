@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import networkx as nx
 import torch
 
-from evohyper.api.checks import MAX_LOOP
+from evohyper.api.checks import MAX_LOOP, Checks
 from evohyper.api.conv import ConvSpec
 from evohyper.api.decoder import Decoder, DecoderInfo
 from evohyper.api.phenotypes import TargetSpec
@@ -31,12 +31,7 @@ from evohyper.families.nas.ghn import GHN
 from evohyper.families.nas.phenotypes import CellArchitecture, CellPhenotypes
 from evohyper.families.nas.space import OPS, CellSpace, canonicalise, graph_from_json, graph_to_json
 
-
-def _integer(name: str, value: Any, lo: int, hi: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
-        allowed = f"an integer >= {lo}" if hi is None else f"an integer in {lo}..{hi}"
-        raise ValueError(f"invalid decoder option {name}={value!r}; allowed: {allowed}")
-    return value
+_checks = Checks("decoder")
 
 
 class GHNDecoder(SelfTrainedDecoder, Decoder):
@@ -70,24 +65,24 @@ class GHNDecoder(SelfTrainedDecoder, Decoder):
         torch.nn.Module.__init__(self)
         Decoder.__init__(self, target)
         if not isinstance(target, ConvSpec):
-            raise ValueError(f"decoder 'ghn' needs an image target: set network: {{type: conv}} (a ConvSpec "
-                             f"gives the input shape and classes); got a {type(target).__name__}")
-        _integer("nodes", nodes, 3, 12)
-        _integer("max_inputs", max_inputs, 1, 3)
-        _integer("channels", channels, 1, 256)
-        self.hidden = _integer("hidden", hidden, 1, MAX_LOOP)
-        self.init_seed = _integer("init_seed", init_seed, 0)
-        self.graphs_per_step = _integer("graphs_per_step", graphs_per_step, 1, MAX_LOOP)
-        self.score_graphs = _integer("score_graphs", score_graphs, 1, MAX_LOOP)
+            _checks.refuse("name", f"'ghn' needs an image target: set network: {{type: conv}} (a ConvSpec "
+                                   f"gives the input shape and classes); got a {type(target).__name__}")
+        _checks.integer("nodes", nodes, 3, 12)
+        _checks.integer("max_inputs", max_inputs, 1, 3)
+        _checks.integer("channels", channels, 1, 256)
+        self.hidden = _checks.integer("hidden", hidden, 1, MAX_LOOP)
+        self.init_seed = _checks.integer("init_seed", init_seed, 0)
+        self.graphs_per_step = _checks.integer("graphs_per_step", graphs_per_step, 1, MAX_LOOP)
+        self.score_graphs = _checks.integer("score_graphs", score_graphs, 1, MAX_LOOP)
         if (isinstance(virtual_edges, bool) or not isinstance(virtual_edges, int)
-                or not (virtual_edges == 0 or 2 <= virtual_edges <= nodes - 1)):
-            raise ValueError(f"invalid decoder option virtual_edges={virtual_edges!r}; allowed: 0 (off) or an "
-                             f"integer in 2..{nodes - 1} (the longest shortest-path distance joined, nodes - 1)")
-        _integer("passes", passes, 1, 8)
+                or not (virtual_edges == 0 or 2 <= virtual_edges < nodes)):
+            _checks.fail("virtual_edges", virtual_edges, f"0 (off) or an integer in [2, {nodes - 1}] (the longest "
+                                                         "shortest-path distance joined, nodes - 1)")
+        _checks.integer("passes", passes, 1, 8)
         ops = list(OPS) if ops is None else ops
         bad = [o for o in ops if o not in OPS] if isinstance(ops, (list, tuple)) else ops
         if bad or not ops:
-            raise ValueError(f"invalid decoder option ops={ops!r}; allowed: a non-empty list from {list(OPS)}")
+            _checks.fail("ops", ops, f"a non-empty list from {list(OPS)}")
         self.space = CellSpace(nodes=nodes, max_inputs=max_inputs, channels=channels, ops=tuple(ops))
         self.in_shape = list(target.in_shape)
         self.ghn = GHN(channels=channels, nodes=nodes, hidden=hidden, n_out=target.n_out,

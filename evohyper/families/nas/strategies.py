@@ -15,11 +15,13 @@ from typing import Any, ClassVar
 import torch
 from deap import tools
 
-from evohyper.api import checks as _checks
+from evohyper.api.checks import Checks
 from evohyper.api.deap_ga import Fitness
 from evohyper.api.decoder import DecoderInfo
 from evohyper.api.strategy import Strategy
 from evohyper.families.nas.space import CellSpace, graph_from_json, graph_to_json
+
+_checks = Checks("strategy")
 
 
 class _Member:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
+from evohyper.api.checks import Checks
 from evohyper.api.decoder import Decoder, DecoderInfo
 from evohyper.api.phenotypes import TargetSpec
 from evohyper.families.neat.convert import as_genome_batch, as_neat_genome
@@ -21,6 +22,7 @@ from evohyper.families.neat.genome import GenomeBatch
 from evohyper.families.neat.networks import NEATPhenotypes
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
+_checks = Checks("decoder")
 
 
 def network_io(target: TargetSpec) -> tuple[int, int]:
@@ -30,8 +32,8 @@ def network_io(target: TargetSpec) -> tuple[int, int]:
     substrate = getattr(target, "substrate", None)
     sizes = substrate.sizes if hasattr(substrate, "sizes") else getattr(target, "sizes", None)
     if not sizes or len(sizes) < 2:
-        raise ValueError(f"decoder 'neat' needs a task whose network has a fixed number of inputs and outputs "
-                         f"(an MLP-like target or a substrate); got {type(target).__name__}")
+        _checks.refuse("name", f"'neat' needs a task whose network has a fixed number of inputs and outputs "
+                               f"(an MLP-like target or a substrate); got {type(target).__name__}")
     return int(sizes[0]), int(sizes[-1])
 
 
@@ -49,12 +51,9 @@ class NEATDecoder(Decoder):
     def __init__(self, target: TargetSpec, *, recurrent: bool = False,
                  dtype: Literal["float32", "float64"] = "float32"):
         super().__init__(target)
-        if not isinstance(recurrent, bool):
-            raise ValueError(f"decoder option recurrent={recurrent!r}; allowed: true or false")
-        if dtype not in _DTYPES:
-            raise ValueError(f"decoder option dtype={dtype!r}; allowed: {list(_DTYPES)}")
+        self.recurrent = _checks.boolean("recurrent", recurrent)
+        self.dtype = _DTYPES[_checks.one_of("dtype", dtype, _DTYPES)]
         self.num_inputs, self.num_outputs = network_io(target)
-        self.recurrent, self.dtype = recurrent, _DTYPES[dtype]
 
     @property
     def genome_size(self) -> None:

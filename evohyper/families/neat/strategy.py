@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Literal
 import torch
 from neat.population import CompleteExtinctionException
 
-from evohyper.api import checks as _checks
+from evohyper.api.checks import MAX_SCALE, Checks
 from evohyper.api.decoder import DecoderInfo
 from evohyper.api.strategy import Strategy
 from evohyper.families.neat import config as _typed_config
@@ -32,6 +32,8 @@ from evohyper.families.neat.activations import ACTIVATION_NAMES, AGGREGATION_NAM
 from evohyper.families.neat.batched_engine import BatchedEngine, CompleteExtinction
 from evohyper.families.neat.genome import GenomeBatch
 from evohyper.families.neat.python_engine import PythonEngine
+
+_checks = Checks("strategy")
 
 MAX_HIDDEN = 10_000   # hidden nodes every first genome starts with
 ENGINES = ("batched", "neat-python")  # the engine running the generation (docs/neat_engine.md, section 5.1)
@@ -60,7 +62,7 @@ def _check_options(options: dict[str, Any]) -> None:
                  "weight_replace_rate", "enabled_mutate_rate", "survival_threshold"):
         checks[name] = _checks.probability
     for name in ("weight_init_stdev", "bias_init_stdev", "weight_mutate_power"):
-        checks[name] = lambda n, v: _checks.real(n, v, 0.0, _checks.MAX_SCALE)
+        checks[name] = lambda n, v: _checks.real(n, v, 0.0, MAX_SCALE)
     for name in ("weight_max", "compatibility_threshold", "compatibility_disjoint_coefficient",
                  "compatibility_weight_coefficient"):
         checks[name] = _checks.scale

@@ -156,5 +156,7 @@ def test_a_designer_that_cannot_serve_the_decoder_is_refused(tmp_path):
     raw = {"name": "hybrid", "task": {"name": "circuit_design"},
            "decoder": {"name": "circuit", "designer": _designer_file(tmp_path), "min_length": 6},
            "strategy": {"name": "circuit_ga", "min_length": 6}, "budget": {"generations": 1}}
-    with pytest.raises(ConfigError, match="it designs chains of 4-10 components"):
+    expected = (r"decoder.designer: .*designer.pt.; allowed: a designer of the chains this decoder needs "
+                r"\(6-10 components.*this one designs 4-10 components")
+    with pytest.raises(ConfigError, match=expected):
         validate(raw)

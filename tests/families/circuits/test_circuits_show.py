@@ -11,8 +11,8 @@ import torch
 from evohyper import cli
 from evohyper.config import load_config
 from evohyper.engine.runner import run
-from evohyper.families.circuits.drawing import circuit_text
 from evohyper.families.circuits.phenotypes import CircuitPhenotypes
+from evohyper.families.circuits.pictures import circuit_text
 from evohyper.families.circuits.simulator import KINDS
 from evohyper.viz.run_report import write_run_report
 
@@ -52,3 +52,21 @@ def test_a_circuit_run_shows_the_design_its_responses_and_equivalence(tmp_path, 
     assert cli.main(["show", str(run_dir)]) == 0
     out = capsys.readouterr().out
     assert design in out and "equivalent" in out and "circuit.png" in out
+
+
+def test_the_report_figures_are_drawn_by_the_family(tmp_path):
+    """The science report's example responses and schematics (issue 25: moved from experiments/) draw one
+    column / one row per circuit given."""
+    import numpy as np
+
+    from evohyper.families.circuits.pictures import plot_ladders, plot_responses
+    from evohyper.families.circuits.space import DEFAULT_SPACE as SPACE
+
+    kinds = torch.tensor([[KINDS.index("series_R"), KINDS.index("parallel_C")] + [-1] * 8])
+    values = torch.tensor([[1000.0, 1e-8] + [1.0] * 8], dtype=torch.float64)
+    r = SPACE.response(kinds, values)[0]
+    a = plot_responses(tmp_path / "a.png", SPACE.omega / (2 * np.pi), [("one", {"target": r, "x": 2 * r}),
+                                                                       ("two", {"target": r})])
+    b = plot_ladders(tmp_path / "b.png", [((kinds[0], values[0], "target"), (kinds[0], values[0], "ours"))])
+    for path in (a, b):
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -48,7 +48,7 @@ def test_bad_genotypes_and_options():
     dec = HyperGANDecoder(MLP, noise=8)
     with pytest.raises(ValueError, match=r"\[P, 8\]"):
         dec.decode(torch.randn(3, 7))
-    with pytest.raises(ValueError, match="noise=0"):
+    with pytest.raises(ValueError, match=r"decoder.noise: 0; allowed: an integer in \[1, 100000\]"):
         HyperGANDecoder(MLP, noise=0)
     with pytest.raises(ValueError, match="init_seed"):
         HyperGANDecoder(MLP, init_seed=-1)

@@ -95,7 +95,7 @@ def test_set_decoding_and_sampling_are_deterministic():
 
 
 def test_bad_set_options_name_the_option():
-    with pytest.raises(ValueError, match=r"set_size=0; allowed: an integer in \[1, 100000\]"):
+    with pytest.raises(ValueError, match=r"decoder.set_size: 0; allowed: an integer in \[1, 100000\]"):
         HyperGANDecoder(MLP, set_size=0)
     with pytest.raises(ValueError, match=r"\[P, 24\] \(set_size=3 noise vectors of 8\)"):
         HyperGANDecoder(MLP, noise=8, set_size=3).decode(torch.randn(2, 8))

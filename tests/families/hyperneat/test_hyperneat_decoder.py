@@ -69,14 +69,14 @@ def test_chunked_query_equals_unchunked_and_multi_layer_substrates_decode():
 
 def test_decoder_option_errors_name_option_and_value():
     spec = SubstrateSpec(sandwich([3, 3]))
-    with pytest.raises(ValueError, match="weight_threshold=1.5"):
+    with pytest.raises(ValueError, match=r"^decoder\.weight_threshold: 1\.5; allowed: a finite number in \[0, 1\)$"):
         HyperNEATDecoder(spec, weight_threshold=1.5)
-    with pytest.raises(ValueError, match="max_weight=0"):
+    with pytest.raises(ValueError, match=r"^decoder\.max_weight: 0; allowed: a finite number in \(0, 1e\+06\]$"):
         HyperNEATDecoder(spec, max_weight=0)
-    with pytest.raises(ValueError, match="bias_output"):
+    with pytest.raises(ValueError, match=r"^decoder\.bias_output: True; allowed: false on a substrate without node"):
         HyperNEATDecoder(spec, bias_output=True)
     from evohyper.api.phenotypes import VectorSpec
-    with pytest.raises(ValueError, match="substrate"):
+    with pytest.raises(ValueError, match=r"^decoder\.name: 'hyperneat' needs a task whose target is a substrate"):
         HyperNEATDecoder(VectorSpec(3))
 
 

@@ -74,9 +74,9 @@ def test_decoder_accepts_json_and_graphs_and_the_digits_task_scores_them():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"nodes": 2}, "nodes=2.*3..12"),
-        ({"ops": ["conv9x9"]}, "ops=.*conv3x3"),
-        ({"graphs_per_step": 0}, "graphs_per_step=0"),
+        ({"nodes": 2}, r"^decoder.nodes: 2; allowed: an integer in \[3, 12\]$"),
+        ({"ops": ["conv9x9"]}, r"^decoder.ops: \['conv9x9'\]; allowed: a non-empty list from \[.*conv3x3"),
+        ({"graphs_per_step": 0}, r"^decoder.graphs_per_step: 0; allowed: an integer in \[1, 100000\]$"),
         ({"weights": "/nope.pt"}, "weights"),
     ],
 )

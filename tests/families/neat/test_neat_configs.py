@@ -78,8 +78,8 @@ def test_an_explicit_option_replaces_the_ini_item_and_nothing_else():
     (raw_config("xor-config-feedforward", {"name": "digits"}, {"name": "neat", "recurrent": "yes"}),
      "decoder.recurrent", "got 'yes', expected bool"),
     ({**raw_config("xor-config-feedforward", {"name": "digits"}), "network": {"type": "conv"}}, "decoder", "ConvSpec"),
-    (raw_config("xor-config-feedforward", {"name": "digits"}, {"name": "neat"}, popsize=1), "strategy",
-     "popsize=1"),
+    (raw_config("xor-config-feedforward", {"name": "digits"}, {"name": "neat"}, popsize=1), "strategy.popsize",
+     r"^strategy\.popsize: 1; allowed: an integer in \[2, 1000000\]$"),
 ])
 def test_misuse_is_a_config_error_naming_the_problem(raw, key, match):
     with pytest.raises(ConfigError, match=match) as info:

@@ -174,12 +174,12 @@ def test_neat_python_ini_file_is_accepted_as_is(tmp_path):
 
 
 @pytest.mark.parametrize("opts, match", [
-    (dict(popsize=1), "popsize=1"),
+    (dict(popsize=1), r"^strategy\.popsize: 1; allowed: an integer in \[2, 1000000\]$"),
     (dict(activation_options=["sigmoid", "swish"]), "activation_options"),
-    (dict(aggregation_default="max"), "aggregation_default='max'"),
-    (dict(survival_threshold=1.5), "survival_threshold=1.5"),
-    (dict(weight_max=-1.0), "weight_max=-1.0"),
-    (dict(num_hidden=-1), "num_hidden=-1"),
+    (dict(aggregation_default="max"), r"^strategy\.aggregation_default: 'max'; allowed: 'random' or one of \['sum'\]$"),
+    (dict(survival_threshold=1.5), r"^strategy\.survival_threshold: 1\.5; allowed: a finite number in \[0, 1\]$"),
+    (dict(weight_max=-1.0), r"^strategy\.weight_max: -1\.0; allowed: a finite number in \(0, 1e\+06\]$"),
+    (dict(num_hidden=-1), r"^strategy\.num_hidden: -1; allowed: an integer in \[0, 10000\]$"),
 ])
 def test_option_errors_name_the_option(opts, match):
     with pytest.raises(ValueError, match=match):
@@ -193,7 +193,7 @@ def test_bind_sets_or_checks_the_cppn_shape():
         s.ask()
     s.bind(info)
     assert s.config.genome_config.num_inputs == 6
-    with pytest.raises(ValueError, match="num_inputs=5"):
+    with pytest.raises(ValueError, match=r"^strategy\.num_inputs: 5; allowed: 6 \(what the decoder needs\) or null$"):
         NEAT(None, 0, popsize=10, num_inputs=5).bind(info)
     with pytest.raises(ValueError, match="num_inputs and num_outputs"):
         NEAT(None, 0, popsize=10).bind(DecoderInfo(genotype="vector", genome_size=3))
