@@ -142,16 +142,21 @@ def _float_dense(values: Tensor, live: Tensor | None, n: int, attr: FloatAttr, s
     """New ``values`` (any shape; ``live`` marks the genes, row-major = draw order; None: all) or None."""
     if attr.mutate_rate <= 0.0 and attr.replace_rate <= 0.0:
         return None
-    r = _spread(streams.uniform(op, n, dtype=dtype), live, float("inf"))  # padding never fires
-    mutated = r < attr.mutate_rate
+    # the comparisons run on the 1-D draws and only their bool results are spread (a float64 spread is 8x the
+    # bytes); normals are scaled before they are spread (``z * power`` is the same number either way) and the
+    # replacements are scattered in place (``masked_scatter_`` places them in row-major order, as ``_spread``)
+    r = streams.uniform(op, n, dtype=dtype)
+    hit = r < attr.mutate_rate
     out = values
     if attr.mutate_rate > 0.0:
-        z = _spread(streams.normal(op, int(torch.count_nonzero(mutated)), dtype=dtype), mutated, 0.0)
-        out = torch.where(mutated, _clamp(values + z * attr.mutate_power, attr), values)  # v + z*power, as neat
+        mutated = _spread(hit, live, False)  # padding never fires
+        z = streams.normal(op, int(torch.count_nonzero(hit)), dtype=dtype).mul_(attr.mutate_power)
+        t = values + _spread(z, mutated, 0.0)  # v + z*power, as neat
+        out = torch.where(mutated, _clamp(t, attr, out=t), values, out=t)
     if attr.replace_rate > 0.0:
-        replaced = ~mutated & (r < attr.replace_rate + attr.mutate_rate)
-        fresh = _spread(init_float(attr, int(torch.count_nonzero(replaced)), streams, op, dtype), replaced, 0.0)
-        out = torch.where(replaced, fresh, out)
+        fresh_hit = ~hit & (r < attr.replace_rate + attr.mutate_rate)
+        fresh = init_float(attr, int(torch.count_nonzero(fresh_hit)), streams, op, dtype)
+        out = (values.clone() if out is values else out).masked_scatter_(_spread(fresh_hit, live, False), fresh)
     return out
 
 
@@ -298,11 +303,12 @@ def _rate(attr: FloatAttr | BoolAttr | StringAttr) -> float:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _clamp(v: Tensor, attr: FloatAttr) -> Tensor:
-    """neat's ``max(min(v, max_value), min_value)`` (one ``clamp`` when ``min_value <= max_value``: the same)."""
+def _clamp(v: Tensor, attr: FloatAttr, out: Tensor | None = None) -> Tensor:
+    """neat's ``max(min(v, max_value), min_value)`` (one ``clamp`` when ``min_value <= max_value``: the same);
+    ``out``: written in place (may be ``v``)."""
     if attr.min_value <= attr.max_value:
-        return torch.clamp(v, min=attr.min_value, max=attr.max_value)
-    return torch.clamp(torch.clamp(v, max=attr.max_value), min=attr.min_value)
+        return torch.clamp(v, min=attr.min_value, max=attr.max_value, out=out)
+    return torch.clamp(torch.clamp(v, max=attr.max_value), min=attr.min_value, out=out)
 
 
 def _choose(attr: StringAttr, n: int, streams: Streams, op: str) -> Tensor:
