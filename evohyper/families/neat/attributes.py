@@ -130,14 +130,38 @@ def mutate_string(values: Tensor, attr: StringAttr, streams: Streams, op: str = 
     return values if out is None else out
 
 
-def _spread(draws: Tensor, mask: Tensor | None, fill: float | bool) -> Tensor:
+class _Live:
+    """The live genes of padded rows: row ``k``'s first ``counts[k]`` slots (a prefix mask, ``mask [K, W]``).
+
+    Why: spreading a 1-D stream of draws onto such rows is one copy per row (``pad_sequence`` over ``split``:
+    6x faster than ``masked_scatter_`` for a bool on CPU, where ``masked_scatter_`` walks the mask element by
+    element); the values are the same."""
+
+    def __init__(self, counts: Tensor, width: int):
+        self.counts, self.width = counts, int(width)
+        self.mask = torch.arange(width, device=counts.device) < counts[:, None]
+        self._sizes: list[int] | None = None
+
+    def spread(self, draws: Tensor, fill: float | bool) -> Tensor:
+        if draws.device.type != "cpu":
+            return torch.full(self.mask.shape, fill, dtype=draws.dtype, device=draws.device).masked_scatter_(
+                self.mask, draws)
+        if self._sizes is None:
+            self._sizes = self.counts.tolist()
+        rows = [*torch.split(draws, self._sizes), draws.new_full((self.width,), fill)]  # (the last: full width)
+        return torch.nn.utils.rnn.pad_sequence(rows, batch_first=True, padding_value=fill)[:-1]
+
+
+def _spread(draws: Tensor, mask: Tensor | _Live | None, fill: float | bool) -> Tensor:
     """``draws`` (1-D, one per True of ``mask`` in row-major order) at their places, ``fill`` elsewhere."""
     if mask is None:
         return draws
+    if isinstance(mask, _Live):
+        return mask.spread(draws, fill)
     return torch.full(mask.shape, fill, dtype=draws.dtype, device=draws.device).masked_scatter_(mask, draws)
 
 
-def _float_dense(values: Tensor, live: Tensor | None, n: int, attr: FloatAttr, streams: Streams, op: str,
+def _float_dense(values: Tensor, live: Tensor | _Live | None, n: int, attr: FloatAttr, streams: Streams, op: str,
                  dtype: torch.dtype) -> Tensor | None:
     """New ``values`` (any shape; ``live`` marks the genes, row-major = draw order; None: all) or None."""
     if attr.mutate_rate <= 0.0 and attr.replace_rate <= 0.0:
@@ -164,7 +188,7 @@ def _bool_rates(attr: BoolAttr) -> tuple[float, float]:
     return attr.mutate_rate + attr.rate_to_false_add, attr.mutate_rate + attr.rate_to_true_add  # neat's order
 
 
-def _bool_dense(values: Tensor, live: Tensor | None, n: int, attr: BoolAttr, streams: Streams, op: str,
+def _bool_dense(values: Tensor, live: Tensor | _Live | None, n: int, attr: BoolAttr, streams: Streams, op: str,
                 dtype: torch.dtype) -> Tensor | None:
     rate_true, rate_false = _bool_rates(attr)
     if rate_true <= 0.0 and rate_false <= 0.0:
@@ -176,7 +200,7 @@ def _bool_dense(values: Tensor, live: Tensor | None, n: int, attr: BoolAttr, str
     else:  # only the genes holding the value with a positive rate draw
         eligible = values == (rate_true > 0.0)
         if live is not None:
-            eligible &= live
+            eligible &= live.mask if isinstance(live, _Live) else live
         r = _spread(streams.uniform(op, int(torch.count_nonzero(eligible)), dtype=dtype), eligible, float("inf"))
         rate = _threshold(max(rate_true, rate_false), dtype)
     fire = r < rate
@@ -184,7 +208,7 @@ def _bool_dense(values: Tensor, live: Tensor | None, n: int, attr: BoolAttr, str
     return _spread(flips, fire, False) | (values & ~fire)  # (= where(fire, ...): a bool where is 20x slower)
 
 
-def _string_dense(values: Tensor, live: Tensor | None, n: int, attr: StringAttr, streams: Streams, op: str,
+def _string_dense(values: Tensor, live: Tensor | _Live | None, n: int, attr: StringAttr, streams: Streams, op: str,
                   dtype: torch.dtype) -> Tensor | None:
     if attr.mutate_rate <= 0.0:
         return None
@@ -266,17 +290,17 @@ def mutate_attributes(batch: GenomeBatch, rows: Tensor, cfg: NEATConfig, streams
         n = int(counts.sum())
         padded = any(dense) and rows.numel() * width <= PADDED_RATIO * n  # rows nearly full: use them as they are
         slots = torch.arange(width, device=batch.device)
-        live = slots < counts[:, None] if padded or any(dense) else None
+        live = _Live(counts, width) if padded or any(dense) else None
         # rows ascending (the engine's children) and the batch's own rows nearly full too: the padded kernels
         # run on the whole batch, the other rows' genes masked off like padding (same draw order: row-major
         # over ``rows``), which saves gathering ``rows`` and writing them back
         whole = padded and len(batch) * width <= PADDED_RATIO * n and _ascending(rows)
         if whole:
             mine = torch.zeros(len(batch), dtype=torch.bool, device=batch.device).index_fill_(0, rows, True)
-            live_all = slots < torch.where(mine, getattr(batch, "n_conns" if names is CONN_ATTRIBUTES
-                                                         else "n_nodes"), 0)[:, None]
+            live_all = _Live(torch.where(mine, getattr(batch, "n_conns" if names is CONN_ATTRIBUTES else "n_nodes"), 0),
+                             width)
         if any(dense) and not padded:  # the live genes of rows, row-major (= draw order), as flat positions
-            flat = (rows[:, None] * width + slots).masked_select(live)
+            flat = (rows[:, None] * width + slots).masked_select(live.mask)
 
             def place(idx: Tensor, flat: Tensor = flat) -> Tensor:
                 return flat.index_select(0, idx)
