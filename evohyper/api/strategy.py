@@ -92,12 +92,20 @@ class Strategy(ABC):
         if self._population is None:
             raise RuntimeError("tell() called before ask()")
         population = self._population
-        f, _ = sanitize_fitness(fitness)
-        if f.shape[0] != len(population):
-            raise ValueError(f"tell() got {f.shape[0]} fitness values for {len(population)} genotypes")
         raw = torch.as_tensor(fitness, dtype=torch.float64).reshape(-1)
         finite = torch.isfinite(raw)
-        if finite.any():
+        # the usual case, every value finite, with one host sync (sanitize_fitness would return ``raw`` itself)
+        clean = bool(finite.all())
+        f = raw if clean else sanitize_fitness(raw)[0]
+        if f.shape[0] != len(population):
+            raise ValueError(f"tell() got {f.shape[0]} fitness values for {len(population)} genotypes")
+        if clean and raw.numel():
+            i = int(raw.argmax())
+            best = float(raw[i])
+            if best > self.best_fitness:
+                self.best_fitness = best
+                self.best_genotype = self._copy_genotype(population, i)
+        elif finite.any():
             i = int(torch.where(finite, raw, torch.tensor(float("-inf"), dtype=raw.dtype)).argmax())
             if float(raw[i]) > self.best_fitness:
                 self.best_fitness = float(raw[i])

@@ -68,18 +68,19 @@ def cross_into(out: GenomeBatch, rows: Tensor, parents: GenomeBatch, fitter: Ten
     ``num_inputs`` (the config's; else read from the keys) shapes the dense key cells of large populations, so
     that those speciation computed for these parents are reused."""
     dtype = parents.dtype
+    # the fitter parent's values are read from ``out`` at ``dst`` (the copy holds them): no index of the genes
+    # in the parents besides their matches'
     # connection genes: same key and same innovation
     if out.conn_width and parents.conn_width:
-        flat, src, mate = _matches(parents.conn_key, parents.n_conns, fitter, other, parents, "conn", num_inputs)
-        inno = parents.innovation.view(-1)
-        same = inno.index_select(0, mate) == inno.index_select(0, src)
+        flat, mate = _matches(parents.conn_key, parents.n_conns, fitter, other, parents, "conn", num_inputs)
+        dst = _dst(flat, rows, parents.conn_width)
+        same = parents.innovation.view(-1).index_select(0, mate) == out.innovation.view(-1).index_select(0, dst)
         if same.numel() and not bool(same.view(torch.uint8).min()):  # (all() is a slow reduction on CPU)
             keep = same.nonzero().squeeze(1)
-            flat, src, mate = flat.index_select(0, keep), src.index_select(0, keep), mate.index_select(0, keep)
+            flat, dst, mate = flat.index_select(0, keep), dst.index_select(0, keep), mate.index_select(0, keep)
         take = streams.uniform(OP, flat.numel(), len(CONN_ATTRIBUTES), dtype=dtype) > TAKE_FITTER
-        dst = _dst(flat, rows, parents.conn_width)
-        out.weight.view(-1).scatter_(0, dst, _pick(parents.weight, src, mate, take[:, 0]))  # (dst distinct)
-        en_fit = parents.enabled.view(-1).index_select(0, src)
+        out.weight.view(-1).scatter_(0, dst, _pick(out.weight, parents.weight, dst, mate, take[:, 0]))  # (distinct)
+        en_fit = out.enabled.view(-1).index_select(0, dst)
         en_mate = parents.enabled.view(-1).index_select(0, mate)
         enabled = (take[:, 1] & en_fit) | (~take[:, 1] & en_mate)  # (a bool where is 20x slower on CPU)
         disabled = (~(en_fit & en_mate)).nonzero().squeeze(1)  # disabled in either parent: 0.75 disables
@@ -87,11 +88,12 @@ def cross_into(out: GenomeBatch, rows: Tensor, parents: GenomeBatch, fitter: Ten
         out.enabled.view(-1).scatter_(0, dst, enabled)
     # node genes: same id
     if out.node_width and parents.node_width:
-        flat, src, mate = _matches(parents.node_id, parents.n_nodes, fitter, other, parents, "node", num_inputs)
+        flat, mate = _matches(parents.node_id, parents.n_nodes, fitter, other, parents, "node", num_inputs)
         take = streams.uniform(OP, flat.numel(), len(NODE_ATTRIBUTES), dtype=dtype) > TAKE_FITTER
         dst = _dst(flat, rows, parents.node_width)
         for col, name in enumerate(NODE_ATTRIBUTES):
-            getattr(out, name).view(-1).scatter_(0, dst, _pick(getattr(parents, name), src, mate, take[:, col]))
+            mine = getattr(out, name)
+            mine.view(-1).scatter_(0, dst, _pick(mine, getattr(parents, name), dst, mate, take[:, col]))
 
 
 def take_rows(batch: GenomeBatch, rows: Tensor) -> GenomeBatch:
@@ -100,9 +102,8 @@ def take_rows(batch: GenomeBatch, rows: Tensor) -> GenomeBatch:
                                          for f in dataclasses.fields(batch)})
 
 
-def _pick(values: Tensor, src: Tensor, mate: Tensor, take_fitter: Tensor) -> Tensor:
-    flat = values.view(-1)
-    return torch.where(take_fitter, flat.index_select(0, src), flat.index_select(0, mate))
+def _pick(mine: Tensor, theirs: Tensor, dst: Tensor, mate: Tensor, take_fitter: Tensor) -> Tensor:
+    return torch.where(take_fitter, mine.view(-1).index_select(0, dst), theirs.view(-1).index_select(0, mate))
 
 
 def _dst(flat: Tensor, rows: Tensor, width: int) -> Tensor:
@@ -111,10 +112,10 @@ def _dst(flat: Tensor, rows: Tensor, width: int) -> Tensor:
 
 
 def _matches(keys: Tensor, counts: Tensor, fitter: Tensor, other: Tensor, parents: GenomeBatch,
-             kind: str, num_inputs: int | None = None) -> tuple[Tensor, Tensor, Tensor]:
+             kind: str, num_inputs: int | None = None) -> tuple[Tensor, Tensor]:
     """The child (= fitter) genes whose key is in the other parent's row, in row-major order: ``flat`` (child
-    gene ``k * W + slot``), ``src`` and ``mate`` (flat indices into the parents' ``[P, W]`` fields of the gene
-    and of its match). A row-wise ``searchsorted``; for large populations with few node ids a lookup in one
+    gene ``k * W + slot``) and ``mate`` (flat index into the parents' ``[P, W]`` fields of its match). A
+    row-wise ``searchsorted``; for large populations with few node ids a lookup in one
     dense table of ``(in, out)`` cells per distinct other parent (P-NEAT: 2.2 million child genes)."""
     W = keys.shape[1]
     device = keys.device
@@ -133,8 +134,7 @@ def _matches(keys: Tensor, counts: Tensor, fitter: Tensor, other: Tensor, parent
         found = lut.view(-1).index_select(0, at)  # flat index of the match in the parents, or -1
         flat = (found >= 0).nonzero().squeeze(1)  # padding and absent keys read -1
         mate = found.index_select(0, flat)
-    src = (fitter[:, None] * W + slots).view(-1).index_select(0, flat)
-    return flat, src, mate
+    return flat, mate
 
 
 def _table(keys: Tensor, other: Tensor, parents: GenomeBatch, kind: str, num_inputs: int | None = None):
