@@ -60,3 +60,14 @@ def assert_same_engine(a: BatchedEngine, b: BatchedEngine) -> None:
     assert torch.equal(a.species_of, b.species_of)
 
 
+
+
+def continue_together(a: NEAT, b: NEAT, n: int = 3) -> None:
+    """``n`` more generations of two strategies that must agree: the same genomes asked, told the same fitness,
+    the same engines after each."""
+    for _ in range(n):
+        x, y = a.ask(), b.ask()
+        assert_same_batch(x, y)
+        a.tell(fitness_of(x))
+        b.tell(fitness_of(y))
+        assert_same_engine(a._engine, b._engine)

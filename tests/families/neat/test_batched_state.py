@@ -15,6 +15,7 @@ from batched_helpers import (
     SMALL,
     assert_same_batch,
     assert_same_engine,
+    continue_together,
     fitness_of,
     generations,
     genes,
@@ -76,12 +77,7 @@ def test_strategy_checkpoint_round_trip_continues_bit_identically(n, tmp_path):
     if n:
         assert_same_engine(a._engine, b._engine)
         assert_same_batch(a.best_genotype, b.best_genotype)   # same dtype too: the engine's, not float64
-    for _ in range(3):
-        x, y = a.ask(), b.ask()
-        assert_same_batch(x, y)
-        a.tell(fitness_of(x))
-        b.tell(fitness_of(y))
-        assert_same_engine(a._engine, b._engine)
+    continue_together(a, b)
     assert same_data(a.state_dict(), b.state_dict())
 
 
@@ -274,12 +270,7 @@ def test_a_checkpoint_resumes_in_its_own_dtype_when_dtype_is_null(with_key, tmp_
     b = strategy(4, **options)
     b.load_state_dict(state)
     assert b.dtype == torch.float32
-    for _ in range(3):
-        x, y = a.ask(), b.ask()
-        assert_same_batch(x, y)
-        a.tell(fitness_of(x))
-        b.tell(fitness_of(y))
-    assert_same_engine(a._engine, b._engine)
+    continue_together(a, b)
 
 
 def test_a_checkpoint_refuses_an_explicit_other_dtype_naming_strategy_dtype(tmp_path):
