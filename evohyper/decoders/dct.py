@@ -47,8 +47,9 @@ class DCTDecoder(Decoder):
     """Compressed weight space (Koutník et al. 2010): k low-frequency DCT coefficients per weight tensor.
 
     coefficients: genes per target tensor (each weight matrix, each bias vector): one integer >= 1 for
-      all, or a list with one per tensor in the target's order (``evohyper describe`` of the decoder
-      lists it: ``w0, b0, w1, b1`` for an MLP); each is capped at its tensor's size.
+      all, or a list with one per tensor in the target's order (an MLP: ``w0, b0, w1, b1, ...``; an Elman
+      network: ``w0, u0, b0, ..., w{L}, b{L}``; a wrong list's error names them); each is capped at its
+      tensor's size (more genes than coefficients would change nothing).
     order: how the genes fill each coefficient array from the low-frequency corner: ``diagonal``
       (increasing summed frequency index, ties row-major) or ``row`` (row-major).
     scale: multiplies the painted weights (> 0), so a strategy's unit-scale genes can paint small weights.
