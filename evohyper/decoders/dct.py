@@ -41,6 +41,9 @@ from evohyper.decoders.direct import DirectDecoder
 _checks = Checks("decoder")
 
 ORDERS = ("diagonal", "row")
+#: most genes one tensor may ask for: k is capped at the tensor's size anyway, but a value past any network
+#: (``coefficients: 1e12``) is a typo, refused at validation like every other unbounded size (issue 21)
+MAX_COEFFICIENTS = 10_000_000
 
 
 class DCTDecoder(Decoder):
@@ -71,14 +74,14 @@ class DCTDecoder(Decoder):
     @staticmethod
     def _check_coefficients(value: Any, names: list[str]) -> list[int]:
         """One k per tensor, from an integer or a list as long as the target has tensors."""
-        allowed = (f"an integer >= 1, or a list of {len(names)} integers >= 1 "
+        allowed = (f"an integer in [1, {MAX_COEFFICIENTS}], or a list of {len(names)} such integers "
                    f"(one per target tensor: {', '.join(names)})")
         if isinstance(value, int) and not isinstance(value, bool):
-            if value < 1:
+            if not 1 <= value <= MAX_COEFFICIENTS:
                 _checks.fail("coefficients", value, allowed)
             return [int(value)] * len(names)
         ok = isinstance(value, (list, tuple)) and len(value) == len(names) and all(
-            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
+            isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_COEFFICIENTS for v in value)
         if not ok:
             _checks.fail("coefficients", value, allowed)
         return [int(v) for v in value]
