@@ -22,6 +22,7 @@ NEAT = {"name": "neat", "popsize": 6}
 RECIPES = {
     "direct": [("direct", {"name": "direct"}, {"hidden": [3]}, SNES),
                ("elman", {"name": "direct"}, {"hidden": [3], "recurrent": True}, SNES)],
+    "dct": [("dct", {"name": "dct", "coefficients": 2}, {"hidden": [3]}, SNES)],
     "hyper_static": [("hyper_static", {"name": "hyper_static", "embedding": 2, "hidden": 3}, {"hidden": [3]}, SNES)],
     "hyper_conditioned": [("hyper_conditioned", {"name": "hyper_conditioned", "embedding": 2, "hidden": 3},
                            {"hidden": [3]}, SNES)],

@@ -38,6 +38,7 @@ BASES: dict[tuple[str, str], dict] = {
     ("task", "visual-discrimination"): {**NEAT_XOR, "task": {"name": "visual-discrimination", "resolution": 11}},
     ("task", "circuit_design"): CIRCUIT,
     ("decoder", "direct"): SPHERE,
+    ("decoder", "dct"): {**CARTPOLE, "decoder": {"name": "dct"}},
     ("decoder", "neat"): NEAT_XOR,
     ("decoder", "hyperneat"): {**NEAT_XOR, "decoder": {"name": "hyperneat"}},
     ("decoder", "es_hyperneat"): {**NEAT_XOR, "decoder": {"name": "es_hyperneat"}},
