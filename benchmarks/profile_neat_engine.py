@@ -47,7 +47,7 @@ from evohyper.families.neat import config as typed_config
 from evohyper.families.neat import ini
 from evohyper.families.neat.batched_engine import BatchedEngine
 from evohyper.families.neat.python_engine import PythonEngine
-from evohyper.families.neat.strategy import DEFAULT_DTYPE
+from evohyper.families.neat.strategy import DEFAULT_DTYPE, DTYPES
 
 ROOT = Path(__file__).resolve().parents[1]
 XOR = ROOT / "search_spaces" / "neat_python" / "xor-config-feedforward"
@@ -91,7 +91,7 @@ def case_text(case: str) -> tuple[str, str]:
 
 
 #: gene dtype of the batched sides (``--dtype``; default: the strategy's default, float64)
-DTYPE = {"float32": torch.float32, "float64": torch.float64}[DEFAULT_DTYPE]
+DTYPE = DTYPES[DEFAULT_DTYPE]
 
 
 class Batched:
@@ -227,7 +227,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--dtype", choices=["float32", "float64"], default=DEFAULT_DTYPE,
+    ap.add_argument("--dtype", choices=list(DTYPES), default=DEFAULT_DTYPE,
                     help="gene dtype of the batched sides (default: the strategy's default)")
     ap.add_argument("--no-neat", action="store_true")
     ap.add_argument("--profile", choices=CASES)
@@ -235,7 +235,7 @@ def main() -> None:
     ap.add_argument("--baseline-rev", help="also time this git revision's batched engine (the 'before')")
     args = ap.parse_args()
     global DTYPE
-    DTYPE = {"float32": torch.float32, "float64": torch.float64}[args.dtype]
+    DTYPE = DTYPES[args.dtype]
     torch.set_num_threads(1)
     if args.baseline_rev:
         Baseline.load(args.baseline_rev)

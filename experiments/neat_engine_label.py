@@ -2,7 +2,6 @@
 change of the default never leaves a report's numbers attributed to the wrong one)."""
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,10 +9,10 @@ from pathlib import Path
 def engine_of(config_path: str | Path, overrides: Sequence[str] = ()) -> tuple[str, str | None]:
     """``(engine, gene dtype)`` a config runs strategy ``neat`` with, defaults resolved (dtype None: neat-python)."""
     from evohyper.config import apply_overrides, load_raw
-    from evohyper.families.neat.strategy import DEFAULT_DTYPE, NEAT
+    from evohyper.families.neat.strategy import DEFAULT_DTYPE, DEFAULT_ENGINE
 
     options = apply_overrides(load_raw(Path(config_path)), list(overrides)).get("strategy", {})
-    engine = options.get("engine") or inspect.signature(NEAT.__init__).parameters["engine"].default
+    engine = options.get("engine") or DEFAULT_ENGINE
     return engine, (options.get("dtype") or DEFAULT_DTYPE) if engine == "batched" else None
 
 

@@ -42,6 +42,8 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 #: the study holds (reports/neat_engines.md: float32 genes solved HyperNEAT visual discrimination 35 of 60 seeds
 #: against neat-python's 43; float64 44). float32 halves gene memory and traffic, a choice for speed.
 DEFAULT_DTYPE = "float64"
+#: the engine when ``engine`` is not given: the batched one, whose parity with neat-python the study holds
+DEFAULT_ENGINE = "batched"
 CONNECTIONS = ("unconnected", "fs_neat_nohidden", "fs_neat_hidden", "full_nodirect", "full_direct")
 
 
@@ -127,7 +129,7 @@ class NEAT(Strategy):
 
     def __init__(self, genome_size: int | None, seed: int, *,
                  neat_config: str | None = None,
-                 engine: Literal["batched", "neat-python"] = "batched",
+                 engine: Literal["batched", "neat-python"] = DEFAULT_ENGINE,
                  device: str | None = None,
                  dtype: Literal["float32", "float64"] | None = None,
                  num_inputs: int | None = None,
@@ -341,7 +343,7 @@ class NEAT(Strategy):
             "neat_config": self._ini_text,
         }
         if self.engine == "batched":
-            state["dtype"] = str(self.dtype).removeprefix("torch.")
+            state["dtype"] = _dtype_name(self.dtype)
         state.update(self._make_engine().state_dict())
         return state
 
@@ -352,13 +354,13 @@ class NEAT(Strategy):
         saved = state.get("dtype")
         weights = (state.get("population") or {}).get("conn.weight")
         if saved is None and isinstance(weights, torch.Tensor):
-            saved = str(weights.dtype).removeprefix("torch.")
+            saved = _dtype_name(weights.dtype)
         if saved is None or DTYPES.get(saved) == self.dtype:
             return
         if self._dtype_given or saved not in DTYPES:
             from evohyper.config.options import ConfigError
 
-            raise ConfigError("strategy.dtype", f"{str(self.dtype).removeprefix('torch.')!r} cannot resume this "
+            raise ConfigError("strategy.dtype", f"{_dtype_name(self.dtype)!r} cannot resume this "
                                                 f"checkpoint: its genes are {saved} (resume with dtype: {saved}, "
                                                 "or null)")
         self.dtype = DTYPES[saved]
@@ -388,6 +390,11 @@ class NEAT(Strategy):
                 self.device, dtype=self.dtype if self.engine == "batched" else None)   # as the population's rows
         )
         self._make_engine().load_state_dict(state)
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    """``torch.float64`` -> ``float64``: a dtype as the option and the checkpoint spell it."""
+    return str(dtype).removeprefix("torch.")
 
 
 def _device(device: str | None) -> torch.device:
