@@ -12,6 +12,7 @@ import torch
 from evohyper.api import object_state
 from evohyper.api.decoder import DecoderInfo
 from evohyper.api.registry import component_name
+from evohyper.api.task import TaskInfo
 
 
 def sanitize_fitness(fitness: torch.Tensor) -> tuple[torch.Tensor, int]:
@@ -47,6 +48,11 @@ class Strategy(ABC):
     changed through ``set_options``; nothing else of a live strategy is written from outside.
     """
 
+    #: what the strategy reads from each evaluation besides fitness: ``"descriptors"`` (quality-diversity:
+    #: ``[P, d]`` float64 behaviour descriptors) and/or ``"objectives"`` (multi-objective: ``[P, m]`` float64,
+    #: every column flipped to higher-is-better); ``tell`` hands them to ``_tell`` as keyword arguments, and
+    #: a config pairing such a strategy with a task that declares none is refused before the run
+    consumes: ClassVar[tuple[str, ...]] = ()
     #: the genotypes ``ask`` returns, and so the decoders it can drive (``Decoder.genotype_kind``):
     #: "vector" = ``Tensor[P, D]``; other kinds ("neat", "graph", "circuit") declare themselves.
     genotype_kind: ClassVar[str] = "vector"
@@ -74,7 +80,8 @@ class Strategy(ABC):
 
     @abstractmethod
     def _tell(self, fitness: torch.Tensor) -> None:
-        """Update from finite fitness ``[P]`` (float64, higher is better) of the last ask."""
+        """Update from finite fitness ``[P]`` (float64, higher is better) of the last ask. A strategy that
+        ``consumes`` descriptors or objectives takes them as keyword arguments of the same names."""
 
     # ---------------------------------------------------------------- bookkeeping (base)
     @property
@@ -87,8 +94,10 @@ class Strategy(ABC):
         self._population = self._ask()
         return self._population
 
-    def tell(self, fitness: torch.Tensor) -> None:
-        """Report the fitness of the last ``ask`` (higher is better, NaN/inf rank last)."""
+    def tell(self, fitness: torch.Tensor, *, descriptors: torch.Tensor | None = None,
+             objectives: torch.Tensor | None = None) -> None:
+        """Report the fitness of the last ``ask`` (higher is better, NaN/inf rank last), with the behaviour
+        descriptors ``[P, d]`` and objectives ``[P, m]`` (higher is better) a strategy ``consumes``."""
         if self._population is None:
             raise RuntimeError("tell() called before ask()")
         population = self._population
@@ -110,9 +119,35 @@ class Strategy(ABC):
             if float(raw[i]) > self.best_fitness:
                 self.best_fitness = float(raw[i])
                 self.best_genotype = self._copy_genotype(population, i)
-        self._tell(f)
+        extras = self._extras(len(population), descriptors=descriptors, objectives=objectives)
+        self._tell(f, **extras)
         self._population = None
         self.generation += 1
+
+    def _extras(self, n: int, **given: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """The keyword arguments ``_tell`` takes: what ``consumes`` names, checked as ``[n, ...]`` float64."""
+        out = {}
+        for name in self.consumes:
+            value = given.get(name)
+            if value is None:
+                raise ValueError(f"strategy {component_name(self)!r} needs the {name} of every evaluation; "
+                                 f"tell() got none")
+            v = torch.as_tensor(value, dtype=torch.float64)
+            if v.dim() != 2 or v.shape[0] != n:
+                raise ValueError(f"tell() got {name} of shape {tuple(v.shape)}; expected [{n}, columns]")
+            out[name] = v
+        return out
+
+    def bind_task(self, info: TaskInfo) -> None:  # noqa: B027 - optional hook: most strategies need nothing
+        """Called once the task exists, after ``bind`` and before the first ask or a checkpoint load, with
+        what the task declares (``Task.info()``): a quality-diversity strategy reads the descriptors' bounds,
+        a multi-objective one the objectives and the reference point. Raise ValueError for a task it cannot
+        serve. Default: nothing to learn."""
+
+    def metrics(self) -> dict[str, float]:
+        """Numbers the strategy reports after each ``tell`` (an archive's QD score and coverage, a front's
+        hypervolume): they become metrics.csv/TensorBoard columns and Tune metrics. Default: none."""
+        return {}
 
     @classmethod
     def state_bytes(cls, genome_size: int, options: dict[str, Any]) -> int:

@@ -25,13 +25,53 @@ class NotDifferentiableError(NotImplementedError):
     """Raised when a gradient strategy asks a task that has no differentiable loss."""
 
 
+@dataclass(frozen=True)
+class Objective:
+    """One objective a multi-objective task declares (``Task.objective_space``): its name (a metrics.csv
+    column, a front plot's axis) and its direction."""
+
+    name: str
+    maximize: bool = True
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """One behaviour descriptor (pyribs: a *measure*) a task declares (``Task.descriptor_space``): its name
+    and the bounds a quality-diversity archive spans by default (a config may override them)."""
+
+    name: str
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """What a task declares to strategies (``Strategy.bind_task``): the only facts a strategy reads from it.
+
+    maximize: the direction of ``fitness`` (for a multi-objective task: of its first objective).
+    descriptors: the behaviour descriptors ``evaluate`` returns (``()``: none).
+    objectives: the objectives ``evaluate`` returns (``()``: one objective, today's ``[P]``/``[P, k]``).
+    reference_point: where a front's hypervolume is measured from, one value per objective in each
+      objective's own direction (None: not declared).
+    """
+
+    maximize: bool = True
+    descriptors: tuple[Descriptor, ...] = ()
+    objectives: tuple[Objective, ...] = ()
+    reference_point: tuple[float, ...] | None = None
+
+
 @dataclass
 class EvalResult:
     """Scores of one population, in the task's own direction (see ``Task.maximize``).
 
     fitness: ``[P]`` or ``[P, k]``: k scores of the same objective per individual (episodes, seeds),
-      averaged over k by the engine, so ``[P, 1]`` is exactly ``[P]``. Never k objectives: there is no
-      multi-objective search.
+      averaged over k by the engine, so ``[P, 1]`` is exactly ``[P]``. A task that declares m objectives
+      (``Task.objective_space``) returns ``[P, m]``, or ``[P, k, m]`` averaged over k, each column in its
+      objective's own direction; the engine's ``fitness`` (best, ``target_fitness``, ``best/``) is then
+      the first objective.
+    descriptors: for a task that declares descriptors (``Task.descriptor_space``): ``[P, d]``, or
+      ``[P, k, d]`` averaged over k; None for a task that declares none.
     metrics: named per-individual tensors ``[P]`` (logged as best/mean per generation).
     sample_forwards: forward passes of one sample through one network spent on this call
       (the budget unit shared with gradient methods). ``None`` means one per individual.
@@ -45,6 +85,7 @@ class EvalResult:
 
     fitness: torch.Tensor
     metrics: dict[str, torch.Tensor] = field(default_factory=dict)
+    descriptors: torch.Tensor | None = None
     sample_forwards: int | None = None
     env_steps: int | None = None
     state: dict[str, torch.Tensor] = field(default_factory=dict)
@@ -78,6 +119,26 @@ class Task(ABC):
     #: the best single evaluation is then partly luck, so ``evaluation.reevaluate`` is on by default and
     #: ``best/`` is chosen on fresh episodes. An instance may set it from its options (``TaskContract`` checks it).
     stochastic: bool = False
+
+    def descriptor_space(self) -> tuple[Descriptor, ...]:
+        """The behaviour descriptors ``evaluate`` returns, in column order (quality-diversity search).
+        Default: none. An instance may derive them from its options."""
+        return ()
+
+    def objective_space(self) -> tuple[Objective, ...]:
+        """The objectives ``evaluate`` returns as fitness columns, in order (multi-objective search).
+        Default: none (one objective, ``fitness`` ``[P]``/``[P, k]``)."""
+        return ()
+
+    def reference_point(self) -> tuple[float, ...] | None:
+        """Where hypervolume is measured from, one value per objective in its own direction (worse than
+        any front member worth counting). Default: none declared (a config must then give one)."""
+        return None
+
+    def info(self) -> TaskInfo:
+        """What strategies may know about this task (``Strategy.bind_task``)."""
+        return TaskInfo(maximize=bool(type(self).maximize), descriptors=tuple(self.descriptor_space()),
+                        objectives=tuple(self.objective_space()), reference_point=self.reference_point())
 
     def setup(self, device: torch.device | str = "cpu") -> None:
         """Load data / build environments once per worker. Idempotent."""
