@@ -30,9 +30,9 @@ import torch
 from evohyper.api.checks import MAX_EPISODES, MAX_STEPS, Checks
 from evohyper.api.network_block import NETWORK_KEYS, mlp_target
 from evohyper.api.phenotypes import MLPPhenotypes, TargetSpec
-from evohyper.api.task import EvalResult, Replay, Task
+from evohyper.api.task import Descriptor, EvalResult, Replay, Task
 from evohyper.families.hyperneat import SubstrateSpec
-from evohyper_tasks import _mujoco_log
+from evohyper_tasks import _mujoco_log, gym_descriptors
 from evohyper_tasks.gym_substrate import SUBSTRATE_KEYS, body_layers, check_substrate_block
 
 _checks = Checks("task")
@@ -102,6 +102,14 @@ class GymTask(Task):
         observation seen in the run before this generation (Salimans et al. 2017). The task returns
         each individual's observation sums as ``EvalResult.state``; the engine adds them up exactly
         over all actors and loads the total before the next generation (``load_evaluation_state``).
+      env_seed: every episode of every evaluation (and replay) starts from ``env.reset(seed=env_seed)``
+        (pyribs' lunar-lander tutorial: 52); the task is then deterministic (``stochastic`` false) for an
+        environment whose randomness all comes from that seed. Default null: episode seeds drawn from
+        the evaluate seed.
+      descriptors: behaviour descriptors returned with the fitness for quality-diversity search, read in the
+        same rollout (``gym_descriptors``): ``impact_x``, ``impact_y_velocity`` (LunarLander);
+        ``feet_contact`` (one column per foot), ``final_x`` (Hopper, Walker2d, HalfCheetah, Ant).
+      descriptor_bounds: ``{descriptor: [low, high]}`` over a chosen descriptor's declared bounds.
 
     Network: an MLP (``network: {hidden: [64, 64]}``), or ``network: {type: substrate, hidden: [[3, 5]]}``
     for the ``hyperneat`` decoder: a substrate laid out from the body (``gym_substrate``).
@@ -118,11 +126,15 @@ class GymTask(Task):
 
     def __init__(self, env: str = "Pendulum-v1", episodes: int = 1, max_steps: int | None = None,
                  env_kwargs: dict[str, Any] | None = None, action_mapping: Literal["clip", "tanh"] = "clip",
-                 decrease_rewards_by: float = 0.0, observation_normalization: bool = False) -> None:
+                 decrease_rewards_by: float = 0.0, observation_normalization: bool = False,
+                 env_seed: int | None = None, descriptors: list[str] | None = None,
+                 descriptor_bounds: dict[str, list[float]] | None = None) -> None:
         self.episodes = _checks.integer("episodes", episodes, 1, MAX_EPISODES)
         self.action_mapping = _checks.one_of("action_mapping", action_mapping, ACTION_MAPPINGS)
         self.decrease_rewards_by = _checks.magnitude("decrease_rewards_by", decrease_rewards_by)
         self.observation_normalization = _checks.boolean("observation_normalization", observation_normalization)
+        self.env_seed = _checks.integer("env_seed", env_seed, 0, 2**32 - 1, optional=True)
+        self.stochastic = self.env_seed is None   # one fixed start: deterministic (for a deterministic env)
         if env_kwargs is not None and (not isinstance(env_kwargs, dict)
                                        or not all(isinstance(k, str) for k in env_kwargs)):
             _checks.fail("env_kwargs", env_kwargs, "a mapping of keyword arguments for gymnasium.make")
@@ -134,6 +146,7 @@ class GymTask(Task):
         try:
             self._read_spaces(probe)
             registered = probe.spec.max_episode_steps if probe.spec is not None else None
+            self._extractors, columns = gym_descriptors.choose(probe, env, descriptors, descriptor_bounds, _checks)
         finally:
             probe.close()
         if max_steps is None:
@@ -142,6 +155,11 @@ class GymTask(Task):
         self.device = torch.device("cpu")
         self._envs: list[Any] = []
         self._norm: tuple[torch.Tensor, torch.Tensor] | None = None  # from the loaded evaluation state
+        self._descriptors = tuple(Descriptor(*column) for column in columns)
+
+    def descriptor_space(self) -> tuple[Descriptor, ...]:
+        """One ``Descriptor`` per column of the chosen ``descriptors`` (``feet_contact_0``, ...)."""
+        return self._descriptors
 
     # ------------------------------------------------------------------ environments
     def _make(self, limit: int | None = -1, **kwargs: Any) -> Any:
@@ -201,8 +219,10 @@ class GymTask(Task):
     def episode_seeds(self, seed: int, n: int | None = None) -> list[int]:
         """The first ``n`` (default: ``episodes``) episode seeds of ``seed``; a longer list starts with
         the shorter one (one seed per episode index, from ``SeedSequence([seed, index])``; the global
-        RNG is never drawn)."""
+        RNG is never drawn). With ``env_seed``: that seed for every episode, whatever ``seed``."""
         count = self.episodes if n is None else int(n)
+        if self.env_seed is not None:
+            return [self.env_seed] * count
         return [int(np.random.SeedSequence([int(seed), e]).generate_state(1)[0] >> 1) for e in range(count)]
 
     # ------------------------------------------------------------------ policy
@@ -285,6 +305,8 @@ class GymTask(Task):
         reward = np.zeros(n, dtype=np.float64)
         live = list(range(n))
         obs_sum, obs_sumsq = np.zeros((n, self.obs_dim)), np.zeros((n, self.obs_dim))  # per episode
+        for extractor in self._extractors:
+            extractor.start(envs)
         for _ in range(self.max_steps):  # a loop over time steps; every live episode steps at once
             if self.observation_normalization:
                 seen = obs[live]
@@ -300,6 +322,10 @@ class GymTask(Task):
                     still.append(i)
             lengths[live] += 1
             returns[live] += reward[live] - self.decrease_rewards_by
+            if self._extractors:
+                rows = np.asarray(live)
+                for extractor in self._extractors:
+                    extractor.update(rows, obs)
             live = still
             if not live:
                 break
@@ -309,7 +335,11 @@ class GymTask(Task):
             sums = [torch.from_numpy(a.reshape(P, E, -1)) for a in (obs_sum, obs_sumsq)]
             state = {"obs_count": ep_len.sum(dim=1).to(torch.float64),
                      "obs_sum": _sum_episodes(sums[0]), "obs_sumsq": _sum_episodes(sums[1])}
-        return EvalResult(fitness=torch.from_numpy(returns).view(P, E),
+        descriptors = None
+        if self._extractors:   # [P, E, d]: the engine averages the episodes
+            columns = np.concatenate([extractor.finish(lengths) for extractor in self._extractors], axis=1)
+            descriptors = torch.from_numpy(columns).view(P, E, -1)
+        return EvalResult(fitness=torch.from_numpy(returns).view(P, E), descriptors=descriptors,
                           metrics={"episode_length": ep_len.to(torch.float64).mean(dim=1),
                                    "env_steps": ep_len.sum(dim=1).to(torch.float64)},
                           sample_forwards=int(lengths.sum()), env_steps=int(lengths.sum()), state=state)
