@@ -20,9 +20,10 @@ Shipped (``DESCRIPTORS``; ``register`` adds one of your own):
   (Hopper ``foot``; Walker2d ``foot``, ``foot_left``; HalfCheetah ``bfoot``, ``ffoot``; Ant its four ankles).
   Contact: a pair in MuJoCo's contact list (``data.contact``, the contacts of the step's last physics
   substep) between a foot geom and the ``floor`` geom whose constraint is active, ``dist < includemargin``
-  (the floor pushes on the foot). QDax tests ``dist <= 0`` (brax); MuJoCo's contacts are soft and act from
-  within the pair's margin, so that test would score an Ant standing still as never touching (it rests
-  0.0196 above the floor, inside its 0.02 margin). One column per foot, bounds [0, 1].
+  (the floor pushes on the foot; with no contact gap in the model, as in all four, every listed contact
+  is). QDax tests ``dist <= 0`` (brax); MuJoCo's contacts are soft and act from within the pair's margin,
+  so that test would score an Ant standing still as never touching (it rests 0.0196 above the floor,
+  inside its 0.02 margin). One column per foot, bounds [0, 1].
 - ``final_x`` (the same walkers): the torso's x position at the episode's end (``data.qpos[0]``, the root
   joint), read when the call finishes (a finished episode's environment is never stepped again). Default
   bounds depend on how far a walker gets in 1,000 steps: [-5, 30] for Hopper and Walker2d (dt 0.008 s:
@@ -144,6 +145,11 @@ class FeetContact(Extractor):
         self.floor = _geom_id(model, FLOOR_GEOM, env_name)
         self.foot_column = np.full(model.ngeom, -1, dtype=np.int64)   # geom id -> foot column (-1: not a foot)
         self.foot_column[feet] = np.arange(len(feet))
+        # MuJoCo lists a pair only within its margin and includes it (dist < includemargin = margin - gap)
+        # unless a gap is set: with no gap every listed contact is active, and reading ``dist`` and
+        # ``includemargin`` (two more arrays per environment and step) can be skipped.
+        gaps = [model.geom_gap[[*feet, self.floor]], model.pair_gap]
+        self.read_margins = bool(any(np.any(g != 0) for g in gaps))
         self.column_names = tuple(f"{self.name}_{i}" for i in range(len(feet)))
 
     def start(self, envs: Sequence[Any]) -> None:
@@ -151,17 +157,18 @@ class FeetContact(Extractor):
         self.counts = np.zeros((len(envs), len(self.column_names)), dtype=np.int64)
 
     def update(self, rows: np.ndarray, obs: np.ndarray) -> None:
-        contacts = [self.data[i].contact for i in rows]     # the only per-environment work: MuJoCo's lists
+        contacts = [self.data[i].contact for i in rows.tolist()]   # the per-environment work: MuJoCo's lists
         geoms = [c.geom for c in contacts]
         sizes = np.fromiter(map(len, geoms), dtype=np.int64, count=len(geoms))
         if not sizes.any():
             return
         geom = np.concatenate(geoms)                        # [all contacts of the step, 2]
-        active = np.concatenate([c.dist < c.includemargin for c in contacts])
         owner = np.repeat(rows, sizes)
         a, b = geom[:, 0], geom[:, 1]
         foot = np.where(a == self.floor, self.foot_column[b], np.where(b == self.floor, self.foot_column[a], -1))
-        hit = (foot >= 0) & active
+        hit = foot >= 0
+        if self.read_margins:
+            hit &= np.concatenate([c.dist for c in contacts]) < np.concatenate([c.includemargin for c in contacts])
         touching = np.zeros_like(self.counts, dtype=bool)
         touching[owner[hit], foot[hit]] = True              # a foot with several contact points counts once
         self.counts[rows] += touching[rows]
