@@ -5,6 +5,7 @@ Internally higher fitness is better: the engine flips minimising tasks before ``
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -146,8 +147,16 @@ class Strategy(ABC):
 
     def metrics(self) -> dict[str, float]:
         """Numbers the strategy reports after each ``tell`` (an archive's QD score and coverage, a front's
-        hypervolume): they become metrics.csv/TensorBoard columns and Tune metrics. Default: none."""
+        hypervolume): they become metrics.csv/TensorBoard columns and Tune metrics, by these names (so they
+        must not repeat a task metric's column). Return the same keys every generation (metrics.csv's
+        header is its first row's). Default: none."""
         return {}
+
+    def write_archive(self, directory: Path) -> list[Path]:
+        """Write what the strategy keeps beyond one best individual (a quality-diversity archive's elites,
+        a Pareto front, their pictures) under ``directory`` (the run's ``archive/``, ``RunDir.archive``;
+        create it), at the end of a run (also a resumed one); return the files written. Default: nothing."""
+        return []
 
     @classmethod
     def state_bytes(cls, genome_size: int, options: dict[str, Any]) -> int:
