@@ -196,3 +196,21 @@ def test_ray_with_two_actors_gives_the_local_descriptors_and_objectives(ray_loca
         got = ray.evaluate(g, 3)
     assert torch.equal(got.objectives, local.objectives) and torch.equal(got.descriptors, local.descriptors)
     assert torch.equal(got.fitness, local.fitness) and got.objectives.dtype == torch.float64
+
+
+@pytest.mark.slow
+def test_sigkill_and_resume_with_a_descriptor_and_two_objective_sphere_is_bit_identical(tmp_path):
+    from run_helpers import kill_and_resume, same_state, write_config
+
+    def write(tmp, name):
+        return write_config(tmp, {"name": name, "seed": 7, "task": {"name": "sphere", "dim": 8, "descriptors": True,
+                                                                     "objectives": 2},
+                                  "strategy": {"name": "cmaes", "popsize": 16}, "budget": {"generations": 120},
+                                  "output": {"runs_dir": str(tmp / "runs"), "tensorboard": False, "progress": False,
+                                             "checkpoint_every": 1}})
+
+    ref_dir, run_dir, a, b = kill_and_resume(tmp_path, write, kill_after=20, generations=120)
+    assert a["counters"]["generation"] == b["counters"]["generation"] == 120
+    assert same_state(a["strategy"], b["strategy"]) and a["best_fitness"] == b["best_fitness"]
+    rows = metric_rows(ref_dir)
+    assert rows == metric_rows(run_dir) and {"f1_best", "f2_mean"} <= rows[0].keys()
