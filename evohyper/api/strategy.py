@@ -82,7 +82,9 @@ class Strategy(ABC):
     @abstractmethod
     def _tell(self, fitness: torch.Tensor) -> None:
         """Update from finite fitness ``[P]`` (float64, higher is better) of the last ask. A strategy that
-        ``consumes`` descriptors or objectives takes them as keyword arguments of the same names."""
+        ``consumes`` descriptors or objectives takes them as keyword arguments of the same names:
+        ``descriptors`` ``[P, d]`` float64 (a row may be NaN: an individual that raised; leave it out of an
+        archive), ``objectives`` ``[P, m]`` float64, finite, every column higher-is-better."""
 
     # ---------------------------------------------------------------- bookkeeping (base)
     @property
@@ -126,7 +128,10 @@ class Strategy(ABC):
         self.generation += 1
 
     def _extras(self, n: int, **given: torch.Tensor | None) -> dict[str, torch.Tensor]:
-        """The keyword arguments ``_tell`` takes: what ``consumes`` names, checked as ``[n, ...]`` float64."""
+        """The keyword arguments ``_tell`` takes: what ``consumes`` names, checked as ``[n, ...]`` float64.
+        Objectives are cleaned column by column as fitness is (NaN/inf just below the column's worst, so they
+        rank last); descriptors are passed as they are: a row with NaN (an individual that raised, in lenient
+        mode) has no place in an archive, and the strategy must leave it out."""
         out = {}
         for name in self.consumes:
             value = given.get(name)
@@ -136,6 +141,8 @@ class Strategy(ABC):
             v = torch.as_tensor(value, dtype=torch.float64)
             if v.dim() != 2 or v.shape[0] != n:
                 raise ValueError(f"tell() got {name} of shape {tuple(v.shape)}; expected [{n}, columns]")
+            if name == "objectives" and not bool(torch.isfinite(v).all()):
+                v = torch.stack([sanitize_fitness(v[:, j])[0] for j in range(v.shape[1])], 1) if v.shape[1] else v
             out[name] = v
         return out
 
