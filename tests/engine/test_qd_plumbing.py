@@ -13,7 +13,7 @@ from evohyper.engine.backends.local import LocalBackend
 from evohyper.engine.evaluation import ChunkResult, Evaluator, TaskShapeError
 from evohyper.engine.run_dir import RunDir
 from evohyper.engine.runner import build_search, resume, run
-from tasks.sphere import SphereTask, sphere_measures
+from evohyper_tasks.sphere import SphereTask, sphere_measures
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ import torch
 from evohyper.api.phenotypes import VectorSpec
 from evohyper.api.task import Descriptor, EvalResult, Objective, Task
 from evohyper.testing import TaskContract
-from tasks.sphere import SphereTask
+from evohyper_tasks.sphere import SphereTask
 
 
 class QDToyTask(Task):
