@@ -180,6 +180,10 @@ def plan(root: Path, variants: list[str], arms: list[str], seeds: list[int]) -> 
 
 def run_all(task: str, root: Path, variants: list[str], arms: list[str], seeds: list[int], jobs: int,
             max_steps: int | None = None, cap: int | None = None) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    ignore = root.parent / ".gitignore"          # the cached runs stay out of git wherever --root points
+    if not ignore.exists():
+        ignore.write_text("*\n")
     todo = plan(root, variants, arms, seeds)
     total = len(variants) * len(arms) * len(seeds)
     print(f"[pole_balancing] {task}: {total} runs, {total - len(todo)} done, {len(todo)} to run with {jobs} "
