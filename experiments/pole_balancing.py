@@ -12,7 +12,7 @@ last result). A run solves only if that count is within the cap.
 
 One JSON per finished run, ``experiments/out/pole_balancing/<task>/<variant>/<arm>/seed<k>.json`` (git-ignored;
 written atomically, last): the counts, the solving genotype (a list of floats, or NEAT's exported genome) so it
-can be re-scored, and its generalisation score (``task.generalisation``: of Gruau's 625 start states; NaN when
+can be re-scored, and its generalisation score (``task.generalisation``: of Gruau's 625 start states; null when
 the task has none). **Resumable**: a run whose JSON exists is skipped; a killed run starts again from generation
 0 (runs are short; no checkpoints). ``--jobs J`` runs J runs at once in spawned processes, one thread each.
 
@@ -139,7 +139,7 @@ def run_one(task: str, variant: str, arm: str, seed: int, root: Path, max_steps:
             score = float(components.task.generalisation(phen).reshape(-1)[0])
     decoder = components.decoder
     out = {"task": task, "variant": variant, "arm": arm, "seed": int(seed), "cap": limit, "max_steps": steps,
-           **outcome, "generalisation": score, "genotype": genotype,
+           **outcome, "generalisation": None if math.isnan(score) else score, "genotype": genotype,
            "popsize": int(len(search.last_population)) if search.last_population is not None else None,
            "genome_size": getattr(decoder, "genome_size", None),
            "num_params": getattr(getattr(decoder, "target", None), "num_params", None),
@@ -216,6 +216,16 @@ def run_all(task: str, root: Path, variants: list[str], arms: list[str], seeds: 
     with multiprocessing.get_context("spawn").Pool(jobs, initializer=_init_worker) as pool:
         for args, out in pool.imap_unordered(_work, work):
             report(args, out)
+
+
+def make_report(out_dir: Path, jobs: int = 1) -> Path:
+    """``make reports``: the whole study on ``double_pole`` (every variant, arm and seed; cached runs skipped),
+    then ``pole_balancing.md`` in ``out_dir``."""
+    from experiments.pole_balancing_report import write_report
+
+    root = results_dir(RUNS, "double_pole", None, None)
+    run_all("double_pole", root, list(VARIANTS), list(ARMS), list(SEEDS), jobs)
+    return write_report(root, out_dir, command="python -m experiments.make_reports pole_balancing")
 
 
 def main(argv: list[str] | None = None) -> int:
