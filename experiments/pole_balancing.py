@@ -53,23 +53,28 @@ def results_dir(root: Path, task: str, cap: int | None, max_steps: int | None) -
 
 
 # ----------------------------------------------------------------------------- counting
-def evaluations_to_solve(next_generation: Callable[[], torch.Tensor], cap: int) -> dict[str, Any]:
+def evaluations_to_solve(next_generation: Callable[[], torch.Tensor], cap: int,
+                         out_of_time: Callable[[], bool] = lambda: False) -> dict[str, Any]:
     """Step generations (``next_generation()`` evaluates one and returns its solved mask ``[P]``) until one solves
-    within ``cap`` evaluations or ``cap`` is spent. Returns ``solved``, ``evaluations`` (to the first solving
-    individual, in population order; unsolved: all spent), ``evaluations_generation_end``, ``generations`` and
-    ``index`` (the solver's position in its generation; None unsolved)."""
+    within ``cap`` evaluations or ``cap`` is spent (or ``out_of_time()``, checked between generations). Returns
+    ``solved``, ``evaluations`` (to the first solving individual, in population order; unsolved: all spent),
+    ``evaluations_generation_end``, ``generations``, ``index`` (the solver's position in its generation; None
+    unsolved) and ``timed_out`` (stopped by the clock before the cap: a failure of its own kind)."""
     done, generation = 0, 0
     while done < cap:
+        if out_of_time():
+            return {"solved": False, "evaluations": done, "evaluations_generation_end": done,
+                    "generations": generation, "index": None, "timed_out": True}
         mask = torch.as_tensor(next_generation()).bool().reshape(-1)
         generation += 1
         hits = torch.nonzero(mask).flatten()
         if len(hits) and done + int(hits[0]) + 1 <= cap:
             i = int(hits[0])
             return {"solved": True, "evaluations": done + i + 1, "evaluations_generation_end": done + len(mask),
-                    "generations": generation, "index": i}
+                    "generations": generation, "index": i, "timed_out": False}
         done += len(mask)
     return {"solved": False, "evaluations": done, "evaluations_generation_end": done, "generations": generation,
-            "index": None}
+            "index": None, "timed_out": False}
 
 
 class _Capture:
@@ -103,7 +108,7 @@ def build(task: str, variant: str, arm: str, seed: int, max_steps: int | None = 
 
 
 def run_one(task: str, variant: str, arm: str, seed: int, root: Path, max_steps: int | None = None,
-            cap: int | None = None) -> dict[str, Any]:
+            cap: int | None = None, max_seconds: float | None = None) -> dict[str, Any]:
     """One run, counted; its JSON written atomically; returns what it wrote."""
     from evohyper.api.rows import population_of_one
     from evohyper.engine.runner import build_search
@@ -122,7 +127,8 @@ def run_one(task: str, variant: str, arm: str, seed: int, root: Path, max_steps:
         return solved_mask(task, capture.last, steps)
 
     try:
-        outcome = evaluations_to_solve(next_generation, limit)
+        outcome = evaluations_to_solve(next_generation, limit, lambda: max_seconds is not None
+                                       and time.perf_counter() - started > max_seconds)
     finally:
         capture.backend.close()
     genotype, score = None, float("nan")
@@ -144,7 +150,7 @@ def run_one(task: str, variant: str, arm: str, seed: int, root: Path, max_steps:
            "genome_size": getattr(decoder, "genome_size", None),
            "num_params": getattr(getattr(decoder, "target", None), "num_params", None),
            "env_steps": int(search.counters.env_steps), "best_fitness": search.best_fitness,
-           "seconds": time.perf_counter() - started, "config": config.to_dict()}
+           "seconds": time.perf_counter() - started, "max_seconds": max_seconds, "config": config.to_dict()}
     path = run_path(root, variant, arm, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
@@ -173,22 +179,31 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
-def plan(root: Path, variants: list[str], arms: list[str], seeds: list[int]) -> list[tuple[str, str, int]]:
-    """The runs without a JSON yet, seed by seed with the arms side by side (a stopped study stays balanced)."""
-    return [(v, a, s) for v in variants for s in seeds for a in arms if not run_path(root, v, a, s).is_file()]
+def plan(root: Path, variants: list[str], arms: list[str], seeds: list[int],
+         max_seconds: float | None = None) -> list[tuple[str, str, int]]:
+    """The runs still to do, seed by seed with the arms side by side (a stopped study stays balanced): those without
+    a JSON, and those that timed out under a shorter clock than this one (``max_seconds``; None: no clock)."""
+    def done(path: Path) -> bool:
+        if not path.is_file():
+            return False
+        run = json.loads(path.read_text())
+        if not run.get("timed_out"):
+            return True
+        return max_seconds is not None and max_seconds <= float(run.get("max_seconds") or 0.0)
+    return [(v, a, s) for v in variants for s in seeds for a in arms if not done(run_path(root, v, a, s))]
 
 
 def run_all(task: str, root: Path, variants: list[str], arms: list[str], seeds: list[int], jobs: int,
-            max_steps: int | None = None, cap: int | None = None) -> None:
+            max_steps: int | None = None, cap: int | None = None, max_seconds: float | None = None) -> None:
     root.mkdir(parents=True, exist_ok=True)
     ignore = root.parent / ".gitignore"          # the cached runs stay out of git wherever --root points
     if not ignore.exists():
         ignore.write_text("*\n")
-    todo = plan(root, variants, arms, seeds)
+    todo = plan(root, variants, arms, seeds, max_seconds)
     total = len(variants) * len(arms) * len(seeds)
     print(f"[pole_balancing] {task}: {total} runs, {total - len(todo)} done, {len(todo)} to run with {jobs} "
           f"job(s) -> {root}", flush=True)
-    work = [(task, v, a, s, root, max_steps, cap) for v, a, s in todo]
+    work = [(task, v, a, s, root, max_steps, cap, max_seconds) for v, a, s in todo]
     t0, finished = time.perf_counter(), 0
 
     def report(args: tuple, out: dict[str, Any] | str) -> None:
@@ -201,6 +216,8 @@ def run_all(task: str, root: Path, variants: list[str], arms: list[str], seeds: 
             g = out["generalisation"]
             tail = (f"solved after {out['evaluations']:,} evaluations (generation {out['generations']})"
                     + ("" if g is None or math.isnan(g) else f", generalisation {g:.0f}/625"))
+        elif out.get("timed_out"):
+            tail = f"timed out after {out['evaluations']:,} evaluations"
         else:
             tail = f"not solved within {out['cap']:,} evaluations"
         took = "" if isinstance(out, str) else f"{out['seconds']:.1f} s; "
@@ -238,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="double_pole (the study) or cartpole (the stand-in, for smoke tests)")
     p.add_argument("--cap", type=int, default=None, help="one evaluation cap for every variant (smoke tests)")
     p.add_argument("--max-steps", type=int, default=None, help="the task's max_steps (smoke tests)")
+    p.add_argument("--max-seconds", type=float, default=None,
+                   help="stop a run after this many seconds (between generations): reported as timed out, a failure "
+                        "of its own kind; off by default")
     p.add_argument("--root", type=Path, default=RUNS, help="where the run JSONs go (a directory per task)")
     p.add_argument("--out", type=Path, default=None,
                    help="where pole_balancing.md goes (default: reports/ for the study, else beside the runs)")
@@ -248,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.report_only:
         try:
             run_all(args.task, root, args.variants, args.arms, list(range(args.seeds)), args.jobs,
-                    args.max_steps, args.cap)
+                    args.max_steps, args.cap, args.max_seconds)
         except KeyboardInterrupt:
             print("[pole_balancing] stopped; re-run the same command to continue", flush=True)
             return 130

@@ -47,7 +47,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
     solved = sorted(int(r["evaluations"]) for r in runs if r["solved"])
     caps = sorted({int(r["cap"]) for r in runs})
     out: dict[str, Any] = {"runs": len(runs), "solved": len(solved), "failures": len(runs) - len(solved),
-                           "caps": caps, "evaluations": solved}
+                           "timed_out": sum(1 for r in runs if r.get("timed_out")), "caps": caps, "evaluations": solved}
     if solved:
         q1, median, q3 = np.percentile(solved, [25, 50, 75])
         out.update(mean=float(np.mean(solved)), q1=float(q1), median=float(median), q3=float(q3))
@@ -201,7 +201,9 @@ def _method(runs: list[dict[str, Any]]) -> list[str]:
             "published sequential implementations count; the end-of-generation count is in each run's JSON too. "
             f"A run is a failure when no individual solves within its cap (evaluations; the study's caps: {caps}; "
             f"these runs: {', '.join(f'{v} {c:,}' for v, c in used) or 'none'}). Statistics over solved runs "
-            "only; failures are counted in their own column.", ""]
+            "only; failures are counted in their own column. A run stopped by the optional wall-clock limit "
+            "(`--max-seconds`) before its cap is a failure too, marked \"timed out\" (its count is not \"> cap\" but "
+            "is ranked as one).", ""]
 
 
 def _sizes() -> list[str]:
@@ -237,13 +239,17 @@ def _variant_table(variant: str, arms: dict[str, dict[str, Any]]) -> list[str]:
         gen = f"{np.median(g):.0f} [{min(g):.0f}, {max(g):.0f}] (n={len(g)})" if g else "–"
         neat = ARMS[arm].is_neat
         lines.append(f"| `{arm}` | {'evolved' if neat else s['num_params']} | {'–' if neat else s['genome_size']} | "
-                     f"{s['popsize']} | {s['runs']} | {s['solved']} | {s['failures']} | {fmt(s.get('mean'))} | "
+                     f"{s['popsize']} | {s['runs']} | {s['solved']} | {_failures(s)} | {fmt(s.get('mean'))} | "
                      f"{fmt(s.get('q1'))} | {fmt(s.get('median'))} | {fmt(s.get('q3'))} | "
                      f"{fmt(s['median_all'], cap)} | {gen} |")
     pub = PUBLISHED.get(variant, {})
     if pub:
         lines += ["", "Published means (see below): " + ", ".join(f"{m} {n:,}" for m, n in pub.items()) + "."]
     return lines + [""]
+
+
+def _failures(s: dict[str, Any]) -> str:
+    return f"{s['failures']} ({s['timed_out']} timed out)" if s["timed_out"] else str(s["failures"])
 
 
 def _differences() -> list[str]:

@@ -23,19 +23,32 @@ def _generations(*masks):
 def test_counting_stops_at_the_first_solving_individual_of_the_first_solving_generation():
     out = study.evaluations_to_solve(_generations([0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 1], [1, 1, 1, 1]), cap=100)
     assert out == {"solved": True, "evaluations": 4 + 4 + 3, "evaluations_generation_end": 12, "generations": 3,
-                   "index": 2}
+                   "index": 2, "timed_out": False}
 
 
 def test_counting_a_failure_spends_the_cap_and_a_solver_past_the_cap_is_a_failure():
     never = study.evaluations_to_solve(lambda: torch.zeros(5), cap=12)
     assert never == {"solved": False, "evaluations": 15, "evaluations_generation_end": 15, "generations": 3,
-                     "index": None}
+                     "index": None, "timed_out": False}
     # the third generation's solver is evaluation 10 + 4 = 14 > cap 12: not solved, and no fourth generation
     late = study.evaluations_to_solve(_generations([0] * 5, [0] * 5, [0, 0, 0, 1, 0], [1] * 5), cap=12)
     assert not late["solved"] and late["generations"] == 3
     # a solver exactly at the cap counts
     edge = study.evaluations_to_solve(_generations([0] * 5, [0] * 5, [0, 1, 0, 0, 0]), cap=12)
     assert edge["solved"] and edge["evaluations"] == 12
+
+
+def test_a_clock_stops_a_run_between_generations_as_a_timed_out_failure(tmp_path):
+    ticks = iter([False, False, True])
+    out = study.evaluations_to_solve(lambda: torch.zeros(5), cap=100, out_of_time=lambda: next(ticks))
+    assert out == {"solved": False, "evaluations": 10, "evaluations_generation_end": 10, "generations": 2,
+                   "index": None, "timed_out": True}
+    path = study.run_path(tmp_path, "double", "neat", 0)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"timed_out": True, "max_seconds": 60.0}))
+    assert study.plan(tmp_path, ["double"], ["neat"], [0], max_seconds=60.0) == []           # same clock: done
+    assert study.plan(tmp_path, ["double"], ["neat"], [0], max_seconds=600.0) == [("double", "neat", 0)]
+    assert study.plan(tmp_path, ["double"], ["neat"], [0]) == [("double", "neat", 0)]         # no clock: re-run
 
 
 def test_the_configs_are_the_fixed_double_pole_interface():
