@@ -12,7 +12,7 @@ last result). A run solves only if that count is within the cap.
 
 One JSON per finished run, ``experiments/out/pole_balancing/<task>/<variant>/<arm>/seed<k>.json`` (git-ignored;
 written atomically, last): the counts, the solving genotype (a list of floats, or NEAT's exported genome) so it
-can be re-scored, and its generalisation score (``task.generalisation``: of Gruau's 625 start states; null when
+can be re-scored (``rescore(run)``), and its generalisation score (``task.generalisation``: of Gruau's 625 start states; null when
 the task has none). **Resumable**: a run whose JSON exists is skipped; a killed run starts again from generation
 0 (runs are short; no checkpoints). ``--jobs J`` runs J runs at once in spawned processes, one thread each.
 
@@ -110,7 +110,6 @@ def build(task: str, variant: str, arm: str, seed: int, max_steps: int | None = 
 def run_one(task: str, variant: str, arm: str, seed: int, root: Path, max_steps: int | None = None,
             cap: int | None = None, max_seconds: float | None = None) -> dict[str, Any]:
     """One run, counted; its JSON written atomically; returns what it wrote."""
-    from evohyper.api.rows import population_of_one
     from evohyper.engine.runner import build_search
 
     torch.set_num_threads(1)
@@ -139,10 +138,7 @@ def run_one(task: str, variant: str, arm: str, seed: int, root: Path, max_steps:
             genotype = one.detach().double().reshape(-1).tolist()
         else:
             genotype = strategy.export_genotype(one)
-        if hasattr(components.task, "generalisation"):
-            phen = components.decoder.decode(population_of_one(one.reshape(-1) if isinstance(one, torch.Tensor)
-                                                               else one))
-            score = float(components.task.generalisation(phen).reshape(-1)[0])
+        score = generalisation(components, one)
     decoder = components.decoder
     out = {"task": task, "variant": variant, "arm": arm, "seed": int(seed), "cap": limit, "max_steps": steps,
            **outcome, "generalisation": None if math.isnan(score) else score, "genotype": genotype,
@@ -157,6 +153,31 @@ def run_one(task: str, variant: str, arm: str, seed: int, root: Path, max_steps:
     tmp.write_text(json.dumps(out, indent=1, default=_json_default))
     os.replace(tmp, path)
     return out
+
+
+def generalisation(components: Any, genotype: Any) -> float:
+    """The task's generalisation score of one genotype (``task.generalisation``: Gruau's 625 start states);
+    NaN when the task has none (the genotype is decoded either way)."""
+    from evohyper.api.rows import population_of_one
+
+    one = genotype.reshape(-1) if isinstance(genotype, torch.Tensor) else genotype
+    phen = components.decoder.decode(population_of_one(one))
+    if not hasattr(components.task, "generalisation"):
+        return float("nan")
+    return float(components.task.generalisation(phen).reshape(-1)[0])
+
+
+def rescore(run: dict[str, Any]) -> float:
+    """Re-score a cached run's solving genotype (its JSON's ``config`` and ``genotype``) with today's task."""
+    from evohyper.config import validate
+
+    components = validate(run["config"]).components()
+    data = run["genotype"]
+    if data is None:
+        raise ValueError(f"run {run['variant']} {run['arm']} seed {run['seed']} did not solve: nothing to re-score")
+    one = torch.tensor(data, dtype=torch.float32) if isinstance(data, list) else \
+        components.strategy.import_genotype(data)
+    return generalisation(components, one)
 
 
 def _json_default(value: Any) -> Any:

@@ -77,6 +77,9 @@ def test_a_stand_in_run_is_cached_skipped_and_reported(tmp_path):
     neat = json.loads(study.run_path(where, "single", "neat", 0).read_text())
     assert neat["popsize"] == 150 and (not neat["solved"] or neat["genotype"]["kind"] == "neat-genome")
     assert study.plan(where, ["single"], ["cmaes-dctn2-h3", "neat"], [0]) == []
+    assert math.isnan(study.rescore(run))        # the cached genotype decodes again (cart-pole has no 625 test)
+    if neat["solved"]:
+        assert math.isnan(study.rescore(neat))
     text = (where / "pole_balancing.md").read_text()
     assert "**Not the study.**" in text and "| `cmaes-dctn2-h3` | 28 | 8 |" in text
     assert (root / ".gitignore").read_text() == "*\n"
