@@ -12,9 +12,9 @@ last result). A run solves only if that count is within the cap.
 
 One JSON per finished run, ``experiments/out/pole_balancing/<task>/<variant>/<arm>/seed<k>.json`` (git-ignored;
 written atomically, last): the counts, the solving genotype (a list of floats, or NEAT's exported genome) so it
-can be re-scored (``rescore(run)``), and its generalisation score (``task.generalisation``: of Gruau's 625 start states; null when
-the task has none). **Resumable**: a run whose JSON exists is skipped; a killed run starts again from generation
-0 (runs are short; no checkpoints). ``--jobs J`` runs J runs at once in spawned processes, one thread each.
+can be re-scored (``rescore(run)``), and its generalisation score (``task.generalisation``: of Gruau's 625
+start states; null when the task has none). **Resumable** at run granularity: a run whose JSON exists is skipped;
+a killed run starts again from generation 0 (no checkpoints inside a run: its progress is lost). ``--jobs J`` runs J runs at once in spawned processes, one thread each.
 
 Usage::
 
