@@ -6,10 +6,12 @@ As a decoder, the genotype is the code ``z`` (``[P, latent]``); the generator's 
 ``generator`` file) and the condition is the configured ``group``. A vector strategy then searches the latent
 space (``strategy: cmaes`` with ``x0: 0, sigma0: 1`` starts at the prior), as HyperGAN's latent CMA-ES does.
 
-Decoding is one batched generator call for the whole population; the generated flat weights are handed to the
-``direct`` decoder, which builds the target's phenotypes.
+Decoding is one batched generator call for the whole population; the generated flat weights are cut into the
+target's tensors in the ``direct`` layout (``target.shapes()`` order) and built into its phenotypes (a family does
+not import the generic decoders, docs/architecture.md, so the few lines of ``DirectDecoder.decode`` are repeated).
 """
 # No `from __future__ import annotations`: constructor annotations stay real types for the validator.
+import math
 from typing import Any
 
 import torch
@@ -17,7 +19,6 @@ import torch
 from evohyper.api.checks import Checks
 from evohyper.api.decoder import Decoder
 from evohyper.api.phenotypes import LayeredSpec, Phenotypes, TargetSpec
-from evohyper.decoders.direct import DirectDecoder
 from evohyper.families.embeddings.vae import load_generator
 
 _checks = Checks("decoder")
@@ -59,10 +60,11 @@ class AgentEmbeddingDecoder(Decoder):
         if mine != theirs:
             _checks.refuse("generator", f"{self.path!r} generates {_said(theirs)} but the task's network is "
                                         f"{_said(mine)}; train a generator for this network or change network:")
-        self._direct = DirectDecoder(target)
-        if self._direct.genome_size != self.vae.input_size:   # the sidecar agrees with its tensors (load_generator)
-            _checks.refuse("generator", f"{self.path!r}: {self.vae.input_size} weights, the target has "
-                                        f"{self._direct.genome_size}")
+        self._shapes = target.shapes()
+        self._sizes = [math.prod(s) for s in self._shapes.values()]
+        if sum(self._sizes) != self.vae.input_size:   # the sidecar's shapes agree with the model's tensors
+            _checks.refuse("generator", f"{self.path!r}: the model generates {self.vae.input_size} weights, "
+                                        f"its sidecar's network has {sum(self._sizes)}")
         for p in self.vae.parameters():
             p.requires_grad_(False)
 
@@ -80,12 +82,16 @@ class AgentEmbeddingDecoder(Decoder):
 
     def decode(self, genotypes: Any, device: torch.device | str = "cpu") -> Phenotypes:
         z = torch.as_tensor(genotypes, dtype=torch.float32).cpu()
-        return self._direct.decode(self.weights(z), device=device)
+        flat = self.weights(z).to(device)
+        parts = torch.split(flat, self._sizes, dim=1)
+        return self.target.build({name: part.reshape(len(flat), *shape)
+                                  for (name, shape), part in zip(self._shapes.items(), parts)})
 
     def encode(self, phenotypes: Phenotypes) -> torch.Tensor:
         """Agent embeddings of existing networks: the encoder's mean code under ``group`` (to seed a search)."""
         with torch.no_grad():
-            mu, _ = self.vae.encode(self._direct.encode(phenotypes).float().cpu(), self.group - 1)
+            flat = torch.cat([phenotypes.tensors[n].reshape(len(phenotypes), -1) for n in self._shapes], dim=1)
+            mu, _ = self.vae.encode(flat.float().cpu(), self.group - 1)
         return mu
 
     def initial_genotype(self, generator: torch.Generator) -> torch.Tensor:

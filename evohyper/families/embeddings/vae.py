@@ -67,8 +67,14 @@ class ConditionalVAE(torch.nn.Module):
         self.mean.copy_(weights.mean(dim=0))
         self.std.copy_(torch.where(std > 1e-8, std, torch.ones_like(std)))
 
-    def condition(self, group: torch.Tensor, n: int) -> torch.Tensor:
-        """One-hot rows ``[n, groups]`` of a group index (a scalar is broadcast to all n rows)."""
+    def condition(self, group: torch.Tensor | int, n: int) -> torch.Tensor:
+        """Condition rows ``[n, groups]``: one-hot rows of group indices ``[n]`` (a scalar index is broadcast to all
+        n rows), or a float tensor ``[n, groups]`` used as it is (a mixture of groups, e.g. along an
+        interpolation between agents of two groups)."""
+        if isinstance(group, torch.Tensor) and group.is_floating_point():
+            if group.shape != (n, self.groups):
+                raise ValueError(f"a soft condition must be [{n}, {self.groups}], got {tuple(group.shape)}")
+            return group.to(self.mean)
         g = torch.as_tensor(group, dtype=torch.long, device=self.mean.device)
         g = g.expand(n) if g.dim() == 0 else g
         return torch.nn.functional.one_hot(g, self.groups).to(self.mean.dtype)
@@ -129,7 +135,8 @@ def train_vae(weights: torch.Tensor, groups: torch.Tensor, *, latent: int = 8, h
             opt.zero_grad()
             loss.backward()
             opt.step()
-            totals += torch.tensor([float(loss.detach()), float(recon.detach()), float(kl.detach())], dtype=torch.float64) * len(idx)
+            step = [float(loss.detach()), float(recon.detach()), float(kl.detach())]
+            totals += torch.tensor(step, dtype=torch.float64) * len(idx)
             n += len(idx)
         row = {"epoch": epoch, **dict(zip(("loss", "recon", "kl"), (totals / n).tolist())),
                "seconds": time.perf_counter() - start}
