@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import copy
 import typing
+from pathlib import Path
 
 import pytest
+import torch
 
 from evohyper.config import ConfigError, validate
 from evohyper.config.build import COMPONENTS
@@ -26,6 +28,22 @@ GHN = {**DIGITS, "network": {"type": "conv"}, "decoder": {"name": "ghn", "nodes"
        "strategy": {"name": "nas_random", "popsize": 2}}
 CIRCUIT = {**SPHERE, "task": {"name": "circuit_design", "target_length": 4}, "decoder": {"name": "circuit"},
            "strategy": {"name": "circuit_ga", "popsize": 4}}
+
+
+
+def _agent_embedding_generator() -> str:
+    """A tiny trained generator file for the ``agent_embedding`` decoder's base config (one epoch on noise)."""
+    import tempfile
+
+    from evohyper.api.phenotypes import MLPSpec
+    from evohyper.families.embeddings import network_of, save_generator, train_vae
+    target = MLPSpec([4, 2, 1])
+    vae, _ = train_vae(torch.randn(16, target.num_params, generator=torch.Generator().manual_seed(0)),
+                       torch.arange(4).repeat(4), latent=2, hidden=(4,), epochs=1, log=None)
+    path = Path(tempfile.mkdtemp(prefix="evohyper-bounds-")) / "generator.pt"
+    save_generator(vae, path, {"network": network_of(target)})
+    return str(path)
+
 
 #: (kind, name) -> the smallest config that uses that component
 BASES: dict[tuple[str, str], dict] = {
@@ -48,6 +66,8 @@ BASES: dict[tuple[str, str], dict] = {
                                                     "disc_hidden": 4, "samples": 2, "score_samples": 2}},
     ("decoder", "ghn"): GHN,
     ("decoder", "circuit"): CIRCUIT,
+    ("decoder", "agent_embedding"): {**CARTPOLE, "decoder": {"name": "agent_embedding",
+                                                             "generator": _agent_embedding_generator()}},
     ("strategy", "neat"): NEAT_XOR,
     ("strategy", "circuit_ga"): CIRCUIT,
     ("strategy", "gradient"): {**DIGITS, "strategy": {"name": "gradient", "steps_per_generation": 1}},
