@@ -10,7 +10,9 @@ Subclass it in a pytest module and name your strategy::
         genome_size = 10              # optional (None for strategies whose genotypes are not vectors)
 
 For genotypes other than vectors, override ``decoder_info`` (what the decoder would declare) and
-``fitness`` (a fitness of your genotypes, higher is better, that the strategy should improve).
+``fitness`` (a fitness of your genotypes, higher is better, that the strategy should improve). A strategy
+that ``consumes`` descriptors (quality diversity) also overrides ``task_info`` (the descriptors a task would
+declare) and ``descriptors`` (``[P, d]`` of a population).
 pytest collects ``TestMyES`` but never ``StrategyContract`` itself. Gradient strategies
 (``TrainingStrategy``) are trained by a backend, not told fitness of asked genotypes: they have their
 own tests.
@@ -31,6 +33,7 @@ import torch
 
 from evohyper.api.decoder import DecoderInfo
 from evohyper.api.strategy import Strategy, TrainingStrategy
+from evohyper.api.task import TaskInfo
 
 
 def validator_understands(hint: Any) -> bool:
@@ -96,9 +99,14 @@ class StrategyContract:
         """What the decoder would declare to the strategy (``Strategy.bind``)."""
         return DecoderInfo(genotype=self.strategy_class.genotype_kind, genome_size=self.genome_size)
 
+    def task_info(self) -> TaskInfo:
+        """What the task would declare to the strategy (``Strategy.bind_task``); default: one objective."""
+        return TaskInfo()
+
     def make_strategy(self, seed: int = 0, **options: Any) -> Strategy:
         strategy = self.strategy_class(self.genome_size, seed, **{**self.options, **options})
         strategy.bind(self.decoder_info())
+        strategy.bind_task(self.task_info())
         return strategy
 
     def state_scale(self, strategy: Strategy) -> float:
@@ -110,6 +118,19 @@ class StrategyContract:
         """Fitness ``[P]`` of a population (higher is better). Default, for vectors: a sphere with its
         maximum 0 at x = 0.5."""
         return -((torch.as_tensor(population).double() - 0.5) ** 2).sum(1)
+
+    def descriptors(self, population: Any) -> torch.Tensor | None:
+        """Behaviour descriptors ``[P, d]`` of a population, for a strategy that ``consumes`` them (default:
+        None, none)."""
+        return None
+
+    def tell(self, strategy: Strategy, population: Any, fitness: torch.Tensor) -> None:
+        """Tell ``strategy`` the fitness of ``population``, with its descriptors where the contract has them."""
+        descriptors = self.descriptors(population)
+        if descriptors is None:
+            strategy.tell(fitness)
+        else:
+            strategy.tell(fitness, descriptors=descriptors)
 
     def same(self, a: Any, b: Any) -> bool:
         """Are two asked populations identical? (tensors bit for bit, other genotypes by their JSON)."""
@@ -126,7 +147,7 @@ class StrategyContract:
         for _ in range(generations):
             population = strategy.ask()
             asked.append(population.clone() if isinstance(population, torch.Tensor) else population)
-            strategy.tell(self.fitness(population))
+            self.tell(strategy, population, self.fitness(population))
             if between is not None:
                 between()
         return asked
@@ -205,7 +226,7 @@ class StrategyContract:
         f[0] = float("nan")
         if len(f) > 1:
             f[1] = float("inf")
-        s.tell(f)
+        self.tell(s, population, f)
         s.ask()
         finite = f[torch.isfinite(f)]
         if len(finite):
@@ -230,8 +251,8 @@ class StrategyContract:
         assert resumed.generation == s.generation == 4 and resumed.best_fitness == s.best_fitness
         x, y = s.ask(), resumed.ask()
         assert self.same(x, y)
-        s.tell(self.fitness(x))
-        resumed.tell(self.fitness(y))
+        self.tell(s, x, self.fitness(x))
+        self.tell(resumed, y, self.fitness(y))
         assert self.same(s.ask(), resumed.ask())
 
     def test_state_size_does_not_grow_with_the_run(self) -> None:

@@ -80,7 +80,9 @@ class QualityDiversity(Strategy):
         """Read the descriptors' names and bounds (the archive's ranges unless ``archive.ranges`` is set)."""
         self._declared = tuple((float(d.low), float(d.high)) for d in info.descriptors) or None
         self._names = [d.name for d in info.descriptors] or None
-        self.archive_options.measure_ranges(self._declared)   # refuse a task without descriptors now
+        ranges = self.archive_options.measure_ranges(self._declared)   # refuse a task without descriptors now
+        if self.archive_options.type == "grid":
+            self.archive_options.grid_dims(len(ranges))                 # and a grid of the wrong dimension
 
     def _build(self, ranges: tuple[tuple[float, float], ...] | None = None,
                centroids: np.ndarray | None = None) -> None:
