@@ -149,6 +149,8 @@ def emitter_options(block: Any, defaults: dict[str, Any]) -> EmitterOptions:
     if count * batch > MAX_POPULATION:   # type: ignore[operator]
         _emitters.fail("batch_size", batch, f"count x batch_size <= {MAX_POPULATION:,} (individuals per ask)")
     out: dict[str, Any] = {"type": kind, "count": count, "batch_size": batch}
+    if kind == "es" and batch < 2:   # type: ignore[operator]
+        _emitters.fail("batch_size", batch, "an integer >= 2 for evolution-strategy emitters (CMA-ES's weights)")
     if kind == "es":
         restart = given.get("restart_rule", "no_improvement")
         if not (restart in RESTART_RULES or isinstance(restart, int) and not isinstance(restart, bool)
