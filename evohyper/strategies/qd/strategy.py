@@ -87,7 +87,7 @@ class QualityDiversity(Strategy):
     def _build(self, ranges: tuple[tuple[float, float], ...] | None = None,
                centroids: np.ndarray | None = None) -> None:
         """Build the pyribs scheduler (first ask, or a resume with the checkpoint's ranges and centroids)."""
-        from ribs.schedulers import Scheduler   # pyribs imports numba: seconds, so only once a run needs it
+        from ribs.schedulers import Scheduler  # pyribs imports numba: seconds, so only once a run needs it
 
         from evohyper.strategies.qd import archives
         from evohyper.strategies.qd.emitters import make_emitters
@@ -218,20 +218,33 @@ class QualityDiversity(Strategy):
 
 
 class MAPElites(QualityDiversity):
-    """MAP-Elites (pyribs): a grid archive filled by Gaussian mutation of random elites (iso_line: Iso+LineDD)."""
+    """MAP-Elites (pyribs): a grid archive filled by Gaussian mutation of random elites (iso_line: Iso+LineDD).
+
+    Options: those of ``QualityDiversity``; preset: ``emitters: {type: gaussian, sigma: 0.5}``.
+    """
 
     emitter_defaults: ClassVar[dict[str, Any]] = {"type": "gaussian", "sigma": 0.5}
 
 
 class CMAME(QualityDiversity):
-    """CMA-ME (pyribs): CMA-ES emitters that climb archive improvement (two-stage ranker), restart when stuck."""
+    """CMA-ME (pyribs): CMA-ES emitters that climb archive improvement (two-stage ranker), restart when stuck.
+
+    Options: those of ``QualityDiversity``; preset: ``emitters: {type: es, sigma0: 1.0, ranker: 2imp,
+    selection_rule: filter, restart_rule: no_improvement}`` (pyribs' emitter defaults).
+    """
 
     emitter_defaults: ClassVar[dict[str, Any]] = {"type": "es", "sigma0": 1.0, "ranker": "2imp",
                                                   "selection_rule": "filter", "restart_rule": "no_improvement"}
 
 
 class CMAMAE(QualityDiversity):
-    """CMA-MAE (pyribs): CMA-ME over a soft archive whose thresholds anneal; a result archive keeps the best."""
+    """CMA-MAE (pyribs): CMA-ME over a soft archive whose thresholds anneal; a result archive keeps the best.
+
+    Options: those of ``QualityDiversity``; preset: ``archive: {learning_rate: 0.01, threshold_min: 0.0}``,
+    ``emitters: {type: es, sigma0: 0.5, ranker: imp, selection_rule: mu, restart_rule: basic}``. Set
+    ``threshold_min`` at the bottom of the objectives worth keeping (the tutorial's 0 is for objectives in
+    [0, 100]): an objective below it never enters the soft archive (the result archive keeps it).
+    """
 
     # pyribs' CMA-MAE tutorial: archive learning rate 0.01 from threshold 0, "imp" ranker, "mu" selection,
     # "basic" restarts, sigma0 0.5 (its 15 emitters of batch 36 are left to the config: 5 x 30 here)
