@@ -201,6 +201,19 @@ class QualityDiversity(Strategy):
         objective = np.where(failed, low - 1.0 - abs(low) * 1e-6, objective)
         self._scheduler.tell(objective, measures, failed=failed)
 
+    def discard(self) -> None:
+        """Forget the last ask: pyribs' scheduler must be told every ask, so it is told the whole ask as
+        failed evaluations: no archive changes, and the emitters move on as after a generation that found
+        nothing (a CMA-ME emitter with ``restart_rule: no_improvement`` restarts)."""
+        if self._population is not None and self._scheduler is not None:
+            import warnings
+
+            n, archive = len(self._population), self._scheduler.archive
+            with warnings.catch_warnings():   # pyribs warns when an empty archive stays empty
+                warnings.simplefilter("ignore", UserWarning)
+                self._scheduler.tell(np.zeros(n), np.tile(archive.lower_bounds, (n, 1)), failed=np.ones(n, bool))
+        super().discard()
+
     # ---------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()

@@ -126,3 +126,16 @@ def test_a_batch_with_failed_rows_adds_what_pyribs_adds_of_the_others_and_ranks_
     again = QDGridArchive(solution_dim=3, dims=[5, 5], ranges=[(-1, 1), (-1, 1)], seed=0)
     with pytest.raises(ValueError, match="finite"):
         again.add(solution, objective, np.where(failed[:, None], np.nan, measures))
+
+
+def test_a_discarded_ask_leaves_the_archive_alone_and_the_strategy_askable():
+    s = CMAME(6, 0, archive={"dims": [10, 10]}, emitters={"count": 2, "batch_size": 6})
+    s.bind_task(info(6))
+    run(s, 2)
+    before = {k: v.copy() for k, v in s.archive.data().items()}
+    s.ask()
+    s.discard()
+    after = s.archive.data()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+    run(s, 1)
+    assert s.generation == 3
