@@ -1,7 +1,8 @@
 """pyribs' grid and CVT archives, taught to ignore an individual whose evaluation failed.
 
 pyribs refuses a batch in which any measure is NaN or infinite (``archive.add`` and every emitter's ``tell``
-raise), so one failed episode would end a run. evohyper's answer: such an individual changes no archive.
+raise), so one failed episode would end a run. evohyper's answer: such an individual (or one whose fitness was
+NaN/inf) changes no archive.
 The strategy hands pyribs' ``Scheduler.tell`` a ``failed`` mask as an extra per-solution field (pyribs passes
 extra fields on to ``archive.add`` and to every emitter's ``tell``), with finite stand-in measures for the
 failed rows; the archives here insert only the other rows (through pyribs' own ``add``) and report every failed

@@ -74,6 +74,7 @@ class QualityDiversity(Strategy):
         self._ranges: tuple[tuple[float, float], ...] | None = None
         self._centroids: np.ndarray | None = None
         self._scheduler: Any = None
+        self._fitness_failed: np.ndarray | None = None   # during a tell: the individuals whose fitness failed
 
     # ---------------------------------------------------------------- setup
     def bind_task(self, info: TaskInfo) -> None:
@@ -128,8 +129,8 @@ class QualityDiversity(Strategy):
         return list(self._names) if self._names else [f"descriptor_{i}" for i in range(d)]
 
     def metrics(self) -> dict[str, float]:
-        """The archive's QD score (objectives minus ``qd_score_offset``, summed), the same per cell, coverage,
-        number of elites and best objective (NaN while empty)."""
+        """The archive's (CMA-MAE: the result archive's) QD score (objectives minus ``qd_score_offset``,
+        summed), the same per cell, coverage, number of elites and best objective (NaN while empty)."""
         if self.archive is None:
             return {"qd_score": 0.0, "qd_score_norm": 0.0, "coverage": 0.0, "elites": 0.0, "archive_best": math.nan}
         stats = self.archive.stats
@@ -174,8 +175,14 @@ class QualityDiversity(Strategy):
     def tell(self, fitness: torch.Tensor, *, descriptors: torch.Tensor | None = None,
              objectives: torch.Tensor | None = None) -> None:
         """The base's tell, then the best genotype and fitness of the archive: the best of every individual
-        told whose descriptors were finite (one whose descriptors failed never enters the archive)."""
-        super().tell(fitness, descriptors=descriptors, objectives=objectives)
+        told whose evaluation succeeded. An individual whose fitness or any descriptor is NaN/inf failed: it
+        never enters an archive (the base would rank a NaN fitness last; in an archive "last" would still
+        fill an empty cell)."""
+        self._fitness_failed = ~np.isfinite(torch.as_tensor(fitness, dtype=torch.float64).reshape(-1).numpy())
+        try:
+            super().tell(fitness, descriptors=descriptors, objectives=objectives)
+        finally:
+            self._fitness_failed = None
         elite = self.archive.best_elite
         if elite is None:
             self.best_fitness, self.best_genotype = float("-inf"), None
@@ -191,6 +198,8 @@ class QualityDiversity(Strategy):
                              f"{archive.measure_dim}")
         objective = fitness.numpy()
         failed = ~np.isfinite(measures).all(axis=1)
+        if self._fitness_failed is not None:
+            failed |= self._fitness_failed
         if not failed.any():
             self._scheduler.tell(objective, measures)
             return

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from qd_sphere import info, run
+from qd_sphere import info, run, sphere_torch
 
 from evohyper.api.task import Descriptor, TaskInfo
 from evohyper.strategies.qd import CMAMAE, CMAME, MAPElites
@@ -102,6 +102,24 @@ def test_individuals_with_nan_or_inf_descriptors_leave_the_archives_alone(cls):
     assert not any(np.allclose(x[0].numpy(), sol) for sol in after["solution"])
     run(s, 2)                                       # and the emitters go on
     assert len(s.archive) >= len(before["index"])
+
+
+@pytest.mark.parametrize("cls", [MAPElites, CMAME, CMAMAE])
+def test_individuals_with_non_finite_fitness_leave_the_archives_alone(cls):
+    s = cls(6, 1, archive={"dims": [10, 10]}, emitters={"count": 2, "batch_size": 6})
+    s.bind_task(info(6))
+    x = s.ask()
+    f, d = sphere_torch(x)
+    f[:4] = torch.tensor([float("nan"), float("inf"), float("-inf"), float("nan")])
+    d[:4] = torch.tensor([[-15.0, -15.0], [-9.0, 9.0], [15.0, 15.0], [0.0, -15.0]])  # cells of their own
+    s.tell(f, descriptors=d)
+    stored = s.archive.data()
+    kept = torch.from_numpy(stored["solution"].astype(np.float32))
+    assert not any((kept == row).all(dim=1).any() for row in x[:4])
+    assert any((kept == row).all(dim=1).any() for row in x[4:])          # the comparison can see a kept one
+    assert not any(s.archive.retrieve_single(row.numpy())[0] for row in d[:4])   # their cells stay empty
+    assert np.isfinite(stored["objective"]).all()
+    assert s.best_fitness == float(f[4:].max())
 
 
 def test_a_batch_with_failed_rows_adds_what_pyribs_adds_of_the_others_and_ranks_the_failed_last():
