@@ -69,6 +69,8 @@ BASES: dict[tuple[str, str], dict] = {
     ("decoder", "agent_embedding"): {**CARTPOLE, "decoder": {"name": "agent_embedding",
                                                              "generator": _agent_embedding_generator()}},
     ("strategy", "neat"): NEAT_XOR,
+    **{("strategy", qd): {**SPHERE, "task": {"name": "sphere", "dim": 4, "descriptors": True},
+                          "strategy": {"name": qd}} for qd in ("map_elites", "cma_me", "cma_mae")},
     ("strategy", "circuit_ga"): CIRCUIT,
     ("strategy", "gradient"): {**DIGITS, "strategy": {"name": "gradient", "steps_per_generation": 1}},
     ("strategy", "nas_random"): GHN,
