@@ -1,0 +1,276 @@
+"""A batched cart with one or two poles (Wieland 1991), the neuroevolution benchmark's dynamics, in torch.
+
+Every environment of a batch ``[...]`` (typically ``[P, E]``: P policies x E episodes) steps at once, in
+float64. The state is ``(x, x_dot, theta_1, theta_1_dot[, theta_2, theta_2_dot])`` (metres, m/s, radians,
+rad/s; angles from the vertical, positive to the right).
+
+Equations of motion: Wieland's (1991) for N independent poles hinged on one cart, with hinge friction
+``mu_p`` and cart-track friction ``mu_c``, each pole ``i`` of mass ``m_i`` and half-length ``l_i``::
+
+    F~_i = m_i l_i theta_i_dot^2 sin(theta_i) + 3/4 m_i cos(theta_i) (mu_p theta_i_dot / (m_i l_i) + g sin(theta_i))
+    m~_i = m_i (1 - 3/4 cos^2(theta_i))
+    x_acc = (F - mu_c sgn(x_dot) + sum_i F~_i) / (M + sum_i m~_i)
+    theta_i_acc = -3/(4 l_i) (x_acc cos(theta_i) + g sin(theta_i) + mu_p theta_i_dot / (m_i l_i))
+
+with g = -9.8 (the sign convention of the sources). Integration: classical 4th-order Runge-Kutta with
+h = 0.01 s, two steps per action (one action holds its force for 0.02 s), as Gomez's code does (NEAT's
+``pole2`` experiment and Shark's ``DoublePole``, both derived from it). Sources and choices: the module
+docstring of ``evohyper_tasks.double_pole``.
+
+Two implementations of the same step, chosen by device: on the CPU one compiled numba kernel advances every
+live environment of the batch (a loop over environments inside machine code; torch's eager ops cost a
+few microseconds each, and one action is ~300 of them: 100,000 steps would take minutes); on other
+devices (or without numba) the same equations as batched torch ops. Tests hold both to an independent
+reference implementation.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+try:  # the CPU kernel; without numba every device uses the torch path
+    import numba
+except ImportError:  # pragma: no cover - numba is a dependency
+    numba = None
+
+GRAVITY = -9.8                 # m/s^2, the sources' sign convention
+CART_MASS = 1.0                # kg
+POLE_MASSES = (0.1, 0.01)      # kg: long pole, short pole
+HALF_LENGTHS = (0.5, 0.05)     # m: half of each pole's length
+HINGE_FRICTION = 0.000002      # mu_p
+CART_FRICTION = 0.0005         # mu_c
+FORCE_MAG = 10.0               # N at action +-1
+TAU = 0.01                     # s per Runge-Kutta step
+SUBSTEPS = 2                   # Runge-Kutta steps per action (0.02 s)
+TRACK_LIMIT = 2.4              # m
+FAILURE_ANGLES = {1: math.radians(12.0), 2: math.radians(36.0)}  # radians, by number of poles
+
+
+JIGGLE_WINDOW = 100           # steps in Gruau's damping sum
+
+
+class BatchedPoles:
+    """``poles`` (1 or 2) poles on a cart for a batch of environments: ``reset(states)``, ``step(actions)``.
+
+    An environment fails when ``|x| > 2.4`` or any ``|theta_i| >`` the failure angle after an action (a
+    non-finite state fails too); it is ``done`` once failed or after ``max_steps`` balanced steps, and a
+    done environment is frozen (its state no longer changes). ``balanced`` counts the steps after which an
+    environment was still within bounds (the failing step is not counted); ``forwards`` counts the actions
+    it took (the failing one included). ``jiggle=True`` keeps, per environment, the last
+    ``JIGGLE_WINDOW`` values of ``|x| + |x_dot| + |theta_1| + |theta_1_dot|`` after balanced steps (Gruau's
+    damping term; ``jiggle_sum()``).
+    """
+
+    def __init__(self, poles: int = 2, max_steps: int = 100_000, failure_angle: float | None = None,
+                 jiggle: bool = False, backend: str = "auto"):
+        if poles not in (1, 2):
+            raise ValueError(f"poles must be 1 or 2, got {poles}")
+        if max_steps < 1:
+            raise ValueError(f"max_steps must be >= 1, got {max_steps}")
+        if backend not in ("auto", "torch", "numba"):
+            raise ValueError(f"backend must be 'auto', 'torch' or 'numba', got {backend!r}")
+        if backend == "numba" and numba is None:
+            raise ValueError("backend 'numba' needs the numba package")
+        self.poles, self.max_steps, self.backend = int(poles), int(max_steps), backend
+        self.state_dim = 2 + 2 * self.poles
+        self.failure_angle = FAILURE_ANGLES[self.poles] if failure_angle is None else float(failure_angle)
+        self.keep_jiggle = bool(jiggle)
+        self._masses = np.array(POLE_MASSES[:self.poles], dtype=np.float64)
+        self._lengths = np.array(HALF_LENGTHS[:self.poles], dtype=np.float64)
+        self._set_constants(torch.device("cpu"))
+        self.state: torch.Tensor | None = None
+
+    # ------------------------------------------------------------------ dynamics (torch)
+    def _set_constants(self, device: torch.device) -> None:
+        m = torch.tensor(self._masses, dtype=torch.float64, device=device)
+        l_ = torch.tensor(self._lengths, dtype=torch.float64, device=device)
+        self._m, self._ml, self._mup_ml = m, m * l_, HINGE_FRICTION / (m * l_)
+        self._m075, self._l075 = 0.75 * m, -0.75 / l_
+
+    def derivatives(self, y: torch.Tensor, force: torch.Tensor) -> torch.Tensor:
+        """``dy/dt [..., D]`` of states ``y [..., D]`` under ``force [...]`` (newtons), Wieland's equations."""
+        x_dot = y[..., 1]
+        theta, theta_dot = y[..., 2::2], y[..., 3::2]                  # [..., N]
+        sin, cos = torch.sin(theta), torch.cos(theta)
+        g_sin = GRAVITY * sin
+        friction = self._mup_ml * theta_dot
+        eff_force = self._ml * theta_dot * theta_dot * sin + self._m075 * cos * (friction + g_sin)
+        eff_mass = self._m - self._m075 * cos * cos
+        x_acc = (force - CART_FRICTION * torch.sign(x_dot) + eff_force.sum(-1)) / (CART_MASS + eff_mass.sum(-1))
+        theta_acc = self._l075 * (x_acc.unsqueeze(-1) * cos + g_sin + friction)
+        poles = torch.stack((theta_dot, theta_acc), dim=-1).flatten(-2)  # [..., 2N]: (theta_dot, theta_acc)_i
+        return torch.cat((x_dot.unsqueeze(-1), x_acc.unsqueeze(-1), poles), dim=-1)
+
+    def integrate(self, y: torch.Tensor, force: torch.Tensor) -> torch.Tensor:
+        """The state one action (``SUBSTEPS`` Runge-Kutta steps of ``TAU``) after ``y`` under a constant force."""
+        h, half = TAU, TAU / 2
+        for _ in range(SUBSTEPS):
+            k1 = self.derivatives(y, force)
+            k2 = self.derivatives(torch.add(y, k1, alpha=half), force)
+            k3 = self.derivatives(torch.add(y, k2, alpha=half), force)
+            k4 = self.derivatives(torch.add(y, k3, alpha=h), force)
+            y = y + (h / 6.0) * (k1 + 2.0 * (k2 + k3) + k4)
+        return y
+
+    def out_of_bounds(self, y: torch.Tensor) -> torch.Tensor:
+        """``[...]`` True where the cart left the track or a pole passed the failure angle (or not finite)."""
+        inside = (y[..., 0].abs() <= TRACK_LIMIT) & (y[..., 2::2].abs() <= self.failure_angle).all(-1)
+        return ~inside
+
+    # ------------------------------------------------------------------ episodes
+    def reset(self, initial_states: torch.Tensor) -> torch.Tensor:
+        """Start every environment from ``initial_states [..., D]``; returns the float64 states."""
+        s = torch.as_tensor(initial_states)
+        if s.shape[-1:] != (self.state_dim,):
+            raise ValueError(f"initial states of {self.poles} pole(s) must have shape [..., {self.state_dim}], "
+                             f"got {tuple(s.shape)}")
+        self.state = s.to(torch.float64).clone(memory_format=torch.contiguous_format)
+        device = self.state.device
+        if self._m.device != device:
+            self._set_constants(device)
+        batch = s.shape[:-1]
+        self.failed = torch.zeros(batch, dtype=torch.bool, device=device)
+        self.done = torch.zeros(batch, dtype=torch.bool, device=device)
+        self.balanced = torch.zeros(batch, dtype=torch.int64, device=device)
+        self.forwards = torch.zeros(batch, dtype=torch.int64, device=device)
+        self.jiggle = torch.zeros((*batch, JIGGLE_WINDOW if self.keep_jiggle else 0), dtype=torch.float64,
+                                  device=device)
+        self.live = int(self.done.numel())
+        self.steps = 0
+        self._use_numba = numba is not None and device.type == "cpu" and self.backend != "torch"
+        if self._use_numba:
+            flat = self.done.numel()
+            self._np = (self.state.view(flat, self.state_dim).numpy(), self.done.view(flat).numpy(),
+                        self.failed.view(flat).numpy(), self.balanced.view(flat).numpy(),
+                        self.forwards.view(flat).numpy(), self.jiggle.view(flat, self.jiggle.shape[-1]).numpy())
+        return self.state
+
+    def step(self, actions: torch.Tensor) -> torch.Tensor:
+        """Apply ``actions [...]`` (clamped to [-1, 1]; force = 10 N x action) to every live environment;
+        returns the float64 states ``[..., D]``. ``live`` is then the number of environments not done."""
+        if self.state is None:
+            raise RuntimeError("call reset() before step()")
+        actions = torch.as_tensor(actions, device=self.state.device)
+        if actions.shape != self.done.shape:
+            raise ValueError(f"actions must have shape {tuple(self.done.shape)}, got {tuple(actions.shape)}")
+        if self._use_numba:
+            a = actions.detach().to(torch.float64).reshape(-1).contiguous().numpy()
+            self.live = int(_advance(*self._np[:1], a, *self._np[1:], self._masses, self._lengths,
+                                     self.failure_angle, self.max_steps))
+        else:
+            self._step_torch(actions)
+        self.steps += 1
+        return self.state
+
+    def _step_torch(self, actions: torch.Tensor) -> None:
+        alive = ~self.done
+        force = FORCE_MAG * actions.to(torch.float64).clamp(-1.0, 1.0)
+        new = self.integrate(self.state, force)
+        self.state.copy_(torch.where(alive.unsqueeze(-1), new, self.state))
+        ok = alive & ~self.out_of_bounds(new)
+        if self.keep_jiggle:
+            slot = (self.balanced % JIGGLE_WINDOW).unsqueeze(-1)
+            value = new[..., 0].abs() + new[..., 1].abs() + new[..., 2].abs() + new[..., 3].abs()
+            old = self.jiggle.gather(-1, slot).squeeze(-1)
+            self.jiggle.scatter_(-1, slot, torch.where(ok, value, old).unsqueeze(-1))
+        self.forwards += alive
+        self.balanced += ok
+        self.failed |= alive & ~ok
+        self.done.copy_(self.failed | (self.balanced >= self.max_steps))
+        self.live = int((~self.done).sum())
+
+    def jiggle_sum(self) -> torch.Tensor:
+        """``[...]``: the sum of ``|x| + |x_dot| + |theta_1| + |theta_1_dot|`` over the last ``JIGGLE_WINDOW``
+        balanced steps (over all balanced steps when fewer)."""
+        if not self.keep_jiggle:
+            raise RuntimeError("jiggle=True was not set")
+        return self.jiggle.sum(-1)
+
+
+# ---------------------------------------------------------------------- the CPU kernel
+def _kernel_source() -> tuple:  # pragma: no cover - compiled by numba
+    """The CPU kernel: the same equations and the same Runge-Kutta as the torch path, one environment at a
+    time inside machine code (``numba.njit``; cached on disk after the first compilation)."""
+
+    @numba.njit(cache=True)
+    def derivatives(y, force, masses, lengths, out):
+        n = masses.shape[0]
+        x_dot = y[1]
+        num = force - CART_FRICTION * np.sign(x_dot)
+        den = CART_MASS
+        for i in range(n):
+            th, thd = y[2 + 2 * i], y[3 + 2 * i]
+            m, l_ = masses[i], lengths[i]
+            s, c = np.sin(th), np.cos(th)
+            g_sin = GRAVITY * s
+            friction = (HINGE_FRICTION / (m * l_)) * thd
+            num += (m * l_) * thd * thd * s + (0.75 * m) * c * (friction + g_sin)
+            den += m - (0.75 * m) * c * c
+        x_acc = num / den
+        out[0] = x_dot
+        out[1] = x_acc
+        for i in range(n):
+            th, thd = y[2 + 2 * i], y[3 + 2 * i]
+            m, l_ = masses[i], lengths[i]
+            s, c = np.sin(th), np.cos(th)
+            friction = (HINGE_FRICTION / (m * l_)) * thd
+            out[2 + 2 * i] = thd
+            out[3 + 2 * i] = (-0.75 / l_) * (x_acc * c + GRAVITY * s + friction)
+
+    @numba.njit(cache=True)
+    def advance(state, actions, done, failed, balanced, forwards, jiggle, masses, lengths, failure_angle,
+                max_steps):
+        batch, dim = state.shape
+        window = jiggle.shape[1]
+        y, yt = np.empty(dim), np.empty(dim)
+        k1, k2, k3, k4 = np.empty(dim), np.empty(dim), np.empty(dim), np.empty(dim)
+        live = 0
+        for b in range(batch):
+            if done[b]:
+                continue
+            a = actions[b]
+            if a > 1.0:
+                a = 1.0
+            elif a < -1.0:
+                a = -1.0
+            force = FORCE_MAG * a
+            for j in range(dim):
+                y[j] = state[b, j]
+            for _ in range(SUBSTEPS):
+                derivatives(y, force, masses, lengths, k1)
+                for j in range(dim):
+                    yt[j] = y[j] + (TAU / 2) * k1[j]
+                derivatives(yt, force, masses, lengths, k2)
+                for j in range(dim):
+                    yt[j] = y[j] + (TAU / 2) * k2[j]
+                derivatives(yt, force, masses, lengths, k3)
+                for j in range(dim):
+                    yt[j] = y[j] + TAU * k3[j]
+                derivatives(yt, force, masses, lengths, k4)
+                for j in range(dim):
+                    y[j] = y[j] + (TAU / 6.0) * (k1[j] + 2.0 * (k2[j] + k3[j]) + k4[j])
+            for j in range(dim):
+                state[b, j] = y[j]
+            forwards[b] += 1
+            inside = abs(y[0]) <= TRACK_LIMIT
+            for i in range((dim - 2) // 2):
+                inside = inside and abs(y[2 + 2 * i]) <= failure_angle
+            if not inside:
+                failed[b] = True
+                done[b] = True
+                continue
+            if window > 0:
+                jiggle[b, balanced[b] % window] = abs(y[0]) + abs(y[1]) + abs(y[2]) + abs(y[3])
+            balanced[b] += 1
+            if balanced[b] >= max_steps:
+                done[b] = True
+            else:
+                live += 1
+        return live
+
+    return advance
+
+
+_advance = _kernel_source() if numba is not None else None
