@@ -119,7 +119,6 @@ class DoublePoleTask(Task):
                          "1,000 steps; the solve test's length is solve_steps)")
         self.stochastic = self.start == "random"
         self.device = torch.device("cpu")
-        self._scale: dict[torch.device, torch.Tensor] = {}
 
     # ------------------------------------------------------------------ spaces
     @property
@@ -150,30 +149,31 @@ class DoublePoleTask(Task):
         s[:, :4] = (2 * u - 1) * half
         return s
 
+    def observed(self) -> tuple[tuple[int, ...], tuple[float, ...]]:
+        """The state indices the policy sees and their scales (as the sources scale them)."""
+        scale = OBS_SCALE[:2] + OBS_SCALE[2:] * self.poles
+        index = tuple(range(self.state_dim)) if self.velocities else tuple(range(0, self.state_dim, 2))
+        return index, tuple(scale[i] for i in index)
+
     def observe(self, state: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        """The policy's inputs ``[..., obs_dim]`` from states ``[..., D]``, scaled as the sources scale them."""
-        scale = self._scale.get(state.device)
-        if scale is None:
-            scale = self._scale[state.device] = torch.tensor(OBS_SCALE[:2] + OBS_SCALE[2:] * self.poles,
-                                                             dtype=torch.float64, device=state.device)
-        obs = state / scale
-        if not self.velocities:
-            obs = obs[..., ::2]                                      # x, theta_1[, theta_2]
-        return obs.to(dtype)
+        """The policy's inputs ``[..., obs_dim]`` from states ``[..., D]``."""
+        index, scale = self.observed()
+        return (state[..., list(index)] / torch.tensor(scale, dtype=torch.float64, device=state.device)).to(dtype)
 
     # ------------------------------------------------------------------ rollouts
     def rollout(self, phenotypes: Phenotypes, starts: torch.Tensor, max_steps: int,
                 jiggle: bool = False) -> BatchedPoles:
         """Run every individual from every start ``[E, D]`` (``[P, E, D]`` environments) until all are done."""
         P, device = len(phenotypes), phenotypes.device
-        env = BatchedPoles(self.poles, max_steps, jiggle=jiggle)
-        state = env.reset(starts.to(device).expand(P, *starts.shape))
+        index, scale = self.observed()
+        env = BatchedPoles(self.poles, max_steps, jiggle=jiggle, observe=index, obs_scale=scale,
+                           obs_dtype=phenotypes.dtype)
+        env.reset(starts.to(device).expand(P, *starts.shape))
         phenotypes.reset_state()                                     # recurrent policies start at rest
         for _ in range(max_steps):  # a loop over time steps; every environment steps at once
             if env.live == 0:
                 break
-            out = phenotypes.forward(self.observe(state, phenotypes.dtype))
-            state = env.step(out[..., 0])
+            env.step(phenotypes.forward(env.obs)[..., 0])
         return env
 
     def generalisation(self, phenotypes: Phenotypes) -> torch.Tensor:

@@ -64,7 +64,8 @@ class BatchedPoles:
     """
 
     def __init__(self, poles: int = 2, max_steps: int = 100_000, failure_angle: float | None = None,
-                 jiggle: bool = False, backend: str = "auto"):
+                 jiggle: bool = False, backend: str = "auto", observe: tuple[int, ...] | None = None,
+                 obs_scale: tuple[float, ...] | None = None, obs_dtype: torch.dtype = torch.float32):
         if poles not in (1, 2):
             raise ValueError(f"poles must be 1 or 2, got {poles}")
         if max_steps < 1:
@@ -77,6 +78,13 @@ class BatchedPoles:
         self.state_dim = 2 + 2 * self.poles
         self.failure_angle = FAILURE_ANGLES[self.poles] if failure_angle is None else float(failure_angle)
         self.keep_jiggle = bool(jiggle)
+        self.obs_index = tuple(range(self.state_dim)) if observe is None else tuple(int(i) for i in observe)
+        self.obs_scale = (1.0,) * len(self.obs_index) if obs_scale is None else tuple(float(v) for v in obs_scale)
+        if len(self.obs_scale) != len(self.obs_index) or not all(0 <= i < self.state_dim for i in self.obs_index):
+            raise ValueError(f"observe {observe!r} / obs_scale {obs_scale!r}: one scale per state index "
+                             f"in [0, {self.state_dim})")
+        self.obs_dtype = obs_dtype
+        self._np_obs = (np.array(self.obs_index, dtype=np.int64), np.array(self.obs_scale, dtype=np.float64))
         self._masses = np.array(POLE_MASSES[:self.poles], dtype=np.float64)
         self._lengths = np.array(HALF_LENGTHS[:self.poles], dtype=np.float64)
         self._set_constants(torch.device("cpu"))
@@ -137,28 +145,40 @@ class BatchedPoles:
         self.forwards = torch.zeros(batch, dtype=torch.int64, device=device)
         self.jiggle = torch.zeros((*batch, JIGGLE_WINDOW if self.keep_jiggle else 0), dtype=torch.float64,
                                   device=device)
+        self._index = torch.tensor(self.obs_index, dtype=torch.int64, device=device)
+        self._scale = torch.tensor(self.obs_scale, dtype=torch.float64, device=device)
+        self.obs = self.observation(self.state).contiguous()
         self.live = int(self.done.numel())
         self.steps = 0
         self._use_numba = numba is not None and device.type == "cpu" and self.backend != "torch"
         if self._use_numba:
             flat = self.done.numel()
-            self._np = (self.state.view(flat, self.state_dim).numpy(), self.done.view(flat).numpy(),
-                        self.failed.view(flat).numpy(), self.balanced.view(flat).numpy(),
-                        self.forwards.view(flat).numpy(), self.jiggle.view(flat, self.jiggle.shape[-1]).numpy())
+            self._np = (self.done.view(flat).numpy(), self.failed.view(flat).numpy(),
+                        self.balanced.view(flat).numpy(), self.forwards.view(flat).numpy(),
+                        self.jiggle.view(flat, self.jiggle.shape[-1]).numpy(),
+                        self.obs.view(flat, len(self.obs_index)).numpy(), *self._np_obs)
+            self._np_state = self.state.view(flat, self.state_dim).numpy()
         return self.state
+
+    def observation(self, state: torch.Tensor) -> torch.Tensor:
+        """``state[..., observe] / obs_scale`` in ``obs_dtype``: what the policy sees."""
+        return (state.index_select(-1, self._index) / self._scale).to(self.obs_dtype)
 
     def step(self, actions: torch.Tensor) -> torch.Tensor:
         """Apply ``actions [...]`` (clamped to [-1, 1]; force = 10 N x action) to every live environment;
-        returns the float64 states ``[..., D]``. ``live`` is then the number of environments not done."""
+        returns the float64 states ``[..., D]``. ``live`` is then the number of environments not done and
+        ``obs`` the observations of the new states."""
         if self.state is None:
             raise RuntimeError("call reset() before step()")
         actions = torch.as_tensor(actions, device=self.state.device)
         if actions.shape != self.done.shape:
             raise ValueError(f"actions must have shape {tuple(self.done.shape)}, got {tuple(actions.shape)}")
         if self._use_numba:
-            a = actions.detach().to(torch.float64).reshape(-1).contiguous().numpy()
-            self.live = int(_advance(*self._np[:1], a, *self._np[1:], self._masses, self._lengths,
-                                     self.failure_angle, self.max_steps))
+            a = actions.detach().reshape(-1)
+            if a.dtype not in (torch.float32, torch.float64):
+                a = a.to(torch.float64)
+            self.live = int(_advance(self._np_state, a.contiguous().numpy(), *self._np, self._masses,
+                                     self._lengths, self.failure_angle, self.max_steps))
         else:
             self._step_torch(actions)
         self.steps += 1
@@ -179,6 +199,7 @@ class BatchedPoles:
         self.balanced += ok
         self.failed |= alive & ~ok
         self.done.copy_(self.failed | (self.balanced >= self.max_steps))
+        self.obs.copy_(self.observation(self.state))
         self.live = int((~self.done).sum())
 
     def jiggle_sum(self) -> torch.Tensor:
@@ -190,47 +211,43 @@ class BatchedPoles:
 
 
 # ---------------------------------------------------------------------- the CPU kernel
-def _kernel_source() -> tuple:  # pragma: no cover - compiled by numba
+def _kernel() -> object:  # pragma: no cover - compiled by numba
     """The CPU kernel: the same equations and the same Runge-Kutta as the torch path, one environment at a
-    time inside machine code (``numba.njit``; cached on disk after the first compilation)."""
+    time inside machine code (``numba.njit``; cached on disk after the first compilation). It also writes
+    each environment's observation (``state[obs_index] / obs_scale``) for the next policy forward."""
 
     @numba.njit(cache=True)
-    def derivatives(y, force, masses, lengths, out):
+    def derivatives(y, force, masses, lengths, sin, cos, out):
         n = masses.shape[0]
-        x_dot = y[1]
-        num = force - CART_FRICTION * np.sign(x_dot)
+        num = force - CART_FRICTION * np.sign(y[1])
         den = CART_MASS
         for i in range(n):
-            th, thd = y[2 + 2 * i], y[3 + 2 * i]
-            m, l_ = masses[i], lengths[i]
-            s, c = np.sin(th), np.cos(th)
-            g_sin = GRAVITY * s
-            friction = (HINGE_FRICTION / (m * l_)) * thd
-            num += (m * l_) * thd * thd * s + (0.75 * m) * c * (friction + g_sin)
+            thd, m, l_ = y[3 + 2 * i], masses[i], lengths[i]
+            s, c = np.sin(y[2 + 2 * i]), np.cos(y[2 + 2 * i])
+            sin[i], cos[i] = s, c
+            num += (m * l_) * thd * thd * s + (0.75 * m) * c * ((HINGE_FRICTION / (m * l_)) * thd + GRAVITY * s)
             den += m - (0.75 * m) * c * c
         x_acc = num / den
-        out[0] = x_dot
+        out[0] = y[1]
         out[1] = x_acc
         for i in range(n):
-            th, thd = y[2 + 2 * i], y[3 + 2 * i]
-            m, l_ = masses[i], lengths[i]
-            s, c = np.sin(th), np.cos(th)
-            friction = (HINGE_FRICTION / (m * l_)) * thd
+            thd, m, l_ = y[3 + 2 * i], masses[i], lengths[i]
             out[2 + 2 * i] = thd
-            out[3 + 2 * i] = (-0.75 / l_) * (x_acc * c + GRAVITY * s + friction)
+            out[3 + 2 * i] = (-0.75 / l_) * (x_acc * cos[i] + GRAVITY * sin[i] + (HINGE_FRICTION / (m * l_)) * thd)
 
     @numba.njit(cache=True)
-    def advance(state, actions, done, failed, balanced, forwards, jiggle, masses, lengths, failure_angle,
-                max_steps):
+    def advance(state, actions, done, failed, balanced, forwards, jiggle, obs, obs_index, obs_scale, masses,
+                lengths, failure_angle, max_steps):
         batch, dim = state.shape
         window = jiggle.shape[1]
         y, yt = np.empty(dim), np.empty(dim)
         k1, k2, k3, k4 = np.empty(dim), np.empty(dim), np.empty(dim), np.empty(dim)
+        sin, cos = np.empty(masses.shape[0]), np.empty(masses.shape[0])
         live = 0
         for b in range(batch):
             if done[b]:
                 continue
-            a = actions[b]
+            a = np.float64(actions[b])
             if a > 1.0:
                 a = 1.0
             elif a < -1.0:
@@ -239,20 +256,22 @@ def _kernel_source() -> tuple:  # pragma: no cover - compiled by numba
             for j in range(dim):
                 y[j] = state[b, j]
             for _ in range(SUBSTEPS):
-                derivatives(y, force, masses, lengths, k1)
+                derivatives(y, force, masses, lengths, sin, cos, k1)
                 for j in range(dim):
                     yt[j] = y[j] + (TAU / 2) * k1[j]
-                derivatives(yt, force, masses, lengths, k2)
+                derivatives(yt, force, masses, lengths, sin, cos, k2)
                 for j in range(dim):
                     yt[j] = y[j] + (TAU / 2) * k2[j]
-                derivatives(yt, force, masses, lengths, k3)
+                derivatives(yt, force, masses, lengths, sin, cos, k3)
                 for j in range(dim):
                     yt[j] = y[j] + TAU * k3[j]
-                derivatives(yt, force, masses, lengths, k4)
+                derivatives(yt, force, masses, lengths, sin, cos, k4)
                 for j in range(dim):
                     y[j] = y[j] + (TAU / 6.0) * (k1[j] + 2.0 * (k2[j] + k3[j]) + k4[j])
             for j in range(dim):
                 state[b, j] = y[j]
+            for j in range(obs_index.shape[0]):
+                obs[b, j] = y[obs_index[j]] / obs_scale[j]
             forwards[b] += 1
             inside = abs(y[0]) <= TRACK_LIMIT
             for i in range((dim - 2) // 2):
@@ -273,4 +292,4 @@ def _kernel_source() -> tuple:  # pragma: no cover - compiled by numba
     return advance
 
 
-_advance = _kernel_source() if numba is not None else None
+_advance = _kernel() if numba is not None else None

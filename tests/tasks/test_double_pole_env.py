@@ -162,7 +162,7 @@ def test_frictionless_unforced_motion_keeps_energy_and_momentum(poles, monkeypat
     env._set_constants(torch.device("cpu"))
 
     def invariants(s):
-        x, xd = s[0], s[1]
+        xd = s[1]
         kinetic, potential, momentum = 0.5 * 1.0 * xd ** 2, 0.0, 1.0 * xd
         for i in range(poles):
             th, thd, m, l_ = s[2 + 2 * i], s[3 + 2 * i], MASSES[i], HALF[i]
