@@ -47,7 +47,7 @@ Sources of each constant and rule (where they disagree, the choice and why):
 """
 # No `from __future__ import annotations`: constructor annotations stay real types for the validator.
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import torch
 
@@ -102,8 +102,9 @@ class DoublePoleTask(Task):
     network_keys: ClassVar[tuple[str, ...]] = NETWORK_KEYS
     default_hidden: ClassVar[tuple[int, ...]] = (5,)
 
-    def __init__(self, poles: int = 2, velocities: bool = True, max_steps: int = 100_000, fitness: str = "steps",
-                 episodes: int = 1, start: str = "standard", solve_steps: int = 100_000,
+    def __init__(self, poles: Literal[1, 2] = 2, velocities: bool = True, max_steps: int = 100_000,
+                 fitness: Literal["steps", "damping"] = "steps", episodes: int = 1,
+                 start: Literal["standard", "random"] = "standard", solve_steps: int = 100_000,
                  start_angle: float | None = None) -> None:
         self.poles = _checks.one_of("poles", poles, (1, 2))
         self.velocities = _checks.boolean("velocities", velocities)
