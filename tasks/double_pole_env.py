@@ -46,9 +46,7 @@ TAU = 0.01                     # s per Runge-Kutta step
 SUBSTEPS = 2                   # Runge-Kutta steps per action (0.02 s)
 TRACK_LIMIT = 2.4              # m
 FAILURE_ANGLES = {1: math.radians(12.0), 2: math.radians(36.0)}  # radians, by number of poles
-
-
-JIGGLE_WINDOW = 100           # steps in Gruau's damping sum
+JIGGLE_WINDOW = 100            # steps in Gruau's damping sum
 
 
 class BatchedPoles:
@@ -174,9 +172,7 @@ class BatchedPoles:
         if actions.shape != self.done.shape:
             raise ValueError(f"actions must have shape {tuple(self.done.shape)}, got {tuple(actions.shape)}")
         if self._use_numba:
-            a = actions.detach().reshape(-1)
-            if a.dtype not in (torch.float32, torch.float64):
-                a = a.to(torch.float64)
+            a = actions.detach().reshape(-1).to(torch.float64)
             self.live = int(_advance(self._np_state, a.contiguous().numpy(), *self._np, self._masses,
                                      self._lengths, self.failure_angle, self.max_steps))
         else:
@@ -211,85 +207,83 @@ class BatchedPoles:
 
 
 # ---------------------------------------------------------------------- the CPU kernel
-def _kernel() -> object:  # pragma: no cover - compiled by numba
-    """The CPU kernel: the same equations and the same Runge-Kutta as the torch path, one environment at a
-    time inside machine code (``numba.njit``; cached on disk after the first compilation). It also writes
-    each environment's observation (``state[obs_index] / obs_scale``) for the next policy forward."""
+# The CPU kernel: the same equations and the same Runge-Kutta as the torch path, one environment at a time
+# inside machine code (``numba.njit``, compiled at the first call and cached on disk in __pycache__). It also
+# writes each environment's observation (``state[obs_index] / obs_scale``) for the next policy forward.
+def _derivatives(y, force, masses, lengths, sin, cos, out):
+    n = masses.shape[0]
+    num = force - CART_FRICTION * np.sign(y[1])
+    den = CART_MASS
+    for i in range(n):
+        thd, m, l_ = y[3 + 2 * i], masses[i], lengths[i]
+        s, c = np.sin(y[2 + 2 * i]), np.cos(y[2 + 2 * i])
+        sin[i], cos[i] = s, c
+        num += (m * l_) * thd * thd * s + (0.75 * m) * c * ((HINGE_FRICTION / (m * l_)) * thd + GRAVITY * s)
+        den += m - (0.75 * m) * c * c
+    x_acc = num / den
+    out[0] = y[1]
+    out[1] = x_acc
+    for i in range(n):
+        thd, m, l_ = y[3 + 2 * i], masses[i], lengths[i]
+        out[2 + 2 * i] = thd
+        out[3 + 2 * i] = (-0.75 / l_) * (x_acc * cos[i] + GRAVITY * sin[i] + (HINGE_FRICTION / (m * l_)) * thd)
 
-    @numba.njit(cache=True)
-    def derivatives(y, force, masses, lengths, sin, cos, out):
-        n = masses.shape[0]
-        num = force - CART_FRICTION * np.sign(y[1])
-        den = CART_MASS
-        for i in range(n):
-            thd, m, l_ = y[3 + 2 * i], masses[i], lengths[i]
-            s, c = np.sin(y[2 + 2 * i]), np.cos(y[2 + 2 * i])
-            sin[i], cos[i] = s, c
-            num += (m * l_) * thd * thd * s + (0.75 * m) * c * ((HINGE_FRICTION / (m * l_)) * thd + GRAVITY * s)
-            den += m - (0.75 * m) * c * c
-        x_acc = num / den
-        out[0] = y[1]
-        out[1] = x_acc
-        for i in range(n):
-            thd, m, l_ = y[3 + 2 * i], masses[i], lengths[i]
-            out[2 + 2 * i] = thd
-            out[3 + 2 * i] = (-0.75 / l_) * (x_acc * cos[i] + GRAVITY * sin[i] + (HINGE_FRICTION / (m * l_)) * thd)
-
-    @numba.njit(cache=True)
-    def advance(state, actions, done, failed, balanced, forwards, jiggle, obs, obs_index, obs_scale, masses,
-                lengths, failure_angle, max_steps):
-        batch, dim = state.shape
-        window = jiggle.shape[1]
-        y, yt = np.empty(dim), np.empty(dim)
-        k1, k2, k3, k4 = np.empty(dim), np.empty(dim), np.empty(dim), np.empty(dim)
-        sin, cos = np.empty(masses.shape[0]), np.empty(masses.shape[0])
-        live = 0
-        for b in range(batch):
-            if done[b]:
-                continue
-            a = np.float64(actions[b])
-            if a > 1.0:
-                a = 1.0
-            elif a < -1.0:
-                a = -1.0
-            force = FORCE_MAG * a
+def _advance_py(state, actions, done, failed, balanced, forwards, jiggle, obs, obs_index, obs_scale, masses,
+            lengths, failure_angle, max_steps):
+    batch, dim = state.shape
+    window = jiggle.shape[1]
+    y, yt = np.empty(dim), np.empty(dim)
+    k1, k2, k3, k4 = np.empty(dim), np.empty(dim), np.empty(dim), np.empty(dim)
+    sin, cos = np.empty(masses.shape[0]), np.empty(masses.shape[0])
+    live = 0
+    for b in range(batch):
+        if done[b]:
+            continue
+        a = np.float64(actions[b])
+        if a > 1.0:
+            a = 1.0
+        elif a < -1.0:
+            a = -1.0
+        force = FORCE_MAG * a
+        for j in range(dim):
+            y[j] = state[b, j]
+        for _ in range(SUBSTEPS):
+            _derivatives(y, force, masses, lengths, sin, cos, k1)
             for j in range(dim):
-                y[j] = state[b, j]
-            for _ in range(SUBSTEPS):
-                derivatives(y, force, masses, lengths, sin, cos, k1)
-                for j in range(dim):
-                    yt[j] = y[j] + (TAU / 2) * k1[j]
-                derivatives(yt, force, masses, lengths, sin, cos, k2)
-                for j in range(dim):
-                    yt[j] = y[j] + (TAU / 2) * k2[j]
-                derivatives(yt, force, masses, lengths, sin, cos, k3)
-                for j in range(dim):
-                    yt[j] = y[j] + TAU * k3[j]
-                derivatives(yt, force, masses, lengths, sin, cos, k4)
-                for j in range(dim):
-                    y[j] = y[j] + (TAU / 6.0) * (k1[j] + 2.0 * (k2[j] + k3[j]) + k4[j])
+                yt[j] = y[j] + (TAU / 2) * k1[j]
+            _derivatives(yt, force, masses, lengths, sin, cos, k2)
             for j in range(dim):
-                state[b, j] = y[j]
-            for j in range(obs_index.shape[0]):
-                obs[b, j] = y[obs_index[j]] / obs_scale[j]
-            forwards[b] += 1
-            inside = abs(y[0]) <= TRACK_LIMIT
-            for i in range((dim - 2) // 2):
-                inside = inside and abs(y[2 + 2 * i]) <= failure_angle
-            if not inside:
-                failed[b] = True
-                done[b] = True
-                continue
-            if window > 0:
-                jiggle[b, balanced[b] % window] = abs(y[0]) + abs(y[1]) + abs(y[2]) + abs(y[3])
-            balanced[b] += 1
-            if balanced[b] >= max_steps:
-                done[b] = True
-            else:
-                live += 1
-        return live
+                yt[j] = y[j] + (TAU / 2) * k2[j]
+            _derivatives(yt, force, masses, lengths, sin, cos, k3)
+            for j in range(dim):
+                yt[j] = y[j] + TAU * k3[j]
+            _derivatives(yt, force, masses, lengths, sin, cos, k4)
+            for j in range(dim):
+                y[j] = y[j] + (TAU / 6.0) * (k1[j] + 2.0 * (k2[j] + k3[j]) + k4[j])
+        for j in range(dim):
+            state[b, j] = y[j]
+        for j in range(obs_index.shape[0]):
+            obs[b, j] = y[obs_index[j]] / obs_scale[j]
+        forwards[b] += 1
+        inside = abs(y[0]) <= TRACK_LIMIT
+        for i in range((dim - 2) // 2):
+            inside = inside and abs(y[2 + 2 * i]) <= failure_angle
+        if not inside:
+            failed[b] = True
+            done[b] = True
+            continue
+        if window > 0:
+            jiggle[b, balanced[b] % window] = abs(y[0]) + abs(y[1]) + abs(y[2]) + abs(y[3])
+        balanced[b] += 1
+        if balanced[b] >= max_steps:
+            done[b] = True
+        else:
+            live += 1
+    return live
 
-    return advance
 
-
-_advance = _kernel() if numba is not None else None
+if numba is not None:
+    _derivatives = numba.njit(cache=True)(_derivatives)
+    _advance = numba.njit(cache=True)(_advance_py)
+else:  # pragma: no cover - numba is a dependency
+    _advance = None

@@ -195,3 +195,21 @@ def test_cmaes_run_improves_over_its_first_generation(tmp_path):
     result = search.run()
     first = search.history[0].best
     assert result.best_fitness > first, (first, result.best_fitness)
+
+
+def test_the_torch_path_scores_as_the_cpu_kernel(monkeypatch):
+    """Other devices (and a machine without numba) use the torch path: the same scores and metrics."""
+    import evohyper_tasks.double_pole_env as env_module
+    from evohyper.decoders.direct import DirectDecoder
+
+    task = DoublePoleTask(velocities=False, fitness="damping", solve_steps=1500)
+    spec = task.target({"hidden": [4], "recurrent": True})
+    g = torch.Generator().manual_seed(3)
+    ph = DirectDecoder(spec).decode(torch.randn(6, spec.num_params, generator=g))
+    kernel = task.evaluate(ph, seed=0)
+    monkeypatch.setattr(env_module, "numba", None)
+    torch_path = task.evaluate(ph, seed=0)
+    assert torch.allclose(kernel.fitness, torch_path.fitness, rtol=1e-6)
+    for name, value in kernel.metrics.items():
+        assert torch.allclose(value, torch_path.metrics[name], equal_nan=True), name
+    assert kernel.env_steps == torch_path.env_steps
