@@ -50,8 +50,8 @@ def test_grid_has_gruaus_625_start_states():
 def test_lqr_controller_solves_the_markovian_double_pole():
     task = DoublePoleTask()
     result = task.evaluate(linear_policies([LQR[2], [0.0] * 6]), seed=0)
-    assert result.fitness.tolist() == [[100_000.0], [pytest.approx(result.fitness[1, 0].item())]]
-    assert result.fitness[0, 0] == 100_000 and result.fitness[1, 0] < 50       # zero push falls at once
+    assert result.fitness.shape == (2, 1) and result.fitness[0, 0] == 100_000
+    assert result.fitness[1, 0] < 50                                       # zero push falls at once
     assert result.metrics["solved"].tolist() == [1.0, 0.0]
     assert result.metrics["balanced_steps"].tolist() == result.fitness[:, 0].tolist()
     # one forward per live step, the failing step included
