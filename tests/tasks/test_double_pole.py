@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from evohyper.api.phenotypes import MLPSpec
+from evohyper.api.recurrent import ElmanSpec
 from evohyper.config import apply_overrides, load_raw, validate
 from evohyper.engine.runner import build_search, new_run_dir
 from evohyper.testing import TaskContract
@@ -124,6 +125,33 @@ def test_damping_evaluation_tests_only_the_1000_step_individuals():
     assert result.fitness[0, 0].item() > 0.1                             # lasted 1,000 steps, plus damping
     # the extra tests are counted: 1,000 + 3,000 + the grid's live steps, plus the zero policy's few
     assert result.env_steps > DAMPING_STEPS + 3000 + 625 * 10
+
+
+def finite_difference_elman(s=0.1):
+    """A hand-made Elman controller for the double pole without velocities: hidden units 0-2 hold s x the
+    three inputs, units 3-5 their change since the last step (s (o_t - o_{t-1}), through the recurrent
+    weights), the output applies the LQR gains to the positions and the estimated velocities."""
+    k, scale = LQR[2], (4.8, 0.52, 0.52)
+    w0, u0, w1 = torch.zeros(3, 6), torch.zeros(6, 6), torch.zeros(6, 1)
+    for i in range(3):
+        w0[i, i] = w0[i, 3 + i] = s
+        u0[i, 3 + i] = -1.0
+        w1[i, 0] = -k[2 * i] * scale[i] / s
+        w1[3 + i, 0] = -k[2 * i + 1] * scale[i] / (0.02 * s)
+    spec = ElmanSpec([3, 6, 1], output_activation="identity")
+    return spec.build({"w0": w0[None], "u0": u0[None], "b0": torch.zeros(1, 6), "w1": w1[None],
+                       "b1": torch.zeros(1, 1)})
+
+
+def test_a_recurrent_controller_solves_the_non_markovian_damping_benchmark():
+    """``solved`` = 1 is reachable without velocities: the finite-difference Elman controller lasts the
+    1,000-step damping episode, the solve test and more than 200 of the 625 generalisation starts."""
+    task = DoublePoleTask(velocities=False, fitness="damping", solve_steps=5000)
+    result = task.evaluate(finite_difference_elman(), seed=0)
+    assert result.metrics["balanced_steps"].tolist() == [1000.0]
+    assert result.metrics["solved"].tolist() == [1.0]
+    assert 200 <= result.metrics["generalisation"].item() <= 625
+    assert result.fitness[0, 0] > 1.0                       # a steady cart: 0.9 x 0.75 / J with J small
 
 
 def test_random_starts_are_common_random_numbers_and_standard_is_deterministic():
