@@ -55,6 +55,7 @@ BASES: dict[tuple[str, str], dict] = {
     ("task", "xor"): NEAT_XOR,
     ("task", "visual-discrimination"): {**NEAT_XOR, "task": {"name": "visual-discrimination", "resolution": 11}},
     ("task", "circuit_design"): CIRCUIT,
+    ("task", "double_pole"): {**CARTPOLE, "task": {"name": "double_pole", "max_steps": 20, "solve_steps": 20}},
     ("decoder", "direct"): SPHERE,
     ("decoder", "dct"): {**CARTPOLE, "decoder": {"name": "dct"}},
     ("decoder", "neat"): NEAT_XOR,
