@@ -46,6 +46,12 @@ def _at(run: dict, evaluations: int) -> float:
     return float(run["hypervolume"][i]) if i >= 0 else float("nan")
 
 
+def _span(runs: list[dict], column: int, pick) -> str:
+    """``pick`` (min or max) of one objective over each seed's front, as "a-b over seeds"."""
+    values = [pick(f[column] for f in r["front"]) for r in runs]
+    return f"{min(values):.3g} to {max(values):.3g} over seeds"
+
+
 def plot(arms: dict[str, list[dict]], nothing: list[float], reference: list[float], path_hv: Path,
          path_fronts: Path) -> None:
     import matplotlib
@@ -89,13 +95,13 @@ def plot(arms: dict[str, list[dict]], nothing: list[float], reference: list[floa
 
 
 def _table(arms: dict[str, list[dict]]) -> list[str]:
-    lines = ["| arm | seeds | evaluations | final hypervolume (mean ± std) | per seed | front size (mean) | "
+    lines = ["| arm | seeds | evaluations | final hypervolume (mean ± std) | per seed | front size (distinct points, mean) | "
              "best return on the front (mean) | wall-clock per run (s, mean) |",
              "|---|---|---|---|---|---|---|---|"]
     for arm, runs in arms.items():
         mean, std = _mean_std(_final(runs))
         per = ", ".join(f"{v:.1f}" for v in _final(runs))
-        size = np.mean([len(r["front"]) for r in runs])
+        size = np.mean([len({tuple(f) for f in r["front"]}) for r in runs])   # distinct points
         best = np.mean([max(f[0] for f in r["front"]) for r in runs])
         secs = np.mean([r["seconds"] for r in runs])
         lines.append(f"| {ARM_LABELS.get(arm, arm)} | {len(runs)} | {runs[0]['evaluations'][-1]} | {mean:.1f} ± {std:.1f} "
@@ -195,6 +201,16 @@ def write_report(out_dir: Path, command: str) -> Path:
         f"Final hypervolume: evohyper {mo:.1f} ± {so:.1f}, DEAP {md:.1f} ± {sd:.1f} (mean ± std over 3 seeds): "
         + ("**the same front quality within noise**." if within else
            "**not within noise** at the end of the budget (the figures above are what was measured)."),
+        "",
+        "What the fronts show (figure above): "
+        + "; ".join(f"{ARM_LABELS.get(a, a)}: lowest action cost on a front {_span(arms[a], 1, min)}, best return "
+                    f"{_span(arms[a], 0, max)}" for a in arms)
+        + f". None reaches the do-nothing end (cost 0, return {nothing[0]:.0f}) at this budget: the uniform first "
+        "population in the gene bounds starts with large torques (seed 0 of evohyper's arm: mean action cost 1.6, "
+        "lowest 0.41 in generation 1), and the low-cost end is approached, not reached. "
+        "The front is a staircase: a swing-up policy (return near -125) needs a minimum torque, below which "
+        "returns fall to the -600 to -900 of policies that only damp or partly lift the pendulum.",
+        "",
         "With 3 seeds the standard error is coarse; the two loops are the same algorithm with different random "
         "streams (our genes are drawn by numpy and rounded to float32; DEAP's by Python's `random` in float64), "
         "so no bit-level agreement is expected.",
