@@ -108,6 +108,17 @@ def pole_balancing(out_dir: Path) -> Path:
     return make_report(out_dir)
 
 
+def multi_objective(out_dir: Path) -> Path:
+    """NSGA-II on vectors (evohyper's `nsga2` and DEAP's documented loop) on Pendulum-v1, return vs mean |action|,
+    3 seeds each; resumable (runs cached under experiments/out/multi_objective/, see experiments/multi_objective.py)."""
+    from experiments.multi_objective import run_missing
+    from experiments.multi_objective_report import write_report
+
+    run_missing()
+    cmd = "make reports" if not sys.argv[1:] else "python -m experiments.make_reports " + " ".join(sys.argv[1:])
+    return write_report(out_dir, command=cmd)
+
+
 def _compare(name: str) -> Callable[[Path], Path]:
     def make(out_dir: Path) -> Path:
         from evohyper.viz.compare import compare
@@ -148,7 +159,8 @@ REPORTS: dict[str, Callable[[Path], Path]] = {"cartpole_snes": cartpole_snes,
                                               "compare_cartpole": _compare("cartpole"),
                                               "control": control,
                                               "agent_embeddings": agent_embeddings,
-                                              "pole_balancing": pole_balancing}
+                                              "pole_balancing": pole_balancing,
+                                              "multi_objective": multi_objective}
 for _stem in ("cartpole_cmaes_asha", "digits_snes_pbt", "cartpole_network_choice"):
     REPORTS[f"tune_{_stem}"] = _tune_example(_stem)
 

@@ -75,6 +75,8 @@ BASES: dict[tuple[str, str], dict] = {
     ("strategy", "circuit_ga"): CIRCUIT,
     ("strategy", "gradient"): {**DIGITS, "strategy": {"name": "gradient", "steps_per_generation": 1}},
     ("strategy", "nas_random"): GHN,
+    ("strategy", "nsga2"): {**SPHERE, "task": {"name": "sphere", "dim": 4, "objectives": 2},
+                            "strategy": {"name": "nsga2", "popsize": 8}},
     ("strategy", "regularized_evolution"): {**GHN, "strategy": {"name": "regularized_evolution", "population": 4,
                                                                 "sample": 2, "children": 2}},
 }
