@@ -188,7 +188,8 @@ def read(directory: str | Path, strategy: Any = None, info: TaskInfo | None = No
     except ArchiveError:
         raise
     except Exception as exc:  # noqa: BLE001 - a garbled file is one line naming it
-        raise ArchiveError(f"{path} is not a readable archive ({type(exc).__name__}: {exc})") from None
+        cause = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise ArchiveError(f"{path} is not a readable archive ({type(exc).__name__}: {cause})") from None
 
 
 class _NoGenotypes:
