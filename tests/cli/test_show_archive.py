@@ -81,7 +81,8 @@ def test_show_cell_errors_are_one_line(qd_run, registered, capsys, args, message
 
 def test_show_cell_on_a_run_without_an_archive(tmp_path, capsys):
     run_dir = tmp_path / "plain"
-    raw = {"name": "plain", "seed": 1, "task": {"name": "sphere", "dim": 3}, "strategy": {"name": "random", "popsize": 4},
+    raw = {"name": "plain", "seed": 1, "task": {"name": "sphere", "dim": 3},
+           "strategy": {"name": "random", "popsize": 4},
            "budget": {"generations": 1}, "output": {"runs_dir": str(tmp_path), "tensorboard": False, "progress": False}}
     parts.run(raw, run_dir)
     assert main(["show", str(run_dir), "--cell", "0"]) == 1
@@ -105,3 +106,26 @@ def test_export_cell_writes_the_elites_network(qd_run, registered, capsys):
         assert torch.allclose(module(x), direct.forward(x)[0], atol=1e-6)
         other = components.decoder.decode(population_of_one(archive.genotypes[(row + 1) % len(archive)]), device="cpu")
         assert not torch.allclose(module(x), other.forward(x)[0], atol=1e-6)   # not just any elite's network
+
+
+def test_show_member_of_a_front(tmp_path, monkeypatch, capsys):
+    parts.register_front(monkeypatch)
+    run_dir = tmp_path / "run"
+    parts.run(parts.front_config(tmp_path, reevaluate={"episodes": 3}), run_dir)
+    assert main(["show", str(run_dir), "--member", "1"]) == 0
+    out = capsys.readouterr().out
+    blob = torch.load(run_dir / "archive" / "front.pt", weights_only=True)
+    ret, cost = blob["objectives"][1].tolist()
+    re_ret, re_cost = blob["reevaluated"][1].tolist()
+    assert out.startswith(f"member 1 of {len(blob['objectives'])} ")
+    assert f"  return: {ret:.6g}; re-evaluated {re_ret:.6g}\n" in out
+    assert f"  cost: {cost:.6g}; re-evaluated {re_cost:.6g}" in out
+    assert main(["show", str(run_dir), "--cell", "1"]) == 1
+    assert "Pareto front; use --member K" in capsys.readouterr().err
+    assert main(["show", str(run_dir)]) == 0
+    out = capsys.readouterr().out
+    column = blob["objectives"][:, 0]
+    assert "archive_return" in out and f"{float(column.min()):.6g} to {float(column.max()):.6g}" in out
+    from evohyper.viz.run_report import write_run_report
+
+    assert "## Pareto front" in write_run_report(run_dir).read_text()

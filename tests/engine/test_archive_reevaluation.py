@@ -4,10 +4,10 @@ the member best on them; a deterministic task's archive is left as the search sc
 import csv
 import json
 
+import archive_test_parts as parts
 import pytest
 import torch
 
-import archive_test_parts as parts
 from evohyper.config import validate
 from evohyper.engine import archive_files
 from evohyper.engine.observers.reevaluation import reevaluation_seed
@@ -89,3 +89,24 @@ def test_a_deterministic_task_is_not_reevaluated(tmp_path, monkeypatch):
     from evohyper.viz.run_report import write_run_report
 
     assert "not re-evaluated: the task is deterministic" in write_run_report(run_dir).read_text()
+
+
+def test_a_fronts_members_are_reevaluated_on_every_objective(tmp_path, monkeypatch):
+    parts.register_front(monkeypatch)
+    raw = parts.front_config(tmp_path, reevaluate={"episodes": 3})
+    run_dir = tmp_path / "run"
+    parts.run(raw, run_dir)
+    blob = torch.load(run_dir / "archive" / "front.pt", weights_only=True)
+    about = blob["reevaluation"]
+    assert about["episodes"] == 3 and len(blob["objectives"]) >= 2
+    task = parts.TwoObjectiveCartPole(episodes=3, max_steps=60)
+    with torch.no_grad():
+        phenotypes = validate(raw).components().decoder.decode(blob["solutions"], device="cpu")
+        expected = task.evaluate(phenotypes, about["seed"]).fitness.mean(1)   # [F, 2], each in its own direction
+    assert torch.equal(blob["reevaluated"], expected)
+    header = (run_dir / "archive" / "front.csv").exists()
+    assert not header   # this strategy writes no table; the .pt file carries the scores
+    archive = archive_files.read(run_dir / "archive", info=validate(raw).components().task.info())
+    row = int(torch.argmax(expected[:, 0]))
+    assert archive.best() == row
+    assert torch.equal(torch.load(run_dir / "best" / "genotype.pt", weights_only=True), blob["solutions"][row])
