@@ -110,3 +110,21 @@ def test_a_fronts_members_are_reevaluated_on_every_objective(tmp_path, monkeypat
     row = int(torch.argmax(expected[:, 0]))
     assert archive.best() == row
     assert torch.equal(torch.load(run_dir / "best" / "genotype.pt", weights_only=True), blob["solutions"][row])
+
+
+def test_resuming_the_finished_run_reevaluates_the_same_archive_the_same_way(noisy_run, tmp_path):
+    import shutil
+
+    from evohyper.engine.runner import resume
+
+    run_dir = tmp_path / "copy"
+    shutil.copytree(noisy_run[0], run_dir)
+    before = torch.load(run_dir / "archive" / "elites.pt", weights_only=True)
+    best = torch.load(run_dir / "best" / "genotype.pt", weights_only=True)
+    resume(run_dir)
+    after = torch.load(run_dir / "archive" / "elites.pt", weights_only=True)
+    assert torch.equal(after["reevaluated"], before["reevaluated"]) and after["reevaluation"] == before["reevaluation"]
+    assert torch.equal(after["solutions"], before["solutions"])
+    assert torch.equal(torch.load(run_dir / "best" / "genotype.pt", weights_only=True), best)
+    header = (run_dir / "archive" / "archive.csv").read_text().splitlines()[0]
+    assert header.count("reevaluated_objective") == 1   # written afresh, not appended twice
