@@ -149,7 +149,15 @@ def _cmd_show(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if args.cell is not None or args.member is not None:
+        return _show_member(run_dir, args)
     summary = summarize(run_dir)
+    from evohyper.viz.archive_report import archive_summary
+    from evohyper.viz.run_report import read_metrics
+
+    rows = read_metrics(run_dir)
+    summary |= {k: v for k, v in archive_summary(run_dir, rows[-1] if rows else None).items()
+                if k != "archive_pictures"}
     png = plot_fitness(run_dir)
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -161,13 +169,50 @@ def _cmd_show(args: argparse.Namespace) -> int:
         print(f"fitness curve: {png}")
     for pic in pictures(run_dir):  # e.g. a HyperNEAT run's CPPN drawing and weight patterns
         print(f"picture: {pic}")
+    from evohyper.engine import archive_files
+
+    for pic in archive_files.pictures(RunDir(run_dir).archive):   # heatmap / front plot
+        print(f"archive picture: {pic}")
     if args.episodes or args.video:
         return _replay(run_dir, args)
     return 0
 
 
-def _replay(run_dir: Path, args: argparse.Namespace) -> int:
-    """``show --episodes N [--seed S] [--video FILE]``: the best policy in the task's real environment."""
+def _show_member(run_dir: Path, args: argparse.Namespace) -> int:
+    """``show --cell I|i,j`` / ``--member K``: one archive or front member's numbers, and its replay."""
+    from evohyper.engine.archive_files import ArchiveError
+    from evohyper.engine.replay import NotAnIndividualError, load_member
+
+    if args.cell is not None and args.member is not None:
+        print("error: give --cell or --member, not both", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        policy, archive, row = load_member(run_dir, cell=args.cell, member=args.member)
+    except (ArchiveError, NotAnIndividualError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{archive.name(row)} of {len(archive)} ({archive.path}):")
+    if archive.kind == "elites":   # the task's direction first, then the value as archive.csv keeps it
+        again = "" if policy.reevaluation is None else f"; re-evaluated {policy.reevaluation['mean']:.6g}"
+        print(f"  fitness: {policy.fitness:.6g}{again} (archive objective, higher is better: "
+              f"{float(archive.objectives[row, 0]):.6g})")
+    for j, name in enumerate(archive.objective_names if archive.kind == "front" else []):
+        again = "" if archive.reevaluated is None else f"; re-evaluated {float(archive.reevaluated[row, j]):.6g}"
+        print(f"  {name}: {float(archive.objectives[row, j]):.6g}{again}")
+    if archive.measures is not None:
+        for name, value in zip(archive.descriptor_names, archive.measures[row].tolist()):
+            print(f"  {name}: {value:.6g}")
+    if archive.reevaluation:
+        r = archive.reevaluation
+        print(f"  re-evaluation: {r['episodes']} fresh episodes, seed {r['seed']}")
+    if args.episodes or args.video:
+        return _replay(run_dir, args, policy, archive.name(row))
+    return 0
+
+
+def _replay(run_dir: Path, args: argparse.Namespace, best: Any = None, who: str = "the best individual") -> int:
+    """``show --episodes N [--seed S] [--video FILE]``: the best policy (or ``best``, an archive member
+    from ``load_member``) in the task's real environment."""
     if args.video:
         os.environ.setdefault("MUJOCO_GL", "egl")  # headless MuJoCo rendering; read when mujoco is imported
     from evohyper.engine.replay import load_best
@@ -179,18 +224,22 @@ def _replay(run_dir: Path, args: argparse.Namespace) -> int:
     if args.video and Path(args.video).suffix.lower() not in (".gif", ".mp4"):
         print(f"error: --video {args.video}: allowed formats are .gif and .mp4", file=sys.stderr)
         return EXIT_CONFIG
-    best = load_best(run_dir)
+    best = load_best(run_dir) if best is None else best
+    seed, note = args.seed, ""
+    if seed is None and best.reevaluation is None and best.seed is None:   # an archive keeps no search seeds
+        seed = int(best.config.get("seed", 0))
+        note = " (the archive records no evaluation seed: the run's seed)"
     try:
-        played = best.replay(episodes, seed=args.seed, render=bool(args.video))
+        played = best.replay(episodes, seed=seed, render=bool(args.video))
     except NotImplementedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     reeval = best.reevaluation
-    seed = (reeval["seed"] if reeval else best.seed) if args.seed is None else args.seed
-    scores = f"search fitness {best.fitness}, generation {best.generation}"
+    seed = (reeval["seed"] if reeval else best.seed) if seed is None else seed
+    scores = f"search fitness {best.fitness}" + ("" if best.generation is None else f", generation {best.generation}")
     if reeval:   # best/ was chosen on fresh episodes: their seed is the default, so N of them reproduce the mean
         scores += f"; re-evaluated mean {reeval['mean']:.6g} over {reeval['episodes']} fresh episodes"
-    print(f"replay of the best individual ({scores}), seed {seed}:")
+    print(f"replay of {who} ({scores}), seed {seed}{note}:")
     for i, (ret, length) in enumerate(zip(played.returns, played.lengths)):
         print(f"  episode {i + 1}: return {ret:.6g} ({length} steps)")
     mean = sum(played.returns) / len(played.returns)
@@ -212,13 +261,15 @@ def _add_export(sub: Any) -> None:   # what ArgumentParser.add_subparsers return
         from evohyper.export import ExportError, export_run
 
         try:
-            res = export_run(args.run_dir, args.format, args.out)
+            res = export_run(args.run_dir, args.format, args.out, cell=args.cell, member=args.member)
         except ExportError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         checked = "not checked: onnxruntime is not installed" if res.file_difference is None \
             else f"max |file - module| {res.file_difference:.2g}"
-        print(f"exported: {res.path} ({res.format}; input [B, {', '.join(map(str, res.description['input_shape']))}]; "
+        who = f"{res.description['member']}: " if "member" in res.description else ""
+        shape = ", ".join(map(str, res.description["input_shape"]))
+        print(f"exported: {who}{res.path} ({res.format}; input [B, {shape}]; "
               f"max |module - evohyper phenotype| {res.module_difference:.2g}; {checked})")
         return 0
 
@@ -226,8 +277,18 @@ def _add_export(sub: Any) -> None:   # what ArgumentParser.add_subparsers return
     e.add_argument("run_dir")
     e.add_argument("--format", choices=["torch", "onnx"], default="torch",
                    help="torch: torch.export program, loadable with torch.export.load(path).module(); onnx: ONNX")
-    e.add_argument("--out", help="output file (default RUN_DIR/best/model.pt2 or model.onnx)")
+    e.add_argument("--out", help="output file (default RUN_DIR/best/model.pt2 or model.onnx; a member: "
+                                 "RUN_DIR/archive/cell-I.pt2 or member-K.pt2)")
+    _member_options(e, "export")
     e.set_defaults(func=run_export)
+
+
+def _member_options(parser: argparse.ArgumentParser, verb: str) -> None:
+    """``--cell`` / ``--member``: one member of a run's archive or Pareto front instead of ``best/``."""
+    parser.add_argument("--cell", metavar="I|i,j", help=f"{verb} the archive's elite in cell I (archive.csv's "
+                                                        "cell index) or at grid coordinates i,j instead of best/")
+    parser.add_argument("--member", metavar="K", help=f"{verb} member K of the Pareto front (front.csv's row) "
+                                                      "instead of best/")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -292,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--seed", type=int, help="episode seed of the replay (default: the one its fitness was "
                                              "recorded with, so the first episodes reproduce it)")
     sh.add_argument("--video", metavar="FILE", help="render the first replayed episode to FILE (.gif or .mp4)")
+    _member_options(sh, "show (and replay)")
     sh.set_defaults(func=_cmd_show)
     _add_export(sub)
     return p

@@ -19,6 +19,7 @@ nobody thought of. Everything that names a file of a run directory goes through 
       archive/                    a quality-diversity archive / Pareto front (Strategy.write_archive), at run end
       tensorboard/                (output.tensorboard)
       report.md, fitness.png      written by the caller (the CLI) with evohyper.viz
+      archive_curves.png          (a run with an archive) QD score/coverage or hypervolume against evaluations
 """
 from __future__ import annotations
 
@@ -111,6 +112,11 @@ class RunDir:
     def archive(self) -> Path:
         """What a quality-diversity or multi-objective strategy keeps (``Strategy.write_archive``)."""
         return self.path / "archive"
+
+    @property
+    def archive_curves(self) -> Path:
+        """QD score and coverage (or hypervolume) against evaluations, drawn by the run report."""
+        return self.path / "archive_curves.png"
 
     @property
     def tensorboard(self) -> Path:

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from evohyper.api.strategy import Strategy
 from evohyper.config import Components, Config, ConfigError
 from evohyper.config.budget import Budget
 from evohyper.config.build import build_strategy
@@ -63,11 +64,12 @@ def build_search(config: Config, run_dir: Path | None, observers: bool = True,
                *([reeval] if reeval else []),    # before the checkpointer: its state goes in the same checkpoint
                Checkpointer(layout.checkpoints, every=out.checkpoint_every, keep=out.keep_checkpoints,
                             seconds=out.checkpoint_seconds),
+               # before best/: with re-evaluation on, the archive's member best on fresh episodes is best/
+               ArchiveExporter(layout.archive, reevaluator=reeval, info=components.task.info()),
                # a gradient run that trained the decoder itself exports the decoder's weights
                DecoderExporter(layout.best, components, config.backend.evaluation_device())
                if components.trains_decoder else
-               BestExporter(layout.best, components, config.backend.evaluation_device(), chooser=reeval),
-               ArchiveExporter(layout.archive)]
+               BestExporter(layout.best, components, config.backend.evaluation_device(), chooser=reeval)]
         if out.tensorboard:
             obs.append(TensorBoardLogger(layout.tensorboard))
         if out.progress:
@@ -85,11 +87,14 @@ def _reevaluator(config: Config, components: Components, layout: RunDir) -> Reev
     device = config.backend.evaluation_device() if config.backend.name == "local" else "cpu"
     task = components.task
     per = getattr(task, "episodes", 1) if "episodes" in options_of(type(task)) else 1
-    return Reevaluator(options, driver_evaluate(config.spec().without_strategy(), components, device),
-                       maximize=components.maximize, path=layout.reevaluation,
-                       seconds_budget=config.budget.seconds,
-                       parallel=config.backend.num_actors if config.backend.name == "ray" else 1,
-                       episodes_per_evaluation=per if isinstance(per, int) else 1)
+    reeval = Reevaluator(options, driver_evaluate(config.spec().without_strategy(), components, device),
+                         maximize=components.maximize, path=layout.reevaluation,
+                         seconds_budget=config.budget.seconds,
+                         parallel=config.backend.num_actors if config.backend.name == "ray" else 1,
+                         episodes_per_evaluation=per if isinstance(per, int) else 1)
+    # a strategy that keeps an archive or front: at the end its members are re-evaluated (ArchiveExporter)
+    reeval.archive_end = type(components.strategy).write_archive is not Strategy.write_archive
+    return reeval
 
 
 def run(config: Config, run_dir: Path | None = None) -> tuple[SearchResult, Path]:

@@ -121,6 +121,9 @@ def write_run_report(run_dir: str | Path) -> Path:
         lines += [f"![fitness]({png.name})", ""]
     for pic in pictures(run_dir):
         lines += [f"![{pic.stem}]({pic.relative_to(run_dir)})", ""]
+    from evohyper.viz.archive_report import report_lines
+
+    lines += report_lines(run_dir, read_metrics(run_dir))
     layout = RunDir(run_dir)
     lines += [f"Reproduce: `evohyper run {layout.config_file}`", ""]
     out = layout.report

@@ -41,6 +41,8 @@ log = logging.getLogger("evohyper.reevaluation")
 TAG = 0x72657661
 #: share of ``budget.seconds`` the end-of-run re-evaluation may take
 END_SHARE = 0.05
+#: candidate-episodes per evaluation call when a whole archive is re-evaluated (bounds the environments alive at once)
+ARCHIVE_EPISODES = 2000
 FIELDS = ("generation", "point", "candidate", "search_fitness", "reevaluated", "episodes", "seed", "chosen",
           "seconds")
 
@@ -105,6 +107,9 @@ class Reevaluator:
         self._guess: float | None = None              # the same, estimated from a generation's time
         self._loaded_final: Candidate | None = None   # the end's choice in the checkpoint resumed from
         self._last_seconds = 0.0
+        #: the run keeps an archive or front: at the end its members are the candidates (``archive_point``,
+        #: called by the archive exporter once the files are written), not the usual ones
+        self.archive_end = False
 
     # ------------------------------------------------------------------ observer
     def on_start(self, search: Any) -> None:
@@ -133,6 +138,13 @@ class Reevaluator:
             self.champion = self._point(search, self.options.episodes, end=False)
 
     def on_end(self, search: Any, result: Any) -> None:
+        if self.archive_end:   # the archive exporter re-evaluates the whole archive and chooses (``archive_point``)
+            self.final = None
+            return
+        self.end_point(search)
+
+    def end_point(self, search: Any) -> None:
+        """The end of the run's choice among the usual candidates (``final``)."""
         g = search.counters.generation
         loaded = self._loaded_final
         if search.last_population is None and loaded is not None and loaded.reevaluation.get("generation") == g:
@@ -197,6 +209,54 @@ class Reevaluator:
         if chosen is None:
             return self.champion
         return candidates[chosen]
+
+    def archive_point(self, search: Any, archive: Any) -> torch.Tensor | None:
+        """Every member of ``archive`` (``engine.archive_files.Archive``) on the same fresh episodes, in chunks
+        of about ``ARCHIVE_EPISODES`` candidate-episodes per evaluation; ``final`` becomes the member best on
+        the re-evaluated first objective. Returns the re-evaluated objectives ``[n, m]`` in the archive's
+        directions (None: an empty archive, whose run falls back to the usual end point)."""
+        n = len(archive)
+        if n == 0:
+            self.end_point(search)
+            return None
+        g = search.counters.generation
+        cost = self._episode_seconds if self._episode_seconds is not None else self._guess
+        episodes = end_episodes(self.options.episodes, cost, n, self.allowance)
+        if episodes < self.options.episodes:
+            log.warning("re-evaluating %d archive members on %d episodes instead of %d, to stay within %.1f s "
+                        "(5%% of budget.seconds)", n, episodes, self.options.episodes, self.allowance)
+        seed, state = reevaluation_seed(search.seed, g, True), search.evaluation_state
+        chunk = max(1, ARCHIVE_EPISODES // episodes)
+        start = time.perf_counter()
+        parts = [self._evaluate(_batch([archive.genotype(i) for i in range(lo, min(n, lo + chunk))])
+                                if not isinstance(archive.genotypes, torch.Tensor)
+                                else archive.genotypes[lo:lo + chunk].to(torch.float32), episodes, seed, state)
+                 for lo in range(0, n, chunk)]
+        seconds = time.perf_counter() - start
+        self._episode_seconds = seconds / (n * episodes)
+        fitness = torch.cat([p.fitness for p in parts]).to(torch.float64)   # task direction
+        if archive.kind == "front" and all(p.objectives is not None for p in parts):
+            values = torch.cat([p.objectives for p in parts]).to(torch.float64)
+        else:   # an archive's objective is the engine's (higher is better)
+            values = (fitness if self.maximize else -fitness).reshape(n, 1)
+        t = self.totals
+        t["points"] += 1
+        t["evaluations"] += n
+        t["episodes"] += n * episodes
+        t["env_steps"] += sum(p.env_steps for p in parts)
+        t["sample_forwards"] += sum(p.sample_forwards for p in parts)
+        first = archive.objectives[:, 0]
+        search_fitness = first if archive.kind == "front" or self.maximize else -first
+        candidates = [Candidate(archive.name(i), None, float(search_fitness[i]), None,
+                                {"mean": float(fitness[i]), "episodes": episodes, "seed": seed, "generation": g,
+                                 "state": state}) for i in range(n)]
+        archive.reevaluated = values
+        chosen = archive.best(reevaluated=True)
+        self._write(g, "archive", candidates, chosen, seconds)
+        best = candidates[chosen]
+        best.genotype = archive.genotype(chosen)
+        self.final = best
+        return values
 
     def _write(self, generation: int, point: str, candidates: list[Candidate], chosen: int | None,
                seconds: float) -> None:
@@ -286,7 +346,8 @@ def driver_evaluate(spec: ComponentsSpec, components: Components, device: str) -
         seeds = np.random.SeedSequence(int(seed)).generate_state(episodes, dtype=np.uint64) >> 1
         parts = [evaluator(0).evaluate(genotypes, int(s), state) for s in seeds]
         fitness = torch.stack([p.fitness for p in parts]).mean(dim=0)
+        objectives = None if parts[0].objectives is None else torch.stack([p.objectives for p in parts]).mean(dim=0)
         return ChunkResult(fitness, {}, sum(p.sample_forwards for p in parts), sum(p.errors for p in parts),
-                           env_steps=sum(p.env_steps for p in parts))
+                           env_steps=sum(p.env_steps for p in parts), objectives=objectives)
 
     return evaluate
