@@ -133,6 +133,7 @@ REPORTS: dict[str, Callable[[Path], Path]] = {"cartpole_snes": cartpole_snes,
                                               "compare_digits": _compare("digits"),
                                               "compare_cartpole": _compare("cartpole"),
                                               "control": control}
+REPORTS["pole_balancing"] = lambda out_dir: __import__("experiments.pole_balancing", fromlist=["x"]).make_report(out_dir)  # noqa: E501  issue 24
 for _stem in ("cartpole_cmaes_asha", "digits_snes_pbt", "cartpole_network_choice"):
     REPORTS[f"tune_{_stem}"] = _tune_example(_stem)
 

@@ -5,6 +5,7 @@ Internally higher fitness is better: the engine flips minimising tasks before ``
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -81,7 +82,9 @@ class Strategy(ABC):
     @abstractmethod
     def _tell(self, fitness: torch.Tensor) -> None:
         """Update from finite fitness ``[P]`` (float64, higher is better) of the last ask. A strategy that
-        ``consumes`` descriptors or objectives takes them as keyword arguments of the same names."""
+        ``consumes`` descriptors or objectives takes them as keyword arguments of the same names:
+        ``descriptors`` ``[P, d]`` float64 (a row may be NaN: an individual that raised; leave it out of an
+        archive), ``objectives`` ``[P, m]`` float64, finite, every column higher-is-better."""
 
     # ---------------------------------------------------------------- bookkeeping (base)
     @property
@@ -125,7 +128,10 @@ class Strategy(ABC):
         self.generation += 1
 
     def _extras(self, n: int, **given: torch.Tensor | None) -> dict[str, torch.Tensor]:
-        """The keyword arguments ``_tell`` takes: what ``consumes`` names, checked as ``[n, ...]`` float64."""
+        """The keyword arguments ``_tell`` takes: what ``consumes`` names, checked as ``[n, ...]`` float64.
+        Objectives are cleaned column by column as fitness is (NaN/inf just below the column's worst, so they
+        rank last); descriptors are passed as they are: a row with NaN (an individual that raised, in lenient
+        mode) has no place in an archive, and the strategy must leave it out."""
         out = {}
         for name in self.consumes:
             value = given.get(name)
@@ -135,6 +141,8 @@ class Strategy(ABC):
             v = torch.as_tensor(value, dtype=torch.float64)
             if v.dim() != 2 or v.shape[0] != n:
                 raise ValueError(f"tell() got {name} of shape {tuple(v.shape)}; expected [{n}, columns]")
+            if name == "objectives" and not bool(torch.isfinite(v).all()):
+                v = torch.stack([sanitize_fitness(v[:, j])[0] for j in range(v.shape[1])], 1) if v.shape[1] else v
             out[name] = v
         return out
 
@@ -146,8 +154,16 @@ class Strategy(ABC):
 
     def metrics(self) -> dict[str, float]:
         """Numbers the strategy reports after each ``tell`` (an archive's QD score and coverage, a front's
-        hypervolume): they become metrics.csv/TensorBoard columns and Tune metrics. Default: none."""
+        hypervolume): they become metrics.csv/TensorBoard columns and Tune metrics, by these names (so they
+        must not repeat a task metric's column). Return the same keys every generation (metrics.csv's
+        header is its first row's). Default: none."""
         return {}
+
+    def write_archive(self, directory: Path) -> list[Path]:
+        """Write what the strategy keeps beyond one best individual (a quality-diversity archive's elites,
+        a Pareto front, their pictures) under ``directory`` (the run's ``archive/``, ``RunDir.archive``;
+        create it), at the end of a run (also a resumed one); return the files written. Default: nothing."""
+        return []
 
     @classmethod
     def state_bytes(cls, genome_size: int, options: dict[str, Any]) -> int:

@@ -20,7 +20,7 @@ from evohyper.api.decoder import Decoder, DecoderInfo
 from evohyper.api.registry import UnknownComponentError, component_name, did_you_mean
 from evohyper.api.self_trained import SelfTrainedDecoder
 from evohyper.api.strategy import Strategy, TrainingStrategy
-from evohyper.api.task import Task
+from evohyper.api.task import Task, TaskInfo
 from evohyper.config import memory
 from evohyper.config.options import ConfigError, check_block
 
@@ -136,11 +136,44 @@ def _check_network(task_cls: type, network: dict[str, Any]) -> None:
                                                 f"{component_name(task_cls)!r} reads)")
 
 
-def build_strategy(spec: ComponentsSpec, info: DecoderInfo, cls: type | None = None) -> Strategy:
-    """A fresh strategy of ``spec``, bound to ``info`` (also: a new one after a failed checkpoint load)."""
+#: what a strategy may ``consume``: the task's declaration it needs, and where the task declares it
+_CONSUMED = {"descriptors": ("behaviour descriptors", "Task.descriptor_space"),
+             "objectives": ("several objectives", "Task.objective_space")}
+
+
+def check_task_info(spec: ComponentsSpec, info: TaskInfo) -> None:
+    """A task's declarations must agree with its direction, and give the strategy what it ``consumes``."""
+    task = spec.task["name"]
+    if info.objectives:
+        names = [o.name for o in info.objectives]
+        if len(set(names)) != len(names):
+            raise ConfigError("task.name", f"task {task!r} declares objectives {names}: names must be unique")
+        if info.objectives[0].maximize != info.maximize:
+            raise ConfigError("task.name", f"task {task!r} has maximize={info.maximize}, but its first objective "
+                                           f"{names[0]!r} has maximize={info.objectives[0].maximize}: the fitness "
+                                           "of a multi-objective task is its first objective")
+        if info.reference_point is not None and len(info.reference_point) != len(names):
+            raise ConfigError("task.name", f"task {task!r} declares a reference point of "
+                                           f"{len(info.reference_point)} values for {len(names)} objectives")
+    if spec.strategy is None:
+        return
+    cls = registry.strategies.get(spec.strategy["name"])
+    for what in getattr(cls, "consumes", ()):
+        needs, where = _CONSUMED.get(what, (what, "Task.info"))
+        if not getattr(info, what, ()):
+            raise ConfigError("strategy.name", f"strategy {spec.strategy['name']!r} needs {needs}; task {task!r} "
+                                               f"declares none ({where})")
+
+
+def build_strategy(spec: ComponentsSpec, info: DecoderInfo, cls: type | None = None,
+                   task_info: TaskInfo | None = None) -> Strategy:
+    """A fresh strategy of ``spec``, bound to ``info`` and to what the task declares (``task_info``;
+    None: a task declaring nothing beyond one maximised objective), before any ask or checkpoint load
+    (also: a new one after a failed checkpoint load)."""
     cls = cls or registry.strategies.get(spec.strategy["name"])
     strategy = construct("strategy", cls, info.genome_size, spec.seed, **_kwargs(spec.strategy))
     construct("strategy", strategy.bind, info)
+    construct("strategy", strategy.bind_task, task_info if task_info is not None else TaskInfo())
     return strategy
 
 
@@ -189,6 +222,8 @@ def build(spec: ComponentsSpec, evaluators: int | None = None) -> Components:
     target = construct("network", task.target, dict(spec.network))
     if evaluators is not None:
         memory.check_phenotype(target.num_params)
+    task_info = task.info()
+    check_task_info(spec, task_info)
     decoder = construct("decoder", decoder_cls, target, **_kwargs(spec.decoder))
     info = decoder.info()
     strategy = None
@@ -196,6 +231,6 @@ def build(spec: ComponentsSpec, evaluators: int | None = None) -> Components:
         if evaluators is not None:   # before the strategy allocates anything
             genome = info.trained_size if strategy_cls.needs_loss and info.trained_size else info.genome_size
             memory.check_search(target.num_params, genome, strategy_cls, spec.strategy, evaluators)
-        strategy = build_strategy(spec, info, strategy_cls)
+        strategy = build_strategy(spec, info, strategy_cls, task_info)
     return Components(task=task, decoder=decoder, strategy=strategy, info=info, maximize=bool(type(task).maximize),
                       trains_decoder=isinstance(strategy, TrainingStrategy) and info.trained_size is not None)

@@ -23,6 +23,8 @@ _SCHED_KEYS = {"fifo": ("name",),
                "asha": ("name", "grace_period", "reduction_factor", "brackets"),
                "pbt": ("name", "perturbation_interval", "hyperparam_mutations", "quantile_fraction",
                        "resample_probability", "synch")}
+#: the metrics.csv columns in the task's own direction: ``tune.mode`` defaults to it for these only
+FITNESS_COLUMNS = ("best_so_far", "best", "mean", "median", "worst")
 _TUNE_KEYS = ("params", "num_samples", "metric", "mode", "scheduler", "max_concurrent_trials", "storage_path",
               "max_failures", "checkpoint_every", "keep_checkpoints", "driver_cpus", "num_cpus", "address",
               "seed", "reuse_actors")
@@ -242,6 +244,12 @@ def validate_tune(raw: dict[str, Any]) -> TuneSpec:
     mode = block.get("mode")
     if mode is not None and mode not in MODES:
         raise ConfigError("tune.mode", f"got {mode!r}, expected one of max, min (or null: the task's direction)")
+    if mode is None and metric not in FITNESS_COLUMNS:
+        # a strategy's column (qd_score, coverage, hypervolume) or a task metric has no "task direction":
+        # defaulting to it would minimise a QD score on a minimised task
+        raise ConfigError("tune.mode", f"metric {metric!r} is not a fitness column ({', '.join(FITNESS_COLUMNS)}), "
+                                       "so it has no task direction: give tune.mode: max or min (max for a "
+                                       "quality-diversity qd_score or a hypervolume)")
     spec.mode = mode
     spec.max_concurrent_trials = _number(
         "tune.max_concurrent_trials", block.get("max_concurrent_trials"), integer=True, low=1, optional=True

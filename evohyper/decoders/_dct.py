@@ -114,3 +114,57 @@ class Painter:
         for axis, basis in enumerate(bases):
             x = self._along(x, axis, basis.T)
         return x.reshape(tensors.shape[0], -1)[:, index]
+
+
+class NeuronPainter:
+    """Inverse 1-D DCT of every neuron's weight vector in one layer (``grouping: neuron``).
+
+    ``parts`` lists the layer's tensors as ``(name, shape, axis)``: ``axis`` indexes the layer's neurons
+    (the same count ``n`` in every part). Neuron ``j``'s signal is the concatenation, in ``parts`` order,
+    of each tensor's slice ``j`` along its axis, flattened row-major: length ``L``. Each neuron's ``k``
+    genes are its first ``k`` (lowest) frequencies; in 1-D the ``diagonal`` and ``row`` orders coincide.
+    ``paint(c [P, n * k]) -> {name: [P, *shape]}`` is one matmul ``[P, n, k] @ C[:k]``: batched over the
+    population and the neurons at once; ``project`` is its adjoint and left inverse, as in ``Painter``.
+    """
+
+    def __init__(self, parts: list[tuple[str, tuple[int, ...], int]], k: int):
+        self.parts = [(name, tuple(int(d) for d in shape), int(axis)) for name, shape, axis in parts]
+        counts = {shape[axis] for _, shape, axis in self.parts}
+        if len(counts) != 1:
+            raise ValueError(f"the tensors of one layer must share their neuron count, got {self.parts}")
+        self.neurons = counts.pop()
+        self.lengths = [math.prod(shape) // self.neurons for _, shape, _ in self.parts]
+        self.length = sum(self.lengths)
+        if not 1 <= k <= self.length:
+            raise ValueError(f"k must be in [1, {self.length}] for neuron signals of length {self.length}, got {k}")
+        self.k = int(k)
+        self._basis = dct_matrix(self.length)[:self.k]           # [k, L]
+        self._cache: dict[tuple[torch.dtype, torch.device], torch.Tensor] = {}
+
+    @property
+    def genes(self) -> int:
+        return self.neurons * self.k
+
+    def _on(self, like: torch.Tensor) -> torch.Tensor:
+        key = (like.dtype, like.device)
+        if key not in self._cache:
+            self._cache[key] = self._basis.to(like)
+        return self._cache[key]
+
+    def paint(self, coeffs: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``[P, n * k]`` (neuron-major) -> ``{name: [P, *shape]}``."""
+        P = coeffs.shape[0]
+        signals = coeffs.view(P, self.neurons, self.k) @ self._on(coeffs)     # [P, n, L]
+        out = {}
+        for (name, shape, axis), piece in zip(self.parts, torch.split(signals, self.lengths, dim=2)):
+            rest = shape[:axis] + shape[axis + 1:]
+            out[name] = torch.movedim(piece.reshape(P, self.neurons, *rest), 1, axis + 1)
+        return out
+
+    def project(self, tensors: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``{name: [P, *shape]}`` -> ``[P, n * k]``: each neuron signal's first ``k`` DCT-II coefficients."""
+        first = tensors[self.parts[0][0]]
+        P = first.shape[0]
+        signals = torch.cat([torch.movedim(tensors[name], axis + 1, 1).reshape(P, self.neurons, -1)
+                             for name, _, axis in self.parts], dim=2)
+        return (signals @ self._on(signals).T).reshape(P, self.genes)

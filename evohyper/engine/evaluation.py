@@ -24,7 +24,11 @@ __all__ = ["AllFailedError", "ChunkResult", "Evaluator", "TaskError", "TaskShape
 
 @dataclass
 class ChunkResult:
-    """Scores for a chunk, in the task's own direction; fitness already reduced to ``[n]``."""
+    """Scores for a chunk, in the task's own direction; fitness already reduced to ``[n]``.
+
+    For a task that declares m objectives, ``objectives`` holds all of them ``[n, m]`` (each in its own
+    direction, averaged over repeats) and ``fitness`` is its first column; for one that declares d behaviour
+    descriptors, ``descriptors`` is ``[n, d]``. Both are None for a task that declares none."""
 
     fitness: torch.Tensor  # float64 [n]
     metrics: dict[str, torch.Tensor]
@@ -34,6 +38,8 @@ class ChunkResult:
     error_texts: list[tuple[int, str]] = field(default_factory=list)
     env_steps: int = 0
     state: dict[str, torch.Tensor] = field(default_factory=dict)  # float64 rows [n, ...] (EvalResult.state)
+    objectives: torch.Tensor | None = None    # float64 [n, m] (Task.objective_space), task direction
+    descriptors: torch.Tensor | None = None   # float64 [n, d] (Task.descriptor_space)
 
     @staticmethod
     def concat(parts: list[ChunkResult]) -> ChunkResult:
@@ -48,7 +54,17 @@ class ChunkResult:
             sample_forwards=sum(p.sample_forwards for p in parts),
             errors=sum(p.errors for p in parts), error_texts=texts,
             env_steps=sum(p.env_steps for p in parts),
-            state={k: torch.cat([p.state[k] for p in parts]) for k in names})
+            state={k: torch.cat([p.state[k] for p in parts]) for k in names},
+            objectives=_cat([p.objectives for p in parts]), descriptors=_cat([p.descriptors for p in parts]))
+
+
+def _cat(columns: list[torch.Tensor | None]) -> torch.Tensor | None:
+    """Rows of every part, or None when the task declares none (no part has any)."""
+    if all(c is None for c in columns):
+        return None
+    if any(c is None for c in columns):
+        raise ValueError("chunks disagree on whether the task returns objectives/descriptors")
+    return torch.cat(columns)  # type: ignore[arg-type]
 
 
 class Evaluator:
@@ -66,6 +82,8 @@ class Evaluator:
         if isinstance(self.decoder, torch.nn.Module):
             self.decoder.to(self.device)
         self.task_name = spec.task["name"]
+        #: what ``evaluate`` must return besides fitness: m objective columns, d descriptor columns
+        self.task_info = self.task.info()
 
     def evaluate(self, genotypes: Any, seed: int, state: dict[str, torch.Tensor] | None = None) -> ChunkResult:
         """Score ``genotypes`` with ``seed``, the task evaluating with the run's evaluation ``state``
@@ -130,8 +148,12 @@ class Evaluator:
         rows = {k: torch.zeros(1, *v.shape[1:], dtype=torch.float64) for k, v in template.state.items()} \
             if template else {}  # a failed individual taught the task nothing
         nan = torch.full((1,), float("nan"), dtype=torch.float64)
+        m, d = len(self.task_info.objectives), len(self.task_info.descriptors)
+        objectives = torch.full((1, m), float("nan"), dtype=torch.float64) if m else None
+        descriptors = torch.full((1, d), float("nan"), dtype=torch.float64) if d else None
         filled = [p if isinstance(p, ChunkResult)
-                  else ChunkResult(nan, {k: nan.float() for k in keys}, 0, errors=1, error_texts=[(0, p)], state=rows)
+                  else ChunkResult(nan, {k: nan.float() for k in keys}, 0, errors=1, error_texts=[(0, p)], state=rows,
+                                   objectives=objectives, descriptors=descriptors)
                   for p in parts]
         return ChunkResult.concat(filled)
 
@@ -140,12 +162,30 @@ class Evaluator:
             raise TaskShapeError(f"task {self.task_name!r}.evaluate must return EvalResult, "
                                  f"got {type(result).__name__}")
         f = torch.as_tensor(result.fitness).detach()
-        if f.dim() not in (1, 2) or f.shape[0] != n:
-            raise TaskShapeError(
-                f"task {self.task_name!r} returned fitness of shape {tuple(f.shape)}; "
-                f"expected [{n}] or [{n}, k] for a population of {n}"
-            )
-        fit = (f.mean(dim=1) if f.dim() == 2 else f).to(torch.float64).cpu()
+        objectives = None
+        if self.task_info.objectives:
+            objectives = self._columns("fitness", f, n, self.task_info.objectives, "Task.objective_space")
+            fit = objectives[:, 0].clone()
+        else:
+            if f.dim() not in (1, 2) or f.shape[0] != n:
+                raise TaskShapeError(
+                    f"task {self.task_name!r} returned fitness of shape {tuple(f.shape)}; "
+                    f"expected [{n}] or [{n}, k] for a population of {n}"
+                )
+            fit = (f.mean(dim=1) if f.dim() == 2 else f).to(torch.float64).cpu()
+        descriptors = None
+        if self.task_info.descriptors:
+            if result.descriptors is None:
+                d = len(self.task_info.descriptors)
+                raise TaskShapeError(f"task {self.task_name!r} returned no descriptors; expected [{n}, {d}] or "
+                                     f"[{n}, k, {d}] (it declares {_names(self.task_info.descriptors)} in "
+                                     "Task.descriptor_space)")
+            descriptors = self._columns("descriptors", torch.as_tensor(result.descriptors).detach(), n,
+                                        self.task_info.descriptors, "Task.descriptor_space")
+        elif result.descriptors is not None:
+            raise TaskShapeError(f"task {self.task_name!r} returned descriptors of shape "
+                                 f"{tuple(torch.as_tensor(result.descriptors).shape)}; expected none: it declares "
+                                 "no descriptors (Task.descriptor_space)")
         metrics = {}
         for name, value in result.metrics.items():
             v = torch.as_tensor(value).detach()
@@ -163,4 +203,21 @@ class Evaluator:
                                      f"{tuple(v.shape)}; expected one row per individual [{n}, ...]")
             state[name] = v.to(torch.float64).cpu()
         env_steps = 0 if result.env_steps is None else int(result.env_steps)
-        return ChunkResult(fit, metrics, forwards, env_steps=env_steps, state=state)
+        return ChunkResult(fit, metrics, forwards, env_steps=env_steps, state=state, objectives=objectives,
+                           descriptors=descriptors)
+
+    def _columns(self, field_name: str, value: torch.Tensor, n: int, declared: tuple[Any, ...],
+                 where: str) -> torch.Tensor:
+        """``[n, c]`` or ``[n, k, c]`` (k repeats, averaged) for the c columns the task declares, as float64
+        ``[n, c]``; any other shape is the task's error."""
+        c = len(declared)
+        if value.dim() not in (2, 3) or value.shape[0] != n or value.shape[-1] != c:
+            raise TaskShapeError(
+                f"task {self.task_name!r} returned {field_name} of shape {tuple(value.shape)}; expected "
+                f"[{n}, {c}] or [{n}, k, {c}] for a population of {n} (one column per {_names(declared)} "
+                f"it declares in {where})")
+        return (value.mean(dim=1) if value.dim() == 3 else value).to(torch.float64).cpu()
+
+
+def _names(declared: tuple[Any, ...]) -> str:
+    return ", ".join(repr(x.name) for x in declared)

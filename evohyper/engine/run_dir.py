@@ -16,6 +16,7 @@ nobody thought of. Everything that names a file of a run directory goes through 
       best/genotype.pt | best/genotype.json     its genotype (a tensor, or a strategy's JSON description)
       best/decoder_weights.pt     instead of one individual: a decoder that trained itself
       best/evaluation_state.pt, best/reevaluation_state.pt   the evaluation state it was scored with
+      archive/                    a quality-diversity archive / Pareto front (Strategy.write_archive), at run end
       tensorboard/                (output.tensorboard)
       report.md, fitness.png      written by the caller (the CLI) with evohyper.viz
 """
@@ -105,6 +106,11 @@ class RunDir:
     @property
     def best(self) -> Path:
         return self.path / "best"
+
+    @property
+    def archive(self) -> Path:
+        """What a quality-diversity or multi-objective strategy keeps (``Strategy.write_archive``)."""
+        return self.path / "archive"
 
     @property
     def tensorboard(self) -> Path:

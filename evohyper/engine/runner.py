@@ -15,6 +15,7 @@ from evohyper.config.budget import Budget
 from evohyper.config.build import build_strategy
 from evohyper.config.options import options_of
 from evohyper.engine.observers import (
+    ArchiveExporter,
     BestExporter,
     Checkpointer,
     CsvLogger,
@@ -65,13 +66,14 @@ def build_search(config: Config, run_dir: Path | None, observers: bool = True,
                # a gradient run that trained the decoder itself exports the decoder's weights
                DecoderExporter(layout.best, components, config.backend.evaluation_device())
                if components.trains_decoder else
-               BestExporter(layout.best, components, config.backend.evaluation_device(), chooser=reeval)]
+               BestExporter(layout.best, components, config.backend.evaluation_device(), chooser=reeval),
+               ArchiveExporter(layout.archive)]
         if out.tensorboard:
             obs.append(TensorBoardLogger(layout.tensorboard))
         if out.progress:
             obs.append(ProgressBar())
     return Search(components.strategy, make_backend(config, components), config.budget, maximize=components.maximize,
-                  seed=config.seed, observers=obs, name=config.name)
+                  seed=config.seed, observers=obs, name=config.name, task_info=components.task.info())
 
 
 def _reevaluator(config: Config, components: Components, layout: RunDir) -> Reevaluator | None:
@@ -137,7 +139,7 @@ def resume(run_dir: str | Path, overrides: list[str] | None = None) -> tuple[Sea
         try:
             search.load_state_dict(state)
         except BaseException:   # a half-loaded strategy cannot take another state: start the next try afresh
-            search.strategy = build_strategy(config.spec(), components.info)
+            search.strategy = build_strategy(config.spec(), components.info, task_info=components.task.info())
             raise
 
     try:

@@ -12,6 +12,7 @@ import torch
 
 from evohyper.api.evaluation_state import merge_evaluation_state
 from evohyper.api.strategy import Strategy, TrainingStrategy
+from evohyper.api.task import TaskInfo
 from evohyper.config.budget import Budget, Counters
 from evohyper.engine.backends import Backend
 from evohyper.engine.errors import AllFailedError
@@ -84,9 +85,15 @@ class Search:
     """Runs one search. Higher-is-better inside; ``maximize`` says which way the task counts."""
 
     def __init__(self, strategy: Strategy, backend: Backend, budget: Budget, *, maximize: bool, seed: int,
-                 observers: Sequence[Observer] = (), name: str = "search", clock: Any = time.perf_counter):
+                 observers: Sequence[Observer] = (), name: str = "search", clock: Any = time.perf_counter,
+                 task_info: TaskInfo | None = None):
         self.strategy, self.backend, self.budget = strategy, backend, budget
         self.maximize, self.seed, self.name = bool(maximize), int(seed), name
+        #: what the task declares (``Task.info()``): the objectives' directions, for the strategy's
+        #: higher-is-better objectives and the per-objective metrics (None: a single-objective task)
+        self.task_info = task_info or TaskInfo(maximize=self.maximize)
+        self._signs = torch.tensor([1.0 if o.maximize else -1.0 for o in self.task_info.objectives],
+                                   dtype=torch.float64)
         self.observers = list(observers)
         self.counters = Counters()
         self.best_fitness: float | None = None  # task direction
@@ -140,7 +147,7 @@ class Search:
         if fitness.shape[0] != len(genotypes):
             raise RuntimeError(f"backend returned {fitness.shape[0]} fitness values for {len(genotypes)} genotypes")
         self._report_errors(result, len(genotypes))
-        self.strategy.tell(fitness if self.maximize else -fitness)
+        self.strategy.tell(fitness if self.maximize else -fitness, **self._extras(result))
         c = self.counters
         c.generation += 1
         c.evaluations += len(genotypes)
@@ -162,6 +169,11 @@ class Search:
             metrics[f"{name}_of_best"] = float(values[i]) if i >= 0 else float("nan")
             metrics[f"{name}_mean"] = float(values[torch.isfinite(values)].mean()) if torch.isfinite(values).any() \
                 else float("nan")
+        metrics.update(self._objective_metrics(result.objectives))
+        for name, value in self.strategy.metrics().items():
+            if name in metrics:
+                raise ValueError(f"strategy metric {name!r} has the name of a task metric column; rename one")
+            metrics[name] = float(value)
         record = GenerationRecord(c.generation, c.evaluations, c.sample_forwards, round(c.seconds, 6), best, mean,
                                   median, worst, self.best_fitness if self.best_fitness is not None else float("nan"),
                                   int((~torch.isfinite(fitness)).sum()), result.errors, c.env_steps, metrics)
@@ -169,6 +181,34 @@ class Search:
         for obs in self.observers:
             obs.on_generation(self, record)
         return record
+
+    def _extras(self, result: ChunkResult) -> dict[str, torch.Tensor | None]:
+        """What the strategy ``consumes`` besides fitness: the descriptors ``[P, d]`` as the task returned
+        them, and the objectives ``[P, m]`` each flipped to higher-is-better by its declared direction.
+        Nothing for a strategy that consumes nothing (its ``tell`` may predate the keywords)."""
+        consumes = getattr(self.strategy, "consumes", ())
+        extras: dict[str, torch.Tensor | None] = {}
+        if "descriptors" in consumes:
+            extras["descriptors"] = result.descriptors
+        if "objectives" in consumes:
+            extras["objectives"] = None if result.objectives is None else result.objectives * self._signs
+        return extras
+
+    def _objective_metrics(self, objectives: torch.Tensor | None) -> dict[str, float]:
+        """``<objective>_best`` and ``<objective>_mean`` of a multi-objective task's generation, each in the
+        objective's own direction, over its finite values (NaN when none is finite)."""
+        out: dict[str, float] = {}
+        if objectives is None:
+            return out
+        for j, objective in enumerate(self.task_info.objectives):
+            column = objectives[:, j]
+            finite = column[torch.isfinite(column)]
+            if len(finite) == 0:
+                out[f"{objective.name}_best"] = out[f"{objective.name}_mean"] = float("nan")
+                continue
+            out[f"{objective.name}_best"] = float(finite.max() if objective.maximize else finite.min())
+            out[f"{objective.name}_mean"] = float(finite.mean())
+        return out
 
     def _report_errors(self, result: ChunkResult, n: int) -> None:
         """Lenient mode: hand every task exception to the observers that keep them (``on_task_errors``),

@@ -10,7 +10,10 @@ Subclass it in a pytest module and name your strategy::
         genome_size = 10              # optional (None for strategies whose genotypes are not vectors)
 
 For genotypes other than vectors, override ``decoder_info`` (what the decoder would declare) and
-``fitness`` (a fitness of your genotypes, higher is better, that the strategy should improve).
+``fitness`` (a fitness of your genotypes, higher is better, that the strategy should improve). A strategy
+that ``consumes`` behaviour descriptors or objectives is bound to ``task_info()`` and told ``extras(population)``
+(defaults for vectors: two descriptors in [-1, 1] and two higher-is-better objectives; override both for other
+genotypes or other spaces).
 pytest collects ``TestMyES`` but never ``StrategyContract`` itself. Gradient strategies
 (``TrainingStrategy``) are trained by a backend, not told fitness of asked genotypes: they have their
 own tests.
@@ -31,6 +34,7 @@ import torch
 
 from evohyper.api.decoder import DecoderInfo
 from evohyper.api.strategy import Strategy, TrainingStrategy
+from evohyper.api.task import Descriptor, Objective, TaskInfo
 
 
 def validator_understands(hint: Any) -> bool:
@@ -96,9 +100,48 @@ class StrategyContract:
         """What the decoder would declare to the strategy (``Strategy.bind``)."""
         return DecoderInfo(genotype=self.strategy_class.genotype_kind, genome_size=self.genome_size)
 
+    def task_info(self) -> TaskInfo:
+        """What the task would declare (``Strategy.bind_task``): by default, for what the strategy
+        ``consumes``, two descriptors ``d0``, ``d1`` in [-1, 1] and two maximised objectives ``f``, ``g``
+        (reference point -100, -100)."""
+        consumes = getattr(self.strategy_class, "consumes", ())
+        descriptors = (Descriptor("d0", -1.0, 1.0), Descriptor("d1", -1.0, 1.0)) if "descriptors" in consumes else ()
+        objectives = (Objective("f", True), Objective("g", True)) if "objectives" in consumes else ()
+        return TaskInfo(maximize=True, descriptors=descriptors, objectives=objectives,
+                        reference_point=(-100.0, -100.0) if objectives else None)
+
+    def extras(self, population: Any) -> dict[str, torch.Tensor]:
+        """What ``tell`` hands a strategy that ``consumes`` descriptors/objectives (higher is better), as a
+        function of the population. Default, for vectors: descriptors ``tanh`` of the first two genes,
+        objectives ``[fitness, -|x + 0.5|^2]`` (a trade-off against ``fitness``)."""
+        consumes = getattr(self.strategy_class, "consumes", ())
+        out: dict[str, torch.Tensor] = {}
+        if "descriptors" in consumes:
+            x = torch.as_tensor(population).double()
+            out["descriptors"] = torch.tanh(x[:, :2]) if x.shape[1] >= 2 else torch.tanh(x[:, :1]).expand(-1, 2)
+        if "objectives" in consumes:
+            x = torch.as_tensor(population).double()
+            out["objectives"] = torch.stack([self.fitness(population), -((x + 0.5) ** 2).sum(1)], 1)
+        return out
+
+    def tell(self, strategy: Strategy, population: Any, fitness: torch.Tensor | None = None) -> None:
+        """``strategy.tell`` the fitness of ``population`` (default ``self.fitness``), with its extras; a
+        given ``fitness`` (NaN/inf included) is also the first objective, and its non-finite rows have NaN
+        descriptors, as an individual that raised has in a lenient run."""
+        extras = self.extras(population)
+        if fitness is not None:
+            bad = ~torch.isfinite(torch.as_tensor(fitness, dtype=torch.float64))
+            if "objectives" in extras:
+                extras["objectives"] = extras["objectives"].clone()
+                extras["objectives"][:, 0] = torch.as_tensor(fitness, dtype=torch.float64)
+            if "descriptors" in extras:
+                extras["descriptors"] = extras["descriptors"].masked_fill(bad[:, None], float("nan"))
+        strategy.tell(self.fitness(population) if fitness is None else fitness, **extras)
+
     def make_strategy(self, seed: int = 0, **options: Any) -> Strategy:
         strategy = self.strategy_class(self.genome_size, seed, **{**self.options, **options})
         strategy.bind(self.decoder_info())
+        strategy.bind_task(self.task_info())
         return strategy
 
     def state_scale(self, strategy: Strategy) -> float:
@@ -126,7 +169,7 @@ class StrategyContract:
         for _ in range(generations):
             population = strategy.ask()
             asked.append(population.clone() if isinstance(population, torch.Tensor) else population)
-            strategy.tell(self.fitness(population))
+            self.tell(strategy, population)
             if between is not None:
                 between()
         return asked
@@ -205,7 +248,7 @@ class StrategyContract:
         f[0] = float("nan")
         if len(f) > 1:
             f[1] = float("inf")
-        s.tell(f)
+        self.tell(s, population, f)
         s.ask()
         finite = f[torch.isfinite(f)]
         if len(finite):
@@ -230,8 +273,8 @@ class StrategyContract:
         assert resumed.generation == s.generation == 4 and resumed.best_fitness == s.best_fitness
         x, y = s.ask(), resumed.ask()
         assert self.same(x, y)
-        s.tell(self.fitness(x))
-        resumed.tell(self.fitness(y))
+        self.tell(s, x)
+        self.tell(resumed, y)
         assert self.same(s.ask(), resumed.ask())
 
     def test_state_size_does_not_grow_with_the_run(self) -> None:

@@ -26,7 +26,6 @@ import inspect
 import itertools
 import sys
 import types
-import unittest
 from typing import Any, ClassVar
 
 import torch
@@ -36,14 +35,7 @@ from evohyper.api.evaluation_state import merge_evaluation_state
 from evohyper.api.phenotypes import Phenotypes, TargetSpec
 from evohyper.api.task import EvalResult, Task
 from evohyper.decoders.direct import DirectDecoder
-
-
-def _skip(reason: str) -> None:
-    try:
-        import pytest
-    except ImportError:  # run by unittest: its own skip exception
-        raise unittest.SkipTest(reason) from None
-    pytest.skip(reason)
+from evohyper.testing._task_contract_shapes import ShapeChecks, _skip
 
 
 def _is_ray(module_name: object) -> bool:
@@ -101,9 +93,11 @@ def _same(a: Any, b: Any) -> bool:
         return False
 
 
-class TaskContract:
+class TaskContract(ShapeChecks):
     """Base class of a task's conformance tests. Subclass as ``class TestMyTask(TaskContract)``
-    and implement :meth:`make_task`; every ``test_*`` method below then runs against your task."""
+    and implement :meth:`make_task`; every ``test_*`` method below then runs against your task, and
+    those of ``ShapeChecks`` (``_task_contract_shapes.py``: shapes of ``evaluate``'s result against the
+    task's declared objectives and behaviour descriptors)."""
 
     #: the YAML ``network:`` block passed to ``task.target``
     network: ClassVar[dict[str, Any]] = {}
@@ -154,7 +148,7 @@ class TaskContract:
 
     @staticmethod
     def fitness_of(result: EvalResult) -> torch.Tensor:
-        """The fitness ``[P]`` or ``[P, k]`` as float64 on the CPU."""
+        """The fitness ``[P]`` or ``[P, k]`` (``[P, m]``/``[P, k, m]`` with m objectives) as float64 on the CPU."""
         return torch.as_tensor(result.fitness).detach().to(torch.float64).cpu()
 
     def assert_close(self, actual: torch.Tensor, expected: torch.Tensor, what: str) -> None:
@@ -201,26 +195,6 @@ class TaskContract:
             assert not found, f"module {name} imports Ray (line {found[0]}); a task must never import Ray"
 
     # ------------------------------------------------------------------ evaluate
-    def test_evaluate_returns_eval_result_of_the_right_shapes(self) -> None:
-        task = self.ready_task()
-        P = self.population
-        result = self.evaluate(task, self.make_phenotypes(task))
-        assert isinstance(result, EvalResult), f"evaluate must return EvalResult, got {type(result).__name__}"
-        f = result.fitness
-        assert torch.is_tensor(f), f"fitness must be a tensor, got {type(f).__name__}"
-        assert f.is_floating_point(), f"fitness must be floating point, got {f.dtype}"
-        assert f.dim() in (1, 2) and f.shape[0] == P, (
-            f"fitness must be [P] or [P, k] with P={P}, got {tuple(f.shape)}")
-        assert f.numel() > 0 and bool(torch.isfinite(f).all()), f"non-finite fitness for random phenotypes: {f}"
-        for name, value in result.metrics.items():
-            assert isinstance(name, str) and name, f"metric names must be non-empty strings, got {name!r}"
-            assert torch.is_tensor(value) and value.shape == (P,), (
-                f"metric {name!r} must be a tensor [P]=[{P}], got {getattr(value, 'shape', type(value))}")
-        for name in ("sample_forwards", "env_steps"):
-            value = getattr(result, name)
-            assert value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0), (
-                f"{name} must be None or an int >= 0, got {value!r}")
-
     def test_evaluate_does_not_change_the_phenotypes(self) -> None:
         task = self.ready_task()
         ph = self.make_phenotypes(task)

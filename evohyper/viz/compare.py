@@ -16,6 +16,7 @@ A compare spec (YAML):
         config: search_spaces/digits_hyper_gradient.yaml
         set: [decoder.init_seed={seed}]
     criterion: {candidate: <label>, baseline: <label>, metric: test_accuracy, max_gap: 0.01, min_ratio: 3}
+    metric: best_so_far               # the metrics.csv column plotted (qd_score, hypervolume: a strategy's)
 
 Every run is kept, as a normal run directory (``evohyper show``/``export``/``resume`` work on it), under
 ``<runs_dir>/compare-<name>-<time>/<label>-seed<k>/``; ``runs_dir`` is each config's own
@@ -46,7 +47,7 @@ log = logging.getLogger("evohyper.compare")
 def load_spec(path: str | Path) -> CompareSpec:
     """Read and check a compare spec; every referenced config is validated before anything runs."""
     raw = load_raw(path)
-    allowed = ("name", "title", "seeds", "set", "runs", "criterion", "description")
+    allowed = ("name", "title", "seeds", "set", "runs", "criterion", "description", "metric")
     for key in raw:
         if key not in allowed:
             raise ConfigError(str(key), f"unknown key; allowed keys: {', '.join(allowed)}")
@@ -58,9 +59,13 @@ def load_spec(path: str | Path) -> CompareSpec:
     seeds = raw.get("seeds", [0, 1, 2, 3, 4])
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
         raise ConfigError("seeds", f"got {seeds!r}, expected a non-empty list of non-negative ints")
+    metric = raw.get("metric", "best_so_far")
+    if not isinstance(metric, str) or not metric:
+        raise ConfigError("metric", f"got {metric!r}, expected a metrics.csv column name (best_so_far, qd_score, "
+                                    "hypervolume, ...)")
     spec = CompareSpec(name=raw["name"], runs=[], seeds=seeds, title=raw.get("title", ""),
                        overrides=list(raw.get("set", []) or []), criterion=dict(raw.get("criterion", {}) or {}),
-                       path=_relative(Path(path)))
+                       path=_relative(Path(path)), metric=metric)
     for i, r in enumerate(runs):
         if not isinstance(r, dict) or "label" not in r or "config" not in r:
             raise ConfigError(f"runs[{i}]", "expected a mapping with 'label' and 'config'")

@@ -14,14 +14,15 @@ if TYPE_CHECKING:
     from evohyper.viz.compare_spec import CompareSpec
 
 
-def _band(results: list[dict[str, Any]], x_key: str, log: bool
+def _band(results: list[dict[str, Any]], x_key: str, log: bool, metric: str = "best_so_far"
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(grid, mean, min, max)`` of best-so-far over seeds. Each seed's best-so-far is monotone, and so is
-    every curve here: the grid starts where every seed has its first record (the set of seeds never
-    changes along the axis), a seed's value is its last record at or before x (step interpolation), held
-    after its last record, and mean, min and max of monotone curves are monotone (mean ± std is not)."""
+    """``(grid, mean, min, max)`` of ``metric`` (default best-so-far) over seeds. Each seed's best-so-far is
+    monotone, and so is every curve here: the grid starts where every seed has its first record (the set of
+    seeds never changes along the axis), a seed's value is its last record at or before x (step
+    interpolation), held after its last record, and mean, min and max of monotone curves are monotone (mean ±
+    std is not). An archive's QD score and hypervolume are monotone too; a run without the column is NaN."""
     xs = [np.array([r[x_key] for r in res["rows"]], dtype=float) for res in results]
-    ys = [np.array([r["best_so_far"] for r in res["rows"]], dtype=float) for res in results]
+    ys = [np.array([r.get(metric, np.nan) for r in res["rows"]], dtype=float) for res in results]
     lo, hi = max(x[0] for x in xs), max(x[-1] for x in xs)
     grid = np.geomspace(max(lo, 1e-9), max(hi, lo, 1e-9), 200) if log else np.linspace(lo, hi, 200)
     grid[0] = max(grid[0], lo)   # geomspace rounding must not start before a seed's first record
@@ -29,7 +30,7 @@ def _band(results: list[dict[str, Any]], x_key: str, log: bool
     return grid, curves.mean(0), curves.min(0), curves.max(0)
 
 
-def plot(groups: dict[str, list[dict[str, Any]]], path: Path, title: str) -> Path:
+def plot(groups: dict[str, list[dict[str, Any]]], path: Path, title: str, metric: str = "best_so_far") -> Path:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -38,13 +39,14 @@ def plot(groups: dict[str, list[dict[str, Any]]], path: Path, title: str) -> Pat
     for ax, key, label in ((axes[0], "sample_forwards", "sample-forward passes (log)"),
                            (axes[1], "seconds", "wall-clock seconds (log)")):
         for i, (name, results) in enumerate(groups.items()):
-            grid, mean, low, high = _band(results, key, log=True)
+            grid, mean, low, high = _band(results, key, log=True, metric=metric)
             color = f"C{i}"
             ax.plot(grid, mean, lw=2, color=color, label=f"{name} (n={len(results)})", drawstyle="steps-post")
             ax.fill_between(grid, low, high, alpha=0.2, color=color, step="post")
         ax.set_xscale("log")
         ax.set_xlabel(label)
-        ax.set_ylabel("best fitness so far (mean; band: min–max over seeds)")
+        what = "best fitness so far" if metric == "best_so_far" else metric
+        ax.set_ylabel(f"{what} (mean; band: min–max over seeds)")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.suptitle(title)
@@ -152,7 +154,7 @@ def write_report(spec: CompareSpec, results: list[dict[str, Any]], out_dir: Path
     groups: dict[str, list[dict[str, Any]]] = {r.label: [] for r in spec.runs}
     for res in results:
         groups[res["label"]].append(res)
-    png = plot(groups, out_dir / f"compare_{spec.name}.png", spec.title or spec.name)
+    png = plot(groups, out_dir / f"compare_{spec.name}.png", spec.title or spec.name, spec.metric)
     test_keys = sorted({k for res in results for k in res["summary"]["test_metrics"]})
     lines = [
         f"# Compare: {spec.title or spec.name}",

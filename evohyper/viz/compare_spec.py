@@ -25,3 +25,6 @@ class CompareSpec:
     overrides: list[str] = field(default_factory=list)
     criterion: dict[str, Any] = field(default_factory=dict)
     path: str = ""
+    #: the metrics.csv column the curves plot: best_so_far (fitness, the task's direction), or a strategy's
+    #: own column (qd_score, coverage, hypervolume: quality-diversity and multi-objective runs)
+    metric: str = "best_so_far"

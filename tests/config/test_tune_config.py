@@ -30,6 +30,7 @@ def _tune(**over):
     ({"params": {"name": {"choice": ["a"]}}}, "tune.params.name", "cannot be searched"),
     ({"num_samples": 0}, "tune.num_samples", "got 0, expected an int >= 1"),
     ({"mode": "up"}, "tune.mode", "got 'up', expected one of max, min"),
+    ({"metric": "qd_score"}, "tune.mode", "metric 'qd_score' is not a fitness column.*give tune.mode: max or min"),
     ({"scheduler": "hyperband"}, "tune.scheduler.name", "got 'hyperband', expected one of fifo, asha, pbt"),
     ({"scheduler": {"name": "asha", "grace": 2}}, "tune.scheduler.grace", "allowed keys: name, grace_period"),
     ({"scheduler": {"name": "asha", "reduction_factor": 1}}, "tune.scheduler.reduction_factor", "> 1"),
@@ -78,3 +79,10 @@ def test_every_shipped_meta_search_validates():
         cfg = load_config(f)
         schedulers.add(validate_tune(cfg.to_dict() | {"tune": cfg.tune}).scheduler.name)
     assert schedulers >= {"asha", "pbt"}
+
+
+def test_a_strategy_metric_is_tuned_in_the_mode_given():
+    from evohyper.tune.space import mode_of
+    raw = _tune(metric="hypervolume", mode="max")
+    assert mode_of(validate_tune(raw), validate(raw)) == "max"        # although sphere is minimised
+    assert mode_of(validate_tune(_tune()), validate(_tune())) == "min"  # best_so_far: the task's direction

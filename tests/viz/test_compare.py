@@ -143,3 +143,28 @@ def test_runs_dir_chooses_where_the_runs_are_kept(tmp_path, monkeypatch):
                  "--runs-dir", str(tmp_path / "kept")]) == 0
     assert len(list((tmp_path / "kept").glob("compare-mixed-*/*/*/metrics.csv"))) == 2
     assert not (tmp_path / "runs").exists()
+
+
+# ----------------------------------------------------------------------------- issue 23: a strategy's column
+def test_band_plots_the_spec_metric_column_and_nan_where_a_run_lacks_it():
+    rows = [{"seconds": 1.0, "best_so_far": -9.0, "qd_score": 3.0}, {"seconds": 2.0, "best_so_far": -9.0,
+                                                                       "qd_score": 7.0}]
+    grid, mean, low, high = _band([{"rows": rows}], "seconds", log=False, metric="qd_score")
+    assert mean[0] == 3.0 and mean[-1] == 7.0 and (np.diff(mean) >= 0).all()
+    _, missing, *_ = _band([{"rows": rows}], "seconds", log=False, metric="hypervolume")
+    assert np.isnan(missing).all()
+
+
+def test_spec_metric_defaults_to_best_so_far_and_must_be_a_name(tmp_path):
+    config = tmp_path / "sphere.yaml"
+    config.write_text(yaml.safe_dump({"name": "s", "task": {"name": "sphere", "dim": 4, "descriptors": True},
+                                      "strategy": {"name": "cmaes", "popsize": 4}, "budget": {"generations": 2}}))
+    spec = {"name": "m", "runs": [{"label": "a", "config": str(config)}]}
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    assert load_spec(path).metric == "best_so_far"
+    path.write_text(yaml.safe_dump({**spec, "metric": "qd_score"}))
+    assert load_spec(path).metric == "qd_score"
+    path.write_text(yaml.safe_dump({**spec, "metric": 3}))
+    with pytest.raises(ConfigError, match="metric.*metrics.csv column"):
+        load_spec(path)

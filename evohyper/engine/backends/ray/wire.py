@@ -34,7 +34,9 @@ def to_wire(obj: Any) -> Any:
         return {"__chunk__": True, "fitness": obj.fitness.numpy(),
                 "metrics": {k: v.numpy() for k, v in obj.metrics.items()},
                 "sample_forwards": obj.sample_forwards, "errors": obj.errors, "error_texts": obj.error_texts,
-                "env_steps": obj.env_steps, "state": {k: v.numpy() for k, v in obj.state.items()}}
+                "env_steps": obj.env_steps, "state": {k: v.numpy() for k, v in obj.state.items()},
+                "objectives": None if obj.objectives is None else obj.objectives.numpy(),
+                "descriptors": None if obj.descriptors is None else obj.descriptors.numpy()}
     if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
         return {k: to_wire(v) for k, v in obj.items()}  # an evaluation state
     return obj
@@ -54,6 +56,8 @@ def from_wire(obj: Any) -> Any:
             error_texts=[tuple(e) for e in obj.get("error_texts", [])],
             env_steps=obj["env_steps"],
             state={k: from_wire(v) for k, v in obj["state"].items()},
+            objectives=None if obj.get("objectives") is None else from_wire(obj["objectives"]),
+            descriptors=None if obj.get("descriptors") is None else from_wire(obj["descriptors"]),
         )
     if isinstance(obj, dict) and obj and all(isinstance(v, np.ndarray) for v in obj.values()):
         return {k: from_wire(v) for k, v in obj.items()}

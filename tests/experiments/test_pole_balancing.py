@@ -1,0 +1,139 @@
+"""The pole-balancing study (issue 24): how evaluations to solve are counted, the cached runs (skipped when done),
+and the report's statistics on synthetic runs (quartiles over solved runs, failures apart, the cap)."""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from experiments import pole_balancing as study
+from experiments.make_reports import REPORTS
+from experiments.pole_balancing_report import summarize, targets, write_report
+from experiments.pole_balancing_spec import ARMS, VARIANTS, elman_weights, raw_config
+
+
+def _generations(*masks):
+    it = iter(masks)
+    return lambda: torch.tensor(next(it))
+
+
+# ----------------------------------------------------------------------------- counting
+def test_counting_stops_at_the_first_solving_individual_of_the_first_solving_generation():
+    out = study.evaluations_to_solve(_generations([0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 1], [1, 1, 1, 1]), cap=100)
+    assert out == {"solved": True, "evaluations": 4 + 4 + 3, "evaluations_generation_end": 12, "generations": 3,
+                   "index": 2, "timed_out": False}
+
+
+def test_counting_a_failure_spends_the_cap_and_a_solver_past_the_cap_is_a_failure():
+    never = study.evaluations_to_solve(lambda: torch.zeros(5), cap=12)
+    assert never == {"solved": False, "evaluations": 15, "evaluations_generation_end": 15, "generations": 3,
+                     "index": None, "timed_out": False}
+    # the third generation's solver is evaluation 10 + 4 = 14 > cap 12: not solved, and no fourth generation
+    late = study.evaluations_to_solve(_generations([0] * 5, [0] * 5, [0, 0, 0, 1, 0], [1] * 5), cap=12)
+    assert not late["solved"] and late["generations"] == 3
+    # a solver exactly at the cap counts
+    edge = study.evaluations_to_solve(_generations([0] * 5, [0] * 5, [0, 1, 0, 0, 0]), cap=12)
+    assert edge["solved"] and edge["evaluations"] == 12
+
+
+def test_a_clock_stops_a_run_between_generations_as_a_timed_out_failure(tmp_path):
+    ticks = iter([False, False, True])
+    out = study.evaluations_to_solve(lambda: torch.zeros(5), cap=100, out_of_time=lambda: next(ticks))
+    assert out == {"solved": False, "evaluations": 10, "evaluations_generation_end": 10, "generations": 2,
+                   "index": None, "timed_out": True}
+    path = study.run_path(tmp_path, "double", "neat", 0)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"timed_out": True, "max_seconds": 60.0}))
+    assert study.plan(tmp_path, ["double"], ["neat"], [0], max_seconds=60.0) == []           # same clock: done
+    assert study.plan(tmp_path, ["double"], ["neat"], [0], max_seconds=600.0) == [("double", "neat", 0)]
+    assert study.plan(tmp_path, ["double"], ["neat"], [0]) == [("double", "neat", 0)]         # no clock: re-run
+
+
+def test_the_configs_are_the_fixed_double_pole_interface():
+    raw = raw_config("double_pole", "double_novel", "cmaes-h30", 3)
+    assert raw["task"] == {"name": "double_pole", "poles": 2, "velocities": False, "max_steps": 100_000,
+                           "fitness": "damping", "episodes": 1, "start": "standard"}
+    assert raw["network"] == {"hidden": [30], "recurrent": True, "activation": "tanh", "output_activation": "tanh"}
+    assert raw["seed"] == 3 and raw["strategy"]["name"] == "cmaes"
+    assert "network" not in raw_config("double_pole", "single", "neat", 0)
+    assert [VARIANTS[v].inputs for v in ("single", "double", "double_novel")] == [4, 6, 3]
+    assert [elman_weights(6, h) for h in (3, 10, 30)] == [34, 181, 1141]
+    assert raw_config("cartpole", "double_novel", "neat", 0)["task"]["hide_velocities"] is True
+
+
+def test_a_stand_in_run_is_cached_skipped_and_reported(tmp_path):
+    """Cart-pole stand-in, 20-step episodes: the runs solve quickly; their JSON keeps the solving genotype."""
+    root = tmp_path / "runs"
+    args = ["--task", "cartpole", "--variants", "single", "--arms", "cmaes-dctn2-h3", "neat", "--seeds", "1",
+            "--cap", "400", "--max-steps", "20", "--root", str(root)]
+    assert study.main(args) == 0
+    where = study.results_dir(root, "cartpole", 400, 20)
+    run = json.loads(study.run_path(where, "single", "cmaes-dctn2-h3", 0).read_text())
+    assert run["solved"] and 1 <= run["evaluations"] <= run["evaluations_generation_end"] <= 400
+    assert len(run["genotype"]) == run["genome_size"] == 3 * 2 + 1 * 2     # 3 hidden + 1 output neuron, k = 2
+    assert run["num_params"] == elman_weights(4, 3) and run["generalisation"] is None   # NaN: cart-pole has none
+    neat = json.loads(study.run_path(where, "single", "neat", 0).read_text())
+    assert neat["popsize"] == 150 and (not neat["solved"] or neat["genotype"]["kind"] == "neat-genome")
+    assert study.plan(where, ["single"], ["cmaes-dctn2-h3", "neat"], [0]) == []
+    assert math.isnan(study.rescore(run))        # the cached genotype decodes again (cart-pole has no 625 test)
+    if neat["solved"]:
+        assert math.isnan(study.rescore(neat))
+    text = (where / "pole_balancing.md").read_text()
+    assert "**Not the study.**" in text and "| `cmaes-dctn2-h3` | 28 | 8 |" in text
+    assert (root / ".gitignore").read_text() == "*\n"
+
+
+def test_a_dct_arms_scale_gives_the_weights_the_genes_rms():
+    config, components = study.build("cartpole", "single", "cmaes-dct4-h30", 0, max_steps=10)
+    decoder = components.decoder
+    g = torch.randn(64, decoder.genome_size, generator=torch.Generator().manual_seed(0))
+    flat = torch.cat([t.reshape(64, -1) for t in decoder.paint(g).values()], dim=1)
+    assert flat.pow(2).mean().sqrt().item() == pytest.approx(g.pow(2).mean().sqrt().item(), rel=1e-5)
+
+
+# ----------------------------------------------------------------------------- the report
+def _run(variant, arm, seed, evaluations, solved, cap=1000, generalisation=None):
+    return {"task": "double_pole", "variant": variant, "arm": arm, "seed": seed, "cap": cap, "max_steps": 100_000,
+            "solved": solved, "evaluations": evaluations, "generalisation": generalisation, "seconds": 2.0,
+            "genome_size": 10, "num_params": 34, "popsize": 10}
+
+
+def test_statistics_are_over_solved_runs_and_failures_are_apart():
+    runs = [_run("double", "cmaes-h3", s, e, True) for s, e in enumerate([100, 200, 300, 400])]
+    runs.append(_run("double", "cmaes-h3", 4, 1000, False))
+    s = summarize(runs)
+    assert (s["runs"], s["solved"], s["failures"]) == (5, 4, 1)
+    assert s["mean"] == 250 and s["median"] == 250 and s["q1"] == 175 and s["q3"] == 325
+    assert s["median_all"] == 300                      # the failure ranks last: median of 100 200 300 400 inf
+    half = summarize(runs[:2] + [_run("double", "cmaes-h3", 9, 1000, False)] * 2)
+    assert math.isinf(half["median_all"])              # half failed: the median is "> cap"
+
+
+def test_the_report_on_synthetic_runs_judges_the_targets(tmp_path):
+    root = tmp_path / "double_pole"
+    runs = [_run("double", "neat", s, 3000 + 100 * s, True, 50_000) for s in range(3)]
+    runs += [_run("double", "cmaes-h3", s, 900, True, 50_000, 250.0) for s in range(2)]
+    runs += [_run("double", "cmaes-h3", 2, 50_000, False, 50_000)]
+    runs += [_run("double", "cmaes-h10", s, 5000, True, 50_000) for s in range(3)]
+    runs += [_run("double", "cmaes-dct4-h10", s, 700, True, 50_000) for s in range(3)]
+    for r in runs:
+        path = study.run_path(root, r["variant"], r["arm"], r["seed"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(r))
+    command = "python -m experiments.pole_balancing --report-only"
+    text = write_report(root, tmp_path / "out", command=command).read_text()
+    assert "| `neat` | evolved | – | 10 | 3 | 3 | 0 | 3,100 | 3,050 | 3,100 | 3,150 | 3,100 |" in text
+    assert "| `cmaes-h3` | 34 | 10 | 10 | 3 | 2 | 1 | 900 |" in text and "250 [250, 250] (n=2)" in text
+    assert "NEAT (`neat`) within 2x of its published mean 3,600 on double: **met**" in text
+    assert "CMA-ES (`cmaes-h3`) within 2x of its published mean 895 on double: **not met**" in text   # a failure
+    assert "double, Elman h=10: **met**: best DCT arm `cmaes-dct4-h10` median 700" in text
+    assert "**Not the study.**" not in text and "Not checked against the paper's text" in text
+    assert (tmp_path / "out" / "pole_balancing_boxplots.png").stat().st_size > 1000
+    assert any("not measured" in line for line in targets({}))
+
+
+def test_registered_in_make_reports_and_every_arm_is_named_in_the_spec():
+    assert "pole_balancing" in REPORTS
+    assert {"neat", "snes-h3", "cmaes-h3", "cmaes-h10", "cmaes-h30", "cmaes-dct2-h30", "cmaes-dctn4-h30"} <= set(ARMS)
