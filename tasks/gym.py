@@ -30,9 +30,9 @@ import torch
 from evohyper.api.checks import MAX_EPISODES, MAX_STEPS, Checks
 from evohyper.api.network_block import NETWORK_KEYS, mlp_target
 from evohyper.api.phenotypes import MLPPhenotypes, TargetSpec
-from evohyper.api.task import Descriptor, EvalResult, Replay, Task
+from evohyper.api.task import Descriptor, EvalResult, Objective, Replay, Task
 from evohyper.families.hyperneat import SubstrateSpec
-from evohyper_tasks import _mujoco_log, gym_descriptors
+from evohyper_tasks import _mujoco_log, gym_descriptors, gym_objectives
 from evohyper_tasks.gym_substrate import SUBSTRATE_KEYS, body_layers, check_substrate_block
 
 _checks = Checks("task")
@@ -110,6 +110,11 @@ class GymTask(Task):
         same rollout (``gym_descriptors``): ``impact_x``, ``impact_y_velocity`` (LunarLander);
         ``feet_contact`` (one column per foot), ``final_x`` (Hopper, Walker2d, HalfCheetah, Ant).
       descriptor_bounds: ``{descriptor: [low, high]}`` over a chosen descriptor's declared bounds.
+      objectives: ``[return, action_cost]`` for multi-objective search (``gym_objectives``): the return
+        (maximised) and the mean absolute action per step (minimised, Box actions only); fitness is then
+        ``[P, episodes, 2]``. Default null: one objective, the return.
+      reference_point: the hypervolume reference point, one value per objective in its own direction, over
+        the declared one (the worst return and the largest action cost, see ``gym_objectives``).
 
     Network: an MLP (``network: {hidden: [64, 64]}``), or ``network: {type: substrate, hidden: [[3, 5]]}``
     for the ``hyperneat`` decoder: a substrate laid out from the body (``gym_substrate``).
@@ -128,7 +133,8 @@ class GymTask(Task):
                  env_kwargs: dict[str, Any] | None = None, action_mapping: Literal["clip", "tanh"] = "clip",
                  decrease_rewards_by: float = 0.0, observation_normalization: bool = False,
                  env_seed: int | None = None, descriptors: list[str] | None = None,
-                 descriptor_bounds: dict[str, list[float]] | None = None) -> None:
+                 descriptor_bounds: dict[str, list[float]] | None = None, objectives: list[str] | None = None,
+                 reference_point: list[float] | None = None) -> None:
         self.episodes = _checks.integer("episodes", episodes, 1, MAX_EPISODES)
         self.action_mapping = _checks.one_of("action_mapping", action_mapping, ACTION_MAPPINGS)
         self.decrease_rewards_by = _checks.magnitude("decrease_rewards_by", decrease_rewards_by)
@@ -156,10 +162,22 @@ class GymTask(Task):
         self._envs: list[Any] = []
         self._norm: tuple[torch.Tensor, torch.Tensor] | None = None  # from the loaded evaluation state
         self._descriptors = tuple(Descriptor(*column) for column in columns)
+        self._objectives, self._reference = gym_objectives.choose(
+            objectives, reference_point, _checks, env_id=env, discrete=self.discrete,
+            low=getattr(self, "low", None), high=getattr(self, "high", None), max_steps=self.max_steps,
+            decrease=self.decrease_rewards_by)
 
     def descriptor_space(self) -> tuple[Descriptor, ...]:
         """One ``Descriptor`` per column of the chosen ``descriptors`` (``feet_contact_0``, ...)."""
         return self._descriptors
+
+    def objective_space(self) -> tuple[Objective, ...]:
+        """The chosen ``objectives`` (none by default: fitness is the return alone)."""
+        return self._objectives
+
+    def reference_point(self) -> tuple[float, ...] | None:
+        """The ``reference_point`` option, else the worst value of each objective where it is known."""
+        return self._reference
 
     # ------------------------------------------------------------------ environments
     def _make(self, limit: int | None = -1, **kwargs: Any) -> Any:
@@ -307,12 +325,15 @@ class GymTask(Task):
         obs_sum, obs_sumsq = np.zeros((n, self.obs_dim)), np.zeros((n, self.obs_dim))  # per episode
         for extractor in self._extractors:
             extractor.start(envs)
+        cost = np.zeros(n, dtype=np.float64) if "action_cost" in self._names() else None
         for _ in range(self.max_steps):  # a loop over time steps; every live episode steps at once
             if self.observation_normalization:
                 seen = obs[live]
                 obs_sum[live] += seen
                 obs_sumsq[live] += seen * seen
             act = self.actions(self.policy_outputs(phenotypes, obs, norm))
+            if cost is not None:
+                cost[live] += gym_objectives.step_magnitude(act, n)[live]
             still = []
             for i in live:
                 o, r, terminated, truncated, _ = steps[i](act[i])
@@ -339,10 +360,17 @@ class GymTask(Task):
         if self._extractors:   # [P, E, d]: the engine averages the episodes
             columns = np.concatenate([extractor.finish(lengths) for extractor in self._extractors], axis=1)
             descriptors = torch.from_numpy(columns).view(P, E, -1)
-        return EvalResult(fitness=torch.from_numpy(returns).view(P, E), descriptors=descriptors,
+        fitness = torch.from_numpy(returns).view(P, E)
+        if self._objectives:   # [P, E, m]: the engine averages the episodes
+            per_objective = {"return": returns, "action_cost": None if cost is None else cost / lengths}
+            fitness = torch.from_numpy(np.stack([per_objective[name] for name in self._names()], 1)).view(P, E, -1)
+        return EvalResult(fitness=fitness, descriptors=descriptors,
                           metrics={"episode_length": ep_len.to(torch.float64).mean(dim=1),
                                    "env_steps": ep_len.sum(dim=1).to(torch.float64)},
                           sample_forwards=int(lengths.sum()), env_steps=int(lengths.sum()), state=state)
+
+    def _names(self) -> list[str]:
+        return [o.name for o in self._objectives]
 
     # ------------------------------------------------------------------ replay
     def replay(self, phenotypes: MLPPhenotypes, seed: int, episodes: int, render: bool = False) -> Replay:
