@@ -113,19 +113,11 @@ class NEATGenomeSearch(NEAT):
         return initial.initial_population(self._typed(), n, self._streams(), self.counters, dtype=self.dtype,
                                           device=self.device)
 
-    def _children(self, parents: GenomeBatch, fitness: Tensor, u: Tensor) -> GenomeBatch:
-        """Children of parent picks ``u [K, 3]`` (uniforms of stream ``select``: the first parent's draw, the
-        second's, and whether to cross over at all, ``u < crossover_prob``; otherwise the child is a mutated
-        copy, NEAT's crossover of a genome with itself). ``u[:, :2]`` are indices into ``parents`` already
-        when they are int64 (a tournament picked them)."""
-        n = len(parents)
-        if u.dtype == torch.int64:
-            p1, p2, cross = u[:, 0], u[:, 1], None
-        else:
-            p1, p2 = Streams.choice(u[:, 0], n), Streams.choice(u[:, 1], n)
-            cross = u[:, 2] < self.crossover_prob
-        if cross is not None:
-            p2 = torch.where(cross, p2, p1)
+    def _children(self, parents: GenomeBatch, fitness: Tensor, p1: Tensor, p2: Tensor, u: Tensor) -> GenomeBatch:
+        """Children of the rows ``p1[k]`` and ``p2[k]`` of ``parents`` (``fitness``: theirs, higher is better),
+        crossed over where the uniform ``u[k] < crossover_prob``, otherwise a mutated copy of ``p1[k]`` (NEAT's
+        crossover of a genome with itself), all from this generation's streams."""
+        p2 = torch.where(u.to(p1.device) < self.crossover_prob, p2, p1)
         self.counters.reset_generation()
         return variation.offspring(parents, fitness, p1, p2, self._typed(), self._streams(), self.counters,
                                    self.dtype)

@@ -33,6 +33,7 @@ from evohyper.api.checks import MAX_MAGNITUDE, Checks
 from evohyper.api.task import TaskInfo
 from evohyper.families.neat.genome import GenomeBatch
 from evohyper.families.neat.genome_search import NEATGenomeSearch, genomes_state, with_neat_options
+from evohyper.families.neat.streams import Streams
 
 Tensor = torch.Tensor
 _checks = Checks("strategy")
@@ -117,8 +118,10 @@ class NEATMapElites(NEATGenomeSearch):
         self._require_archive()
         if self.elites is None or not len(self.elites):
             return self._initial(super().popsize)
-        n = self.batch or super().popsize
-        return self._children(self.elites, self.elite_objective, self._streams().uniform("select", n, 3))
+        n, k = self.batch or super().popsize, len(self.elites)
+        u = self._streams().uniform("select", n, 3)   # first parent, second parent, crossover or not
+        p1, p2 = Streams.choice(u[:, 0], k), Streams.choice(u[:, 1], k)
+        return self._children(self.elites, self.elite_objective, p1, p2, u[:, 2])
 
     def _tell(self, fitness: Tensor, descriptors: Tensor) -> None:
         archive, population = self._require_archive(), self._population
