@@ -57,8 +57,8 @@ class NEATNSGA2(NEATGenomeSearch):
       crossover_prob: probability that a child is its parents' NEAT crossover rather than a mutated copy of
         one parent, in [0, 1].
       reference_point: the hypervolume reference point, one value per objective in its own direction (with
-        size_objective, one more for the connection count, else 2 x a fully connected first genome's
-        connections); null: the task's.
+        size_objective, one more for the connection count, else 4 x a fully connected first genome's
+        connections, at least 20); null: the task's.
       size_objective: append "fewer enabled connections" as a last objective computed from each genome
         (the front is then over the task's objectives plus network size; a task declaring no objectives
         then gives its fitness as the first).
