@@ -52,9 +52,8 @@ class NEATMapElites(NEATGenomeSearch):
 
     Options (the others are strategy ``neat``'s, same meaning and INI file; speciation and reproduction
     items are not options here and are ignored in an INI file: no species, no stagnation, no elites):
-      popsize: genomes of the first population (NEAT's initial population, >= 2).
-      batch: children per ask after the first (parents drawn uniformly from the archive's elites); null:
-        popsize.
+      batch: children per ask after the first, whose popsize genomes are NEAT's first population (parents
+        drawn uniformly from the archive's elites); null: popsize.
       crossover_prob: probability that a child is the crossover of two elites (NEAT's crossover: genes of
         the fitter, matching genes mixed) rather than a mutated copy of one, in [0, 1].
       archive: the pyribs ``GridArchive``: ``dims`` (cells per descriptor; null: 50 for one or two

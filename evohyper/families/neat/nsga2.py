@@ -51,9 +51,9 @@ class NEATNSGA2(NEATGenomeSearch):
 
     Options (the others are strategy ``neat``'s, same meaning and INI file; speciation and reproduction
     items are not options here and are ignored in an INI file: no species, no stagnation, no elites):
-      popsize: mu, the genomes that survive each generation (NEAT's initial population first; >= 4).
-      offspring: lambda, the children per generation (DEAP's selTournamentDCD: a multiple of 4, at most
-        popsize); null: popsize.
+      offspring: lambda, the children per generation, of which and of the popsize (mu, >= 4) parents
+        selNSGA2 keeps popsize; the first generation is NEAT's first population of popsize genomes (DEAP's
+        selTournamentDCD: a multiple of 4, at most popsize); null: popsize.
       crossover_prob: probability that a child is its parents' NEAT crossover rather than a mutated copy of
         one parent, in [0, 1].
       reference_point: the hypervolume reference point, one value per objective in its own direction (with
