@@ -196,6 +196,8 @@ class NEATMapElites(NEATGenomeSearch):
     def _own_state(self) -> dict[str, Any]:
         archive = self._require_archive()
         data = archive.data(["index", "solution", "objective", "measures", "threshold"])
+        order = np.argsort(data["index"], kind="stable")   # cell order: pyribs' own (insertion) order is not state
+        data = {k: v[order] for k, v in data.items()}
         return {"archive": {"dims": archive.dims.tolist(),
                             "ranges": [[float(lo), float(hi)] for lo, hi in zip(archive.lower_bounds,
                                                                                 archive.upper_bounds)],
