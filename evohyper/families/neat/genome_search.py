@@ -28,7 +28,7 @@ from evohyper.families.neat import convert as _convert
 from evohyper.families.neat import initial, variation
 from evohyper.families.neat.counters import Counters
 from evohyper.families.neat.genome import CONN_FIELDS, NODE_FIELDS, GenomeBatch
-from evohyper.families.neat.strategy import NEAT, _dtype_name
+from evohyper.families.neat.strategy import NEAT
 from evohyper.families.neat.streams import Streams
 
 Tensor = torch.Tensor
@@ -133,7 +133,8 @@ class NEATGenomeSearch(NEAT):
         return {"kind": self.KIND, "generation": self.generation, "best_fitness": self.best_fitness,
                 "best_genotype": None if self.best_genotype is None else
                 _convert.genotype_to_data(self.best_genotype, 0),
-                "neat_config": self._ini_text, "dtype": _dtype_name(self.dtype), "counters": self.counters.state(),
+                "neat_config": self._ini_text, "dtype": str(self.dtype).removeprefix("torch."),
+                "counters": self.counters.state(),
                 **self._own_state()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ Loop: the first ask is NEAT's first population (``popsize`` genomes, ``create_ne
 draws ``batch`` parents uniformly from the elites and returns their children; a child is crossed over
 with a second uniformly drawn elite with probability ``crossover_prob`` (the fitter by archive objective
 gives the genes, as NEAT), else it is a mutated copy of its parent. Told individuals whose descriptors are
-not finite (evaluations that raised) are left out of the archive.
+not finite (evaluations that raised), or whose fitness is not, are left out of the archive.
 
 Checkpoint: explicit arrays (the archive's cells, gids, objectives, measures, thresholds and its running
 objective sum; the elites' genes ragged), so resume is exact (pyribs itself offers only pickle).
@@ -85,6 +85,7 @@ class NEATMapElites(NEATGenomeSearch):
         self.elites: GenomeBatch | None = None     # one row per occupied cell, ascending cell index
         self.elite_cells = torch.zeros(0, dtype=torch.int64)
         self.elite_objective = torch.zeros(0, dtype=torch.float64)
+        self._told_finite = torch.ones(0, dtype=torch.bool)   # which rows of the last tell had a finite fitness
 
     # ---------------------------------------------------------------- task and archive
     def bind_task(self, info: TaskInfo) -> None:
@@ -122,10 +123,16 @@ class NEATMapElites(NEATGenomeSearch):
         p1, p2 = Streams.choice(u[:, 0], k), Streams.choice(u[:, 1], k)
         return self._children(self.elites, self.elite_objective, p1, p2, u[:, 2])
 
+    def tell(self, fitness: Tensor, **extras: Any) -> None:
+        """As ``Strategy.tell``; an individual whose fitness is NaN/inf (``tell`` ranks it last for
+        ``best``) is a failed evaluation here, kept out of the archive as one with NaN descriptors."""
+        self._told_finite = torch.isfinite(torch.as_tensor(fitness, dtype=torch.float64).reshape(-1)).cpu()
+        super().tell(fitness, **extras)
+
     def _tell(self, fitness: Tensor, descriptors: Tensor) -> None:
         archive, population = self._require_archive(), self._population
         fitness, descriptors = fitness.cpu(), descriptors.cpu()
-        ok = (torch.isfinite(descriptors).all(dim=1) & torch.isfinite(fitness)).nonzero().squeeze(1)
+        ok = (torch.isfinite(descriptors).all(dim=1) & self._told_finite).nonzero().squeeze(1)
         if not ok.numel():
             return
         gid = population.gid.index_select(0, ok.to(population.device)).cpu()

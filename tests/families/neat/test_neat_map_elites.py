@@ -104,8 +104,10 @@ def test_the_elites_batch_is_always_the_archive_over_a_run_and_failed_rows_stay_
         told.update({int(x): pop[i] for i, x in enumerate(pop.gid.tolist())})
         f, d = toy(pop)
         d[0] = float("nan")                  # an evaluation that raised: never in the archive
+        f[1] = float("nan")                  # nor one whose fitness is not finite (tell ranks it last)
+        d[1] = torch.tensor([-0.99, 0.99])   # a corner cell it would otherwise fill (at the worst value)
         s.tell(f, descriptors=d)
-        assert int(pop.gid[0]) not in s.elites.gid.tolist()
+        assert int(pop.gid[0]) not in s.elites.gid.tolist() and int(pop.gid[1]) not in s.elites.gid.tolist()
         assert_elites_are_the_archive(s, told)
         assert len(pop) == (16 if g == 0 else 12)
 
