@@ -213,3 +213,20 @@ class TestNEATMapElitesContract(StrategyContract):
         """The state is the elites' genes (and the best genotype's): bytes per gene stay constant."""
         e, best = strategy.elites, strategy.best_genotype
         return float(e.n_nodes.sum() + e.n_conns.sum() + best.n_nodes[0] + best.n_conns[0] + 8 * len(e))
+
+
+def test_drives_the_hyperneat_decoder_like_strategy_neat():
+    """The genome's inputs/outputs come from the decoder (``bind``): a CPPN for a HyperNEAT substrate."""
+    from evohyper.families.hyperneat import HyperNEATDecoder
+    from evohyper.families.hyperneat.substrate import SubstrateSpec, sandwich
+
+    decoder = HyperNEATDecoder(SubstrateSpec(sandwich([3, 2])))
+    s = NEATMapElites(None, 0, popsize=10, archive={"dims": [4, 4]})
+    s.bind(decoder.info())
+    s.bind_task(TWO)
+    assert s.config.genome_config.num_inputs == decoder.info().genome_inputs
+    for _ in range(3):
+        pop = s.ask()
+        assert len(decoder.decode(pop)) == len(pop)
+        f, d = toy(pop)
+        s.tell(f, descriptors=d)
