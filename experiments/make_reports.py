@@ -94,6 +94,31 @@ def control(out_dir: Path) -> Path:
     return control_report(out_dir, cmd)
 
 
+def agent_embeddings(out_dir: Path) -> Path:
+    """Agent embeddings (Chang et al. 2019): data set of evolved cart-pole networks, conditional VAE, Table 1 and
+    Figure 7 shapes, latent vs direct CMA-ES; resumable (stages under experiments/out/agent_embeddings/)."""
+    from experiments.agent_embeddings import agent_embeddings_report
+    return agent_embeddings_report(out_dir, "python -m experiments.make_reports agent_embeddings")
+
+
+def pole_balancing(out_dir: Path) -> Path:
+    """Evaluations to solve single and double pole (issue 24): NEAT, CMA-ES, SNES, CMA-ES on dct; resumable
+    (one JSON per finished run under experiments/out/pole_balancing/)."""
+    from experiments.pole_balancing import make_report
+    return make_report(out_dir)
+
+
+def multi_objective(out_dir: Path) -> Path:
+    """NSGA-II on vectors (evohyper's `nsga2` and DEAP's documented loop) on Pendulum-v1, return vs mean |action|,
+    3 seeds each; resumable (runs cached under experiments/out/multi_objective/, see experiments/multi_objective.py)."""
+    from experiments.multi_objective import run_missing
+    from experiments.multi_objective_report import write_report
+
+    run_missing()
+    cmd = "make reports" if not sys.argv[1:] else "python -m experiments.make_reports " + " ".join(sys.argv[1:])
+    return write_report(out_dir, command=cmd)
+
+
 def _compare(name: str) -> Callable[[Path], Path]:
     def make(out_dir: Path) -> Path:
         from evohyper.viz.compare import compare
@@ -132,8 +157,10 @@ REPORTS: dict[str, Callable[[Path], Path]] = {"cartpole_snes": cartpole_snes,
                                               "ghn_nas": ghn_nas,
                                               "compare_digits": _compare("digits"),
                                               "compare_cartpole": _compare("cartpole"),
-                                              "control": control}
-REPORTS["pole_balancing"] = lambda out_dir: __import__("experiments.pole_balancing", fromlist=["x"]).make_report(out_dir)  # noqa: E501  issue 24
+                                              "control": control,
+                                              "agent_embeddings": agent_embeddings,
+                                              "pole_balancing": pole_balancing,
+                                              "multi_objective": multi_objective}
 for _stem in ("cartpole_cmaes_asha", "digits_snes_pbt", "cartpole_network_choice"):
     REPORTS[f"tune_{_stem}"] = _tune_example(_stem)
 

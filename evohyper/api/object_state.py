@@ -46,7 +46,7 @@ def _np_to_tensor(a: np.ndarray) -> torch.Tensor:
         raise _NotData
     if a.dtype.kind == "u" and a.dtype != np.uint8:   # torch lacks most unsigned dtypes: widen losslessly
         a = a.astype(np.int64)
-    return torch.from_numpy(np.ascontiguousarray(a).copy())
+    return torch.from_numpy(np.array(a, order="C", copy=True))   # np.array keeps a 0-d array 0-d
 
 
 class _Capture:
@@ -190,7 +190,7 @@ class _Restore:
                 return torch.empty_strided(t.shape, stride, dtype=t.dtype, device=device).copy_(t)
         if "@ndarray" in enc:
             a = enc["@ndarray"].numpy().astype(np.dtype(enc["dtype"]))
-            a = np.asfortranarray(a) if enc["fortran"] else np.ascontiguousarray(a)
+            a = np.asarray(a, order="F" if enc["fortran"] else "C")   # not np.ascontiguousarray: it makes 0-d 1-d
             if isinstance(target, np.ndarray) and target.shape == a.shape and target.dtype == a.dtype \
                     and target.flags.writeable and target.strides == a.strides and self._fresh(target, np.ndarray):
                 np.copyto(target, a)

@@ -216,7 +216,9 @@ class TaskContract(ShapeChecks):
             f"  {first.fitness}\n  {second.fitness}")
         assert first.metrics.keys() == second.metrics.keys()
         for name in first.metrics:
-            assert torch.equal(first.metrics[name], second.metrics[name]), f"same seed, different metric {name!r}"
+            a, b = first.metrics[name], second.metrics[name]   # NaN (a metric not measured) equals NaN
+            assert a.shape == b.shape and torch.equal(a.nan_to_num(0.5), b.nan_to_num(0.5)) and torch.equal(
+                a.isnan(), b.isnan()), f"same seed, different metric {name!r}"
 
     def test_seed_dependent_fitness_is_declared_stochastic(self) -> None:
         """A task whose fitness depends on the seed declares ``stochastic = True``: re-evaluation on fresh

@@ -29,7 +29,7 @@ LIBS = (Holder.__module__,)
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**62, 2**62), st.floats(allow_nan=False),
                     st.text(max_size=5))
 arrays = hnp.arrays(st.sampled_from([np.float64, np.float32, np.int64, np.uint32, np.bool_]),
-                    hnp.array_shapes(max_dims=2, max_side=4))
+                    hnp.array_shapes(min_dims=0, max_dims=2, max_side=4))   # 0-d too (pyribs' archive stats)
 tensors = hnp.arrays(st.sampled_from([np.float32, np.int64]), hnp.array_shapes(max_dims=2, max_side=4)).map(
     torch.from_numpy)
 leaves = st.one_of(scalars, arrays, tensors,

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import copy
 import typing
+from pathlib import Path
 
 import pytest
+import torch
 
 from evohyper.config import ConfigError, validate
 from evohyper.config.build import COMPONENTS
@@ -27,6 +29,22 @@ GHN = {**DIGITS, "network": {"type": "conv"}, "decoder": {"name": "ghn", "nodes"
 CIRCUIT = {**SPHERE, "task": {"name": "circuit_design", "target_length": 4}, "decoder": {"name": "circuit"},
            "strategy": {"name": "circuit_ga", "popsize": 4}}
 
+
+
+def _agent_embedding_generator() -> str:
+    """A tiny trained generator file for the ``agent_embedding`` decoder's base config (one epoch on noise)."""
+    import tempfile
+
+    from evohyper.api.phenotypes import MLPSpec
+    from evohyper.families.embeddings import network_of, save_generator, train_vae
+    target = MLPSpec([4, 2, 1])
+    vae, _ = train_vae(torch.randn(16, target.num_params, generator=torch.Generator().manual_seed(0)),
+                       torch.arange(4).repeat(4), latent=2, hidden=(4,), epochs=1, log=None)
+    path = Path(tempfile.mkdtemp(prefix="evohyper-bounds-")) / "generator.pt"
+    save_generator(vae, path, {"network": network_of(target)})
+    return str(path)
+
+
 #: (kind, name) -> the smallest config that uses that component
 BASES: dict[tuple[str, str], dict] = {
     ("task", "sphere"): SPHERE,
@@ -37,6 +55,7 @@ BASES: dict[tuple[str, str], dict] = {
     ("task", "xor"): NEAT_XOR,
     ("task", "visual-discrimination"): {**NEAT_XOR, "task": {"name": "visual-discrimination", "resolution": 11}},
     ("task", "circuit_design"): CIRCUIT,
+    ("task", "double_pole"): {**CARTPOLE, "task": {"name": "double_pole", "max_steps": 20, "solve_steps": 20}},
     ("decoder", "direct"): SPHERE,
     ("decoder", "dct"): {**CARTPOLE, "decoder": {"name": "dct"}},
     ("decoder", "neat"): NEAT_XOR,
@@ -48,10 +67,16 @@ BASES: dict[tuple[str, str], dict] = {
                                                     "disc_hidden": 4, "samples": 2, "score_samples": 2}},
     ("decoder", "ghn"): GHN,
     ("decoder", "circuit"): CIRCUIT,
+    ("decoder", "agent_embedding"): {**CARTPOLE, "decoder": {"name": "agent_embedding",
+                                                             "generator": _agent_embedding_generator()}},
     ("strategy", "neat"): NEAT_XOR,
+    **{("strategy", qd): {**SPHERE, "task": {"name": "sphere", "dim": 4, "descriptors": True},
+                          "strategy": {"name": qd}} for qd in ("map_elites", "cma_me", "cma_mae")},
     ("strategy", "circuit_ga"): CIRCUIT,
     ("strategy", "gradient"): {**DIGITS, "strategy": {"name": "gradient", "steps_per_generation": 1}},
     ("strategy", "nas_random"): GHN,
+    ("strategy", "nsga2"): {**SPHERE, "task": {"name": "sphere", "dim": 4, "objectives": 2},
+                            "strategy": {"name": "nsga2", "popsize": 8}},
     ("strategy", "regularized_evolution"): {**GHN, "strategy": {"name": "regularized_evolution", "population": 4,
                                                                 "sample": 2, "children": 2}},
 }

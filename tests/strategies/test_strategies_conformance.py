@@ -10,9 +10,10 @@ from evohyper.decoders import DirectDecoder
 from evohyper.testing import StrategyContract
 
 # Strategies over flat real vectors; the others (NEAT genomes, cells, circuits) run the contract in
-# their family's tests; gradient training has its own (tests/engine/test_gradient.py).
+# their family's tests; gradient training has its own (tests/engine/test_gradient.py); strategies that consume
+# descriptors or objectives run it with them (quality diversity: tests/strategies/qd).
 NAMES = [n for n in strategies.names() if strategies.get(n).genotype_kind == "vector"
-         and not issubclass(strategies.get(n), TrainingStrategy)]
+         and not issubclass(strategies.get(n), TrainingStrategy) and not strategies.get(n).consumes]
 
 for _name in NAMES:
     globals()[f"TestContract_{_name}"] = type(f"TestContract_{_name}", (StrategyContract,),

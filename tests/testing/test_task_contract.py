@@ -181,12 +181,32 @@ class NonBoolStochasticTask(ToyTask):
     stochastic = 1
 
 
+class RandomMetricTask(ToyTask):
+    """Its fitness is reproducible, one of its metrics is not (drawn from the global RNG)."""
+
+    def evaluate(self, phenotypes, seed):
+        r = super().evaluate(phenotypes, seed)
+        r.metrics["noise"] = torch.rand(len(phenotypes))
+        return r
+
+
+class NanMetricTask(ToyTask):
+    """A metric measured for some individuals only (NaN elsewhere, as double_pole's generalisation)."""
+
+    def evaluate(self, phenotypes, seed):
+        r = super().evaluate(phenotypes, seed)
+        x = phenotypes.x
+        r.metrics["sometimes"] = torch.where(x[:, 0] > 0, x.norm(dim=1), torch.full_like(x[:, 0], float("nan")))
+        return r
+
+
 BROKEN = [
     (WrongShapeTask, "test_evaluate_returns_eval_result_of_the_right_shapes"),
     (NotAResultTask, "test_evaluate_returns_eval_result_of_the_right_shapes"),
     (NanTask, "test_evaluate_returns_eval_result_of_the_right_shapes"),
     (BadMetricTask, "test_evaluate_returns_eval_result_of_the_right_shapes"),
     (GlobalRngTask, "test_same_seed_gives_identical_results"),
+    (RandomMetricTask, "test_same_seed_gives_identical_results"),
     (ChunkDependentTask, "test_chunk_invariance"),
     (PerCallNoiseTask, "test_chunk_invariance"),
     (EpisodeOrderTask, "test_chunk_invariance"),
@@ -223,6 +243,12 @@ class BatchLossTask(ToyTask):
 
     def loss(self, phenotypes, batch):
         return (phenotypes.x ** 2 * batch).sum(dim=1)
+
+
+def test_a_metric_that_is_nan_where_not_measured_is_reproducible():
+    checks = contract(NanMetricTask)
+    checks.test_same_seed_gives_identical_results()
+    checks.test_chunk_invariance()
 
 
 def test_a_loss_that_needs_a_batch_asks_for_loss_batch():

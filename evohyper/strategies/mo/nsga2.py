@@ -130,6 +130,14 @@ class NSGA2(Strategy):
         self._signs = np.array([1.0 if o.maximize else -1.0 for o in info.objectives])
         self._reference = np.asarray(reference, dtype=np.float64) * self._signs
 
+    @classmethod
+    def state_bytes(cls, genome_size: int, options: dict) -> int:
+        """Survivors and children as float32 arrays, and the children once more as DEAP's lists of Python
+        floats (about 32 bytes a gene) while they are bred."""
+        mu = int(options.get("popsize") or 100)
+        lam = int(options.get("offspring") or mu)
+        return (mu + lam) * genome_size * 4 + lam * genome_size * 32
+
     @property
     def popsize(self) -> int:
         """How many genotypes the next ``ask`` returns: mu at first, lambda afterwards."""

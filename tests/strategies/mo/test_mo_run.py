@@ -75,3 +75,20 @@ def test_a_bad_reference_point_is_one_line_with_exit_status_2(tmp_path):
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "strategy.reference_point: [0.0]; allowed: 2 values" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_sigkill_and_resume_is_bit_identical_with_the_same_front(tmp_path):
+    from run_helpers import kill_and_resume, same_state, write_config
+
+    def write(tmp, name):
+        raw = _config(tmp, name, 150)
+        raw["seed"] = 11
+        return write_config(tmp, raw)
+
+    ref_dir, run_dir, a, b = kill_and_resume(tmp_path, write, kill_after=30, generations=150)
+    assert a["counters"]["generation"] == b["counters"]["generation"] == 150
+    assert same_state(a["strategy"], b["strategy"]) and a["best_fitness"] == b["best_fitness"]
+    assert metric_rows(ref_dir) == metric_rows(run_dir)
+    x, y = (torch.load(d / "archive" / "front.pt", weights_only=True) for d in (ref_dir, run_dir))
+    assert torch.equal(x["solutions"], y["solutions"]) and x["hypervolume"] == y["hypervolume"]
