@@ -23,7 +23,9 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "evohyper.config": CONFIG,
     "evohyper.strategies": COMPONENT,
     "evohyper.decoders": COMPONENT,
-    "evohyper.families.neat": COMPONENT,
+    # NEAT-NSGA-II (issue 23) uses the genotype-agnostic Pareto helpers and front files of the vector NSGA-II
+    # (DEAP's selNSGA2/selTournamentDCD, moocore's hypervolume) rather than a second copy of them
+    "evohyper.families.neat": (*COMPONENT, "evohyper.strategies.mo"),
     "evohyper.families.hyperneat": (*COMPONENT, "evohyper.families.neat"),   # the one edge between families
     "evohyper.families.nas": COMPONENT,
     "evohyper.families.hypergan": COMPONENT,

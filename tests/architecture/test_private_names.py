@@ -40,6 +40,10 @@ ALLOWED_PRIVATE: dict[tuple[str, str], str] = {
     ("evohyper.families.neat.genome", "_neat_cells"): "the memo genome.py stores on a keys tensor (its own name)",
     # neat-python 2.0 (pinned) keeps the genome config's item list only there; the INI check refuses unknown items
     ("evohyper.families.neat.ini", "_params"): "neat-python DefaultGenomeConfig._params: the known INI items",
+    # pyribs 0.12 (pinned) accumulates an archive's objective sum add by add and has no setter (nor a state API
+    # other than pickle): NEAT MAP-Elites restores it so QD score and mean objective resume bit-identically
+    ("evohyper.families.neat.map_elites", "_objective_sum"): "pyribs GridArchive's running objective sum",
+    ("evohyper.families.neat.map_elites", "_stats_update"): "pyribs GridArchive's statistics from that sum",
 }
 
 

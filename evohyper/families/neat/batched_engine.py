@@ -16,12 +16,11 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
-from functools import partial
 from typing import Any
 
 import torch
 
-from evohyper.families.neat import attributes, crossover, initial, reproduction, species, structure
+from evohyper.families.neat import initial, reproduction, species, variation
 from evohyper.families.neat.config import NEATConfig
 from evohyper.families.neat.counters import Counters
 from evohyper.families.neat.genome import CONN_FIELDS, NODE_FIELDS, GenomeBatch
@@ -135,27 +134,12 @@ class BatchedEngine:
         self.generation += 1
 
     def _offspring(self, pop: GenomeBatch, fitness: Tensor, offspring: Any, streams: Streams) -> GenomeBatch:
-        """Elites copied unchanged, children crossed over and mutated, in the layout's population order.
-
-        One gather builds the whole new population (each elite's row, each child's fitter parent's row); the
-        children are then crossed over, mutated and attribute-mutated in place at their slots (in slot order,
-        which is the order neat mutates them in)."""
-        cfg = self.cfg
-        child = ~offspring.is_elite
-        rows = child.nonzero().squeeze(1)  # the children's slots, ascending
-        fitter, other = crossover.fitter_parents(offspring.source.index_select(0, rows),
-                                                 offspring.parent2.index_select(0, rows), fitness)
-        source = offspring.source.index_copy(0, rows, fitter)  # elites: themselves
-        new = crossover.take_rows(pop, source)
-        new.gid = offspring.gid.to(new.gid.device)
-        crossover.cross_into(new, rows, pop, fitter, other, streams, cfg.num_inputs)
-        new = structure.mutate_structure(
-            new, rows, cfg, streams, self.counters,
-            new_nodes=partial(attributes.new_nodes, cfg=cfg, streams=streams, op="add_node", dtype=self.dtype),
-            new_connections=partial(attributes.new_connections, cfg=cfg, streams=streams, op="add_connection",
-                                    dtype=self.dtype), inplace=True)  # the new rows are this call's own
-        new = attributes.mutate_attributes(new, rows, cfg, streams, inplace=True)
-        return new.shrink()
+        """Elites copied unchanged, children crossed over and mutated, in the layout's population order
+        (``variation.breed``: the children are crossed over, mutated and attribute-mutated in place at their
+        slots, in slot order, which is the order neat mutates them in)."""
+        rows = (~offspring.is_elite).nonzero().squeeze(1)  # the children's slots, ascending
+        return variation.breed(pop, fitness, offspring.source, offspring.parent2, rows, offspring.gid, self.cfg,
+                               streams, self.counters, self.dtype)
 
     # ---------------------------------------------------------------- state (docs/neat_engine.md, 5.5)
     def state_dict(self) -> dict[str, Any]:
