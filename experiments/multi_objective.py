@@ -37,8 +37,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "experiments" / "out" / "multi_objective"
 CONFIG = ROOT / "search_spaces" / "pendulum_nsga2.yaml"
+#: NEAT-NSGA-II on the same two objectives (return, mean |action|) and reference point as the vector arms, at
+#: the same evaluations (mu = lambda = 64, 150 generations): its config is the NEAT example's
+#: (``pendulum_neat_nsga2.yaml``, return vs connections) with the task's objectives instead of the size objective
+NEAT_CONFIG = ROOT / "search_spaces" / "pendulum_neat_nsga2.yaml"
 SEEDS = (0, 1, 2)
-ARMS = ("nsga2", "deap")
+ARMS = ("nsga2", "deap", "neat_nsga2")
 
 
 def settings() -> dict:
@@ -73,14 +77,23 @@ def _write(arm: str, seed: int, data: dict) -> Path:
 
 
 # ----------------------------------------------------------------------------- evohyper's nsga2
-def run_ours(seed: int) -> Path:
-    """``evohyper run`` of the config with this seed (resumed if a run directory was left unfinished)."""
+def neat_raw() -> dict:
+    """The NEAT-NSGA-II arm's config: the NEAT example's genome options on the vector arms' task and budget."""
+    s, neat = settings(), yaml.safe_load(NEAT_CONFIG.read_text())
+    strategy = {k: v for k, v in neat["strategy"].items() if k not in ("size_objective", "reference_point")}
+    strategy.update(popsize=s["mu"], offspring=s["mu"])
+    return {**neat, "name": "pendulum-neat-nsga2-action-cost", "task": dict(s["raw"]["task"]),
+            "strategy": strategy, "budget": {"generations": s["generations"]}}
+
+
+def run_ours(seed: int, arm: str = "nsga2") -> Path:
+    """``evohyper run`` of the arm's config with this seed (resumed if a run directory was left unfinished)."""
     from evohyper.config import validate
     from evohyper.engine.runner import resume, run
 
     s = settings()
-    runs = OUT / "nsga2" / "runs"
-    raw = dict(s["raw"], seed=seed, name=f"seed{seed}")
+    runs = OUT / arm / "runs"
+    raw = dict(s["raw"] if arm == "nsga2" else neat_raw(), seed=seed, name=f"seed{seed}")
     raw["output"] = {**raw.get("output", {}), "runs_dir": str(runs), "progress": False, "tensorboard": False}
     existing = sorted(runs.glob(f"seed{seed}-*")) if runs.exists() else []
     if existing and list((existing[-1] / "checkpoints").glob("*")):
@@ -93,7 +106,7 @@ def run_ours(seed: int) -> Path:
     if len(rows) != s["generations"]:
         raise RuntimeError(f"{run_dir}: {len(rows)} generations of {s['generations']}")
     front = torch.load(run_dir / "archive" / "front.pt", weights_only=True)
-    return _write("nsga2", seed, {
+    return _write(arm, seed, {
         "evaluations": [int(r["evaluations"]) for r in rows], "hypervolume": [float(r["hypervolume"]) for r in rows],
         "front": front["objectives"].tolist(), "seconds": float(rows[-1]["seconds"]),
         "reference_point": front["reference_point"].tolist(), "run_dir": run_dir.name})
@@ -187,7 +200,7 @@ def run_missing(arms: tuple[str, ...] = ARMS, seeds: tuple[int, ...] = SEEDS) ->
             if summary_path(arm, seed).exists():
                 continue
             t = time.perf_counter()
-            {"nsga2": run_ours, "deap": run_deap}[arm](seed)
+            {"nsga2": run_ours, "deap": run_deap, "neat_nsga2": lambda k: run_ours(k, "neat_nsga2")}[arm](seed)
             print(f"{arm} seed {seed}: {time.perf_counter() - t:.0f} s", flush=True)
 
 
