@@ -146,5 +146,15 @@ class Checks:
         """A number added to or compared with rewards, actions or values: finite, within ``MAX_MAGNITUDE`` of 0."""
         return self.real(key, value, -MAX_MAGNITUDE, MAX_MAGNITUDE)  # type: ignore[return-value]
 
+    def point(self, key: str, value: Any, bound: float = MAX_RATE * MAX_SCALE) -> list[float] | None:
+        """A point in objective space (a hypervolume reference point): null, or a non-empty list of finite numbers
+        within ``bound`` of 0; its length is checked by the strategy once it knows the task's objectives."""
+        if value is None:
+            return None
+        if not (isinstance(value, (list, tuple)) and value and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= bound for v in value)):
+            self.fail(key, value, "a list of finite numbers, one per objective, or null")
+        return [float(v) for v in value]
+
     def genome_size(self, value: Any, minimum: int = 1) -> int:
         return self.integer("genome_size", value, minimum)  # type: ignore[return-value]

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from evohyper.api.checks import MAX_RATE, MAX_SCALE, Checks
+from evohyper.api.checks import Checks
 from evohyper.api.task import TaskInfo
 from evohyper.families.neat.genome import GenomeBatch
 from evohyper.families.neat.genome_search import NEATGenomeSearch, enabled_connections, genomes_state, with_neat_options
@@ -76,12 +76,7 @@ class NEATNSGA2(NEATGenomeSearch):
                  **neat: Any):
         super().__init__(genome_size, seed, crossover_prob=crossover_prob, **neat)
         self.size_objective = _checks.boolean("size_objective", size_objective)
-        if reference_point is not None and not (
-                isinstance(reference_point, (list, tuple)) and reference_point
-                and all(isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= MAX_RATE * MAX_SCALE
-                        for v in reference_point)):
-            _checks.fail("reference_point", reference_point, "a list of finite numbers, one per objective, or null")
-        self._reference_option = None if reference_point is None else [float(v) for v in reference_point]
+        self._reference_option = _checks.point("reference_point", reference_point)
         self._offspring = _checks.population("offspring", offspring, 4, optional=True)
         mu = super().popsize
         if mu < 4:

@@ -28,7 +28,7 @@ import torch
 from deap import tools
 
 from evohyper.api import rng as _rng
-from evohyper.api.checks import MAX_RATE, MAX_SCALE, Checks
+from evohyper.api.checks import MAX_SCALE, Checks
 from evohyper.api.strategy import Strategy
 from evohyper.api.task import TaskInfo
 from evohyper.strategies.mo import front_files
@@ -95,12 +95,7 @@ class NSGA2(Strategy):
         self._mut_eta = _checks.rate("mutation_eta", mutation_eta)
         self._indpb = 1.0 / self.genome_size if indpb is None else \
             _checks.real("indpb", indpb, 0.0, 1.0, low_open=True)
-        if reference_point is not None and not (
-                isinstance(reference_point, (list, tuple)) and reference_point
-                and all(isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= MAX_RATE * MAX_SCALE
-                        for v in reference_point)):
-            _checks.fail("reference_point", reference_point, "a list of finite numbers, one per objective, or null")
-        self._reference_option = None if reference_point is None else [float(v) for v in reference_point]
+        self._reference_option = _checks.point("reference_point", reference_point)
         self._random = random.Random(self.seed)                                # every DEAP draw
         self._np = np.random.Generator(np.random.PCG64(self.seed % 2**128))   # the first population
         self._names: list[str] = []
