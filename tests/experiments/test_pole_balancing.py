@@ -11,7 +11,7 @@ import torch
 
 from experiments import pole_balancing as study
 from experiments.make_reports import REPORTS
-from experiments.pole_balancing_report import summarize, targets, write_report
+from experiments.pole_balancing_report import estimate, summarize, targets, write_report
 from experiments.pole_balancing_spec import (
     ARMS,
     DEFAULT_ARMS,
@@ -171,3 +171,16 @@ def test_the_report_on_synthetic_runs_judges_the_targets(tmp_path):
 def test_registered_in_make_reports_and_every_arm_is_named_in_the_spec():
     assert "pole_balancing" in REPORTS
     assert {"neat", "snes-h6", "cmaes-h6", "cmaes-h14", "cmaes-h28", "cmaes-dct2-h28", "cmaes-dctn4-h28"} <= set(ARMS)
+
+
+def test_the_estimate_charges_each_arm_its_own_mean_and_unmeasured_arms_the_clock():
+    planned = sum(runs_variant(a, v) for v in DEFAULT_VARIANTS for a in DEFAULT_ARMS) * 20
+    text = estimate({})[0]
+    assert f"({planned} of {planned} runs left" in text and f"at most {planned * 600 / 3600:.1f}" in text
+    one = summarize([_run("double", "neat", s, 100, True) for s in range(4)])     # 2 s per run, 4 of 20 done
+    text = estimate({"double": {"neat": one}})[0]
+    upper = (16 * 2.0 + (planned - 20) * 600) / 3600
+    central = (16 * 2.0 + (planned - 20) * 2.0) / 3600        # the measured mean stands in for the rest
+    assert f"({planned - 4} of {planned} runs left" in text
+    assert f"{central:.1f} CPU-hours (unmeasured arms at the measured mean of 2 s" in text
+    assert f"at most {upper:.1f}" in text
