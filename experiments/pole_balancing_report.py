@@ -258,7 +258,10 @@ def _diagnosis(path: Path) -> list[str]:
              "layout). Elman h = 3, the first study's smallest size, cannot hold it.",
              "- **The fitness.** Shark's `NonMarkovPole` scores steps balanced (up to 100,000), not Gruau's damping "
              "fitness; NEAT's `pole2` uses the damping fitness. Which protocol the quoted CMA-ES 3,521 belongs to "
-             "was not established here (the paper's text was not readable in this session).",
+             "was not established here (the paper's text was not readable in this session). From memory, NOT "
+             "checked: Stanley & Miikkulainen (2002) report NEAT at 33,184 evaluations on the damping variant "
+             "(CE 840,000, ESP 169,466); if so, the 6,929 quoted for NEAT is not a damping-fitness figure, and "
+             "recurrent NEAT not solving within 30,000 evaluations is in line with the paper.",
              "- **sigma0.** On Elman nets sigma0 = 1 stalled CMA-ES even with velocities (below); 0.3 did better.",
              "- Not the difference: start angle (both codes 0.07 rad, as here), input scaling (both codes as here), "
              "force mapping (both codes: output in [0, 1] -> (o - 0.5) x 20 N, here tanh x 10 N: the same range).",
