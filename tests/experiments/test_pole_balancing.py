@@ -70,6 +70,8 @@ def test_the_configs_are_the_fixed_double_pole_interface():
     assert "network" not in raw_config("double_pole", "single", "neat", 0)
     assert raw_config("double_pole", "double", "cmaes-lin", 0)["network"] == {"hidden": [],
                                                                               "output_activation": "tanh"}
+    assert raw_config("double_pole", "double", "cmaes-lin", 0)["strategy"] == {"name": "cmaes", "sigma0": 1.0,
+                                                                               "popsize": 16}
     assert raw_config("double_pole", "double_novel_steps", "cmaes-h6", 0)["task"]["fitness"] == "steps"
     assert [VARIANTS[v].inputs for v in ("single", "double", "double_novel")] == [4, 6, 3]
     assert [elman_weights(6, h) for h in (3, 10, 30)] == [34, 181, 1141]
