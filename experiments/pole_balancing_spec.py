@@ -108,6 +108,15 @@ DCT_K = {"tensor": (2, 4, 8), "neuron": (2, 4)}
 MARKOVIAN = ("single", "double")
 
 
+def sigma0(hidden: int) -> float:
+    """CMA-ES's sigma0 for an Elman net of ``hidden`` units: 0.3 at the smallest size, scaled by
+    ``sqrt(SIZES[0] / hidden)`` (fan-in scaling). Why: the recurrent matrix's spectral radius grows as
+    ``sigma sqrt(h)``; at a fixed 0.3 it is ~0.7 for h = 6 but ~1.1 / 1.6 for h = 14 / 28, so the larger nets
+    started chaotic (seed 0, with velocities: direct h = 14 and 28 and every DCT arm there failed 20,000
+    evaluations with short episodes). Not tuned beyond that."""
+    return round(CMAES["sigma0"] * math.sqrt(SIZES[0] / hidden), 4)
+
+
 def _arms() -> dict[str, Arm]:
     arms = {"neat": Arm("NEAT (direct, recurrent)", NEAT, {"name": "neat", "recurrent": True}, None, "neat"),
             # the published CMA-ES setup with velocities (Igel 2003; Heidrich-Meisner & Igel 2009): a linear
@@ -115,12 +124,13 @@ def _arms() -> dict[str, Arm]:
             "cmaes-lin": Arm("CMA-ES, direct, linear policy", CMAES_LINEAR, hidden=0, variants=MARKOVIAN),
             f"snes-h{SIZES[0]}": Arm(f"SNES, direct, Elman h={SIZES[0]}", SNES)}
     for h in SIZES:
-        arms[f"cmaes-h{h}"] = Arm(f"CMA-ES, direct, Elman h={h}", CMAES, hidden=h)
+        cmaes = {**CMAES, "sigma0": sigma0(h)}
+        arms[f"cmaes-h{h}"] = Arm(f"CMA-ES, direct, Elman h={h}", cmaes, hidden=h)
         for grouping, ks in DCT_K.items():
             for k in ks:
                 tag = "dct" if grouping == "tensor" else "dctn"
                 arms[f"cmaes-{tag}{k}-h{h}"] = Arm(
-                    f"CMA-ES, dct {k}/{grouping}, Elman h={h}", CMAES,
+                    f"CMA-ES, dct {k}/{grouping}, Elman h={h}", cmaes,
                     {"name": "dct", "coefficients": k, "grouping": grouping}, h, "dct")
     return arms
 

@@ -66,7 +66,8 @@ def test_the_configs_are_the_fixed_double_pole_interface():
     assert raw["task"] == {"name": "double_pole", "poles": 2, "velocities": False, "max_steps": 100_000,
                            "fitness": "damping", "episodes": 1, "start": "standard"}
     assert raw["network"] == {"hidden": [28], "recurrent": True, "activation": "tanh", "output_activation": "tanh"}
-    assert raw["seed"] == 3 and raw["strategy"] == {"name": "cmaes", "sigma0": 0.3}
+    assert raw["seed"] == 3 and raw["strategy"] == {"name": "cmaes", "sigma0": round(0.3 * (6 / 28) ** 0.5, 4)}
+    assert raw_config("double_pole", "double", "cmaes-dct4-h6", 0)["strategy"]["sigma0"] == 0.3
     assert "network" not in raw_config("double_pole", "single", "neat", 0)
     assert raw_config("double_pole", "double", "cmaes-lin", 0)["network"] == {"hidden": [],
                                                                               "output_activation": "tanh"}
