@@ -267,7 +267,10 @@ def _diagnosis(path: Path) -> list[str]:
              "force mapping (both codes: output in [0, 1] -> (o - 0.5) x 20 N, here tanh x 10 N: the same range).",
              "",
              "What the study does about it: Elman sizes h = " + ", ".join(map(str, SIZES)) + " (the smallest holds "
-             "the finite-difference layout), sigma0 = 0.3, the damping variant as the issue asks, and "
+             "the finite-difference layout), CMA-ES sigma0 = 0.3 at h = 6 scaled by sqrt(6 / h) for the larger nets "
+             "(a fixed 0.3 starts h = 14 / 28 with a chaotic recurrent matrix: their first runs with velocities "
+             "all failed), the linear policy's CMA-ES as the task's README measured it (sigma0 1, population 16), "
+             "the damping variant as the issue asks, and "
              "`double_novel_steps` (Shark's protocol) defined but not in the default set. A fully recurrent network "
              "type (outside this study's files) is the remaining difference to the published CMA-ES setup.", ""]
     if not path.is_file():
@@ -360,7 +363,8 @@ def _differences() -> list[str]:
             "- **Inputs.** As the task defines them (positions and, with velocities, velocities; scaled as the "
             "task does), which may differ from each paper's normalisation.",
             "- **Counting.** Evaluations to the first solving individual in population order (above); CMA-ES and "
-            "SNES use their libraries' default population sizes (4 + 3 ln n) with sigma0 0.3 from 0, NEAT 150.",
+            "SNES use their libraries' default population sizes (4 + 3 ln n) from 0 with sigma0 0.3 sqrt(6 / h) "
+            "(`cmaes-lin`: sigma0 1, population 16), NEAT 150.",
             "- **Budgets.** Caps " + ", ".join(f"{v} {c.cap:,}" for v, c in VARIANTS.items() if v in DEFAULT_VARIANTS)
             + f" evaluations and {MAX_SECONDS:.0f} s per run (one CPU thread); a run past either is a failure.",
             "- **DCT.** `scale` = sqrt(weights / genes) so that sigma0 means the same weight RMS for direct and DCT "
