@@ -114,7 +114,7 @@ def targets(table: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
             lines.append(f"- {method} (`{arm}`) within 2x of its published mean {pub:,} on {variant}: "
                          f"**{'met' if ok else 'not met'}**: mean {fmt(s.get('mean'))} over {s['solved']} solved of "
                          f"{s['runs']} runs ({s['failures']} failures; met needs every run solved and mean <= "
-                         f"{2 * pub:,}).")
+                         f"{2 * pub:,}){_provisional(s['runs'])}.")
     for variant in DEFAULT_VARIANTS:
         for h in SIZES[1:]:
             direct = table.get(variant, {}).get(f"cmaes-h{h}")
@@ -138,8 +138,13 @@ def targets(table: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
                          f"**{'met' if ok else 'not met'}**: best DCT arm `{arm}` median {fmt(best['median_all'], cap)} "
                          f"({best['solved']}/{best['runs']} solved) vs direct `cmaes-h{h}` "
                          f"{fmt(direct['median_all'], cap)} ({direct['solved']}/{direct['runs']} solved); medians "
-                         f"with failures ranked last.")
+                         f"with failures ranked last{_provisional(min(direct['runs'], best['runs']))}.")
     return lines or ["- No runs yet: no target can be judged."]
+
+
+def _provisional(runs: int) -> str:
+    """The caveat on a target judged from fewer runs than the study plans."""
+    return "" if runs >= len(SEEDS) else f"; *provisional: {runs} of {len(SEEDS)} seeds*"
 
 
 # ----------------------------------------------------------------------------- writing

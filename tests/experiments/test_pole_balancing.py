@@ -162,6 +162,7 @@ def test_the_report_on_synthetic_runs_judges_the_targets(tmp_path):
     assert "NEAT (`neat`) within 2x of its published mean 3,600 on double: **met**" in text
     assert "CMA-ES (`cmaes-lin`) within 2x of its published mean 895 on double: **not met**" in text   # a failure
     assert "double, Elman h=14: **met**: best DCT arm `cmaes-dct4-h14` median 700" in text
+    assert "ranked last; *provisional: 3 of 20 seeds*." in text
     assert "double, Elman h=28: **not yet measured** (2 finished runs of `cmaes-h28`" in text
     assert "CMA-ES within 2x of its published mean on double_novel: **not yet measured** (0 finished" in text
     assert "**The study is partial: 17 of " in text and "| `cmaes-lin` | 3/20 | 0/20 | – |" in text
