@@ -18,8 +18,9 @@ a killed run starts again from generation 0 (no checkpoints inside a run: its pr
 
 Usage::
 
-    python -m experiments.pole_balancing [--variants single double double_novel] [--arms neat cmaes-h3 ...]
-        [--seeds 20] [--jobs 1] [--report-only] [--task double_pole|cartpole] [--cap N] [--max-steps N]
+    python -m experiments.pole_balancing [--variants double single double_novel] [--arms neat cmaes-h6 ...]
+        [--seeds 20] [--jobs 1] [--max-seconds 600] [--report-only] [--task double_pole|cartpole] [--cap N]
+        [--max-steps N]
         [--root experiments/out/pole_balancing] [--out reports]
 
 ``--task cartpole`` runs the cart-pole stand-in; ``--cap`` / ``--max-steps`` shrink the budget (smoke tests).
@@ -40,7 +41,21 @@ from typing import Any
 
 import torch
 
-from experiments.pole_balancing_spec import ARMS, ROOT, RUNS, SEEDS, TASKS, VARIANTS, dct_scale, raw_config, solved_mask
+from experiments.pole_balancing_spec import (
+    ARMS,
+    DEFAULT_ARMS,
+    DEFAULT_VARIANTS,
+    MAX_SECONDS,
+    ROOT,
+    RUNS,
+    SEEDS,
+    TASKS,
+    VARIANTS,
+    dct_scale,
+    raw_config,
+    runs_variant,
+    solved_mask,
+)
 
 
 def run_path(root: Path, variant: str, arm: str, seed: int) -> Path:
@@ -211,7 +226,8 @@ def plan(root: Path, variants: list[str], arms: list[str], seeds: list[int],
         if not run.get("timed_out"):
             return True
         return max_seconds is not None and max_seconds <= float(run.get("max_seconds") or 0.0)
-    return [(v, a, s) for v in variants for s in seeds for a in arms if not done(run_path(root, v, a, s))]
+    return [(v, a, s) for v in variants for s in seeds for a in arms
+            if runs_variant(a, v) and not done(run_path(root, v, a, s))]
 
 
 def run_all(task: str, root: Path, variants: list[str], arms: list[str], seeds: list[int], jobs: int,
@@ -221,7 +237,7 @@ def run_all(task: str, root: Path, variants: list[str], arms: list[str], seeds: 
     if not ignore.exists():
         ignore.write_text("*\n")
     todo = plan(root, variants, arms, seeds, max_seconds)
-    total = len(variants) * len(arms) * len(seeds)
+    total = sum(runs_variant(a, v) for v in variants for a in arms) * len(seeds)
     print(f"[pole_balancing] {task}: {total} runs, {total - len(todo)} done, {len(todo)} to run with {jobs} "
           f"job(s) -> {root}", flush=True)
     work = [(task, v, a, s, root, max_steps, cap, max_seconds) for v, a, s in todo]
@@ -257,28 +273,30 @@ def run_all(task: str, root: Path, variants: list[str], arms: list[str], seeds: 
 
 
 def make_report(out_dir: Path, jobs: int = 1) -> Path:
-    """``make reports``: the whole study on ``double_pole`` (every variant, arm and seed; cached runs skipped),
-    then ``pole_balancing.md`` in ``out_dir``."""
+    """``make reports``: the study on ``double_pole`` (the default variants, arms and seeds under the per-run clock;
+    cached runs skipped), then ``pole_balancing.md`` in ``out_dir``."""
     from experiments.pole_balancing_report import write_report
 
     root = results_dir(RUNS, "double_pole", None, None)
-    run_all("double_pole", root, list(VARIANTS), list(ARMS), list(SEEDS), jobs)
+    run_all("double_pole", root, list(DEFAULT_VARIANTS), list(DEFAULT_ARMS), list(SEEDS), jobs,
+            max_seconds=MAX_SECONDS)
     return write_report(root, out_dir, command="python -m experiments.make_reports pole_balancing")
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
-    p.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS))
+    p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(DEFAULT_VARIANTS))
+    p.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(DEFAULT_ARMS),
+                   help="default: every arm but the per-neuron DCT ones")
     p.add_argument("--seeds", type=int, default=len(SEEDS), help="seeds 0 .. N-1 per arm (the study: 20)")
     p.add_argument("--jobs", type=int, default=1, help="runs at once (spawned processes, one thread each)")
     p.add_argument("--task", choices=TASKS, default="double_pole",
                    help="double_pole (the study) or cartpole (the stand-in, for smoke tests)")
     p.add_argument("--cap", type=int, default=None, help="one evaluation cap for every variant (smoke tests)")
     p.add_argument("--max-steps", type=int, default=None, help="the task's max_steps (smoke tests)")
-    p.add_argument("--max-seconds", type=float, default=None,
-                   help="stop a run after this many seconds (between generations): reported as timed out, a failure "
-                        "of its own kind; off by default")
+    p.add_argument("--max-seconds", type=float, default=MAX_SECONDS,
+                   help=f"stop a run after this many seconds (between generations): reported as timed out, a failure "
+                        f"of its own kind (default {MAX_SECONDS:.0f}; 0: no clock)")
     p.add_argument("--root", type=Path, default=RUNS, help="where the run JSONs go (a directory per task)")
     p.add_argument("--out", type=Path, default=None,
                    help="where pole_balancing.md goes (default: reports/ for the study, else beside the runs)")
@@ -289,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.report_only:
         try:
             run_all(args.task, root, args.variants, args.arms, list(range(args.seeds)), args.jobs,
-                    args.max_steps, args.cap, args.max_seconds)
+                    args.max_steps, args.cap, args.max_seconds or None)
         except KeyboardInterrupt:
             print("[pole_balancing] stopped; re-run the same command to continue", flush=True)
             return 130
