@@ -36,7 +36,18 @@ from typing import Any
 
 import numpy as np
 
-from experiments.quality_diversity_spec import ARMS, OURS, REFERENCE, ROOT, RUNS, SEEDS, WORKERS, result_path, run_dir
+from experiments.quality_diversity_spec import (
+    ARMS,
+    ITERATIONS,
+    OURS,
+    REFERENCE,
+    ROOT,
+    RUNS,
+    SEEDS,
+    WORKERS,
+    result_path,
+    run_dir,
+)
 
 
 # ----------------------------------------------------------------------------- one run
@@ -68,8 +79,12 @@ def read_elites(path: Path) -> dict[str, np.ndarray]:
     import torch
 
     data = torch.load(path, weights_only=True)
-    return {"objectives": np.asarray(data["objectives"], dtype=np.float64),
-            "measures": np.asarray(data["measures"], dtype=np.float64)}
+    out = {"objectives": np.asarray(data["objectives"], dtype=np.float64),
+           "measures": np.asarray(data["measures"], dtype=np.float64),
+           "ranges": np.asarray(data["ranges"], dtype=np.float64)}
+    if "dims" in data:                     # a grid archive (the heatmap's cells)
+        out["dims"] = np.asarray(data["dims"], dtype=np.int64)
+    return out
 
 
 def run_one(arm: str, seed: int, root: Path) -> dict[str, Any]:
@@ -79,14 +94,14 @@ def run_one(arm: str, seed: int, root: Path) -> dict[str, Any]:
     if out.exists():
         shutil.rmtree(out)                 # a run killed earlier starts again
     out.mkdir(parents=True)
-    n = spec.generations
     if spec.kind == "pyribs":
         cmd = [sys.executable, "-m", "experiments.quality_diversity_pyribs", "--seed", str(seed),
-               "--iterations", str(n), "--workers", str(WORKERS), "--out", str(out)]
+               "--iterations", str(ITERATIONS), "--workers", str(WORKERS), "--out", str(out)]
     else:
-        cmd = [str(Path(sys.executable).with_name("evohyper")), "run", str(ROOT / "search_spaces" / spec.config),
-               "--set", f"seed={seed}", "--set", f"budget.generations={n}", "--set", f"output.runs_dir={out / 'run'}",
-               "--set", "output.progress=false", "--set", "output.tensorboard=false"]
+        sets = [f"seed={seed}", *spec.overrides, f"output.runs_dir={out / 'run'}", "output.progress=false",
+                "output.tensorboard=false"]
+        cmd = [str(Path(sys.executable).with_name("evohyper")), "run", str(ROOT / "search_spaces" / spec.config)]
+        cmd += [x for v in sets for x in ("--set", v)]
     started = time.perf_counter()
     subprocess.run(cmd, check=True, cwd=ROOT, env=_env())
     process_seconds = time.perf_counter() - started
@@ -101,7 +116,8 @@ def run_one(arm: str, seed: int, root: Path) -> dict[str, Any]:
         loop = curve["seconds"][-1]
         elites = read_elites(run / "archive" / "elites.pt")
         np.savez(out / "archive.npz", **elites)
-    result = {"arm": arm, "seed": int(seed), "kind": spec.kind, "group": spec.group, "iterations": n,
+    result = {"arm": arm, "seed": int(seed), "kind": spec.kind, "group": spec.group,
+              "iterations": len(curve["evaluations"]),
               "evaluations": int(curve["evaluations"][-1]), "curve": curve, "loop_seconds": float(loop),
               "setup_seconds": setup, "process_seconds": process_seconds, "workers": WORKERS,
               "final": {"qd_score": curve["qd_score"][-1], "coverage": curve["coverage"][-1],
@@ -140,14 +156,13 @@ def same_computation(n: int = 10, seed: int = 0) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- the driver
 def plan(root: Path, arms: list[str], seeds: list[int]) -> list[tuple[str, int]]:
-    """The runs still to do: seed by seed, the two CMA-ME sides first (their order alternating with the seed, so
-    neither always runs first), then the other arms of that seed."""
+    """The runs still to do: first the CMA-ME comparison, seed by seed with its two sides side by side (their
+    order alternating with the seed, so neither always runs first), then the other arms seed by seed."""
     todo = []
     for s in seeds:
         pair = [a for a in (REFERENCE, OURS) if a in arms]
-        if s % 2:
-            pair.reverse()
-        todo += [(a, s) for a in pair + [a for a in arms if a not in (REFERENCE, OURS)]]
+        todo += [(a, s) for a in (pair[::-1] if s % 2 else pair)]
+    todo += [(a, s) for s in seeds for a in arms if a not in (REFERENCE, OURS)]
     return [(a, s) for a, s in todo if not result_path(root, a, s).is_file()]
 
 

@@ -20,12 +20,12 @@ SEEDS = (0, 1, 2)
 #: Dask workers on the pyribs side = Ray actors on ours (the machine has 2 cores)
 WORKERS = 2
 #: LunarLander iterations (generations of 150 episodes) per run in this study; the tutorial runs 300
-ITERATIONS = 100
+ITERATIONS = 60
 TUTORIAL_ITERATIONS = 300
 #: the tutorial's QD score offset (``GridArchive(..., qd_score_offset=-600)``), used on both sides
 QD_SCORE_OFFSET = -600.0
-#: MuJoCo arm: generations of 150 episodes (see search_spaces/walker_cma_me.yaml)
-WALKER_GENERATIONS = 60
+#: MuJoCo arm: its config's budget (search_spaces/walker_cma_me.yaml: 4 M environment steps, about an hour)
+WALKER_ENV_STEPS = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,10 @@ class Arm:
     note: str = ""
 
     @property
-    def generations(self) -> int:
-        return WALKER_GENERATIONS if self.group == "walker" else ITERATIONS
+    def overrides(self) -> list[str]:
+        """``--set`` budget overrides of an evohyper arm: LunarLander arms run the study's iterations, the
+        walker its config's environment-step budget."""
+        return [] if self.group == "walker" else [f"budget.generations={ITERATIONS}"]
 
 
 ARMS: dict[str, Arm] = {
