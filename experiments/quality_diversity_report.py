@@ -128,6 +128,13 @@ def write_report(root: Path, out_dir: Path, command: str = "python -m experiment
               "whole command (imports, Ray / Dask start-up, our run directory, report and heatmap) timed by the "
               "driver. **The machine's 2 cores were shared with other helpers' jobs throughout** (load average "
               "about 4-5): timings are noisy, which is why the sides were interleaved; read the spreads.", ""]
+    lines += ["**What differs between the sides** (besides the loop around the same pyribs `Scheduler`): the "
+              "engine evaluates float32 genotypes (pyribs' float64 points rounded; the check below shows the "
+              "rounding changes no episode of its sample), the seeds drive different random streams on the two "
+              "sides (seed k is not the same run on both: compare the distributions, not seed by seed), and the "
+              "work is split differently: Dask sends each of the 150 solutions as its own task to whichever "
+              "worker is free, our Ray backend gives each of the 2 actors one contiguous chunk of 75, stepped "
+              "in lockstep with one batched policy forward per time step.", ""]
     lines += ["## Same computation", ""]
     if check:
         lines += [f"{check['n']} solutions (N(0, 1) draws around the zero model, rounded to float32 as the engine "
