@@ -88,13 +88,22 @@ def read_elites(path: Path) -> dict[str, np.ndarray]:
 
 
 def run_one(arm: str, seed: int, root: Path) -> dict[str, Any]:
-    """One run in its own process; its ``run.json`` and ``archive.npz`` written; returns the JSON's content."""
+    """One run in its own process; its ``run.json`` and ``archive.npz`` written; returns the JSON's content.
+
+    A killed LunarLander run starts again (a few minutes; its timing is what the study compares); a killed
+    walker run (an hour) continues from its newest checkpoint with ``evohyper resume`` (its ``seconds`` summed
+    over the processes by the engine; ``resumed`` says so)."""
     spec = ARMS[arm]
     out = run_dir(root, arm, seed)
-    if out.exists():
+    started_before = sorted((out / "run").glob("*/checkpoints/*")) if spec.resumable else []
+    if out.exists() and not started_before:
         shutil.rmtree(out)                 # a run killed earlier starts again
-    out.mkdir(parents=True)
-    if spec.kind == "pyribs":
+    out.mkdir(parents=True, exist_ok=True)
+    if started_before:
+        (previous,) = sorted((out / "run").iterdir())
+        cmd = [str(Path(sys.executable).with_name("evohyper")), "resume", str(previous)]
+        print(f"[quality_diversity] {arm} seed {seed}: resuming {previous}", flush=True)
+    elif spec.kind == "pyribs":
         cmd = [sys.executable, "-m", "experiments.quality_diversity_pyribs", "--seed", str(seed),
                "--iterations", str(ITERATIONS), "--workers", str(WORKERS), "--out", str(out)]
     else:
@@ -120,6 +129,7 @@ def run_one(arm: str, seed: int, root: Path) -> dict[str, Any]:
               "iterations": len(curve["evaluations"]),
               "evaluations": int(curve["evaluations"][-1]), "curve": curve, "loop_seconds": float(loop),
               "setup_seconds": setup, "process_seconds": process_seconds, "workers": WORKERS,
+              "resumed": bool(started_before),
               "final": {"qd_score": curve["qd_score"][-1], "coverage": curve["coverage"][-1],
                         "best": curve["best"][-1], "elites": int(len(elites["objectives"]))},
               "finished": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}

@@ -38,6 +38,11 @@ class Arm:
     note: str = ""
 
     @property
+    def resumable(self) -> bool:
+        """A killed run continues from its checkpoint (the walker) instead of starting again."""
+        return self.group == "walker"
+
+    @property
     def overrides(self) -> list[str]:
         """``--set`` budget overrides of an evohyper arm: LunarLander arms run the study's iterations, the
         walker its config's environment-step budget."""
