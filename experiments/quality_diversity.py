@@ -142,7 +142,8 @@ def same_computation(n: int = 10, seed: int = 0) -> dict[str, Any]:
     """Score ``n`` solutions (CMA-ME's first draws: N(0, 1) around the zero model) through our task, as
     ``search_spaces/lunarlander_cma_me.yaml`` builds it (genome = pyribs' ``(4, 8)`` model transposed, float32
     as the engine evaluates it), and through the tutorial's ``simulate`` on the same float32-rounded weights.
-    Returns both sides' objectives and measures and whether they are equal."""
+    Returns both sides' objectives and measures and whether they are equal; and, apart, the tutorial's scores of
+    the float64 draws before rounding (``tutorial_float64``: how often the rounding alone changes an episode)."""
     import torch
 
     from evohyper.config import load_raw, validate
@@ -151,17 +152,20 @@ def same_computation(n: int = 10, seed: int = 0) -> dict[str, Any]:
     raw = load_raw(ROOT / "search_spaces" / "lunarlander_cma_me.yaml")
     raw["backend"] = {"name": "local"}
     components = validate(raw).components()
-    solutions = np.random.default_rng(seed).normal(size=(n, 32)).astype(np.float32)
+    draws = np.random.default_rng(seed).normal(size=(n, 32))
+    solutions = draws.astype(np.float32)
     genome = solutions.reshape(n, 4, 8).transpose(0, 2, 1).reshape(n, 32)
     phenotypes = components.decoder.decode(torch.from_numpy(np.ascontiguousarray(genome)))
     result = components.task.evaluate(phenotypes, seed=0)
     ours = np.concatenate([result.fitness.reshape(n, 1).double().numpy(),
                            result.descriptors.reshape(n, 2).double().numpy()], axis=1)
     theirs = np.array([simulate(s.astype(np.float64), ENV_SEED) for s in solutions])
+    unrounded = np.array([simulate(s, ENV_SEED) for s in draws])
     components.task.close()
     return {"n": n, "ours": ours.tolist(), "tutorial": theirs.tolist(), "equal": bool(np.array_equal(ours, theirs)),
             "max_abs_difference": float(np.max(np.abs(ours - theirs))),
-            "rows_equal": int(np.sum(np.all(ours == theirs, axis=1)))}
+            "rows_equal": int(np.sum(np.all(ours == theirs, axis=1))), "tutorial_float64": unrounded.tolist(),
+            "rows_equal_float64": int(np.sum(np.all(unrounded == theirs, axis=1)))}
 
 
 # ----------------------------------------------------------------------------- the driver

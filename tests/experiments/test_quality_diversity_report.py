@@ -78,3 +78,16 @@ def test_plan_runs_the_comparison_first_alternating_and_skips_cached_runs(tmp_pa
     todo = plan(tmp_path, ["pyribs_dask", "cma_me", "map_elites"], [0, 1, 2])
     assert todo == [("pyribs_dask", 0), ("cma_me", 1), ("pyribs_dask", 1), ("pyribs_dask", 2), ("cma_me", 2),
                     ("map_elites", 0), ("map_elites", 1), ("map_elites", 2)]
+
+
+def test_targets_are_on_the_issue_seeds_and_extra_seeds_are_a_supplement(tmp_path):
+    study(tmp_path, [105.0, 110.0, 115.0], [100.0, 95.0, 400.0])
+    fake_run(tmp_path, "pyribs_dask", 3, 250.0, 10.0)       # an extra seed on each side
+    fake_run(tmp_path, "cma_me", 3, 0.0, 1000.0)
+    runs = load_runs(tmp_path)
+    t = targets(runs, (0, 1, 2))
+    assert t["qd"]["seeds"] == (3, 3) and t["qd"]["met"] is True and t["speed"]["met"] is True
+    every = targets(runs)
+    assert every["qd"]["seeds"] == (4, 4) and every["qd"]["met"] is False
+    text = write_report(tmp_path, tmp_path / "out").read_text()
+    assert "Supplement, every cached seed (4 ours, 4 pyribs" in text and text.count("**met**") == 2
