@@ -13,7 +13,8 @@ from experiments.quality_diversity_spec import ARMS
 #: LunarLander's archive (the tutorial's); a run's ``archive.npz`` may carry its own ``ranges`` / ``dims``
 LUNAR_RANGES = ((-1.0, 1.0), (-3.0, 0.0))
 LUNAR_DIMS = (50, 50)
-AXES = {"lunar": ("impact x-position", "impact y-velocity"), "walker": ("foot 0 contact", "foot 1 contact")}
+AXES = {"lunar": ("impact x-position", "impact y-velocity"),
+        "walker": ("contact fraction, foot (right)", "contact fraction, foot_left")}
 
 
 def _plt() -> Any:
@@ -32,7 +33,8 @@ def _band(ax: Any, x: np.ndarray, ys: np.ndarray, label: str) -> None:
         ax.fill_between(x, mean - sd, mean + sd, alpha=0.2)
 
 
-def curves(runs: dict[str, list[dict[str, Any]]], arms: list[str], path: Path, title: str) -> Path:
+def curves(runs: dict[str, list[dict[str, Any]]], arms: list[str], path: Path, title: str,
+           offset: float = -600.0) -> Path:
     """Two panels: QD score against evaluations (every seed on the same grid) and against the loop's seconds
     (each seed interpolated onto a grid up to the arm's shortest run)."""
     plt = _plt()
@@ -51,7 +53,7 @@ def curves(runs: dict[str, list[dict[str, Any]]], arms: list[str], path: Path, t
     a.set_xlabel("evaluations (episodes)")
     b.set_xlabel("wall-clock of the loop (s)")
     for ax in (a, b):
-        ax.set_ylabel("QD score (offset -600)")
+        ax.set_ylabel(f"QD score (offset {offset:g})")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title)

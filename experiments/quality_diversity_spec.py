@@ -24,7 +24,8 @@ ITERATIONS = 60
 TUTORIAL_ITERATIONS = 300
 #: the tutorial's QD score offset (``GridArchive(..., qd_score_offset=-600)``), used on both sides
 QD_SCORE_OFFSET = -600.0
-#: MuJoCo arm: its config's budget (search_spaces/walker_cma_me.yaml: 4 M environment steps, about an hour)
+#: MuJoCo arm: its config's budget (search_spaces/walker_cma_me.yaml: 4 M environment steps, about 20 minutes a
+#: seed on the 2 shared cores, an hour for the 3 seeds)
 WALKER_ENV_STEPS = 4_000_000
 
 
@@ -59,7 +60,7 @@ ARMS: dict[str, Arm] = {
                                 "--arms neat_map_elites once merged"),
     "walker_cma_me": Arm("evohyper cma_me on Walker2d-v5, feet_contact (Ray, 2 actors)", "evohyper", "walker",
                          "walker_cma_me.yaml", default=False,
-                         note="about an hour on 2 cores; run it with --arms walker_cma_me"),
+                         note="about 20 minutes a seed on 2 cores; run it with --arms walker_cma_me"),
 }
 #: the CMA-ME comparison's two sides (targets are computed between these)
 REFERENCE, OURS = "pyribs_dask", "cma_me"
