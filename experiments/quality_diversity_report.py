@@ -203,7 +203,8 @@ def write_report(root: Path, out_dir: Path, command: str = "python -m experiment
         done = len(runs.get("walker_cma_me") or [])
         if done < len(SEEDS):
             lines += [f"{done} of {len(SEEDS)} seeds run; the rest: `python -m experiments.quality_diversity --arms "
-                      f"walker_cma_me` ({ARMS['walker_cma_me'].note}; a killed run continues from its checkpoint).",
+                      f"walker_cma_me` ({ARMS['walker_cma_me'].note.split(';')[0]}; a killed run continues from its "
+                      "checkpoint).",
                       ""]
         curves(runs, walker, out_dir / "quality_diversity_walker_qd.png", "Walker2d-v5, feet contact",
                offset=-100.0)
@@ -212,9 +213,9 @@ def write_report(root: Path, out_dir: Path, command: str = "python -m experiment
                   "![Walker archive](quality_diversity_walker_archives.png)", ""]
     else:
         lines += [f"`walker_cma_me` (`search_spaces/walker_cma_me.yaml`: CMA-ME on Walker2d-v5, `feet_contact` "
-                  f"of its 2 feet on a 32 x 32 grid, a linear policy, {WALKER_ENV_STEPS:,} environment steps): **not run** "
-                  "in this session (out of time); run it with `python -m experiments.quality_diversity --arms "
-                  f"walker_cma_me` ({ARMS['walker_cma_me'].note}).", ""]
+                  f"of its 2 feet on a 32 x 32 grid, a linear policy, {WALKER_ENV_STEPS:,} environment steps a "
+                  "seed): **not run** yet: `python -m experiments.quality_diversity --arms walker_cma_me` ("
+                  f"{ARMS['walker_cma_me'].note.split(';')[0]}).", ""]
     lines += ["## Reproduce", "", "```", "python -m experiments.quality_diversity            # LunarLander arms, "
               f"{len(SEEDS)} seeds", "python -m experiments.quality_diversity --arms neat_map_elites   # once merged",
               "python -m experiments.quality_diversity --arms walker_cma_me", "```", ""]
