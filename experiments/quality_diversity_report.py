@@ -25,6 +25,7 @@ from experiments.quality_diversity_spec import (
     SEEDS,
     TUTORIAL_ITERATIONS,
     WALKER_ENV_STEPS,
+    WALKER_QD_SCORE_OFFSET,
     WORKERS,
 )
 
@@ -66,10 +67,10 @@ def targets(runs: dict[str, list[dict[str, Any]]], seeds: tuple[int, ...] | None
                       "ours": [speed(r) for r in ours], "ref": [speed(r) for r in ref]}}
 
 
-def _row(arm: str, rs: list[dict[str, Any]]) -> str:
+def _row(arm: str, rs: list[dict[str, Any]], offset: float = QD_SCORE_OFFSET) -> str:
     q = [r["final"]["qd_score"] for r in rs]
     cov = [r["final"]["coverage"] for r in rs]
-    mean_obj = [r["final"]["qd_score"] / r["final"]["elites"] + QD_SCORE_OFFSET for r in rs if r["final"]["elites"]]
+    mean_obj = [r["final"]["qd_score"] / r["final"]["elites"] + offset for r in rs if r["final"]["elites"]]
     best = [r["final"]["best"] for r in rs]
     sp = [speed(r) for r in rs]
     loop = [r["loop_seconds"] for r in rs]
@@ -199,7 +200,7 @@ def write_report(root: Path, out_dir: Path, command: str = "python -m experiment
                   f"final QD score {me:,.0f} against {cm:,.0f} ({me / cm:.2f}x).", ""]
     lines += ["## MuJoCo walker", ""]
     if any(runs.get(a) for a in walker):
-        lines += [HEADER] + [_row(a, runs[a]) for a in walker if runs.get(a)] + [""]
+        lines += [HEADER] + [_row(a, runs[a], WALKER_QD_SCORE_OFFSET) for a in walker if runs.get(a)] + [""]
         done = len(runs.get("walker_cma_me") or [])
         if done < len(SEEDS):
             lines += [f"{done} of {len(SEEDS)} seeds run; the rest: `python -m experiments.quality_diversity --arms "
@@ -207,7 +208,7 @@ def write_report(root: Path, out_dir: Path, command: str = "python -m experiment
                       "checkpoint).",
                       ""]
         curves(runs, walker, out_dir / "quality_diversity_walker_qd.png", "Walker2d-v5, feet contact",
-               offset=-100.0)
+               offset=WALKER_QD_SCORE_OFFSET)
         heatmaps(runs, walker, root, out_dir / "quality_diversity_walker_archives.png", group="walker")
         lines += ["![Walker QD score](quality_diversity_walker_qd.png)", "",
                   "![Walker archive](quality_diversity_walker_archives.png)", ""]

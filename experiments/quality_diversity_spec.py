@@ -27,6 +27,8 @@ QD_SCORE_OFFSET = -600.0
 #: MuJoCo arm: its config's budget (search_spaces/walker_cma_me.yaml: 4 M environment steps, about 20 minutes a
 #: seed on the 2 shared cores, an hour for the 3 seeds)
 WALKER_ENV_STEPS = 4_000_000
+#: its QD score offset (the config's ``archive.qd_score_offset``)
+WALKER_QD_SCORE_OFFSET = -100.0
 
 
 @dataclass(frozen=True)
