@@ -75,7 +75,8 @@ def _row(arm: str, rs: list[dict[str, Any]], offset: float = QD_SCORE_OFFSET) ->
     sp = [speed(r) for r in rs]
     loop = [r["loop_seconds"] for r in rs]
     proc = [r["process_seconds"] for r in rs]
-    return (f"| {arm} | {len(rs)} | {rs[0]['evaluations']:,} | {statistics.fmean(q):,.0f} ± {_sd(q):,.0f} | "
+    return (f"| {arm} | {len(rs)} | {rs[0]['evaluations']:,} | {statistics.fmean(q):,.0f}"
+            f"{f' ± {_sd(q):,.0f}' if len(q) > 1 else ' (one seed)'} | "
             f"{', '.join(f'{v:,.0f}' for v in q)} | {statistics.fmean(cov):.3f} | "
             f"{statistics.fmean(mean_obj) if mean_obj else float('nan'):.1f} | {statistics.fmean(best):.1f} | "
             f"{statistics.median(loop):.0f} [{min(loop):.0f}, {max(loop):.0f}] | "
