@@ -75,7 +75,8 @@ def _row(arm: str, rs: list[dict[str, Any]], offset: float = QD_SCORE_OFFSET) ->
     sp = [speed(r) for r in rs]
     loop = [r["loop_seconds"] for r in rs]
     proc = [r["process_seconds"] for r in rs]
-    return (f"| {arm} | {len(rs)} | {rs[0]['evaluations']:,} | {statistics.fmean(q):,.0f}"
+    evaluations = ", ".join(f"{n:,}" for n in sorted({r["evaluations"] for r in rs}))
+    return (f"| {arm} | {len(rs)} | {evaluations} | {statistics.fmean(q):,.0f}"
             f"{f' ± {_sd(q):,.0f}' if len(q) > 1 else ' (one seed)'} | "
             f"{', '.join(f'{v:,.0f}' for v in q)} | {statistics.fmean(cov):.3f} | "
             f"{statistics.fmean(mean_obj) if mean_obj else float('nan'):.1f} | {statistics.fmean(best):.1f} | "
@@ -136,7 +137,10 @@ def write_report(root: Path, out_dir: Path, command: str = "python -m experiment
               "whole command (imports, Ray / Dask start-up, our run directory, report and heatmap) timed by the "
               "driver. **The machine's 2 cores were shared with other helpers' jobs throughout** (load average "
               "4 to 7 while the study ran): timings are noisy, which is why the sides were interleaved; read the "
-              "spreads.", ""]
+              "spreads. Extra seeds of the two CMA-ME sides (the supplement below) and the walker ran after these. "
+              "Evaluations per second also depend on how long the episodes are, i.e. on what each run explores "
+              "(a lander that hovers runs 1,000 steps, one that crashes 60-100); the sides' QD curves against "
+              "evaluations match, so their episodes are alike on the whole, but not step for step.", ""]
     lines += ["**What differs between the sides** (besides the loop around the same pyribs `Scheduler`): the "
               "engine evaluates float32 genotypes (pyribs' float64 points rounded; the check below counts the "
               "episodes the rounding alone changes), the seeds drive different random streams on the two "
