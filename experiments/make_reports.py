@@ -119,6 +119,14 @@ def multi_objective(out_dir: Path) -> Path:
     return write_report(out_dir, command=cmd)
 
 
+def quality_diversity(out_dir: Path) -> Path:
+    """CMA-ME on LunarLander-v3 against pyribs' own tutorial loop (Dask), MAP-Elites at the same budget, and the
+    arms run so far of NEAT MAP-Elites and a MuJoCo walker (issue 23); resumable (one directory per finished run
+    under experiments/out/quality_diversity/)."""
+    from experiments.quality_diversity import make_report
+    return make_report(out_dir)
+
+
 def _compare(name: str) -> Callable[[Path], Path]:
     def make(out_dir: Path) -> Path:
         from evohyper.viz.compare import compare
@@ -160,7 +168,8 @@ REPORTS: dict[str, Callable[[Path], Path]] = {"cartpole_snes": cartpole_snes,
                                               "control": control,
                                               "agent_embeddings": agent_embeddings,
                                               "pole_balancing": pole_balancing,
-                                              "multi_objective": multi_objective}
+                                              "multi_objective": multi_objective,
+                                              "quality_diversity": quality_diversity}
 for _stem in ("cartpole_cmaes_asha", "digits_snes_pbt", "cartpole_network_choice"):
     REPORTS[f"tune_{_stem}"] = _tune_example(_stem)
 
