@@ -20,6 +20,9 @@ from evohyper.testing import TaskContract  # noqa: E402
 from evohyper_tasks.gym import GymTask  # noqa: E402
 from evohyper_tasks.gym_descriptors import DESCRIPTORS, FOOT_GEOMS  # noqa: E402
 
+# pyribs' tutorial `simulate`, as the quality-diversity study runs it (gymnasium directly, default wrappers)
+from experiments.quality_diversity_pyribs import simulate as tutorial_simulate  # noqa: E402
+
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 needs_mujoco = pytest.mark.skipif(importlib.util.find_spec("mujoco") is None, reason="needs gymnasium[mujoco]")
 needs_box2d = pytest.mark.skipif(importlib.util.find_spec("Box2D") is None, reason="needs gymnasium[box2d]")
@@ -80,29 +83,6 @@ def test_replay_respects_env_seed():
 
 
 # ----------------------------------------------------------------------------- LunarLander: the tutorial
-def tutorial_simulate(model, seed):
-    """pyribs' lunar-lander tutorial ``simulate`` (gymnasium directly, default wrappers and time limit)."""
-    env = gymnasium.make("LunarLander-v3")
-    action_dim, obs_dim = env.action_space.n, env.observation_space.shape[0]
-    model = model.reshape((action_dim, obs_dim))
-    total_reward, impact_x_pos, impact_y_vel, all_y_vels = 0.0, None, None, []
-    obs, _ = env.reset(seed=seed)
-    done = False
-    while not done:
-        action = np.argmax(model @ obs)
-        obs, reward, terminated, truncated, _ = env.step(action)
-        done = terminated or truncated
-        total_reward += reward
-        x_pos, y_vel = obs[0], obs[3]
-        all_y_vels.append(y_vel)
-        if impact_x_pos is None and (bool(obs[6]) or bool(obs[7])):
-            impact_x_pos, impact_y_vel = x_pos, y_vel
-    if impact_x_pos is None:
-        impact_x_pos, impact_y_vel = x_pos, min(all_y_vels)
-    env.close()
-    return total_reward, impact_x_pos, impact_y_vel
-
-
 def pyribs_to_genome(solutions, obs_dim=8, act_dim=4):
     """pyribs' flat solution (model ``(act_dim, obs_dim)``, row-major) -> our ``w0 [obs_dim, act_dim]``
     genome (row-major): the transpose."""
