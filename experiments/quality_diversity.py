@@ -75,15 +75,17 @@ def read_metrics(path: Path) -> dict[str, list[float]]:
     return {k: [float(r[c]) if r[c] not in ("", None) else float("nan") for r in rows] for k, c in pick.items()}
 
 
-def read_elites(path: Path) -> dict[str, np.ndarray]:
-    import torch
+def read_elites(directory: Path) -> dict[str, np.ndarray]:
+    """A finished run's elites through the engine's one archive reader (``engine/archive_files.py``: vector
+    ``elites.pt`` or NEAT ``elites.json`` alike): objectives, measures, ranges and a grid's dims."""
+    from evohyper.engine.archive_files import read
 
-    data = torch.load(path, weights_only=True)
-    out = {"objectives": np.asarray(data["objectives"], dtype=np.float64),
-           "measures": np.asarray(data["measures"], dtype=np.float64),
-           "ranges": np.asarray(data["ranges"], dtype=np.float64)}
-    if "dims" in data:                     # a grid archive (the heatmap's cells)
-        out["dims"] = np.asarray(data["dims"], dtype=np.int64)
+    archive = read(directory, genotypes=False)
+    out = {"objectives": archive.objectives[:, 0].numpy().astype(np.float64),
+           "measures": np.asarray(archive.measures, dtype=np.float64),
+           "ranges": np.asarray(archive.extra["ranges"], dtype=np.float64)}
+    if archive.dims is not None:           # a grid archive (the heatmap's cells)
+        out["dims"] = np.asarray(archive.dims, dtype=np.int64)
     return out
 
 
@@ -123,7 +125,7 @@ def run_one(arm: str, seed: int, root: Path) -> dict[str, Any]:
         (run,) = sorted((out / "run").iterdir())
         curve, setup = read_metrics(run / "metrics.csv"), None
         loop = curve["seconds"][-1]
-        elites = read_elites(run / "archive" / "elites.pt")
+        elites = read_elites(run / "archive")
         np.savez(out / "archive.npz", **elites)
     result = {"arm": arm, "seed": int(seed), "kind": spec.kind, "group": spec.group,
               "iterations": len(curve["evaluations"]),
