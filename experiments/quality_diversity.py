@@ -1,5 +1,5 @@
 """The quality-diversity study (issue 23): CMA-ME on LunarLander-v3 against pyribs' own lunar-lander tutorial
-loop, vector MAP-Elites (and, once merged, NEAT MAP-Elites) at the same evaluation budget, and a MuJoCo walker.
+loop, vector and NEAT MAP-Elites at the same evaluation budget, and a MuJoCo walker.
 
 Each ``(arm, seed)`` run is one process: ``python -m experiments.quality_diversity_pyribs`` for the tutorial's
 Dask loop, ``evohyper run search_spaces/<config> --set seed=k --set budget.generations=N`` (the Ray backend,
