@@ -135,6 +135,11 @@ class ReevaluateConfig:
       without that option, this many evaluations with different seeds.
     centre: also re-evaluate the strategy's distribution centre (``Strategy.center()``: CMA-ES's mean,
       SNES/XNES/PGPE/CEM's mu).
+    end_share: the share of the run's budget the end-of-run re-evaluation may spend (null: no bound). The
+      usual candidates are bounded by ``budget.seconds`` only (fewer episodes each, at least 1); an archive's
+      or front's members, whose number grows with the run, by every limit the budget sets (seconds,
+      env_steps, evaluations, generations, sample_forwards; the run's own cost per episode so far): the best
+      members by the search's score are re-evaluated, as many as fit (at least 1), the rest left unscored.
     """
 
     enabled: bool | None = None
@@ -142,6 +147,7 @@ class ReevaluateConfig:
     top_k: int = 3
     episodes: int = 10
     centre: bool = True
+    end_share: float | None = 0.05
 
     def __post_init__(self) -> None:
         # top_k x episodes environments may exist at once (gym): both bounded
@@ -151,6 +157,10 @@ class ReevaluateConfig:
                 continue
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
                 raise ValueError(f"reevaluate.{key} must be an integer in [1, {high}], got {value!r}")
+        share = self.end_share
+        if share is not None and (isinstance(share, bool) or not isinstance(share, (int, float))
+                                  or not 0 < share <= 100 or share != share):
+            raise ValueError(f"reevaluate.end_share must be a number in (0, 100] or null, got {share!r}")
         for key in ("enabled", "centre"):
             value = getattr(self, key)
             if not (isinstance(value, bool) or (value is None and key == "enabled")):

@@ -13,7 +13,8 @@ The on-disk contract (``<run>/archive/``; objectives and descriptors float64, lo
                                     a minimised task's objectives are negated, as pyribs sees them)
                measures [n, d]      the elites' descriptors;  cells [n] int64: pyribs' cell index
                descriptor_names [d], ranges [d, 2], qd_score_offset, archive "grid" + dims [d] | "cvt" + centroids
-               (optional) reevaluated [n], reevaluation {episodes, seed, generation, members, seconds}
+               (optional) reevaluated [n] (NaN: a member the end re-evaluation's allowance left unscored), reevaluation
+               {episodes, seed, generation, members (scored), archive_members, bound (when cut), best}
   elites.json  a QD archive of non-tensor genotypes (NEAT genomes): {"descriptors": [names], "dims": [...]
                (grid only), "ranges", "qd_score_offset", "elites": [{"index": cell index, "cell": [grid
                coordinates] (grid only), "objective": engine direction, "descriptors": {name: value} or
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,8 +216,13 @@ def _genotypes(items: list[dict[str, Any]], strategy: Any, path: Path) -> list[A
 def _values(entry: Any, names: list[str]) -> list[float]:
     """``{name: value}`` (in ``names`` order) or a list, as floats."""
     if isinstance(entry, dict):
-        return [float(entry[k]) for k in names]
+        return [_number(entry[k]) for k in names]
     return [float(v) for v in np.atleast_1d(np.asarray(entry, dtype=np.float64))]
+
+
+def _number(value: Any) -> float:
+    """A JSON number, null read as NaN (a member the end re-evaluation's allowance left unscored)."""
+    return math.nan if value is None else float(value)
 
 
 def _elites(path: Path, data: dict[str, Any], strategy: Any, info: TaskInfo | None) -> Archive:
@@ -238,7 +245,7 @@ def _elites(path: Path, data: dict[str, Any], strategy: Any, info: TaskInfo | No
             else torch.zeros(0, len(names), dtype=torch.float64)
         cells = torch.tensor([int(e["index"]) for e in items], dtype=torch.int64)
         genotypes = _genotypes(items, strategy, path)
-        reevaluated = _float([float(e["reevaluated"]) for e in items], n, 1) \
+        reevaluated = _float([_number(e["reevaluated"]) for e in items], n, 1) \
             if n and all("reevaluated" in e for e in items) else None
     order = torch.argsort(cells, stable=True)
     if not torch.equal(order, torch.arange(n)):
@@ -301,6 +308,7 @@ def add_reevaluation(archive: Archive, values: torch.Tensor, about: dict[str, An
         data = json.loads(js.read_text())
         items = data["elites" if archive.kind == "elites" else "members"]
         for item, row in zip(items, values.tolist(), strict=True):
+            row = [v if math.isfinite(v) else None for v in row]   # null: not re-evaluated (the allowance)
             item["reevaluated"] = row[0] if archive.kind == "elites" else dict(zip(archive.objective_names, row))
         data["reevaluation"] = dict(about)
         js.write_text(json.dumps(data, indent=1))
@@ -313,7 +321,7 @@ def add_reevaluation(archive: Archive, values: torch.Tensor, about: dict[str, An
             raise ArchiveError(f"{table} has {len(rows) - 1} rows; the archive has {n} members")
         rows[0] += [f"reevaluated_{name}" for name in archive.objective_names]
         for row, new in zip(rows[1:], values.tolist()):
-            row += [repr(float(v)) for v in new]
+            row += [repr(float(v)) if math.isfinite(v) else "" for v in new]
         with table.open("w", newline="") as fh:
             csv.writer(fh).writerows(rows)
         changed.append(table)

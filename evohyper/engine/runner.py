@@ -89,7 +89,7 @@ def _reevaluator(config: Config, components: Components, layout: RunDir) -> Reev
     per = getattr(task, "episodes", 1) if "episodes" in options_of(type(task)) else 1
     reeval = Reevaluator(options, driver_evaluate(config.spec().without_strategy(), components, device),
                          maximize=components.maximize, path=layout.reevaluation,
-                         seconds_budget=config.budget.seconds,
+                         budget=config.budget,
                          parallel=config.backend.num_actors if config.backend.name == "ray" else 1,
                          episodes_per_evaluation=per if isinstance(per, int) else 1)
     # a strategy that keeps an archive or front: at the end its members are re-evaluated (ArchiveExporter)

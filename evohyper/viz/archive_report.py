@@ -9,6 +9,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from evohyper.engine import archive_files
 from evohyper.engine.run_dir import RunDir
 
@@ -68,12 +70,17 @@ def reevaluation_words(a: archive_files.Archive, layout: RunDir) -> str:
     """What the archive's numbers are: re-evaluated on fresh episodes (how much they moved), or why not."""
     if a.reevaluated is not None and a.reevaluation:
         r, row = a.reevaluation, a.best(reevaluated=True)
-        drop = (a.objectives - a.reevaluated).mean(dim=0).tolist()
+        drop = torch.nanmean(a.objectives - a.reevaluated, dim=0).tolist()   # over the members scored
         moved = ", ".join(f"{n} {_fmt(d)}" for n, d in zip(a.objective_names, drop))
         sign = 1.0 if a.kind == "front" or _maximize(layout) else -1.0
-        return (f"every member re-evaluated on {r['episodes']} fresh episodes (seed {r['seed']}); best re-evaluated "
-                f"{_fmt(sign * a.reevaluated[row, 0])} ({a.name(row)}); mean search minus re-evaluated "
-                f"(as the archive keeps them): {moved}")
+        scored = int(r.get("members", len(a)))
+        who = "every member" if scored >= len(a) else \
+            f"the best {scored} of {len(a)} members (by the search's score)"
+        bound = f"; the rest unscored, to stay within {r['bound']} (evaluation.reevaluate.end_share)" \
+            if r.get("bound") else ""
+        return (f"{who} re-evaluated on {r['episodes']} fresh episodes (seed {r['seed']}{bound}); best "
+                f"re-evaluated {_fmt(sign * a.reevaluated[row, 0])} ({a.name(row)}); mean search minus "
+                f"re-evaluated (as the archive keeps them): {moved}")
     enabled = (layout.raw_config().get("evaluation") or {}).get("reevaluate", {}).get("enabled")
     if enabled is False:
         return "not re-evaluated (evaluation.reevaluate.enabled: false): the objectives are the search's"

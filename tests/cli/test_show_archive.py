@@ -22,7 +22,7 @@ def qd_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("show")
     with pytest.MonkeyPatch.context() as mp:
         parts.register(mp)
-        raw = parts.raw_config(tmp, reevaluate={"episodes": 4})
+        raw = parts.raw_config(tmp, reevaluate={"episodes": 4, "end_share": None})   # the whole archive
         parts.run(raw, tmp / "run")
         yield tmp / "run", raw
 
@@ -111,7 +111,7 @@ def test_export_cell_writes_the_elites_network(qd_run, registered, capsys):
 def test_show_member_of_a_front(tmp_path, monkeypatch, capsys):
     parts.register_front(monkeypatch)
     run_dir = tmp_path / "run"
-    parts.run(parts.front_config(tmp_path, reevaluate={"episodes": 3}), run_dir)
+    parts.run(parts.front_config(tmp_path, reevaluate={"episodes": 3, "end_share": None}), run_dir)
     assert main(["show", str(run_dir), "--member", "1"]) == 0
     out = capsys.readouterr().out
     blob = torch.load(run_dir / "archive" / "front.pt", weights_only=True)

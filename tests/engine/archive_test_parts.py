@@ -32,6 +32,7 @@ class DescribedCartPole(CartPoleTask):
         rest = phenotypes.forward(torch.zeros(len(phenotypes), 1, self.obs_dim, dtype=phenotypes.dtype))
         result.descriptors = torch.stack([result.fitness.double().mean(1) / self.max_steps,
                                           torch.tanh(rest[:, 0, 0].double())], dim=1)
+        result.env_steps = int(result.fitness.sum())   # one step per unit of return (``budget.env_steps``)
         return result
 
     def replay(self, phenotypes, seed, episodes, render=False):

@@ -18,7 +18,7 @@ def noisy_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("noisy")
     with pytest.MonkeyPatch.context() as mp:
         parts.register(mp)
-        raw = parts.raw_config(tmp, reevaluate={"episodes": 4})
+        raw = parts.raw_config(tmp, reevaluate={"episodes": 4, "end_share": None})   # the whole archive
         search, result = parts.run(raw, tmp / "run")
         components = validate(raw).components()
         yield tmp / "run", search, components
@@ -93,7 +93,7 @@ def test_a_deterministic_task_is_not_reevaluated(tmp_path, monkeypatch):
 
 def test_a_fronts_members_are_reevaluated_on_every_objective(tmp_path, monkeypatch):
     parts.register_front(monkeypatch)
-    raw = parts.front_config(tmp_path, reevaluate={"episodes": 3})
+    raw = parts.front_config(tmp_path, reevaluate={"episodes": 3, "end_share": None})
     run_dir = tmp_path / "run"
     parts.run(raw, run_dir)
     blob = torch.load(run_dir / "archive" / "front.pt", weights_only=True)

@@ -12,7 +12,7 @@ import yaml
 from evohyper import EvalResult, Task, VectorSpec
 from evohyper.api.registry import tasks
 from evohyper.config import validate
-from evohyper.engine.observers.reevaluation import end_episodes
+from evohyper.engine.observers.end_allowance import Allowance, episodes_for
 from evohyper.engine.runner import build_search, resume
 
 NOISE = 10.0
@@ -190,11 +190,11 @@ def test_end_of_run_reevaluation_fits_in_five_percent_of_budget_seconds(tmp_path
 
 
 def test_end_episodes_rule():
-    assert end_episodes(10, 0.01, 5, None) == 10              # no seconds budget: no limit
-    assert end_episodes(10, None, 5, 1.0) == 10               # nothing measured yet
-    assert end_episodes(10, 0.01, 5, 1.0) == 10               # 5 x 10 x 0.01 s = 0.5 s fits
-    assert end_episodes(1000, 0.01, 5, 1.0) == 20
-    assert end_episodes(1000, 10.0, 5, 1.0) == 1              # at least one episode
+    """Allowances in candidate-episodes (``end_allowance``: 5% of 2 s at 0.01 s per episode = 10)."""
+    assert episodes_for(10, 5, Allowance()) == 10                          # no bound
+    assert episodes_for(10, 5, Allowance(100.0, "seconds", 0.05)) == 10   # 5 x 10 fits
+    assert episodes_for(1000, 5, Allowance(100.0, "seconds", 0.05)) == 20
+    assert episodes_for(1000, 5, Allowance(1.0, "seconds", 0.05)) == 1    # at least one episode
 
 
 @pytest.mark.ray

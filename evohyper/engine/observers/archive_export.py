@@ -64,4 +64,4 @@ class ArchiveExporter:
             final = self.reevaluator.final.reevaluation
             archive_files.add_reevaluation(archive, values, {
                 "episodes": final["episodes"], "seed": final["seed"], "generation": final["generation"],
-                "members": len(archive), "best": archive.name(archive.best())})
+                **self.reevaluator.archive_about, "best": archive.name(archive.best())})

@@ -12,7 +12,8 @@ It only reads the search: the strategy, the evaluation state and the budget coun
 ``target_fitness`` keeps reading the search's own fitness. Its state (the best re-evaluated candidate)
 is part of each checkpoint, so resume is exact. Evaluation runs in the driver's process, so the result
 does not depend on the number of actors. The end-of-run re-evaluation changes no checkpointed state (a
-run extended later continues exactly), and under ``budget.seconds`` it is cut to fit 5% of that budget.
+run extended later continues exactly), and it is bounded by a share of the run's budget (``end_share``,
+``end_allowance``): the usual candidates by ``budget.seconds``, an archive's members by every budget limit.
 """
 from __future__ import annotations
 
@@ -35,12 +36,11 @@ from evohyper.config.build import Components, ComponentsSpec, construct
 from evohyper.config.options import ConfigError, options_of
 from evohyper.config.sections import ReevaluateConfig
 from evohyper.engine.evaluation import ChunkResult, Evaluator
+from evohyper.engine.observers.end_allowance import Allowance, end_allowance, episodes_for, members_for
 
 log = logging.getLogger("evohyper.reevaluation")
 #: the re-evaluation seed stream's tag ("reva"): its SeedSequence entropy never equals a generation seed's
 TAG = 0x72657661
-#: share of ``budget.seconds`` the end-of-run re-evaluation may take
-END_SHARE = 0.05
 #: candidate-episodes per evaluation call when a whole archive is re-evaluated (bounds the environments alive at once)
 ARCHIVE_EPISODES = 2000
 FIELDS = ("generation", "point", "candidate", "search_fitness", "reevaluated", "episodes", "seed", "chosen",
@@ -77,15 +77,6 @@ def _batch(genotypes: list[Any]) -> Any:
     return list(genotypes)
 
 
-def end_episodes(episodes: int, seconds_per_episode: float | None, candidates: int,
-                 allowance: float | None) -> int:
-    """Episodes for the end-of-run re-evaluation: ``episodes``, or fewer (at least 1) when ``candidates``
-    x episodes at the measured cost would not fit in ``allowance`` seconds (None: no limit)."""
-    if allowance is None or not seconds_per_episode or seconds_per_episode <= 0:
-        return episodes
-    return max(1, min(episodes, int(allowance / (seconds_per_episode * max(1, candidates)))))
-
-
 class Reevaluator:
     """Observer: re-scores candidates at chosen generations and at the end; ``final`` is what ``best/``
     exports (read by the best exporter after this observer's ``on_end``)."""
@@ -93,11 +84,11 @@ class Reevaluator:
     state_key = "reevaluation"
 
     def __init__(self, options: ReevaluateConfig, evaluate: Evaluate, *, maximize: bool,
-                 path: str | Path | None = None, seconds_budget: float | None = None, parallel: int = 1,
+                 path: str | Path | None = None, budget: Any = None, parallel: int = 1,
                  episodes_per_evaluation: int = 1):
         self.options, self._evaluate, self.maximize = options, evaluate, bool(maximize)
         self.path = Path(path) if path is not None else None
-        self.allowance = END_SHARE * seconds_budget if seconds_budget else None
+        self.budget = budget       # ``config.budget.Budget``: what the end re-evaluation's allowance is a share of
         #: to estimate an episode's cost from a generation's time: evaluators sharing it, episodes per individual
         self.parallel, self.episodes_per_evaluation = max(1, parallel), max(1, episodes_per_evaluation)
         self.champion: Candidate | None = None        # the best re-evaluated candidate so far (checkpointed)
@@ -110,6 +101,7 @@ class Reevaluator:
         #: the run keeps an archive or front: at the end its members are the candidates (``archive_point``,
         #: called by the archive exporter once the files are written), not the usual ones
         self.archive_end = False
+        self.archive_about: dict[str, Any] = {}       # the last archive point: members scored, of how many, bound
 
     # ------------------------------------------------------------------ observer
     def on_start(self, search: Any) -> None:
@@ -154,12 +146,18 @@ class Reevaluator:
             self.final = self.champion   # this generation was a periodic point already
             return
         candidates = len(self._candidates(search))
-        cost = self._episode_seconds if self._episode_seconds is not None else self._guess
-        episodes = end_episodes(self.options.episodes, cost, candidates, self.allowance)
+        allowance = self._allowance(search, units=("seconds",))
+        episodes = episodes_for(self.options.episodes, candidates, allowance)
         if episodes < self.options.episodes:
-            log.warning("re-evaluating %d candidates on %d episodes instead of %d, to stay within %.1f s "
-                        "(5%% of budget.seconds)", candidates, episodes, self.options.episodes, self.allowance)
+            log.warning("re-evaluating %d candidates on %d episodes instead of %d, to stay within %s "
+                        "(evaluation.reevaluate.end_share)", candidates, episodes, self.options.episodes,
+                        allowance.words())
         self.final = self._point(search, episodes, end=True)
+
+    def _allowance(self, search: Any, units: tuple[str, ...] | None = None) -> Allowance:
+        cost = self._episode_seconds if self._episode_seconds is not None else self._guess
+        return end_allowance(self.options.end_share, self.budget, search.counters, cost,
+                             self.episodes_per_evaluation, **({} if units is None else {"units": units}))
 
     # ------------------------------------------------------------------ one re-evaluation
     def _candidates(self, search: Any) -> list[Candidate]:
@@ -211,51 +209,63 @@ class Reevaluator:
         return candidates[chosen]
 
     def archive_point(self, search: Any, archive: Any) -> torch.Tensor | None:
-        """Every member of ``archive`` (``engine.archive_files.Archive``) on the same fresh episodes, in chunks
-        of about ``ARCHIVE_EPISODES`` candidate-episodes per evaluation; ``final`` becomes the member best on
-        the re-evaluated first objective. Returns the re-evaluated objectives ``[n, m]`` in the archive's
-        directions (None: an empty archive, whose run falls back to the usual end point)."""
+        """The members of ``archive`` (``engine.archive_files.Archive``) on the same fresh episodes, in chunks
+        of about ``ARCHIVE_EPISODES`` candidate-episodes per evaluation: all of them, or the best by the
+        search's first objective as many as the allowance holds (``end_allowance``; the rest NaN). ``final``
+        becomes the member best on the re-evaluated first objective. Returns the re-evaluated objectives
+        ``[n, m]`` in the archive's directions (None: an empty archive, whose run falls back to the usual end
+        point); ``self.archive_about`` says how many were scored and what bound them."""
         n = len(archive)
         if n == 0:
             self.end_point(search)
             return None
-        g = search.counters.generation
-        cost = self._episode_seconds if self._episode_seconds is not None else self._guess
-        episodes = end_episodes(self.options.episodes, cost, n, self.allowance)
-        if episodes < self.options.episodes:
-            log.warning("re-evaluating %d archive members on %d episodes instead of %d, to stay within %.1f s "
-                        "(5%% of budget.seconds)", n, episodes, self.options.episodes, self.allowance)
+        g, episodes = search.counters.generation, self.options.episodes
+        allowance = self._allowance(search)
+        fits = members_for(episodes, n, allowance)
+        first = archive.objectives[:, 0]
+        engine_first = first if archive.kind == "elites" or archive.maximize[0] else -first   # higher is better
+        rows = torch.argsort(-engine_first, stable=True)[:fits].sort().values   # the best members, in row order
+        if fits < n:
+            log.warning("re-evaluating the best %d of %d archive members (by the search's score) on %d episodes, "
+                        "to stay within %s (evaluation.reevaluate.end_share; null re-evaluates all)", fits, n,
+                        episodes, allowance.words())
         seed, state = reevaluation_seed(search.seed, g, True), search.evaluation_state
         chunk = max(1, ARCHIVE_EPISODES // episodes)
         start = time.perf_counter()
-        parts = [self._evaluate(_batch([archive.genotype(i) for i in range(lo, min(n, lo + chunk))])
-                                if not isinstance(archive.genotypes, torch.Tensor)
-                                else archive.genotypes[lo:lo + chunk].to(torch.float32), episodes, seed, state)
-                 for lo in range(0, n, chunk)]
+        parts = []
+        for lo in range(0, fits, chunk):
+            part = rows[lo:lo + chunk]
+            genotypes = archive.genotypes[part].to(torch.float32) if isinstance(archive.genotypes, torch.Tensor) \
+                else _batch([archive.genotype(int(i)) for i in part])
+            parts.append(self._evaluate(genotypes, episodes, seed, state))
         seconds = time.perf_counter() - start
-        self._episode_seconds = seconds / (n * episodes)
-        fitness = torch.cat([p.fitness for p in parts]).to(torch.float64)   # task direction
+        self._episode_seconds = seconds / (fits * episodes)
+        fitness = torch.full((n,), math.nan, dtype=torch.float64)    # task direction; NaN: not re-evaluated
+        fitness[rows] = torch.cat([p.fitness for p in parts]).to(torch.float64)
+        values = torch.full((n, archive.objectives.shape[1]), math.nan, dtype=torch.float64)
         if archive.kind == "front" and all(p.objectives is not None for p in parts):
-            values = torch.cat([p.objectives for p in parts]).to(torch.float64)
+            values[rows] = torch.cat([p.objectives for p in parts]).to(torch.float64)
         else:   # an archive's objective is the engine's (higher is better)
-            values = (fitness if self.maximize else -fitness).reshape(n, 1)
+            values[:, 0] = fitness if self.maximize else -fitness
         t = self.totals
         t["points"] += 1
-        t["evaluations"] += n
-        t["episodes"] += n * episodes
+        t["evaluations"] += fits
+        t["episodes"] += fits * episodes
         t["env_steps"] += sum(p.env_steps for p in parts)
         t["sample_forwards"] += sum(p.sample_forwards for p in parts)
-        first = archive.objectives[:, 0]
         search_fitness = first if archive.kind == "front" or self.maximize else -first
-        candidates = [Candidate(archive.name(i), None, float(search_fitness[i]), None,
-                                {"mean": float(fitness[i]), "episodes": episodes, "seed": seed, "generation": g,
-                                 "state": state}) for i in range(n)]
+        about = {"mean": None, "episodes": episodes, "seed": seed, "generation": g, "state": state}
+        candidates = {int(i): Candidate(archive.name(int(i)), None, float(search_fitness[i]), None,
+                                        {**about, "mean": float(fitness[i])}) for i in rows}
         archive.reevaluated = values
         chosen = archive.best(reevaluated=True)
-        self._write(g, "archive", candidates, chosen, seconds)
+        order = sorted(candidates)
+        self._write(g, "archive", [candidates[i] for i in order], order.index(chosen), seconds)
         best = candidates[chosen]
         best.genotype = archive.genotype(chosen)
         self.final = best
+        self.archive_about = {"members": fits, "archive_members": n,
+                              **({"bound": allowance.words()} if fits < n else {})}
         return values
 
     def _write(self, generation: int, point: str, candidates: list[Candidate], chosen: int | None,
