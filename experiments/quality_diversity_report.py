@@ -90,6 +90,38 @@ HEADER = ("| arm | seeds | evaluations | final QD score, mean ± sd | per seed |
           "process s, median [min, max] |\n|---|---|---|---|---|---|---|---|---|---|---|")
 
 
+def walker_reevaluation(root: Path) -> list[str]:
+    """What the end-of-run re-evaluation of each walker archive found (the episodes start from random states,
+    so an elite's one search episode is a lucky draw): read from the run directories' archives."""
+    from evohyper.engine import archive_files
+
+    rows = []
+    for seed in SEEDS:
+        found = sorted((root / "walker_cma_me" / f"seed{seed}" / "run").glob("*/archive"))
+        if not found:
+            continue
+        a = archive_files.read(found[-1], genotypes=False)
+        if a.reevaluated is None or not a.reevaluation:
+            continue
+        scored = a.reevaluated[:, 0].isfinite()
+        row = a.best(reevaluated=True)
+        rows.append((seed, int(scored.sum()), len(a), int(a.reevaluation["episodes"]), float(a.reevaluated[row, 0]),
+                     float(a.objectives[row, 0]), float(a.objectives[:, 0].max()),
+                     float((a.objectives[scored, 0] - a.reevaluated[scored, 0]).mean()), a.reevaluation.get("bound")))
+    if not rows:
+        return []
+    lines = ["Noisy elites (Walker2d's resets are random, so an elite's one search episode is a lucky draw): at the "
+             "end of each run the archive's best members by search return were re-evaluated on fresh episodes, as "
+             "many as fit in `evaluation.reevaluate.end_share` (5%) of the run's environment-step budget; `best/` "
+             "is the best of them on the fresh episodes. The QD scores above are the search's.", "",
+             "| seed | members re-evaluated | episodes each | best re-evaluated return | its search return | "
+             "archive's best search return | mean search minus re-evaluated (those scored) |",
+             "|---|---|---|---|---|---|---|"]
+    for seed, scored, n, episodes, best, its, top, drop, _ in rows:
+        lines.append(f"| {seed} | {scored} of {n} | {episodes} | {best:,.1f} | {its:,.1f} | {top:,.1f} | {drop:,.1f} |")
+    return lines + [""]
+
+
 def _verdict(met: bool) -> str:
     return "**met**" if met else "**not met**"
 
@@ -223,6 +255,13 @@ def write_report(root: Path, out_dir: Path, command: str = "python -m experiment
                       f"walker_cma_me` ({ARMS['walker_cma_me'].note.split(';')[0]}; a killed run continues from its "
                       "checkpoint).",
                       ""]
+        resumed = [r["seed"] for r in runs.get("walker_cma_me") or [] if r.get("resumed")]
+        if resumed:
+            lines += [f"Seed{'s' * (len(resumed) > 1)} {', '.join(map(str, resumed))} finished in a resumed process "
+                      "(`evohyper resume` from its last checkpoint; the first process was stopped during the end-of-"
+                      "run archive re-evaluation, then unbounded, since bounded by `end_share`): its loop seconds are "
+                      "summed over both processes, its process seconds are the last process's only.", ""]
+        lines += walker_reevaluation(root)
         curves(runs, walker, out_dir / "quality_diversity_walker_qd.png", "Walker2d-v5, feet contact",
                offset=WALKER_QD_SCORE_OFFSET)
         heatmaps(runs, walker, root, out_dir / "quality_diversity_walker_archives.png", group="walker")

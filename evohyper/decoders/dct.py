@@ -27,6 +27,13 @@ Our reading of the paper, as built:
 - **Transform.** Inverse DCT-II with orthonormal scaling (scipy's ``idctn(..., norm="ortho")``), so a gene
   of size 1 paints a tensor of unit Euclidean norm whatever its shape, and ``k`` = the tensor's size is
   an exact (orthogonal) change of basis of the direct encoding.
+- **Gain** (``gain``): with ``none`` a gene paints at the orthonormal scale, so a tensor of N weights painted
+  from k genes of spread s has weights of spread s sqrt(k / N): a sigma0 chosen for direct weights paints a
+  196-weight matrix from 4 genes 7x smaller, and one global ``scale`` cannot fix it for every tensor at
+  once (it over-spreads the small ones: a 1-element output bias gets the whole factor). ``size`` multiplies
+  each tensor's (per neuron: each signal's) painting by sqrt(N / k), so genes of spread s paint weights of
+  spread s in every tensor whatever k, and k = N stays the orthogonal change of basis of the direct
+  encoding.
 - **k is capped** at each tensor's size (a 1-element bias gets 1 gene whatever ``coefficients`` says):
   more genes than coefficients would add genes that change nothing. ``describe()`` reports the k used.
 
@@ -52,6 +59,7 @@ from evohyper.decoders.direct import DirectDecoder
 _checks = Checks("decoder")
 
 ORDERS = ("diagonal", "row")
+GAINS = ("none", "size")
 GROUPINGS = ("tensor", "neuron")
 #: most genes one tensor may ask for: k is capped at the tensor's size anyway, but a value past any network
 #: (``coefficients: 1e12``) is a typo, refused at validation like every other unbounded size (issue 21)
@@ -68,6 +76,9 @@ class DCTDecoder(Decoder):
     order: how the genes fill each coefficient array from the low-frequency corner: ``diagonal``
       (increasing summed frequency index, ties row-major) or ``row`` (row-major).
     scale: multiplies the painted weights (> 0), so a strategy's unit-scale genes can paint small weights.
+    gain: ``none`` (orthonormal: a gene paints at spread sqrt(k / N) of its own) or ``size`` (each tensor's,
+      per neuron each signal's, painting times sqrt(N / k): genes of spread s paint weights of spread s,
+      so a sigma0 chosen for direct weights carries over); see the module docstring.
     grouping: ``tensor`` (one N-D signal per tensor) or ``neuron`` (one 1-D signal per neuron: its input,
       recurrent and bias weights, see the module docstring; MLP, Elman and conv targets); with ``neuron``,
       ``coefficients`` counts genes per neuron, a list has one per layer, and ``order`` changes nothing.
@@ -75,10 +86,11 @@ class DCTDecoder(Decoder):
 
     def __init__(self, target: TargetSpec, *, coefficients: int | list[int] = 4,
                  order: Literal["diagonal", "row"] = "diagonal", scale: float = 1.0,
-                 grouping: Literal["tensor", "neuron"] = "tensor"):
+                 grouping: Literal["tensor", "neuron"] = "tensor", gain: Literal["none", "size"] = "none"):
         super().__init__(target)
         self.order = _checks.one_of("order", order, ORDERS)
         self.scale = _checks.scale("scale", scale)
+        self.gain = _checks.one_of("gain", gain, GAINS)
         self.grouping = _checks.one_of("grouping", grouping, GROUPINGS)
         self._direct = DirectDecoder(target)
         shapes = target.shapes()
@@ -97,6 +109,9 @@ class DCTDecoder(Decoder):
                 length = sum(math.prod(shape) // shape[axis] for _, shape, axis in parts)
                 self.painters[layer] = NeuronPainter(parts, min(k, length))
             self._ks = [p.genes for p in self.painters.values()]
+        #: per painter (tensor or layer): scale x (gain "size": sqrt(signal length / k))
+        self._factors = {n: self.scale * (math.sqrt(_length(p) / p.k) if self.gain == "size" else 1.0)
+                         for n, p in self.painters.items()}
 
     @staticmethod
     def _check_coefficients(value: Any, names: list[str], what: str) -> list[int]:
@@ -125,12 +140,12 @@ class DCTDecoder(Decoder):
             raise ValueError(f"dct decoder expects genotypes [P, {self.genome_size}], got {tuple(genotypes.shape)}")
         parts = torch.split(genotypes, self._ks, dim=1)
         if self.grouping == "tensor":
-            return {name: painter.paint(part) * self.scale
+            return {name: painter.paint(part) * self._factors[name]
                     for (name, painter), part in zip(self.painters.items(), parts)}
         painted: dict[str, torch.Tensor] = {}
-        for painter, part in zip(self.painters.values(), parts):
-            painted.update(painter.paint(part))
-        return {name: painted[name] * self.scale for name in self._names}     # the target's tensor order
+        for (layer, painter), part in zip(self.painters.items(), parts):
+            painted.update({n: t * self._factors[layer] for n, t in painter.paint(part).items()})
+        return {name: painted[name] for name in self._names}     # the target's tensor order
 
     def decode(self, genotypes: Any, device: torch.device | str = "cpu") -> Phenotypes:
         g = torch.as_tensor(genotypes, dtype=torch.float32, device=device)
@@ -142,9 +157,9 @@ class DCTDecoder(Decoder):
         """Genotypes ``[P, genome_size]`` whose painting is the least-squares fit of ``tensors`` (exact when
         every k is its tensor's full size): the chosen coefficients of each tensor's forward DCT."""
         if self.grouping == "neuron":
-            scaled = {name: t / self.scale for name, t in tensors.items()}
-            return torch.cat([painter.project(scaled) for painter in self.painters.values()], dim=1)
-        return torch.cat([painter.project(tensors[name] / self.scale)
+            return torch.cat([painter.project(tensors) / self._factors[layer]
+                              for layer, painter in self.painters.items()], dim=1)
+        return torch.cat([painter.project(tensors[name]) / self._factors[name]
                           for name, painter in self.painters.items()], dim=1)
 
     def encode(self, phenotypes: Phenotypes) -> torch.Tensor:
@@ -158,10 +173,16 @@ class DCTDecoder(Decoder):
 
     def describe(self) -> dict[str, Any]:
         out = super().describe()
-        out.update({"order": self.order, "scale": self.scale, "generated_params": self.target.num_params,
+        out.update({"order": self.order, "scale": self.scale, "gain": self.gain,
+                    "generated_params": self.target.num_params,
                     "grouping": self.grouping, "coefficients": {n: p.k for n, p in self.painters.items()}})
         return out
 
+
+
+def _length(painter: Any) -> int:
+    """The signal length one of a painter's genes spreads over: a tensor's size, or a neuron's signal."""
+    return painter.length if isinstance(painter, NeuronPainter) else math.prod(painter.shape)
 
 
 def neuron_layers(target: TargetSpec) -> dict[str, list[tuple[str, tuple[int, ...], int]]]:
