@@ -108,13 +108,14 @@ class _Capture:
 
 
 def build(task: str, variant: str, arm: str, seed: int, max_steps: int | None = None, cap: int | None = None):
-    """The validated config and its components (a ``dct`` arm's ``scale`` set by ``dct_scale``)."""
+    """The validated config and its components (a ``dct`` arm without ``gain: size``: ``scale`` set by
+    ``dct_scale``)."""
     from evohyper.config import validate
 
     raw = raw_config(task, variant, arm, seed, max_steps=max_steps, cap=cap)
     config = validate(raw)
     components = config.components()
-    if raw["decoder"]["name"] == "dct":
+    if raw["decoder"]["name"] == "dct" and raw["decoder"].get("gain", "none") == "none":
         decoder = components.decoder
         raw["decoder"]["scale"] = dct_scale(decoder.target.num_params, decoder.genome_size)
         config = validate(raw)

@@ -372,8 +372,13 @@ def _differences() -> list[str]:
             "(`cmaes-lin`: sigma0 1, population 16), NEAT 150.",
             "- **Budgets.** Caps " + ", ".join(f"{v} {c.cap:,}" for v, c in VARIANTS.items() if v in DEFAULT_VARIANTS)
             + f" evaluations and {MAX_SECONDS:.0f} s per run (one CPU thread); a run past either is a failure.",
-            "- **DCT.** `scale` = sqrt(weights / genes) so that sigma0 means the same weight RMS for direct and DCT "
-            "genomes; untuned. Koutník et al. used CoSyNE, not CMA-ES, on their compressed genomes.", ""]
+            "- **DCT.** The default DCT arms (`cmaes-dctu{k}`) compress only the recurrent matrix (k of its h^2 "
+            "coefficients) and keep every other tensor's full coefficient set, with `gain: size` (each tensor's "
+            "painting times sqrt(N / k), so sigma0 means the same weight spread as for direct genomes); the first "
+            "design (every tensor compressed, `cmaes-dct{k}` / `cmaes-dctn{k}`, one global `scale` = "
+            "sqrt(weights / genes)) solved nothing, see `experiments/pole_balancing_spec.py` (\"Why recurrent-only "
+            "DCT\"). Koutník et al. compressed every weight matrix and used CoSyNE, not CMA-ES, on their genomes; "
+            "their inputs' order may have been smoother than the pole state's.", ""]
 
 
 def _cost(table: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
