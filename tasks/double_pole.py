@@ -55,6 +55,7 @@ from evohyper.api.checks import MAX_EPISODES, MAX_STEPS, Checks
 from evohyper.api.network_block import NETWORK_KEYS, mlp_target
 from evohyper.api.phenotypes import Phenotypes, TargetSpec
 from evohyper.api.task import EvalResult, Task
+from evohyper_tasks import double_pole_fused
 from evohyper_tasks.double_pole_env import JIGGLE_WINDOW, BatchedPoles
 
 _checks = Checks("task")
@@ -163,14 +164,21 @@ class DoublePoleTask(Task):
 
     # ------------------------------------------------------------------ rollouts
     def rollout(self, phenotypes: Phenotypes, starts: torch.Tensor, max_steps: int,
-                jiggle: bool = False) -> BatchedPoles:
-        """Run every individual from every start ``[E, D]`` (``[P, E, D]`` environments) until all are done."""
+                jiggle: bool = False, fused: bool | None = None) -> BatchedPoles:
+        """Run every individual from every start ``[E, D]`` (``[P, E, D]`` environments) until all are done.
+        ``fused``: recurrent NEAT networks and the cart in one compiled kernel (``double_pole_fused``; None:
+        wherever it applies, False: the torch loop)."""
         P, device = len(phenotypes), phenotypes.device
         index, scale = self.observed()
         env = BatchedPoles(self.poles, max_steps, jiggle=jiggle, observe=index, obs_scale=scale,
                            obs_dtype=phenotypes.dtype)
         env.reset(starts.to(device).expand(P, *starts.shape))
         phenotypes.reset_state()                                     # recurrent policies start at rest
+        if fused is not False and env._use_numba and double_pole_fused.supports(phenotypes):
+            double_pole_fused.rollout(env, phenotypes, max_steps)
+            return env
+        if fused:
+            raise ValueError("fused=True: these phenotypes or this device have no fused kernel (supports())")
         for _ in range(max_steps):  # a loop over time steps; every environment steps at once
             if env.live == 0:
                 break

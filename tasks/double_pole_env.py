@@ -228,62 +228,72 @@ def _derivatives(y, force, masses, lengths, sin, cos, out):
         out[2 + 2 * i] = thd
         out[3 + 2 * i] = (-0.75 / l_) * (x_acc * cos[i] + GRAVITY * sin[i] + (HINGE_FRICTION / (m * l_)) * thd)
 
-def _advance_py(state, actions, done, failed, balanced, forwards, jiggle, obs, obs_index, obs_scale, masses,
-            lengths, failure_angle, max_steps):
-    batch, dim = state.shape
+def _advance_env(b, a, state, done, failed, balanced, forwards, jiggle, obs, obs_index, obs_scale, masses, lengths,
+                 failure_angle, max_steps, y, yt, k1, k2, k3, k4, sin, cos):
+    """Environment ``b`` one action ``a`` further (clamped to [-1, 1]); True while it is still live. Shared by
+    ``_advance`` (a batch after a policy forward) and the fused rollout (``double_pole_fused``)."""
+    dim = state.shape[1]
     window = jiggle.shape[1]
+    if a > 1.0:
+        a = 1.0
+    elif a < -1.0:
+        a = -1.0
+    force = FORCE_MAG * a
+    for j in range(dim):
+        y[j] = state[b, j]
+    for _ in range(SUBSTEPS):
+        _derivatives(y, force, masses, lengths, sin, cos, k1)
+        for j in range(dim):
+            yt[j] = y[j] + (TAU / 2) * k1[j]
+        _derivatives(yt, force, masses, lengths, sin, cos, k2)
+        for j in range(dim):
+            yt[j] = y[j] + (TAU / 2) * k2[j]
+        _derivatives(yt, force, masses, lengths, sin, cos, k3)
+        for j in range(dim):
+            yt[j] = y[j] + TAU * k3[j]
+        _derivatives(yt, force, masses, lengths, sin, cos, k4)
+        for j in range(dim):
+            y[j] = y[j] + (TAU / 6.0) * (k1[j] + 2.0 * (k2[j] + k3[j]) + k4[j])
+    for j in range(dim):
+        state[b, j] = y[j]
+    for j in range(obs_index.shape[0]):
+        obs[b, j] = y[obs_index[j]] / obs_scale[j]
+    forwards[b] += 1
+    inside = abs(y[0]) <= TRACK_LIMIT
+    for i in range((dim - 2) // 2):
+        inside = inside and abs(y[2 + 2 * i]) <= failure_angle
+    if not inside:
+        failed[b] = True
+        done[b] = True
+        return False
+    if window > 0:
+        jiggle[b, balanced[b] % window] = abs(y[0]) + abs(y[1]) + abs(y[2]) + abs(y[3])
+    balanced[b] += 1
+    if balanced[b] >= max_steps:
+        done[b] = True
+        return False
+    return True
+
+
+def _advance_py(state, actions, done, failed, balanced, forwards, jiggle, obs, obs_index, obs_scale, masses,
+                lengths, failure_angle, max_steps):
+    dim = state.shape[1]
     y, yt = np.empty(dim), np.empty(dim)
     k1, k2, k3, k4 = np.empty(dim), np.empty(dim), np.empty(dim), np.empty(dim)
     sin, cos = np.empty(masses.shape[0]), np.empty(masses.shape[0])
     live = 0
-    for b in range(batch):
+    for b in range(state.shape[0]):
         if done[b]:
             continue
-        a = np.float64(actions[b])
-        if a > 1.0:
-            a = 1.0
-        elif a < -1.0:
-            a = -1.0
-        force = FORCE_MAG * a
-        for j in range(dim):
-            y[j] = state[b, j]
-        for _ in range(SUBSTEPS):
-            _derivatives(y, force, masses, lengths, sin, cos, k1)
-            for j in range(dim):
-                yt[j] = y[j] + (TAU / 2) * k1[j]
-            _derivatives(yt, force, masses, lengths, sin, cos, k2)
-            for j in range(dim):
-                yt[j] = y[j] + (TAU / 2) * k2[j]
-            _derivatives(yt, force, masses, lengths, sin, cos, k3)
-            for j in range(dim):
-                yt[j] = y[j] + TAU * k3[j]
-            _derivatives(yt, force, masses, lengths, sin, cos, k4)
-            for j in range(dim):
-                y[j] = y[j] + (TAU / 6.0) * (k1[j] + 2.0 * (k2[j] + k3[j]) + k4[j])
-        for j in range(dim):
-            state[b, j] = y[j]
-        for j in range(obs_index.shape[0]):
-            obs[b, j] = y[obs_index[j]] / obs_scale[j]
-        forwards[b] += 1
-        inside = abs(y[0]) <= TRACK_LIMIT
-        for i in range((dim - 2) // 2):
-            inside = inside and abs(y[2 + 2 * i]) <= failure_angle
-        if not inside:
-            failed[b] = True
-            done[b] = True
-            continue
-        if window > 0:
-            jiggle[b, balanced[b] % window] = abs(y[0]) + abs(y[1]) + abs(y[2]) + abs(y[3])
-        balanced[b] += 1
-        if balanced[b] >= max_steps:
-            done[b] = True
-        else:
+        if _advance_env(b, np.float64(actions[b]), state, done, failed, balanced, forwards, jiggle, obs, obs_index,
+                        obs_scale, masses, lengths, failure_angle, max_steps, y, yt, k1, k2, k3, k4, sin, cos):
             live += 1
     return live
 
 
 if numba is not None:
     _derivatives = numba.njit(cache=True)(_derivatives)
+    _advance_env = numba.njit(cache=True)(_advance_env)
     _advance = numba.njit(cache=True)(_advance_py)
 else:  # pragma: no cover - numba is a dependency
     _advance = None

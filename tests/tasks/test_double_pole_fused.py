@@ -1,0 +1,106 @@
+"""The fused double-pole rollout (recurrent NEAT networks and the cart in one numba kernel) against the
+references: neat-python's ``RecurrentNetwork.activate`` for the networks and the plain per-step reference of
+``test_double_pole_env`` for the cart, step for step in float64; and against the torch loop it replaces."""
+import math
+
+import neat
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_double_pole_env import reference_failed, reference_step
+
+from evohyper.api.phenotypes import MLPSpec
+from evohyper.families.neat.convert import from_neat_python
+from evohyper.families.neat.networks import NEATPhenotypes
+from evohyper.testing.neat_genomes import cppn_config, random_genomes
+from evohyper_tasks import double_pole_fused
+from evohyper_tasks.double_pole import DoublePoleTask
+
+FUSED = ["tanh", "sigmoid", "identity"]
+
+
+def population(seed, n_in, mutations, activations=FUSED, n=5, dtype=torch.float64):
+    config = cppn_config(n_in, 1, feed_forward=False, activations=activations, aggregations=["sum"],
+                         weight_max=2.0)
+    genomes = random_genomes(config, n, mutations=mutations, seed=seed)
+    phen = NEATPhenotypes(MLPSpec([n_in, 1]), from_neat_python(genomes), n_in, 1, recurrent=True, dtype=dtype)
+    return config, genomes, phen
+
+
+def reference_rollout(task, net, start, steps):
+    """One episode: neat-python's network on the task's observations, the reference cart; (balanced, state)."""
+    index, scale = task.observed()
+    state, balanced = list(start), 0
+    for _ in range(steps):
+        action = net.activate([state[i] / s for i, s in zip(index, scale)])[0]
+        state = reference_step(state, action, task.poles)
+        if reference_failed(state, task.poles):
+            return balanced, state
+        balanced += 1
+    return balanced, state
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), mutations=st.integers(0, 30), velocities=st.booleans(),
+       poles=st.sampled_from([1, 2]))
+def test_fused_rollout_matches_neat_python_and_the_reference_cart(seed, mutations, velocities, poles):
+    task = DoublePoleTask(poles=poles, velocities=velocities, max_steps=40, start="random", episodes=2)
+    config, genomes, phen = population(seed, task.obs_dim, mutations)
+    assert double_pole_fused.supports(phen)
+    starts = task.initial_states(seed)
+    env = task.rollout(phen, starts, 40, fused=True)
+    for p, g in enumerate(genomes):
+        for e in range(len(starts)):
+            balanced, state = reference_rollout(task, neat.nn.RecurrentNetwork.create(g, config),
+                                                starts[e].tolist(), 40)
+            assert int(env.balanced[p, e]) == balanced, (p, e)
+            got = env.state[p, e].tolist()
+            assert all(abs(a - b) <= 1e-9 * max(1.0, abs(b)) for a, b in zip(got, state)), (p, e, got, state)
+
+
+def test_fused_and_torch_rollouts_agree_in_float64_and_float32():
+    task = DoublePoleTask(velocities=True, max_steps=30, start="random", episodes=3)
+    for dtype, tol in ((torch.float64, 1e-9), (torch.float32, 1e-4)):
+        _, _, phen = population(7, task.obs_dim, 25, n=8, dtype=dtype)
+        starts = task.initial_states(1)
+        fused = task.rollout(phen, starts, 30, fused=True)
+        loop = task.rollout(phen, starts, 30, fused=False)
+        assert torch.equal(fused.forwards, loop.forwards) and torch.equal(fused.balanced, loop.balanced)
+        assert torch.allclose(fused.state, loop.state, rtol=tol, atol=tol), dtype
+        assert fused.steps == loop.steps and fused.live == loop.live
+
+
+def test_damping_scores_through_the_fused_path_as_through_the_loop():
+    """Gruau's jiggle window is kept by the shared per-environment step: the same damping fitness."""
+    task = DoublePoleTask(velocities=False, fitness="damping", solve_steps=300, episodes=1)
+    _, _, phen = population(11, task.obs_dim, 30, n=10)
+    starts = task.initial_states(0)
+    fused = task.rollout(phen, starts, 60, jiggle=True, fused=True)
+    loop = task.rollout(phen, starts, 60, jiggle=True, fused=False)
+    assert torch.equal(fused.balanced, loop.balanced)
+    assert torch.allclose(fused.jiggle_sum(), loop.jiggle_sum(), rtol=1e-9)
+
+
+def test_other_networks_keep_the_torch_loop_and_fused_true_says_why():
+    task = DoublePoleTask(velocities=True, max_steps=20)
+    _, _, phen = population(3, task.obs_dim, 20, activations=["sin"], n=6)    # sin nodes: no kernel for them
+    assert not double_pole_fused.supports(phen)
+    with pytest.raises(ValueError, match="fused"):
+        task.rollout(phen, task.initial_states(0), 20, fused=True)
+    feed_forward = NEATPhenotypes(MLPSpec([6, 1]), phen.genomes, 6, 1, recurrent=False, dtype=torch.float64)
+    assert not double_pole_fused.supports(feed_forward)
+    auto = task.rollout(phen, task.initial_states(0), 20)
+    loop = task.rollout(phen, task.initial_states(0), 20, fused=False)
+    assert torch.equal(auto.state, loop.state) and torch.equal(auto.balanced, loop.balanced)
+
+
+def test_activation_codes_follow_neat_pythons_functions():
+    from evohyper_tasks.double_pole_fused import _activate
+
+    f = _activate.py_func
+    for z in (-30.0, -0.3, 0.0, 0.2, 25.0):
+        assert f(1, z) == pytest.approx(neat.activations.tanh_activation(z), abs=1e-15)
+        assert f(2, z) == pytest.approx(neat.activations.sigmoid_activation(z), abs=1e-15)
+        assert f(0, z) == z
+    assert math.isfinite(f(2, -1e6)) and f(1, 1e6) == pytest.approx(1.0)
