@@ -88,6 +88,29 @@ def probe(tag: str, task: str, hidden: int, activation: str, sigma0: float, seed
             "seconds": round(time.perf_counter() - started, 1)}
 
 
+#: where the NEAT runs made before the fused rollout (network forwards in torch, one call per step) were moved
+TORCH_LOOP_NEAT = "torch_loop_neat"
+
+
+def torch_loop_neat_lines(root: Path) -> list[str]:
+    """What the NEAT runs made with the torch loop (before ``double_pole_fused``) measured, as a note: they are
+    not counted (their clock stopped runs the fused ones finish), but kept to show why."""
+    runs = [json.loads(p.read_text()) for p in sorted((Path(root) / TORCH_LOOP_NEAT).glob("*/seed*.json"))]
+    if not runs:
+        return []
+    timed = sum(1 for r in runs if r.get("timed_out"))
+    seconds = sorted(r["seconds"] for r in runs)
+    return [f"**NEAT's rollout.** The study's first {len(runs)} NEAT runs (double pole with velocities) ran each "
+            "network step as torch calls (~250 us per step for the population, ~35 s per generation holding a "
+            f"network that balances 100,000 steps): {seconds[len(seconds) // 2]:.0f} s per run (median; "
+            f"{seconds[0]:.0f}-{seconds[-1]:.0f} s), {timed} stopped by the {runs[0].get('max_seconds') or 600:.0f} s "
+            "clock. Every NEAT run counted here uses the fused rollout (`tasks/double_pole_fused.py`: the networks "
+            "and the cart in one numba kernel, held step for step to neat-python's `RecurrentNetwork` and the "
+            "reference cart), a few seconds per run; the earlier runs are kept under "
+            f"`experiments/out/pole_balancing/{TORCH_LOOP_NEAT}/` and not counted (their float32 torch arithmetic "
+            "differs from the kernel's in rounding, so their trajectories, not their method, differ).", ""]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", nargs="+", default=None, help="run only these tags")

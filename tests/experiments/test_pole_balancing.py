@@ -201,3 +201,16 @@ def test_the_estimate_charges_each_arm_its_own_mean_and_unmeasured_arms_the_cloc
     assert f"({planned - 4} of {planned} runs left" in text
     assert f"{central:.1f} CPU-hours (unmeasured arms at the measured mean of 2 s" in text
     assert f"at most {upper:.1f}" in text
+
+
+def test_the_torch_loop_neat_runs_are_a_note_not_counted(tmp_path):
+    from experiments.pole_balancing_diagnosis import torch_loop_neat_lines
+
+    assert torch_loop_neat_lines(tmp_path) == []
+    folder = tmp_path / "torch_loop_neat" / "double"
+    folder.mkdir(parents=True)
+    for seed, (seconds, timed_out) in enumerate([(20.0, False), (611.0, True), (59.0, False)]):
+        (folder / f"seed{seed}.json").write_text(json.dumps({"seconds": seconds, "timed_out": timed_out,
+                                                             "max_seconds": 600.0}))
+    text = " ".join(torch_loop_neat_lines(tmp_path))
+    assert "first 3 NEAT runs" in text and "59 s per run (median; 20-611 s), 1 stopped by the 600 s clock" in text
