@@ -156,12 +156,19 @@ def run_one(task: str, variant: str, arm: str, seed: int, root: Path, max_steps:
             genotype = strategy.export_genotype(one)
         score = generalisation(components, one)
     decoder = components.decoder
+    rollout = None
+    if task == "double_pole" and search.last_population is not None:   # which path stepped the episodes
+        from evohyper_tasks import double_pole_fused
+
+        one = components.strategy.copy_genotype(search.last_population, 0)
+        batch = one.unsqueeze(0) if isinstance(one, torch.Tensor) else one
+        rollout = "fused" if double_pole_fused.supports(decoder.decode(batch)) else "torch"
     out = {"task": task, "variant": variant, "arm": arm, "seed": int(seed), "cap": limit, "max_steps": steps,
            **outcome, "generalisation": None if math.isnan(score) else score, "genotype": genotype,
            "popsize": int(len(search.last_population)) if search.last_population is not None else None,
            "genome_size": getattr(decoder, "genome_size", None),
            "num_params": getattr(getattr(decoder, "target", None), "num_params", None),
-           "env_steps": int(search.counters.env_steps), "best_fitness": search.best_fitness,
+           "env_steps": int(search.counters.env_steps), "best_fitness": search.best_fitness, "rollout": rollout,
            "seconds": time.perf_counter() - started, "max_seconds": max_seconds, "config": config.to_dict()}
     path = run_path(root, variant, arm, seed)
     path.parent.mkdir(parents=True, exist_ok=True)

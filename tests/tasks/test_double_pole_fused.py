@@ -104,3 +104,73 @@ def test_activation_codes_follow_neat_pythons_functions():
         assert f(2, z) == pytest.approx(neat.activations.sigmoid_activation(z), abs=1e-15)
         assert f(0, z) == z
     assert math.isfinite(f(2, -1e6)) and f(1, 1e6) == pytest.approx(1.0)
+
+
+# ----------------------------------------------------------------------------- Elman networks (direct, dct)
+def elman_population(seed, n_in, hidden, n=5, dtype=torch.float64, activation="tanh", output_activation="tanh"):
+    from evohyper.api.recurrent import ElmanSpec
+    from evohyper.decoders.direct import DirectDecoder
+
+    spec = ElmanSpec([n_in, hidden, 1], activation=activation, output_activation=output_activation)
+    g = torch.Generator().manual_seed(seed)
+    tensors = DirectDecoder(spec).decode(torch.randn(n, spec.num_params, generator=g) * 0.8).tensors
+    return spec.build({k: v.to(dtype) for k, v in tensors.items()})
+
+
+def reference_elman(t, p):
+    """Network ``p`` of tensors ``t`` as a plain-Python Elman step: h = tanh(x W0 + h U0 + b0), tanh(h W1 + b1)."""
+    w0, u0, b0, w1, b1 = (t[k][p].tolist() for k in ("w0", "u0", "b0", "w1", "b1"))
+    h = [0.0] * len(b0)
+
+    def step(x):
+        nonlocal h
+        h = [math.tanh(b0[j] + sum(x[i] * w0[i][j] for i in range(len(x)))
+                       + sum(h[k] * u0[k][j] for k in range(len(h)))) for j in range(len(b0))]
+        return math.tanh(b1[0] + sum(h[j] * w1[j][0] for j in range(len(h))))
+    return step
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000), hidden=st.integers(1, 7), velocities=st.booleans(), poles=st.sampled_from([1, 2]))
+def test_fused_elman_rollout_matches_a_plain_elman_and_the_reference_cart(seed, hidden, velocities, poles):
+    task = DoublePoleTask(poles=poles, velocities=velocities, max_steps=40, start="random", episodes=2)
+    phen = elman_population(seed, task.obs_dim, hidden)
+    assert double_pole_fused.supports(phen) and phen.dtype == torch.float64
+    starts = task.initial_states(seed)
+    env = task.rollout(phen, starts, 40, fused=True)
+    index, scale = task.observed()
+    for p in range(len(phen)):
+        for e in range(len(starts)):
+            net, state, balanced = reference_elman(phen.tensors, p), starts[e].tolist(), 0
+            for _ in range(40):
+                state = reference_step(state, net([state[i] / s for i, s in zip(index, scale)]), poles)
+                if reference_failed(state, poles):
+                    break
+                balanced += 1
+            assert int(env.balanced[p, e]) == balanced, (p, e)
+            assert all(abs(a - b) <= 1e-9 * max(1.0, abs(b)) for a, b in zip(env.state[p, e].tolist(), state))
+
+
+@pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-9), (torch.float32, 1e-4)])
+@pytest.mark.parametrize("activation, output_activation", [("tanh", "tanh"), ("relu", "identity"),
+                                                           ("sigmoid", "tanh")])
+def test_fused_and_torch_elman_rollouts_agree(dtype, tol, activation, output_activation):
+    task = DoublePoleTask(velocities=False, max_steps=25, start="random", episodes=3)
+    phen = elman_population(5, task.obs_dim, 6, n=7, dtype=dtype, activation=activation,
+                            output_activation=output_activation)
+    starts = task.initial_states(2)
+    fused = task.rollout(phen, starts, 25, fused=True)
+    loop = task.rollout(phen, starts, 25, fused=False)
+    assert torch.equal(fused.balanced, loop.balanced) and torch.equal(fused.forwards, loop.forwards)
+    assert torch.allclose(fused.state, loop.state, rtol=tol, atol=tol)
+
+
+def test_elman_networks_the_kernel_does_not_cover_keep_the_loop():
+    from evohyper.api.recurrent import ElmanSpec
+    from evohyper.decoders.direct import DirectDecoder
+
+    two_layers = ElmanSpec([3, 4, 4, 1])
+    phen = DirectDecoder(two_layers).decode(torch.zeros(2, two_layers.num_params))
+    assert not double_pole_fused.supports(phen)
+    gelu = ElmanSpec([3, 4, 1], activation="gelu")
+    assert not double_pole_fused.supports(DirectDecoder(gelu).decode(torch.zeros(2, gelu.num_params)))
