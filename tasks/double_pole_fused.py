@@ -102,11 +102,16 @@ def rollout(env, phenotypes, max_steps: int) -> None:
     single = phenotypes.dtype != torch.float64
     common = (env._np_state, done, failed, balanced, forwards, jiggle, obs, obs_index, obs_scale, env._masses,
               env._lengths, env.failure_angle, env.max_steps, int(max_steps), E)
+    B = env._np_state.shape[0]
     if _kind(phenotypes) == "elman":
-        steps, live = _rollout_elman(*common, *elman_program(phenotypes), single)
+        w0, u0, b0, w1, b1, act, out_act = elman_program(phenotypes)
+        net, memory, policy = (w0, u0, b0, w1, b1, act, out_act, np.empty(w0.shape[2])), \
+            np.zeros((B, w0.shape[2])), _elman_action
     else:
         weight, bias, response, codes, output = program(phenotypes)
-        steps, live = _rollout(*common, phenotypes.num_inputs, weight, bias, response, codes, output, single)
+        net, memory, policy = (weight, bias, response, codes, output, np.empty(weight.shape[1])), \
+            np.zeros((B, weight.shape[1])), _neat_action
+    steps, live = _drive(policy, net, memory, *common, obs_index.shape[0], single)
     env.steps += int(steps)
     env.live = int(live)
     phenotypes.reset_state()
@@ -130,101 +135,94 @@ def _activate(code, z):
     return z
 
 
-def _rollout_py(state, done, failed, balanced, forwards, jiggle, obs, obs_index, obs_scale, masses, lengths,
-                failure_angle, max_steps, steps_limit, episodes, n_in, weight, bias, response, codes, output, single):
-    B, dim = state.shape
-    N = weight.shape[1]
-    values = np.zeros((B, N))
-    new = np.empty(N)
-    x = np.empty(n_in)
-    y, yt = np.empty(dim), np.empty(dim)
-    k1, k2, k3, k4 = np.empty(dim), np.empty(dim), np.empty(dim), np.empty(dim)
-    sin, cos = np.empty(masses.shape[0]), np.empty(masses.shape[0])
+def _scratch(dim, poles):
+    """Work arrays of one environment step: the state, its Runge-Kutta trial state and slopes, sines, cosines."""
+    return np.empty(dim), np.empty(dim), np.empty((4, dim)), np.empty(poles), np.empty(poles)
+
+
+def _live(done):
     live = 0
-    for b in range(B):
+    for b in range(done.shape[0]):
         if not done[b]:
             live += 1
-    steps = 0
+    return live
+
+
+def _observe(state, b, obs_index, obs_scale, single, x):
+    """Environment ``b``'s observation into ``x``, rounded to float32 for a float32 policy (as the torch loop)."""
+    for j in range(obs_index.shape[0]):
+        v = state[b, obs_index[j]] / obs_scale[j]
+        x[j] = np.float32(v) if single else v
+
+
+def _drive(policy, net, memory, state, done, failed, balanced, forwards, jiggle, obs, obs_index, obs_scale, masses,
+           lengths, failure_angle, max_steps, steps_limit, episodes, n_in, single):
+    """The rollout loop: every live environment observed, its network stepped (``policy(net, memory, b, p, x,
+    single) -> action``, ``memory[b]`` its recurrent state), the cart advanced; until all are done or
+    ``steps_limit`` actions. Returns (steps taken, environments still live)."""
+    x = np.empty(n_in)
+    y, yt, rk, sin, cos = _scratch(state.shape[1], masses.shape[0])
+    live, steps = _live(done), 0
     while steps < steps_limit and live > 0:
         live = 0
-        for b in range(B):
+        for b in range(state.shape[0]):
             if done[b]:
                 continue
-            p = b // episodes
-            for j in range(n_in):
-                v = state[b, obs_index[j]] / obs_scale[j]
-                x[j] = np.float32(v) if single else v
-            for n in range(N):
-                code = codes[p, n]
-                if code < 0:
-                    new[n] = 0.0
-                    continue
-                s = 0.0
-                for j in range(n_in):
-                    s += weight[p, n, j] * x[j]
-                for m in range(N):
-                    s += weight[p, n, n_in + m] * values[b, m]
-                z = _activate(code, bias[p, n] + response[p, n] * s)
-                new[n] = np.float32(z) if single else z
-            for n in range(N):
-                values[b, n] = new[n]
-            a = values[b, output[p]] if output[p] >= 0 else 0.0
-            if _advance_env(b, a, state, done, failed, balanced, forwards, jiggle, obs, obs_index,
-                            obs_scale, masses, lengths, failure_angle, max_steps, y, yt, k1, k2, k3, k4, sin, cos):
+            _observe(state, b, obs_index, obs_scale, single, x)
+            a = policy(net, memory, b, b // episodes, x, single)
+            if _advance_env(b, a, state, done, failed, balanced, forwards, jiggle, obs, obs_index, obs_scale, masses,
+                            lengths, failure_angle, max_steps, y, yt, rk[0], rk[1], rk[2], rk[3], sin, cos):
                 live += 1
         steps += 1
     return steps, live
 
 
-def _rollout_elman_py(state, done, failed, balanced, forwards, jiggle, obs, obs_index, obs_scale, masses, lengths,
-                      failure_angle, max_steps, steps_limit, episodes, w0, u0, b0, w1, b1, act, out_act, single):
-    B, dim = state.shape
+def _neat_action(net, values, b, p, x, single):
+    """One synchronous update of NEAT network ``p``'s evaluated nodes (``values[b]``: their previous values)."""
+    weight, bias, response, codes, output, new = net
+    n_in, N = x.shape[0], weight.shape[1]
+    for n in range(N):
+        code = codes[p, n]
+        if code < 0:
+            new[n] = 0.0
+            continue
+        s = 0.0
+        for j in range(n_in):
+            s += weight[p, n, j] * x[j]
+        for m in range(N):
+            s += weight[p, n, n_in + m] * values[b, m]
+        z = _activate(code, bias[p, n] + response[p, n] * s)
+        new[n] = np.float32(z) if single else z
+    for n in range(N):
+        values[b, n] = new[n]
+    return values[b, output[p]] if output[p] >= 0 else 0.0
+
+
+def _elman_action(net, hidden, b, p, x, single):
+    """One step of Elman network ``p`` (``hidden[b]``: its last hidden output)."""
+    w0, u0, b0, w1, b1, act, out_act, new = net
     n_in, H = w0.shape[1], w0.shape[2]
-    hidden = np.zeros((B, H))
-    new = np.empty(H)
-    x = np.empty(n_in)
-    y, yt = np.empty(dim), np.empty(dim)
-    k1, k2, k3, k4 = np.empty(dim), np.empty(dim), np.empty(dim), np.empty(dim)
-    sin, cos = np.empty(masses.shape[0]), np.empty(masses.shape[0])
-    live = 0
-    for b in range(B):
-        if not done[b]:
-            live += 1
-    steps = 0
-    while steps < steps_limit and live > 0:
-        live = 0
-        for b in range(B):
-            if done[b]:
-                continue
-            p = b // episodes
-            for j in range(n_in):
-                v = state[b, obs_index[j]] / obs_scale[j]
-                x[j] = np.float32(v) if single else v
-            for j in range(H):
-                s = b0[p, j]
-                for i in range(n_in):
-                    s += x[i] * w0[p, i, j]
-                for k in range(H):
-                    s += hidden[b, k] * u0[p, k, j]
-                z = _activate(act, s)
-                new[j] = np.float32(z) if single else z
-            s = b1[p]
-            for j in range(H):
-                hidden[b, j] = new[j]
-                s += new[j] * w1[p, j]
-            a = _activate(out_act, s)
-            if single:
-                a = np.float32(a)
-            if _advance_env(b, a, state, done, failed, balanced, forwards, jiggle, obs, obs_index,
-                            obs_scale, masses, lengths, failure_angle, max_steps, y, yt, k1, k2, k3, k4, sin, cos):
-                live += 1
-        steps += 1
-    return steps, live
+    for j in range(H):
+        s = b0[p, j]
+        for i in range(n_in):
+            s += x[i] * w0[p, i, j]
+        for k in range(H):
+            s += hidden[b, k] * u0[p, k, j]
+        z = _activate(act, s)
+        new[j] = np.float32(z) if single else z
+    s = b1[p]
+    for j in range(H):
+        hidden[b, j] = new[j]
+        s += new[j] * w1[p, j]
+    a = _activate(out_act, s)
+    return np.float32(a) if single else a
 
 
 if numba is not None:
     _activate = numba.njit(cache=True)(_activate)
-    _rollout = numba.njit(cache=True)(_rollout_py)
-    _rollout_elman = numba.njit(cache=True)(_rollout_elman_py)
-else:  # pragma: no cover
-    _rollout = _rollout_elman = None
+    _scratch = numba.njit(cache=True)(_scratch)
+    _live = numba.njit(cache=True)(_live)
+    _observe = numba.njit(cache=True)(_observe)
+    _neat_action = numba.njit(cache=True)(_neat_action)
+    _elman_action = numba.njit(cache=True)(_elman_action)
+    _drive = numba.njit(cache=True)(_drive)
