@@ -111,6 +111,22 @@ def torch_loop_neat_lines(root: Path) -> list[str]:
             "differs from the kernel's in rounding, so their trajectories, not their method, differ).", ""]
 
 
+def rollout_path_lines(runs: list[dict[str, Any]]) -> list[str]:
+    """Which rollout stepped the counted runs: the fused kernel (``rollout: fused``), the torch loop (``torch``:
+    the linear policy, which the kernel does not cover), or the torch loop before the kernel existed (no field)."""
+    counts: dict[str, dict[str, int]] = {}
+    for r in runs:
+        path = r.get("rollout") or "torch loop, before the fused kernel"
+        counts.setdefault(path, {}).setdefault(r["arm"], 0)
+        counts[path][r["arm"]] += 1
+    if not counts:
+        return []
+    parts = [f"{path}: {sum(arms.values())} runs ({', '.join(f'`{a}` {n}' for a, n in sorted(arms.items()))})"
+             for path, arms in sorted(counts.items())]
+    return ["**Rollout paths of the counted runs** (`rollout` in each run's JSON; the paths agree to float rounding, "
+            "tests in `tests/tasks/test_double_pole_fused.py`): " + "; ".join(parts) + ".", ""]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", nargs="+", default=None, help="run only these tags")

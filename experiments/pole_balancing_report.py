@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.pole_balancing_diagnosis import torch_loop_neat_lines
+from experiments.pole_balancing_diagnosis import rollout_path_lines, torch_loop_neat_lines
 from experiments.pole_balancing_spec import (
     ARMS,
     DEFAULT_ARMS,
@@ -209,7 +209,7 @@ def write_report(root: Path, out_dir: Path, command: str) -> Path:
         lines.append(f"| {variant} | " + " | ".join(f"{pub[m]:,}" if m in pub else "–"
                                                     for m in ["NEAT", "ESP", "CMA-ES", "CoSyNE"]) + " |")
     lines += ["", "## Targets", "", *targets(table), "", *_diagnosis(Path(root).parent / DIAGNOSIS), *_differences(),
-              *torch_loop_neat_lines(Path(root).parent)]
+              *torch_loop_neat_lines(Path(root).parent), *rollout_path_lines(runs)]
     if plot:
         lines += ["## Box plots", "", f"![evaluations to solve]({plot.name})", ""]
     lines += _cost(table)

@@ -174,7 +174,7 @@ class DoublePoleTask(Task):
                            obs_dtype=phenotypes.dtype)
         env.reset(starts.to(device).expand(P, *starts.shape))
         phenotypes.reset_state()                                     # recurrent policies start at rest
-        if fused is not False and env._use_numba and double_pole_fused.supports(phenotypes):
+        if fused is not False and env.uses_kernel and double_pole_fused.supports(phenotypes):
             double_pole_fused.rollout(env, phenotypes, max_steps)
             return env
         if fused:

@@ -158,6 +158,19 @@ class BatchedPoles:
             self._np_state = self.state.view(flat, self.state_dim).numpy()
         return self.state
 
+    @property
+    def uses_kernel(self) -> bool:
+        """True when ``step`` runs the compiled CPU kernel (set by ``reset``: a CPU batch with numba)."""
+        return bool(getattr(self, "_use_numba", False))
+
+    def kernel_arrays(self) -> tuple:
+        """The numpy views a compiled rollout steps in place (``double_pole_fused``): states ``[B, D]``, done,
+        failed, balanced, forwards ``[B]``, jiggle ``[B, W]``, observations ``[B, obs]``, observed indices and
+        scales, then the poles' masses and half-lengths, the failure angle and ``max_steps``."""
+        if not self.uses_kernel:
+            raise RuntimeError("kernel_arrays(): reset() a CPU batch with numba first")
+        return (self._np_state, *self._np, self._masses, self._lengths, self.failure_angle, self.max_steps)
+
     def observation(self, state: torch.Tensor) -> torch.Tensor:
         """``state[..., observe] / obs_scale`` in ``obs_dtype``: what the policy sees."""
         return (state.index_select(-1, self._index) / self._scale).to(self.obs_dtype)
@@ -228,7 +241,7 @@ def _derivatives(y, force, masses, lengths, sin, cos, out):
         out[2 + 2 * i] = thd
         out[3 + 2 * i] = (-0.75 / l_) * (x_acc * cos[i] + GRAVITY * sin[i] + (HINGE_FRICTION / (m * l_)) * thd)
 
-def _advance_env(b, a, state, done, failed, balanced, forwards, jiggle, obs, obs_index, obs_scale, masses, lengths,
+def advance_env(b, a, state, done, failed, balanced, forwards, jiggle, obs, obs_index, obs_scale, masses, lengths,
                  failure_angle, max_steps, y, yt, k1, k2, k3, k4, sin, cos):
     """Environment ``b`` one action ``a`` further (clamped to [-1, 1]); True while it is still live. Shared by
     ``_advance`` (a batch after a policy forward) and the fused rollout (``double_pole_fused``)."""
@@ -285,7 +298,7 @@ def _advance_py(state, actions, done, failed, balanced, forwards, jiggle, obs, o
     for b in range(state.shape[0]):
         if done[b]:
             continue
-        if _advance_env(b, np.float64(actions[b]), state, done, failed, balanced, forwards, jiggle, obs, obs_index,
+        if advance_env(b, np.float64(actions[b]), state, done, failed, balanced, forwards, jiggle, obs, obs_index,
                         obs_scale, masses, lengths, failure_angle, max_steps, y, yt, k1, k2, k3, k4, sin, cos):
             live += 1
     return live
@@ -293,7 +306,7 @@ def _advance_py(state, actions, done, failed, balanced, forwards, jiggle, obs, o
 
 if numba is not None:
     _derivatives = numba.njit(cache=True)(_derivatives)
-    _advance_env = numba.njit(cache=True)(_advance_env)
+    advance_env = numba.njit(cache=True)(advance_env)
     _advance = numba.njit(cache=True)(_advance_py)
 else:  # pragma: no cover - numba is a dependency
     _advance = None

@@ -10,7 +10,7 @@ numba kernel over plain arrays.
 What it computes is neat-python's ``RecurrentNetwork.activate`` as the torch runtime does it (each step every
 evaluated node is updated once, synchronously, from the current inputs and every node's previous value:
 ``act(bias + response * sum(w x))``), on the padded per-network tensors of ``networks.network_tensors`` (the
-ones ``best/weights.pt`` holds), then the same per-environment step as ``double_pole_env._advance_env``.
+ones ``best/weights.pt`` holds), then the same per-environment step as ``double_pole_env.advance_env``.
 Covered: ``sum`` aggregation with ``tanh``, ``sigmoid`` or ``identity`` nodes (neat-python's input scaling and
 +-60 clamp); anything else, a non-CPU device or a feed-forward genome keeps the torch path (``supports``).
 The same holds for Elman networks of one hidden layer (``api.recurrent.ElmanPhenotypes``, what ``direct`` and
@@ -28,7 +28,7 @@ import math
 import numpy as np
 import torch
 
-from evohyper_tasks.double_pole_env import _advance_env
+from evohyper_tasks.double_pole_env import advance_env
 
 try:
     import numba
@@ -49,7 +49,7 @@ def supports(phenotypes) -> bool:
 
 def _kind(phenotypes) -> str | None:
     from evohyper.api.recurrent import ElmanPhenotypes
-    from evohyper.families.neat.networks import NEATPhenotypes
+    from evohyper.families.neat import NEATPhenotypes
 
     if numba is None or phenotypes.device.type != "cpu":
         return None
@@ -64,7 +64,7 @@ def _kind(phenotypes) -> str | None:
 
 
 def _neat_ok(phenotypes) -> bool:
-    from evohyper.families.neat.activations import ACTIVATION_NAMES, AGGREGATION_NAMES
+    from evohyper.families.neat import ACTIVATION_NAMES, AGGREGATION_NAMES
 
     t = phenotypes.tensors
     used = t["activation"] >= 0
@@ -76,7 +76,7 @@ def _neat_ok(phenotypes) -> bool:
 def program(phenotypes) -> tuple[np.ndarray, ...]:
     """The kernel's arrays: weights ``[P, N, n_in + N]``, bias, response ``[P, N]`` (float64), activation codes
     ``[P, N]`` (-1: padding), the output node per network ``[P]`` (-1: never evaluated, outputs 0)."""
-    from evohyper.families.neat.activations import ACTIVATION_NAMES
+    from evohyper.families.neat import ACTIVATION_NAMES
 
     t = phenotypes.tensors
     lookup = torch.tensor([CODES.get(name, -2) for name in ACTIVATION_NAMES] + [-1], dtype=torch.int64)
@@ -98,11 +98,11 @@ def rollout(env, phenotypes, max_steps: int) -> None:
     """Run ``env`` (a reset ``BatchedPoles`` on the numba path, environments ``[P, E]``) under ``phenotypes``
     until every environment is done or ``max_steps`` actions, in place, as the torch loop would."""
     P, E = env.done.shape
-    done, failed, balanced, forwards, jiggle, obs, obs_index, obs_scale = env._np
+    arrays = env.kernel_arrays()
+    obs_index = arrays[7]
     single = phenotypes.dtype != torch.float64
-    common = (env._np_state, done, failed, balanced, forwards, jiggle, obs, obs_index, obs_scale, env._masses,
-              env._lengths, env.failure_angle, env.max_steps, int(max_steps), E)
-    B = env._np_state.shape[0]
+    common = (*arrays, int(max_steps), E)
+    B = arrays[0].shape[0]
     if _kind(phenotypes) == "elman":
         w0, u0, b0, w1, b1, act, out_act = elman_program(phenotypes)
         net, memory, policy = (w0, u0, b0, w1, b1, act, out_act, np.empty(w0.shape[2])), \
@@ -170,7 +170,7 @@ def _drive(policy, net, memory, state, done, failed, balanced, forwards, jiggle,
                 continue
             _observe(state, b, obs_index, obs_scale, single, x)
             a = policy(net, memory, b, b // episodes, x, single)
-            if _advance_env(b, a, state, done, failed, balanced, forwards, jiggle, obs, obs_index, obs_scale, masses,
+            if advance_env(b, a, state, done, failed, balanced, forwards, jiggle, obs, obs_index, obs_scale, masses,
                             lengths, failure_angle, max_steps, y, yt, rk[0], rk[1], rk[2], rk[3], sin, cos):
                 live += 1
         steps += 1
