@@ -52,6 +52,7 @@ from experiments.pole_balancing_spec import (
     TASKS,
     VARIANTS,
     dct_scale,
+    radius_scale,
     raw_config,
     runs_variant,
     solved_mask,
@@ -109,15 +110,16 @@ class _Capture:
 
 def build(task: str, variant: str, arm: str, seed: int, max_steps: int | None = None, cap: int | None = None):
     """The validated config and its components (a ``dct`` arm without ``gain: size``: ``scale`` set by
-    ``dct_scale``)."""
+    ``dct_scale``; a radius-matched arm: by ``radius_scale``)."""
     from evohyper.config import validate
 
     raw = raw_config(task, variant, arm, seed, max_steps=max_steps, cap=cap)
     config = validate(raw)
     components = config.components()
-    if raw["decoder"]["name"] == "dct" and raw["decoder"].get("gain", "none") == "none":
+    if raw["decoder"]["name"] == "dct" and (ARMS[arm].match_radius or raw["decoder"].get("gain", "none") == "none"):
         decoder = components.decoder
-        raw["decoder"]["scale"] = dct_scale(decoder.target.num_params, decoder.genome_size)
+        raw["decoder"]["scale"] = radius_scale(decoder.target, raw["decoder"], raw["strategy"]["sigma0"]) \
+            if ARMS[arm].match_radius else dct_scale(decoder.target.num_params, decoder.genome_size)
         config = validate(raw)
         components = config.components()
     return config, components
