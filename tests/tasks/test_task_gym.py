@@ -16,7 +16,8 @@ from evohyper.config.options import ConfigError, check_block  # noqa: E402
 from evohyper.decoders.direct import DirectDecoder  # noqa: E402
 from evohyper.engine.evaluation import Evaluator  # noqa: E402
 from evohyper.testing import TaskContract  # noqa: E402
-from evohyper_tasks.gym import STATS_KEYS, GymTask, normalizer  # noqa: E402
+from evohyper_tasks.gym import GymTask  # noqa: E402
+from evohyper_tasks.gym_observation_stats import STATS_KEYS, normalizer  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 needs_mujoco = pytest.mark.skipif(importlib.util.find_spec("mujoco") is None, reason="needs gymnasium[mujoco]")
