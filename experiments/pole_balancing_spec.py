@@ -14,14 +14,18 @@ the existing ``cartpole`` task instead (two poles with velocities -> cart-pole w
 
 **Sizing (2026-12-07).** The first design (3 variants x 20 arms x 20 seeds, caps 20k / 50k / 100k evaluations, no
 clock) was estimated at 80-200+ CPU-hours. The default set is now ``DEFAULT_ARMS`` (15 arms then; 12 since the
-recurrent-only DCT arms replaced the 9 whole-network ones, which stay defined but out of it), caps 20k / 20k / 40k, and a per-run clock of ``MAX_SECONDS`` after which a run counts
-as "timed out" (a failure). **Estimated cost of the resized study** (880 runs; measured on the first 3 seeds
+recurrent-only DCT arms replaced the 9 whole-network ones, which stay defined but out of it), caps 20k / 20k /
+40k, and a per-run clock of ``MAX_SECONDS`` after which a run counts as "timed out" (a failure). **Estimated cost of the resized study** (880 runs; measured on the first 3 seeds
 with velocities, 2 shared cores, one thread per run): with velocities ~740 s per seed for the 15 arms (NEAT ~270 s,
 up to the 600 s clock; the CMA-ES / SNES / DCT arms 14-72 s), so ~4 CPU-hours per Markovian variant; without
 velocities the damping variant tests every individual that lasts 1,000 steps on 100,000 steps and the 625 starts,
 and its probes took 39-400+ s per run, so 7-43 CPU-hours (NEAT ~3.3 at the clock); in all ~15-50 CPU-hours,
 at most ~100 if every unmeasured run hits the clock (``pole_balancing_report.estimate`` recomputes it from the
-cached runs). **Why Elman h = 6 / 14 / 28 and sigma0 = 0.3** (the diagnosis of the non-Markovian
+cached runs). **Since the fused rollout** (``tasks/double_pole_fused.py``: recurrent NEAT and Elman policies
+stepped with the cart in one kernel) a run with velocities takes 1-50 s (NEAT ~3 s instead of 18-611 s); the
+double and single variants of the 12 default arms (480 runs) took ~35 minutes on 2 shared cores; without
+velocities runs take ~40-200 s (the 100,000-step and 625-start tests of every 1,000-step survivor), so that
+variant is ~5-10 CPU-hours. **Why Elman h = 6 / 14 / 28 and sigma0 = 0.3** (the diagnosis of the non-Markovian
 failure, ``reports/pole_balancing.md``): without velocities a controller must difference its inputs over time
 (the finite-difference controller of ``tests/tasks/test_double_pole.py`` holds a copy and a change per input: 6
 units for 3 inputs); an Elman net has no input-to-output path, so h = 3 cannot hold it. CMA-ES on Elman h = 3
