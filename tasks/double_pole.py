@@ -37,7 +37,10 @@ Sources of each constant and rule (where they disagree, the choice and why):
 - Solved with damping (NEAT's ``pole2_epoch``, Gruau's rule): an individual that balanced the 1,000-step
   episode then balances ``solve_steps`` (100,000) steps from the standard start and at least 200 of the 625
   generalisation starts for 1,000 steps. NEAT tests only one species champion per generation; we test every
-  individual that lasted 1,000 steps (its evaluations are the same; the tests are extra simulated steps).
+  individual that lasted 1,000 steps (its evaluations are the same; the tests are extra simulated steps; a
+  test per chunk's champion would depend on how a generation is split across actors). The 625 starts are run
+  only for those that held the long run (solved needs both; a survivor that falls later costs its long run
+  only and reports no generalisation score).
 - Generalisation (Gruau; NEAT's grid): x, x_dot, theta_1, theta_1_dot each take the values ``lo + f (hi -
   lo)`` for f in (0.05, 0.25, 0.5, 0.75, 0.95) of the ranges +-2.16 m, +-1.35 m/s, +-3.6 deg, +-8.6 deg/s
   (NEAT: ``0.06283152 = 3.6 degrees``, ``0.15009752 = 8.6 degrees``); the short pole starts at 0; a start
@@ -96,7 +99,8 @@ class DoublePoleTask(Task):
 
     Metrics (each ``[P]``): ``balanced_steps`` (mean over episodes of the scored episode's steps balanced),
     ``solved`` (1/0; steps: every episode lasted ``max_steps``; damping: the solve test and >= 200 of 625
-    generalisation starts), with damping also ``generalisation`` (starts passed; NaN where not tested).
+    generalisation starts), with damping also ``generalisation`` (starts passed; NaN where not tested: an
+    individual that did not last the 1,000-step episode or did not hold the long run).
     """
 
     maximize: ClassVar[bool] = True
@@ -209,14 +213,16 @@ class DoublePoleTask(Task):
         solved = torch.zeros(len(phenotypes), dtype=torch.float32, device=balanced.device)
         general = torch.full_like(solved, float("nan"))
         tested = torch.nonzero((env.balanced >= DAMPING_STEPS).all(dim=1)).flatten()
-        if len(tested):
+        if len(tested):   # the long run first; the 625 starts only for those that held it (both are needed)
             champions = phenotypes.select(tested)
             long_run = self.rollout(champions, self.standard_state().unsqueeze(0), self.solve_steps)
-            passed, grid_steps = self._generalisation(champions)
-            steps += int(long_run.forwards.sum()) + grid_steps
-            general[tested] = passed
-            solved[tested] = ((long_run.balanced[:, 0] >= self.solve_steps)
-                              & (passed >= GENERALISATION_PASS)).to(torch.float32)
+            steps += int(long_run.forwards.sum())
+            held = torch.nonzero(long_run.balanced[:, 0] >= self.solve_steps).flatten()
+            if len(held):
+                passed, grid_steps = self._generalisation(champions.select(held))
+                steps += grid_steps
+                general[tested[held]] = passed
+                solved[tested[held]] = (passed >= GENERALISATION_PASS).to(torch.float32)
         metrics.update(solved=solved, generalisation=general)
         return EvalResult(fitness=fitness, metrics=metrics, sample_forwards=steps, env_steps=steps)
 

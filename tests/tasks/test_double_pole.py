@@ -241,3 +241,21 @@ def test_the_torch_path_scores_as_the_cpu_kernel(monkeypatch):
     for name, value in kernel.metrics.items():
         assert torch.allclose(value, torch_path.metrics[name], equal_nan=True), name
     assert kernel.env_steps == torch_path.env_steps
+
+
+def test_only_individuals_that_hold_the_long_run_take_the_625_start_test(monkeypatch):
+    """Solved needs both tests; the 625 starts (625,000 steps a network) are run only for the individuals that
+    balanced the long run, so a 1,000-step survivor that falls later costs its long run only and reports no
+    generalisation score (NaN), while solved is what running both would give."""
+    slow_drift = list(LQR[2])
+    slow_drift[1] *= 0.1                       # lasts 1,114 steps from the standard start, then the cart runs off
+    task = DoublePoleTask(velocities=True, fitness="damping", solve_steps=3000)
+    sizes = []
+    original = task._generalisation
+    monkeypatch.setattr(task, "_generalisation", lambda ph: (sizes.append(len(ph)), original(ph))[1])
+    result = task.evaluate(linear_policies([LQR[2], slow_drift, [0.0] * 6]), seed=0)
+    assert result.metrics["balanced_steps"].tolist()[:2] == [DAMPING_STEPS, DAMPING_STEPS]
+    assert sizes == [1]                        # the LQR policy only
+    gen, solved = result.metrics["generalisation"], result.metrics["solved"]
+    assert not math.isnan(gen[0].item()) and math.isnan(gen[1].item()) and math.isnan(gen[2].item())
+    assert solved.tolist() == [float(gen[0].item() >= 200), 0.0, 0.0]
