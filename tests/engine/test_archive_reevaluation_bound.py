@@ -105,3 +105,31 @@ def test_allowance_rules():
     assert members_for(10, 100, Allowance(5.0, "env_steps", 0.05)) == 1       # at least the best member
     assert members_for(10, 3, Allowance(1000.0, "env_steps", 0.05)) == 3
     assert members_for(10, 100, Allowance()) == 100
+
+
+def test_when_every_scored_member_fails_best_is_the_searchs_best_of_them(tmp_path):
+    """Lenient failures give NaN re-evaluations: ``final`` is then the best scored member by the search's score
+    (never an unscored one, never a crash)."""
+    from types import SimpleNamespace
+
+    from evohyper.config.sections import ReevaluateConfig
+    from evohyper.engine import archive_files
+    from evohyper.engine.evaluation import ChunkResult
+    from evohyper.engine.observers.reevaluation import Reevaluator
+
+    n = 10
+    objectives = torch.arange(n, dtype=torch.float64).reshape(n, 1)          # member 9 is the search's best
+    archive = archive_files.Archive("elites", tmp_path / "elites.pt", ["objective"], objectives, [True],
+                                    torch.randn(n, 3), cells=torch.arange(n))
+
+    def failing(genotypes, episodes, seed, state):
+        return ChunkResult(torch.full((len(genotypes),), float("nan")), {}, 0, len(genotypes), env_steps=0)
+
+    budget = Budget(evaluations=100)
+    reeval = Reevaluator(ReevaluateConfig(episodes=2, end_share=0.1), failing, maximize=True, budget=budget)
+    search = SimpleNamespace(counters=Counters(generation=5, evaluations=100), seed=0, evaluation_state={})
+    values = reeval.archive_point(search, archive)
+    # 10% of 100 evaluations = 10 episodes = 5 members at 2 episodes: the best five by search score, all NaN
+    assert reeval.archive_about == {"members": 5, "archive_members": n, "bound": "10% of budget.evaluations"}
+    assert torch.isnan(values).all()
+    assert reeval.final.name == archive.name(9) and torch.equal(reeval.final.genotype, archive.genotypes[9])
