@@ -97,7 +97,7 @@ def elman_program(phenotypes) -> tuple[np.ndarray, ...]:
 def rollout(env, phenotypes, max_steps: int) -> None:
     """Run ``env`` (a reset ``BatchedPoles`` on the numba path, environments ``[P, E]``) under ``phenotypes``
     until every environment is done or ``max_steps`` actions, in place, as the torch loop would."""
-    P, E = env.done.shape
+    E = env.done.shape[1]
     arrays = env.kernel_arrays()
     obs_index = arrays[7]
     single = phenotypes.dtype != torch.float64

@@ -103,8 +103,10 @@ class Archive:
         return f"cell {int(self.cells[row])}" + ("" if grid is None else f" ({','.join(map(str, grid))})")
 
     def best(self, reevaluated: bool = True) -> int | None:
-        """The row best on the first objective (re-evaluated when there is a re-evaluation; the first of equals)."""
-        values = self.reevaluated if reevaluated and self.reevaluated is not None else self.objectives
+        """The row best on the first objective (re-evaluated when there is a re-evaluation with a finite score;
+        else the search's, which also picks among members whose re-evaluation all failed; the first of equals)."""
+        scored = reevaluated and self.reevaluated is not None and bool(torch.isfinite(self.reevaluated[:, 0]).any())
+        values = self.reevaluated if scored else self.objectives
         if len(self) == 0:
             return None
         first = values[:, 0] if self.maximize[0] else -values[:, 0]

@@ -224,8 +224,7 @@ class Reevaluator:
         fits = members_for(episodes, n, allowance)
         first = archive.objectives[:, 0]
         engine_first = first if archive.kind == "elites" or archive.maximize[0] else -first   # higher is better
-        best_first = torch.argsort(-engine_first, stable=True)[:fits]
-        rows = best_first.sort().values                                          # the best members, in row order
+        rows = torch.argsort(-engine_first, stable=True)[:fits].sort().values   # the best members, in row order
         if fits < n:
             log.warning("re-evaluating the best %d of %d archive members (by the search's score) on %d episodes, "
                         "to stay within %s (evaluation.reevaluate.end_share; null re-evaluates all)", fits, n,
@@ -259,9 +258,7 @@ class Reevaluator:
         candidates = {int(i): Candidate(archive.name(int(i)), None, float(search_fitness[i]), None,
                                         {**about, "mean": float(fitness[i])}) for i in rows}
         archive.reevaluated = values
-        chosen = archive.best(reevaluated=True)
-        if chosen not in candidates:   # every scored member failed (NaN): the search's best of them
-            chosen = int(best_first[0])
+        chosen = archive.best(reevaluated=True)   # every scored member failed (NaN): the search's best
         order = sorted(candidates)
         self._write(g, "archive", [candidates[i] for i in order], order.index(chosen), seconds)
         best = candidates[chosen]
