@@ -102,6 +102,9 @@ class Arm:
     variants: tuple[str, ...] | None = None   # the variants it runs (None: all)
     #: scale the painting so the recurrent matrix starts at the direct arm's spectral radius (``radius_scale``)
     match_radius: bool = False
+    #: the network of a non-NEAT arm with hidden units: ``elman`` or ``full`` (fully recurrent: ``hidden`` neurons
+    #: plus the output, every neuron fed by the inputs and every neuron's last activation)
+    network: str = "elman"
 
     @property
     def is_neat(self) -> bool:
@@ -135,6 +138,13 @@ DCT_RECURRENT_K = (8, 32)
 #: "all of a tensor's coefficients": ``dct`` caps k at each tensor's size
 ALL = 1_000_000
 MARKOVIAN = ("single", "double")
+NON_MARKOVIAN = ("double_novel", "double_novel_steps")
+#: hidden neurons of the fully recurrent arms (``cmaes-fr{h}``): h = 3 = the inputs without velocities, so each
+#: hidden neuron can hold one input's last value and the output (which reads the current inputs too) can
+#: difference them; h = 1 as the smallest that remembers more than the output's own last value
+FULL_SIZES = (1, 3)
+#: sigma0 of the fully recurrent arms: the default ("" in the arm's name) and a probe
+FULL_SIGMA0 = {"": 0.3, "s1": 1.0}
 
 
 def sigma0(hidden: int) -> float:
@@ -152,6 +162,13 @@ def _arms() -> dict[str, Arm]:
             # policy, CMA-ES from 0; only where the state is observed
             "cmaes-lin": Arm("CMA-ES, direct, linear policy", CMAES_LINEAR, hidden=0, variants=MARKOVIAN),
             f"snes-h{SIZES[0]}": Arm(f"SNES, direct, Elman h={SIZES[0]}", SNES)}
+    # the published CMA-ES setup without velocities (Igel 2003; Heidrich-Meisner & Igel 2009; Shark's
+    # NonMarkovPole): a fully recurrent network, CMA-ES from 0; only where the velocities are hidden
+    for h in FULL_SIZES:
+        for tag, sigma in FULL_SIGMA0.items():
+            arms[f"cmaes-fr{h}{tag}"] = Arm(f"CMA-ES, direct, fully recurrent h={h}" + (f", sigma0 {sigma}" if tag
+                                            else ""), {**CMAES, "sigma0": sigma}, hidden=h, variants=NON_MARKOVIAN,
+                                            network="full")
     for h in SIZES:
         cmaes = {**CMAES, "sigma0": sigma0(h)}
         arms[f"cmaes-h{h}"] = Arm(f"CMA-ES, direct, Elman h={h}", cmaes, hidden=h)
@@ -236,8 +253,8 @@ def raw_config(task: str, variant_name: str, arm_name: str, seed: int, *, max_st
     if arm.hidden == 0:
         raw["network"] = {"hidden": [], "output_activation": "tanh"}
     elif not arm.is_neat:
-        raw["network"] = {"hidden": [arm.hidden], "recurrent": True, "activation": "tanh",
-                          "output_activation": "tanh"}
+        raw["network"] = {"hidden": [arm.hidden], "recurrent": True if arm.network == "elman" else arm.network,
+                          "activation": "tanh", "output_activation": "tanh"}
     return raw
 
 

@@ -88,7 +88,7 @@ class DoublePoleTask(Task):
     Options:
       poles: 2 (double pole, default) or 1 (the long pole alone, failure at 12 deg).
       velocities: observe the velocities (Markovian, default) or only x and the angles (then the policy
-        must remember: ``network: {recurrent: true}`` or a recurrent NEAT genome).
+        must remember: ``network: {recurrent: true}`` (Elman), ``{recurrent: full}`` or a recurrent NEAT genome).
       max_steps: the episode limit with ``fitness: steps`` (default 100,000 = solved).
       fitness: ``steps`` (steps balanced) or ``damping`` (Gruau's anti-wiggle fitness of a 1,000-step episode).
       episodes: episodes per individual (default 1; with ``start: standard`` they are all the same).

@@ -16,7 +16,9 @@ Covered: ``sum`` aggregation with ``tanh``, ``sigmoid`` or ``identity`` nodes (n
 The same holds for Elman networks of one hidden layer (``api.recurrent.ElmanPhenotypes``, what ``direct`` and
 ``dct`` decode ``network: {recurrent: true}`` to: ``h = act(x W0 + h U0 + b0)``, ``out = out_act(h W1 + b1)``,
 with ``identity``, ``tanh``, ``relu`` or ``sigmoid``); measured before it, an Elman h = 6 population of 16 spent
-~160 us per step in torch and CMA-ES ~400 s per non-Markovian run.
+~160 us per step in torch and CMA-ES ~400 s per non-Markovian run. Fully recurrent networks with one output
+(``api.recurrent.FullyRecurrentPhenotypes``, ``network: {recurrent: full}``: ``s = act(x W0 + s U0 + b0)``, the
+last neuron the output, with its own activation) run here too.
 Precision: float64 sums; with float32 phenotypes the inputs and every node value are rounded to float32 as the
 torch path stores them, so the two paths agree to float rounding, not bit for bit (tests hold single steps
 to 1e-6 and whole short rollouts step for step).
@@ -43,12 +45,13 @@ ELMAN_CODES = {"identity": 0, "tanh": 3, "sigmoid": 4, "relu": 5}
 
 def supports(phenotypes) -> bool:
     """The fused kernel can run these phenotypes on the CPU with one output: recurrent NEAT (sum aggregation,
-    identity / tanh / sigmoid nodes) or an Elman network of one hidden layer with biases."""
+    identity / tanh / sigmoid nodes), an Elman network of one hidden layer or a fully recurrent network, with
+    biases."""
     return _kind(phenotypes) is not None
 
 
 def _kind(phenotypes) -> str | None:
-    from evohyper.api.recurrent import ElmanPhenotypes
+    from evohyper.api.recurrent import ElmanPhenotypes, FullyRecurrentPhenotypes
     from evohyper.families.neat import NEATPhenotypes
 
     if numba is None or phenotypes.device.type != "cpu":
@@ -58,6 +61,10 @@ def _kind(phenotypes) -> str | None:
         ok = (spec.num_hidden == 1 and spec.sizes[-1] == 1 and spec.bias
               and {spec.activation, spec.output_activation} <= set(ELMAN_CODES))
         return "elman" if ok else None
+    if isinstance(phenotypes, FullyRecurrentPhenotypes):
+        spec = phenotypes.spec
+        ok = spec.outputs == 1 and spec.bias and {spec.activation, spec.output_activation} <= set(ELMAN_CODES)
+        return "full" if ok else None
     if isinstance(phenotypes, NEATPhenotypes) and phenotypes.recurrent and phenotypes.num_outputs == 1:
         return "neat" if _neat_ok(phenotypes) else None
     return None
@@ -94,6 +101,15 @@ def elman_program(phenotypes) -> tuple[np.ndarray, ...]:
             t["b1"][:, 0].contiguous().numpy(), ELMAN_CODES[spec.activation], ELMAN_CODES[spec.output_activation])
 
 
+def full_program(phenotypes) -> tuple[np.ndarray, ...]:
+    """A fully recurrent network's ``w0 [P, in, N]``, ``u0 [P, N, N]``, ``b0 [P, N]`` as float64 arrays, and
+    the hidden and output activation codes (the output is neuron N - 1)."""
+    t = {k: v.detach().to("cpu", torch.float64).contiguous() for k, v in phenotypes.tensors.items()}
+    spec = phenotypes.spec
+    return (t["w0"].numpy(), t["u0"].numpy(), t["b0"].numpy(), ELMAN_CODES[spec.activation],
+            ELMAN_CODES[spec.output_activation])
+
+
 def rollout(env, phenotypes, max_steps: int) -> None:
     """Run ``env`` (a reset ``BatchedPoles`` on the numba path, environments ``[P, E]``) under ``phenotypes``
     until every environment is done or ``max_steps`` actions, in place, as the torch loop would."""
@@ -103,7 +119,12 @@ def rollout(env, phenotypes, max_steps: int) -> None:
     single = phenotypes.dtype != torch.float64
     common = (*arrays, int(max_steps), E)
     B = arrays[0].shape[0]
-    if _kind(phenotypes) == "elman":
+    kind = _kind(phenotypes)
+    if kind == "full":
+        w0, u0, b0, act, out_act = full_program(phenotypes)
+        net, memory, policy = (w0, u0, b0, act, out_act, np.empty(w0.shape[2])), \
+            np.zeros((B, w0.shape[2])), _full_action
+    elif kind == "elman":
         w0, u0, b0, w1, b1, act, out_act = elman_program(phenotypes)
         net, memory, policy = (w0, u0, b0, w1, b1, act, out_act, np.empty(w0.shape[2])), \
             np.zeros((B, w0.shape[2])), _elman_action
@@ -218,6 +239,23 @@ def _elman_action(net, hidden, b, p, x, single):
     return np.float32(a) if single else a
 
 
+def _full_action(net, state, b, p, x, single):
+    """One synchronous step of fully recurrent network ``p`` (``state[b]``: every neuron's last activation)."""
+    w0, u0, b0, act, out_act, new = net
+    n_in, N = w0.shape[1], w0.shape[2]
+    for j in range(N):
+        s = b0[p, j]
+        for i in range(n_in):
+            s += x[i] * w0[p, i, j]
+        for k in range(N):
+            s += state[b, k] * u0[p, k, j]
+        z = _activate(out_act if j == N - 1 else act, s)
+        new[j] = np.float32(z) if single else z
+    for j in range(N):
+        state[b, j] = new[j]
+    return new[N - 1]
+
+
 if numba is not None:
     _activate = numba.njit(cache=True)(_activate)
     _scratch = numba.njit(cache=True)(_scratch)
@@ -225,4 +263,5 @@ if numba is not None:
     _observe = numba.njit(cache=True)(_observe)
     _neat_action = numba.njit(cache=True)(_neat_action)
     _elman_action = numba.njit(cache=True)(_elman_action)
+    _full_action = numba.njit(cache=True)(_full_action)
     _drive = numba.njit(cache=True)(_drive)

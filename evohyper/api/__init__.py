@@ -11,11 +11,12 @@ from evohyper.api.phenotypes import (
     VectorPhenotypes,
     VectorSpec,
 )
-from evohyper.api.recurrent import ElmanPhenotypes, ElmanSpec
+from evohyper.api.recurrent import ElmanPhenotypes, ElmanSpec, FullyRecurrentPhenotypes, FullyRecurrentSpec
 from evohyper.api.strategy import Strategy, TrainingStrategy, sanitize_fitness
 from evohyper.api.task import EvalResult, NotDifferentiableError, Replay, Task
 
 __all__ = ["ACTIVATIONS", "ConvPhenotypes", "ConvSpec", "Decoder", "DecoderInfo", "ElmanPhenotypes", "ElmanSpec",
-           "EvalResult", "MLPPhenotypes", "MLPSpec", "NotDifferentiableError", "Phenotypes", "Replay", "Strategy",
+           "EvalResult", "FullyRecurrentPhenotypes", "FullyRecurrentSpec", "MLPPhenotypes", "MLPSpec",
+           "NotDifferentiableError", "Phenotypes", "Replay", "Strategy",
            "TargetSpec", "Task", "TrainingStrategy", "VectorPhenotypes", "VectorSpec", "merge_evaluation_state",
            "sanitize_fitness"]

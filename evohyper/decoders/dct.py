@@ -53,6 +53,7 @@ from evohyper.api.checks import Checks
 from evohyper.api.conv import ConvSpec
 from evohyper.api.decoder import Decoder
 from evohyper.api.phenotypes import LayeredSpec, Phenotypes, TargetSpec
+from evohyper.api.recurrent import FullyRecurrentSpec
 from evohyper.decoders._dct import NeuronPainter, Painter
 from evohyper.decoders.direct import DirectDecoder
 
@@ -188,10 +189,13 @@ def _length(painter: Any) -> int:
 def neuron_layers(target: TargetSpec) -> dict[str, list[tuple[str, tuple[int, ...], int]]]:
     """``{layer: [(tensor, shape, neuron axis), ...]}`` in the target's order: which weights feed each neuron
     (``grouping: neuron``). MLP/Elman layer ``i``: ``w{i}`` and ``u{i}`` by column, ``b{i}``; conv layer
-    ``conv{i}`` by output channel with ``conv{i}_b``; the linear head ``fc`` by column with ``fc_b``."""
+    ``conv{i}`` by output channel with ``conv{i}_b``; the linear head ``fc`` by column with ``fc_b``; a fully
+    recurrent network is one layer (``w0``, ``u0`` by column, ``b0``: neuron ``j`` reads inputs, then neurons)."""
     shapes = target.shapes()
     layers: dict[str, list[tuple[str, tuple[int, ...], int]]] = {}
-    if isinstance(target, LayeredSpec):
+    if isinstance(target, FullyRecurrentSpec):
+        layers["layer0"] = [(n, shapes[n], 0 if n == "b0" else 1) for n in ("w0", "u0", "b0") if n in shapes]
+    elif isinstance(target, LayeredSpec):
         for i in range(len(target.sizes) - 1):
             layers[f"layer{i}"] = [(n, shapes[n], 0 if n == f"b{i}" else 1)
                                    for n in (f"w{i}", f"u{i}", f"b{i}") if n in shapes]
@@ -200,6 +204,6 @@ def neuron_layers(target: TargetSpec) -> dict[str, list[tuple[str, tuple[int, ..
             layers[f"conv{i}"] = [(f"conv{i}", shapes[f"conv{i}"], 0), (f"conv{i}_b", shapes[f"conv{i}_b"], 0)]
         layers["fc"] = [("fc", shapes["fc"], 1), ("fc_b", shapes["fc_b"], 0)]
     else:
-        _checks.fail("grouping", "neuron", f"tensor (neuron needs an MLP, Elman or conv target, not a "
+        _checks.fail("grouping", "neuron", f"tensor (neuron needs an MLP, Elman, fully recurrent or conv target, not a "
                                            f"{type(target).__name__})")
     return layers

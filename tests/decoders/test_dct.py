@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from evohyper import ConvSpec, MLPSpec
 from evohyper.api.checks import OptionError
-from evohyper.api.recurrent import ElmanSpec
+from evohyper.api.recurrent import ElmanSpec, FullyRecurrentSpec
 from evohyper.config import ConfigError
 from evohyper.config.loading import load_raw
 from evohyper.config.schema import apply_overrides
@@ -34,6 +34,11 @@ class TestDCTMLP(DecoderContract):
 class TestDCTElmanRow(DecoderContract):
     def make_decoder(self):
         return DCTDecoder(ELMAN, coefficients=[2, 5, 1, 4, 3], order="row", scale=0.5)
+
+
+class TestDCTFullyRecurrent(DecoderContract):
+    def make_decoder(self):
+        return DCTDecoder(FullyRecurrentSpec(3, 5, 1), coefficients=[4, 6, 2], scale=0.5)
 
 
 class TestDCTConv(DecoderContract):

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from evohyper import ConvSpec, MLPSpec
 from evohyper.api.checks import OptionError
 from evohyper.api.phenotypes import VectorSpec
-from evohyper.api.recurrent import ElmanSpec
+from evohyper.api.recurrent import ElmanSpec, FullyRecurrentSpec
 from evohyper.decoders.dct import DCTDecoder, neuron_layers
 from evohyper.testing import DecoderContract
 
@@ -18,6 +18,7 @@ MLP = MLPSpec([6, 5, 3])
 ELMAN = ElmanSpec([4, 7, 2])
 ELMAN2 = ElmanSpec([3, 4, 5, 2])
 CONV = ConvSpec([2, 6, 6], [3, 4], 5)
+FULL = FullyRecurrentSpec(3, 4, 2)
 
 
 class TestDCTNeuronMLP(DecoderContract):
@@ -28,6 +29,11 @@ class TestDCTNeuronMLP(DecoderContract):
 class TestDCTNeuronElman(DecoderContract):
     def make_decoder(self):
         return DCTDecoder(ELMAN, coefficients=[4, 2], grouping="neuron", scale=0.5)
+
+
+class TestDCTNeuronFullyRecurrent(DecoderContract):
+    def make_decoder(self):
+        return DCTDecoder(FULL, coefficients=4, grouping="neuron")
 
 
 class TestDCTNeuronConv(DecoderContract):
@@ -50,6 +56,8 @@ def test_the_signal_order_is_input_column_recurrent_column_bias():
                       "layer1": [("w1", (7, 2), 1), ("b1", (2,), 0)]}
     assert neuron_layers(CONV)["conv1"] == [("conv1", (4, 3, 3, 3), 0), ("conv1_b", (4,), 0)]
     assert neuron_layers(CONV)["fc"][0][2] == 1
+    # a fully recurrent network is one layer: neuron j reads the inputs, then every neuron, then its bias
+    assert neuron_layers(FULL) == {"layer0": [("w0", (3, 6), 1), ("u0", (6, 6), 1), ("b0", (6,), 0)]}
     decoder = DCTDecoder(ELMAN, coefficients=[12, 8], grouping="neuron")   # 4+7+1 = 12, 7+1 = 8: full
     assert decoder.genome_size == ELMAN.num_params
     genes = torch.zeros(1, decoder.genome_size, dtype=torch.float64)
@@ -62,7 +70,7 @@ def test_the_signal_order_is_input_column_recurrent_column_bias():
     assert sum(float(t.abs().sum()) for t in painted.values()) == pytest.approx(1.0, abs=1e-10)
 
 
-@pytest.mark.parametrize("spec, ks", [(MLP, 3), (ELMAN, [5, 2]), (ELMAN2, 4), (CONV, [6, 10, 3]),
+@pytest.mark.parametrize("spec, ks", [(MLP, 3), (ELMAN, [5, 2]), (ELMAN2, 4), (CONV, [6, 10, 3]), (FULL, 5),
                                       (MLPSpec([4, 16, 1]), 100)], ids=str)
 def test_every_neuron_is_scipys_idct_of_its_genes(spec, ks):
     decoder = DCTDecoder(spec, coefficients=ks, grouping="neuron", scale=0.7)

@@ -1,5 +1,6 @@
 """The generic decoders run the shipped ``DecoderContract`` (as a third-party decoder would)."""
 from evohyper import ConvSpec, MLPSpec
+from evohyper.api import FullyRecurrentSpec
 from evohyper.decoders import DirectDecoder, InputConditionedDecoder, StaticHyperDecoder
 from evohyper.testing import DecoderContract
 
@@ -15,6 +16,11 @@ class TestDirectMLP(DecoderContract):
 class TestDirectConv(DecoderContract):
     def make_decoder(self):
         return DirectDecoder(CONV)
+
+
+class TestDirectFullyRecurrent(DecoderContract):
+    def make_decoder(self):
+        return DirectDecoder(FullyRecurrentSpec(3, 2, 1))
 
 
 class TestStaticHyperAll(DecoderContract):

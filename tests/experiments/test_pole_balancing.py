@@ -75,6 +75,10 @@ def test_the_configs_are_the_fixed_double_pole_interface():
                                                                                "popsize": 16}
     assert raw_config("double_pole", "double_novel_steps", "cmaes-h6", 0)["task"]["fitness"] == "steps"
     assert [VARIANTS[v].inputs for v in ("single", "double", "double_novel")] == [4, 6, 3]
+    # the published CMA-ES network without velocities: fully recurrent, only where the velocities are hidden
+    assert raw_config("double_pole", "double_novel", "cmaes-fr3", 0)["network"] == {
+        "hidden": [3], "recurrent": "full", "activation": "tanh", "output_activation": "tanh"}
+    assert not runs_variant("cmaes-fr3", "double") and runs_variant("cmaes-fr3", "double_novel")
     assert [elman_weights(6, h) for h in (3, 10, 30)] == [34, 181, 1141]
 
 
@@ -177,7 +181,8 @@ def test_the_report_on_synthetic_runs_judges_the_targets(tmp_path):
     assert "double, Elman h=14: **met**: best DCT arm `cmaes-dctu8-h14` median 700" in text
     assert "ranked last; *provisional: 3 of 20 seeds*." in text
     assert "double, Elman h=28: **not yet measured** (2 finished runs of `cmaes-h28`" in text
-    assert "CMA-ES within 2x of its published mean on double_novel: **not yet measured** (0 finished" in text
+    assert "CMA-ES (`cmaes-fr3`) within 2x of its published mean on double_novel: **not yet measured** (0 " in text
+    assert "CMA-ES (`cmaes-h6`) within 2x of its published mean on double_novel: **not yet measured**" in text
     assert "**The study is partial: 17 of " in text and "| `cmaes-lin` | 3/20 | 0/20 | – |" in text
     assert "| `neat` | 3/20 | 0/20 | 0/20 |" in text
     assert "**Not the study.**" not in text and "Not checked against the paper's text" in text

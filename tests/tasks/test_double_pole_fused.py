@@ -174,3 +174,67 @@ def test_elman_networks_the_kernel_does_not_cover_keep_the_loop():
     assert not double_pole_fused.supports(phen)
     gelu = ElmanSpec([3, 4, 1], activation="gelu")
     assert not double_pole_fused.supports(DirectDecoder(gelu).decode(torch.zeros(2, gelu.num_params)))
+
+
+# ----------------------------------------------------------------------------- fully recurrent networks
+def full_population(seed, n_in, hidden, n=5, dtype=torch.float64, activation="tanh", output_activation="tanh"):
+    from evohyper.api.recurrent import FullyRecurrentSpec
+    from evohyper.decoders.direct import DirectDecoder
+
+    spec = FullyRecurrentSpec(n_in, hidden, 1, activation=activation, output_activation=output_activation)
+    g = torch.Generator().manual_seed(seed)
+    tensors = DirectDecoder(spec).decode(torch.randn(n, spec.num_params, generator=g) * 0.8).tensors
+    return spec.build({k: v.to(dtype) for k, v in tensors.items()})
+
+
+def reference_full(t, p):
+    """Network ``p`` as a plain-Python fully recurrent step: s = tanh(x W0 + s U0 + b0), the last neuron out."""
+    w0, u0, b0 = (t[k][p].tolist() for k in ("w0", "u0", "b0"))
+    s = [0.0] * len(b0)
+
+    def step(x):
+        nonlocal s
+        s = [math.tanh(b0[j] + sum(x[i] * w0[i][j] for i in range(len(x)))
+                       + sum(s[k] * u0[k][j] for k in range(len(s)))) for j in range(len(b0))]
+        return s[-1]
+    return step
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000), hidden=st.integers(0, 6), velocities=st.booleans(), poles=st.sampled_from([1, 2]))
+def test_fused_fully_recurrent_rollout_matches_a_plain_network_and_the_reference_cart(seed, hidden, velocities,
+                                                                                      poles):
+    task = DoublePoleTask(poles=poles, velocities=velocities, max_steps=40, start="random", episodes=2)
+    phen = full_population(seed, task.obs_dim, hidden)
+    assert double_pole_fused.supports(phen)
+    starts = task.initial_states(seed)
+    env = task.rollout(phen, starts, 40, fused=True)
+    index, scale = task.observed()
+    for p in range(len(phen)):
+        for e in range(len(starts)):
+            net, state, balanced = reference_full(phen.tensors, p), starts[e].tolist(), 0
+            for _ in range(40):
+                state = reference_step(state, net([state[i] / s for i, s in zip(index, scale)]), poles)
+                if reference_failed(state, poles):
+                    break
+                balanced += 1
+            assert int(env.balanced[p, e]) == balanced, (p, e)
+            assert all(abs(a - b) <= 1e-9 * max(1.0, abs(b)) for a, b in zip(env.state[p, e].tolist(), state))
+
+
+@pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-9), (torch.float32, 1e-4)])
+@pytest.mark.parametrize("activation, output_activation", [("tanh", "tanh"), ("sigmoid", "identity")])
+def test_fused_and_torch_fully_recurrent_rollouts_agree(dtype, tol, activation, output_activation):
+    task = DoublePoleTask(velocities=False, max_steps=25, start="random", episodes=3)
+    phen = full_population(6, task.obs_dim, 3, n=7, dtype=dtype, activation=activation,
+                           output_activation=output_activation)
+    starts = task.initial_states(2)
+    fused = task.rollout(phen, starts, 25, fused=True)
+    loop = task.rollout(phen, starts, 25, fused=False)
+    assert torch.equal(fused.balanced, loop.balanced) and torch.equal(fused.forwards, loop.forwards)
+    assert torch.allclose(fused.state, loop.state, rtol=tol, atol=tol)
+    no_bias = full_population(6, task.obs_dim, 3).spec
+    no_bias.bias = False
+    from evohyper.decoders.direct import DirectDecoder
+
+    assert not double_pole_fused.supports(DirectDecoder(no_bias).decode(torch.zeros(2, no_bias.num_params)))
