@@ -131,7 +131,7 @@ def run_one(task: str, variant: str, arm: str, seed: int, root: Path, max_steps:
     from evohyper.engine.runner import build_search
 
     torch.set_num_threads(1)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     config, components = build(task, variant, arm, seed, max_steps, cap)
     limit = int(cap or VARIANTS[variant].cap)
     steps = int(config.to_dict()["task"]["max_steps"])
@@ -144,8 +144,9 @@ def run_one(task: str, variant: str, arm: str, seed: int, root: Path, max_steps:
         return solved_mask(task, capture.last, steps)
 
     try:
+        # the clock is this process's CPU time (one thread): a loaded machine slows a run, never times it out
         outcome = evaluations_to_solve(next_generation, limit, lambda: max_seconds is not None
-                                       and time.perf_counter() - started > max_seconds)
+                                       and time.process_time() - cpu_started > max_seconds)
     finally:
         capture.backend.close()
     genotype, score = None, float("nan")
@@ -171,7 +172,8 @@ def run_one(task: str, variant: str, arm: str, seed: int, root: Path, max_steps:
            "genome_size": getattr(decoder, "genome_size", None),
            "num_params": getattr(getattr(decoder, "target", None), "num_params", None),
            "env_steps": int(search.counters.env_steps), "best_fitness": search.best_fitness, "rollout": rollout,
-           "seconds": time.perf_counter() - started, "max_seconds": max_seconds, "config": config.to_dict()}
+           "seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu_started,
+           "max_seconds": max_seconds, "clock": "cpu", "config": config.to_dict()}
     path = run_path(root, variant, arm, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
@@ -228,14 +230,16 @@ def _init_worker() -> None:
 def plan(root: Path, variants: list[str], arms: list[str], seeds: list[int],
          max_seconds: float | None = None) -> list[tuple[str, str, int]]:
     """The runs still to do, seed by seed with the arms side by side (a stopped study stays balanced): those without
-    a JSON, and those that timed out under a shorter clock than this one (``max_seconds``; None: no clock)."""
+    a JSON, and those that timed out under a shorter clock than this one (``max_seconds``; None: no clock) or under
+    the wall clock the first runs used (no ``clock: cpu`` in their JSON: a loaded machine could time them out)."""
     def done(path: Path) -> bool:
         if not path.is_file():
             return False
         run = json.loads(path.read_text())
         if not run.get("timed_out"):
             return True
-        return max_seconds is not None and max_seconds <= float(run.get("max_seconds") or 0.0)
+        return (run.get("clock") == "cpu" and max_seconds is not None
+                and max_seconds <= float(run.get("max_seconds") or 0.0))
     return [(v, a, s) for v in variants for s in seeds for a in arms
             if runs_variant(a, v) and not done(run_path(root, v, a, s))]
 
@@ -305,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cap", type=int, default=None, help="one evaluation cap for every variant (smoke tests)")
     p.add_argument("--max-steps", type=int, default=None, help="the task's max_steps (smoke tests)")
     p.add_argument("--max-seconds", type=float, default=MAX_SECONDS,
-                   help=f"stop a run after this many seconds (between generations): reported as timed out, a failure "
+                   help=f"stop a run after this many CPU seconds of its process (between generations): reported as timed out, a failure "
                         f"of its own kind (default {MAX_SECONDS:.0f}; 0: no clock)")
     p.add_argument("--root", type=Path, default=RUNS, help="where the run JSONs go (a directory per task)")
     p.add_argument("--out", type=Path, default=None,

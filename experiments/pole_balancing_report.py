@@ -311,9 +311,11 @@ def _method(runs: list[dict[str, Any]]) -> list[str]:
             "published sequential implementations count; the end-of-generation count is in each run's JSON too. "
             f"A run is a failure when no individual solves within its cap (evaluations; the study's caps: {caps}; "
             f"these runs: {', '.join(f'{v} {c:,}' for v, c in used) or 'none'}). Statistics over solved runs "
-            "only; failures are counted in their own column. A run stopped by the per-run wall-clock limit "
-            f"(`--max-seconds`, default {MAX_SECONDS:.0f} s, checked between generations) before its cap is a failure "
-            "too, marked \"timed out\" (its count is not \"> cap\" but is ranked as one).", ""]
+            "only; failures are counted in their own column. A run stopped by the per-run clock "
+            f"(`--max-seconds`, default {MAX_SECONDS:.0f} CPU seconds of the run's own process, checked between "
+            "generations, so a loaded machine cannot time a run out; runs timed out under the first, wall-clock "
+            "rule were run again) before its cap is a failure too, marked \"timed out\" (its count is not "
+            "\"> cap\" but is ranked as one).", ""]
 
 
 def _sizes() -> list[str]:

@@ -61,7 +61,8 @@ TASKS = ("double_pole", "cartpole")
 STANDIN_STEPS = 500
 #: the Elman network sizes (hidden units) of the scaling comparison; the first is every other arm's size too
 SIZES = (6, 14, 28)
-#: seconds one run may take before it stops as "timed out" (a failure of its own kind), between generations
+#: CPU seconds (of the run's own process) one run may take before it stops as "timed out" (a failure of its own
+#: kind), between generations; the first runs used the wall clock, which a loaded machine ran out
 MAX_SECONDS = 600.0
 
 

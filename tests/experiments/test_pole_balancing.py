@@ -55,10 +55,23 @@ def test_a_clock_stops_a_run_between_generations_as_a_timed_out_failure(tmp_path
                    "index": None, "timed_out": True}
     path = study.run_path(tmp_path, "double", "neat", 0)
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"timed_out": True, "max_seconds": 60.0}))
+    path.write_text(json.dumps({"timed_out": True, "max_seconds": 60.0, "clock": "cpu"}))
     assert study.plan(tmp_path, ["double"], ["neat"], [0], max_seconds=60.0) == []           # same clock: done
     assert study.plan(tmp_path, ["double"], ["neat"], [0], max_seconds=600.0) == [("double", "neat", 0)]
     assert study.plan(tmp_path, ["double"], ["neat"], [0]) == [("double", "neat", 0)]         # no clock: re-run
+
+
+def test_the_clock_is_the_runs_cpu_time_and_wall_clock_timeouts_are_redone(tmp_path):
+    """A run's clock counts its own process's CPU seconds, so a loaded machine cannot time a run out; a run that
+    timed out under the old wall clock (no ``clock`` key) is planned again, one under the CPU clock is not."""
+    path = study.run_path(tmp_path, "double", "neat", 0)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"timed_out": True, "max_seconds": 600.0}))
+    assert study.plan(tmp_path, ["double"], ["neat"], [0], max_seconds=600.0) == [("double", "neat", 0)]
+    path.write_text(json.dumps({"timed_out": True, "max_seconds": 600.0, "clock": "cpu"}))
+    assert study.plan(tmp_path, ["double"], ["neat"], [0], max_seconds=600.0) == []
+    out = study.run_one("double_pole", "double", "cmaes-lin", 0, tmp_path, max_steps=50, cap=32, max_seconds=600.0)
+    assert out["clock"] == "cpu" and 0 < out["cpu_seconds"] and out["seconds"] > 0
 
 
 def test_the_configs_are_the_fixed_double_pole_interface():
