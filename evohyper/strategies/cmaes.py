@@ -1,4 +1,5 @@
 """CMA-ES through the reference implementation, ``cma`` (Hansen), driven by ask/tell."""
+import math
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,9 @@ _checks = Checks("strategy")
 
 #: the largest population: cma's constructor takes about 9 us per sample (measured), so 10**5 costs ~1 s
 MAX_POPSIZE = 100_000
+#: ``es.stop()`` keys that start no restart: ``fmin`` ends the whole search on the first three (none can fire
+#: here: ftarget -inf, maxfevals inf, no callback), and a wall-clock ``timeout`` would tie a run to its machine
+NO_RESTART = frozenset({"ftarget", "maxfevals", "callback", "timeout"})
 
 
 class CMAES(Strategy):
@@ -31,6 +35,18 @@ class CMAES(Strategy):
       diagonal: sep-CMA (cma's ``CMA_diagonal``): a diagonal covariance, O(n) memory and time per sample
         instead of O(n^2); for large genomes.
       active: active CMA (cma's ``CMA_active``): the worst samples also update the covariance, negatively.
+      restarts: IPOP restarts (Auger & Hansen 2005): when cma's ``stop()`` fires, the next generation comes
+        from a fresh CMA-ES at x0 and sigma0 with a larger population, this many times at most; 0: none.
+      restart_popsize_factor: population growth per restart (>= 1; IPOP's 2; 1: plain restarts).
+
+    Restarts are ``cma.fmin``'s IPOP loop (same samples for an explicit popsize, tested) in ask/tell form.
+    Every ``stop()`` key but ``NO_RESTART`` counts, cma's default ``maxiter`` included as in ``fmin`` (a run
+    that long is over by cma's measure; with few genome values it takes thousands of generations). Where
+    ours differs: the restart happens at the next ``ask`` (``center()`` and ``es`` show the ended run until
+    then); run k's popsize is round(popsize0 * factor**k), at most MAX_POPSIZE, for the first run's integer
+    popsize0 (``fmin`` grows cma's unrounded default: 7.3 -> 14, 29 where we ask 7, 14, 28); cma evaluates
+    its popsize-dependent defaults (maxiter, tolstagnation) anew for each run (``fmin`` keeps the first's);
+    and once the restarts are spent the last run goes on (``fmin`` returns), until the budget ends the search.
     """
 
     #: cma's data logger (off here), its wall-clock timer, and the iterations whose h_sigma was off (a
@@ -42,22 +58,37 @@ class CMAES(Strategy):
                  sigma0: float = 0.5,
                  x0: float = 0.0,
                  diagonal: bool = False,
-                 active: bool = True):
+                 active: bool = True,
+                 restarts: int = 0,
+                 restart_popsize_factor: float = 2.0):
         super().__init__(_checks.genome_size(genome_size), seed)
         _checks.integer("popsize", popsize, 2, MAX_POPSIZE, optional=True)
         _checks.scale("sigma0", sigma0)
         _checks.location("x0", x0)
         _checks.boolean("diagonal", diagonal)
         _checks.boolean("active", active)
+        self._restarts = _checks.integer("restarts", restarts, 0)
+        self._factor = _checks.real("restart_popsize_factor", restart_popsize_factor, 1.0, MAX_POPSIZE)
+        self._restarts_done = 0
+        self._x0, self._sigma0 = float(x0), float(sigma0)
         self._rs = np.random.RandomState(self.seed % 2**32)  # cma's Gaussian sampler
-        opts = {"seed": np.nan, "randn": self._rs.randn, "verbose": -9, "verb_log": 0, "verb_disp": 0,
-                "CMA_diagonal": bool(diagonal), "CMA_active": bool(active)}
-        if popsize is not None:
-            opts["popsize"] = int(popsize)
+        # what every run (the first and each restart) is built with besides its popsize
+        self._options = {"CMA_diagonal": bool(diagonal), "CMA_active": bool(active)}
+        if restarts:   # stop() would read option changes from a file of this name in the working directory
+            self._options["signals_filename"] = ""
+        self._es = self._new_es(None if popsize is None else int(popsize))
+        self._popsize0 = int(self._es.popsize)
+        self._asked: list[np.ndarray] | None = None
+
+    def _new_es(self, popsize: int | None) -> Any:
+        """A CMA-ES at x0 and sigma0 that samples from our ``randn`` (cma's own seeding off)."""
         import cma  # imported lazily: it takes a second, and `evohyper list` should not wait for it
 
-        self._es = cma.CMAEvolutionStrategy(self.genome_size * [float(x0)], float(sigma0), opts)
-        self._asked: list[np.ndarray] | None = None
+        opts = {"seed": np.nan, "randn": self._rs.randn, "verbose": -9, "verb_log": 0, "verb_disp": 0,
+                **self._options}
+        if popsize is not None:
+            opts["popsize"] = popsize
+        return cma.CMAEvolutionStrategy(self.genome_size * [self._x0], self._sigma0, opts)
 
     @classmethod
     def state_bytes(cls, genome_size: int, options: dict[str, Any]) -> int:
@@ -73,6 +104,11 @@ class CMAES(Strategy):
         return int(self._es.popsize)
 
     @property
+    def restarts_done(self) -> int:
+        """Restarts begun so far (at most the ``restarts`` option)."""
+        return self._restarts_done
+
+    @property
     def es(self) -> Any:
         """The wrapped ``cma.CMAEvolutionStrategy`` (read its ``sigma``, ``mean``, ``result``)."""
         return self._es
@@ -81,9 +117,21 @@ class CMAES(Strategy):
         """cma's distribution mean, as a float32 genotype like those ``ask`` returns."""
         return torch.from_numpy(np.asarray(self._es.mean, dtype=np.float32).copy())
 
+    def _popsize_of_run(self, k: int) -> int:
+        """Run k's popsize: round(popsize0 * factor**k), capped (checked in logs first: factor**k can overflow)."""
+        if k * math.log(self._factor) > math.log(MAX_POPSIZE):
+            return MAX_POPSIZE
+        return min(MAX_POPSIZE, int(self._popsize0 * self._factor ** k + 0.5))
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """The explicit state, and a new (paused) timer: cma creates its wall-clock timer at the first
-        ask, and only its display and ``timeout`` option (unused here) read it."""
+        """The explicit state, into a CMA-ES of the saved run's popsize (the state does not record the items of
+        cma's recombination weights, a list subclass, so they must come from a constructor given that popsize);
+        and a new (paused) timer: cma creates its wall-clock timer at the first ask, and only its display and
+        ``timeout`` option (unused here) read it."""
+        saved = dict(state["state"].get("attrs", [])) if isinstance(state.get("state"), dict) else {}
+        if saved.get("_restarts_done"):   # the saved run's popsize0 and factor: restore writes them anyway
+            self._popsize0, self._factor = saved["_popsize0"], saved["_factor"]
+            self._es = self._new_es(self._popsize_of_run(saved["_restarts_done"]))
         super().load_state_dict(state)
         if self._es.countiter > 0:
             from cma.utilities.utils import ElapsedWCTime
@@ -91,7 +139,15 @@ class CMAES(Strategy):
             self._es.timer = ElapsedWCTime()
             self._es.timer.pause()
 
+    def metrics(self) -> dict[str, float]:
+        """``restarts`` begun so far, when restarts are on (a metrics.csv column: when did the search restart?)."""
+        return {"restarts": float(self._restarts_done)} if self._restarts else {}
+
     def _ask(self) -> torch.Tensor:
+        # stop() is cached per iteration (an ask after discard() sees the same answer) and is {} before a tell
+        if self._restarts_done < self._restarts and set(self._es.stop()) - NO_RESTART:
+            self._restarts_done += 1
+            self._es = self._new_es(self._popsize_of_run(self._restarts_done))
         self._asked = self._es.ask()
         # cma keeps float64; the engine gets float32 genotypes, cma is told its own float64 points.
         return torch.from_numpy(np.asarray(self._asked, dtype=np.float32))

@@ -19,6 +19,24 @@ for _name in NAMES:
     globals()[f"TestContract_{_name}"] = type(f"TestContract_{_name}", (StrategyContract,),
                                               {"strategy_class": strategies.get(_name)})
 
+
+class TestContract_cmaes_restarts(StrategyContract):
+    """cmaes with restarts on a staircase (every run ends on its flat top, as integer fitness does), so they
+    happen within the contract's runs: the state-size test (generations 5 to 60) spans the restarts of
+    seed 2. Factor 1 keeps the popsize, so a constant state size is still the test's question."""
+    strategy_class = strategies.get("cmaes")
+    genome_size = 4
+    options = {"restarts": 3, "restart_popsize_factor": 1}
+
+    def fitness(self, population):
+        return -torch.floor(4 * ((torch.as_tensor(population).double() - 0.5) ** 2).sum(1)) / 4
+
+    def test_restarts_happen_in_the_contracts_runs(self):
+        s = self.make_strategy(seed=2)
+        self.run(s, 60)
+        assert s.restarts_done == 3 and s.popsize == self.make_strategy().popsize
+
+
 XOR_DECODER = DirectDecoder(MLPSpec([2, 4, 1]))
 XOR_X = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_Y = torch.tensor([0.0, 1.0, 1.0, 0.0])
