@@ -43,10 +43,10 @@ SOURCE = ("Gomez, Schmidhuber & Miikkulainen, \"Accelerated Neural Evolution thr
           "Miikkulainen, \"Evolving Neural Networks through Augmenting Topologies\", Evolutionary Computation "
           "10(2) (2002)")
 #: which of our arms each published method is compared with (the 2x targets), per variant: CMA-ES with velocities
-#: as published (a linear policy); without velocities as published, a fully recurrent net (``cmaes-fr3``), and
-#: beside it the smallest Elman net (our first stand-in, before the engine had fully recurrent networks)
+#: as published (a linear policy; with and without IPOP restarts); without velocities as published, a fully
+#: recurrent net (``cmaes-fr3``), and beside it the smallest Elman net (our first stand-in, before the engine had fully recurrent networks)
 COMPARED = {"NEAT": {v: ("neat",) for v in VARIANTS},
-            "CMA-ES": {"single": ("cmaes-lin",), "double": ("cmaes-lin",),
+            "CMA-ES": {"single": ("cmaes-lin", "cmaes-linr"), "double": ("cmaes-lin", "cmaes-linr"),
                        "double_novel": ("cmaes-fr3", f"cmaes-h{SIZES[0]}"),
                        "double_novel_steps": ("cmaes-fr3", f"cmaes-h{SIZES[0]}")}}
 #: a target is judged (met / not met) only from this many finished runs of each arm it compares

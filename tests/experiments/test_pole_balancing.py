@@ -196,6 +196,7 @@ def test_the_report_on_synthetic_runs_judges_the_targets(tmp_path):
     assert "double, Elman h=28: **not yet measured** (2 finished runs of `cmaes-h28`" in text
     assert "CMA-ES (`cmaes-fr3`) within 2x of its published mean on double_novel: **not yet measured** (0 " in text
     assert "CMA-ES (`cmaes-h6`) within 2x of its published mean on double_novel: **not yet measured**" in text
+    assert "CMA-ES (`cmaes-linr`) within 2x of its published mean on double: **not yet measured**" in text
     assert "**The study is partial: 17 of " in text and "| `cmaes-lin` | 3/20 | 0/20 | – |" in text
     assert "| `neat` | 3/20 | 0/20 | 0/20 |" in text
     assert "**Not the study.**" not in text and "Not checked against the paper's text" in text
