@@ -143,7 +143,15 @@ class _Capture:
         out = {"@object": qualified_name(cls), "attrs": attrs}
         if isinstance(obj, dict):
             out["items"] = self._items(obj, path)
+        elif isinstance(obj, list):   # a library list (cma's recombination weights): its items are state too
+            out["list_items"] = [self._item(v, f"{path}[{i}]") for i, v in enumerate(list.__iter__(obj))]
         return out
+
+    def _item(self, v: Any, path: str) -> Any:
+        try:
+            return self.value(v, path)
+        except _NotData:
+            return {"@keep": 1}    # the fresh object's item in this place
 
 
 def capture(obj: Any, libraries: tuple[str, ...], exclude: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -276,6 +284,11 @@ class _Restore:
         if "items" in enc:
             self.written.discard(id(obj))
             self._dict(enc["items"], obj, dict)
+        if "list_items" in enc:       # list's own methods: a library subclass may override them
+            old = list(list.__iter__(obj)) if isinstance(obj, list) and obj is target else []
+            values = [(old[i] if i < len(old) else None) if isinstance(v, dict) and "@keep" in v
+                      else self.value(v, old[i] if i < len(old) else None) for i, v in enumerate(enc["list_items"])]
+            list.__setitem__(obj, slice(None), values)
         return obj
 
 

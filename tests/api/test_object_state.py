@@ -24,6 +24,14 @@ class Inner:
     pass
 
 
+class Weights(list):
+    """A library object that is a list (as cma's ``RecombinationWeights``): its items are state too."""
+
+    def __init__(self, n=0):
+        super().__init__(1.0 / (i + 1) for i in range(n))
+        self.mu = n // 2
+
+
 LIBS = (Holder.__module__,)
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**62, 2**62), st.floats(allow_nan=False),
@@ -99,6 +107,23 @@ def test_a_container_left_out_does_not_leave_dangling_references(tmp_path):
     fresh = Holder()
     restore(fresh, through_file(capture(h, LIBS), tmp_path), LIBS)
     assert np.array_equal(fresh.data["later"], a)
+
+
+def test_a_library_object_that_is_a_list_keeps_its_items(tmp_path):
+    """Failed before the fix: the attributes came back, the items were the fresh object's (here: none, or
+    another population's weights), so a CMA-ES restored after an IPOP restart asked with the first run's."""
+    h = Holder()
+    w = Weights(5)
+    h.data = {"w": w, "same": w}
+    fresh = Holder()
+    fresh.data = {"w": Weights(2)}
+    restore(fresh, through_file(capture(h, LIBS), tmp_path), LIBS)
+    got = fresh.data["w"]
+    assert type(got) is Weights and list(got) == list(w) and got.mu == 2 and fresh.data["same"] is got
+    h.data = Weights(3)
+    fresh = Holder()                          # no fresh object to write into: a new one
+    restore(fresh, through_file(capture(h, LIBS), tmp_path), LIBS)
+    assert type(fresh.data) is Weights and list(fresh.data) == list(h.data)
 
 
 def test_restore_refuses_classes_outside_the_named_libraries(tmp_path):
