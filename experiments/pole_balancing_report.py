@@ -47,8 +47,8 @@ SOURCE = ("Gomez, Schmidhuber & Miikkulainen, \"Accelerated Neural Evolution thr
 #: recurrent net (``cmaes-fr3``), and beside it the smallest Elman net (our first stand-in, before the engine had fully recurrent networks)
 COMPARED = {"NEAT": {v: ("neat",) for v in VARIANTS},
             "CMA-ES": {"single": ("cmaes-lin", "cmaes-linr"), "double": ("cmaes-lin", "cmaes-linr"),
-                       "double_novel": ("cmaes-fr3", f"cmaes-h{SIZES[0]}"),
-                       "double_novel_steps": ("cmaes-fr3", f"cmaes-h{SIZES[0]}")}}
+                       "double_novel": ("cmaes-fr3", "cmaes-fr3r", f"cmaes-h{SIZES[0]}"),
+                       "double_novel_steps": ("cmaes-fr3", "cmaes-fr3r", f"cmaes-h{SIZES[0]}")}}
 #: a target is judged (met / not met) only from this many finished runs of each arm it compares
 MIN_RUNS = 3
 NAME = "pole_balancing"

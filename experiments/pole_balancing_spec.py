@@ -182,6 +182,8 @@ def _arms() -> dict[str, Arm]:
             arms[f"cmaes-fr{h}{tag}"] = Arm(f"CMA-ES, direct, fully recurrent h={h}" + (f", sigma0 {sigma}" if tag
                                             else ""), {**CMAES, "sigma0": sigma}, hidden=h, variants=NON_MARKOVIAN,
                                             network="full")
+    arms["cmaes-fr3r"] = Arm("CMA-ES (IPOP restarts), direct, fully recurrent h=3", {**CMAES, "restarts": 9}, hidden=3,
+                             variants=NON_MARKOVIAN, network="full")
     for h in SIZES:
         cmaes = {**CMAES, "sigma0": sigma0(h)}
         arms[f"cmaes-h{h}"] = Arm(f"CMA-ES, direct, Elman h={h}", cmaes, hidden=h)
