@@ -44,7 +44,8 @@ SOURCE = ("Gomez, Schmidhuber & Miikkulainen, \"Accelerated Neural Evolution thr
           "10(2) (2002)")
 #: which of our arms each published method is compared with (the 2x targets), per variant: CMA-ES with velocities
 #: as published (a linear policy; with and without IPOP restarts); without velocities as published, a fully
-#: recurrent net (``cmaes-fr3``), and beside it the smallest Elman net (our first stand-in, before the engine had fully recurrent networks)
+#: recurrent net (``cmaes-fr3``, with and without IPOP restarts), and beside it the smallest Elman net (the stand-in
+#: before the engine had fully recurrent networks)
 COMPARED = {"NEAT": {v: ("neat",) for v in VARIANTS},
             "CMA-ES": {"single": ("cmaes-lin", "cmaes-linr"), "double": ("cmaes-lin", "cmaes-linr"),
                        "double_novel": ("cmaes-fr3", "cmaes-fr3r", f"cmaes-h{SIZES[0]}"),
@@ -282,8 +283,10 @@ def _diagnosis(path: Path) -> list[str]:
              "(a fixed 0.3 starts h = 14 / 28 with a chaotic recurrent matrix: their first runs with velocities "
              "all failed), the linear policy's CMA-ES as the task's README measured it (sigma0 1, population 16), "
              "the damping variant as the issue asks, and "
-             "`double_novel_steps` (Shark's protocol) defined but not in the default set. A fully recurrent network "
-             "type (outside this study's files) is the remaining difference to the published CMA-ES setup.", ""]
+             "`double_novel_steps` (Shark's protocol) defined but not in the default set. Since then the engine has the "
+             "fully recurrent network the published CMA-ES runs used (`network: {recurrent: full}`): arm `cmaes-fr3` "
+             "(3 hidden neurons and the output, 32 weights; sigma0 0.3) and `cmaes-fr3r` (the same with IPOP "
+             "restarts).", ""]
     if not path.is_file():
         return lines + ["(No diagnosis runs cached beside the study's runs: "
                         "`python -m experiments.pole_balancing_diagnosis` writes them.)", ""]
@@ -368,9 +371,13 @@ def _differences() -> list[str]:
     return ["## Where our setup differs from the published one", "",
             "- **Networks.** Our SNES and DCT arms and the sized CMA-ES arms use Elman networks (tanh, one recurrent "
             f"hidden layer) of h = {', '.join(map(str, SIZES))} for every variant, with and without velocities; "
-            "`cmaes-lin` is the published CMA-ES setup with velocities (a linear policy). The published CMA-ES "
-            "runs without velocities used fully recurrent networks (Shark's `NonMarkovPole`), which the engine "
-            "lacks (see the diagnosis). NEAT here evolves recurrent genomes "
+            "`cmaes-lin` is the published CMA-ES setup with velocities (a linear policy), `cmaes-fr3` the one "
+            "without (a fully recurrent net as Shark's `NonMarkovPole` builds it: every neuron, the output "
+            "included, fed by the inputs, every neuron's last activation and a bias; 3 hidden neurons is our "
+            "choice, the published hidden count was not checked; Shark's sigmoid x / (1 + |x|) here tanh). "
+            "`cmaes-linr` / `cmaes-fr3r` add IPOP restarts (a fresh CMA-ES with twice the population when cma's "
+            "stop criteria fire); whether the published runs restarted is not known here. NEAT here evolves "
+            "recurrent genomes "
             "from a fully connected start with tanh nodes; Stanley & Miikkulainen used sigmoids and their own "
             "mutation schedule (only the parameters named in `experiments/pole_balancing_spec.py` were matched).",
             "- **Inputs.** As the task defines them (positions and, with velocities, velocities; scaled as the "
@@ -379,7 +386,7 @@ def _differences() -> list[str]:
             "SNES use their libraries' default population sizes (4 + 3 ln n) from 0 with sigma0 0.3 sqrt(6 / h) "
             "(`cmaes-lin`: sigma0 1, population 16), NEAT 150.",
             "- **Budgets.** Caps " + ", ".join(f"{v} {c.cap:,}" for v, c in VARIANTS.items() if v in DEFAULT_VARIANTS)
-            + f" evaluations and {MAX_SECONDS:.0f} s per run (one CPU thread); a run past either is a failure.",
+            + f" evaluations and {MAX_SECONDS:.0f} CPU seconds per run (one thread); a run past either is a failure.",
             "- **DCT.** The default DCT arms (`cmaes-dctu{k}`) compress only the recurrent matrix (k of its h^2 "
             "coefficients) and keep every other tensor's full coefficient set, with `gain: size` (each tensor's "
             "painting times sqrt(N / k), so sigma0 means the same weight spread as for direct genomes); the first "

@@ -32,7 +32,7 @@ units for 3 inputs); an Elman net has no input-to-output path, so h = 3 cannot h
 (sigma0 1, steps fitness) did not solve in 10,000 evaluations (2 seeds, best 381 / 461 steps), h = 6 with
 sigma0 0.3 did (6,007 evaluations, seed 0). The published CMA-ES runs used fully recurrent networks (Shark's
 ``NonMarkovPole``, Heidrich-Meisner & Igel's code: every neuron, the output included, sees the inputs and every
-neuron's last activation), which this engine does not have.
+neuron's last activation); the engine has them since (``network: {recurrent: full}``, arms ``cmaes-fr{h}``).
 
 **Why recurrent-only DCT (2026-12-07).** The first DCT arms compressed every tensor (k = 2 / 4 / 8 per tensor, or
 2 / 4 per neuron, one global ``scale``) and solved 0 of 4 seeds at every size with velocities, their best
