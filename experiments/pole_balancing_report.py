@@ -124,8 +124,9 @@ def targets(table: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
     for variant in DEFAULT_VARIANTS:
         for h in SIZES[1:]:
             direct = table.get(variant, {}).get(f"cmaes-h{h}")
+            # the study's own DCT arms (20 seeds each); the probes are in the tables, not in the verdict
             dcts = {a: s for a, s in table.get(variant, {}).items() if ARMS[a].family == "dct" and ARMS[a].hidden == h
-                    and s["runs"]}
+                    and a in DEFAULT_ARMS and s["runs"]}
             if not direct or direct["runs"] < MIN_RUNS or not dcts:
                 lines.append(f"- DCT fewer evaluations than direct weights, {variant}, Elman h={h}: **not yet "
                              f"measured** ({direct['runs'] if direct else 0} finished runs of `cmaes-h{h}`, "

@@ -179,6 +179,7 @@ def test_the_report_on_synthetic_runs_judges_the_targets(tmp_path):
     runs += [_run("double", "cmaes-lin", 2, 50_000, False, 50_000)]
     runs += [_run("double", "cmaes-h14", s, 5000, True, 50_000) for s in range(3)]
     runs += [_run("double", "cmaes-dctu8-h14", s, 700, True, 50_000) for s in range(3)]
+    runs += [_run("double", "cmaes-dctur8-h14", s, 100, True, 50_000) for s in range(3)]   # a probe: not judged
     runs += [_run("double", "cmaes-h28", s, 5000, True, 50_000) for s in range(2)]       # too few to judge
     runs += [_run("double", "cmaes-dctu8-h28", s, 700, True, 50_000) for s in range(3)]
     for r in runs:
