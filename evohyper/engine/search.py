@@ -174,6 +174,7 @@ class Search:
             if name in metrics:
                 raise ValueError(f"strategy metric {name!r} has the name of a task metric column; rename one")
             metrics[name] = float(value)
+        self.budget.observe(c, metrics)
         record = GenerationRecord(c.generation, c.evaluations, c.sample_forwards, round(c.seconds, 6), best, mean,
                                   median, worst, self.best_fitness if self.best_fitness is not None else float("nan"),
                                   int((~torch.isfinite(fitness)).sum()), result.errors, c.env_steps, metrics)

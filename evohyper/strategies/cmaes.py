@@ -12,6 +12,8 @@ _checks = Checks("strategy")
 
 #: the largest population: cma's constructor takes about 9 us per sample (measured), so 10**5 costs ~1 s
 MAX_POPSIZE = 100_000
+#: most restarts: at factor 2 the population reaches MAX_POPSIZE after ~14; a larger count is a typo
+MAX_RESTARTS = 1_000
 #: ``es.stop()`` keys that start no restart: ``fmin`` ends the whole search on the first three (none can fire
 #: here: ftarget -inf, maxfevals inf, no callback), and a wall-clock ``timeout`` would tie a run to its machine
 NO_RESTART = frozenset({"ftarget", "maxfevals", "callback", "timeout"})
@@ -36,7 +38,7 @@ class CMAES(Strategy):
         instead of O(n^2); for large genomes.
       active: active CMA (cma's ``CMA_active``): the worst samples also update the covariance, negatively.
       restarts: IPOP restarts (Auger & Hansen 2005): when cma's ``stop()`` fires, the next generation comes
-        from a fresh CMA-ES at x0 and sigma0 with a larger population, this many times at most; 0: none.
+        from a fresh CMA-ES at x0 and sigma0 with a larger population, this many times at most (<= 1,000); 0: none.
       restart_popsize_factor: population growth per restart (>= 1; IPOP's 2; 1: plain restarts).
 
     Restarts are ``cma.fmin``'s IPOP loop (same samples for an explicit popsize, tested) in ask/tell form.
@@ -67,7 +69,7 @@ class CMAES(Strategy):
         _checks.location("x0", x0)
         _checks.boolean("diagonal", diagonal)
         _checks.boolean("active", active)
-        self._restarts = _checks.integer("restarts", restarts, 0)
+        self._restarts = _checks.integer("restarts", restarts, 0, MAX_RESTARTS)
         self._factor = _checks.real("restart_popsize_factor", restart_popsize_factor, 1.0, MAX_POPSIZE)
         self._restarts_done = 0
         self._x0, self._sigma0 = float(x0), float(sigma0)

@@ -89,3 +89,47 @@ def test_in_process_resume_is_bit_identical(tmp_path):
     assert torch.equal(full.strategy.best_genotype, resumed.strategy.best_genotype)
     assert full.best_fitness == resumed.best_fitness
     assert torch.equal(full.strategy.ask(), resumed.strategy.ask())   # RNG states agree too
+
+
+def test_target_metric_stops_after_the_first_generation_above_it_and_survives_resume(tmp_path):
+    """``budget.target_metric``: stop after the first generation whose metrics.csv column is above the value
+    (the study's "stop at the first solver", for a fitness with no fixed maximum such as the double pole's
+    damping fitness); a resumed run that had reached it stays stopped."""
+    from evohyper.engine.checkpoint import load_latest
+    from evohyper.engine.observers import Checkpointer
+
+    # cma stops at once on a step this small (tolx), so a restart follows within a few generations
+    cfg = validate({"name": "t", "seed": 3, "task": {"name": "sphere", "dim": 3},
+                    "strategy": {"name": "cmaes", "popsize": 16, "sigma0": 1e-13, "restarts": 3},
+                    "budget": {"generations": 500, "target_metric": {"name": "restarts", "above": 0}},
+                    "output": {"tensorboard": False, "progress": False}})
+    search = build_search(cfg, None)
+    search.observers.append(Checkpointer(tmp_path, every=1))
+    result = search.run()
+    restarts = [r.metrics["restarts"] for r in search.history]
+    assert restarts[-1] > 0 and all(v == 0 for v in restarts[:-1]) and result.generations < 500
+    assert result.stop_reason == f"target metric restarts above 0 reached ({restarts[-1]:g})"
+    state, _ = load_latest(tmp_path)
+    resumed = build_search(cfg, None)
+    resumed.load_state_dict(state)
+    assert resumed.run().generations == result.generations          # nothing more to do
+
+
+def test_target_metric_is_checked_and_an_unknown_column_stops_with_one_line():
+    from evohyper.config import ConfigError
+
+    with pytest.raises(ValueError, match=r"target_metric must be \{name: <a metrics.csv column>, above: <number>\}"):
+        Budget(generations=3, target_metric={"name": "solved_mean"})
+    with pytest.raises(ValueError, match="target_metric must be"):
+        Budget(generations=3, target_metric={"name": "", "above": 0.5})
+    assert Budget(target_metric={"name": "x", "above": 0}).target_metric == {"name": "x", "above": 0.0}
+    from evohyper.config.budget import unbounded_warning
+
+    assert "only target_metric (x > 0): the run stops only if" in unbounded_warning(
+        Budget(target_metric={"name": "x", "above": 0}))
+    assert unbounded_warning(Budget(generations=3, target_metric={"name": "x", "above": 0})) is None
+    search = build_search(_config({"name": "test-metrics", "dim": 3}, generations=5,
+                                  target_metric={"name": "solved_mean", "above": 0}), None)
+    with pytest.raises(ConfigError, match=r"^budget.target_metric.name: 'solved_mean'; allowed: one of this run's "
+                                          r"metrics.csv columns: alpha_mean, alpha_of_best, mid_mean"):
+        search.run()

@@ -176,8 +176,9 @@ def test_round_trip_property(seed, restarts, k, factor, dim, tmp_path):
 
 
 @pytest.mark.parametrize("key, value, allowed", [
-    ("restarts", -1, "an integer >= 0"), ("restarts", 1.5, "an integer >= 0"), ("restarts", True, "an integer >= 0"),
-    ("restarts", None, "an integer >= 0"),
+    ("restarts", -1, "an integer in [0, 1000]"), ("restarts", 1.5, "an integer in [0, 1000]"),
+    ("restarts", True, "an integer in [0, 1000]"), ("restarts", None, "an integer in [0, 1000]"),
+    ("restarts", 10**12, "an integer in [0, 1000]"),
     ("restart_popsize_factor", 0.5, "a finite number in [1, 100000]"),
     ("restart_popsize_factor", float("nan"), "a finite number in [1, 100000]"),
     ("restart_popsize_factor", "2", "a finite number in [1, 100000]"),
