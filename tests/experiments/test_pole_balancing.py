@@ -170,6 +170,9 @@ def test_statistics_are_over_solved_runs_and_failures_are_apart():
     assert s["median_all"] == 300                      # the failure ranks last: median of 100 200 300 400 inf
     half = summarize(runs[:2] + [_run("double", "cmaes-h3", 9, 1000, False)] * 2)
     assert math.isinf(half["median_all"])              # half failed: the median is "> cap"
+    # cost: a run's CPU seconds where recorded (a paused machine inflates the wall clock), else its wall seconds
+    paused = {**runs[0], "seconds": 900.0, "cpu_seconds": 4.0}
+    assert summarize([paused, runs[1]])["seconds_total"] == 6.0
 
 
 def test_the_report_on_synthetic_runs_judges_the_targets(tmp_path):
