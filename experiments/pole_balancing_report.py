@@ -385,6 +385,10 @@ def _differences() -> list[str]:
             "mutation schedule (only the parameters named in `experiments/pole_balancing_spec.py` were matched).",
             "- **Inputs.** As the task defines them (positions and, with velocities, velocities; scaled as the "
             "task does), which may differ from each paper's normalisation.",
+            "- **Solved without velocities.** Every individual that lasts the 1,000-step damping episode is tested "
+            "on 100,000 steps and then the 625 starts (the task's rule); NEAT's code tests one champion per "
+            "species per generation, so a survivor that is not its species' champion can count here and not "
+            "there (the evaluations counted are the same; the tests are extra simulated steps).",
             "- **Counting.** Evaluations to the first solving individual in population order (above); CMA-ES and "
             "SNES use their libraries' default population sizes (4 + 3 ln n) from 0 with sigma0 0.3 sqrt(6 / h) "
             "(`cmaes-lin`: sigma0 1, population 16), NEAT 150.",
