@@ -219,17 +219,23 @@ def _neat_action(net, values, b, p, x, single):
     return values[b, output[p]] if output[p] >= 0 else 0.0
 
 
+def _recurrent_sum(w0, u0, b0, p, j, x, last):
+    """Unit ``j``'s input of network ``p``: its bias, the inputs ``x`` through ``w0`` and the units' last outputs
+    ``last`` through ``u0`` (an Elman hidden layer, or every neuron of a fully recurrent net)."""
+    s = b0[p, j]
+    for i in range(x.shape[0]):
+        s += x[i] * w0[p, i, j]
+    for k in range(last.shape[0]):
+        s += last[k] * u0[p, k, j]
+    return s
+
+
 def _elman_action(net, hidden, b, p, x, single):
     """One step of Elman network ``p`` (``hidden[b]``: its last hidden output)."""
     w0, u0, b0, w1, b1, act, out_act, new = net
-    n_in, H = w0.shape[1], w0.shape[2]
+    H = w0.shape[2]
     for j in range(H):
-        s = b0[p, j]
-        for i in range(n_in):
-            s += x[i] * w0[p, i, j]
-        for k in range(H):
-            s += hidden[b, k] * u0[p, k, j]
-        z = _activate(act, s)
+        z = _activate(act, _recurrent_sum(w0, u0, b0, p, j, x, hidden[b]))
         new[j] = np.float32(z) if single else z
     s = b1[p]
     for j in range(H):
@@ -242,14 +248,9 @@ def _elman_action(net, hidden, b, p, x, single):
 def _full_action(net, state, b, p, x, single):
     """One synchronous step of fully recurrent network ``p`` (``state[b]``: every neuron's last activation)."""
     w0, u0, b0, act, out_act, new = net
-    n_in, N = w0.shape[1], w0.shape[2]
+    N = w0.shape[2]
     for j in range(N):
-        s = b0[p, j]
-        for i in range(n_in):
-            s += x[i] * w0[p, i, j]
-        for k in range(N):
-            s += state[b, k] * u0[p, k, j]
-        z = _activate(out_act if j == N - 1 else act, s)
+        z = _activate(out_act if j == N - 1 else act, _recurrent_sum(w0, u0, b0, p, j, x, state[b]))
         new[j] = np.float32(z) if single else z
     for j in range(N):
         state[b, j] = new[j]
@@ -262,6 +263,7 @@ if numba is not None:
     _live = numba.njit(cache=True)(_live)
     _observe = numba.njit(cache=True)(_observe)
     _neat_action = numba.njit(cache=True)(_neat_action)
+    _recurrent_sum = numba.njit(cache=True)(_recurrent_sum)
     _elman_action = numba.njit(cache=True)(_elman_action)
     _full_action = numba.njit(cache=True)(_full_action)
     _drive = numba.njit(cache=True)(_drive)

@@ -130,25 +130,31 @@ def reference_elman(t, p):
     return step
 
 
+def assert_fused_matches(task, phen, seed, reference, steps=40):
+    """Every network of ``phen`` over ``task``'s random starts, fused, equals ``reference(tensors, p)`` (a
+    plain-Python step) on the reference cart, step for step: the same balanced steps and final states."""
+    starts = task.initial_states(seed)
+    env = task.rollout(phen, starts, steps, fused=True)
+    index, scale = task.observed()
+    for p in range(len(phen)):
+        for e in range(len(starts)):
+            net, state, balanced = reference(phen.tensors, p), starts[e].tolist(), 0
+            for _ in range(steps):
+                state = reference_step(state, net([state[i] / s for i, s in zip(index, scale)]), task.poles)
+                if reference_failed(state, task.poles):
+                    break
+                balanced += 1
+            assert int(env.balanced[p, e]) == balanced, (p, e)
+            assert all(abs(a - b) <= 1e-9 * max(1.0, abs(b)) for a, b in zip(env.state[p, e].tolist(), state))
+
+
 @settings(max_examples=12, deadline=None)
 @given(seed=st.integers(0, 10_000), hidden=st.integers(1, 7), velocities=st.booleans(), poles=st.sampled_from([1, 2]))
 def test_fused_elman_rollout_matches_a_plain_elman_and_the_reference_cart(seed, hidden, velocities, poles):
     task = DoublePoleTask(poles=poles, velocities=velocities, max_steps=40, start="random", episodes=2)
     phen = elman_population(seed, task.obs_dim, hidden)
     assert double_pole_fused.supports(phen) and phen.dtype == torch.float64
-    starts = task.initial_states(seed)
-    env = task.rollout(phen, starts, 40, fused=True)
-    index, scale = task.observed()
-    for p in range(len(phen)):
-        for e in range(len(starts)):
-            net, state, balanced = reference_elman(phen.tensors, p), starts[e].tolist(), 0
-            for _ in range(40):
-                state = reference_step(state, net([state[i] / s for i, s in zip(index, scale)]), poles)
-                if reference_failed(state, poles):
-                    break
-                balanced += 1
-            assert int(env.balanced[p, e]) == balanced, (p, e)
-            assert all(abs(a - b) <= 1e-9 * max(1.0, abs(b)) for a, b in zip(env.state[p, e].tolist(), state))
+    assert_fused_matches(task, phen, seed, reference_elman)
 
 
 @pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-9), (torch.float32, 1e-4)])
@@ -207,19 +213,7 @@ def test_fused_fully_recurrent_rollout_matches_a_plain_network_and_the_reference
     task = DoublePoleTask(poles=poles, velocities=velocities, max_steps=40, start="random", episodes=2)
     phen = full_population(seed, task.obs_dim, hidden)
     assert double_pole_fused.supports(phen)
-    starts = task.initial_states(seed)
-    env = task.rollout(phen, starts, 40, fused=True)
-    index, scale = task.observed()
-    for p in range(len(phen)):
-        for e in range(len(starts)):
-            net, state, balanced = reference_full(phen.tensors, p), starts[e].tolist(), 0
-            for _ in range(40):
-                state = reference_step(state, net([state[i] / s for i, s in zip(index, scale)]), poles)
-                if reference_failed(state, poles):
-                    break
-                balanced += 1
-            assert int(env.balanced[p, e]) == balanced, (p, e)
-            assert all(abs(a - b) <= 1e-9 * max(1.0, abs(b)) for a, b in zip(env.state[p, e].tolist(), state))
+    assert_fused_matches(task, phen, seed, reference_full)
 
 
 @pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-9), (torch.float32, 1e-4)])
