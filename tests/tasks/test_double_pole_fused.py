@@ -158,12 +158,14 @@ def test_fused_elman_rollout_matches_a_plain_elman_and_the_reference_cart(seed, 
 
 
 @pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-9), (torch.float32, 1e-4)])
-@pytest.mark.parametrize("activation, output_activation", [("tanh", "tanh"), ("relu", "identity"),
-                                                           ("sigmoid", "tanh")])
-def test_fused_and_torch_elman_rollouts_agree(dtype, tol, activation, output_activation):
+@pytest.mark.parametrize("network, activation, output_activation", [
+    ("elman", "tanh", "tanh"), ("elman", "relu", "identity"), ("elman", "sigmoid", "tanh"),
+    ("full", "tanh", "tanh"), ("full", "sigmoid", "identity")])
+def test_fused_and_torch_recurrent_rollouts_agree(dtype, tol, network, activation, output_activation):
     task = DoublePoleTask(velocities=False, max_steps=25, start="random", episodes=3)
-    phen = elman_population(5, task.obs_dim, 6, n=7, dtype=dtype, activation=activation,
-                            output_activation=output_activation)
+    make = elman_population if network == "elman" else full_population
+    phen = make(5, task.obs_dim, 6 if network == "elman" else 3, n=7, dtype=dtype, activation=activation,
+                output_activation=output_activation)
     starts = task.initial_states(2)
     fused = task.rollout(phen, starts, 25, fused=True)
     loop = task.rollout(phen, starts, 25, fused=False)
@@ -216,19 +218,9 @@ def test_fused_fully_recurrent_rollout_matches_a_plain_network_and_the_reference
     assert_fused_matches(task, phen, seed, reference_full)
 
 
-@pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-9), (torch.float32, 1e-4)])
-@pytest.mark.parametrize("activation, output_activation", [("tanh", "tanh"), ("sigmoid", "identity")])
-def test_fused_and_torch_fully_recurrent_rollouts_agree(dtype, tol, activation, output_activation):
-    task = DoublePoleTask(velocities=False, max_steps=25, start="random", episodes=3)
-    phen = full_population(6, task.obs_dim, 3, n=7, dtype=dtype, activation=activation,
-                           output_activation=output_activation)
-    starts = task.initial_states(2)
-    fused = task.rollout(phen, starts, 25, fused=True)
-    loop = task.rollout(phen, starts, 25, fused=False)
-    assert torch.equal(fused.balanced, loop.balanced) and torch.equal(fused.forwards, loop.forwards)
-    assert torch.allclose(fused.state, loop.state, rtol=tol, atol=tol)
-    no_bias = full_population(6, task.obs_dim, 3).spec
-    no_bias.bias = False
+def test_a_fully_recurrent_network_without_biases_keeps_the_loop():
+    from evohyper.api.recurrent import FullyRecurrentSpec
     from evohyper.decoders.direct import DirectDecoder
 
+    no_bias = FullyRecurrentSpec(3, 3, 1, bias=False)
     assert not double_pole_fused.supports(DirectDecoder(no_bias).decode(torch.zeros(2, no_bias.num_params)))
