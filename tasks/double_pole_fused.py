@@ -92,11 +92,15 @@ def program(phenotypes) -> tuple[np.ndarray, ...]:
             t["output"][:, 0].contiguous().numpy())
 
 
+def _float64(phenotypes) -> dict[str, torch.Tensor]:
+    """A fixed-topology network's tensors as contiguous float64 CPU tensors (the kernel sums in float64)."""
+    return {k: v.detach().to("cpu", torch.float64).contiguous() for k, v in phenotypes.tensors.items()}
+
+
 def elman_program(phenotypes) -> tuple[np.ndarray, ...]:
     """An Elman network's tensors as float64 arrays ``w0 [P, in, h]``, ``u0 [P, h, h]``, ``b0 [P, h]``,
     ``w1 [P, h]`` (one output), ``b1 [P]``, and the hidden and output activation codes."""
-    t = {k: v.detach().to("cpu", torch.float64).contiguous() for k, v in phenotypes.tensors.items()}
-    spec = phenotypes.spec
+    t, spec = _float64(phenotypes), phenotypes.spec
     return (t["w0"].numpy(), t["u0"].numpy(), t["b0"].numpy(), t["w1"][..., 0].contiguous().numpy(),
             t["b1"][:, 0].contiguous().numpy(), ELMAN_CODES[spec.activation], ELMAN_CODES[spec.output_activation])
 
@@ -104,8 +108,7 @@ def elman_program(phenotypes) -> tuple[np.ndarray, ...]:
 def full_program(phenotypes) -> tuple[np.ndarray, ...]:
     """A fully recurrent network's ``w0 [P, in, N]``, ``u0 [P, N, N]``, ``b0 [P, N]`` as float64 arrays, and
     the hidden and output activation codes (the output is neuron N - 1)."""
-    t = {k: v.detach().to("cpu", torch.float64).contiguous() for k, v in phenotypes.tensors.items()}
-    spec = phenotypes.spec
+    t, spec = _float64(phenotypes), phenotypes.spec
     return (t["w0"].numpy(), t["u0"].numpy(), t["b0"].numpy(), ELMAN_CODES[spec.activation],
             ELMAN_CODES[spec.output_activation])
 

@@ -126,14 +126,9 @@ class CMAES(Strategy):
         return min(MAX_POPSIZE, int(self._popsize0 * self._factor ** k + 0.5))
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """The explicit state, into a CMA-ES of the saved run's popsize (the state does not record the items of
-        cma's recombination weights, a list subclass, so they must come from a constructor given that popsize);
-        and a new (paused) timer: cma creates its wall-clock timer at the first ask, and only its display and
+        """The explicit state (after a restart too: the saved run's popsize and recombination weights are part of
+        it), and a new (paused) timer: cma creates its wall-clock timer at the first ask, and only its display and
         ``timeout`` option (unused here) read it."""
-        saved = dict(state["state"].get("attrs", [])) if isinstance(state.get("state"), dict) else {}
-        if saved.get("_restarts_done"):   # the saved run's popsize0 and factor: restore writes them anyway
-            self._popsize0, self._factor = saved["_popsize0"], saved["_factor"]
-            self._es = self._new_es(self._popsize_of_run(saved["_restarts_done"]))
         super().load_state_dict(state)
         if self._es.countiter > 0:
             from cma.utilities.utils import ElapsedWCTime

@@ -258,7 +258,7 @@ class Reevaluator:
         candidates = {int(i): Candidate(archive.name(int(i)), None, float(search_fitness[i]), None,
                                         {**about, "mean": float(fitness[i])}) for i in rows}
         archive.reevaluated = values
-        chosen = archive.best(reevaluated=True)   # every scored member failed (NaN): the search's best
+        chosen = archive.best(reevaluated=True)   # the search's best if every scored member failed (NaN)
         order = sorted(candidates)
         self._write(g, "archive", [candidates[i] for i in order], order.index(chosen), seconds)
         best = candidates[chosen]
