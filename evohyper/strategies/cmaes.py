@@ -14,6 +14,8 @@ _checks = Checks("strategy")
 MAX_POPSIZE = 100_000
 #: most restarts: at factor 2 the population reaches MAX_POPSIZE after ~14; a larger count is a typo
 MAX_RESTARTS = 1_000
+#: the longest ``restart_stall`` window: a larger one never fires before cma's own ``maxiter`` would
+MAX_STALL = 1_000_000
 #: ``es.stop()`` keys that start no restart: ``fmin`` ends the whole search on the first three (none can fire
 #: here: ftarget -inf, maxfevals inf, no callback), and a wall-clock ``timeout`` would tie a run to its machine
 NO_RESTART = frozenset({"ftarget", "maxfevals", "callback", "timeout"})
@@ -40,6 +42,10 @@ class CMAES(Strategy):
       restarts: IPOP restarts (Auger & Hansen 2005): when cma's ``stop()`` fires, the next generation comes
         from a fresh CMA-ES at x0 and sigma0 with a larger population, this many times at most (<= 1,000); 0: none.
       restart_popsize_factor: population growth per restart (>= 1; IPOP's 2; 1: plain restarts).
+      restart_stall: also restart when the running CMA-ES has not raised its best fitness for this many
+        generations (0: cma's own criteria only; needs restarts > 0). cma's criteria watch the spread of recent
+        values (tolfun, tolflatfitness, tolstagnation's medians), and a run that creeps below an old lucky best
+        never meets them: on the damping pole fitness such runs kept their best for 600+ generations unstopped.
 
     Restarts are ``cma.fmin``'s IPOP loop (same samples for an explicit popsize, tested) in ask/tell form.
     Every ``stop()`` key but ``NO_RESTART`` counts, cma's default ``maxiter`` included as in ``fmin`` (a run
@@ -62,7 +68,8 @@ class CMAES(Strategy):
                  diagonal: bool = False,
                  active: bool = True,
                  restarts: int = 0,
-                 restart_popsize_factor: float = 2.0):
+                 restart_popsize_factor: float = 2.0,
+                 restart_stall: int = 0):
         super().__init__(_checks.genome_size(genome_size), seed)
         _checks.integer("popsize", popsize, 2, MAX_POPSIZE, optional=True)
         _checks.scale("sigma0", sigma0)
@@ -71,7 +78,12 @@ class CMAES(Strategy):
         _checks.boolean("active", active)
         self._restarts = _checks.integer("restarts", restarts, 0, MAX_RESTARTS)
         self._factor = _checks.real("restart_popsize_factor", restart_popsize_factor, 1.0, MAX_POPSIZE)
+        self._stall = _checks.integer("restart_stall", restart_stall, 0, MAX_STALL)
+        if self._stall and not self._restarts:
+            _checks.fail("restart_stall", restart_stall, "0 while restarts is 0 (a stall starts a restart)")
         self._restarts_done = 0
+        # the running CMA-ES's best fitness and the generations since it last rose (``restart_stall``)
+        self._run_best, self._run_stalled = -math.inf, 0
         self._x0, self._sigma0 = float(x0), float(sigma0)
         self._rs = np.random.RandomState(self.seed % 2**32)  # cma's Gaussian sampler
         # what every run (the first and each restart) is built with besides its popsize
@@ -142,14 +154,22 @@ class CMAES(Strategy):
 
     def _ask(self) -> torch.Tensor:
         # stop() is cached per iteration (an ask after discard() sees the same answer) and is {} before a tell
-        if self._restarts_done < self._restarts and set(self._es.stop()) - NO_RESTART:
+        if self._restarts_done < self._restarts and (set(self._es.stop()) - NO_RESTART or self._stalled()):
             self._restarts_done += 1
             self._es = self._new_es(self._popsize_of_run(self._restarts_done))
+            self._run_best, self._run_stalled = -math.inf, 0
         self._asked = self._es.ask()
         # cma keeps float64; the engine gets float32 genotypes, cma is told its own float64 points.
         return torch.from_numpy(np.asarray(self._asked, dtype=np.float32))
 
+    def _stalled(self) -> bool:
+        """``restart_stall`` generations in a row without a new best of the running CMA-ES."""
+        return 0 < self._stall <= self._run_stalled
+
     def _tell(self, fitness: torch.Tensor) -> None:
+        top = float(fitness.max())   # finite: ``tell`` ranks NaN/inf last
+        self._run_best, self._run_stalled = (top, 0) if top > self._run_best else \
+            (self._run_best, self._run_stalled + 1)
         losses = (-fitness.to(torch.float64)).numpy().tolist()  # cma minimises
         self._es.tell(self._asked, losses)
         self._asked = None

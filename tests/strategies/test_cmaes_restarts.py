@@ -103,6 +103,47 @@ def test_popsize_grows_by_the_factor_up_to_the_cap(monkeypatch, factor, sizes):
     assert s.restarts_done == (3 if factor == 1.5 else 4)
 
 
+def lucky_first_generation(s: CMAES):
+    """A sphere on which each run's first generation holds one lucky outlier (+10) that the run never beats:
+    the later values creep, so cma's own criteria stay quiet while the run's best stands still."""
+    def fitness(x: torch.Tensor) -> torch.Tensor:
+        f = sphere(x)
+        if s.es.countiter == 0:
+            f[0] = 10.0
+        return f
+    return fitness
+
+
+@pytest.mark.parametrize("stall", [1, 4, 9])
+def test_a_stalled_best_restarts_after_restart_stall_generations(stall):
+    s = CMAES(6, 5, popsize=8, restarts=2, restart_stall=stall)
+    sizes, stops = [], []
+    fitness = lucky_first_generation(s)
+    for _ in range(3 * (stall + 1) + 4):
+        stops.append(set(s.es.stop()) - cmaes_module.NO_RESTART)
+        x = s.ask()
+        sizes.append(len(x))
+        s.tell(fitness(x))
+    # the best is set by generation 0 and not raised by the next ``stall``: the ask after them restarts
+    assert sizes == (stall + 1) * [8] + (stall + 1) * [16] + (stall + 5) * [32]
+    assert s.restarts_done == 2 and not any(stops)   # cma never asked for a restart: the stall rule did
+    assert CMAES(6, 5, popsize=8, restarts=2).popsize == 8
+
+
+def test_a_rising_best_never_stalls_and_asks_stay_plain_cmas():
+    """The best rises every generation (fitness = the generation number): restart_stall 1 never fires, and every
+    ask is a plain cma loop's (bookkeeping draws nothing)."""
+    s, rs = CMAES(6, 7, restarts=3, restart_stall=1), np.random.RandomState(7)
+    es = cma.CMAEvolutionStrategy(6 * [0.0], 0.5, cma_options(rs))
+    for g in range(40):
+        x, points = s.ask(), es.ask()
+        assert torch.equal(x, torch.from_numpy(np.asarray(points, dtype=np.float32)))
+        f = torch.full((len(x),), float(g), dtype=torch.float64) + sphere(x) * 1e-3
+        s.tell(f)
+        es.tell(points, (-f).tolist())
+    assert s.restarts_done == 0
+
+
 def test_restarts_are_independent_of_global_rngs():
     def noisy_run(disturb: bool) -> list[torch.Tensor]:
         s, asked = CMAES(4, 3, restarts=2), []
@@ -164,9 +205,11 @@ def test_checkpoint_at_a_restart_resumes_bit_identically(after, tmp_path):
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**31 - 1), restarts=st.integers(0, 3), k=st.integers(0, 30),
-       factor=st.sampled_from([1, 1.5, 2.0]), dim=st.integers(2, 4))
-def test_round_trip_property(seed, restarts, k, factor, dim, tmp_path):
-    options = {"restarts": restarts, "restart_popsize_factor": factor, "popsize": 6}
+       factor=st.sampled_from([1, 1.5, 2.0]), dim=st.integers(2, 4), stall=st.sampled_from([0, 2, 5]))
+def test_round_trip_property(seed, restarts, k, factor, dim, stall, tmp_path):
+    """Any point of a run, restarts and stall windows included (the plateaus stall runs often)."""
+    options = {"restarts": restarts, "restart_popsize_factor": factor, "popsize": 6,
+               "restart_stall": stall if restarts else 0}
     s = CMAES(dim, seed, **options)
     run(s, k, plateaus)
     resumed = resume(s, tmp_path / "p.pt", **options)
@@ -182,8 +225,16 @@ def test_round_trip_property(seed, restarts, k, factor, dim, tmp_path):
     ("restart_popsize_factor", 0.5, "a finite number in [1, 100000]"),
     ("restart_popsize_factor", float("nan"), "a finite number in [1, 100000]"),
     ("restart_popsize_factor", "2", "a finite number in [1, 100000]"),
+    ("restart_stall", -1, "an integer in [0, 1000000]"), ("restart_stall", 2.5, "an integer in [0, 1000000]"),
+    ("restart_stall", 10**7, "an integer in [0, 1000000]"),
 ])
 def test_bad_options_are_refused_in_one_line(key, value, allowed):
     with pytest.raises(OptionError) as info:
         CMAES(5, 0, **{key: value})
     assert str(info.value) == f"strategy.{key}: {value!r}; allowed: {allowed}"
+
+
+def test_restart_stall_without_restarts_is_refused():
+    with pytest.raises(OptionError) as info:
+        CMAES(5, 0, restart_stall=30)
+    assert str(info.value) == "strategy.restart_stall: 30; allowed: 0 while restarts is 0 (a stall starts a restart)"
