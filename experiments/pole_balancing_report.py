@@ -27,6 +27,7 @@ from experiments.pole_balancing_spec import (
     elman_weights,
     runs_variant,
 )
+from experiments.pole_balancing_stalls import report_lines as stall_lines
 
 #: published mean evaluations to solve. As quoted in issue 24 from Gomez, Schmidhuber & Miikkulainen (2008) JMLR
 #: 9:937-965 (the table collecting NEAT from Stanley & Miikkulainen 2002, ESP, CMA-ES, CoSyNE). CHECKED: False:
@@ -43,13 +44,13 @@ SOURCE = ("Gomez, Schmidhuber & Miikkulainen, \"Accelerated Neural Evolution thr
           "Miikkulainen, \"Evolving Neural Networks through Augmenting Topologies\", Evolutionary Computation "
           "10(2) (2002)")
 #: which of our arms each published method is compared with (the 2x targets), per variant: CMA-ES with velocities
-#: as published (a linear policy; with and without IPOP restarts); without velocities as published, a fully
-#: recurrent net (``cmaes-fr3``, with and without IPOP restarts), and beside it the smallest Elman net (the stand-in
-#: before the engine had fully recurrent networks)
+#: as published (a linear policy; without restarts, with IPOP, with IPOP and stall restarts); without velocities as
+#: published, a fully recurrent net (``cmaes-fr3``, the same three ways), and beside it the smallest Elman net (the
+#: stand-in before the engine had fully recurrent networks)
+_LINEAR = ("cmaes-lin", "cmaes-linr", "cmaes-linrs")
+_FULL = ("cmaes-fr3", "cmaes-fr3r", "cmaes-fr3rs", f"cmaes-h{SIZES[0]}")
 COMPARED = {"NEAT": {v: ("neat",) for v in VARIANTS},
-            "CMA-ES": {"single": ("cmaes-lin", "cmaes-linr"), "double": ("cmaes-lin", "cmaes-linr"),
-                       "double_novel": ("cmaes-fr3", "cmaes-fr3r", f"cmaes-h{SIZES[0]}"),
-                       "double_novel_steps": ("cmaes-fr3", "cmaes-fr3r", f"cmaes-h{SIZES[0]}")}}
+            "CMA-ES": {"single": _LINEAR, "double": _LINEAR, "double_novel": _FULL, "double_novel_steps": _FULL}}
 #: a target is judged (met / not met) only from this many finished runs of each arm it compares
 MIN_RUNS = 3
 NAME = "pole_balancing"
@@ -216,7 +217,8 @@ def write_report(root: Path, out_dir: Path, command: str) -> Path:
     for variant, pub in PUBLISHED.items():
         lines.append(f"| {variant} | " + " | ".join(f"{pub[m]:,}" if m in pub else "–"
                                                     for m in ["NEAT", "ESP", "CMA-ES", "CoSyNE"]) + " |")
-    lines += ["", "## Targets", "", *targets(table), "", *_diagnosis(Path(root).parent / DIAGNOSIS), *_differences(),
+    lines += ["", "## Targets", "", *targets(table), "", *stall_lines(Path(root).parent),
+              *_diagnosis(Path(root).parent / DIAGNOSIS), *_differences(),
               *torch_loop_neat_lines(Path(root).parent), *rollout_path_lines(runs)]
     if plot:
         lines += ["## Box plots", "", f"![evaluations to solve]({plot.name})", ""]

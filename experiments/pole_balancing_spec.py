@@ -48,7 +48,7 @@ the whole-network ones stay defined for the record.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +139,11 @@ CMAES_LINEAR = {"name": "cmaes", "sigma0": 1.0, "popsize": 16}
 #: stalled run (5 of 20 linear runs sat at 111-1,664 steps for 1,000+ generations), it starts again from 0 with
 #: twice the population. Whether the published runs restarted is not known here: both arms are reported
 CMAES_LINEAR_IPOP = {**CMAES_LINEAR, "restarts": 9}
+#: the IPOP arms with a stall restart too (``restart_stall``: a restart when the running CMA-ES has not raised its best
+#: for G generations; cma's criteria never fired on the stuck runs): arm -> (the arm without restarts whose probe runs
+#: set G, the variant they ran on, G). G is ``pole_balancing_stalls.window`` of probe seeds 100-119 (not the study's):
+#: there the longest stall before solving was 21 generations (linear, 17 of 20 solved) and 263 (fully recurrent)
+STALL_ARMS = {"cmaes-linrs": ("cmaes-lin", "double", 50), "cmaes-fr3rs": ("cmaes-fr3", "double_novel", 300)}
 DCT_K = {"tensor": (2, 4, 8), "neuron": (2, 4)}
 #: k of the recurrent matrix in the default DCT arms (``cmaes-dctu{k}-h{h}``): only ``u0`` is compressed, every
 #: other tensor keeps all its coefficients (k = its size: with ``gain: size`` an orthogonal rotation of the
@@ -184,6 +189,9 @@ def _arms() -> dict[str, Arm]:
                                             network="full")
     arms["cmaes-fr3r"] = Arm("CMA-ES (IPOP restarts), direct, fully recurrent h=3", {**CMAES, "restarts": 9}, hidden=3,
                              variants=NON_MARKOVIAN, network="full")
+    for name, (base, _, window) in STALL_ARMS.items():
+        arms[name] = replace(arms[base], label=arms[base].label.replace("CMA-ES", f"CMA-ES (IPOP + stall {window})"),
+                             strategy={**arms[base].strategy, "restarts": 9, "restart_stall": window})
     for h in SIZES:
         cmaes = {**CMAES, "sigma0": sigma0(h)}
         arms[f"cmaes-h{h}"] = Arm(f"CMA-ES, direct, Elman h={h}", cmaes, hidden=h)

@@ -237,3 +237,53 @@ def test_the_torch_loop_neat_runs_are_a_note_not_counted(tmp_path):
                                                              "max_seconds": 600.0}))
     text = " ".join(torch_loop_neat_lines(tmp_path))
     assert "first 3 NEAT runs" in text and "59 s per run (median; 20-611 s), 1 stopped by the 600 s clock" in text
+
+
+# ----------------------------------------------------------------------------- the stall-restart arms
+def test_the_stall_arms_are_their_base_arm_with_ipop_and_the_window():
+    from experiments.pole_balancing_spec import STALL_ARMS
+
+    for arm, (base, variant, window) in STALL_ARMS.items():
+        raw, plain = raw_config("double_pole", variant, arm, 4), raw_config("double_pole", variant, base, 4)
+        assert raw["strategy"] == {**plain["strategy"], "restarts": 9, "restart_stall": window}
+        assert {k: v for k, v in raw.items() if k not in ("strategy", "name")} == \
+            {k: v for k, v in plain.items() if k not in ("strategy", "name")}
+        assert arm in DEFAULT_ARMS and ARMS[arm].variants == ARMS[base].variants
+
+
+def test_the_stall_window_rule_is_the_next_multiple_of_50_above_every_solvers_longest_stall():
+    from experiments.pole_balancing_stalls import window
+
+    def rows(*pairs):
+        return [{"solved": s, "longest_stall": n} for s, n in pairs]
+
+    assert window(rows((True, 21), (True, 3), (False, 900))) == 50
+    assert window(rows((True, 263), (False, 40))) == 300
+    assert window(rows((True, 50))) == 100          # a run that stalled 50 generations must not restart at 50
+    assert window(rows((False, 10))) is None
+
+
+def test_the_stall_section_reports_the_rule_and_flags_a_window_that_differs(tmp_path, monkeypatch):
+    from experiments import pole_balancing_stalls as stalls
+
+    monkeypatch.setattr(stalls, "STALL_ARMS", {"cmaes-linrs": ("cmaes-lin", "double", 100)})
+    monkeypatch.setattr(stalls, "PROBE_SEEDS", (100, 101, 102))
+    for seed, (solved, longest, final) in enumerate([(True, 21, 0), (True, 9, 0), (False, 700, 650)], 100):
+        path = stalls.path_of(tmp_path, "double", "cmaes-lin", seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"variant": "double", "arm": "cmaes-lin", "seed": seed, "solved": solved,
+                                    "longest_stall": longest, "final_stall": final}))
+    text = "\n".join(stalls.report_lines(tmp_path))
+    assert "| `cmaes-linrs` | `cmaes-lin`, double | 3 | 2 | 21 (21) | 650 | 50 | 100 (**differs from the rule**) |" \
+        in text
+
+
+def test_a_stall_probe_follows_the_best_of_each_generation(monkeypatch):
+    from experiments import pole_balancing_stalls as stalls
+    from experiments.pole_balancing_spec import Variant
+
+    monkeypatch.setattr(stalls, "VARIANTS", {"double": Variant("tiny", 2, True, "steps", 48)})
+    row = stalls.probe("double", "cmaes-lin", 0)
+    assert row["generations"] == 3 and row["evaluations"] == 48 and not row["solved"]
+    assert len(row["stalls"]) + sum(row["stalls"]) + row["final_stall"] == 3   # every generation counted once
+    assert row["longest_stall"] == max(row["stalls"] + [row["final_stall"]])
