@@ -15,7 +15,7 @@ One JSON per probe run under ``experiments/out/pole_balancing/stalls/<variant>/<
 
 Usage::
 
-    python -m experiments.pole_balancing_stalls [--root experiments/out/pole_balancing]
+    python -m experiments.pole_balancing_stalls [--arms cmaes-linrs cmaes-fr3rs] [--root experiments/out/pole_balancing]
 """
 from __future__ import annotations
 
@@ -111,8 +111,11 @@ def report_lines(root: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--root", type=Path, default=RUNS)
+    p.add_argument("--arms", nargs="+", choices=list(STALL_ARMS), default=list(STALL_ARMS),
+                   help="probe only these stall arms' base arms")
     args = p.parse_args(argv)
-    for arm, (base, variant, _) in STALL_ARMS.items():
+    for arm in args.arms:
+        base, variant, _ = STALL_ARMS[arm]
         for seed in PROBE_SEEDS:
             path = path_of(args.root, variant, base, seed)
             if path.is_file():
