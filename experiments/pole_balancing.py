@@ -108,12 +108,14 @@ class _Capture:
         return getattr(self.backend, name)
 
 
-def build(task: str, variant: str, arm: str, seed: int, max_steps: int | None = None, cap: int | None = None):
+def build(task: str, variant: str, arm: str, seed: int, max_steps: int | None = None, cap: int | None = None,
+          strategy: dict[str, Any] | None = None):
     """The validated config and its components (a ``dct`` arm without ``gain: size``: ``scale`` set by
-    ``dct_scale``; a radius-matched arm: by ``radius_scale``)."""
+    ``dct_scale``; a radius-matched arm: by ``radius_scale``); ``strategy``: options over the arm's (probes)."""
     from evohyper.config import validate
 
     raw = raw_config(task, variant, arm, seed, max_steps=max_steps, cap=cap)
+    raw["strategy"].update(strategy or {})
     config = validate(raw)
     components = config.components()
     if raw["decoder"]["name"] == "dct" and (ARMS[arm].match_radius or raw["decoder"].get("gain", "none") == "none"):

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from experiments.pole_balancing_diagnosis import rollout_path_lines, torch_loop_neat_lines
+from experiments.pole_balancing_probes import species_lines, stall_lines
 from experiments.pole_balancing_spec import (
     ARMS,
     DEFAULT_ARMS,
@@ -27,7 +28,6 @@ from experiments.pole_balancing_spec import (
     elman_weights,
     runs_variant,
 )
-from experiments.pole_balancing_stalls import report_lines as stall_lines
 
 #: published mean evaluations to solve. As quoted in issue 24 from Gomez, Schmidhuber & Miikkulainen (2008) JMLR
 #: 9:937-965 (the table collecting NEAT from Stanley & Miikkulainen 2002, ESP, CMA-ES, CoSyNE). CHECKED: False:
@@ -46,10 +46,11 @@ SOURCE = ("Gomez, Schmidhuber & Miikkulainen, \"Accelerated Neural Evolution thr
 #: which of our arms each published method is compared with (the 2x targets), per variant: CMA-ES with velocities
 #: as published (a linear policy; without restarts, with IPOP, with IPOP and stall restarts); without velocities as
 #: published, a fully recurrent net (``cmaes-fr3``, the same three ways), and beside it the smallest Elman net (the
-#: stand-in before the engine had fully recurrent networks)
+#: stand-in before the engine had fully recurrent networks); NEAT as configured from the paper and with a threshold
+#: that speciates in neat-python (``neat-s``)
 _LINEAR = ("cmaes-lin", "cmaes-linr", "cmaes-linrs")
 _FULL = ("cmaes-fr3", "cmaes-fr3r", "cmaes-fr3rs", f"cmaes-h{SIZES[0]}")
-COMPARED = {"NEAT": {v: ("neat",) for v in VARIANTS},
+COMPARED = {"NEAT": {v: ("neat", "neat-s") for v in VARIANTS},
             "CMA-ES": {"single": _LINEAR, "double": _LINEAR, "double_novel": _FULL, "double_novel_steps": _FULL}}
 #: a target is judged (met / not met) only from this many finished runs of each arm it compares
 MIN_RUNS = 3
@@ -217,7 +218,7 @@ def write_report(root: Path, out_dir: Path, command: str) -> Path:
     for variant, pub in PUBLISHED.items():
         lines.append(f"| {variant} | " + " | ".join(f"{pub[m]:,}" if m in pub else "–"
                                                     for m in ["NEAT", "ESP", "CMA-ES", "CoSyNE"]) + " |")
-    lines += ["", "## Targets", "", *targets(table), "", *stall_lines(Path(root).parent),
+    lines += ["", "## Targets", "", *targets(table), "", *stall_lines(Path(root).parent), *species_lines(Path(root).parent),
               *_diagnosis(Path(root).parent / DIAGNOSIS), *_differences(),
               *torch_loop_neat_lines(Path(root).parent), *rollout_path_lines(runs)]
     if plot:

@@ -252,7 +252,7 @@ def test_the_stall_arms_are_their_base_arm_with_ipop_and_the_window():
 
 
 def test_the_stall_window_rule_is_the_next_multiple_of_50_above_every_solvers_longest_stall():
-    from experiments.pole_balancing_stalls import window
+    from experiments.pole_balancing_probes import window
 
     def rows(*pairs):
         return [{"solved": s, "longest_stall": n} for s, n in pairs]
@@ -264,22 +264,22 @@ def test_the_stall_window_rule_is_the_next_multiple_of_50_above_every_solvers_lo
 
 
 def test_the_stall_section_reports_the_rule_and_flags_a_window_that_differs(tmp_path, monkeypatch):
-    from experiments import pole_balancing_stalls as stalls
+    from experiments import pole_balancing_probes as stalls
 
     monkeypatch.setattr(stalls, "STALL_ARMS", {"cmaes-linrs": ("cmaes-lin", "double", 100)})
     monkeypatch.setattr(stalls, "PROBE_SEEDS", (100, 101, 102))
     for seed, (solved, longest, final) in enumerate([(True, 21, 0), (True, 9, 0), (False, 700, 650)], 100):
-        path = stalls.path_of(tmp_path, "double", "cmaes-lin", seed)
+        path = stalls.stall_path(tmp_path, "double", "cmaes-lin", seed)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"variant": "double", "arm": "cmaes-lin", "seed": seed, "solved": solved,
                                     "longest_stall": longest, "final_stall": final}))
-    text = "\n".join(stalls.report_lines(tmp_path))
+    text = "\n".join(stalls.stall_lines(tmp_path))
     assert "| `cmaes-linrs` | `cmaes-lin`, double | 3 | 2 | 21 (21) | 650 | 50 | 100 (**differs from the rule**) |" \
         in text
 
 
 def test_a_stall_probe_follows_the_best_of_each_generation(monkeypatch):
-    from experiments import pole_balancing_stalls as stalls
+    from experiments import pole_balancing_probes as stalls
     from experiments.pole_balancing_spec import Variant
 
     monkeypatch.setattr(stalls, "VARIANTS", {"double": Variant("tiny", 2, True, "steps", 48)})
@@ -287,3 +287,51 @@ def test_a_stall_probe_follows_the_best_of_each_generation(monkeypatch):
     assert row["generations"] == 3 and row["evaluations"] == 48 and not row["solved"]
     assert len(row["stalls"]) + sum(row["stalls"]) + row["final_stall"] == 3   # every generation counted once
     assert row["longest_stall"] == max(row["stalls"] + [row["final_stall"]])
+
+
+# ----------------------------------------------------------------------------- NEAT's threshold
+def test_neat_s_is_the_neat_arm_at_the_probed_threshold():
+    from experiments.pole_balancing_spec import NEAT_THRESHOLD
+
+    raw, plain = raw_config("double_pole", "double", "neat-s", 2), raw_config("double_pole", "double", "neat", 2)
+    assert raw["strategy"] == {**plain["strategy"], "compatibility_threshold": NEAT_THRESHOLD}
+    assert plain["strategy"]["compatibility_threshold"] == 3.0 and "neat-s" in DEFAULT_ARMS
+
+
+def test_the_threshold_rule_takes_the_most_solved_and_the_larger_on_a_tie():
+    from experiments.pole_balancing_probes import threshold_choice
+
+    def rows(t, solved, failed):
+        return [{"threshold": t, "solved": True}] * solved + [{"threshold": t, "solved": False}] * failed
+
+    assert threshold_choice(rows(3.0, 3, 7) + rows(1.5, 9, 1) + rows(1.0, 0, 10)) == 1.5
+    assert threshold_choice(rows(3.0, 5, 5) + rows(2.0, 5, 5)) == 3.0
+    assert threshold_choice([]) is None
+
+
+def test_the_species_section_reports_each_threshold_and_flags_a_choice_that_differs(tmp_path, monkeypatch):
+    from experiments import pole_balancing_probes as probes
+
+    monkeypatch.setattr(probes, "THRESHOLDS", (3.0, 1.5))
+    monkeypatch.setattr(probes, "SPECIES_SEEDS", (100, 101))
+    monkeypatch.setattr(probes, "NEAT_THRESHOLD", 3.0)
+    for t, seed, solved, species, error in [(3.0, 100, False, [1, 1, 1], None), (3.0, 101, True, [1, 1], None),
+                                            (1.5, 100, True, [4, 9, 12], None), (1.5, 101, True, [6, 8], None)]:
+        path = probes.species_path(tmp_path, t, seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"threshold": t, "seed": seed, "solved": solved, "evaluations": 1000 + seed,
+                                    "species": species, "error": error}))
+    text = "\n".join(probes.species_lines(tmp_path))
+    assert "| 3 | 2 | 1 | 1,101 | 1 [1] | 0 |" in text and "| 1.5 | 2 | 2 | 1,100 | 8 [12] | 0 |" in text
+    assert "Rule's threshold: 1.5; `neat-s` uses 3 (**differs from the rule**)." in text
+
+
+def test_a_species_probe_records_the_species_and_a_threshold_too_low_is_a_failure(monkeypatch):
+    from experiments import pole_balancing_probes as probes
+    from experiments.pole_balancing_spec import Variant
+
+    monkeypatch.setattr(probes, "VARIANTS", {"double": Variant("tiny", 2, True, "steps", 300)})
+    row = probes.species_probe(3.0, 0)
+    assert row["generations"] == 2 and row["species"] == [1, 1] and row["error"] is None
+    low = probes.species_probe(0.001, 0)
+    assert not low["solved"] and low["error"].startswith("strategy.compatibility_threshold: ")

@@ -272,6 +272,12 @@ class NEAT(Strategy):
         """Species of the current population (0 before the first ask)."""
         return 0 if self._engine is None else self._engine.species_count
 
+    def metrics(self) -> dict[str, float]:
+        """``species`` of the population just told (a metrics.csv column): one species for many generations
+        means speciation is off (neat-python's distance divides disjoint genes by the genome's size, so a
+        threshold from a NEAT paper can put every genome in one species)."""
+        return {"species": float(self.species_count)}
+
     def _ask(self) -> GenomeBatch:
         return self._make_engine().ask()
 

@@ -57,6 +57,22 @@ def test_hands_out_a_genome_batch_of_neat_pythons_population_and_speciates():
     assert s.best_genotype.equal(pop[best])
 
 
+@pytest.mark.parametrize("engine", ["neat-python", "batched"])
+def test_the_species_count_is_a_metric(engine):
+    s = NEAT(None, 1, **{**SMALL, "engine": engine})
+    assert s.metrics() == {"species": 0.0}
+    counts = []
+    for _ in range(4):
+        pop = s.ask()
+        s.tell(fitness_of(pop))
+        counts.append(s.metrics()["species"])
+        if engine == "neat-python":
+            assert counts[-1] == len(s._engine._pop.species.species)
+        else:
+            assert counts[-1] == len(s._engine.table) == int(s._engine.species_of.max()) + 1
+    assert min(counts) >= 1 and max(counts) > 1      # threshold 1.5 on these genomes: several species
+
+
 def test_evolves_neat_pythons_objects_not_the_converted_copy():
     """The batch's genes are sorted; neat-python's dicts keep insertion order, which its mutation iterates:
     every generation equals neat-python's own Population.run, fed the same fitness and random stream."""
