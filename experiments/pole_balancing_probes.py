@@ -176,8 +176,8 @@ def species_lines(root: Path) -> list[str]:
              "`neat` arm runs NEAT without speciation. The `neat-s` arm takes the threshold that solved the most "
              f"probe runs (seeds {SPECIES_SEEDS[0]}-{SPECIES_SEEDS[-1]}, double pole with velocities; a tie: the "
              "larger), `python -m experiments.pole_balancing_probes --probes species`.", "",
-             "| threshold | probe runs | solved | mean evaluations (solved) | species per generation, median of the "
-             "runs' medians [max] | stopped: too many species |", "|---|---|---|---|---|---|"]
+             "| threshold | probe runs | solved | mean evaluations to the end of the solving generation | "
+             "species per generation, median of the runs' medians [max] | stopped: too many species |", "|---|---|---|---|---|---|"]
     for t in THRESHOLDS:
         mine = [r for r in rows if r["threshold"] == t]
         if not mine:
