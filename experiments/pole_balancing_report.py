@@ -382,10 +382,17 @@ def _differences() -> list[str]:
             "included, fed by the inputs, every neuron's last activation and a bias; 3 hidden neurons is our "
             "choice, the published hidden count was not checked; Shark's sigmoid x / (1 + |x|) here tanh). "
             "`cmaes-linr` / `cmaes-fr3r` add IPOP restarts (a fresh CMA-ES with twice the population when cma's "
-            "stop criteria fire); whether the published runs restarted is not known here. NEAT here evolves "
-            "recurrent genomes "
+            "stop criteria fire), `cmaes-linrs` / `cmaes-fr3rs` also restart a run whose best has not risen for "
+            "G generations (our rule, not cma's); whether the published runs restarted is not known here. NEAT here "
+            "evolves recurrent genomes "
             "from a fully connected start with tanh nodes; Stanley & Miikkulainen used sigmoids and their own "
             "mutation schedule (only the parameters named in `experiments/pole_balancing_spec.py` were matched).",
+            "- **NEAT's speciation.** neat-python's genomic distance divides the disjoint genes by the larger "
+            "genome's gene count; the paper's divides by 1 for genomes under 20 genes. At the paper's threshold "
+            "3.0 the `neat` arm therefore holds one species throughout (probes above), NEAT without speciation; "
+            "`neat-s` lowers the threshold to one that speciates. Neither has the population-level stagnation "
+            "rule of NEAT's own code (only the top two species reproduce after a long plateau), which neat-python "
+            "lacks.",
             "- **Inputs.** As the task defines them (positions and, with velocities, velocities; scaled as the "
             "task does), which may differ from each paper's normalisation.",
             "- **Solved without velocities.** Every individual that lasts the 1,000-step damping episode is tested "
