@@ -32,13 +32,14 @@ import json
 import os
 import statistics
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from experiments.pole_balancing_spec import NEAT_THRESHOLD, RUNS, STALL_ARMS, VARIANTS, solved_mask
+from experiments.pole_balancing_spec import MAX_SECONDS, NEAT_THRESHOLD, RUNS, STALL_ARMS, VARIANTS, solved_mask
 
 #: seeds outside the study's (0-19)
 PROBE_SEEDS = tuple(range(100, 120))
@@ -51,8 +52,9 @@ SPECIES_SEEDS = tuple(range(100, 110))
 
 def follow(variant: str, arm: str, seed: int, observe: Callable[[Any, Any], None],
            strategy: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One run to the variant's cap or its first solver, ``observe(result, strategy)`` after every generation.
-    A config error raised mid-run (NEAT: more species than the population holds) ends it, in ``error``."""
+    """One run to the variant's cap, its first solver or the study's per-run clock (``MAX_SECONDS`` of CPU time,
+    ``timed_out``), ``observe(result, strategy)`` after every generation. A config error raised mid-run (NEAT: more
+    species than the population holds) ends it, in ``error``."""
     from evohyper.config.options import ConfigError
     from evohyper.engine.runner import build_search
     from experiments.pole_balancing import _Capture, build
@@ -63,9 +65,9 @@ def follow(variant: str, arm: str, seed: int, observe: Callable[[Any, Any], None
     search = build_search(config, None, components=components)
     capture = _Capture(search.backend)
     search.backend = capture
-    done, generation, solved, error = 0, 0, False, None
+    done, generation, solved, error, started = 0, 0, False, None, time.process_time()
     try:
-        while done < VARIANTS[variant].cap and not solved:
+        while done < VARIANTS[variant].cap and not solved and time.process_time() - started <= MAX_SECONDS:
             search.step()
             observe(capture.last, components.strategy)
             solved = bool(solved_mask("double_pole", capture.last, steps).any())
@@ -76,7 +78,8 @@ def follow(variant: str, arm: str, seed: int, observe: Callable[[Any, Any], None
     finally:
         capture.backend.close()
     return {"variant": variant, "arm": arm, "seed": seed, "solved": solved, "generations": generation,
-            "evaluations": done, "error": error}
+            "evaluations": done, "error": error,
+            "timed_out": not solved and error is None and done < VARIANTS[variant].cap}
 
 
 # ----------------------------------------------------------------------------- the stall window

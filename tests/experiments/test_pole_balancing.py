@@ -335,3 +335,11 @@ def test_a_species_probe_records_the_species_and_a_threshold_too_low_is_a_failur
     assert row["generations"] == 2 and row["species"] == [1, 1] and row["error"] is None
     low = probes.species_probe(0.001, 0)
     assert not low["solved"] and low["error"].startswith("strategy.compatibility_threshold: ")
+
+
+def test_a_probe_run_stops_at_the_studys_clock_as_timed_out(monkeypatch):
+    from experiments import pole_balancing_probes as probes
+
+    monkeypatch.setattr(probes, "MAX_SECONDS", -1.0)       # spent before the first generation
+    row = probes.probe("double", "cmaes-lin", 0)
+    assert row["generations"] == 0 and row["timed_out"] and not row["solved"] and row["error"] is None
