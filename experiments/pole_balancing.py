@@ -289,10 +289,13 @@ def run_all(task: str, root: Path, variants: list[str], arms: list[str], seeds: 
 
 
 def make_report(out_dir: Path, jobs: int = 1) -> Path:
-    """``make reports``: the study on ``double_pole`` (the default variants, arms and seeds under the per-run clock;
-    cached runs skipped), then ``pole_balancing.md`` in ``out_dir``."""
+    """``make reports``: the probes that set the stall windows and NEAT's threshold, the study on ``double_pole``
+    (the default variants, arms and seeds under the per-run clock; cached runs skipped), then ``pole_balancing.md``
+    in ``out_dir``."""
+    from experiments.pole_balancing_probes import main as probes
     from experiments.pole_balancing_report import write_report
 
+    probes(["--root", str(RUNS)])
     root = results_dir(RUNS, "double_pole", None, None)
     run_all("double_pole", root, list(DEFAULT_VARIANTS), list(DEFAULT_ARMS), list(SEEDS), jobs,
             max_seconds=MAX_SECONDS)
