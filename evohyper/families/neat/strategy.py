@@ -113,7 +113,9 @@ class NEAT(Strategy):
       weight_replace_rate: per-weight probability of a fresh value instead, in [0, 1].
       weight_max: weights (and biases) are clamped to [-weight_max, weight_max] (> 0).
       enabled_mutate_rate: per-connection probability of toggling it, in [0, 1].
-      compatibility_threshold: genomic distance below which genomes share a species (> 0).
+      compatibility_threshold: genomic distance below which genomes share a species (> 0). neat-python divides
+        disjoint genes by the genome's gene count, so a NEAT paper's threshold can put every small genome in
+        one species (the ``species`` metrics column shows it; the double pole needed 1.5, not the paper's 3.0).
       compatibility_disjoint_coefficient, compatibility_weight_coefficient: weights of disjoint genes and
         of weight differences in that distance (> 0).
       max_stagnation: generations without improvement after which a species is removed (>= 1).
