@@ -51,9 +51,8 @@ from experiments.pole_balancing_spec import (
     SEEDS,
     TASKS,
     VARIANTS,
-    dct_scale,
-    radius_scale,
-    raw_config,
+    Capture,
+    build,
     runs_variant,
     solved_mask,
 )
@@ -93,40 +92,6 @@ def evaluations_to_solve(next_generation: Callable[[], torch.Tensor], cap: int,
             "index": None, "timed_out": False}
 
 
-class _Capture:
-    """The search's backend, keeping the last evaluated generation's result (its per-individual metrics)."""
-
-    def __init__(self, backend: Any) -> None:
-        self.backend = backend
-        self.last: Any = None
-
-    def evaluate(self, *args: Any) -> Any:
-        self.last = self.backend.evaluate(*args)
-        return self.last
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.backend, name)
-
-
-def build(task: str, variant: str, arm: str, seed: int, max_steps: int | None = None, cap: int | None = None,
-          strategy: dict[str, Any] | None = None):
-    """The validated config and its components (a ``dct`` arm without ``gain: size``: ``scale`` set by
-    ``dct_scale``; a radius-matched arm: by ``radius_scale``); ``strategy``: options over the arm's (probes)."""
-    from evohyper.config import validate
-
-    raw = raw_config(task, variant, arm, seed, max_steps=max_steps, cap=cap)
-    raw["strategy"].update(strategy or {})
-    config = validate(raw)
-    components = config.components()
-    if raw["decoder"]["name"] == "dct" and (ARMS[arm].match_radius or raw["decoder"].get("gain", "none") == "none"):
-        decoder = components.decoder
-        raw["decoder"]["scale"] = radius_scale(decoder.target, raw["decoder"], raw["strategy"]["sigma0"]) \
-            if ARMS[arm].match_radius else dct_scale(decoder.target.num_params, decoder.genome_size)
-        config = validate(raw)
-        components = config.components()
-    return config, components
-
-
 def run_one(task: str, variant: str, arm: str, seed: int, root: Path, max_steps: int | None = None,
             cap: int | None = None, max_seconds: float | None = None) -> dict[str, Any]:
     """One run, counted; its JSON written atomically; returns what it wrote."""
@@ -138,7 +103,7 @@ def run_one(task: str, variant: str, arm: str, seed: int, root: Path, max_steps:
     limit = int(cap or VARIANTS[variant].cap)
     steps = int(config.to_dict()["task"]["max_steps"])
     search = build_search(config, None, components=components)
-    capture = _Capture(search.backend)
+    capture = Capture(search.backend)
     search.backend = capture
 
     def next_generation() -> torch.Tensor:

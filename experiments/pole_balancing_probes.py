@@ -39,7 +39,16 @@ from typing import Any
 
 import torch
 
-from experiments.pole_balancing_spec import MAX_SECONDS, NEAT_THRESHOLD, RUNS, STALL_ARMS, VARIANTS, solved_mask
+from experiments.pole_balancing_spec import (
+    MAX_SECONDS,
+    NEAT_THRESHOLD,
+    RUNS,
+    STALL_ARMS,
+    VARIANTS,
+    Capture,
+    build,
+    solved_mask,
+)
 
 #: seeds outside the study's (0-19)
 PROBE_SEEDS = tuple(range(100, 120))
@@ -57,13 +66,12 @@ def follow(variant: str, arm: str, seed: int, observe: Callable[[Any, Any], None
     species than the population holds) ends it, in ``error``."""
     from evohyper.config.options import ConfigError
     from evohyper.engine.runner import build_search
-    from experiments.pole_balancing import _Capture, build
 
     torch.set_num_threads(1)
     config, components = build("double_pole", variant, arm, seed, strategy=strategy)
     steps = int(config.to_dict()["task"]["max_steps"])
     search = build_search(config, None, components=components)
-    capture = _Capture(search.backend)
+    capture = Capture(search.backend)
     search.backend = capture
     done, generation, solved, error, started = 0, 0, False, None, time.process_time()
     try:

@@ -212,7 +212,7 @@ def test_run_directory_config_yaml_holds_the_resolved_options(tmp_path):
     written = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert written["task"] == {"name": "sphere", "dim": 5, "shift": 0.5, "descriptors": False, "objectives": 1}
     assert written["strategy"] == {"name": "cmaes", "popsize": 8, "sigma0": 0.5, "x0": 0.0, "diagonal": False,
-                                   "active": True, "restarts": 0, "restart_popsize_factor": 2.0}
+                                   "active": True, "restarts": 0, "restart_popsize_factor": 2.0, "restart_stall": 0}
     assert written == yaml.safe_load(yaml.safe_dump(config.to_dict()))
 
 
