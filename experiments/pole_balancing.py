@@ -35,12 +35,12 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from experiments.pole_balancing_count import counted_run
 from experiments.pole_balancing_spec import (
     ARMS,
     DEFAULT_ARMS,
@@ -51,10 +51,7 @@ from experiments.pole_balancing_spec import (
     SEEDS,
     TASKS,
     VARIANTS,
-    Capture,
-    build,
     runs_variant,
-    solved_mask,
 )
 
 
@@ -67,55 +64,14 @@ def results_dir(root: Path, task: str, cap: int | None, max_steps: int | None) -
     return root / (task + (f"-cap{cap}" if cap else "") + (f"-steps{max_steps}" if max_steps else ""))
 
 
-# ----------------------------------------------------------------------------- counting
-def evaluations_to_solve(next_generation: Callable[[], torch.Tensor], cap: int,
-                         out_of_time: Callable[[], bool] = lambda: False) -> dict[str, Any]:
-    """Step generations (``next_generation()`` evaluates one and returns its solved mask ``[P]``) until one solves
-    within ``cap`` evaluations or ``cap`` is spent (or ``out_of_time()``, checked between generations). Returns
-    ``solved``, ``evaluations`` (to the first solving individual, in population order; unsolved: all spent),
-    ``evaluations_generation_end``, ``generations``, ``index`` (the solver's position in its generation; None
-    unsolved) and ``timed_out`` (stopped by the clock before the cap: a failure of its own kind)."""
-    done, generation = 0, 0
-    while done < cap:
-        if out_of_time():
-            return {"solved": False, "evaluations": done, "evaluations_generation_end": done,
-                    "generations": generation, "index": None, "timed_out": True}
-        mask = torch.as_tensor(next_generation()).bool().reshape(-1)
-        generation += 1
-        hits = torch.nonzero(mask).flatten()
-        if len(hits) and done + int(hits[0]) + 1 <= cap:
-            i = int(hits[0])
-            return {"solved": True, "evaluations": done + i + 1, "evaluations_generation_end": done + len(mask),
-                    "generations": generation, "index": i, "timed_out": False}
-        done += len(mask)
-    return {"solved": False, "evaluations": done, "evaluations_generation_end": done, "generations": generation,
-            "index": None, "timed_out": False}
-
-
 def run_one(task: str, variant: str, arm: str, seed: int, root: Path, max_steps: int | None = None,
             cap: int | None = None, max_seconds: float | None = None) -> dict[str, Any]:
     """One run, counted; its JSON written atomically; returns what it wrote."""
-    from evohyper.engine.runner import build_search
-
-    torch.set_num_threads(1)
     started, cpu_started = time.perf_counter(), time.process_time()
-    config, components = build(task, variant, arm, seed, max_steps, cap)
     limit = int(cap or VARIANTS[variant].cap)
+    outcome, config, components, search = counted_run(task, variant, arm, seed, limit, max_seconds=max_seconds,
+                                                      max_steps=max_steps)
     steps = int(config.to_dict()["task"]["max_steps"])
-    search = build_search(config, None, components=components)
-    capture = Capture(search.backend)
-    search.backend = capture
-
-    def next_generation() -> torch.Tensor:
-        search.step()
-        return solved_mask(task, capture.last, steps)
-
-    try:
-        # the clock is this process's CPU time (one thread): a loaded machine slows a run, never times it out
-        outcome = evaluations_to_solve(next_generation, limit, lambda: max_seconds is not None
-                                       and time.process_time() - cpu_started > max_seconds)
-    finally:
-        capture.backend.close()
     genotype, score = None, float("nan")
     if outcome["solved"]:
         strategy, i = components.strategy, outcome["index"]

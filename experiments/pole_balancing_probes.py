@@ -1,6 +1,6 @@
 """Probes that set two options of the pole study on seeds the study never counts (``PROBE_SEEDS``), so neither is
-fitted to the seeds it is judged on. Each probe run is the study's run (``pole_balancing.build``, same cap), followed
-generation by generation.
+fitted to the seeds it is judged on. Each probe run is the study's run (``pole_balancing_count.counted_run``: same cap
+and clock), followed generation by generation.
 
 **The stall window** of the stall-restart arms (``cmaes-linrs``, ``cmaes-fr3rs``: IPOP plus the strategy's
 ``restart_stall``). The arm *without* restarts (``cmaes-lin`` with velocities, ``cmaes-fr3`` without) runs on each
@@ -32,23 +32,14 @@ import json
 import os
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from experiments.pole_balancing_spec import (
-    MAX_SECONDS,
-    NEAT_THRESHOLD,
-    RUNS,
-    STALL_ARMS,
-    VARIANTS,
-    Capture,
-    build,
-    solved_mask,
-)
+from experiments.pole_balancing_count import counted_run
+from experiments.pole_balancing_spec import MAX_SECONDS, NEAT_THRESHOLD, RUNS, STALL_ARMS, VARIANTS
 
 #: seeds outside the study's (0-19)
 PROBE_SEEDS = tuple(range(100, 120))
@@ -61,33 +52,26 @@ SPECIES_SEEDS = tuple(range(100, 110))
 
 def follow(variant: str, arm: str, seed: int, observe: Callable[[Any, Any], None],
            strategy: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One run to the variant's cap, its first solver or the study's per-run clock (``MAX_SECONDS`` of CPU time,
-    ``timed_out``), ``observe(result, strategy)`` after every generation. A config error raised mid-run (NEAT: more
-    species than the population holds) ends it, in ``error``."""
+    """One run as the study counts it (``counted_run``: to the variant's cap, its first solver or the study's per-run
+    clock, ``timed_out``), ``observe(result, strategy)`` after every generation. A config error raised mid-run (NEAT:
+    more species than the population holds) ends it, in ``error``, a failure."""
     from evohyper.config.options import ConfigError
-    from evohyper.engine.runner import build_search
 
-    torch.set_num_threads(1)
-    config, components = build("double_pole", variant, arm, seed, strategy=strategy)
-    steps = int(config.to_dict()["task"]["max_steps"])
-    search = build_search(config, None, components=components)
-    capture = Capture(search.backend)
-    search.backend = capture
-    done, generation, solved, error, started = 0, 0, False, None, time.process_time()
+    seen = {"generations": 0, "evaluations": 0}
+
+    def counting(result: Any, strategy: Any) -> None:
+        seen["generations"] += 1
+        seen["evaluations"] += len(result.fitness)
+        observe(result, strategy)
+
+    outcome, error = {"solved": False, "timed_out": False}, None
     try:
-        while done < VARIANTS[variant].cap and not solved and time.process_time() - started <= MAX_SECONDS:
-            search.step()
-            observe(capture.last, components.strategy)
-            solved = bool(solved_mask("double_pole", capture.last, steps).any())
-            done += len(capture.last.fitness)
-            generation += 1
+        outcome = counted_run("double_pole", variant, arm, seed, VARIANTS[variant].cap, max_seconds=MAX_SECONDS,
+                              strategy=strategy, observe=counting)[0]
     except ConfigError as exc:
         error = str(exc)
-    finally:
-        capture.backend.close()
-    return {"variant": variant, "arm": arm, "seed": seed, "solved": solved, "generations": generation,
-            "evaluations": done, "error": error,
-            "timed_out": not solved and error is None and done < VARIANTS[variant].cap}
+    return {"variant": variant, "arm": arm, "seed": seed, "solved": outcome["solved"], **seen, "error": error,
+            "timed_out": outcome["timed_out"]}
 
 
 # ----------------------------------------------------------------------------- the stall window

@@ -317,38 +317,3 @@ def dct_scale(num_params: int, genome_size: int) -> float:
     ``|w| = scale |g|``), so ``sigma0`` means the same for direct and DCT genomes: the first design's one
     global factor, used only by arms without ``gain: size`` (which scales each tensor by its own sqrt(N / k))."""
     return math.sqrt(num_params / genome_size)
-
-
-# ----------------------------------------------------------------------------- one run's search
-class Capture:
-    """The search's backend, keeping the last evaluated generation's result (its per-individual metrics)."""
-
-    def __init__(self, backend: Any) -> None:
-        self.backend = backend
-        self.last: Any = None
-
-    def evaluate(self, *args: Any) -> Any:
-        self.last = self.backend.evaluate(*args)
-        return self.last
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.backend, name)
-
-
-def build(task: str, variant: str, arm: str, seed: int, max_steps: int | None = None, cap: int | None = None,
-          strategy: dict[str, Any] | None = None):
-    """The validated config and its components (a ``dct`` arm without ``gain: size``: ``scale`` set by
-    ``dct_scale``; a radius-matched arm: by ``radius_scale``); ``strategy``: options over the arm's (probes)."""
-    from evohyper.config import validate
-
-    raw = raw_config(task, variant, arm, seed, max_steps=max_steps, cap=cap)
-    raw["strategy"].update(strategy or {})
-    config = validate(raw)
-    components = config.components()
-    if raw["decoder"]["name"] == "dct" and (ARMS[arm].match_radius or raw["decoder"].get("gain", "none") == "none"):
-        decoder = components.decoder
-        raw["decoder"]["scale"] = radius_scale(decoder.target, raw["decoder"], raw["strategy"]["sigma0"]) \
-            if ARMS[arm].match_radius else dct_scale(decoder.target.num_params, decoder.genome_size)
-        config = validate(raw)
-        components = config.components()
-    return config, components

@@ -11,6 +11,7 @@ import torch
 
 from experiments import pole_balancing as study
 from experiments.make_reports import REPORTS
+from experiments.pole_balancing_count import build, evaluations_to_solve
 from experiments.pole_balancing_report import estimate, summarize, targets, write_report
 from experiments.pole_balancing_spec import (
     ARMS,
@@ -31,26 +32,26 @@ def _generations(*masks):
 
 # ----------------------------------------------------------------------------- counting
 def test_counting_stops_at_the_first_solving_individual_of_the_first_solving_generation():
-    out = study.evaluations_to_solve(_generations([0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 1], [1, 1, 1, 1]), cap=100)
+    out = evaluations_to_solve(_generations([0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 1], [1, 1, 1, 1]), cap=100)
     assert out == {"solved": True, "evaluations": 4 + 4 + 3, "evaluations_generation_end": 12, "generations": 3,
                    "index": 2, "timed_out": False}
 
 
 def test_counting_a_failure_spends_the_cap_and_a_solver_past_the_cap_is_a_failure():
-    never = study.evaluations_to_solve(lambda: torch.zeros(5), cap=12)
+    never = evaluations_to_solve(lambda: torch.zeros(5), cap=12)
     assert never == {"solved": False, "evaluations": 15, "evaluations_generation_end": 15, "generations": 3,
                      "index": None, "timed_out": False}
     # the third generation's solver is evaluation 10 + 4 = 14 > cap 12: not solved, and no fourth generation
-    late = study.evaluations_to_solve(_generations([0] * 5, [0] * 5, [0, 0, 0, 1, 0], [1] * 5), cap=12)
+    late = evaluations_to_solve(_generations([0] * 5, [0] * 5, [0, 0, 0, 1, 0], [1] * 5), cap=12)
     assert not late["solved"] and late["generations"] == 3
     # a solver exactly at the cap counts
-    edge = study.evaluations_to_solve(_generations([0] * 5, [0] * 5, [0, 1, 0, 0, 0]), cap=12)
+    edge = evaluations_to_solve(_generations([0] * 5, [0] * 5, [0, 1, 0, 0, 0]), cap=12)
     assert edge["solved"] and edge["evaluations"] == 12
 
 
 def test_a_clock_stops_a_run_between_generations_as_a_timed_out_failure(tmp_path):
     ticks = iter([False, False, True])
-    out = study.evaluations_to_solve(lambda: torch.zeros(5), cap=100, out_of_time=lambda: next(ticks))
+    out = evaluations_to_solve(lambda: torch.zeros(5), cap=100, out_of_time=lambda: next(ticks))
     assert out == {"solved": False, "evaluations": 10, "evaluations_generation_end": 10, "generations": 2,
                    "index": None, "timed_out": True}
     path = study.run_path(tmp_path, "double", "neat", 0)
@@ -109,7 +110,7 @@ def test_the_default_study_spans_10x_in_weights_and_runs_the_recurrent_only_dct_
 def test_a_recurrent_only_dct_arm_compresses_only_the_recurrent_matrix():
     """``cmaes-dctu8-h28`` on the double pole with velocities: every tensor at full k but u0 (k = 8), gain size
     (no global scale), so its genes are the direct ones minus the recurrent matrix plus 8."""
-    config, components = study.build("double_pole", "double", "cmaes-dctu8-h28", 0)
+    config, components = build("double_pole", "double", "cmaes-dctu8-h28", 0)
     decoder = components.decoder
     ks = {name: p.k for name, p in decoder.painters.items()}
     assert ks == {"w0": 6 * 28, "u0": 8, "b0": 28, "w1": 28, "b1": 1}
@@ -147,7 +148,7 @@ def test_a_stand_in_run_is_cached_skipped_and_reported(tmp_path):
 
 
 def test_a_dct_arms_scale_gives_the_weights_the_genes_rms():
-    config, components = study.build("cartpole", "single", "cmaes-dct4-h28", 0, max_steps=10)
+    config, components = build("cartpole", "single", "cmaes-dct4-h28", 0, max_steps=10)
     decoder = components.decoder
     g = torch.randn(64, decoder.genome_size, generator=torch.Generator().manual_seed(0))
     flat = torch.cat([t.reshape(64, -1) for t in decoder.paint(g).values()], dim=1)
